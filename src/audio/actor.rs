@@ -1,0 +1,134 @@
+//! The audio thread. It alone owns the output; the async side sends it a prepared program
+//! with the instant to start and gets back how the airing went. Blocking work (opening the
+//! device, waiting for the exact instant, pacing) stays off the async runtime.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use super::output::{Aired, Format, Output, OutputError};
+use super::program::{PlannedClip, Program, ProgramState};
+
+/// How an airing went: the output's view plus the program's per-clip counts.
+#[derive(Debug)]
+pub struct AirReport {
+    pub output: String,
+    pub aired: Aired,
+    /// `None` if the output could not be opened at all.
+    pub state: Option<Arc<ProgramState>>,
+}
+
+enum Command {
+    Air {
+        clips: Vec<PlannedClip>,
+        master: f32,
+        start_at: Instant,
+        started: oneshot::Sender<Arc<ProgramState>>,
+        done: oneshot::Sender<AirReport>,
+    },
+}
+
+/// The async side's end of the audio thread.
+#[derive(Clone)]
+pub struct AudioHandle {
+    tx: mpsc::Sender<Command>,
+    name: String,
+}
+
+/// A broadcast in progress: stop it through `state`, await `done`.
+pub struct Airing {
+    pub state: Option<Arc<ProgramState>>,
+    pub done: oneshot::Receiver<AirReport>,
+}
+
+impl AudioHandle {
+    /// Starts the audio thread with `output`.
+    pub fn spawn(output: Box<dyn Output>) -> std::io::Result<AudioHandle> {
+        let name = output.name();
+        let (tx, rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("loaxa-audio".into())
+            .spawn(move || run(output, rx))?;
+        Ok(AudioHandle { tx, name })
+    }
+
+    pub fn output_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Hands a broadcast to the audio thread: it opens the output now, decodes the first clip,
+    /// and starts at `start_at`.
+    pub async fn air(&self, clips: Vec<PlannedClip>, master: f32, start_at: Instant) -> Airing {
+        let (started_tx, started_rx) = oneshot::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let sent = self.tx.send(Command::Air {
+            clips,
+            master,
+            start_at,
+            started: started_tx,
+            done: done_tx,
+        });
+        if let Err(mpsc::SendError(Command::Air { done, .. })) = sent {
+            let _ = done.send(AirReport {
+                output: self.name.clone(),
+                aired: Aired {
+                    started_at: None,
+                    error: Some(OutputError::Device("the audio thread has stopped".into())),
+                },
+                state: None,
+            });
+        }
+        Airing {
+            state: started_rx.await.ok(),
+            done: done_rx,
+        }
+    }
+}
+
+fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
+    while let Ok(cmd) = rx.recv() {
+        match cmd {
+            Command::Air {
+                clips,
+                master,
+                start_at,
+                started,
+                done,
+            } => {
+                let name = output.name();
+                let report = match output.open() {
+                    Err(e) => {
+                        drop(started);
+                        AirReport {
+                            output: name,
+                            aired: Aired {
+                                started_at: None,
+                                error: Some(e),
+                            },
+                            state: None,
+                        }
+                    }
+                    Ok(Format {
+                        channels,
+                        sample_rate,
+                    }) => {
+                        let program = Program::new(clips, channels, sample_rate, master);
+                        let state = program.state();
+                        let _ = started.send(state.clone());
+                        let aired = output.air(program, start_at);
+                        output.close();
+                        AirReport {
+                            output: name,
+                            aired,
+                            state: Some(state),
+                        }
+                    }
+                };
+                let _ = done.send(report);
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! A real sound device through rodio (cpal → ALSA on Linux). The device is opened a little
+//! before a broadcast and closed after it, so between sessions the device is released and
+//! loaxa idles. rodio's stream error callback is wired in: a device error during a broadcast
+//! ends it and marks what was cut, never `completed`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use cpal::traits::{DeviceTrait, HostTrait};
+use rodio::{DeviceSinkBuilder, MixerDeviceSink};
+
+use super::output::{wait_until, Aired, Format, Output, OutputError};
+use super::program::Program;
+
+pub struct DeviceOutput {
+    /// `None` for the system default device.
+    name: Option<String>,
+    buffer_frames: u32,
+    sink: Option<MixerDeviceSink>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl DeviceOutput {
+    pub fn new(name: Option<String>, buffer_frames: u32) -> Self {
+        silence_alsa_stderr();
+        DeviceOutput {
+            name,
+            buffer_frames,
+            sink: None,
+            error: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn find_device(&self) -> Result<cpal::Device, OutputError> {
+        let host = cpal::default_host();
+        match &self.name {
+            None => host
+                .default_output_device()
+                .ok_or(OutputError::NoDevice(None)),
+            Some(want) => {
+                let devices = host
+                    .output_devices()
+                    .map_err(|e| OutputError::Open(e.to_string()))?;
+                for d in devices {
+                    let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+                    let name = d
+                        .description()
+                        .map(|x| x.name().to_string())
+                        .unwrap_or_default();
+                    if &id == want || &name == want || id.ends_with(&format!(":{want}")) {
+                        return Ok(d);
+                    }
+                }
+                Err(OutputError::NoDevice(Some(want.clone())))
+            }
+        }
+    }
+
+    fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Output for DeviceOutput {
+    fn name(&self) -> String {
+        match &self.name {
+            None => "default".into(),
+            Some(n) => format!("device:{n}"),
+        }
+    }
+
+    fn open(&mut self) -> Result<Format, OutputError> {
+        self.close();
+        let device = self.find_device()?;
+        let error = self.error.clone();
+        if let Ok(mut e) = error.lock() {
+            *e = None;
+        }
+        let mut sink = DeviceSinkBuilder::from_device(device)
+            .map_err(|e| OutputError::Open(e.to_string()))?
+            .with_buffer_size(cpal::BufferSize::Fixed(self.buffer_frames))
+            .with_error_callback(move |e| {
+                tracing::warn!("sound device error: {e}");
+                if let Ok(mut slot) = error.lock() {
+                    slot.get_or_insert_with(|| e.to_string());
+                }
+            })
+            .open_stream()
+            .map_err(|e| OutputError::Open(e.to_string()))?;
+        sink.log_on_drop(false);
+        let config = sink.config();
+        let format = Format {
+            channels: config.channel_count().get(),
+            sample_rate: config.sample_rate().get(),
+        };
+        self.sink = Some(sink);
+        Ok(format)
+    }
+
+    fn air(&mut self, program: Program, start_at: Instant) -> Aired {
+        let Some(sink) = self.sink.as_ref() else {
+            return Aired {
+                started_at: None,
+                error: Some(OutputError::Device("not open".into())),
+            };
+        };
+        let state = program.state();
+        let config = *sink.config();
+        let buffer = match config.buffer_size() {
+            cpal::BufferSize::Fixed(n) => *n,
+            cpal::BufferSize::Default => 4096,
+        };
+        let drain = Duration::from_millis(
+            buffer as u64 * 1000 / config.sample_rate().get() as u64 * 2 + 60,
+        );
+        wait_until(start_at);
+        sink.mixer().add(program);
+        let started_at = Some(Utc::now());
+        loop {
+            if let Some(e) = self.take_error() {
+                // The program may still be pulled by a half-dead stream; stop it so the
+                // counts freeze at what the device actually took.
+                state.request_stop();
+                return Aired {
+                    started_at,
+                    error: Some(OutputError::Device(e)),
+                };
+            }
+            if state.is_finished() {
+                // Let what the device buffered play out before the device is closed.
+                std::thread::sleep(drain);
+                let error = self.take_error().map(OutputError::Device);
+                return Aired { started_at, error };
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn close(&mut self) {
+        self.sink = None;
+    }
+}
+
+/// libasound prints configuration chatter straight to stderr (e.g. about unused PCM
+/// definitions); loaxa reports device problems itself, through its own errors.
+fn silence_alsa_stderr() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::{c_char, c_int};
+        use std::sync::Once;
+        // Declared without the trailing varargs: the handler ignores them, and on the
+        // System V ABIs a non-variadic callee may be called through a variadic pointer.
+        type Handler =
+            unsafe extern "C" fn(*const c_char, c_int, *const c_char, c_int, *const c_char);
+        unsafe extern "C" fn quiet(
+            _: *const c_char,
+            _: c_int,
+            _: *const c_char,
+            _: c_int,
+            _: *const c_char,
+        ) {
+        }
+        #[link(name = "asound")]
+        unsafe extern "C" {
+            fn snd_lib_error_set_handler(handler: Option<Handler>) -> c_int;
+        }
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| unsafe {
+            snd_lib_error_set_handler(Some(quiet));
+        });
+    }
+}

@@ -1,0 +1,73 @@
+//! The output trait: somewhere a broadcast's samples go, opened before the broadcast, closed
+//! after it so the device idles between sessions.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use super::program::Program;
+
+/// The sample format an output wants; programs are converted to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    pub channels: u16,
+    pub sample_rate: u32,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        Format {
+            channels: 2,
+            sample_rate: 44_100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum OutputError {
+    /// No device by that name, or no device at all.
+    #[error("no sound device{}", .0.as_deref().map(|n| format!(" named “{n}”")).unwrap_or_default())]
+    NoDevice(Option<String>),
+    #[error("cannot open the sound device: {0}")]
+    Open(String),
+    #[error("the sound device failed: {0}")]
+    Device(String),
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+/// How an airing went, as the output saw it. Per-clip counts live in the program's state.
+#[derive(Debug, Clone, Default)]
+pub struct Aired {
+    /// Wall time the first sample was handed over.
+    pub started_at: Option<DateTime<Utc>>,
+    /// A device error that cut the airing short.
+    pub error: Option<OutputError>,
+}
+
+pub trait Output: Send {
+    /// How the journal names this output.
+    fn name(&self) -> String;
+    fn open(&mut self) -> Result<Format, OutputError>;
+    /// Plays `program` starting at `start_at`; blocks until it ends, is stopped (through its
+    /// state) or the output fails.
+    fn air(&mut self, program: Program, start_at: Instant) -> Aired;
+    fn close(&mut self);
+}
+
+/// Sleeps until `deadline` precisely: coarse sleep, then a short spin for the last
+/// millisecond, since thread wake-ups are late by up to a scheduler tick.
+pub fn wait_until(deadline: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        let left = deadline - now;
+        if left > std::time::Duration::from_millis(2) {
+            std::thread::sleep(left - std::time::Duration::from_millis(1));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}

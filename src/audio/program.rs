@@ -1,0 +1,233 @@
+//! One broadcast's audio as a single rodio source: intro, clips and outro back to back with
+//! no added gap, converted to the output's format, with gain applied and every sample
+//! counted per clip as the output pulls it. The counts are what the journal trusts: a clip is
+//! aired in full only if the samples handed to the output match its decoded length.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::num::NonZero;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rodio::source::UniformSourceIterator;
+use rodio::{Decoder, Source};
+
+/// A clip chosen for a broadcast, with what was measured of it.
+#[derive(Debug, Clone)]
+pub struct PlannedClip {
+    /// Path relative to the audio folder, NFC-normalised.
+    pub rel: String,
+    pub path: PathBuf,
+    pub duration_ms: u64,
+    pub sha256: String,
+    pub gain: f32,
+}
+
+/// Shared between the program (on the output's thread) and whoever watches it.
+#[derive(Debug)]
+pub struct ProgramState {
+    /// Samples (not frames) handed to the output, per clip.
+    pub samples: Vec<AtomicU64>,
+    /// Index of the clip being played; equals the clip count once finished.
+    pub current: AtomicUsize,
+    pub finished: AtomicBool,
+    /// Set to fade out and end early (shutdown, or preemption by a higher priority).
+    pub stop: AtomicBool,
+    /// Clips that failed to open at play time, with the reason.
+    pub open_errors: Mutex<Vec<(usize, String)>>,
+    pub channels: u16,
+    pub sample_rate: u32,
+}
+
+impl ProgramState {
+    pub fn played_ms(&self, clip: usize) -> u64 {
+        let samples = self
+            .samples
+            .get(clip)
+            .map(|s| s.load(Ordering::Relaxed))
+            .unwrap_or(0);
+        samples * 1000 / (self.channels as u64 * self.sample_rate as u64)
+    }
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
+    }
+}
+
+type Clip = UniformSourceIterator<Steady<Decoder<BufReader<File>>>>;
+
+/// A decoder seen as one format from start to end. rodio's decoders report a span length
+/// of zero until their first packet is decoded, and the converter then takes zero samples
+/// and ends the clip; files whose format changes mid-stream are not something loaxa airs.
+struct Steady<S>(S);
+
+impl<S: Source> Iterator for Steady<S> {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<S: Source> Source for Steady<S> {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn channels(&self) -> rodio::ChannelCount {
+        self.0.channels()
+    }
+
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.0.sample_rate()
+    }
+
+    fn total_duration(&self) -> Option<Duration> {
+        self.0.total_duration()
+    }
+}
+
+/// The broadcast as a source. Created on the async side, moved into the output.
+pub struct Program {
+    clips: Vec<PlannedClip>,
+    index: usize,
+    current: Option<Clip>,
+    state: Arc<ProgramState>,
+    channels: NonZero<u16>,
+    rate: NonZero<u32>,
+    master: f32,
+    fade_total: u64,
+    fade_left: Option<u64>,
+}
+
+/// How long the fade is when a broadcast is cut.
+pub const FADE: Duration = Duration::from_millis(400);
+
+impl Program {
+    /// Prepares the program; the first clip is opened (and its first packet decoded) now, so
+    /// the start at the due instant costs nothing.
+    pub fn new(clips: Vec<PlannedClip>, channels: u16, sample_rate: u32, master: f32) -> Program {
+        let channels = NonZero::new(channels.max(1)).unwrap_or(NonZero::<u16>::MIN);
+        let rate = NonZero::new(sample_rate.max(1)).unwrap_or(NonZero::<u32>::MIN);
+        let state = Arc::new(ProgramState {
+            samples: clips.iter().map(|_| AtomicU64::new(0)).collect(),
+            current: AtomicUsize::new(0),
+            finished: AtomicBool::new(clips.is_empty()),
+            stop: AtomicBool::new(false),
+            open_errors: Mutex::new(Vec::new()),
+            channels: channels.get(),
+            sample_rate: rate.get(),
+        });
+        let mut p = Program {
+            clips,
+            index: 0,
+            current: None,
+            state,
+            channels,
+            rate,
+            master,
+            fade_total: FADE.as_millis() as u64 * rate.get() as u64 * channels.get() as u64 / 1000,
+            fade_left: None,
+        };
+        p.open_current();
+        p
+    }
+
+    pub fn state(&self) -> Arc<ProgramState> {
+        self.state.clone()
+    }
+
+    fn open_current(&mut self) {
+        while self.current.is_none() && self.index < self.clips.len() {
+            let clip = &self.clips[self.index];
+            let opened = File::open(&clip.path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()));
+            match opened {
+                Ok(d) => {
+                    self.current = Some(UniformSourceIterator::new(
+                        Steady(d),
+                        self.channels,
+                        self.rate,
+                    ))
+                }
+                Err(e) => {
+                    if let Ok(mut errs) = self.state.open_errors.lock() {
+                        errs.push((self.index, e));
+                    }
+                    self.index += 1;
+                    self.state.current.store(self.index, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Option<f32> {
+        self.current = None;
+        self.state.finished.store(true, Ordering::SeqCst);
+        None
+    }
+}
+
+impl Iterator for Program {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        if self.state.stop.load(Ordering::Relaxed) && self.fade_left.is_none() {
+            self.fade_left = Some(self.fade_total);
+        }
+        if self.fade_left == Some(0) {
+            return self.finish();
+        }
+        loop {
+            let Some(current) = self.current.as_mut() else {
+                return self.finish();
+            };
+            match current.next() {
+                Some(sample) => {
+                    self.state.samples[self.index].fetch_add(1, Ordering::Relaxed);
+                    let mut gain = self.master * self.clips[self.index].gain;
+                    if let Some(left) = self.fade_left.as_mut() {
+                        gain *= *left as f32 / self.fade_total.max(1) as f32;
+                        *left = left.saturating_sub(1);
+                    }
+                    return Some((sample * gain).clamp(-1.0, 1.0));
+                }
+                None => {
+                    self.current = None;
+                    self.index += 1;
+                    self.state.current.store(self.index, Ordering::SeqCst);
+                    self.open_current();
+                }
+            }
+        }
+    }
+}
+
+impl Source for Program {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn channels(&self) -> rodio::ChannelCount {
+        self.channels
+    }
+
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.rate
+    }
+
+    fn total_duration(&self) -> Option<Duration> {
+        None
+    }
+}

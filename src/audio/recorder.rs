@@ -1,0 +1,84 @@
+//! An in-memory output for tests: it takes a program's samples as fast as they decode, keeps
+//! them, and can be told to fail part-way like a device pulled out mid-broadcast.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::output::{Aired, Format, Output, OutputError};
+use super::program::Program;
+
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    pub samples: Vec<f32>,
+}
+
+/// What the recorder heard, shared with the test.
+#[derive(Debug, Clone, Default)]
+pub struct Tape {
+    pub broadcasts: Arc<Mutex<Vec<Recording>>>,
+}
+
+impl Tape {
+    pub fn count(&self) -> usize {
+        self.broadcasts.lock().map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+pub struct Recorder {
+    tape: Tape,
+    /// Fail with a device error after this many samples of a broadcast.
+    pub fail_after: Option<usize>,
+    /// Refuse to open, like a missing device.
+    pub missing: bool,
+}
+
+impl Recorder {
+    pub fn new(tape: Tape) -> Self {
+        Recorder {
+            tape,
+            fail_after: None,
+            missing: false,
+        }
+    }
+}
+
+impl Output for Recorder {
+    fn name(&self) -> String {
+        "recorder".into()
+    }
+
+    fn open(&mut self) -> Result<Format, OutputError> {
+        if self.missing {
+            return Err(OutputError::NoDevice(None));
+        }
+        Ok(Format {
+            channels: 1,
+            sample_rate: 8_000,
+        })
+    }
+
+    fn air(&mut self, mut program: Program, _start_at: Instant) -> Aired {
+        let state = program.state();
+        let mut rec = Recording::default();
+        let mut error = None;
+        for s in program.by_ref() {
+            rec.samples.push(s);
+            if self.fail_after.is_some_and(|n| rec.samples.len() >= n) {
+                state.request_stop();
+                error = Some(OutputError::Device("unplugged (simulated)".into()));
+                break;
+            }
+        }
+        if let Ok(mut b) = self.tape.broadcasts.lock() {
+            b.push(rec);
+        }
+        Aired {
+            started_at: Some(Utc::now()),
+            error,
+        }
+    }
+
+    fn close(&mut self) {}
+}

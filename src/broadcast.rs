@@ -1,0 +1,329 @@
+//! One broadcast from plan to journal: which clips an occurrence airs (fixed files, the next
+//! clips of a queue, intro and outro, within the slot's minutes), and, once the output is
+//! done, the verdict on each clip and on the whole, as journal events. A clip is `completed`
+//! only if the samples handed to the output match its measured length.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+
+use crate::audio::{AirReport, OutputError, PlannedClip};
+use crate::journal::{ClipPlan, Event, OccurrenceInfo, Outcome, Reason};
+use crate::library::{self, ClipError, EntryState, ProbeCache};
+use crate::recurrence::occurrence_key;
+use crate::schedule::{ClipRef, Slot};
+
+/// A clip of the broadcast as planned: playable, or skipped with a reason.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub plan: ClipPlan,
+    pub playable: Option<PlannedClip>,
+    pub skip: Option<Reason>,
+}
+
+/// A broadcast ready to air.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub info: OccurrenceInfo,
+    pub entries: Vec<Entry>,
+    pub did_not_fit: Vec<String>,
+}
+
+impl Prepared {
+    pub fn playable(&self) -> Vec<PlannedClip> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.playable.clone())
+            .collect()
+    }
+
+    pub fn duration_ms(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.playable.is_some())
+            .map(|e| e.plan.duration_ms)
+            .sum()
+    }
+}
+
+/// Picks the next `take` ready clips of a queue, least recently aired first (never-aired
+/// first of all, then by name), so rotation follows the journal and survives restarts.
+pub fn pick_queue(
+    audio_dir: &Path,
+    folder: &str,
+    take: usize,
+    last_aired: &HashMap<String, DateTime<Utc>>,
+    now: SystemTime,
+) -> Vec<String> {
+    let Ok(entries) = library::scan_queue(audio_dir, folder, now) else {
+        return Vec::new();
+    };
+    let mut ready: Vec<(Option<DateTime<Utc>>, String)> = entries
+        .into_iter()
+        .filter(|e| e.state == EntryState::Ready)
+        .map(|e| (last_aired.get(&e.rel).copied(), e.rel))
+        .collect();
+    ready.sort();
+    ready.into_iter().take(take).map(|(_, rel)| rel).collect()
+}
+
+fn entry(audio_dir: &Path, probes: &ProbeCache, rel: &str, role: &str, gain: f32) -> Entry {
+    let plan = |sha256: String, duration_ms| ClipPlan {
+        rel: rel.to_string(),
+        sha256,
+        duration_ms,
+        role: role.to_string(),
+    };
+    let Some(path) = library::resolve(audio_dir, rel).filter(|p| p.is_file()) else {
+        return Entry {
+            plan: plan(String::new(), 0),
+            playable: None,
+            skip: Some(Reason::MissingFile(rel.to_string())),
+        };
+    };
+    match probes.probe(&path) {
+        Ok(info) => Entry {
+            plan: plan(info.sha256.clone(), info.duration_ms),
+            playable: Some(PlannedClip {
+                rel: rel.to_string(),
+                path,
+                duration_ms: info.duration_ms,
+                sha256: info.sha256,
+                gain,
+            }),
+            skip: None,
+        },
+        Err(ClipError::Unreadable { reason, .. }) | Err(ClipError::Undecodable { reason, .. }) => {
+            Entry {
+                plan: plan(String::new(), 0),
+                playable: None,
+                skip: Some(Reason::DamagedFile {
+                    file: rel.to_string(),
+                    reason,
+                }),
+            }
+        }
+    }
+}
+
+/// Everything needed to plan one occurrence of a slot.
+pub struct Planner<'a> {
+    pub audio_dir: &'a Path,
+    pub probes: &'a ProbeCache,
+    pub schedule_sha256: Option<String>,
+}
+
+impl Planner<'_> {
+    /// Plans the occurrence of `slot` at `at`. `queue_picks` are the queue clips chosen for it.
+    pub fn prepare(
+        &self,
+        slot: &Slot,
+        at: DateTime<Utc>,
+        manual: bool,
+        queue_picks: &[String],
+    ) -> Prepared {
+        let key = if manual {
+            format!("manual/{}", occurrence_key(&slot.plan, &slot.id, at))
+        } else {
+            occurrence_key(&slot.plan, &slot.id, at)
+        };
+        let info = OccurrenceInfo {
+            key,
+            plan: slot.plan.clone(),
+            slot: slot.id.clone(),
+            title: slot.title.clone(),
+            topic: slot.topic.clone(),
+            priority: slot.priority.code().into(),
+            scheduled_at: at,
+            manual,
+            schedule_sha256: self.schedule_sha256.clone(),
+        };
+        let make =
+            |c: &ClipRef, role: &str| entry(self.audio_dir, self.probes, &c.0, role, slot.volume);
+        let intro = slot.intro.as_ref().map(|c| make(c, "intro"));
+        let outro = slot.outro.as_ref().map(|c| make(c, "outro"));
+        let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, "clip")).collect();
+        body.extend(
+            queue_picks
+                .iter()
+                .map(|rel| entry(self.audio_dir, self.probes, rel, "queue", slot.volume)),
+        );
+
+        // The slot's cap: intro and outro always frame the session; body clips are taken in
+        // order while they fit.
+        let mut did_not_fit = Vec::new();
+        if let Some(max) = slot.max_minutes {
+            let budget = max as u64 * 60_000;
+            let frame: u64 = intro
+                .iter()
+                .chain(outro.iter())
+                .map(|e| e.plan.duration_ms)
+                .sum();
+            let mut used = frame;
+            body.retain(|e| {
+                if e.playable.is_none() {
+                    return true;
+                }
+                if used + e.plan.duration_ms <= budget {
+                    used += e.plan.duration_ms;
+                    true
+                } else {
+                    did_not_fit.push(e.plan.rel.clone());
+                    false
+                }
+            });
+        }
+        let mut entries = Vec::new();
+        entries.extend(intro);
+        entries.extend(body);
+        entries.extend(outro);
+        Prepared {
+            info,
+            entries,
+            did_not_fit,
+        }
+    }
+}
+
+/// The `broadcast_started` event: written before the first sample.
+pub fn started_event(p: &Prepared, output: &str) -> Event {
+    Event::BroadcastStarted {
+        occurrence: p.info.clone(),
+        output: output.to_string(),
+        clips: p.entries.iter().map(|e| e.plan.clone()).collect(),
+    }
+}
+
+/// Tolerance for "played in full": resampling to the device rate can round a few frames.
+fn aired_in_full(played_ms: u64, duration_ms: u64) -> bool {
+    played_ms + 30 + duration_ms / 500 >= duration_ms
+}
+
+/// Turns the output's report into journal events: one per clip, then how the broadcast ended.
+/// `stopped` is why loaxa itself cut the broadcast short, if it did.
+pub fn verdict(
+    p: &Prepared,
+    report: &AirReport,
+    stopped: Option<Reason>,
+    now: DateTime<Utc>,
+) -> Vec<Event> {
+    let key = &p.info.key;
+    let device_reason = report.aired.error.as_ref().map(|e| match e {
+        OutputError::NoDevice(_) | OutputError::Open(_) => Reason::NoDevice(e.to_string()),
+        _ => Reason::DeviceError(e.to_string()),
+    });
+    let open_errors: Vec<(usize, String)> = report
+        .state
+        .as_ref()
+        .and_then(|s| s.open_errors.lock().ok().map(|e| e.clone()))
+        .unwrap_or_default();
+
+    let mut events = Vec::new();
+    let mut program_index = 0;
+    let (mut completed, mut played_any, mut skipped) = (0usize, false, 0usize);
+    let mut ended_early = false;
+    for (index, e) in p.entries.iter().enumerate() {
+        let (played_ms, outcome, reason) = match (&e.playable, &e.skip) {
+            (None, skip) => {
+                skipped += 1;
+                (0, Outcome::Failed, skip.clone())
+            }
+            (Some(clip), _) => {
+                let k = program_index;
+                program_index += 1;
+                let played = report.state.as_ref().map(|s| s.played_ms(k)).unwrap_or(0);
+                if let Some((_, why)) = open_errors.iter().find(|(i, _)| *i == k) {
+                    skipped += 1;
+                    (
+                        0,
+                        Outcome::Failed,
+                        Some(Reason::DamagedFile {
+                            file: clip.rel.clone(),
+                            reason: why.clone(),
+                        }),
+                    )
+                } else if aired_in_full(played, clip.duration_ms) {
+                    completed += 1;
+                    played_any = true;
+                    (played, Outcome::Completed, None)
+                } else {
+                    played_any |= played > 0;
+                    if let Some(r) = &stopped {
+                        (played, Outcome::Interrupted, Some(r.clone()))
+                    } else if let Some(r) = &device_reason {
+                        (
+                            played,
+                            if played > 0 {
+                                Outcome::Partial
+                            } else {
+                                Outcome::Failed
+                            },
+                            Some(r.clone()),
+                        )
+                    } else {
+                        ended_early = true;
+                        (
+                            played,
+                            if played > 0 {
+                                Outcome::Partial
+                            } else {
+                                Outcome::Failed
+                            },
+                            Some(Reason::EndedEarly),
+                        )
+                    }
+                }
+            }
+        };
+        events.push(Event::ClipAired {
+            occurrence: key.clone(),
+            index,
+            rel: e.plan.rel.clone(),
+            sha256: e.plan.sha256.clone(),
+            duration_ms: e.plan.duration_ms,
+            played_ms,
+            outcome,
+            reason,
+        });
+    }
+
+    let total = p.entries.len();
+    let (outcome, reason) = if total == 0 {
+        (Outcome::Failed, Some(Reason::NothingToPlay))
+    } else if completed == total && p.did_not_fit.is_empty() {
+        (Outcome::Completed, None)
+    } else if let Some(r) = stopped {
+        (Outcome::Interrupted, Some(r))
+    } else if !played_any {
+        let r = device_reason.or_else(|| p.entries.iter().find_map(|e| e.skip.clone()));
+        (Outcome::Failed, r.or(Some(Reason::NothingToPlay)))
+    } else if let Some(r) = device_reason {
+        (Outcome::Partial, Some(r))
+    } else if skipped > 0 {
+        (
+            Outcome::Partial,
+            Some(Reason::ClipsSkipped { count: skipped }),
+        )
+    } else if !p.did_not_fit.is_empty() {
+        (
+            Outcome::Partial,
+            Some(Reason::DidNotFit {
+                clips: p.did_not_fit.clone(),
+            }),
+        )
+    } else if ended_early {
+        (Outcome::Partial, Some(Reason::EndedEarly))
+    } else {
+        (Outcome::Partial, None)
+    };
+    events.push(Event::BroadcastEnded {
+        occurrence: key.clone(),
+        outcome,
+        reason,
+        started_at: report.aired.started_at,
+        ended_at: now,
+    });
+    events
+}

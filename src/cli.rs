@@ -1,0 +1,780 @@
+//! The command line: `run`, `validate`, `next`, `log`, `play`. Each command loads the
+//! station, does one job and maps the outcome to an exit code: 0 ok, 1 a runtime failure,
+//! 2 invalid input or usage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::audio::device::DeviceOutput;
+use crate::audio::paced::PacedOutput;
+use crate::audio::{AudioHandle, Output};
+use crate::broadcast::{pick_queue, Planner};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, OutputSpec, Overrides};
+use crate::daemon::{self, RunOptions};
+use crate::diagnostic::Diagnostic;
+use crate::journal::{Journal, Record};
+use crate::lang::Lang;
+use crate::library::{self, EntryState};
+use crate::recurrence::{self, local_to_utc};
+use crate::station::{Station, StationError};
+use crate::tr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loaxa",
+    version,
+    about = "loaxa (loa xã): airs a commune radio station's scheduled announcements on the second and journals every broadcast"
+)]
+pub struct Cli {
+    /// The station configuration (default: config/loaxa.toml in this directory or a parent,
+    /// else /etc/loaxa/loaxa.toml). Also LOAXA_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Language of messages: vi (default) or en. Also LOAXA_LANGUAGE.
+    #[arg(long, global = true, value_name = "vi|en")]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the station in the foreground: air the schedules, journal every broadcast.
+    Run {
+        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
+        /// First air every slot once, back to back, as a journaled manual rehearsal.
+        #[arg(long)]
+        rehearse: bool,
+    },
+    /// Check the configuration, every schedule and every referenced clip; report all problems.
+    Validate,
+    /// Show what will air, when and which clips, in the station's time zone.
+    Next {
+        /// How many days ahead to look.
+        #[arg(long, default_value_t = 2)]
+        days: u32,
+    },
+    /// Show what aired (and what did not, and why).
+    Log {
+        /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last day, inclusive (YYYY-MM-DD, station time). Default: today.
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Air one file now through the configured output (a sound check), journaled as manual.
+    Play {
+        /// The audio file (relative to audio/, or any path).
+        file: PathBuf,
+        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// How a command failed, which decides the exit code.
+enum Failure {
+    /// Invalid input: exit 2. Messages are already printed.
+    Invalid,
+    /// A runtime failure: exit 1.
+    Runtime(String),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging();
+    let lang = cli
+        .lang
+        .as_deref()
+        .or(std::env::var("LOAXA_LANGUAGE").ok().as_deref())
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid) => ExitCode::from(2),
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("loaxa: {}: {msg}", lang.pick("lỗi", "error"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn print_diagnostics(diags: &[Diagnostic], lang: Lang) {
+    for d in diags {
+        eprintln!("{}\n", d.render(lang));
+    }
+}
+
+fn load(overrides: &Overrides, check_audio: bool) -> Result<Station, Failure> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Runtime(format!("current directory: {e}")))?;
+    let early = overrides
+        .language
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    match Station::load(overrides, &cwd, check_audio) {
+        Ok((station, warnings)) => {
+            print_diagnostics(&warnings, station.lang());
+            Ok(station)
+        }
+        Err(StationError::Config(ConfigError::Invalid(d))) => {
+            print_diagnostics(&d, early);
+            Err(Failure::Invalid)
+        }
+        Err(StationError::Config(ConfigError::NotFound(msg))) => {
+            eprintln!("loaxa: {msg}");
+            Err(Failure::Invalid)
+        }
+        Err(StationError::Config(e)) => Err(Failure::Runtime(e.to_string())),
+        Err(StationError::Schedules(d)) => {
+            let lang = config_lang(overrides, &cwd).unwrap_or(early);
+            print_diagnostics(&d, lang);
+            let errors = d.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "lịch phát có {errors} lỗi; hãy sửa rồi chạy lại",
+                    "the schedules have {errors} error(s); fix them and run again"
+                )
+            );
+            Err(Failure::Invalid)
+        }
+    }
+}
+
+fn config_lang(overrides: &Overrides, cwd: &Path) -> Option<Lang> {
+    crate::config::load(overrides, &crate::config::environment(), cwd)
+        .ok()
+        .map(|c| c.language)
+}
+
+fn open_output(config: &Config) -> Box<dyn Output> {
+    match &config.output {
+        OutputSpec::Default => Box::new(DeviceOutput::new(None, config.buffer_frames)),
+        OutputSpec::Device(name) => {
+            Box::new(DeviceOutput::new(Some(name.clone()), config.buffer_frames))
+        }
+        OutputSpec::Wav(path) => Box::new(PacedOutput::wav(path.clone())),
+        OutputSpec::Null => Box::new(PacedOutput::null()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("tokio: {e}")))
+}
+
+fn open_journal(config: &Config) -> Result<Journal, Failure> {
+    Journal::open(&config.journal).map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let mut overrides = Overrides {
+        config: cli.config.clone(),
+        output: None,
+        language: cli.lang.clone(),
+    };
+    match cli.command {
+        Command::Run { output, rehearse } => {
+            overrides.output = output;
+            run(&overrides, rehearse)
+        }
+        Command::Validate => validate(&overrides),
+        Command::Next { days } => next(&overrides, days),
+        Command::Log { from, to, format } => log(&overrides, from, to, format),
+        Command::Play { file, output } => {
+            overrides.output = output;
+            play(&overrides, &file)
+        }
+    }
+}
+
+fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
+    let station = load(overrides, true)?;
+    let lang = station.lang();
+    if matches!(station.config.output, OutputSpec::Wav(_) | OutputSpec::Null) {
+        tracing::warn!(
+            "{}",
+            tr!(
+                lang,
+                "CHÚ Ý: đầu ra là {}. Đổi `output` trong {} để phát ra loa thật.",
+                "NOTE: the output is {}. Change `output` in {} to air to the loudspeakers.",
+                station.config.output.describe(lang),
+                station
+                    .config
+                    .file
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
+        );
+    }
+    let mut journal = open_journal(&station.config)?;
+    let audio = AudioHandle::spawn(open_output(&station.config))
+        .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let shutdown = async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        daemon::run(
+            &station,
+            &mut journal,
+            audio,
+            clock,
+            shutdown,
+            RunOptions { rehearse },
+        )
+        .await
+    })
+    .map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+fn validate(overrides: &Overrides) -> Result<(), Failure> {
+    let station = load(overrides, true)?;
+    let lang = station.lang();
+    // Queue contents: what will be skipped is worth knowing before it is due.
+    let mut warnings = 0;
+    let mut folders: Vec<&str> = station
+        .schedules
+        .slots()
+        .filter_map(|s| s.queue.as_ref().map(|q| q.folder.as_str()))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        let entries = library::scan_queue(
+            &station.config.audio_dir,
+            folder,
+            std::time::SystemTime::now(),
+        )
+        .unwrap_or_default();
+        let mut ready = 0;
+        for e in entries {
+            match e.state {
+                EntryState::Ready => match station.probes.probe(&e.path) {
+                    Ok(_) => ready += 1,
+                    Err(err) => {
+                        warnings += 1;
+                        eprintln!(
+                            "{}: {}: {}",
+                            e.path.display(),
+                            lang.pick("cảnh báo", "warning"),
+                            tr!(
+                                lang,
+                                "{} — sẽ bị bỏ qua khi phát",
+                                "{} — it will be skipped",
+                                err.reason(lang)
+                            )
+                        );
+                    }
+                },
+                EntryState::Incomplete => {
+                    eprintln!(
+                        "{}: {}: {}",
+                        e.path.display(),
+                        lang.pick("ghi chú", "note"),
+                        lang.pick(
+                            "tệp đang chép dở hoặc là tệp tạm, chưa được phát",
+                            "still being copied or a temporary file; not aired yet"
+                        )
+                    );
+                }
+                EntryState::NotAudio => {}
+            }
+        }
+        if ready == 0 {
+            warnings += 1;
+            eprintln!(
+                "{}: {}: {}",
+                station.config.audio_dir.join(folder).display(),
+                lang.pick("cảnh báo", "warning"),
+                lang.pick(
+                    "hàng đợi chưa có bài nào phát được",
+                    "the queue has no airable clip"
+                )
+            );
+        }
+    }
+    let slots = station.schedules.slots().count();
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "hợp lệ: {} tệp lịch phát, {} phiên{}",
+            "valid: {} schedule file(s), {} slot(s){}",
+            station.schedules.files.len(),
+            slots,
+            if warnings > 0 {
+                tr!(lang, ", {warnings} cảnh báo", ", {warnings} warning(s)")
+            } else {
+                String::new()
+            }
+        )
+    );
+    Ok(())
+}
+
+fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
+    let station = load(overrides, false)?;
+    let lang = station.lang();
+    let tz = station.config.timezone;
+    let journal = open_journal(&station.config)?;
+    let now = Utc::now();
+    let until = now + chrono::Duration::days(days as i64);
+    let occurrences = recurrence::between(station.schedules.slots(), tz, now, until);
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "{} — lịch phát {} ngày tới (giờ {}, UTC{})",
+            "{} — the next {} day(s) (times in {}, UTC{})",
+            station.config.station_name,
+            days,
+            tz,
+            now.with_timezone(&tz).format("%:z")
+        )
+    );
+    if occurrences.is_empty() {
+        println!(
+            "{}",
+            lang.pick("(không có lần phát nào)", "(nothing scheduled)")
+        );
+        return Ok(());
+    }
+    // Simulate queue rotation across the listed occurrences, as the daemon will do it.
+    let mut rotation: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, DateTime<Utc>>,
+    > = Default::default();
+    let planner = Planner {
+        audio_dir: &station.config.audio_dir,
+        probes: &station.probes,
+        schedule_sha256: None,
+    };
+    let mut rows = Vec::new();
+    let mut last_at = None;
+    for o in occurrences {
+        let picks = match &o.slot.queue {
+            None => Vec::new(),
+            Some(q) => {
+                let last = match rotation.entry(q.folder.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                        journal
+                            .last_aired(&q.folder)
+                            .map_err(|e| Failure::Runtime(e.to_string()))?,
+                    ),
+                };
+                let picks = pick_queue(
+                    &station.config.audio_dir,
+                    &q.folder,
+                    q.take,
+                    last,
+                    std::time::SystemTime::now(),
+                );
+                for p in &picks {
+                    last.insert(p.clone(), o.at);
+                }
+                picks
+            }
+        };
+        let prepared = planner.prepare(o.slot, o.at, false, &picks);
+        let clips: Vec<String> = prepared
+            .entries
+            .iter()
+            .map(|e| match &e.skip {
+                None => e.plan.rel.clone(),
+                Some(r) => format!("{} [{}]", e.plan.rel, r.text(lang)),
+            })
+            .collect();
+        let clash = last_at == Some(o.at);
+        last_at = Some(o.at);
+        rows.push(vec![
+            format!(
+                "{} {}",
+                weekday_label(o.at.with_timezone(&tz).date_naive(), lang),
+                o.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
+            ),
+            format!("{}/{}", o.slot.plan, o.slot.id),
+            o.slot.title.clone(),
+            o.slot.priority.label(lang).to_string()
+                + if clash {
+                    lang.pick(" (trùng giờ, phát sau)", " (clash: airs after)")
+                } else {
+                    ""
+                },
+            format!("{:.0}s", prepared.duration_ms() as f64 / 1000.0),
+            clips.join(", "),
+        ]);
+    }
+    let header = if lang == Lang::Vi {
+        ["GIỜ", "PHIÊN", "TÊN", "ƯU TIÊN", "DÀI", "BÀI PHÁT"]
+    } else {
+        ["TIME", "SLOT", "TITLE", "PRIORITY", "LENGTH", "CLIPS"]
+    };
+    print!("{}", table(&header, &rows));
+    Ok(())
+}
+
+fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
+    use chrono::{Datelike, Weekday};
+    match (d.weekday(), lang) {
+        (Weekday::Mon, Lang::Vi) => "T2",
+        (Weekday::Tue, Lang::Vi) => "T3",
+        (Weekday::Wed, Lang::Vi) => "T4",
+        (Weekday::Thu, Lang::Vi) => "T5",
+        (Weekday::Fri, Lang::Vi) => "T6",
+        (Weekday::Sat, Lang::Vi) => "T7",
+        (Weekday::Sun, Lang::Vi) => "CN",
+        (Weekday::Mon, Lang::En) => "Mon",
+        (Weekday::Tue, Lang::En) => "Tue",
+        (Weekday::Wed, Lang::En) => "Wed",
+        (Weekday::Thu, Lang::En) => "Thu",
+        (Weekday::Fri, Lang::En) => "Fri",
+        (Weekday::Sat, Lang::En) => "Sat",
+        (Weekday::Sun, Lang::En) => "Sun",
+    }
+}
+
+/// Renders rows as an aligned text table (widths counted in characters, for Vietnamese).
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn log(
+    overrides: &Overrides,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    format: Format,
+) -> Result<(), Failure> {
+    let station = load(overrides, false)?;
+    let lang = station.lang();
+    let tz = station.config.timezone;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or(to - chrono::Duration::days(7));
+    if from > to {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "khoảng ngày rỗng: --from {from} sau --to {to}",
+                "empty range: --from {from} is after --to {to}"
+            )
+        );
+        return Err(Failure::Invalid);
+    }
+    let start = local_to_utc(tz, from.and_hms_opt(0, 0, 0).unwrap_or_default()).unwrap_or_default();
+    let end = local_to_utc(
+        tz,
+        (to + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let journal = open_journal(&station.config)?;
+    let records = journal
+        .records(start, end)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let local = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default()
+    };
+    let outcome = |r: &Record| {
+        r.outcome
+            .map(|o| o.label(lang).to_string())
+            .unwrap_or_else(|| lang.pick("đang phát", "on air").to_string())
+    };
+    let played = |r: &Record| {
+        let p: u64 = r.clips.iter().map(|c| c.played_ms).sum();
+        let d: u64 = r.clips.iter().map(|c| c.duration_ms).sum();
+        format!("{:.1}/{:.1}s", p as f64 / 1000.0, d as f64 / 1000.0)
+    };
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "station": station.config.station_name,
+                "timezone": tz.to_string(),
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "records": records,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).map_err(|e| Failure::Runtime(e.to_string()))?
+            );
+        }
+        Format::Csv => {
+            println!("scheduled_local,timezone,plan,slot,title,topic,priority,manual,outcome,reason,started_local,ended_local,played_ms,duration_ms,clips,output");
+            for r in &records {
+                let fields = [
+                    local(Some(r.info.scheduled_at)),
+                    tz.to_string(),
+                    r.info.plan.clone(),
+                    r.info.slot.clone(),
+                    r.info.title.clone(),
+                    r.info.topic.clone().unwrap_or_default(),
+                    r.info.priority.clone(),
+                    r.info.manual.to_string(),
+                    r.outcome.map(|o| o.code().to_string()).unwrap_or_default(),
+                    r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+                    local(r.started_at),
+                    local(r.ended_at),
+                    r.clips.iter().map(|c| c.played_ms).sum::<u64>().to_string(),
+                    r.clips
+                        .iter()
+                        .map(|c| c.duration_ms)
+                        .sum::<u64>()
+                        .to_string(),
+                    r.clips
+                        .iter()
+                        .map(|c| c.rel.clone())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    r.output.clone().unwrap_or_default(),
+                ];
+                println!(
+                    "{}",
+                    fields
+                        .iter()
+                        .map(|f| csv_field(f))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+            }
+        }
+        Format::Table => {
+            println!(
+                "{}",
+                tr!(
+                    lang,
+                    "{} — nhật ký phát sóng {} → {} (giờ {})",
+                    "{} — broadcast log {} → {} (times in {})",
+                    station.config.station_name,
+                    from,
+                    to,
+                    tz
+                )
+            );
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| {
+                    vec![
+                        local(Some(r.info.scheduled_at)),
+                        format!(
+                            "{}/{}{}",
+                            r.info.plan,
+                            r.info.slot,
+                            if r.info.manual { "*" } else { "" }
+                        ),
+                        outcome(r),
+                        played(r),
+                        r.started_at
+                            .map(|t| t.with_timezone(&tz).format("%H:%M:%S%.3f").to_string())
+                            .unwrap_or_default(),
+                        r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let header = if lang == Lang::Vi {
+                [
+                    "GIỜ LỊCH",
+                    "PHIÊN",
+                    "KẾT QUẢ",
+                    "ĐÃ PHÁT",
+                    "BẮT ĐẦU",
+                    "LÝ DO",
+                ]
+            } else {
+                [
+                    "SCHEDULED",
+                    "SLOT",
+                    "OUTCOME",
+                    "PLAYED",
+                    "STARTED",
+                    "REASON",
+                ]
+            };
+            print!("{}", table(&header, &rows));
+            if records.iter().any(|r| r.info.manual) {
+                println!(
+                    "{}",
+                    lang.pick(
+                        "* phát thủ công, không tính vào kế hoạch",
+                        "* manual, not counted against the plan"
+                    )
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn play(overrides: &Overrides, file: &Path) -> Result<(), Failure> {
+    let station = load(overrides, false)?;
+    let lang = station.lang();
+    let cwd = std::env::current_dir().map_err(|e| Failure::Runtime(e.to_string()))?;
+    // A file under audio/ is named relative to it, as schedules name it.
+    let rel = if cwd.join(file).is_file() {
+        let abs = cwd.join(file);
+        match abs
+            .canonicalize()
+            .ok()
+            .zip(station.config.audio_dir.canonicalize().ok())
+        {
+            Some((a, audio)) => a
+                .strip_prefix(&audio)
+                .map(|r| library::normalize(&r.to_string_lossy()))
+                .unwrap_or_else(|_| a.display().to_string()),
+            None => abs.display().to_string(),
+        }
+    } else if library::resolve(
+        &station.config.audio_dir,
+        &library::normalize(&file.to_string_lossy()),
+    )
+    .is_some_and(|p| p.is_file())
+    {
+        library::normalize(&file.to_string_lossy())
+    } else {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "không tìm thấy tệp {}",
+                "file not found: {}",
+                file.display()
+            )
+        );
+        return Err(Failure::Invalid);
+    };
+    eprintln!(
+        "{}",
+        tr!(
+            lang,
+            "phát {} ra {}",
+            "playing {} to {}",
+            rel,
+            station.config.output.describe(lang)
+        )
+    );
+    let mut journal = open_journal(&station.config)?;
+    let audio = AudioHandle::spawn(open_output(&station.config))
+        .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let outcome = runtime()?
+        .block_on(daemon::play_now(&station, &mut journal, audio, clock, &rel))
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let records = journal
+        .records(
+            Utc::now() - chrono::Duration::hours(1),
+            Utc::now() + chrono::Duration::seconds(1),
+        )
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let reason = records
+        .last()
+        .and_then(|r| r.reason.as_ref())
+        .map(|r| format!(" — {}", r.text(lang)))
+        .unwrap_or_default();
+    println!("{}{}", outcome.label(lang), reason);
+    if outcome == crate::journal::Outcome::Completed {
+        Ok(())
+    } else {
+        Err(Failure::Runtime(tr!(
+            lang,
+            "chưa phát trọn bài",
+            "the file did not air in full"
+        )))
+    }
+}

@@ -1,0 +1,575 @@
+//! The station configuration (`config/loaxa.toml`), layered: built-in defaults, then the file,
+//! then `LOAXA_*` environment variables, then command-line flags. Parsing is two-phase: a raw
+//! serde shape that rejects unknown keys, then a validated [`Config`] with every path resolved
+//! against the station directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::{from_toml_error, Diagnostic};
+use crate::lang::Lang;
+use crate::tr;
+
+/// Where the installed service looks when no station directory or `--config` is given.
+pub const SYSTEM_CONFIG: &str = "/etc/loaxa/loaxa.toml";
+/// Where a station directory keeps its configuration.
+pub const STATION_CONFIG: &str = "config/loaxa.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file or an override is invalid; each diagnostic is located.
+    #[error("invalid configuration")]
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Where aired audio goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputSpec {
+    /// The system's default sound device.
+    Default,
+    /// A named ALSA/cpal device (as `aplay -L` lists it).
+    Device(String),
+    /// Write what airs to a WAV file (paced in real time, like a sound card).
+    Wav(PathBuf),
+    /// Discard audio, paced in real time. For tests.
+    Null,
+}
+
+impl OutputSpec {
+    /// Parses `default`, `null`, `wav:PATH` or `device:NAME` / a bare device name.
+    pub fn parse(s: &str, base: &Path) -> Result<OutputSpec, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty".into());
+        }
+        Ok(match s {
+            "default" => OutputSpec::Default,
+            "null" => OutputSpec::Null,
+            _ => {
+                if let Some(p) = s.strip_prefix("wav:") {
+                    if p.is_empty() {
+                        return Err("wav:".into());
+                    }
+                    OutputSpec::Wav(base.join(p))
+                } else if let Some(d) = s.strip_prefix("device:") {
+                    OutputSpec::Device(d.to_string())
+                } else {
+                    OutputSpec::Device(s.to_string())
+                }
+            }
+        })
+    }
+
+    pub fn describe(&self, lang: Lang) -> String {
+        match self {
+            OutputSpec::Default => lang
+                .pick("thiết bị âm thanh mặc định", "default sound device")
+                .into(),
+            OutputSpec::Device(d) => tr!(lang, "thiết bị âm thanh «{d}»", "sound device “{d}”"),
+            OutputSpec::Wav(p) => tr!(
+                lang,
+                "tệp WAV {} (không phát ra loa)",
+                "WAV file {} (not to the loudspeakers)",
+                p.display()
+            ),
+            OutputSpec::Null => lang
+                .pick(
+                    "không phát đi đâu (null, chỉ để thử)",
+                    "nowhere (null, for tests)",
+                )
+                .into(),
+        }
+    }
+
+    /// The short form stored in the journal.
+    pub fn journal_name(&self) -> String {
+        match self {
+            OutputSpec::Default => "default".into(),
+            OutputSpec::Device(d) => format!("device:{d}"),
+            OutputSpec::Wav(p) => format!("wav:{}", p.display()),
+            OutputSpec::Null => "null".into(),
+        }
+    }
+}
+
+/// The validated station configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub file: Option<PathBuf>,
+    pub station_dir: PathBuf,
+    pub station_name: String,
+    pub timezone: Tz,
+    pub language: Lang,
+    pub audio_dir: PathBuf,
+    pub schedules_dir: PathBuf,
+    pub journal: PathBuf,
+    pub output: OutputSpec,
+    pub volume: f32,
+    pub grace: Duration,
+    /// Frames per device buffer; smaller starts closer to the second but risks underruns.
+    pub buffer_frames: u32,
+    /// Measured output latency to start early by, so the first sample is heard on the second.
+    pub latency_compensation: Duration,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    station: Option<Spanned<String>>,
+    station_dir: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
+    audio_dir: Option<Spanned<String>>,
+    schedules_dir: Option<Spanned<String>>,
+    journal: Option<Spanned<String>>,
+    output: Option<Spanned<String>>,
+    volume: Option<Spanned<f64>>,
+    grace_seconds: Option<Spanned<i64>>,
+    buffer_frames: Option<Spanned<i64>>,
+    latency_compensation_ms: Option<Spanned<i64>>,
+}
+
+/// Command-line overrides, the last layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub output: Option<String>,
+    pub language: Option<String>,
+}
+
+/// One setting's textual value and where it came from, for located errors.
+struct Setting<'a> {
+    value: String,
+    origin: Origin<'a>,
+}
+
+enum Origin<'a> {
+    File {
+        path: &'a Path,
+        text: &'a str,
+        span: std::ops::Range<usize>,
+    },
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl Setting<'_> {
+    fn problem(&self, message: String) -> Diagnostic {
+        match &self.origin {
+            Origin::File { path, text, span } => {
+                Diagnostic::error(path, text, span.clone(), message)
+            }
+            Origin::Env(name) => Diagnostic::whole_file(Path::new(&format!("${name}")), message),
+            Origin::Flag(name) => Diagnostic::whole_file(Path::new(&format!("--{name}")), message),
+        }
+    }
+}
+
+/// Applies the environment and flag layers over a file's setting.
+fn layer<'a>(
+    file: Option<Setting<'a>>,
+    env: &BTreeMap<String, String>,
+    env_name: &'static str,
+    flag: Option<(&'static str, &Option<String>)>,
+) -> Option<Setting<'a>> {
+    let mut s = file;
+    if let Some(v) = env.get(env_name) {
+        s = Some(Setting {
+            value: v.clone(),
+            origin: Origin::Env(env_name),
+        });
+    }
+    if let Some((name, Some(v))) = flag {
+        s = Some(Setting {
+            value: v.clone(),
+            origin: Origin::Flag(name),
+        });
+    }
+    s
+}
+
+/// Finds the configuration file: `--config`/`LOAXA_CONFIG`, else `config/loaxa.toml` in the
+/// current directory or one of its parents, else the system file.
+pub fn locate(explicit: Option<&Path>, cwd: &Path, lang: Lang) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = explicit {
+        let p = cwd.join(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(ConfigError::NotFound(tr!(
+            lang,
+            "không tìm thấy tệp cấu hình {} (được chỉ định bằng --config hoặc LOAXA_CONFIG)",
+            "configuration file {} not found (named by --config or LOAXA_CONFIG)",
+            p.display()
+        )));
+    }
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(STATION_CONFIG);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let system = Path::new(SYSTEM_CONFIG);
+    if system.is_file() {
+        return Ok(system.to_path_buf());
+    }
+    Err(ConfigError::NotFound(tr!(
+        lang,
+        "không tìm thấy đài: thư mục này (và các thư mục cha) không có {STATION_CONFIG}, và không có {SYSTEM_CONFIG}. Hãy chạy loaxa trong thư mục của đài, hoặc chỉ ra tệp cấu hình bằng --config",
+        "no station found: neither this directory nor its parents hold {STATION_CONFIG}, and {SYSTEM_CONFIG} does not exist. Run loaxa in the station directory or name the configuration with --config"
+    )))
+}
+
+/// Loads the configuration with every layer applied.
+pub fn load(
+    overrides: &Overrides,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<Config, ConfigError> {
+    // Which language to complain in is itself configurable; pick it before anything can fail.
+    let early_lang = overrides
+        .language
+        .as_deref()
+        .or(env.get("LOAXA_LANGUAGE").map(String::as_str))
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    let explicit = overrides
+        .config
+        .clone()
+        .or_else(|| env.get("LOAXA_CONFIG").map(PathBuf::from));
+    let path = locate(explicit.as_deref(), cwd, early_lang)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    parse(&path, &text, overrides, env)
+}
+
+/// Parses and validates a configuration text; `path` names it in messages and anchors
+/// relative paths.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    overrides: &Overrides,
+    env: &BTreeMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let early_lang = overrides
+        .language
+        .as_deref()
+        .or(env.get("LOAXA_LANGUAGE").map(String::as_str))
+        .and_then(Lang::parse)
+        .unwrap_or_default();
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|e| ConfigError::Invalid(vec![from_toml_error(path, text, &e, early_lang)]))?;
+
+    let file_setting = |v: &Option<Spanned<String>>| {
+        v.as_ref().map(|s| Setting {
+            value: s.get_ref().clone(),
+            origin: Origin::File {
+                path,
+                text,
+                span: s.span(),
+            },
+        })
+    };
+    let file_number = |v: &Option<Spanned<i64>>| {
+        v.as_ref().map(|s| Setting {
+            value: s.get_ref().to_string(),
+            origin: Origin::File {
+                path,
+                text,
+                span: s.span(),
+            },
+        })
+    };
+    let layered = |file, env_name, flag| layer(file, env, env_name, flag);
+
+    let mut problems = Vec::new();
+
+    let language = match layered(
+        file_setting(&raw.language),
+        "LOAXA_LANGUAGE",
+        Some(("lang", &overrides.language)),
+    ) {
+        None => Lang::default(),
+        Some(s) => Lang::parse(&s.value).unwrap_or_else(|| {
+            problems.push(s.problem(tr!(
+                early_lang,
+                "ngôn ngữ không hợp lệ «{}»: dùng \"vi\" hoặc \"en\"",
+                "invalid language “{}”: use \"vi\" or \"en\"",
+                s.value
+            )));
+            Lang::default()
+        }),
+    };
+    let lang = language;
+
+    let config_dir = path.parent().unwrap_or(Path::new("."));
+    let default_station_dir = if config_dir.file_name().is_some_and(|n| n == "config") {
+        config_dir.parent().unwrap_or(config_dir).to_path_buf()
+    } else if path == Path::new(SYSTEM_CONFIG) {
+        PathBuf::from("/var/lib/loaxa")
+    } else {
+        config_dir.to_path_buf()
+    };
+    let station_dir = match layered(file_setting(&raw.station_dir), "LOAXA_STATION_DIR", None) {
+        Some(s) => config_dir.join(s.value),
+        None => default_station_dir,
+    };
+    let resolve = |s: Option<Setting<'_>>, default: &str| -> PathBuf {
+        station_dir.join(s.map(|s| s.value).unwrap_or_else(|| default.to_string()))
+    };
+
+    let station_name = layered(file_setting(&raw.station), "LOAXA_STATION", None)
+        .map(|s| s.value)
+        .unwrap_or_else(|| {
+            lang.pick("Đài truyền thanh xã", "Commune radio station")
+                .to_string()
+        });
+
+    let timezone = match layered(file_setting(&raw.timezone), "LOAXA_TIMEZONE", None) {
+        None => chrono_tz::Asia::Ho_Chi_Minh,
+        Some(s) => s.value.parse::<Tz>().unwrap_or_else(|_| {
+            problems.push(s.problem(tr!(
+                lang,
+                "múi giờ không hợp lệ «{}»: dùng tên IANA, ví dụ \"Asia/Ho_Chi_Minh\"",
+                "invalid time zone “{}”: use an IANA name such as \"Asia/Ho_Chi_Minh\"",
+                s.value
+            )));
+            chrono_tz::Asia::Ho_Chi_Minh
+        }),
+    };
+
+    let audio_dir = resolve(
+        layered(file_setting(&raw.audio_dir), "LOAXA_AUDIO_DIR", None),
+        "audio",
+    );
+    let schedules_dir = resolve(
+        layered(
+            file_setting(&raw.schedules_dir),
+            "LOAXA_SCHEDULES_DIR",
+            None,
+        ),
+        "schedules",
+    );
+    let journal = resolve(
+        layered(file_setting(&raw.journal), "LOAXA_JOURNAL", None),
+        "journal/loaxa.db",
+    );
+
+    let output = match layered(
+        file_setting(&raw.output),
+        "LOAXA_OUTPUT",
+        Some(("output", &overrides.output)),
+    ) {
+        None => OutputSpec::Default,
+        Some(s) => {
+            // A flag's or variable's wav path is relative to where the operator typed it.
+            let base = match s.origin {
+                Origin::File { .. } => station_dir.clone(),
+                _ => std::env::current_dir().unwrap_or_else(|_| station_dir.clone()),
+            };
+            OutputSpec::parse(&s.value, &base).unwrap_or_else(|_| {
+                problems.push(s.problem(tr!(
+                    lang,
+                    "đầu ra không hợp lệ «{}»: dùng \"default\", tên thiết bị, \"wav:ĐƯỜNG_DẪN\" hoặc \"null\"",
+                    "invalid output “{}”: use \"default\", a device name, \"wav:PATH\" or \"null\"",
+                    s.value
+                )));
+                OutputSpec::Default
+            })
+        }
+    };
+
+    let volume_setting = layered(
+        raw.volume.as_ref().map(|v| Setting {
+            value: v.get_ref().to_string(),
+            origin: Origin::File {
+                path,
+                text,
+                span: v.span(),
+            },
+        }),
+        "LOAXA_VOLUME",
+        None,
+    );
+    let volume = match volume_setting {
+        None => 1.0,
+        Some(s) => match s.value.trim().parse::<f32>() {
+            Ok(v) if (0.0..=2.0).contains(&v) => v,
+            _ => {
+                problems.push(s.problem(tr!(
+                    lang,
+                    "âm lượng không hợp lệ «{}»: dùng số từ 0.0 đến 2.0 (1.0 là giữ nguyên)",
+                    "invalid volume “{}”: use a number from 0.0 to 2.0 (1.0 leaves clips as they are)",
+                    s.value
+                )));
+                1.0
+            }
+        },
+    };
+
+    let mut number = |s: Option<Setting<'_>>,
+                      default: i64,
+                      range: std::ops::RangeInclusive<i64>,
+                      what_vi: &str,
+                      what_en: &str|
+     -> i64 {
+        match s {
+            None => default,
+            Some(s) => match s.value.trim().parse::<i64>() {
+                Ok(v) if range.contains(&v) => v,
+                _ => {
+                    problems.push(s.problem(tr!(
+                        lang,
+                        "{what_vi} không hợp lệ «{}»: cần số nguyên từ {} đến {}",
+                        "invalid {what_en} “{}”: expected a whole number from {} to {}",
+                        s.value,
+                        range.start(),
+                        range.end()
+                    )));
+                    default
+                }
+            },
+        }
+    };
+    let grace = number(
+        layered(file_number(&raw.grace_seconds), "LOAXA_GRACE_SECONDS", None),
+        60,
+        0..=86_400,
+        "thời gian cho phép trễ",
+        "grace_seconds",
+    );
+    let buffer_frames = number(
+        layered(file_number(&raw.buffer_frames), "LOAXA_BUFFER_FRAMES", None),
+        512,
+        64..=16_384,
+        "kích thước bộ đệm",
+        "buffer_frames",
+    );
+    let latency = number(
+        layered(
+            file_number(&raw.latency_compensation_ms),
+            "LOAXA_LATENCY_COMPENSATION_MS",
+            None,
+        ),
+        0,
+        0..=1_000,
+        "bù độ trễ",
+        "latency_compensation_ms",
+    );
+
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    Ok(Config {
+        file: Some(path.to_path_buf()),
+        station_dir,
+        station_name,
+        timezone,
+        language,
+        audio_dir,
+        schedules_dir,
+        journal,
+        output,
+        volume,
+        grace: Duration::from_secs(grace as u64),
+        buffer_frames: buffer_frames as u32,
+        latency_compensation: Duration::from_millis(latency as u64),
+    })
+}
+
+/// The `LOAXA_*` variables of this process, for [`load`].
+pub fn environment() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("LOAXA_"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/st/config/loaxa.toml")
+    }
+
+    #[test]
+    fn defaults_apply_and_paths_are_relative_to_the_station() {
+        let c = parse(p(), "", &Overrides::default(), &BTreeMap::new()).unwrap();
+        assert_eq!(c.station_dir, Path::new("/st"));
+        assert_eq!(c.timezone, chrono_tz::Asia::Ho_Chi_Minh);
+        assert_eq!(c.language, Lang::Vi);
+        assert_eq!(c.audio_dir, Path::new("/st/audio"));
+        assert_eq!(c.journal, Path::new("/st/journal/loaxa.db"));
+        assert_eq!(c.output, OutputSpec::Default);
+        assert_eq!(c.grace, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn env_overrides_file_and_flag_overrides_env() {
+        let text = "output = \"null\"\nlanguage = \"vi\"\n";
+        let mut env = BTreeMap::new();
+        env.insert("LOAXA_OUTPUT".into(), "wav:/tmp/a.wav".into());
+        let c = parse(p(), text, &Overrides::default(), &env).unwrap();
+        assert_eq!(c.output, OutputSpec::Wav("/tmp/a.wav".into()));
+        let flags = Overrides {
+            output: Some("null".into()),
+            language: Some("en".into()),
+            ..Default::default()
+        };
+        let c = parse(p(), text, &flags, &env).unwrap();
+        assert_eq!(c.output, OutputSpec::Null);
+        assert_eq!(c.language, Lang::En);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let Err(ConfigError::Invalid(d)) = parse(
+            p(),
+            "station = \"x\"\nvolumn = 1\n",
+            &Overrides::default(),
+            &BTreeMap::new(),
+        ) else {
+            panic!("expected an error")
+        };
+        assert_eq!((d[0].line, d[0].col), (2, 1));
+        assert!(d[0].message.contains("volumn"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let text =
+            "timezone = \"Mars/Base\"\nvolume = 7.0\ngrace_seconds = -1\nlanguage = \"fr\"\n";
+        let Err(ConfigError::Invalid(d)) =
+            parse(p(), text, &Overrides::default(), &BTreeMap::new())
+        else {
+            panic!("expected errors")
+        };
+        let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+        assert_eq!(lines.len(), 4, "{d:?}");
+        for l in 1..=4 {
+            assert!(lines.contains(&l), "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn explicit_missing_config_is_an_error() {
+        let dir = std::env::temp_dir();
+        let err = locate(Some(Path::new("/nonexistent/loaxa.toml")), &dir, Lang::En).unwrap_err();
+        assert!(err.to_string().contains("not found"));
+    }
+}

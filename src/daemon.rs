@@ -1,0 +1,668 @@
+//! The daemon's deadline loop. It computes what falls due from the schedules (in the
+//! station's zone), sleeps on the monotonic clock until shortly before the next instant
+//! (waking at least once a second to notice wall-clock steps and suspend/resume), hands the
+//! prepared broadcast to the audio thread to start on the second, and journals everything:
+//! what aired, what was cut, and what was missed and why. Clock, output and shutdown are
+//! injected, mini-redis style, so tests drive days of schedule in milliseconds.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+
+use crate::audio::output::Aired;
+use crate::audio::{AirReport, AudioHandle};
+use crate::broadcast::{self, Planner, Prepared};
+use crate::clock::Clock;
+use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Reason};
+use crate::lang::Lang;
+use crate::recurrence;
+use crate::schedule::Slot;
+use crate::station::Station;
+use crate::tr;
+
+/// How long before its instant a broadcast is handed to the audio thread: enough to open
+/// the device and decode the first clip, so the first sample goes out on the second.
+pub const LEAD: Duration = Duration::from_millis(1500);
+/// The longest the loop sleeps without looking at the wall clock.
+pub const TICK: Duration = Duration::from_secs(1);
+/// A disagreement between wall and monotonic time larger than this is a clock step.
+const STEP_THRESHOLD: chrono::Duration = chrono::Duration::seconds(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Air every slot once, right after start, as a journaled manual rehearsal.
+    pub rehearse: bool,
+}
+
+/// An occurrence waiting its turn.
+#[derive(Debug, Clone)]
+struct Pending {
+    slot: Slot,
+    at: DateTime<Utc>,
+    manual: bool,
+}
+
+struct Daemon<'a> {
+    station: &'a Station,
+    journal: &'a mut Journal,
+    audio: AudioHandle,
+    clock: Arc<dyn Clock>,
+    /// Every occurrence at or before this instant has been aired, queued or journaled.
+    cursor: DateTime<Utc>,
+    /// Wall-clock spans skipped by a forward step.
+    steps: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    last_wall: DateTime<Utc>,
+    last_mono: Duration,
+    /// Occurrences that fell due while another was airing, to air next.
+    queue: Vec<Pending>,
+    stopping: bool,
+    schedule_hashes: HashMap<String, String>,
+}
+
+fn lang_of(station: &Station) -> Lang {
+    station.config.language
+}
+
+/// Runs the station until `shutdown` resolves. Journals the start, recovers from an abrupt
+/// previous end, accounts for what fell due while loaxa was down, then airs the schedule.
+pub async fn run(
+    station: &Station,
+    journal: &mut Journal,
+    audio: AudioHandle,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+    options: RunOptions,
+) -> Result<(), DaemonError> {
+    let now = clock.now();
+    let mono = clock.monotonic();
+    let mut d = Daemon {
+        station,
+        journal,
+        audio,
+        clock: clock.clone(),
+        cursor: now,
+        steps: Vec::new(),
+        last_wall: now,
+        last_mono: mono,
+        queue: Vec::new(),
+        stopping: false,
+        schedule_hashes: station
+            .schedules
+            .files
+            .iter()
+            .map(|f| (f.plan.id.clone(), f.sha256.clone()))
+            .collect(),
+    };
+    d.startup(now)?;
+    if options.rehearse {
+        let at = now + chrono::Duration::seconds(3);
+        for slot in station.schedules.slots() {
+            d.queue.push(Pending {
+                slot: slot.clone(),
+                at,
+                manual: true,
+            });
+        }
+        tracing::info!(
+            "{}",
+            tr!(
+                lang_of(station),
+                "phát thử: {} phiên sẽ lần lượt phát ngay sau 3 giây (ghi nhật ký là phát thủ công)",
+                "rehearsal: {} slot(s) will air back to back in 3 seconds (journaled as manual)",
+                d.queue.len()
+            )
+        );
+    }
+    let mut shutdown = pin!(shutdown);
+    d.main_loop(&mut shutdown).await?;
+    let now = d.clock.now();
+    d.journal.append(
+        &Event::StationStopped {
+            reason: "shutdown".into(),
+        },
+        now,
+    )?;
+    tracing::info!(
+        "{}",
+        lang_of(station).pick("đã dừng loaxa", "loaxa stopped")
+    );
+    Ok(())
+}
+
+impl Daemon<'_> {
+    fn lang(&self) -> Lang {
+        lang_of(self.station)
+    }
+
+    fn startup(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
+        let lang = self.lang();
+        // When was loaxa last known to be alive? Everything due after that and before now
+        // (less the grace) fell due while it was not running.
+        let last_seen = match (
+            self.journal.last_activity()?,
+            self.journal.last_scheduled()?,
+        ) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+
+        // A broadcast started but never ended: loaxa died while airing.
+        for r in self.journal.unfinished()? {
+            tracing::warn!(
+                "{}",
+                tr!(
+                    lang,
+                    "phiên {} lúc {} bị ngắt vì loaxa tắt đột ngột",
+                    "the broadcast {} at {} was cut: loaxa ended abruptly",
+                    r.info.title,
+                    self.local(r.info.scheduled_at)
+                )
+            );
+            self.journal.append(
+                &Event::BroadcastEnded {
+                    occurrence: r.info.key.clone(),
+                    outcome: crate::journal::Outcome::Interrupted,
+                    reason: Some(Reason::Crashed),
+                    started_at: None,
+                    ended_at: now,
+                },
+                now,
+            )?;
+        }
+
+        self.journal.append(
+            &Event::StationStarted {
+                version: env!("CARGO_PKG_VERSION").into(),
+                output: self.audio.output_name().to_string(),
+            },
+            now,
+        )?;
+        for f in &self.station.schedules.files {
+            let name = f.file.display().to_string();
+            if self.journal.last_schedule_version(&name)?.as_deref() != Some(f.sha256.as_str()) {
+                self.journal.append(
+                    &Event::ScheduleLoaded {
+                        file: name,
+                        sha256: f.sha256.clone(),
+                        content: f.text.clone(),
+                    },
+                    now,
+                )?;
+            }
+        }
+
+        let grace = chrono::Duration::from_std(self.station.config.grace).unwrap_or_default();
+        let horizon = now - grace;
+        if let Some(seen) = last_seen {
+            let missed: Vec<Pending> = recurrence::between(
+                self.station.schedules.slots(),
+                self.station.config.timezone,
+                seen,
+                horizon,
+            )
+            .into_iter()
+            .map(|o| Pending {
+                slot: o.slot.clone(),
+                at: o.at,
+                manual: false,
+            })
+            .collect();
+            let mut count = 0;
+            for p in missed {
+                if self.journal_missed(&p, Reason::NotRunning, now)? {
+                    count += 1;
+                }
+            }
+            if count > 0 {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "{count} lần phát đã bị lỡ khi loaxa không chạy (đã ghi vào nhật ký)",
+                        "{count} occurrence(s) fell due while loaxa was not running (journaled as missed)"
+                    )
+                );
+            }
+        }
+        self.cursor = horizon;
+        tracing::info!(
+            "{}",
+            tr!(
+                lang,
+                "đài «{}» đã sẵn sàng; đầu ra: {}; múi giờ {}",
+                "station “{}” ready; output: {}; time zone {}",
+                self.station.config.station_name,
+                self.station.config.output.describe(lang),
+                self.station.config.timezone
+            )
+        );
+        Ok(())
+    }
+
+    fn local(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.station.config.timezone)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    fn info(&self, p: &Pending) -> OccurrenceInfo {
+        let key = recurrence::occurrence_key(&p.slot.plan, &p.slot.id, p.at);
+        OccurrenceInfo {
+            key: if p.manual {
+                format!("manual/{key}")
+            } else {
+                key
+            },
+            plan: p.slot.plan.clone(),
+            slot: p.slot.id.clone(),
+            title: p.slot.title.clone(),
+            topic: p.slot.topic.clone(),
+            priority: p.slot.priority.code().into(),
+            scheduled_at: p.at,
+            manual: p.manual,
+            schedule_sha256: self.schedule_hashes.get(&p.slot.plan).cloned(),
+        }
+    }
+
+    /// Journals an occurrence as missed, unless the journal already accounts for it.
+    fn journal_missed(
+        &mut self,
+        p: &Pending,
+        reason: Reason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DaemonError> {
+        let info = self.info(p);
+        if self.journal.knows(&info.key)? {
+            return Ok(false);
+        }
+        tracing::warn!(
+            "{}",
+            tr!(
+                self.lang(),
+                "bị lỡ: {} lúc {} — {}",
+                "missed: {} at {} — {}",
+                p.slot.title,
+                self.local(p.at),
+                reason.text(self.lang())
+            )
+        );
+        self.journal.append(
+            &Event::OccurrenceMissed {
+                occurrence: info,
+                reason,
+            },
+            now,
+        )?;
+        Ok(true)
+    }
+
+    /// Notices the wall clock jumping relative to the monotonic clock.
+    fn watch_clock(&mut self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        let mono = self.clock.monotonic();
+        let elapsed =
+            chrono::Duration::from_std(mono.saturating_sub(self.last_mono)).unwrap_or_default();
+        let expected = self.last_wall + elapsed;
+        let drift = now - expected;
+        if drift > STEP_THRESHOLD {
+            tracing::warn!(
+                "{}",
+                tr!(
+                    self.lang(),
+                    "đồng hồ máy nhảy tới {} giây",
+                    "the system clock jumped forward {} s",
+                    drift.num_seconds()
+                )
+            );
+            self.steps.push((expected, now));
+        } else if drift < -STEP_THRESHOLD {
+            tracing::warn!(
+                "{}",
+                tr!(
+                    self.lang(),
+                    "đồng hồ máy lùi lại {} giây; những gì đã phát sẽ không phát lại",
+                    "the system clock went back {} s; nothing already aired will air again",
+                    -drift.num_seconds()
+                )
+            );
+        }
+        self.last_wall = now;
+        self.last_mono = mono;
+        now
+    }
+
+    /// Due occurrences in `(cursor, until]` that the journal does not know yet.
+    fn due(&self, until: DateTime<Utc>) -> Result<Vec<Pending>, DaemonError> {
+        let mut out = Vec::new();
+        for o in recurrence::between(
+            self.station.schedules.slots(),
+            self.station.config.timezone,
+            self.cursor,
+            until,
+        ) {
+            let p = Pending {
+                slot: o.slot.clone(),
+                at: o.at,
+                manual: false,
+            };
+            if !self.journal.knows(&self.info(&p).key)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn main_loop(
+        &mut self,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), DaemonError> {
+        let grace = chrono::Duration::from_std(self.station.config.grace).unwrap_or_default();
+        let lead = chrono::Duration::from_std(LEAD).unwrap_or_default();
+        while !self.stopping {
+            // What waited behind a broadcast airs first, highest priority first.
+            if !self.queue.is_empty() {
+                self.queue.sort_by(|a, b| {
+                    b.slot
+                        .priority
+                        .cmp(&a.slot.priority)
+                        .then(a.at.cmp(&b.at))
+                        .then(a.slot.order.cmp(&b.slot.order))
+                });
+                let next = self.queue.remove(0);
+                self.air(next, shutdown).await?;
+                continue;
+            }
+            let now = self.watch_clock();
+            if let Some(p) = self.due(now + lead)?.into_iter().next() {
+                self.cursor = p.at;
+                if now - p.at > grace {
+                    let stepped = self.steps.iter().any(|(a, b)| p.at > *a && p.at <= *b);
+                    let reason = if stepped {
+                        Reason::ClockStepped
+                    } else {
+                        Reason::TooLate {
+                            late_seconds: (now - p.at).num_seconds(),
+                        }
+                    };
+                    self.journal_missed(&p, reason, now)?;
+                } else {
+                    self.air(p, shutdown).await?;
+                }
+                continue;
+            }
+            let next = recurrence::next_after(
+                self.station.schedules.slots(),
+                self.station.config.timezone,
+                self.cursor.max(now),
+                chrono::Duration::days(400),
+            );
+            let wait = match next {
+                Some(o) => (o.at - lead - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(TICK),
+                None => TICK,
+            };
+            tokio::select! {
+                _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}
+                _ = shutdown.as_mut() => { self.stopping = true; }
+            }
+        }
+        Ok(())
+    }
+
+    async fn air(
+        &mut self,
+        p: Pending,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), DaemonError> {
+        let lang = self.lang();
+        let now = self.clock.now();
+        let info = self.info(&p);
+        if self.journal.knows(&info.key)? {
+            return Ok(());
+        }
+        let picks = match &p.slot.queue {
+            None => Vec::new(),
+            Some(q) => {
+                let last = self.journal.last_aired(&q.folder)?;
+                broadcast::pick_queue(
+                    &self.station.config.audio_dir,
+                    &q.folder,
+                    q.take,
+                    &last,
+                    SystemTime::now(),
+                )
+            }
+        };
+        let planner = Planner {
+            audio_dir: &self.station.config.audio_dir,
+            probes: &self.station.probes,
+            schedule_sha256: info.schedule_sha256.clone(),
+        };
+        let prepared = planner.prepare(&p.slot, p.at, p.manual, &picks);
+        self.journal.append(
+            &broadcast::started_event(&prepared, self.audio.output_name()),
+            now,
+        )?;
+        tracing::info!(
+            "{}",
+            tr!(
+                lang,
+                "phát {}: «{}» lúc {} ({} bài, {:.0} giây)",
+                "airing {}: “{}” at {} ({} clip(s), {:.0} s)",
+                p.slot.id,
+                p.slot.title,
+                self.local(p.at),
+                prepared.entries.len(),
+                prepared.duration_ms() as f64 / 1000.0
+            )
+        );
+        for e in &prepared.entries {
+            if let Some(r) = &e.skip {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "bỏ qua {}: {}",
+                        "skipping {}: {}",
+                        e.plan.rel,
+                        r.text(lang)
+                    )
+                );
+            }
+        }
+
+        let clips = prepared.playable();
+        let (report, stopped) = if clips.is_empty() {
+            (
+                AirReport {
+                    output: self.audio.output_name().to_string(),
+                    aired: Aired::default(),
+                    state: None,
+                },
+                None,
+            )
+        } else {
+            let start_at = self
+                .clock
+                .instant_at(p.at)
+                .checked_sub(self.station.config.latency_compensation)
+                .unwrap_or_else(std::time::Instant::now);
+            let airing = self
+                .audio
+                .air(clips, self.station.config.volume, start_at)
+                .await;
+            self.watch_airing(&prepared, airing, shutdown).await?
+        };
+        let end = self.clock.now();
+        let events = broadcast::verdict(&prepared, &report, stopped, end);
+        for e in &events {
+            self.journal.append(e, end)?;
+        }
+        if let Some(Event::BroadcastEnded {
+            outcome, reason, ..
+        }) = events.last()
+        {
+            let reason = reason
+                .as_ref()
+                .map(|r| format!(" — {}", r.text(lang)))
+                .unwrap_or_default();
+            tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "kết thúc {}: {}{}",
+                    "ended {}: {}{}",
+                    p.slot.id,
+                    outcome.label(lang),
+                    reason
+                )
+            );
+        }
+        // The loop's own view of time restarts after a broadcast: airing is not a clock step.
+        self.last_wall = self.clock.now();
+        self.last_mono = self.clock.monotonic();
+        Ok(())
+    }
+
+    /// Waits for a broadcast to end while watching the schedule: what falls due meanwhile is
+    /// queued, and if it outranks what is on air, the broadcast gives way.
+    async fn watch_airing(
+        &mut self,
+        prepared: &Prepared,
+        mut airing: crate::audio::actor::Airing,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(AirReport, Option<Reason>), DaemonError> {
+        let current = crate::schedule::Priority::parse(&prepared.info.priority).unwrap_or_default();
+        let mut stopped: Option<Reason> = None;
+        let report = loop {
+            tokio::select! {
+                r = &mut airing.done => {
+                    break r.unwrap_or_else(|_| AirReport {
+                        output: self.audio.output_name().to_string(),
+                        aired: Aired {
+                            started_at: None,
+                            error: Some(crate::audio::OutputError::Device("the audio thread stopped".into())),
+                        },
+                        state: airing.state.clone(),
+                    });
+                }
+                _ = self.clock.sleep(Duration::from_millis(250)) => {
+                    let now = self.clock.now();
+                    for p in self.due(now)? {
+                        self.cursor = self.cursor.max(p.at);
+                        if p.slot.priority > current && stopped.is_none() {
+                            tracing::warn!("{}", tr!(self.lang(), "nhường sóng cho «{}» ({})", "giving way to “{}” ({})", p.slot.title, p.slot.priority.label(self.lang())));
+                            stopped = Some(Reason::Preempted(p.slot.title.clone()));
+                            if let Some(s) = &airing.state {
+                                s.request_stop();
+                            }
+                        }
+                        self.queue.push(p);
+                    }
+                }
+                _ = shutdown.as_mut(), if !self.stopping => {
+                    self.stopping = true;
+                    stopped = Some(Reason::Stopped);
+                    if let Some(s) = &airing.state {
+                        s.request_stop();
+                    }
+                }
+            }
+        };
+        Ok((report, stopped))
+    }
+}
+
+/// Airs one file now through the station's output (`loaxa play`), journaled as manual.
+pub async fn play_now(
+    station: &Station,
+    journal: &mut Journal,
+    audio: AudioHandle,
+    clock: Arc<dyn Clock>,
+    rel: &str,
+) -> Result<crate::journal::Outcome, DaemonError> {
+    let now = clock.now();
+    let slot = Slot {
+        plan: "manual".into(),
+        id: "play".into(),
+        title: tr!(
+            station.config.language,
+            "phát thủ công: {rel}",
+            "manual play: {rel}"
+        ),
+        when: crate::schedule::When::Times {
+            at: Vec::new(),
+            days: crate::schedule::Days::ALL,
+        },
+        from: None,
+        until: None,
+        except: Default::default(),
+        topic: None,
+        priority: crate::schedule::Priority::Normal,
+        intro: None,
+        play: vec![crate::schedule::ClipRef(rel.to_string())],
+        queue: None,
+        outro: None,
+        max_minutes: None,
+        volume: 1.0,
+        order: 0,
+    };
+    let planner = Planner {
+        audio_dir: &station.config.audio_dir,
+        probes: &station.probes,
+        schedule_sha256: None,
+    };
+    let prepared = planner.prepare(&slot, now, true, &[]);
+    journal.append(
+        &broadcast::started_event(&prepared, audio.output_name()),
+        now,
+    )?;
+    let clips = prepared.playable();
+    let report = if clips.is_empty() {
+        AirReport {
+            output: audio.output_name().to_string(),
+            aired: Aired::default(),
+            state: None,
+        }
+    } else {
+        let airing = audio
+            .air(
+                clips,
+                station.config.volume,
+                std::time::Instant::now() + Duration::from_millis(300),
+            )
+            .await;
+        airing.done.await.unwrap_or(AirReport {
+            output: audio.output_name().to_string(),
+            aired: Aired {
+                started_at: None,
+                error: Some(crate::audio::OutputError::Device(
+                    "the audio thread stopped".into(),
+                )),
+            },
+            state: None,
+        })
+    };
+    let end = clock.now();
+    let events = broadcast::verdict(&prepared, &report, None, end);
+    let mut outcome = crate::journal::Outcome::Failed;
+    for e in &events {
+        journal.append(e, end)?;
+        if let Event::BroadcastEnded { outcome: o, .. } = e {
+            outcome = *o;
+        }
+    }
+    Ok(outcome)
+}

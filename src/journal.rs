@@ -1,0 +1,792 @@
+//! The broadcast journal: an append-only, hash-chained log of events in SQLite. Events are
+//! only ever inserted (triggers refuse UPDATE and DELETE); each carries the hash of the one
+//! before it, so an edit, deletion, insertion or reordering breaks the chain. What an
+//! occurrence's record says (started, each clip's result, how it ended) is derived by folding
+//! its events, so a broadcast is written as started before its first sample and as ended
+//! after its last, and a crash leaves a visible, unfinished record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::lang::Lang;
+use crate::library::hex;
+use crate::tr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("journal {path}: cannot create its folder: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("journal {path}: event {seq} is unreadable: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        seq: i64,
+        reason: String,
+    },
+    #[error("journal {path}: written by a newer loaxa (schema {found}, this one knows {known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// How an occurrence ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Partial,
+    Failed,
+    Missed,
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+            Outcome::Missed => "missed",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Outcome::Completed => lang.pick("đã phát đủ", "completed"),
+            Outcome::Partial => lang.pick("phát không trọn", "partial"),
+            Outcome::Failed => lang.pick("thất bại", "failed"),
+            Outcome::Missed => lang.pick("bị lỡ", "missed"),
+            Outcome::Interrupted => lang.pick("bị ngắt", "interrupted"),
+        }
+    }
+}
+
+/// Why something did not air in full, stored structurally and worded at display time in
+/// the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
+pub enum Reason {
+    /// loaxa was not running when the occurrence fell due.
+    NotRunning,
+    /// Due while loaxa could not act (suspended, busy) and more than the grace period passed.
+    TooLate {
+        late_seconds: i64,
+    },
+    /// The wall clock was stepped forward past the occurrence.
+    ClockStepped,
+    NoDevice(String),
+    DeviceError(String),
+    DamagedFile {
+        file: String,
+        reason: String,
+    },
+    MissingFile(String),
+    /// loaxa was asked to stop (service stop, Ctrl-C).
+    Stopped,
+    /// A higher-priority broadcast took the air.
+    Preempted(String),
+    /// loaxa ended abruptly (power loss, crash, kill) while airing.
+    Crashed,
+    NothingToPlay,
+    /// Clips dropped because the slot's minutes were used up.
+    DidNotFit {
+        clips: Vec<String>,
+    },
+    /// Some clips were skipped (their own reasons are on the clips).
+    ClipsSkipped {
+        count: usize,
+    },
+    /// The decoder ended before the clip's measured length.
+    EndedEarly,
+}
+
+impl Reason {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            Reason::NotRunning => lang
+                .pick("loaxa không chạy lúc đó", "loaxa was not running")
+                .into(),
+            Reason::TooLate { late_seconds } => tr!(
+                lang,
+                "quá giờ {late_seconds} giây (máy bận hoặc ngủ), vượt thời gian cho phép",
+                "{late_seconds} s late (machine busy or asleep), beyond the grace period"
+            ),
+            Reason::ClockStepped => lang
+                .pick(
+                    "đồng hồ máy bị chỉnh nhảy qua giờ phát",
+                    "the system clock was stepped past it",
+                )
+                .into(),
+            Reason::NoDevice(d) => tr!(
+                lang,
+                "không có thiết bị âm thanh: {d}",
+                "no sound device: {d}"
+            ),
+            Reason::DeviceError(d) => tr!(
+                lang,
+                "lỗi thiết bị âm thanh: {d}",
+                "sound device error: {d}"
+            ),
+            Reason::DamagedFile { file, reason } => {
+                tr!(
+                    lang,
+                    "tệp bị hỏng: {file} ({reason})",
+                    "damaged file: {file} ({reason})"
+                )
+            }
+            Reason::MissingFile(f) => tr!(lang, "không tìm thấy tệp: {f}", "file not found: {f}"),
+            Reason::Stopped => lang.pick("dừng dịch vụ", "service stopped").into(),
+            Reason::Preempted(by) => tr!(
+                lang,
+                "nhường sóng cho bản tin ưu tiên hơn: {by}",
+                "gave way to a higher-priority broadcast: {by}"
+            ),
+            Reason::Crashed => lang
+                .pick(
+                    "loaxa bị tắt đột ngột khi đang phát (mất điện hoặc lỗi)",
+                    "loaxa ended abruptly while airing (power loss or crash)",
+                )
+                .into(),
+            Reason::NothingToPlay => lang
+                .pick("không có bài nào để phát", "nothing to play")
+                .into(),
+            Reason::DidNotFit { clips } => tr!(
+                lang,
+                "không đủ thời lượng cho: {}",
+                "did not fit in the slot's minutes: {}",
+                clips.join(", ")
+            ),
+            Reason::ClipsSkipped { count } => {
+                tr!(lang, "{count} bài bị bỏ qua", "{count} clip(s) skipped")
+            }
+            Reason::EndedEarly => lang
+                .pick(
+                    "tệp kết thúc sớm hơn độ dài đo được",
+                    "the file ended before its measured length",
+                )
+                .into(),
+        }
+    }
+}
+
+/// What an occurrence is: enough to account for it without the schedule at hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccurrenceInfo {
+    pub key: String,
+    pub plan: String,
+    pub slot: String,
+    pub title: String,
+    pub topic: Option<String>,
+    pub priority: String,
+    pub scheduled_at: DateTime<Utc>,
+    /// Aired by hand (`loaxa play`, a rehearsal), not by the plan.
+    pub manual: bool,
+    /// The schedule file version that planned it.
+    pub schedule_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipPlan {
+    pub rel: String,
+    pub sha256: String,
+    pub duration_ms: u64,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    StationStarted {
+        version: String,
+        output: String,
+    },
+    StationStopped {
+        reason: String,
+    },
+    ScheduleLoaded {
+        file: String,
+        sha256: String,
+        content: String,
+    },
+    BroadcastStarted {
+        occurrence: OccurrenceInfo,
+        output: String,
+        clips: Vec<ClipPlan>,
+    },
+    ClipAired {
+        occurrence: String,
+        index: usize,
+        rel: String,
+        sha256: String,
+        duration_ms: u64,
+        played_ms: u64,
+        outcome: Outcome,
+        reason: Option<Reason>,
+    },
+    BroadcastEnded {
+        occurrence: String,
+        outcome: Outcome,
+        reason: Option<Reason>,
+        started_at: Option<DateTime<Utc>>,
+        ended_at: DateTime<Utc>,
+    },
+    OccurrenceMissed {
+        occurrence: OccurrenceInfo,
+        reason: Reason,
+    },
+}
+
+impl Event {
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::StationStarted { .. } => "station_started",
+            Event::StationStopped { .. } => "station_stopped",
+            Event::ScheduleLoaded { .. } => "schedule_loaded",
+            Event::BroadcastStarted { .. } => "broadcast_started",
+            Event::ClipAired { .. } => "clip_aired",
+            Event::BroadcastEnded { .. } => "broadcast_ended",
+            Event::OccurrenceMissed { .. } => "occurrence_missed",
+        }
+    }
+
+    fn occurrence(&self) -> Option<&str> {
+        match self {
+            Event::BroadcastStarted { occurrence, .. }
+            | Event::OccurrenceMissed { occurrence, .. } => Some(&occurrence.key),
+            Event::ClipAired { occurrence, .. } | Event::BroadcastEnded { occurrence, .. } => {
+                Some(occurrence)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One clip's line in an occurrence record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipRecord {
+    pub rel: String,
+    pub role: String,
+    pub sha256: String,
+    pub duration_ms: u64,
+    pub played_ms: u64,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<Reason>,
+}
+
+/// Everything the journal says about one occurrence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub info: OccurrenceInfo,
+    pub output: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `None` while a broadcast is on air (or was cut by a crash not yet recovered).
+    pub outcome: Option<Outcome>,
+    pub reason: Option<Reason>,
+    pub clips: Vec<ClipRecord>,
+}
+
+const SCHEMA: &[&str] = &[
+    // 1: the event log.
+    "CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        occurrence TEXT,
+        scheduled_at INTEGER,
+        clip TEXT,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+     );
+     CREATE INDEX events_by_occurrence ON events(occurrence);
+     CREATE INDEX events_by_schedule ON events(scheduled_at);
+     CREATE INDEX events_by_clip ON events(clip) WHERE clip IS NOT NULL;
+     CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;
+     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;",
+];
+
+/// The hash that starts the chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain link: a hash over the previous hash and this event's canonical encoding.
+pub fn chain_hash(prev: &str, seq: i64, recorded_at: &str, body: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [prev, &seq.to_string(), recorded_at, body] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    head: (i64, String),
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|source| JournalError::Folder {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        let sql = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        let mut j = Journal {
+            conn,
+            path: path.to_path_buf(),
+            head: (0, GENESIS.to_string()),
+        };
+        j.migrate()?;
+        j.head = j.read_head()?;
+        Ok(j)
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
+        |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), JournalError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.sql())?;
+        let known = SCHEMA.len() as i64;
+        if version > known {
+            return Err(JournalError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
+            let path = self.path.clone();
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|source| JournalError::Sqlite {
+                    path: path.clone(),
+                    source,
+                })?;
+            tx.execute_batch(step)
+                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+                .and_then(|_| tx.commit())
+                .map_err(|source| JournalError::Sqlite { path, source })?;
+        }
+        Ok(())
+    }
+
+    fn read_head(&self) -> Result<(i64, String), JournalError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(head.unwrap_or((0, GENESIS.to_string())))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The chain head: event count and the last hash.
+    pub fn head(&self) -> (i64, &str) {
+        (self.head.0, &self.head.1)
+    }
+
+    /// Appends one event, durably (WAL + synchronous FULL), and returns its sequence number.
+    pub fn append(&mut self, event: &Event, now: DateTime<Utc>) -> Result<i64, JournalError> {
+        let body = serde_json::to_string(event).map_err(|e| JournalError::Corrupt {
+            path: self.path.clone(),
+            seq: self.head.0 + 1,
+            reason: e.to_string(),
+        })?;
+        let seq = self.head.0 + 1;
+        let recorded_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let hash = chain_hash(&self.head.1, seq, &recorded_at, &body);
+        let scheduled = match event {
+            Event::BroadcastStarted { occurrence, .. }
+            | Event::OccurrenceMissed { occurrence, .. } => Some(ms(occurrence.scheduled_at)),
+            _ => None,
+        };
+        let clip = match event {
+            Event::ClipAired { rel, .. } => Some(rel.as_str()),
+            _ => None,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO events (seq, recorded_at, kind, occurrence, scheduled_at, clip, body, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![seq, recorded_at, event.kind(), event.occurrence(), scheduled, clip, body, self.head.1, hash],
+            )
+            .map_err(self.sql())?;
+        self.head = (seq, hash);
+        Ok(seq)
+    }
+
+    /// Whether anything is journaled for this occurrence (it must never be journaled twice).
+    pub fn knows(&self, key: &str) -> Result<bool, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM events WHERE occurrence = ?1 LIMIT 1",
+                [key],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(self.sql())
+    }
+
+    /// The last moment loaxa is known to have been running: its latest event.
+    pub fn last_activity(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        let last: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(last
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
+    /// The latest scheduled instant the journal accounts for.
+    pub fn last_scheduled(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        let last: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(scheduled_at) FROM events", [], |r| r.get(0))
+            .map_err(self.sql())?;
+        Ok(last.and_then(|m| Utc.timestamp_millis_opt(m).single()))
+    }
+
+    fn events_where(
+        &self,
+        clause: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<(i64, Event)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT seq, body FROM events {clause} ORDER BY seq"
+            ))
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(args, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, body) = row.map_err(self.sql())?;
+            let event = serde_json::from_str(&body).map_err(|e| JournalError::Corrupt {
+                path: self.path.clone(),
+                seq,
+                reason: e.to_string(),
+            })?;
+            out.push((seq, event));
+        }
+        Ok(out)
+    }
+
+    /// Records of the occurrences scheduled in `[from, to)`, in schedule order.
+    pub fn records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Record>, JournalError> {
+        let events = self.events_where(
+            "WHERE occurrence IN (SELECT occurrence FROM events WHERE scheduled_at >= ?1 AND scheduled_at < ?2)",
+            &[&ms(from), &ms(to)],
+        )?;
+        let mut records = fold(events.into_iter().map(|(_, e)| e));
+        records.sort_by_key(|r| r.info.scheduled_at);
+        Ok(records)
+    }
+
+    /// Broadcasts that were started but never ended: loaxa stopped abruptly while airing.
+    pub fn unfinished(&self) -> Result<Vec<Record>, JournalError> {
+        let events = self.events_where(
+            "WHERE occurrence IN (SELECT occurrence FROM events WHERE kind = 'broadcast_started'
+               EXCEPT SELECT occurrence FROM events WHERE kind = 'broadcast_ended')",
+            &[],
+        )?;
+        Ok(fold(events.into_iter().map(|(_, e)| e)))
+    }
+
+    /// When each clip under `folder/` last aired in full, for queue rotation.
+    pub fn last_aired(&self, folder: &str) -> Result<HashMap<String, DateTime<Utc>>, JournalError> {
+        let prefix = format!("{folder}/");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT clip, MAX(recorded_at) FROM events
+                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired'
+                   AND json_extract(body, '$.outcome') = 'completed'
+                 GROUP BY clip",
+            )
+            .map_err(self.sql())?;
+        let upper = format!("{folder}0"); // '0' sorts right after '/'
+        let rows = stmt
+            .query_map(params![prefix, upper], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (clip, at) = row.map_err(self.sql())?;
+            if let Ok(t) = DateTime::parse_from_rfc3339(&at) {
+                out.insert(clip, t.with_timezone(&Utc));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The sha256 of the last stored version of a schedule file.
+    pub fn last_schedule_version(&self, file: &str) -> Result<Option<String>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT json_extract(body, '$.sha256') FROM events
+                 WHERE kind = 'schedule_loaded' AND json_extract(body, '$.file') = ?1
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .map_err(self.sql())?;
+        stmt.query_row([file], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+}
+
+/// Folds events into per-occurrence records, in order of first appearance.
+pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_key: BTreeMap<String, Record> = BTreeMap::new();
+    for e in events {
+        match e {
+            Event::BroadcastStarted {
+                occurrence,
+                output,
+                clips,
+            } => {
+                order.push(occurrence.key.clone());
+                by_key.insert(
+                    occurrence.key.clone(),
+                    Record {
+                        info: occurrence,
+                        output: Some(output),
+                        started_at: None,
+                        ended_at: None,
+                        outcome: None,
+                        reason: None,
+                        clips: clips
+                            .into_iter()
+                            .map(|c| ClipRecord {
+                                rel: c.rel,
+                                role: c.role,
+                                sha256: c.sha256,
+                                duration_ms: c.duration_ms,
+                                played_ms: 0,
+                                outcome: None,
+                                reason: None,
+                            })
+                            .collect(),
+                    },
+                );
+            }
+            Event::OccurrenceMissed { occurrence, reason } => {
+                order.push(occurrence.key.clone());
+                by_key.insert(
+                    occurrence.key.clone(),
+                    Record {
+                        info: occurrence,
+                        output: None,
+                        started_at: None,
+                        ended_at: None,
+                        outcome: Some(Outcome::Missed),
+                        reason: Some(reason),
+                        clips: Vec::new(),
+                    },
+                );
+            }
+            Event::ClipAired {
+                occurrence,
+                index,
+                played_ms,
+                outcome,
+                reason,
+                rel,
+                sha256,
+                duration_ms,
+            } => {
+                if let Some(r) = by_key.get_mut(&occurrence) {
+                    if let Some(c) = r.clips.get_mut(index) {
+                        c.played_ms = played_ms;
+                        c.outcome = Some(outcome);
+                        c.reason = reason;
+                    } else {
+                        r.clips.push(ClipRecord {
+                            rel,
+                            role: "clip".into(),
+                            sha256,
+                            duration_ms,
+                            played_ms,
+                            outcome: Some(outcome),
+                            reason,
+                        });
+                    }
+                }
+            }
+            Event::BroadcastEnded {
+                occurrence,
+                outcome,
+                reason,
+                started_at,
+                ended_at,
+            } => {
+                if let Some(r) = by_key.get_mut(&occurrence) {
+                    r.outcome = Some(outcome);
+                    r.reason = reason;
+                    r.started_at = started_at;
+                    r.ended_at = Some(ended_at);
+                }
+            }
+            _ => {}
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| by_key.remove(&k))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(key: &str, at: DateTime<Utc>) -> OccurrenceInfo {
+        OccurrenceInfo {
+            key: key.into(),
+            plan: "p".into(),
+            slot: "s".into(),
+            title: "t".into(),
+            topic: None,
+            priority: "normal".into(),
+            scheduled_at: at,
+            manual: false,
+            schedule_sha256: None,
+        }
+    }
+
+    #[test]
+    fn events_fold_into_records_and_the_table_is_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j/loaxa.db")).unwrap();
+        let t = Utc.with_ymd_and_hms(2025, 9, 1, 23, 0, 0).unwrap();
+        j.append(
+            &Event::BroadcastStarted {
+                occurrence: info("p/s@1", t),
+                output: "null".into(),
+                clips: vec![ClipPlan {
+                    rel: "q/a.mp3".into(),
+                    sha256: "ab".into(),
+                    duration_ms: 1000,
+                    role: "clip".into(),
+                }],
+            },
+            t,
+        )
+        .unwrap();
+        assert_eq!(j.unfinished().unwrap().len(), 1);
+        j.append(
+            &Event::ClipAired {
+                occurrence: "p/s@1".into(),
+                index: 0,
+                rel: "q/a.mp3".into(),
+                sha256: "ab".into(),
+                duration_ms: 1000,
+                played_ms: 1000,
+                outcome: Outcome::Completed,
+                reason: None,
+            },
+            t,
+        )
+        .unwrap();
+        j.append(
+            &Event::BroadcastEnded {
+                occurrence: "p/s@1".into(),
+                outcome: Outcome::Completed,
+                reason: None,
+                started_at: Some(t),
+                ended_at: t,
+            },
+            t,
+        )
+        .unwrap();
+        assert!(j.unfinished().unwrap().is_empty());
+        let r = j.records(t, t + chrono::Duration::seconds(1)).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].outcome, Some(Outcome::Completed));
+        assert_eq!(r[0].clips[0].played_ms, 1000);
+        assert!(j.knows("p/s@1").unwrap());
+        assert_eq!(j.last_aired("q").unwrap().len(), 1);
+        assert!(j.last_aired("qq").unwrap().is_empty());
+
+        assert!(j
+            .conn
+            .execute("UPDATE events SET body = 'x' WHERE seq = 1", [])
+            .is_err());
+        assert!(j
+            .conn
+            .execute("DELETE FROM events WHERE seq = 1", [])
+            .is_err());
+
+        let (n, head) = j.head();
+        assert_eq!(n, 3);
+        let reopened = Journal::open(j.path()).unwrap();
+        assert_eq!(reopened.head().1, head);
+    }
+}

@@ -1,0 +1,55 @@
+//! The language of operator-facing text. loaxa speaks Vietnamese by default and English on
+//! request; every message is written in both at its call site with [`Lang::pick`], so a
+//! message and its translation are reviewed together.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// Chooses the text for this language.
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+
+    /// Parses `vi` / `en` (case-insensitive, with common spellings).
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "vi" | "vi_vn" | "vi-vn" | "vietnamese" | "tieng-viet" => Some(Lang::Vi),
+            "en" | "en_us" | "en-us" | "en_gb" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Formats a message in the chosen language: `tr!(lang, "vi {x}", "en {x}", x = 1)`.
+#[macro_export]
+macro_rules! tr {
+    ($lang:expr, $vi:literal, $en:literal $(, $($arg:tt)*)?) => {
+        match $lang {
+            $crate::lang::Lang::Vi => format!($vi $(, $($arg)*)?),
+            $crate::lang::Lang::En => format!($en $(, $($arg)*)?),
+        }
+    };
+}

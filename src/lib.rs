@@ -1,0 +1,20 @@
+//! loaxa, the commune loudspeaker: a daemon that airs a commune radio station's scheduled
+//! announcement clips on the second and journals every broadcast as evidence that the
+//! commune's communication plan was carried out.
+//!
+//! The binary is a thin shell over this library so that tests can drive every part
+//! (clock, output, shutdown) directly.
+
+pub mod audio;
+pub mod broadcast;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod diagnostic;
+pub mod journal;
+pub mod lang;
+pub mod library;
+pub mod recurrence;
+pub mod schedule;
+pub mod station;

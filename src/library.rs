@@ -1,0 +1,348 @@
+//! The audio library under `audio/`: what a clip path refers to, what a queue folder holds
+//! and which of its files are ready to air, and each clip's measured facts (content hash,
+//! exact decoded duration). File names are compared after Unicode NFC normalisation, since
+//! Vietnamese names copied from Windows or macOS arrive in different forms.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use rodio::Source;
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::lang::Lang;
+use crate::tr;
+
+/// File extensions loaxa airs.
+pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "wav", "ogg", "oga", "flac", "m4a", "aac", "mp4"];
+
+/// How long a file's mtime must have stood still before it counts as fully copied.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ClipError {
+    #[error("{path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Undecodable { path: PathBuf, reason: String },
+}
+
+impl ClipError {
+    /// The operator-facing reason, without the path.
+    pub fn reason(&self, lang: Lang) -> String {
+        match self {
+            ClipError::Unreadable { reason, .. } => {
+                tr!(
+                    lang,
+                    "không đọc được tệp: {reason}",
+                    "cannot read the file: {reason}"
+                )
+            }
+            ClipError::Undecodable { reason, .. } => {
+                tr!(
+                    lang,
+                    "tệp bị hỏng hoặc không phải âm thanh: {reason}",
+                    "damaged or not audio: {reason}"
+                )
+            }
+        }
+    }
+}
+
+/// What loaxa measured of a clip file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipInfo {
+    pub sha256: String,
+    /// Exact length from decoding to the end (container headers, VBR MP3's above all, lie).
+    pub duration_ms: u64,
+    pub channels: u16,
+    pub sample_rate: u32,
+}
+
+/// NFC-normalises a relative clip path so that names in different Unicode forms compare equal.
+pub fn normalize(rel: &str) -> String {
+    rel.replace('\\', "/").nfc().collect()
+}
+
+/// Why a clip path written in a schedule is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathProblem {
+    Absolute,
+    Escapes,
+    Empty,
+}
+
+/// Checks that `rel` stays inside the audio folder and returns its normalised form.
+pub fn check_relative(rel: &str) -> Result<String, PathProblem> {
+    let norm = normalize(rel);
+    if norm.trim().is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    let p = Path::new(&norm);
+    if p.is_absolute() {
+        return Err(PathProblem::Absolute);
+    }
+    let mut depth: i32 = 0;
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(PathProblem::Escapes);
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(PathProblem::Absolute),
+        }
+    }
+    Ok(norm)
+}
+
+/// Finds the file a normalised relative path names, whatever Unicode form its name is
+/// stored in on disk.
+pub fn resolve(audio_dir: &Path, rel: &str) -> Option<PathBuf> {
+    let direct = audio_dir.join(rel);
+    if direct.exists() {
+        return Some(direct);
+    }
+    let mut here = audio_dir.to_path_buf();
+    for part in Path::new(rel).components() {
+        let Component::Normal(name) = part else {
+            here.push(part.as_os_str());
+            continue;
+        };
+        let want: String = name.to_string_lossy().nfc().collect();
+        let found = std::fs::read_dir(&here).ok()?.flatten().find(|e| {
+            let n: String = e.file_name().to_string_lossy().nfc().collect();
+            n == want
+        })?;
+        here = found.path();
+    }
+    Some(here)
+}
+
+/// Whether a file name is a temporary or hidden name that copy tools use while writing.
+pub fn is_temporary_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    name.starts_with('.')
+        || name.starts_with('~')
+        || lower.ends_with(".part")
+        || lower.ends_with(".tmp")
+        || lower.ends_with(".crdownload")
+        || lower.ends_with(".partial")
+        || lower.ends_with('~')
+}
+
+pub fn has_audio_extension(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// One file of a queue folder and whether it can air.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// Path relative to the audio folder, NFC-normalised (the identity used by the journal).
+    pub rel: String,
+    pub path: PathBuf,
+    pub state: EntryState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryState {
+    Ready,
+    /// Still being copied: a temporary name or a modification within the settle time.
+    Incomplete,
+    /// Not an audio file loaxa airs.
+    NotAudio,
+}
+
+/// Lists a queue folder's files, sorted by name; `now` decides which are still settling.
+pub fn scan_queue(
+    audio_dir: &Path,
+    queue: &str,
+    now: SystemTime,
+) -> std::io::Result<Vec<QueueEntry>> {
+    let dir = resolve(audio_dir, queue).unwrap_or_else(|| audio_dir.join(queue));
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = normalize(&format!("{queue}/{name}"));
+        let state = if is_temporary_name(&name) {
+            EntryState::Incomplete
+        } else if !has_audio_extension(&name) {
+            EntryState::NotAudio
+        } else {
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or(Duration::ZERO);
+            if age < SETTLE {
+                EntryState::Incomplete
+            } else {
+                EntryState::Ready
+            }
+        };
+        out.push(QueueEntry {
+            rel,
+            path: entry.path(),
+            state,
+        });
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// Reads and decodes a clip to the end: its hash and exact duration.
+pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
+    let unreadable = |e: std::io::Error| ClipError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let sha256 = hex(&hasher.finalize());
+
+    let file = File::open(path).map_err(unreadable)?;
+    let decoder = rodio::Decoder::try_from(file).map_err(|e| ClipError::Undecodable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let channels = decoder.channels().get();
+    let sample_rate = decoder.sample_rate().get();
+    let declared = decoder.total_duration();
+    let samples = decoder.count() as u64;
+    let frames = samples / channels as u64;
+    if frames == 0 {
+        return Err(ClipError::Undecodable {
+            path: path.to_path_buf(),
+            reason: "no audio samples".into(),
+        });
+    }
+    let duration_ms = frames * 1000 / sample_rate as u64;
+    if let Some(declared) = declared {
+        // A file cut short (a half-finished copy, a damaged download) decodes to less
+        // than its header promises; airing it would end mid-sentence.
+        let declared_ms = declared.as_millis() as u64;
+        if declared_ms > 2000 && duration_ms * 10 < declared_ms * 9 {
+            return Err(ClipError::Undecodable {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "decodes to {:.1} s of the {:.1} s its header declares",
+                    duration_ms as f64 / 1000.0,
+                    declared_ms as f64 / 1000.0
+                ),
+            });
+        }
+    }
+    Ok(ClipInfo {
+        sha256,
+        duration_ms,
+        channels,
+        sample_rate,
+    })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Remembers probe results by (path, size, mtime) so an unchanged file is decoded once.
+#[derive(Default)]
+pub struct ProbeCache {
+    entries: Mutex<HashMap<PathBuf, CachedProbe>>,
+}
+
+/// A probe result and the (size, mtime) it was taken at.
+type CachedProbe = (u64, Option<SystemTime>, Result<ClipInfo, ClipError>);
+
+impl ProbeCache {
+    pub fn probe(&self, path: &Path) -> Result<ClipInfo, ClipError> {
+        let meta = std::fs::metadata(path).map_err(|e| ClipError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let key = (meta.len(), meta.modified().ok());
+        if let Ok(map) = self.entries.lock() {
+            if let Some((len, mtime, result)) = map.get(path) {
+                if (*len, *mtime) == key {
+                    return result.clone();
+                }
+            }
+        }
+        let result = probe(path);
+        if let Ok(mut map) = self.entries.lock() {
+            map.insert(path.to_path_buf(), (key.0, key.1, result.clone()));
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_may_not_escape_the_audio_folder() {
+        assert_eq!(check_relative("a/b.mp3").unwrap(), "a/b.mp3");
+        assert_eq!(check_relative("a/../b.mp3").unwrap(), "a/../b.mp3");
+        assert_eq!(check_relative("../x.mp3"), Err(PathProblem::Escapes));
+        assert_eq!(check_relative("a/../../x.mp3"), Err(PathProblem::Escapes));
+        assert_eq!(check_relative("/etc/passwd"), Err(PathProblem::Absolute));
+        assert_eq!(check_relative(" "), Err(PathProblem::Empty));
+    }
+
+    #[test]
+    fn nfd_and_nfc_names_compare_equal() {
+        let nfd = "tho\u{302}ng-ba\u{301}o.mp3"; // "thông-báo" decomposed, as macOS writes it
+        assert_eq!(normalize(nfd), "thông-báo.mp3");
+    }
+
+    #[test]
+    fn temporary_names_are_not_aired() {
+        for n in [
+            ".hidden.mp3",
+            "~lock.mp3",
+            "a.mp3.part",
+            "b.TMP",
+            "c.crdownload",
+        ] {
+            assert!(is_temporary_name(n), "{n}");
+        }
+        assert!(!is_temporary_name("thong-bao.mp3"));
+    }
+
+    #[test]
+    fn resolve_finds_a_decomposed_name_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tho\u{302}ng.mp3"), b"x").unwrap();
+        let found = resolve(dir.path(), "thông.mp3").unwrap();
+        assert!(found.exists());
+    }
+}

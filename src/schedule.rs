@@ -1,0 +1,1104 @@
+//! Broadcast schedules (`schedules/*.toml`): a plan, its topics (plan items) and its slots
+//! (sessions), each saying when it airs and what it plays. Parsing is two-phase: raw serde
+//! structs that reject unknown keys, then a validated [`Schedule`]. Validation collects every
+//! problem in every file, each located as `file:line:col`, so one `loaxa validate` run shows
+//! the operator everything to fix.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use croner::Cron;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::{Spanned, Value};
+
+use crate::diagnostic::{from_toml_error, Diagnostic};
+use crate::lang::Lang;
+use crate::library::{self, PathProblem, ProbeCache};
+use crate::tr;
+
+/// Thông tư 39/2020's three levels. Order matters: a higher level outranks a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Priority {
+    #[default]
+    Normal,
+    Priority,
+    Emergency,
+}
+
+impl Priority {
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s.trim().to_lowercase().as_str() {
+            "normal" | "thong-thuong" | "thông thường" | "thông-thường" => {
+                Some(Priority::Normal)
+            }
+            "priority" | "uu-tien" | "ưu tiên" | "ưu-tiên" => Some(Priority::Priority),
+            "emergency" | "khan-cap" | "khẩn cấp" | "khẩn-cấp" => Some(Priority::Emergency),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Priority => "priority",
+            Priority::Emergency => "emergency",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Priority::Normal => lang.pick("thông thường", "normal"),
+            Priority::Priority => lang.pick("ưu tiên", "priority"),
+            Priority::Emergency => lang.pick("khẩn cấp", "emergency"),
+        }
+    }
+}
+
+/// Days of the week a slot airs on, as a bit set (bit 0 = Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days(u8);
+
+impl Days {
+    pub const ALL: Days = Days(0b111_1111);
+
+    pub fn contains(self, d: Weekday) -> bool {
+        self.0 & (1 << d.num_days_from_monday()) != 0
+    }
+
+    fn with(self, d: Weekday) -> Days {
+        Days(self.0 | (1 << d.num_days_from_monday()))
+    }
+
+    /// Parses one item: `daily`, `weekdays`, `weekends`, a day (`mon`, `t2`, `cn`) or a
+    /// range (`mon-sat`, `t2-t6`).
+    pub fn parse_item(s: &str) -> Option<Days> {
+        let s = s.trim().to_lowercase();
+        match s.as_str() {
+            "daily" | "every-day" | "hang-ngay" | "hàng ngày" | "hằng ngày" => {
+                return Some(Days::ALL)
+            }
+            "weekdays" | "ngay-thuong" => return Some(Days(0b001_1111)),
+            "weekends" | "cuoi-tuan" => return Some(Days(0b110_0000)),
+            _ => {}
+        }
+        if let Some((a, b)) = s.split_once('-') {
+            let (a, b) = (weekday(a)?, weekday(b)?);
+            let mut days = Days(0);
+            let mut d = a;
+            loop {
+                days = days.with(d);
+                if d == b {
+                    break;
+                }
+                d = d.succ();
+            }
+            return Some(days);
+        }
+        weekday(&s).map(|d| Days(0).with(d))
+    }
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s.trim() {
+        "mon" | "monday" | "t2" | "thu2" => Weekday::Mon,
+        "tue" | "tuesday" | "t3" | "thu3" => Weekday::Tue,
+        "wed" | "wednesday" | "t4" | "thu4" => Weekday::Wed,
+        "thu" | "thursday" | "t5" | "thu5" => Weekday::Thu,
+        "fri" | "friday" | "t6" | "thu6" => Weekday::Fri,
+        "sat" | "saturday" | "t7" | "thu7" => Weekday::Sat,
+        "sun" | "sunday" | "cn" | "chu-nhat" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// When a slot fires within a day.
+#[derive(Debug, Clone)]
+pub enum When {
+    /// Times of day in the station's zone, with the days they apply on.
+    Times { at: Vec<NaiveTime>, days: Days },
+    /// A croner pattern (5 or 6 fields, seconds optional) for what the simple form cannot say.
+    Cron { pattern: String, cron: Box<Cron> },
+}
+
+/// Something a slot plays from a fixed path (relative to the audio folder, NFC-normalised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipRef(pub String);
+
+#[derive(Debug, Clone)]
+pub struct QueueRef {
+    /// Folder under the audio folder.
+    pub folder: String,
+    /// How many clips to take per occurrence.
+    pub take: usize,
+}
+
+/// A session of the plan: when it airs and what it plays.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub plan: String,
+    pub id: String,
+    pub title: String,
+    pub when: When,
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub except: BTreeSet<NaiveDate>,
+    pub topic: Option<String>,
+    pub priority: Priority,
+    pub intro: Option<ClipRef>,
+    pub play: Vec<ClipRef>,
+    pub queue: Option<QueueRef>,
+    pub outro: Option<ClipRef>,
+    pub max_minutes: Option<u32>,
+    pub volume: f32,
+    /// Position among all slots, so clashing equal-priority slots keep the operator's order.
+    pub order: usize,
+}
+
+impl Slot {
+    /// Whether the slot may air on this local date (date range, plan range, holidays).
+    pub fn airs_on(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|f| date >= f)
+            && self.until.is_none_or(|u| date <= u)
+            && !self.except.contains(&date)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub title: String,
+    pub document: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    /// Plan items (section III.1 of the commune's plan): key → description.
+    pub topics: BTreeMap<String, String>,
+}
+
+/// One validated schedule file.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub file: PathBuf,
+    pub sha256: String,
+    pub text: String,
+    pub plan: Plan,
+    pub slots: Vec<Slot>,
+}
+
+/// Every schedule in force.
+#[derive(Debug, Clone, Default)]
+pub struct Schedules {
+    pub files: Vec<Schedule>,
+}
+
+impl Schedules {
+    pub fn slots(&self) -> impl Iterator<Item = &Slot> + Clone {
+        self.files.iter().flat_map(|f| f.slots.iter())
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.files.iter().map(|f| &f.plan).find(|p| p.id == id)
+    }
+}
+
+// ---- raw shape -------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    plan: Spanned<RawPlan>,
+    #[serde(default)]
+    topics: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    slot: Vec<Spanned<RawSlot>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    id: Spanned<String>,
+    title: Spanned<String>,
+    #[serde(default)]
+    document: Option<Spanned<String>>,
+    #[serde(default)]
+    valid_from: Option<Spanned<Value>>,
+    #[serde(default)]
+    valid_until: Option<Spanned<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlot {
+    id: Spanned<String>,
+    #[serde(default)]
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    at: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    days: Option<Spanned<Value>>,
+    #[serde(default)]
+    cron: Option<Spanned<String>>,
+    #[serde(default)]
+    from: Option<Spanned<Value>>,
+    #[serde(default)]
+    until: Option<Spanned<Value>>,
+    #[serde(default)]
+    except: Vec<Spanned<Value>>,
+    #[serde(default)]
+    topic: Option<Spanned<String>>,
+    #[serde(default)]
+    priority: Option<Spanned<String>>,
+    #[serde(default)]
+    intro: Option<Spanned<String>>,
+    #[serde(default)]
+    play: Vec<Spanned<String>>,
+    #[serde(default)]
+    queue: Option<Spanned<String>>,
+    #[serde(default)]
+    take: Option<Spanned<i64>>,
+    #[serde(default)]
+    outro: Option<Spanned<String>>,
+    #[serde(default)]
+    max_minutes: Option<Spanned<i64>>,
+    #[serde(default)]
+    volume: Option<Spanned<f64>>,
+}
+
+// ---- validation ------------------------------------------------------------------------
+
+/// What validation may look at beyond the text: the audio folder, to check references.
+pub struct Context<'a> {
+    pub lang: Lang,
+    /// `None` skips file checks (for tests of the text alone).
+    pub audio_dir: Option<&'a Path>,
+    pub probes: Option<&'a ProbeCache>,
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    lang: Lang,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, message: String) {
+        self.problems
+            .push(Diagnostic::error(self.file, self.text, span, message));
+    }
+    fn warning(&mut self, span: Range<usize>, message: String) {
+        self.problems
+            .push(Diagnostic::warning(self.file, self.text, span, message));
+    }
+
+    fn date(&mut self, v: &Spanned<Value>) -> Option<NaiveDate> {
+        let parsed = match v.get_ref() {
+            Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
+            Value::Datetime(d) => match (d.date, d.time) {
+                (Some(date), None) => {
+                    NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            let lang = self.lang;
+            self.error(
+                v.span(),
+                tr!(
+                    lang,
+                    "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
+                    "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02"
+                ),
+            );
+        }
+        parsed
+    }
+
+    fn range(
+        &mut self,
+        from: &Option<Spanned<Value>>,
+        until: &Option<Spanned<Value>>,
+    ) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let f = from.as_ref().and_then(|v| self.date(v));
+        let u = until.as_ref().and_then(|v| self.date(v));
+        if let (Some(f), Some(u), Some(us)) = (f, u, until.as_ref()) {
+            if f > u {
+                let lang = self.lang;
+                self.error(
+                    us.span(),
+                    tr!(
+                        lang,
+                        "khoảng ngày rỗng: ngày kết thúc {u} trước ngày bắt đầu {f}",
+                        "empty date range: the end {u} comes before the start {f}"
+                    ),
+                );
+            }
+        }
+        (f, u)
+    }
+
+    fn clip(&mut self, v: &Spanned<String>, ctx: &Context<'_>) -> Option<ClipRef> {
+        let lang = self.lang;
+        let rel = match library::check_relative(v.get_ref()) {
+            Ok(rel) => rel,
+            Err(problem) => {
+                let msg = match problem {
+                    PathProblem::Absolute => tr!(
+                        lang,
+                        "đường dẫn «{}» phải nằm trong thư mục audio/ (viết tương đối, ví dụ \"ban-tin/so-1.mp3\")",
+                        "path “{}” must be inside the audio/ folder (write it relative, e.g. \"ban-tin/so-1.mp3\")",
+                        v.get_ref()
+                    ),
+                    PathProblem::Escapes => tr!(
+                        lang,
+                        "đường dẫn «{}» ra ngoài thư mục audio/",
+                        "path “{}” escapes the audio/ folder",
+                        v.get_ref()
+                    ),
+                    PathProblem::Empty => lang.pick("đường dẫn rỗng", "empty path").to_string(),
+                };
+                self.error(v.span(), msg);
+                return None;
+            }
+        };
+        if let Some(audio) = ctx.audio_dir {
+            match library::resolve(audio, &rel).filter(|p| p.is_file()) {
+                None => self.error(
+                    v.span(),
+                    tr!(
+                        lang,
+                        "không có tệp «{rel}» trong {}",
+                        "no file “{rel}” in {}",
+                        audio.display()
+                    ),
+                ),
+                Some(path) => {
+                    if let Some(probes) = ctx.probes {
+                        if let Err(e) = probes.probe(&path) {
+                            self.error(v.span(), format!("«{rel}»: {}", e.reason(lang)));
+                        }
+                    }
+                }
+            }
+        }
+        Some(ClipRef(rel))
+    }
+}
+
+fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = s.trim();
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n = |i: usize| {
+        parts
+            .get(i)
+            .map(|p| p.parse::<u32>().unwrap_or(99))
+            .unwrap_or(0)
+    };
+    NaiveTime::from_hms_opt(n(0), n(1), n(2))
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Parses and validates one schedule file. Errors and warnings are both returned;
+/// the schedule is usable only if no diagnostic is an error.
+pub fn parse(
+    file: &Path,
+    text: &str,
+    ctx: &Context<'_>,
+    first_order: usize,
+) -> (Option<Schedule>, Vec<Diagnostic>) {
+    let lang = ctx.lang;
+    let raw: RawSchedule = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => return (None, vec![from_toml_error(file, text, &e, lang)]),
+    };
+    let mut c = Checker {
+        file,
+        text,
+        lang,
+        problems: Vec::new(),
+    };
+
+    let rp = raw.plan.get_ref();
+    if !valid_id(rp.id.get_ref()) {
+        c.error(
+            rp.id.span(),
+            tr!(
+                lang,
+                "mã kế hoạch «{}» không hợp lệ: chỉ dùng chữ thường không dấu, số, '-' và '_'",
+                "plan id “{}” is invalid: use lower-case ASCII letters, digits, '-' and '_'",
+                rp.id.get_ref()
+            ),
+        );
+    }
+    if rp.title.get_ref().trim().is_empty() {
+        c.error(
+            rp.title.span(),
+            lang.pick("tên kế hoạch đang để trống", "the plan title is empty")
+                .into(),
+        );
+    }
+    let (valid_from, valid_until) = c.range(&rp.valid_from, &rp.valid_until);
+    let mut topics = BTreeMap::new();
+    for (k, v) in &raw.topics {
+        if v.get_ref().trim().is_empty() {
+            c.error(
+                v.span(),
+                tr!(
+                    lang,
+                    "chủ đề «{k}» chưa có mô tả",
+                    "topic “{k}” has no description"
+                ),
+            );
+        }
+        topics.insert(k.clone(), v.get_ref().clone());
+    }
+    let plan = Plan {
+        id: rp.id.get_ref().clone(),
+        title: rp.title.get_ref().clone(),
+        document: rp
+            .document
+            .as_ref()
+            .map(|d| d.get_ref().clone())
+            .unwrap_or_default(),
+        valid_from,
+        valid_until,
+        topics,
+    };
+    if raw.slot.is_empty() {
+        c.warning(
+            raw.plan.span(),
+            lang.pick(
+                "kế hoạch chưa có phiên phát nào ([[slot]])",
+                "the plan has no slots ([[slot]])",
+            )
+            .into(),
+        );
+    }
+
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut slots = Vec::new();
+    for (i, rs) in raw.slot.iter().enumerate() {
+        let slot_span = rs.span();
+        let rs = rs.get_ref();
+        let id = rs.id.get_ref().clone();
+        if !valid_id(&id) {
+            c.error(
+                rs.id.span(),
+                tr!(
+                    lang,
+                    "mã phiên «{id}» không hợp lệ: chỉ dùng chữ thường không dấu, số, '-' và '_'",
+                    "slot id “{id}” is invalid: use lower-case ASCII letters, digits, '-' and '_'"
+                ),
+            );
+        }
+        if let Some(prev) = seen.get(&id) {
+            let (line, _) = line_col(text, prev.start);
+            c.error(
+                rs.id.span(),
+                tr!(
+                    lang,
+                    "mã phiên «{id}» bị trùng (đã dùng ở dòng {line})",
+                    "duplicate slot id “{id}” (already used on line {line})"
+                ),
+            );
+        } else {
+            seen.insert(id.clone(), rs.id.span());
+        }
+
+        let when = match (&rs.at, &rs.cron) {
+            (Some(_), Some(cron)) => {
+                c.error(
+                    cron.span(),
+                    lang.pick(
+                        "chỉ dùng một trong hai: `at` (giờ phát) hoặc `cron`",
+                        "use either `at` (times of day) or `cron`, not both",
+                    )
+                    .into(),
+                );
+                None
+            }
+            (None, None) => {
+                c.error(
+                    slot_span.start..slot_span.start + 7,
+                    tr!(
+                        lang,
+                        "phiên «{id}» chưa có giờ phát: thêm `at = [\"06:00\"]` hoặc `cron`",
+                        "slot “{id}” has no time: add `at = [\"06:00\"]` or `cron`"
+                    ),
+                );
+                None
+            }
+            (Some(at), None) => {
+                let mut times = Vec::new();
+                if at.get_ref().is_empty() {
+                    c.error(
+                        at.span(),
+                        lang.pick(
+                            "danh sách giờ phát đang trống",
+                            "the list of times is empty",
+                        )
+                        .into(),
+                    );
+                }
+                for t in at.get_ref() {
+                    match parse_time(t.get_ref()) {
+                        Some(time) => {
+                            if times.contains(&time) {
+                                c.warning(t.span(), tr!(lang, "giờ «{}» bị lặp lại", "time “{}” is repeated", t.get_ref()));
+                            } else {
+                                times.push(time);
+                            }
+                        }
+                        None => c.error(
+                            t.span(),
+                            tr!(
+                                lang,
+                                "giờ không hợp lệ «{}»: dùng dạng GIỜ:PHÚT 24 giờ, ví dụ \"06:00\" hoặc \"17:30\"",
+                                "invalid time “{}”: use 24-hour HH:MM, for example \"06:00\" or \"17:30\"",
+                                t.get_ref()
+                            ),
+                        ),
+                    }
+                }
+                times.sort();
+                let days = match &rs.days {
+                    None => Some(Days::ALL),
+                    Some(v) => parse_days(&mut c, v),
+                };
+                days.map(|days| When::Times { at: times, days })
+            }
+            (None, Some(cron)) => {
+                if rs.days.is_some() {
+                    c.error(
+                        rs.days.as_ref().map(|d| d.span()).unwrap_or(0..0),
+                        lang.pick(
+                            "`days` không dùng cùng `cron`: ghi ngày trong mẫu cron",
+                            "`days` does not combine with `cron`: put the days in the cron pattern",
+                        )
+                        .into(),
+                    );
+                }
+                let parser = croner::parser::CronParser::builder()
+                    .seconds(croner::parser::Seconds::Optional)
+                    .build();
+                match parser.parse(cron.get_ref()) {
+                    Ok(parsed) => Some(When::Cron {
+                        pattern: cron.get_ref().clone(),
+                        cron: Box::new(parsed),
+                    }),
+                    Err(e) => {
+                        c.error(
+                            cron.span(),
+                            tr!(
+                                lang,
+                                "mẫu cron không hợp lệ: {e}",
+                                "invalid cron pattern: {e}"
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+
+        let (from, until) = c.range(&rs.from, &rs.until);
+        // The slot's own dates narrow the plan's.
+        let from = match (from, plan.valid_from) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let until = match (until, plan.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let (Some(f), Some(u)) = (from, until) {
+            if f > u && (rs.from.is_some() || rs.until.is_some()) {
+                let span = rs
+                    .from
+                    .as_ref()
+                    .or(rs.until.as_ref())
+                    .map(|v| v.span())
+                    .unwrap_or(slot_span.clone());
+                c.error(
+                    span,
+                    tr!(
+                        lang,
+                        "phiên «{id}» không có ngày nào nằm trong thời hạn của kế hoạch",
+                        "slot “{id}” has no date within the plan's validity"
+                    ),
+                );
+            }
+        }
+        let mut except = BTreeSet::new();
+        for e in &rs.except {
+            if let Some(d) = c.date(e) {
+                except.insert(d);
+            }
+        }
+
+        let topic = match &rs.topic {
+            None => None,
+            Some(t) => {
+                if !plan.topics.contains_key(t.get_ref()) {
+                    let known = plan.topics.keys().cloned().collect::<Vec<_>>().join(", ");
+                    c.error(
+                        t.span(),
+                        tr!(
+                            lang,
+                            "chủ đề «{}» chưa khai báo trong [topics] (đã có: {known})",
+                            "topic “{}” is not declared in [topics] (declared: {known})",
+                            t.get_ref()
+                        ),
+                    );
+                }
+                Some(t.get_ref().clone())
+            }
+        };
+        let priority = match &rs.priority {
+            None => Priority::Normal,
+            Some(p) => Priority::parse(p.get_ref()).unwrap_or_else(|| {
+                c.error(
+                    p.span(),
+                    tr!(
+                        lang,
+                        "mức ưu tiên không hợp lệ «{}»: dùng \"normal\" (thông thường), \"priority\" (ưu tiên) hoặc \"emergency\" (khẩn cấp)",
+                        "invalid priority “{}”: use \"normal\", \"priority\" or \"emergency\"",
+                        p.get_ref()
+                    ),
+                );
+                Priority::Normal
+            }),
+        };
+
+        let intro = rs.intro.as_ref().and_then(|v| c.clip(v, ctx));
+        let outro = rs.outro.as_ref().and_then(|v| c.clip(v, ctx));
+        let play: Vec<ClipRef> = rs.play.iter().filter_map(|v| c.clip(v, ctx)).collect();
+        let queue = match &rs.queue {
+            None => {
+                if let Some(t) = &rs.take {
+                    c.error(
+                        t.span(),
+                        lang.pick("`take` cần đi cùng `queue`", "`take` needs a `queue`")
+                            .into(),
+                    );
+                }
+                None
+            }
+            Some(q) => {
+                let take = match &rs.take {
+                    None => 1,
+                    Some(t) if (1..=100).contains(t.get_ref()) => *t.get_ref() as usize,
+                    Some(t) => {
+                        c.error(
+                            t.span(),
+                            lang.pick(
+                                "`take` phải là số từ 1 đến 100",
+                                "`take` must be a number from 1 to 100",
+                            )
+                            .into(),
+                        );
+                        1
+                    }
+                };
+                match library::check_relative(q.get_ref()) {
+                    Err(_) => {
+                        c.error(
+                            q.span(),
+                            tr!(
+                                lang,
+                                "hàng đợi «{}» phải là một thư mục bên trong audio/",
+                                "queue “{}” must be a folder inside audio/",
+                                q.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                    Ok(folder) => {
+                        if let Some(audio) = ctx.audio_dir {
+                            if !library::resolve(audio, &folder).is_some_and(|p| p.is_dir()) {
+                                c.error(
+                                    q.span(),
+                                    tr!(
+                                        lang,
+                                        "không có thư mục hàng đợi «{folder}» trong {}",
+                                        "no queue folder “{folder}” in {}",
+                                        audio.display()
+                                    ),
+                                );
+                            }
+                        }
+                        Some(QueueRef { folder, take })
+                    }
+                }
+            }
+        };
+        if play.is_empty() && queue.is_none() && rs.play.is_empty() && rs.queue.is_none() {
+            c.error(
+                slot_span.start..slot_span.start + 7,
+                tr!(
+                    lang,
+                    "phiên «{id}» không có gì để phát: thêm `play = [...]` hoặc `queue`",
+                    "slot “{id}” has nothing to play: add `play = [...]` or `queue`"
+                ),
+            );
+        }
+        let max_minutes = match &rs.max_minutes {
+            None => None,
+            Some(m) if (1..=1440).contains(m.get_ref()) => Some(*m.get_ref() as u32),
+            Some(m) => {
+                c.error(
+                    m.span(),
+                    lang.pick(
+                        "`max_minutes` phải từ 1 đến 1440",
+                        "`max_minutes` must be from 1 to 1440",
+                    )
+                    .into(),
+                );
+                None
+            }
+        };
+        let volume = match &rs.volume {
+            None => 1.0,
+            Some(v) if (0.0..=2.0).contains(v.get_ref()) => *v.get_ref() as f32,
+            Some(v) => {
+                c.error(
+                    v.span(),
+                    lang.pick(
+                        "`volume` phải từ 0.0 đến 2.0 (1.0 là giữ nguyên)",
+                        "`volume` must be from 0.0 to 2.0 (1.0 leaves clips as they are)",
+                    )
+                    .into(),
+                );
+                1.0
+            }
+        };
+
+        if let Some(when) = when {
+            slots.push(Slot {
+                plan: plan.id.clone(),
+                id,
+                title: rs
+                    .title
+                    .as_ref()
+                    .map(|t| t.get_ref().clone())
+                    .unwrap_or_else(|| rs.id.get_ref().clone()),
+                when,
+                from,
+                until,
+                except,
+                topic,
+                priority,
+                intro,
+                play,
+                queue,
+                outro,
+                max_minutes,
+                volume,
+                order: first_order + i,
+            });
+        }
+    }
+
+    let failed = c.problems.iter().any(Diagnostic::is_error);
+    let schedule = (!failed).then(|| Schedule {
+        file: file.to_path_buf(),
+        sha256: library::hex(&Sha256::digest(text.as_bytes())),
+        text: text.to_string(),
+        plan,
+        slots,
+    });
+    (schedule, c.problems)
+}
+
+fn parse_days(c: &mut Checker<'_>, v: &Spanned<Value>) -> Option<Days> {
+    let lang = c.lang;
+    let items: Vec<String> = match v.get_ref() {
+        Value::String(s) => s.split(',').map(str::to_string).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).unwrap_or_default())
+            .collect(),
+        _ => vec![String::new()],
+    };
+    let mut days = Days(0);
+    let mut ok = true;
+    for item in &items {
+        match Days::parse_item(item) {
+            Some(d) => days = Days(days.0 | d.0),
+            None => {
+                ok = false;
+                c.error(
+                    v.span(),
+                    tr!(
+                        lang,
+                        "ngày trong tuần không hợp lệ «{item}»: dùng \"daily\", \"weekdays\", \"mon-sat\", hoặc danh sách như [\"mon\", \"wed\"] (hoặc t2…t7, cn)",
+                        "unknown day “{item}”: use \"daily\", \"weekdays\", \"mon-sat\", or a list such as [\"mon\", \"wed\"]"
+                    ),
+                );
+            }
+        }
+    }
+    (ok && days.0 != 0).then_some(days)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let d = Diagnostic::error(Path::new(""), text, offset..offset, "");
+    (d.line, d.col)
+}
+
+/// Loads every `*.toml` in the schedules folder (sorted by name), validating each and the
+/// set as a whole (plan ids are unique across files).
+pub fn load_dir(dir: &Path, ctx: &Context<'_>) -> (Schedules, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect(),
+        Err(e) => {
+            problems.push(Diagnostic::whole_file(
+                dir,
+                tr!(
+                    ctx.lang,
+                    "không đọc được thư mục lịch phát: {e}",
+                    "cannot read the schedules folder: {e}"
+                ),
+            ));
+            return (Schedules::default(), problems);
+        }
+    };
+    files.sort();
+    let mut schedules = Schedules::default();
+    let mut order = 0;
+    let mut plan_files: HashMap<String, PathBuf> = HashMap::new();
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Diagnostic::whole_file(
+                    &path,
+                    tr!(
+                        ctx.lang,
+                        "không đọc được tệp: {e}",
+                        "cannot read the file: {e}"
+                    ),
+                ));
+                continue;
+            }
+        };
+        let (schedule, mut diags) = parse(&path, &text, ctx, order);
+        problems.append(&mut diags);
+        if let Some(s) = schedule {
+            if let Some(other) = plan_files.get(&s.plan.id) {
+                let span = text
+                    .find(&format!("\"{}\"", s.plan.id))
+                    .map(|i| i..i + s.plan.id.len() + 2)
+                    .unwrap_or(0..0);
+                problems.push(Diagnostic::error(
+                    &path,
+                    &text,
+                    span,
+                    tr!(
+                        ctx.lang,
+                        "mã kế hoạch «{}» đã dùng trong {}",
+                        "plan id “{}” is already used in {}",
+                        s.plan.id,
+                        other.display()
+                    ),
+                ));
+                continue;
+            }
+            plan_files.insert(s.plan.id.clone(), path.clone());
+            order += s.slots.len();
+            schedules.files.push(s);
+        }
+    }
+    if schedules.files.is_empty() && problems.is_empty() {
+        problems.push(Diagnostic::whole_file(
+            dir,
+            tr!(
+                ctx.lang,
+                "chưa có lịch phát nào (*.toml) trong thư mục này",
+                "no schedules (*.toml) in this folder"
+            ),
+        ));
+    }
+    (schedules, problems)
+}
+
+/// Weekday helper for callers that iterate dates.
+pub fn weekday_of(d: NaiveDate) -> Weekday {
+    d.weekday()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[plan]
+id = "cchc-2025"
+title = "Kế hoạch tuyên truyền CCHC năm 2025"
+document = "Kế hoạch số 12/KH-UBND"
+valid_from = 2025-08-19
+valid_until = "2025-12-31"
+
+[topics]
+a = "Vai trò, ý nghĩa của CCHC"
+dd = "Một cửa, chuyển đổi số"
+
+[[slot]]
+id = "sang"
+title = "Bản tin sáng"
+at = ["06:00", "06:30:15"]
+days = "mon-sat"
+except = [2025-09-02]
+topic = "dd"
+intro = "nhac-hieu.wav"
+play = ["gioi-thieu.mp3"]
+queue = "cchc"
+take = 2
+max_minutes = 15
+
+[[slot]]
+id = "bao"
+cron = "0 */15 * * * *"
+priority = "emergency"
+play = ["canh-bao.mp3"]
+"#;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            lang: Lang::En,
+            audio_dir: None,
+            probes: None,
+        }
+    }
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        let (s, d) = parse(Path::new("s.toml"), text, &ctx(), 0);
+        let errs: Vec<Diagnostic> = d.into_iter().filter(|d| d.is_error()).collect();
+        assert_eq!(s.is_none(), !errs.is_empty());
+        errs
+    }
+
+    #[test]
+    fn a_good_schedule_parses_into_the_model() {
+        let (s, d) = parse(Path::new("s.toml"), GOOD, &ctx(), 0);
+        assert!(d.is_empty(), "{d:?}");
+        let s = s.unwrap();
+        assert_eq!(s.plan.id, "cchc-2025");
+        assert_eq!(s.slots.len(), 2);
+        let sang = &s.slots[0];
+        let When::Times { at, days } = &sang.when else {
+            panic!()
+        };
+        assert_eq!(at.len(), 2);
+        assert!(days.contains(Weekday::Sat) && !days.contains(Weekday::Sun));
+        assert_eq!(sang.from, NaiveDate::from_ymd_opt(2025, 8, 19));
+        assert_eq!(sang.queue.as_ref().unwrap().take, 2);
+        assert!(!sang.airs_on(NaiveDate::from_ymd_opt(2025, 9, 2).unwrap()));
+        assert_eq!(s.slots[1].priority, Priority::Emergency);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_location() {
+        let text = r#"[plan]
+id = "kh"
+title = "T"
+valid_from = "2025-12-31"
+valid_until = "2025-01-01"
+
+[[slot]]
+id = "sang"
+at = ["25:00", "6h"]
+days = "mon-xyz"
+play = ["../../etc/passwd"]
+
+[[slot]]
+id = "sang"
+at = ["07:00"]
+priority = "urgent"
+topic = "nope"
+queue = "/abs"
+"#;
+        let errs = errors(text);
+        let at: Vec<(usize, usize)> = errs.iter().map(|d| (d.line, d.col)).collect();
+        // empty plan range, two bad times, bad days, escaping path, duplicate id,
+        // bad priority, undeclared topic, absolute queue
+        assert!(at.contains(&(5, 15)), "{errs:#?}");
+        assert!(at.contains(&(9, 7)), "{at:?}");
+        assert!(at.contains(&(9, 16)), "{at:?}");
+        assert!(at.contains(&(10, 8)), "{at:?}");
+        assert!(at.contains(&(11, 9)), "{at:?}");
+        assert!(at.contains(&(14, 6)), "{at:?}");
+        assert!(at.contains(&(16, 12)), "{at:?}");
+        assert!(at.contains(&(17, 9)), "{at:?}");
+        assert!(at.contains(&(18, 9)), "{at:?}");
+        assert_eq!(errs.len(), 9, "{errs:#?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let errs = errors("[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\nat = [\"06:00\"]\nplay = [\"a.mp3\"]\nvolumne = 1\n");
+        assert_eq!(errs.len(), 1);
+        assert_eq!((errs[0].line, errs[0].col), (8, 1), "{errs:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let errs = errors("[plan]\nid = \"a\ntitle = \"t\"\n");
+        assert_eq!(errs[0].line, 2, "{errs:?}");
+    }
+
+    #[test]
+    fn a_slot_needs_a_time_and_something_to_play() {
+        let errs = errors("[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\n");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+    }
+
+    #[test]
+    fn cron_and_at_are_exclusive_and_cron_is_checked() {
+        let errs = errors("[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\ncron = \"99 * * * *\"\nplay = [\"a.mp3\"]\n");
+        assert_eq!((errs[0].line, errs[0].col), (6, 8), "{errs:?}");
+        let errs = errors("[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\nat=[\"06:00\"]\ncron = \"0 * * * *\"\nplay = [\"a.mp3\"]\n");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+    }
+
+    #[test]
+    fn messages_speak_vietnamese_by_default() {
+        let c = Context {
+            lang: Lang::Vi,
+            audio_dir: None,
+            probes: None,
+        };
+        let (_, d) = parse(Path::new("s.toml"), "[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\nat = [\"25:00\"]\nplay=[\"a.mp3\"]\n", &c, 0);
+        assert!(d[0].message.starts_with("giờ không hợp lệ"), "{d:?}");
+    }
+
+    #[test]
+    fn days_accept_names_ranges_lists_and_vietnamese() {
+        assert_eq!(Days::parse_item("weekdays"), Days::parse_item("mon-fri"));
+        assert_eq!(Days::parse_item("t2-t7"), Days::parse_item("mon-sat"));
+        assert!(Days::parse_item("cn").unwrap().contains(Weekday::Sun));
+        assert!(Days::parse_item("sat-mon").unwrap().contains(Weekday::Sun));
+        assert!(Days::parse_item("funday").is_none());
+    }
+}

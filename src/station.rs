@@ -1,0 +1,67 @@
+//! A station as loaxa runs it: the validated configuration plus every schedule in force,
+//! loaded together so each command sees the same, fully checked picture.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{self, Config, ConfigError, Overrides};
+use crate::diagnostic::Diagnostic;
+use crate::lang::Lang;
+use crate::library::ProbeCache;
+use crate::schedule::{self, Context, Schedules};
+
+pub struct Station {
+    pub config: Config,
+    pub schedules: Schedules,
+    pub probes: Arc<ProbeCache>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Schedules with errors; warnings ride along.
+    #[error("invalid schedules")]
+    Schedules(Vec<Diagnostic>),
+}
+
+impl Station {
+    /// Loads the configuration and the schedules. `check_audio` decodes every referenced
+    /// clip (what `validate` and `run` want); listing commands skip it to stay fast.
+    pub fn load(
+        overrides: &Overrides,
+        cwd: &Path,
+        check_audio: bool,
+    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
+        let config = config::load(overrides, &config::environment(), cwd)?;
+        Self::with_config(config, check_audio)
+    }
+
+    pub fn with_config(
+        config: Config,
+        check_audio: bool,
+    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
+        let probes = Arc::new(ProbeCache::default());
+        let ctx = Context {
+            lang: config.language,
+            audio_dir: Some(&config.audio_dir),
+            probes: check_audio.then_some(&*probes),
+        };
+        let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
+        if diags.iter().any(Diagnostic::is_error) {
+            return Err(StationError::Schedules(diags));
+        }
+        Ok((
+            Station {
+                config,
+                schedules,
+                probes,
+            },
+            diags,
+        ))
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.config.language
+    }
+}
