@@ -126,10 +126,12 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Decoders log every damaged file at error level; loaxa reports those itself, once, in
+/// the operator's language, so their chatter is off unless RUST_LOG asks for it.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info,symphonia=off,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_ogg=off,symphonia_format_isomp4=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -341,21 +341,22 @@ impl Daemon<'_> {
         now
     }
 
-    /// Due occurrences in `(cursor, until]` that the journal does not know yet.
+    /// Due occurrences in `[cursor, until]` that are neither journaled nor queued. The
+    /// cursor's own instant is included: slots that clash at one instant air one by one.
     fn due(&self, until: DateTime<Utc>) -> Result<Vec<Pending>, DaemonError> {
         let mut out = Vec::new();
-        for o in recurrence::between(
-            self.station.schedules.slots(),
-            self.station.config.timezone,
-            self.cursor,
-            until,
-        ) {
+        let from = self.cursor - chrono::Duration::milliseconds(1);
+        let tz = self.station.config.timezone;
+        for o in recurrence::between(self.station.schedules.slots(), tz, from, until) {
             let p = Pending {
                 slot: o.slot.clone(),
                 at: o.at,
                 manual: false,
             };
-            if !self.journal.knows(&self.info(&p).key)? {
+            let queued = self.queue.iter().any(|q| {
+                !q.manual && q.at == p.at && q.slot.plan == p.slot.plan && q.slot.id == p.slot.id
+            });
+            if !queued && !self.journal.knows(&self.info(&p).key)? {
                 out.push(p);
             }
         }

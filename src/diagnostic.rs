@@ -99,9 +99,14 @@ impl Diagnostic {
             Severity::Error => lang.pick("lỗi", "error"),
             Severity::Warning => lang.pick("cảnh báo", "warning"),
         };
+        // Shown relative to where the operator stands, as compilers do.
+        let shown = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| self.file.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| self.file.clone());
         let mut out = format!(
             "{}:{}:{}: {}: {}",
-            self.file.display(),
+            shown.display(),
             self.line,
             self.col,
             label,

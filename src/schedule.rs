@@ -379,7 +379,7 @@ impl Checker<'_> {
                 Some(path) => {
                     if let Some(probes) = ctx.probes {
                         if let Err(e) = probes.probe(&path) {
-                            self.error(v.span(), format!("«{rel}»: {}", e.reason(lang)));
+                            self.error(v.span(), tr!(lang, "«{rel}»: {}", "“{rel}”: {}", e.reason(lang)));
                         }
                     }
                 }

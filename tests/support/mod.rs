@@ -1,0 +1,87 @@
+//! Test harness: temporary stations with generated clips, and helpers to read what loaxa
+//! journaled. Clips are written here in Rust so tests need no audio tools.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// Writes a 16-bit PCM WAV tone: `secs` long, at `rate` Hz, `channels` channels.
+pub fn tone_wav(path: &Path, secs: f64, freq: f64, rate: u32, channels: u16) {
+    let frames = (secs * rate as f64).round() as u32;
+    let data_len = frames * channels as u32 * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
+    out.extend_from_slice(&(channels * 2).to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = i as f64 / rate as f64;
+        let v = ((t * freq * std::f64::consts::TAU).sin() * 0.5 * 32767.0) as i16;
+        for _ in 0..channels {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+    // Old enough to count as fully copied.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(old).unwrap();
+}
+
+/// A station directory in a temporary folder.
+pub struct TempStation {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempStation {
+    /// A station with `config` (appended to a minimal base) and one schedule file.
+    pub fn new(config_extra: &str, schedule: &str) -> TempStation {
+        let dir = tempfile::tempdir().unwrap();
+        let st = TempStation { dir };
+        st.write(
+            "config/loaxa.toml",
+            &format!(
+                "station = \"Đài thử\"\n{}{config_extra}\n",
+                if config_extra.contains("output") { "" } else { "output = \"null\"\n" }
+            ),
+        );
+        std::fs::create_dir_all(st.path().join("audio")).unwrap();
+        st.write("schedules/test.toml", schedule);
+        st
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn tone(&self, rel: &str, secs: f64) -> PathBuf {
+        let p = self.path().join("audio").join(rel);
+        tone_wav(&p, secs, 440.0, 8000, 1);
+        p
+    }
+
+    pub fn journal(&self) -> PathBuf {
+        self.path().join("journal/loaxa.db")
+    }
+}
+
+/// A plan header for schedule texts.
+pub const PLAN: &str = "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
