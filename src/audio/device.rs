@@ -13,6 +13,10 @@ use rodio::{DeviceSinkBuilder, MixerDeviceSink};
 use super::output::{wait_until, Aired, Format, Output, OutputError};
 use super::program::Program;
 
+const OPEN_ATTEMPTS: u32 = 3;
+/// How long a fresh stream must run without error before a broadcast is trusted to it.
+const SETTLE: Duration = Duration::from_millis(120);
+
 pub struct DeviceOutput {
     /// `None` for the system default device.
     name: Option<String>,
@@ -57,20 +61,7 @@ impl DeviceOutput {
         }
     }
 
-    fn take_error(&self) -> Option<String> {
-        self.error.lock().ok().and_then(|mut e| e.take())
-    }
-}
-
-impl Output for DeviceOutput {
-    fn name(&self) -> String {
-        match &self.name {
-            None => "default".into(),
-            Some(n) => format!("device:{n}"),
-        }
-    }
-
-    fn open(&mut self) -> Result<Format, OutputError> {
+    fn open_once(&mut self) -> Result<Format, OutputError> {
         self.close();
         let device = self.find_device()?;
         let error = self.error.clone();
@@ -96,6 +87,48 @@ impl Output for DeviceOutput {
         };
         self.sink = Some(sink);
         Ok(format)
+    }
+
+    fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}
+
+impl Output for DeviceOutput {
+    fn name(&self) -> String {
+        match &self.name {
+            None => "default".into(),
+            Some(n) => format!("device:{n}"),
+        }
+    }
+
+    /// Opens the device and checks that the stream is healthy before the broadcast needs it:
+    /// ALSA's PulseAudio plugin sometimes fails a stream in its first milliseconds
+    /// (`snd_pcm_avail_delay` I/O error), which a reopen cures. This happens during the lead
+    /// time, so the retry costs the start nothing.
+    fn open(&mut self) -> Result<Format, OutputError> {
+        let mut last = None;
+        for attempt in 1..=OPEN_ATTEMPTS {
+            match self.open_once() {
+                Ok(format) => {
+                    std::thread::sleep(SETTLE);
+                    match self.take_error() {
+                        None => return Ok(format),
+                        Some(e) => {
+                            tracing::warn!("sound device failed right after opening (attempt {attempt}): {e}");
+                            self.close();
+                            last = Some(OutputError::Open(e));
+                        }
+                    }
+                }
+                Err(e @ OutputError::NoDevice(_)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!("cannot open the sound device (attempt {attempt}): {e}");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or(OutputError::NoDevice(self.name.clone())))
     }
 
     fn air(&mut self, program: Program, start_at: Instant) -> Aired {

@@ -85,3 +85,5 @@ impl TempStation {
 
 /// A plan header for schedule texts.
 pub const PLAN: &str = "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
+#[path = "pulse.rs"]
+pub mod pulse;

@@ -1,0 +1,64 @@
+//! On air for real: loaxa's daemon plays through ALSA's default device into a PulseAudio null
+//! sink, and a recorder on the sink's monitor checks by wall clock that each clip's audio
+//! starts within 100 ms of its scheduled second and plays its full length.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::pulse::{unix_now, Listener, Pulse};
+use support::{TempStation, PLAN};
+
+#[test]
+fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
+    let pulse = Pulse::start();
+    let listener = Listener::start(&pulse);
+
+    // Two slots a few seconds apart, each one clip of a known length.
+    let base = (unix_now() + 4.0).floor();
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let at = |offset: f64| {
+        let t = chrono::DateTime::from_timestamp((base + offset) as i64, 0).unwrap();
+        t.with_timezone(&tz).format("%H:%M:%S").to_string()
+    };
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"mot\"\nat = [\"{}\"]\nplay = [\"a.wav\"]\n[[slot]]\nid = \"hai\"\nat = [\"{}\"]\nplay = [\"b.wav\"]\n",
+            at(0.0),
+            at(3.0)
+        ),
+    );
+    // Stereo 48 kHz, like the sink: no resampling blurs the onset.
+    support::tone_wav(&st.path().join("audio/a.wav"), 1.5, 440.0, 48_000, 2);
+    support::tone_wav(&st.path().join("audio/b.wav"), 1.0, 660.0, 48_000, 2);
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    pulse.env(&mut cmd);
+    let child = cmd
+        .current_dir(st.path())
+        .args(["run", "--lang", "en"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait = base + 5.5 - unix_now();
+    std::thread::sleep(Duration::from_secs_f64(wait.max(0.0)));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let segments = listener.segments(0.01);
+    assert_eq!(segments.len(), 2, "heard {segments:?}\n{stderr}");
+    for (seg, (due, len)) in segments.iter().zip([(base, 1.5), (base + 3.0, 1.0)]) {
+        let onset_ms = (seg.onset - due) * 1000.0;
+        eprintln!("onset {onset_ms:+.1} ms, length {:.3} s (clip {len} s)", seg.length);
+        assert!((-20.0..100.0).contains(&onset_ms), "onset {onset_ms:.1} ms from its second");
+        assert!((seg.length - len).abs() < 0.06, "aired {:.3} s of {len} s", seg.length);
+    }
+    assert!(!stderr.contains("ALSA lib"), "libasound's stderr noise must be silenced: {stderr}");
+}

@@ -1,0 +1,171 @@
+//! A private PulseAudio daemon with a null sink called `air`: a real-time, real-stack sound
+//! card on a machine without one. ALSA's default device is routed to it through an
+//! `.asoundrc` in a private HOME, and [`Listener`] records the sink's monitor to find when
+//! each audible segment started and how long it lasted, by wall clock.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Pulse {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pulse {
+    /// Starts the daemon, or panics with what to install: this test must not pass by skipping.
+    pub fn start() -> Pulse {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("run")).unwrap();
+        std::fs::write(
+            dir.path().join(".asoundrc"),
+            "pcm.!default { type pulse }\nctl.!default { type pulse }\n",
+        )
+        .unwrap();
+        let p = Pulse { dir };
+        let status = p
+            .command("pulseaudio")
+            .args([
+                "-D",
+                "--exit-idle-time=-1",
+                "-n",
+                "--load=module-null-sink sink_name=air rate=48000",
+                "--load=module-native-protocol-unix",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("pulseaudio is not installed: run scripts/setup");
+        assert!(status.success(), "pulseaudio did not start");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !p.command("pactl").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false) {
+            assert!(Instant::now() < deadline, "pulseaudio did not answer");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// A command that talks to this daemon (and, through ALSA's default, plays into `air`).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        self.env(&mut c);
+        c
+    }
+
+    pub fn env(&self, c: &mut Command) {
+        c.env("HOME", self.home())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env_remove("PULSE_SERVER");
+    }
+
+    /// Unloads and reloads the `air` sink, as when a USB card is pulled out and put back.
+    pub fn set_sink_present(&self, present: bool) {
+        let args: Vec<&str> = if present {
+            vec!["load-module", "module-null-sink", "sink_name=air", "rate=48000"]
+        } else {
+            vec!["unload-module", "module-null-sink"]
+        };
+        let _ = self.command("pactl").args(args).status();
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        let _ = self.command("pulseaudio").arg("--kill").stderr(Stdio::null()).status();
+    }
+}
+
+/// One audible stretch heard on the monitor.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    /// Wall-clock onset, seconds since the Unix epoch.
+    pub onset: f64,
+    pub length: f64,
+}
+
+/// Records the `air` sink's monitor and splits it into audible segments.
+pub struct Listener {
+    child: Child,
+    blocks: Arc<Mutex<Vec<(f64, f64)>>>, // (wall time of the block's first sample, rms)
+}
+
+const RATE: usize = 48_000;
+const BLOCK: usize = RATE / 200; // 5 ms
+
+impl Listener {
+    pub fn start(pulse: &Pulse) -> Listener {
+        let mut child = pulse
+            .command("parec")
+            .args(["-d", "air.monitor", "--raw", "--format=s16le", "--channels=1", &format!("--rate={RATE}"), "--latency-msec=5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("parec is not installed: run scripts/setup");
+        let mut out = child.stdout.take().unwrap();
+        let blocks = Arc::new(Mutex::new(Vec::new()));
+        let sink = blocks.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; BLOCK * 2];
+            while out.read_exact(&mut buf).is_ok() {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+                let mut sum = 0.0;
+                for s in buf.chunks_exact(2) {
+                    let v = i16::from_le_bytes([s[0], s[1]]) as f64 / 32768.0;
+                    sum += v * v;
+                }
+                let rms = (sum / BLOCK as f64).sqrt();
+                sink.lock().unwrap().push((now - BLOCK as f64 / RATE as f64, rms));
+            }
+        });
+        // Let the recorder settle so the first block timestamps are steady.
+        std::thread::sleep(Duration::from_millis(500));
+        Listener { child, blocks }
+    }
+
+    /// Audible segments so far: blocks above `threshold` RMS, split by 300 ms of silence.
+    pub fn segments(&self, threshold: f64) -> Vec<Segment> {
+        let blocks = self.blocks.lock().unwrap().clone();
+        let mut out = Vec::new();
+        let mut start: Option<f64> = None;
+        let mut last_loud = 0.0;
+        for (t, rms) in blocks {
+            if rms >= threshold {
+                if start.is_none() {
+                    start = Some(t);
+                }
+                last_loud = t + BLOCK as f64 / RATE as f64;
+            } else if let Some(s) = start {
+                if t - last_loud >= 0.3 {
+                    out.push(Segment { onset: s, length: last_loud - s });
+                    start = None;
+                }
+            }
+        }
+        if let Some(s) = start {
+            out.push(Segment { onset: s, length: last_loud - s });
+        }
+        out
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
