@@ -37,7 +37,13 @@ fn errors(listener: &Listener, due: &[f64]) -> Vec<f64> {
             segs.iter()
                 .map(|s| (s.onset - d) * 1000.0)
                 .filter(|e| (-200.0..500.0).contains(e))
-                .fold(f64::NAN, |best, e| if best.is_nan() || e.abs() < best.abs() { e } else { best })
+                .fold(f64::NAN, |best, e| {
+                    if best.is_nan() || e.abs() < best.abs() {
+                        e
+                    } else {
+                        best
+                    }
+                })
         })
         .collect()
 }
@@ -57,12 +63,26 @@ fn main() {
             format!("\"{}\"", t.with_timezone(&tz).format("%H:%M:%S"))
         })
         .collect();
-    let st = TempStation::new("output = \"default\"", &format!("{PLAN}[[slot]]\nid = \"bench\"\nat = [{}]\nplay = [\"a.wav\"]\n", at.join(", ")));
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"bench\"\nat = [{}]\nplay = [\"a.wav\"]\n",
+            at.join(", ")
+        ),
+    );
     support::tone_wav(&st.path().join("audio/a.wav"), CLIP, 440.0, 48_000, 2);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
     pulse.env(&mut cmd);
-    let mut child = cmd.current_dir(st.path()).arg("run").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    std::thread::sleep(Duration::from_secs_f64((due.last().unwrap() + 1.5 - unix_now()).max(0.0)));
+    let mut child = cmd
+        .current_dir(st.path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs_f64(
+        (due.last().unwrap() + 1.5 - unix_now()).max(0.0),
+    ));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
@@ -72,8 +92,21 @@ fn main() {
     if loaxa.iter().any(|e| e.is_nan()) {
         // Show what the journal says of the starts that were not heard.
         let mut c = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-        let out = c.current_dir(st.path()).args(["log", "--lang", "en"]).output().unwrap();
-        println!("not heard: {:?}\n{}", loaxa.iter().enumerate().filter(|(_, e)| e.is_nan()).map(|(i, _)| i).collect::<Vec<_>>(), String::from_utf8_lossy(&out.stdout));
+        let out = c
+            .current_dir(st.path())
+            .args(["log", "--lang", "en"])
+            .output()
+            .unwrap();
+        println!(
+            "not heard: {:?}\n{}",
+            loaxa
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_nan())
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>(),
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     // Baseline: aplay started by a precise sleep-until, same clip, same path.
@@ -89,8 +122,13 @@ fn main() {
             std::hint::spin_loop();
         }
         let mut c = pulse.command("aplay");
-        c.args(["-q"]).arg(st.path().join("audio/a.wav")).stdout(Stdio::null()).stderr(Stdio::null());
-        let _ = c.spawn().map(|mut ch| std::thread::spawn(move || ch.wait()));
+        c.args(["-q"])
+            .arg(st.path().join("audio/a.wav"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _ = c
+            .spawn()
+            .map(|mut ch| std::thread::spawn(move || ch.wait()));
     }
     std::thread::sleep(Duration::from_secs(2));
     let aplay = errors(&listener, &due_b);
@@ -98,9 +136,31 @@ fn main() {
     let heard = |v: &[f64]| v.iter().filter(|e| !e.is_nan()).count();
     let (lm, lw) = stats(loaxa.iter().copied().filter(|e| !e.is_nan()).collect());
     let (am, aw) = stats(aplay.iter().copied().filter(|e| !e.is_nan()).collect());
-    println!("onset error after the scheduled instant, PulseAudio null sink via ALSA, {} starts each", due.len());
-    println!("  loaxa daemon             median {lm:+6.1} ms  worst {lw:6.1} ms  heard {}/{}", heard(&loaxa), loaxa.len());
-    println!("  aplay by sleep-until     median {am:+6.1} ms  worst {aw:6.1} ms  heard {}/{}", heard(&aplay), aplay.len());
-    println!("  ratio loaxa/aplay        median {:.2}  worst {:.2}", lm / am, lw / aw);
-    println!("  targets: median ≤ 20 ms, worst ≤ 50 ms: {}", if lm <= 20.0 && lw <= 50.0 && heard(&loaxa) == loaxa.len() { "met" } else { "NOT met" });
+    println!(
+        "onset error after the scheduled instant, PulseAudio null sink via ALSA, {} starts each",
+        due.len()
+    );
+    println!(
+        "  loaxa daemon             median {lm:+6.1} ms  worst {lw:6.1} ms  heard {}/{}",
+        heard(&loaxa),
+        loaxa.len()
+    );
+    println!(
+        "  aplay by sleep-until     median {am:+6.1} ms  worst {aw:6.1} ms  heard {}/{}",
+        heard(&aplay),
+        aplay.len()
+    );
+    println!(
+        "  ratio loaxa/aplay        median {:.2}  worst {:.2}",
+        lm / am,
+        lw / aw
+    );
+    println!(
+        "  targets: median ≤ 20 ms, worst ≤ 50 ms: {}",
+        if lm <= 20.0 && lw <= 50.0 && heard(&loaxa) == loaxa.len() {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }

@@ -345,4 +345,32 @@ mod tests {
         let found = resolve(dir.path(), "thông.mp3").unwrap();
         assert!(found.exists());
     }
+
+    #[test]
+    fn a_file_still_being_copied_is_not_ready_until_it_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("q")).unwrap();
+        std::fs::write(dir.path().join("q/tin.mp3"), b"x").unwrap();
+        std::fs::write(dir.path().join("q/tin2.mp3.part"), b"x").unwrap();
+        std::fs::write(dir.path().join("q/ghi-chu.txt"), b"x").unwrap();
+        let now = SystemTime::now();
+        let states = |at| -> Vec<(String, EntryState)> {
+            scan_queue(dir.path(), "q", at)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.rel, e.state))
+                .collect()
+        };
+        assert_eq!(
+            states(now),
+            [
+                ("q/ghi-chu.txt".to_string(), EntryState::NotAudio),
+                ("q/tin.mp3".to_string(), EntryState::Incomplete),
+                ("q/tin2.mp3.part".to_string(), EntryState::Incomplete),
+            ]
+        );
+        let later = now + SETTLE + Duration::from_secs(1);
+        assert_eq!(states(later)[1].1, EntryState::Ready);
+        assert_eq!(states(later)[2].1, EntryState::Incomplete);
+    }
 }

@@ -379,7 +379,10 @@ impl Checker<'_> {
                 Some(path) => {
                     if let Some(probes) = ctx.probes {
                         if let Err(e) = probes.probe(&path) {
-                            self.error(v.span(), tr!(lang, "«{rel}»: {}", "“{rel}”: {}", e.reason(lang)));
+                            self.error(
+                                v.span(),
+                                tr!(lang, "«{rel}»: {}", "“{rel}”: {}", e.reason(lang)),
+                            );
                         }
                     }
                 }
@@ -1100,5 +1103,34 @@ queue = "/abs"
         assert!(Days::parse_item("cn").unwrap().contains(Weekday::Sun));
         assert!(Days::parse_item("sat-mon").unwrap().contains(Weekday::Sun));
         assert!(Days::parse_item("funday").is_none());
+    }
+
+    /// Regression guard for "validate must never panic": every prefix of a valid file, and
+    /// the file with each line dropped, parses to a schedule or to located diagnostics.
+    #[test]
+    fn malformed_input_never_panics_and_every_problem_is_located() {
+        let variants: Vec<String> = (0..GOOD.len())
+            .filter(|i| GOOD.is_char_boundary(*i))
+            .map(|i| GOOD[..i].to_string())
+            .chain((0..GOOD.lines().count()).map(|skip| {
+                GOOD.lines()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, l)| l)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }))
+            .collect();
+        for text in variants {
+            let (s, d) = parse(Path::new("s.toml"), &text, &ctx(), 0);
+            let lines = text.lines().count().max(1);
+            for diag in &d {
+                assert!(
+                    diag.line >= 1 && diag.line <= lines + 1,
+                    "{diag:?} in\n{text}"
+                );
+            }
+            assert_eq!(s.is_none(), d.iter().any(Diagnostic::is_error));
+        }
     }
 }

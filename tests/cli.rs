@@ -12,13 +12,23 @@ use support::{TempStation, PLAN};
 fn loaxa(st: &TempStation) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_loaxa"));
     c.current_dir(st.path());
-    c.env_remove("LOAXA_CONFIG").env_remove("LOAXA_OUTPUT").env_remove("LOAXA_LANGUAGE");
+    c.env_remove("LOAXA_CONFIG")
+        .env_remove("LOAXA_OUTPUT")
+        .env_remove("LOAXA_LANGUAGE");
     c
 }
 
 fn run(mut c: Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = c.output().unwrap();
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into(), String::from_utf8_lossy(&stderr).into())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
 }
 
 fn stop(mut child: Child) -> (i32, String) {
@@ -30,7 +40,12 @@ fn stop(mut child: Child) -> (i32, String) {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code().unwrap_or(-1), err);
         }
         assert!(Instant::now() < deadline, "loaxa did not stop on SIGTERM");
@@ -40,7 +55,15 @@ fn stop(mut child: Child) -> (i32, String) {
 
 fn log_json(st: &TempStation) -> serde_json::Value {
     let mut c = loaxa(st);
-    c.args(["log", "--format", "json", "--from", "2000-01-01", "--to", "2100-01-01"]);
+    c.args([
+        "log",
+        "--format",
+        "json",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+    ]);
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     serde_json::from_str(&out).unwrap()
@@ -50,7 +73,12 @@ fn log_json(st: &TempStation) -> serde_json::Value {
 fn in_secs(secs: i64) -> (String, chrono::DateTime<chrono::Utc>) {
     let at = chrono::Utc::now() + chrono::Duration::seconds(secs);
     let at = chrono::DateTimeExt::trunc(at);
-    (at.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%H:%M:%S").to_string(), at)
+    (
+        at.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            .format("%H:%M:%S")
+            .to_string(),
+        at,
+    )
 }
 
 mod chrono {
@@ -96,7 +124,10 @@ fn validate_reports_every_problem_with_its_location_and_exits_2() {
 
 #[test]
 fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"25:00\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"25:00\"]\nplay = [\"a.wav\"]\n"),
+    );
     st.tone("a.wav", 0.2);
     let (code, _, err) = run({
         let mut c = loaxa(&st);
@@ -106,7 +137,10 @@ fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
     assert_eq!(code, 2);
     assert!(err.contains("lỗi: giờ không hợp lệ «25:00»"), "{err}");
 
-    st.write("schedules/test.toml", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
     let (code, out, err) = run({
         let mut c = loaxa(&st);
         c.arg("validate");
@@ -118,14 +152,20 @@ fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
 
 #[test]
 fn a_bad_configuration_key_is_located_and_a_named_missing_config_is_an_error() {
-    let st = TempStation::new("volumne = 1.0", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "volumne = 1.0",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
     let (code, _, err) = run({
         let mut c = loaxa(&st);
         c.args(["validate", "--lang", "en"]);
         c
     });
     assert_eq!(code, 2);
-    assert!(err.contains("config/loaxa.toml:3:1: error: unknown field `volumne`"), "{err}");
+    assert!(
+        err.contains("config/loaxa.toml:3:1: error: unknown field `volumne`"),
+        "{err}"
+    );
 
     let (code, _, err) = run({
         let mut c = loaxa(&st);
@@ -146,11 +186,19 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
     st.tone("intro.wav", 0.5);
     st.tone("a.wav", 1.0);
     st.tone("outro.wav", 0.5);
-    let child = loaxa(&st).args(["run", "--lang", "en"]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(6));
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("NOTE: the output is WAV file"), "the WAV stand-in must be said on screen: {err}");
+    assert!(
+        err.contains("NOTE: the output is WAV file"),
+        "the WAV stand-in must be said on screen: {err}"
+    );
 
     let log = log_json(&st);
     let r = &log["records"][0];
@@ -159,7 +207,10 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
     assert_eq!(r["priority"], "normal");
     let started = chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap()).unwrap();
     let late = (started.with_timezone(&chrono::Utc) - at).num_milliseconds();
-    assert!((0..100).contains(&late), "started {late} ms after its second");
+    assert!(
+        (0..100).contains(&late),
+        "started {late} ms after its second"
+    );
     let clips = r["clips"].as_array().unwrap();
     assert_eq!(clips.len(), 3);
     for c in clips {
@@ -170,7 +221,9 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
     assert_eq!(clips[0]["role"], "intro");
     assert_eq!(clips[2]["role"], "outro");
     // What aired: 2 s of audio, back to back, in the WAV file (44.1 kHz stereo 16-bit).
-    let bytes = std::fs::metadata(st.path().join("journal/air.wav")).unwrap().len();
+    let bytes = std::fs::metadata(st.path().join("journal/air.wav"))
+        .unwrap()
+        .len();
     let secs = (bytes - 44) as f64 / (44_100.0 * 4.0);
     assert!((secs - 2.0).abs() < 0.05, "{secs} s aired");
 }
@@ -178,53 +231,96 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
 #[test]
 fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
     let (t, _) = in_secs(3);
-    let st = TempStation::new("grace_seconds = 1", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "grace_seconds = 1",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
     st.tone("a.wav", 0.2);
     // loaxa runs once (the journal learns it was alive), then is down over the slot.
-    let child = loaxa(&st).arg("run").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let child = loaxa(&st)
+        .arg("run")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(stop(child).0, 0);
     std::thread::sleep(Duration::from_secs(5));
-    let child = loaxa(&st).args(["run", "--lang", "en"]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     let (code, err) = stop(child);
     assert_eq!(code, 0);
-    assert!(err.contains("fell due while loaxa was not running"), "{err}");
+    assert!(
+        err.contains("fell due while loaxa was not running"),
+        "{err}"
+    );
     let log = log_json(&st);
     assert_eq!(log["records"][0]["outcome"], "missed");
     assert_eq!(log["records"][0]["reason"]["code"], "not_running");
 
     let (code, out, _) = run({
         let mut c = loaxa(&st);
-        c.args(["log", "--format", "csv", "--from", "2000-01-01", "--to", "2100-01-01"]);
+        c.args([
+            "log",
+            "--format",
+            "csv",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+        ]);
         c
     });
     assert_eq!(code, 0);
-    assert!(out.lines().nth(1).unwrap().contains(",missed,loaxa không chạy lúc đó,"), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .contains(",missed,loaxa không chạy lúc đó,"),
+        "{out}"
+    );
 }
 
 #[test]
 fn play_airs_one_file_now_journaled_as_manual_and_env_overrides_the_output() {
-    let st = TempStation::new("output = \"default\"", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
     st.tone("a.wav", 0.4);
     let (code, out, err) = run({
         let mut c = loaxa(&st);
-        c.args(["play", "audio/a.wav", "--lang", "en"]).env("LOAXA_OUTPUT", "wav:out.wav");
+        c.args(["play", "audio/a.wav", "--lang", "en"])
+            .env("LOAXA_OUTPUT", "wav:out.wav");
         c
     });
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("completed"), "{out}");
-    assert!(st.path().join("out.wav").is_file(), "LOAXA_OUTPUT must win over the file");
+    assert!(
+        st.path().join("out.wav").is_file(),
+        "LOAXA_OUTPUT must win over the file"
+    );
     let log = log_json(&st);
     let r = &log["records"][0];
     assert_eq!(r["manual"], true);
     assert_eq!(r["clips"][0]["rel"], "a.wav");
-    assert_eq!(r["output"], format!("wav:{}", st.path().join("out.wav").display()));
+    assert_eq!(
+        r["output"],
+        format!("wav:{}", st.path().join("out.wav").display())
+    );
 }
 
 #[test]
 fn play_with_no_sound_device_is_an_error_the_operator_sees_and_the_journal_records() {
-    let st = TempStation::new("output = \"device:khong-ton-tai\"", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "output = \"device:khong-ton-tai\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
     st.tone("a.wav", 0.2);
     let (code, out, err) = run({
         let mut c = loaxa(&st);
@@ -255,8 +351,13 @@ fn next_lists_upcoming_occurrences_with_their_clips_in_the_station_zone() {
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("kh/s")).collect();
     assert_eq!(rows.len(), 4, "{out}");
     // Queue rotation is simulated: consecutive occurrences take turns.
-    assert!(rows[0].contains("q/1.wav") && rows[1].contains("q/2.wav") && rows[2].contains("q/1.wav"), "{out}");
-    assert!(rows.iter().all(|r| r.contains("06:00:00") || r.contains("17:00:00")));
+    assert!(
+        rows[0].contains("q/1.wav") && rows[1].contains("q/2.wav") && rows[2].contains("q/1.wav"),
+        "{out}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.contains("06:00:00") || r.contains("17:00:00")));
 }
 
 #[test]

@@ -21,24 +21,40 @@ use support::{TempStation, PLAN};
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
 fn local(s: &str) -> DateTime<Utc> {
-    local_to_utc(TZ, NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()).unwrap()
+    local_to_utc(
+        TZ,
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap(),
+    )
+    .unwrap()
 }
 
 fn station(st: &TempStation) -> Station {
     let path = st.path().join("config/loaxa.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let cfg = config::parse(&path, &text, &Overrides::default(), &BTreeMap::new()).unwrap();
-    Station::with_config(cfg, true).map_err(|e| format!("{e:?}")).unwrap().0
+    Station::with_config(cfg, true)
+        .map_err(|e| format!("{e:?}"))
+        .unwrap()
+        .0
 }
 
 /// Runs the daemon on a fake clock from `start` until the clock reaches `until`.
-fn run_until(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<Utc>, steps: Vec<(DateTime<Utc>, chrono::Duration)>) {
+fn run_until(
+    st: &TempStation,
+    recorder: Recorder,
+    clock: &FakeClock,
+    until: DateTime<Utc>,
+    steps: Vec<(DateTime<Utc>, chrono::Duration)>,
+) {
     let station = station(st);
     let mut journal = Journal::open(&st.journal()).unwrap();
     let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
     let watcher = clock.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut steps = steps;
         let shutdown = async move {
@@ -54,13 +70,23 @@ fn run_until(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: Dat
                 tokio::task::yield_now().await;
             }
         };
-        daemon::run(&station, &mut journal, audio, c, shutdown, RunOptions::default()).await.unwrap();
+        daemon::run(
+            &station,
+            &mut journal,
+            audio,
+            c,
+            shutdown,
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
     });
 }
 
 fn records(st: &TempStation) -> Vec<Record> {
     let j = Journal::open(&st.journal()).unwrap();
-    j.records(local("2000-01-01 00:00:00"), local("2100-01-01 00:00:00")).unwrap()
+    j.records(local("2000-01-01 00:00:00"), local("2100-01-01 00:00:00"))
+        .unwrap()
 }
 
 fn summary(rs: &[Record]) -> Vec<String> {
@@ -68,7 +94,10 @@ fn summary(rs: &[Record]) -> Vec<String> {
         .map(|r| {
             format!(
                 "{} {} {:?}",
-                r.info.scheduled_at.with_timezone(&TZ).format("%m-%d %H:%M:%S"),
+                r.info
+                    .scheduled_at
+                    .with_timezone(&TZ)
+                    .format("%m-%d %H:%M:%S"),
                 r.info.slot,
                 r.outcome.unwrap()
             )
@@ -82,11 +111,22 @@ fn daily(at: &str) -> String {
 
 #[test]
 fn days_of_schedule_run_in_milliseconds_across_midnight_month_and_year() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"23:59:50\", \"00:00:05\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"23:59:50\", \"00:00:05\"]\nplay = [\"a.wav\"]\n"
+        ),
+    );
     st.tone("a.wav", 0.5);
     let tape = Tape::default();
     let clock = FakeClock::new(local("2025-12-30 12:00:00"));
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2026-01-02 12:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2026-01-02 12:00:00"),
+        vec![],
+    );
     assert_eq!(
         summary(&records(&st)),
         [
@@ -109,10 +149,20 @@ fn excluded_dates_and_date_ranges_do_not_air_and_are_not_owed() {
     );
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-08-31 00:00:00"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-06 00:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-06 00:00:00"),
+        vec![],
+    );
     assert_eq!(
         summary(&records(&st)),
-        ["09-01 06:00:00 s Completed", "09-03 06:00:00 s Completed", "09-04 06:00:00 s Completed"]
+        [
+            "09-01 06:00:00 s Completed",
+            "09-03 06:00:00 s Completed",
+            "09-04 06:00:00 s Completed"
+        ]
     );
 }
 
@@ -122,18 +172,39 @@ fn a_late_start_within_the_grace_airs_beyond_it_is_missed_as_not_running() {
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-09-01 04:00:00"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-01 05:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 05:00:00"),
+        vec![],
+    );
     clock.set(local("2025-09-01 06:00:30"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-01 07:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 07:00:00"),
+        vec![],
+    );
     let rs = records(&st);
     assert_eq!(summary(&rs), ["09-01 06:00:00 s Completed"]);
     assert!(rs[0].started_at.is_some());
 
     // Down over the next day's 06:00, back at 06:05: missed, with the reason.
     clock.set(local("2025-09-02 06:05:00"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-02 07:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-02 07:00:00"),
+        vec![],
+    );
     let rs = records(&st);
-    assert_eq!(summary(&rs), ["09-01 06:00:00 s Completed", "09-02 06:00:00 s Missed"]);
+    assert_eq!(
+        summary(&rs),
+        ["09-01 06:00:00 s Completed", "09-02 06:00:00 s Missed"]
+    );
     assert_eq!(rs[1].reason, Some(Reason::NotRunning));
 }
 
@@ -143,7 +214,13 @@ fn a_forward_clock_step_past_an_occurrence_journals_it_missed_not_silently_skipp
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-09-01 05:50:00"));
     let steps = vec![(local("2025-09-01 05:59:00"), chrono::Duration::hours(2))];
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-01 09:00:00"), steps);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 09:00:00"),
+        steps,
+    );
     let rs = records(&st);
     assert_eq!(summary(&rs), ["09-01 06:00:00 s Missed"]);
     assert_eq!(rs[0].reason, Some(Reason::ClockStepped));
@@ -156,7 +233,13 @@ fn a_backward_clock_step_never_airs_anything_twice() {
     let tape = Tape::default();
     let clock = FakeClock::new(local("2025-09-01 05:50:00"));
     let steps = vec![(local("2025-09-01 06:10:00"), chrono::Duration::minutes(-30))];
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2025-09-01 07:00:00"), steps);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 07:00:00"),
+        steps,
+    );
     assert_eq!(summary(&records(&st)), ["09-01 06:00:00 s Completed"]);
     assert_eq!(tape.count(), 1);
 }
@@ -167,9 +250,21 @@ fn a_restart_does_not_air_again_what_already_aired() {
     st.tone("a.wav", 0.2);
     let tape = Tape::default();
     let clock = FakeClock::new(local("2025-09-01 05:59:00"));
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2025-09-01 06:00:20"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 06:00:20"),
+        vec![],
+    );
     clock.set(local("2025-09-01 06:00:25"));
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2025-09-01 06:10:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
     assert_eq!(tape.count(), 1);
     assert_eq!(records(&st).len(), 1);
 }
@@ -184,12 +279,19 @@ fn a_missing_device_fails_the_broadcast_with_the_reason() {
     run_until(&st, rec, &clock, local("2025-09-01 06:10:00"), vec![]);
     let rs = records(&st);
     assert_eq!(rs[0].outcome, Some(Outcome::Failed));
-    assert!(matches!(rs[0].reason, Some(Reason::NoDevice(_))), "{:?}", rs[0].reason);
+    assert!(
+        matches!(rs[0].reason, Some(Reason::NoDevice(_))),
+        "{:?}",
+        rs[0].reason
+    );
 }
 
 #[test]
 fn a_device_error_mid_clip_makes_the_broadcast_partial_never_completed() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\", \"b.wav\"]\n"));
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\", \"b.wav\"]\n"),
+    );
     st.tone("a.wav", 1.0);
     st.tone("b.wav", 1.0);
     let mut rec = Recorder::new(Tape::default());
@@ -198,39 +300,83 @@ fn a_device_error_mid_clip_makes_the_broadcast_partial_never_completed() {
     run_until(&st, rec, &clock, local("2025-09-01 06:10:00"), vec![]);
     let r = &records(&st)[0];
     assert_eq!(r.outcome, Some(Outcome::Partial));
-    assert!(matches!(r.reason, Some(Reason::DeviceError(_))), "{:?}", r.reason);
+    assert!(
+        matches!(r.reason, Some(Reason::DeviceError(_))),
+        "{:?}",
+        r.reason
+    );
     assert_eq!(r.clips[0].outcome, Some(Outcome::Completed));
     assert_eq!(r.clips[1].outcome, Some(Outcome::Partial));
-    assert!((400..=600).contains(&r.clips[1].played_ms), "{}", r.clips[1].played_ms);
+    assert!(
+        (400..=600).contains(&r.clips[1].played_ms),
+        "{}",
+        r.clips[1].played_ms
+    );
 }
 
 #[test]
 fn a_damaged_file_is_skipped_with_its_reason_and_the_rest_airs() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\ntake = 2\n"));
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\ntake = 2\n"),
+    );
     st.tone("q/1-good.wav", 0.3);
     st.write("audio/q/0-bad.mp3", "this is not audio");
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    std::fs::File::options().write(true).open(st.path().join("audio/q/0-bad.mp3")).unwrap().set_modified(old).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(st.path().join("audio/q/0-bad.mp3"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     let clock = FakeClock::new(local("2025-09-01 05:59:00"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-01 06:10:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
     let r = &records(&st)[0];
     assert_eq!(r.outcome, Some(Outcome::Partial));
     assert_eq!(r.clips[0].outcome, Some(Outcome::Failed));
-    assert!(matches!(&r.clips[0].reason, Some(Reason::DamagedFile { file, .. }) if file == "q/0-bad.mp3"), "{:?}", r.clips[0].reason);
+    assert!(
+        matches!(&r.clips[0].reason, Some(Reason::DamagedFile { file, .. }) if file == "q/0-bad.mp3"),
+        "{:?}",
+        r.clips[0].reason
+    );
     assert_eq!(r.clips[1].outcome, Some(Outcome::Completed));
 }
 
 #[test]
 fn queue_rotation_follows_the_journal_and_survives_restarts() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\ntake = 1\n"));
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\ntake = 1\n"),
+    );
     for n in ["a", "b", "c"] {
         st.tone(&format!("q/{n}.wav"), 0.2);
     }
     let clock = FakeClock::new(local("2025-09-01 05:00:00"));
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-02 05:00:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-02 05:00:00"),
+        vec![],
+    );
     // A restart between the first and second airing.
-    run_until(&st, Recorder::new(Tape::default()), &clock, local("2025-09-04 07:00:00"), vec![]);
-    let order: Vec<String> = records(&st).iter().map(|r| r.clips[0].rel.clone()).collect();
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-04 07:00:00"),
+        vec![],
+    );
+    let order: Vec<String> = records(&st)
+        .iter()
+        .map(|r| r.clips[0].rel.clone())
+        .collect();
     assert_eq!(order, ["q/a.wav", "q/b.wav", "q/c.wav", "q/a.wav"]);
 }
 
@@ -256,7 +402,12 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
                     schedule_sha256: None,
                 },
                 output: "null".into(),
-                clips: vec![ClipPlan { rel: "a.wav".into(), sha256: String::new(), duration_ms: 200, role: "clip".into() }],
+                clips: vec![ClipPlan {
+                    rel: "a.wav".into(),
+                    sha256: String::new(),
+                    duration_ms: 200,
+                    role: "clip".into(),
+                }],
             },
             at,
         )
@@ -264,11 +415,21 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
     }
     let tape = Tape::default();
     let clock = FakeClock::new(local("2025-09-01 06:00:10"));
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2025-09-01 06:10:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
     let rs = records(&st);
     assert_eq!(summary(&rs), ["09-01 06:00:00 s Interrupted"]);
     assert_eq!(rs[0].reason, Some(Reason::Crashed));
-    assert_eq!(tape.count(), 0, "an occurrence already journaled is not aired again");
+    assert_eq!(
+        tape.count(),
+        0,
+        "an occurrence already journaled is not aired again"
+    );
 }
 
 #[test]
@@ -282,7 +443,13 @@ fn clashing_slots_air_back_to_back_by_priority_then_order() {
     st.tone("a.wav", 0.2);
     let tape = Tape::default();
     let clock = FakeClock::new(local("2025-09-01 05:59:00"));
-    run_until(&st, Recorder::new(tape.clone()), &clock, local("2025-09-01 06:10:00"), vec![]);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
     let rs = records(&st);
     let mut by_start: Vec<&Record> = rs.iter().collect();
     by_start.sort_by_key(|r| r.started_at);
@@ -312,10 +479,22 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
     let mut journal = Journal::open(&st.journal()).unwrap();
     let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let shutdown = tokio::time::sleep(std::time::Duration::from_secs(8));
-        daemon::run(&station, &mut journal, audio, clock, shutdown, RunOptions::default()).await.unwrap();
+        daemon::run(
+            &station,
+            &mut journal,
+            audio,
+            clock,
+            shutdown,
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
     });
     let rs = records(&st);
     assert_eq!(rs.len(), 2, "{rs:#?}");
@@ -323,8 +502,14 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
     let urgent = rs.iter().find(|r| r.info.slot == "bao-lu").unwrap();
     assert_eq!(normal.outcome, Some(Outcome::Interrupted));
     assert_eq!(normal.reason, Some(Reason::Preempted("Cảnh báo lũ".into())));
-    assert!((1500..=3000).contains(&normal.clips[0].played_ms), "{}", normal.clips[0].played_ms);
+    assert!(
+        (1500..=3000).contains(&normal.clips[0].played_ms),
+        "{}",
+        normal.clips[0].played_ms
+    );
     assert_eq!(urgent.outcome, Some(Outcome::Completed));
     assert_eq!(urgent.info.priority, "emergency");
-    assert!(urgent.started_at.unwrap() - urgent.info.scheduled_at < chrono::Duration::milliseconds(900));
+    assert!(
+        urgent.started_at.unwrap() - urgent.info.scheduled_at < chrono::Duration::milliseconds(900)
+    );
 }

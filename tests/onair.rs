@@ -56,9 +56,22 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
     assert_eq!(segments.len(), 2, "heard {segments:?}\n{stderr}");
     for (seg, (due, len)) in segments.iter().zip([(base, 1.5), (base + 3.0, 1.0)]) {
         let onset_ms = (seg.onset - due) * 1000.0;
-        eprintln!("onset {onset_ms:+.1} ms, length {:.3} s (clip {len} s)", seg.length);
-        assert!((-20.0..100.0).contains(&onset_ms), "onset {onset_ms:.1} ms from its second");
-        assert!((seg.length - len).abs() < 0.06, "aired {:.3} s of {len} s", seg.length);
+        eprintln!(
+            "onset {onset_ms:+.1} ms, length {:.3} s (clip {len} s)",
+            seg.length
+        );
+        assert!(
+            (-20.0..100.0).contains(&onset_ms),
+            "onset {onset_ms:.1} ms from its second"
+        );
+        assert!(
+            (seg.length - len).abs() < 0.06,
+            "aired {:.3} s of {len} s",
+            seg.length
+        );
     }
-    assert!(!stderr.contains("ALSA lib"), "libasound's stderr noise must be silenced: {stderr}");
+    assert!(
+        !stderr.contains("ALSA lib"),
+        "libasound's stderr noise must be silenced: {stderr}"
+    );
 }

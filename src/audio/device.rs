@@ -115,7 +115,9 @@ impl Output for DeviceOutput {
                     match self.take_error() {
                         None => return Ok(format),
                         Some(e) => {
-                            tracing::warn!("sound device failed right after opening (attempt {attempt}): {e}");
+                            tracing::warn!(
+                                "sound device failed right after opening (attempt {attempt}): {e}"
+                            );
                             self.close();
                             last = Some(OutputError::Open(e));
                         }

@@ -53,7 +53,11 @@ impl TempStation {
             "config/loaxa.toml",
             &format!(
                 "station = \"Đài thử\"\n{}{config_extra}\n",
-                if config_extra.contains("output") { "" } else { "output = \"null\"\n" }
+                if config_extra.contains("output") {
+                    ""
+                } else {
+                    "output = \"null\"\n"
+                }
             ),
         );
         std::fs::create_dir_all(st.path().join("audio")).unwrap();
@@ -84,6 +88,7 @@ impl TempStation {
 }
 
 /// A plan header for schedule texts.
-pub const PLAN: &str = "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
+pub const PLAN: &str =
+    "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
 #[path = "pulse.rs"]
 pub mod pulse;

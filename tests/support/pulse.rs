@@ -41,7 +41,15 @@ impl Pulse {
             .expect("pulseaudio is not installed: run scripts/setup");
         assert!(status.success(), "pulseaudio did not start");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !p.command("pactl").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false) {
+        while !p
+            .command("pactl")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+        {
             assert!(Instant::now() < deadline, "pulseaudio did not answer");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -72,7 +80,12 @@ impl Pulse {
     /// Unloads and reloads the `air` sink, as when a USB card is pulled out and put back.
     pub fn set_sink_present(&self, present: bool) {
         let args: Vec<&str> = if present {
-            vec!["load-module", "module-null-sink", "sink_name=air", "rate=48000"]
+            vec![
+                "load-module",
+                "module-null-sink",
+                "sink_name=air",
+                "rate=48000",
+            ]
         } else {
             vec!["unload-module", "module-null-sink"]
         };
@@ -82,7 +95,11 @@ impl Pulse {
 
 impl Drop for Pulse {
     fn drop(&mut self) {
-        let _ = self.command("pulseaudio").arg("--kill").stderr(Stdio::null()).status();
+        let _ = self
+            .command("pulseaudio")
+            .arg("--kill")
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -107,7 +124,15 @@ impl Listener {
     pub fn start(pulse: &Pulse) -> Listener {
         let mut child = pulse
             .command("parec")
-            .args(["-d", "air.monitor", "--raw", "--format=s16le", "--channels=1", &format!("--rate={RATE}"), "--latency-msec=5"])
+            .args([
+                "-d",
+                "air.monitor",
+                "--raw",
+                "--format=s16le",
+                "--channels=1",
+                &format!("--rate={RATE}"),
+                "--latency-msec=5",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -118,14 +143,19 @@ impl Listener {
         std::thread::spawn(move || {
             let mut buf = vec![0u8; BLOCK * 2];
             while out.read_exact(&mut buf).is_ok() {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64();
                 let mut sum = 0.0;
                 for s in buf.chunks_exact(2) {
                     let v = i16::from_le_bytes([s[0], s[1]]) as f64 / 32768.0;
                     sum += v * v;
                 }
                 let rms = (sum / BLOCK as f64).sqrt();
-                sink.lock().unwrap().push((now - BLOCK as f64 / RATE as f64, rms));
+                sink.lock()
+                    .unwrap()
+                    .push((now - BLOCK as f64 / RATE as f64, rms));
             }
         });
         // Let the recorder settle so the first block timestamps are steady.
@@ -147,13 +177,19 @@ impl Listener {
                 last_loud = t + BLOCK as f64 / RATE as f64;
             } else if let Some(s) = start {
                 if t - last_loud >= 0.3 {
-                    out.push(Segment { onset: s, length: last_loud - s });
+                    out.push(Segment {
+                        onset: s,
+                        length: last_loud - s,
+                    });
                     start = None;
                 }
             }
         }
         if let Some(s) = start {
-            out.push(Segment { onset: s, length: last_loud - s });
+            out.push(Segment {
+                onset: s,
+                length: last_loud - s,
+            });
         }
         out
     }
@@ -167,5 +203,8 @@ impl Drop for Listener {
 }
 
 pub fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
