@@ -230,7 +230,8 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
 
 #[test]
 fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
-    let (t, _) = in_secs(3);
+    // Due after the first run's lead time (1.5 s) has begun, so that run never prepares it.
+    let (t, _) = in_secs(4);
     let st = TempStation::new(
         "grace_seconds = 1",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
@@ -245,7 +246,7 @@ fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(stop(child).0, 0);
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(6));
     let child = loaxa(&st)
         .args(["run", "--lang", "en"])
         .stderr(Stdio::piped())

@@ -513,3 +513,47 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
         urgent.started_at.unwrap() - urgent.info.scheduled_at < chrono::Duration::milliseconds(900)
     );
 }
+
+/// Regression: a stop (SIGTERM) that arrived during the lead time, before the first sample,
+/// still let the broadcast start and play its fade on air.
+#[test]
+fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
+    use loaxa::audio::paced::PacedOutput;
+    use loaxa::clock::SystemClock;
+    let at = DateTime::from_timestamp(Utc::now().timestamp() + 3, 0).unwrap();
+    let t = at.with_timezone(&TZ).format("%H:%M:%S");
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 1.0);
+    let station = station(&st);
+    let mut journal = Journal::open(&st.journal()).unwrap();
+    let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stop_at = std::time::Instant::now() + (at - Utc::now()).to_std().unwrap()
+        - std::time::Duration::from_millis(600);
+    rt.block_on(async {
+        let shutdown = tokio::time::sleep_until(stop_at.into());
+        daemon::run(
+            &station,
+            &mut journal,
+            audio,
+            clock,
+            shutdown,
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    });
+    let rs = records(&st);
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0].outcome, Some(Outcome::Interrupted));
+    assert_eq!(rs[0].reason, Some(Reason::Stopped));
+    assert_eq!(rs[0].started_at, None);
+    assert_eq!(rs[0].clips[0].played_ms, 0);
+}

@@ -10,7 +10,7 @@ use chrono::Utc;
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::{DeviceSinkBuilder, MixerDeviceSink};
 
-use super::output::{wait_until, Aired, Format, Output, OutputError};
+use super::output::{wait_for_start, Aired, Format, Output, OutputError};
 use super::program::Program;
 
 const OPEN_ATTEMPTS: u32 = 3;
@@ -149,7 +149,9 @@ impl Output for DeviceOutput {
         let drain = Duration::from_millis(
             buffer as u64 * 1000 / config.sample_rate().get() as u64 * 2 + 60,
         );
-        wait_until(start_at);
+        if !wait_for_start(start_at, &state) {
+            return Aired::default();
+        }
         sink.mixer().add(program);
         let started_at = Some(Utc::now());
         loop {

@@ -1,11 +1,12 @@
 //! The output trait: somewhere a broadcast's samples go, opened before the broadcast, closed
 //! after it so the device idles between sessions.
 
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::program::Program;
+use super::program::{Program, ProgramState};
 
 /// The sample format an output wants; programs are converted to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +56,32 @@ pub trait Output: Send {
     fn close(&mut self);
 }
 
-/// Sleeps until `deadline` precisely: coarse sleep, then a short spin for the last
+/// Sleeps until `deadline` precisely: a coarse sleep, then a short spin for the last
 /// millisecond, since thread wake-ups are late by up to a scheduler tick.
-pub fn wait_until(deadline: Instant) {
+pub fn sleep_until(deadline: Instant) {
     loop {
         let now = Instant::now();
         if now >= deadline {
             return;
         }
         let left = deadline - now;
-        if left > std::time::Duration::from_millis(2) {
-            std::thread::sleep(left - std::time::Duration::from_millis(1));
+        if left > Duration::from_millis(2) {
+            std::thread::sleep(left - Duration::from_millis(1));
         } else {
             std::hint::spin_loop();
         }
     }
+}
+
+/// Waits for a broadcast's first instant. Returns false, early, if the program is stopped
+/// meanwhile: a broadcast stopped before its instant never starts.
+pub fn wait_for_start(deadline: Instant, state: &ProgramState) -> bool {
+    while Instant::now() + Duration::from_millis(60) < deadline {
+        if state.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sleep_until(deadline);
+    !state.stop.load(Ordering::SeqCst)
 }

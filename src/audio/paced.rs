@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::output::{wait_until, Aired, Format, Output, OutputError};
+use super::output::{sleep_until, wait_for_start, Aired, Format, Output, OutputError};
 use super::program::Program;
 
 const FORMAT: Format = Format {
@@ -132,7 +132,9 @@ impl Output for PacedOutput {
         let chunk_frames = FORMAT.sample_rate as usize / 50;
         let per_chunk = chunk_frames * FORMAT.channels as usize;
         let mut bytes = Vec::with_capacity(per_chunk * 2);
-        wait_until(start_at);
+        if !wait_for_start(start_at, &state) {
+            return Aired::default();
+        }
         let start = Instant::now();
         let started_at = Some(Utc::now());
         let mut frames: u64 = 0;
@@ -155,7 +157,7 @@ impl Output for PacedOutput {
                 }
             }
             frames += (n / FORMAT.channels as usize) as u64;
-            wait_until(
+            sleep_until(
                 start + Duration::from_micros(frames * 1_000_000 / FORMAT.sample_rate as u64),
             );
         }
