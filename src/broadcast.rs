@@ -69,12 +69,20 @@ pub fn pick_queue(
     ready.into_iter().take(take).map(|(_, rel)| rel).collect()
 }
 
-fn entry(audio_dir: &Path, probes: &ProbeCache, rel: &str, role: &str, gain: f32) -> Entry {
+fn entry(
+    audio_dir: &Path,
+    probes: &ProbeCache,
+    rel: &str,
+    role: &str,
+    topic: Option<String>,
+    gain: f32,
+) -> Entry {
     let plan = |sha256: String, duration_ms| ClipPlan {
         rel: rel.to_string(),
         sha256,
         duration_ms,
         role: role.to_string(),
+        topic: topic.clone(),
     };
     let Some(path) = library::resolve(audio_dir, rel).filter(|p| p.is_file()) else {
         return Entry {
@@ -140,16 +148,30 @@ impl Planner<'_> {
             manual,
             schedule_sha256: self.schedule_sha256.clone(),
         };
-        let make =
-            |c: &ClipRef, role: &str| entry(self.audio_dir, self.probes, &c.0, role, slot.volume);
+        let make = |c: &ClipRef, role: &str| {
+            let topic = c.topic.clone().or_else(|| slot.topic.clone());
+            entry(
+                self.audio_dir,
+                self.probes,
+                &c.rel,
+                role,
+                topic,
+                slot.volume,
+            )
+        };
         let intro = slot.intro.as_ref().map(|c| make(c, "intro"));
         let outro = slot.outro.as_ref().map(|c| make(c, "outro"));
         let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, "clip")).collect();
-        body.extend(
-            queue_picks
-                .iter()
-                .map(|rel| entry(self.audio_dir, self.probes, rel, "queue", slot.volume)),
-        );
+        body.extend(queue_picks.iter().map(|rel| {
+            entry(
+                self.audio_dir,
+                self.probes,
+                rel,
+                "queue",
+                slot.topic.clone(),
+                slot.volume,
+            )
+        }));
 
         // The slot's cap: intro and outro always frame the session; body clips are taken in
         // order while they fit.

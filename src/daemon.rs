@@ -613,7 +613,10 @@ pub async fn play_now(
         topic: None,
         priority: crate::schedule::Priority::Normal,
         intro: None,
-        play: vec![crate::schedule::ClipRef(rel.to_string())],
+        play: vec![crate::schedule::ClipRef {
+            rel: rel.to_string(),
+            topic: None,
+        }],
         queue: None,
         outro: None,
         max_minutes: None,

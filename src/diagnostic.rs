@@ -158,6 +158,14 @@ pub fn from_toml_error(file: &Path, text: &str, err: &toml::de::Error, lang: Lan
 /// serde/toml messages are English; the common ones are translated for operators.
 fn translate_toml_message(msg: &str, lang: Lang) -> String {
     let msg = msg.trim();
+    if msg.contains("untagged enum PlayItem") {
+        return lang
+            .pick(
+                "mỗi mục trong `play` là một tên tệp, hoặc { file = \"…\", topic = \"…\" }",
+                "each `play` item is a file name, or { file = \"…\", topic = \"…\" }",
+            )
+            .to_string();
+    }
     if lang == Lang::En {
         return msg.to_string();
     }

@@ -206,6 +206,9 @@ pub struct ClipPlan {
     pub sha256: String,
     pub duration_ms: u64,
     pub role: String,
+    /// The plan item the clip serves (its own, else its slot's).
+    #[serde(default)]
+    pub topic: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +284,7 @@ impl Event {
 pub struct ClipRecord {
     pub rel: String,
     pub role: String,
+    pub topic: Option<String>,
     pub sha256: String,
     pub duration_ms: u64,
     pub played_ms: u64,
@@ -627,6 +631,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                             .map(|c| ClipRecord {
                                 rel: c.rel,
                                 role: c.role,
+                                topic: c.topic,
                                 sha256: c.sha256,
                                 duration_ms: c.duration_ms,
                                 played_ms: 0,
@@ -671,6 +676,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                         r.clips.push(ClipRecord {
                             rel,
                             role: "clip".into(),
+                            topic: None,
                             sha256,
                             duration_ms,
                             played_ms,
@@ -735,6 +741,7 @@ mod tests {
                     sha256: "ab".into(),
                     duration_ms: 1000,
                     role: "clip".into(),
+                    topic: None,
                 }],
             },
             t,

@@ -125,7 +125,11 @@ pub enum When {
 
 /// Something a slot plays from a fixed path (relative to the audio folder, NFC-normalised).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClipRef(pub String);
+pub struct ClipRef {
+    pub rel: String,
+    /// The plan item this clip serves, when it differs from its slot's.
+    pub topic: Option<String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct QueueRef {
@@ -253,7 +257,7 @@ struct RawSlot {
     #[serde(default)]
     intro: Option<Spanned<String>>,
     #[serde(default)]
-    play: Vec<Spanned<String>>,
+    play: Vec<Spanned<PlayItem>>,
     #[serde(default)]
     queue: Option<Spanned<String>>,
     #[serde(default)]
@@ -264,6 +268,23 @@ struct RawSlot {
     max_minutes: Option<Spanned<i64>>,
     #[serde(default)]
     volume: Option<Spanned<f64>>,
+}
+
+/// A `play` entry: a file name, or `{ file = "…", topic = "…" }` for a clip that serves
+/// another plan item than its slot.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PlayItem {
+    File(String),
+    Detailed(RawClip),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClip {
+    file: String,
+    #[serde(default)]
+    topic: Option<String>,
 }
 
 // ---- validation ------------------------------------------------------------------------
@@ -388,7 +409,39 @@ impl Checker<'_> {
                 }
             }
         }
-        Some(ClipRef(rel))
+        Some(ClipRef { rel, topic: None })
+    }
+
+    fn play_item(
+        &mut self,
+        v: &Spanned<PlayItem>,
+        plan: &Plan,
+        ctx: &Context<'_>,
+    ) -> Option<ClipRef> {
+        let (file, topic) = match v.get_ref() {
+            PlayItem::File(f) => (f.clone(), None),
+            PlayItem::Detailed(c) => (c.file.clone(), c.topic.clone()),
+        };
+        if let Some(t) = &topic {
+            self.check_topic(t, v.span(), plan);
+        }
+        let clip = self.clip(&Spanned::new(v.span(), file), ctx)?;
+        Some(ClipRef { topic, ..clip })
+    }
+
+    fn check_topic(&mut self, topic: &str, span: Range<usize>, plan: &Plan) {
+        if !plan.topics.contains_key(topic) {
+            let lang = self.lang;
+            let known = plan.topics.keys().cloned().collect::<Vec<_>>().join(", ");
+            self.error(
+                span,
+                tr!(
+                    lang,
+                    "chủ đề «{topic}» chưa khai báo trong [topics] (đã có: {known})",
+                    "topic “{topic}” is not declared in [topics] (declared: {known})"
+                ),
+            );
+        }
     }
 }
 
@@ -655,24 +708,10 @@ pub fn parse(
             }
         }
 
-        let topic = match &rs.topic {
-            None => None,
-            Some(t) => {
-                if !plan.topics.contains_key(t.get_ref()) {
-                    let known = plan.topics.keys().cloned().collect::<Vec<_>>().join(", ");
-                    c.error(
-                        t.span(),
-                        tr!(
-                            lang,
-                            "chủ đề «{}» chưa khai báo trong [topics] (đã có: {known})",
-                            "topic “{}” is not declared in [topics] (declared: {known})",
-                            t.get_ref()
-                        ),
-                    );
-                }
-                Some(t.get_ref().clone())
-            }
-        };
+        let topic = rs.topic.as_ref().map(|t| {
+            c.check_topic(t.get_ref(), t.span(), &plan);
+            t.get_ref().clone()
+        });
         let priority = match &rs.priority {
             None => Priority::Normal,
             Some(p) => Priority::parse(p.get_ref()).unwrap_or_else(|| {
@@ -691,7 +730,11 @@ pub fn parse(
 
         let intro = rs.intro.as_ref().and_then(|v| c.clip(v, ctx));
         let outro = rs.outro.as_ref().and_then(|v| c.clip(v, ctx));
-        let play: Vec<ClipRef> = rs.play.iter().filter_map(|v| c.clip(v, ctx)).collect();
+        let play: Vec<ClipRef> = rs
+            .play
+            .iter()
+            .filter_map(|v| c.play_item(v, &plan, ctx))
+            .collect();
         let queue = match &rs.queue {
             None => {
                 if let Some(t) = &rs.take {
@@ -975,7 +1018,7 @@ days = "mon-sat"
 except = [2025-09-02]
 topic = "dd"
 intro = "nhac-hieu.wav"
-play = ["gioi-thieu.mp3"]
+play = ["gioi-thieu.mp3", { file = "mot-cua.mp3", topic = "a" }]
 queue = "cchc"
 take = 2
 max_minutes = 15
@@ -1017,6 +1060,20 @@ play = ["canh-bao.mp3"]
         assert!(days.contains(Weekday::Sat) && !days.contains(Weekday::Sun));
         assert_eq!(sang.from, NaiveDate::from_ymd_opt(2025, 8, 19));
         assert_eq!(sang.queue.as_ref().unwrap().take, 2);
+        assert_eq!(
+            sang.play[0],
+            ClipRef {
+                rel: "gioi-thieu.mp3".into(),
+                topic: None
+            }
+        );
+        assert_eq!(
+            sang.play[1],
+            ClipRef {
+                rel: "mot-cua.mp3".into(),
+                topic: Some("a".into())
+            }
+        );
         assert!(!sang.airs_on(NaiveDate::from_ymd_opt(2025, 9, 2).unwrap()));
         assert_eq!(s.slots[1].priority, Priority::Emergency);
     }
@@ -1056,6 +1113,26 @@ queue = "/abs"
         assert!(at.contains(&(17, 9)), "{at:?}");
         assert!(at.contains(&(18, 9)), "{at:?}");
         assert_eq!(errs.len(), 9, "{errs:#?}");
+    }
+
+    #[test]
+    fn a_clip_topic_must_be_declared_and_play_items_have_one_shape() {
+        let base = "[plan]\nid = \"a\"\ntitle = \"t\"\n[topics]\nx = \"X\"\n[[slot]]\nid = \"s\"\nat = [\"06:00\"]\n";
+        let errs = errors(&format!(
+            "{base}play = [{{ file = \"a.mp3\", topic = \"y\" }}]\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].line, errs[0].col), (9, 9));
+        assert!(
+            errs[0].message.contains("topic “y” is not declared"),
+            "{errs:?}"
+        );
+        let errs = errors(&format!("{base}play = [{{ fil = \"a.mp3\" }}]\n"));
+        assert_eq!(errs[0].line, 9);
+        assert!(
+            errs[0].message.contains("each `play` item is a file name"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -218,6 +218,10 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
         assert_eq!(c["sha256"].as_str().unwrap().len(), 64);
         assert!(c["played_ms"].as_u64().unwrap() + 30 >= c["duration_ms"].as_u64().unwrap());
     }
+    assert_eq!(
+        clips[1]["topic"], "a",
+        "a clip serves its slot's plan item unless it names its own"
+    );
     assert_eq!(clips[0]["role"], "intro");
     assert_eq!(clips[2]["role"], "outro");
     // What aired: 2 s of audio, back to back, in the WAV file (44.1 kHz stereo 16-bit).

@@ -407,6 +407,7 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
                     sha256: String::new(),
                     duration_ms: 200,
                     role: "clip".into(),
+                    topic: None,
                 }],
             },
             at,
