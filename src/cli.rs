@@ -126,14 +126,38 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The station's zone, once known, so log lines carry the operator's clock, not UTC.
+static LOG_ZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+
+struct StationTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for StationTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let tz = LOG_ZONE
+            .get()
+            .copied()
+            .unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
+        write!(
+            w,
+            "{}",
+            Utc::now()
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+        )
+    }
+}
+
 /// Decoders log every damaged file at error level; loaxa reports those itself, once, in
 /// the operator's language, so their chatter is off unless RUST_LOG asks for it.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info,symphonia=off,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_ogg=off,symphonia_format_isomp4=off"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_timer(StationTime)
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -155,6 +179,7 @@ fn load(overrides: &Overrides, check_audio: bool) -> Result<Station, Failure> {
         .unwrap_or_default();
     match Station::load(overrides, &cwd, check_audio) {
         Ok((station, warnings)) => {
+            let _ = LOG_ZONE.set(station.config.timezone);
             print_diagnostics(&warnings, station.lang());
             Ok(station)
         }

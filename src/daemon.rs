@@ -246,6 +246,32 @@ impl Daemon<'_> {
                 self.station.config.timezone
             )
         );
+        match recurrence::next_after(
+            self.station.schedules.slots(),
+            self.station.config.timezone,
+            now,
+            chrono::Duration::days(400),
+        ) {
+            Some(o) => tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "lần phát tiếp theo: {} «{}» lúc {} ({})",
+                    "next: {} “{}” at {} ({})",
+                    o.slot.id,
+                    o.slot.title,
+                    self.local(o.at),
+                    self.station.config.timezone
+                )
+            ),
+            None => tracing::warn!(
+                "{}",
+                lang.pick(
+                    "không có lần phát nào trong 400 ngày tới",
+                    "nothing is scheduled in the next 400 days"
+                )
+            ),
+        }
         Ok(())
     }
 
@@ -401,6 +427,9 @@ impl Daemon<'_> {
                 }
                 continue;
             }
+            // Nothing is due up to now: the cursor may move up, so each tick looks at one
+            // second of schedule, not at everything since the last broadcast.
+            self.cursor = self.cursor.max(now);
             let next = recurrence::next_after(
                 self.station.schedules.slots(),
                 self.station.config.timezone,
