@@ -98,7 +98,12 @@ enum Failure {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let lang = help_language();
+    let parsed = localize(Cli::command(), lang)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -124,6 +129,108 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The language for help and usage errors, decided before the command line is parsed:
+/// `--lang`, then `LOAXA_LANGUAGE`, then the station's configuration, then Vietnamese.
+fn help_language() -> Lang {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--lang=")
+            .map(str::to_string)
+            .or_else(|| (a == "--lang").then(|| args.get(i + 1).cloned()).flatten())
+    });
+    if let Some(l) = flag.as_deref().and_then(Lang::parse) {
+        return l;
+    }
+    if let Some(l) = std::env::var("LOAXA_LANGUAGE")
+        .ok()
+        .as_deref()
+        .and_then(Lang::parse)
+    {
+        return l;
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            crate::config::load(&Overrides::default(), &crate::config::environment(), &cwd).ok()
+        })
+        .map(|c| c.language)
+        .unwrap_or_default()
+}
+
+/// Vietnamese help: clap's derive texts are English, so for `vi` every about and help
+/// string, and the headings, are replaced.
+fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
+    if lang == Lang::En {
+        return cmd;
+    }
+    let template = "{about-with-newline}\nCách dùng: {usage}\n\n{all-args}{after-help}";
+    let common = |c: clap::Command| {
+        c.help_template(template)
+            .mut_args(|a| {
+                if a.is_positional() {
+                    a.help_heading("Tham số")
+                } else {
+                    a.help_heading("Tùy chọn")
+                }
+            })
+            .next_help_heading("Tùy chọn")
+            .subcommand_help_heading("Lệnh")
+            .disable_help_flag(true)
+            .arg(
+                clap::Arg::new("help")
+                    .short('h')
+                    .long("help")
+                    .action(clap::ArgAction::Help)
+                    .help("In trợ giúp này")
+                    .global(true),
+            )
+    };
+    let output =
+        "Đầu ra âm thanh: default, tên thiết bị, wav:ĐƯỜNG_DẪN hoặc null (hoặc LOAXA_OUTPUT)";
+    common(cmd)
+        .about("loaxa (loa xã): phát các bản tin theo lịch của đài truyền thanh xã đúng từng giây và ghi nhật ký mọi lần phát")
+        .disable_help_subcommand(true)
+        .mut_arg("config", |a| {
+            a.help("Tệp cấu hình của đài (mặc định: config/loaxa.toml ở thư mục này hoặc thư mục cha, rồi /etc/loaxa/loaxa.toml; hoặc LOAXA_CONFIG)")
+        })
+        .mut_arg("lang", |a| a.help("Ngôn ngữ: vi (mặc định) hoặc en (hoặc LOAXA_LANGUAGE)"))
+        .disable_version_flag(true)
+        .arg(
+            clap::Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(clap::ArgAction::Version)
+                .help("In phiên bản"),
+        )
+        .mut_subcommand("run", |c| {
+            common(c)
+                .about("Chạy đài: phát theo lịch, ghi nhật ký mọi lần phát (chạy ở tiền cảnh; Ctrl-C để dừng)")
+                .mut_arg("output", |a| a.help(output))
+                .mut_arg("rehearse", |a| a.help("Phát thử mỗi phiên một lần ngay khi khởi động (ghi là phát thủ công)"))
+        })
+        .mut_subcommand("validate", |c| {
+            common(c).about("Kiểm tra cấu hình, mọi lịch phát và mọi tệp âm thanh; báo tất cả lỗi")
+        })
+        .mut_subcommand("next", |c| {
+            common(c)
+                .about("Xem các lần phát sắp tới: giờ nào, bài nào (theo giờ của đài)")
+                .mut_arg("days", |a| a.help("Xem trước bao nhiêu ngày"))
+        })
+        .mut_subcommand("log", |c| {
+            common(c)
+                .about("Xem nhật ký: đã phát gì, chưa phát được gì và vì sao")
+                .mut_arg("from", |a| a.help("Từ ngày (NĂM-THÁNG-NGÀY, giờ của đài). Mặc định: 7 ngày trước"))
+                .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY). Mặc định: hôm nay"))
+                .mut_arg("format", |a| a.help("Dạng in: table (bảng), csv hoặc json"))
+        })
+        .mut_subcommand("play", |c| {
+            common(c)
+                .about("Phát ngay một tệp qua đầu ra đã cấu hình (thử loa), ghi là phát thủ công")
+                .mut_arg("file", |a| a.help("Tệp âm thanh (tính từ audio/, hoặc đường dẫn bất kỳ)"))
+                .mut_arg("output", |a| a.help(output))
+        })
 }
 
 /// The station's zone, once known, so log lines carry the operator's clock, not UTC.

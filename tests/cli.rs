@@ -375,13 +375,22 @@ fn usage_errors_exit_2_and_help_exists_everywhere() {
     });
     assert_eq!(code, 2);
     for cmd in ["run", "validate", "next", "log", "play"] {
-        let (code, out, _) = run({
-            let mut c = loaxa(&st);
-            c.args([cmd, "--help"]);
-            c
-        });
-        assert_eq!(code, 0);
-        assert!(out.contains("Usage: loaxa"), "{cmd}: {out}");
+        for (lang, usage) in [("vi", "Cách dùng: loaxa"), ("en", "Usage: loaxa")] {
+            let (code, out, _) = run({
+                let mut c = loaxa(&st);
+                c.args([cmd, "--help", "--lang", lang]);
+                c
+            });
+            assert_eq!(code, 0);
+            assert!(out.contains(usage), "{cmd} {lang}: {out}");
+        }
     }
+    // Help follows the station's language without a flag.
+    let (_, out, _) = run({
+        let mut c = loaxa(&st);
+        c.arg("--help");
+        c
+    });
+    assert!(out.contains("Lệnh:") && out.contains("Tùy chọn:"), "{out}");
     let _ = Path::new("");
 }
