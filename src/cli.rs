@@ -889,11 +889,12 @@ fn play(overrides: &Overrides, file: &Path) -> Result<(), Failure> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outcome = runtime()?
         .block_on(daemon::play_now(&station, &mut journal, audio, clock, &rel))
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .unwrap_or(crate::journal::Outcome::Failed);
     let records = journal
         .records(
             Utc::now() - chrono::Duration::hours(1),
-            Utc::now() + chrono::Duration::seconds(1),
+            Utc::now() + chrono::Duration::seconds(5),
         )
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     let reason = records

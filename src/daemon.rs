@@ -13,11 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 
-use crate::audio::output::Aired;
 use crate::audio::{AirReport, AudioHandle};
 use crate::broadcast::{self, Planner, Prepared};
 use crate::clock::Clock;
-use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Reason};
+use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Outcome, Reason};
 use crate::lang::Lang;
 use crate::recurrence;
 use crate::schedule::Slot;
@@ -84,25 +83,7 @@ pub async fn run(
     options: RunOptions,
 ) -> Result<(), DaemonError> {
     let now = clock.now();
-    let mono = clock.monotonic();
-    let mut d = Daemon {
-        station,
-        journal,
-        audio,
-        clock: clock.clone(),
-        cursor: now,
-        steps: Vec::new(),
-        last_wall: now,
-        last_mono: mono,
-        queue: Vec::new(),
-        stopping: false,
-        schedule_hashes: station
-            .schedules
-            .files
-            .iter()
-            .map(|f| (f.plan.id.clone(), f.sha256.clone()))
-            .collect(),
-    };
+    let mut d = Daemon::new(station, journal, audio, clock);
     d.startup(now)?;
     if options.rehearse {
         let at = now + chrono::Duration::seconds(3);
@@ -139,7 +120,35 @@ pub async fn run(
     Ok(())
 }
 
-impl Daemon<'_> {
+impl<'a> Daemon<'a> {
+    fn new(
+        station: &'a Station,
+        journal: &'a mut Journal,
+        audio: AudioHandle,
+        clock: Arc<dyn Clock>,
+    ) -> Daemon<'a> {
+        let now = clock.now();
+        let mono = clock.monotonic();
+        Daemon {
+            station,
+            journal,
+            audio,
+            clock,
+            cursor: now,
+            steps: Vec::new(),
+            last_wall: now,
+            last_mono: mono,
+            queue: Vec::new(),
+            stopping: false,
+            schedule_hashes: station
+                .schedules
+                .files
+                .iter()
+                .map(|f| (f.plan.id.clone(), f.sha256.clone()))
+                .collect(),
+        }
+    }
+
     fn lang(&self) -> Lang {
         lang_of(self.station)
     }
@@ -171,7 +180,7 @@ impl Daemon<'_> {
             self.journal.append(
                 &Event::BroadcastEnded {
                     occurrence: r.info.key.clone(),
-                    outcome: crate::journal::Outcome::Interrupted,
+                    outcome: Outcome::Interrupted,
                     reason: Some(Reason::Crashed),
                     started_at: None,
                     ended_at: now,
@@ -451,16 +460,18 @@ impl Daemon<'_> {
         Ok(())
     }
 
+    /// Airs one occurrence and journals it; returns how it ended (`None` if it was
+    /// already journaled).
     async fn air(
         &mut self,
         p: Pending,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) -> Result<(), DaemonError> {
+    ) -> Result<Option<Outcome>, DaemonError> {
         let lang = self.lang();
         let now = self.clock.now();
         let info = self.info(&p);
         if self.journal.knows(&info.key)? {
-            return Ok(());
+            return Ok(None);
         }
         let picks = match &p.slot.queue {
             None => Vec::new(),
@@ -515,14 +526,7 @@ impl Daemon<'_> {
 
         let clips = prepared.playable();
         let (report, stopped) = if clips.is_empty() {
-            (
-                AirReport {
-                    output: self.audio.output_name().to_string(),
-                    aired: Aired::default(),
-                    state: None,
-                },
-                None,
-            )
+            (AirReport::silent(self.audio.output_name()), None)
         } else {
             let start_at = self
                 .clock
@@ -540,10 +544,12 @@ impl Daemon<'_> {
         for e in &events {
             self.journal.append(e, end)?;
         }
+        let mut ended = None;
         if let Some(Event::BroadcastEnded {
             outcome, reason, ..
         }) = events.last()
         {
+            ended = Some(*outcome);
             let reason = reason
                 .as_ref()
                 .map(|r| format!(" — {}", r.text(lang)))
@@ -563,7 +569,7 @@ impl Daemon<'_> {
         // The loop's own view of time restarts after a broadcast: airing is not a clock step.
         self.last_wall = self.clock.now();
         self.last_mono = self.clock.monotonic();
-        Ok(())
+        Ok(ended)
     }
 
     /// Waits for a broadcast to end while watching the schedule: what falls due meanwhile is
@@ -579,14 +585,7 @@ impl Daemon<'_> {
         let report = loop {
             tokio::select! {
                 r = &mut airing.done => {
-                    break r.unwrap_or_else(|_| AirReport {
-                        output: self.audio.output_name().to_string(),
-                        aired: Aired {
-                            started_at: None,
-                            error: Some(crate::audio::OutputError::Device("the audio thread stopped".into())),
-                        },
-                        state: airing.state.clone(),
-                    });
+                    break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
                 }
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
                     let now = self.clock.now();
@@ -622,8 +621,7 @@ pub async fn play_now(
     audio: AudioHandle,
     clock: Arc<dyn Clock>,
     rel: &str,
-) -> Result<crate::journal::Outcome, DaemonError> {
-    let now = clock.now();
+) -> Result<Option<Outcome>, DaemonError> {
     let slot = Slot {
         plan: "manual".into(),
         id: "play".into(),
@@ -652,50 +650,16 @@ pub async fn play_now(
         volume: 1.0,
         order: 0,
     };
-    let planner = Planner {
-        audio_dir: &station.config.audio_dir,
-        probes: &station.probes,
-        schedule_sha256: None,
-    };
-    let prepared = planner.prepare(&slot, now, true, &[]);
-    journal.append(
-        &broadcast::started_event(&prepared, audio.output_name()),
-        now,
-    )?;
-    let clips = prepared.playable();
-    let report = if clips.is_empty() {
-        AirReport {
-            output: audio.output_name().to_string(),
-            aired: Aired::default(),
-            state: None,
-        }
-    } else {
-        let airing = audio
-            .air(
-                clips,
-                station.config.volume,
-                std::time::Instant::now() + Duration::from_millis(300),
-            )
-            .await;
-        airing.done.await.unwrap_or(AirReport {
-            output: audio.output_name().to_string(),
-            aired: Aired {
-                started_at: None,
-                error: Some(crate::audio::OutputError::Device(
-                    "the audio thread stopped".into(),
-                )),
-            },
-            state: None,
-        })
-    };
-    let end = clock.now();
-    let events = broadcast::verdict(&prepared, &report, None, end);
-    let mut outcome = crate::journal::Outcome::Failed;
-    for e in &events {
-        journal.append(e, end)?;
-        if let Event::BroadcastEnded { outcome: o, .. } = e {
-            outcome = *o;
-        }
-    }
-    Ok(outcome)
+    // A moment's lead lets the device open and settle before the first sample.
+    let at = clock.now() + chrono::Duration::milliseconds(300);
+    let mut d = Daemon::new(station, journal, audio, clock);
+    d.air(
+        Pending {
+            slot,
+            at,
+            manual: true,
+        },
+        &mut pin!(std::future::pending::<()>()),
+    )
+    .await
 }

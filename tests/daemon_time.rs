@@ -83,6 +83,33 @@ fn run_until(
     });
 }
 
+/// Runs the daemon in real time with a paced null output until `stop_at`.
+fn run_real(st: &TempStation, stop_at: std::time::Instant) {
+    use loaxa::audio::paced::PacedOutput;
+    use loaxa::clock::SystemClock;
+    let station = station(st);
+    let mut journal = Journal::open(&st.journal()).unwrap();
+    let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stop = tokio::time::sleep_until(stop_at.into());
+        daemon::run(
+            &station,
+            &mut journal,
+            audio,
+            clock,
+            stop,
+            RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    });
+}
+
 fn records(st: &TempStation) -> Vec<Record> {
     let j = Journal::open(&st.journal()).unwrap();
     j.records(local("2000-01-01 00:00:00"), local("2100-01-01 00:00:00"))
@@ -462,8 +489,6 @@ fn clashing_slots_air_back_to_back_by_priority_then_order() {
 
 #[test]
 fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
-    use loaxa::audio::paced::PacedOutput;
-    use loaxa::clock::SystemClock;
     // Real time, paced null output: the normal broadcast is really on air when the emergency falls due.
     let now = Utc::now().with_timezone(&TZ);
     let t1 = (now + chrono::Duration::seconds(3)).format("%H:%M:%S");
@@ -476,27 +501,10 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
     );
     st.tone("long.wav", 6.0);
     st.tone("short.wav", 0.5);
-    let station = station(&st);
-    let mut journal = Journal::open(&st.journal()).unwrap();
-    let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let shutdown = tokio::time::sleep(std::time::Duration::from_secs(8));
-        daemon::run(
-            &station,
-            &mut journal,
-            audio,
-            clock,
-            shutdown,
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
-    });
+    run_real(
+        &st,
+        std::time::Instant::now() + std::time::Duration::from_secs(8),
+    );
     let rs = records(&st);
     assert_eq!(rs.len(), 2, "{rs:#?}");
     let normal = rs.iter().find(|r| r.info.slot == "thuong").unwrap();
@@ -519,8 +527,6 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
 /// still let the broadcast start and play its fade on air.
 #[test]
 fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
-    use loaxa::audio::paced::PacedOutput;
-    use loaxa::clock::SystemClock;
     let at = DateTime::from_timestamp(Utc::now().timestamp() + 3, 0).unwrap();
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
@@ -528,29 +534,9 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
     );
     st.tone("a.wav", 1.0);
-    let station = station(&st);
-    let mut journal = Journal::open(&st.journal()).unwrap();
-    let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let stop_at = std::time::Instant::now() + (at - Utc::now()).to_std().unwrap()
         - std::time::Duration::from_millis(600);
-    rt.block_on(async {
-        let shutdown = tokio::time::sleep_until(stop_at.into());
-        daemon::run(
-            &station,
-            &mut journal,
-            audio,
-            clock,
-            shutdown,
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
-    });
+    run_real(&st, stop_at);
     let rs = records(&st);
     assert_eq!(rs.len(), 1);
     assert_eq!(rs[0].outcome, Some(Outcome::Interrupted));

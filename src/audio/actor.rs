@@ -21,6 +21,29 @@ pub struct AirReport {
     pub state: Option<Arc<ProgramState>>,
 }
 
+impl AirReport {
+    /// Nothing was handed to the output (there was nothing playable).
+    pub fn silent(output: &str) -> AirReport {
+        AirReport {
+            output: output.to_string(),
+            aired: Aired::default(),
+            state: None,
+        }
+    }
+
+    /// The audio thread went away before reporting.
+    pub fn lost(output: &str, state: Option<Arc<ProgramState>>) -> AirReport {
+        AirReport {
+            output: output.to_string(),
+            aired: Aired {
+                started_at: None,
+                error: Some(OutputError::Device("the audio thread stopped".into())),
+            },
+            state,
+        }
+    }
+}
+
 enum Command {
     Air {
         clips: Vec<PlannedClip>,
@@ -72,14 +95,7 @@ impl AudioHandle {
             done: done_tx,
         });
         if let Err(mpsc::SendError(Command::Air { done, .. })) = sent {
-            let _ = done.send(AirReport {
-                output: self.name.clone(),
-                aired: Aired {
-                    started_at: None,
-                    error: Some(OutputError::Device("the audio thread has stopped".into())),
-                },
-                state: None,
-            });
+            let _ = done.send(AirReport::lost(&self.name, None));
         }
         Airing {
             state: started_rx.await.ok(),
