@@ -116,6 +116,37 @@ fn entry(
     }
 }
 
+/// What the journal records of an occurrence. A manual airing (`play`, a rehearsal) is keyed
+/// to the millisecond, so two in one second stay two.
+pub fn occurrence_info(
+    slot: &Slot,
+    at: DateTime<Utc>,
+    manual: bool,
+    schedule_sha256: Option<String>,
+) -> OccurrenceInfo {
+    let key = if manual {
+        format!(
+            "manual/{}/{}@{}",
+            slot.plan,
+            slot.id,
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        )
+    } else {
+        occurrence_key(&slot.plan, &slot.id, at)
+    };
+    OccurrenceInfo {
+        key,
+        plan: slot.plan.clone(),
+        slot: slot.id.clone(),
+        title: slot.title.clone(),
+        topic: slot.topic.clone(),
+        priority: slot.priority.code().into(),
+        scheduled_at: at,
+        manual,
+        schedule_sha256,
+    }
+}
+
 /// Everything needed to plan one occurrence of a slot.
 pub struct Planner<'a> {
     pub audio_dir: &'a Path,
@@ -132,22 +163,7 @@ impl Planner<'_> {
         manual: bool,
         queue_picks: &[String],
     ) -> Prepared {
-        let key = if manual {
-            format!("manual/{}", occurrence_key(&slot.plan, &slot.id, at))
-        } else {
-            occurrence_key(&slot.plan, &slot.id, at)
-        };
-        let info = OccurrenceInfo {
-            key,
-            plan: slot.plan.clone(),
-            slot: slot.id.clone(),
-            title: slot.title.clone(),
-            topic: slot.topic.clone(),
-            priority: slot.priority.code().into(),
-            scheduled_at: at,
-            manual,
-            schedule_sha256: self.schedule_sha256.clone(),
-        };
+        let info = occurrence_info(slot, at, manual, self.schedule_sha256.clone());
         let make = |c: &ClipRef, role: &str| {
             let topic = c.topic.clone().or_else(|| slot.topic.clone());
             entry(

@@ -291,22 +291,12 @@ impl<'a> Daemon<'a> {
     }
 
     fn info(&self, p: &Pending) -> OccurrenceInfo {
-        let key = recurrence::occurrence_key(&p.slot.plan, &p.slot.id, p.at);
-        OccurrenceInfo {
-            key: if p.manual {
-                format!("manual/{key}")
-            } else {
-                key
-            },
-            plan: p.slot.plan.clone(),
-            slot: p.slot.id.clone(),
-            title: p.slot.title.clone(),
-            topic: p.slot.topic.clone(),
-            priority: p.slot.priority.code().into(),
-            scheduled_at: p.at,
-            manual: p.manual,
-            schedule_sha256: self.schedule_hashes.get(&p.slot.plan).cloned(),
-        }
+        broadcast::occurrence_info(
+            &p.slot,
+            p.at,
+            p.manual,
+            self.schedule_hashes.get(&p.slot.plan).cloned(),
+        )
     }
 
     /// Journals an occurrence as missed, unless the journal already accounts for it.
