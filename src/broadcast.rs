@@ -315,8 +315,16 @@ pub fn verdict(
                 }
             }
         };
+        let levels = e
+            .playable
+            .as_ref()
+            .and(report.state.as_ref())
+            .and_then(|s| s.levels(program_index.saturating_sub(1)));
         events.push(Event::ClipAired {
             occurrence: key.clone(),
+            scheduled_at: p.info.scheduled_at,
+            topic: e.plan.topic.clone(),
+            levels,
             index,
             rel: e.plan.rel.clone(),
             sha256: e.plan.sha256.clone(),
@@ -358,6 +366,7 @@ pub fn verdict(
     };
     events.push(Event::BroadcastEnded {
         occurrence: key.clone(),
+        scheduled_at: p.info.scheduled_at,
         outcome,
         reason,
         started_at: report.aired.started_at,

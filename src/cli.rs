@@ -63,6 +63,8 @@ enum Command {
     },
     /// Show what aired (and what did not, and why).
     Log {
+        #[command(subcommand)]
+        action: Option<LogAction>,
         /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
         #[arg(long)]
         from: Option<NaiveDate>,
@@ -82,6 +84,18 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum LogAction {
+    /// Walk the journal's hash chain and report the first event altered, removed, inserted
+    /// or reordered. Exit 1 if the chain is broken.
+    Verify {
+        /// A report's pinned head, as printed on it: EVENTS:HASH. Checks that the journal
+        /// still holds the history that report was made from.
+        #[arg(long, value_name = "EVENTS:HASH")]
+        pin: Option<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
     Table,
@@ -95,6 +109,8 @@ enum Failure {
     Invalid,
     /// A runtime failure: exit 1.
     Runtime(String),
+    /// A check failed (already reported): exit 1.
+    Broken,
 }
 
 pub fn main() -> ExitCode {
@@ -124,6 +140,7 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(2),
+        Err(Failure::Broken) => ExitCode::from(1),
         Err(Failure::Runtime(msg)) => {
             eprintln!("loaxa: {}: {msg}", lang.pick("lỗi", "error"));
             ExitCode::from(1)
@@ -221,6 +238,11 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
         .mut_subcommand("log", |c| {
             common(c)
                 .about("Xem nhật ký: đã phát gì, chưa phát được gì và vì sao")
+                .mut_subcommand("verify", |v| {
+                    common(v)
+                        .about("Kiểm tra chuỗi băm của nhật ký: báo sự kiện đầu tiên bị sửa, xóa, chèn hoặc đổi chỗ (mã thoát 1 nếu hỏng)")
+                        .mut_arg("pin", |a| a.help("Mốc in trên báo cáo, dạng SỐ_SỰ_KIỆN:MÃ_BĂM: kiểm tra nhật ký vẫn đúng là lịch sử báo cáo đã dựa vào"))
+                })
                 .mut_arg("from", |a| a.help("Từ ngày (NĂM-THÁNG-NGÀY, giờ của đài). Mặc định: 7 ngày trước"))
                 .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY). Mặc định: hôm nay"))
                 .mut_arg("format", |a| a.help("Dạng in: table (bảng), csv hoặc json"))
@@ -357,7 +379,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate => validate(&overrides),
         Command::Next { days } => next(&overrides, days),
-        Command::Log { from, to, format } => log(&overrides, from, to, format),
+        Command::Log {
+            action: Some(LogAction::Verify { pin }),
+            ..
+        } => verify(&overrides, pin.as_deref()),
+        Command::Log {
+            from, to, format, ..
+        } => log(&overrides, from, to, format),
         Command::Play { file, output } => {
             overrides.output = output;
             play(&overrides, &file)
@@ -834,6 +862,90 @@ fn log(
         }
     }
     Ok(())
+}
+
+fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
+    let station = load(overrides, false)?;
+    let lang = station.lang();
+    let pin = match pin {
+        None => None,
+        Some(p) => match p
+            .split_once(':')
+            .and_then(|(n, h)| Some((n.trim().parse::<i64>().ok()?, h.trim())))
+        {
+            Some(pin) => Some(pin),
+            None => {
+                eprintln!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "--pin cần dạng SỐ_SỰ_KIỆN:MÃ_BĂM, như in trên báo cáo",
+                        "--pin takes EVENTS:HASH, as printed on a report"
+                    )
+                );
+                return Err(Failure::Invalid);
+            }
+        },
+    };
+    if !station.config.journal.is_file() {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "chưa có nhật ký ở {}",
+                "no journal at {}",
+                station.config.journal.display()
+            )
+        );
+        return Err(Failure::Invalid);
+    }
+    let journal = open_journal(&station.config)?;
+    let v = journal
+        .verify(pin)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "nhật ký {}: {} sự kiện, mã băm cuối {}",
+            "journal {}: {} events, head {}",
+            station.config.journal.display(),
+            v.events,
+            v.head
+        )
+    );
+    if let Some(p) = &v.problem {
+        println!(
+            "{}",
+            tr!(
+                lang,
+                "CHUỖI BỊ PHÁ VỠ: {}",
+                "CHAIN BROKEN: {}",
+                p.text(lang)
+            )
+        );
+    }
+    match (pin, v.pin_matches) {
+        (Some((n, _)), Some(false)) => println!(
+            "{}",
+            tr!(
+                lang,
+                "KHÔNG KHỚP: sự kiện số {n} không còn là sự kiện mà báo cáo đã ghi — lịch sử đã bị viết lại",
+                "MISMATCH: event {n} is no longer the one the report pinned — history was rewritten"
+            )
+        ),
+        (Some((n, _)), Some(true)) => println!("{}", tr!(lang, "khớp với báo cáo đã in (sự kiện số {n})", "matches the printed report (event {n})")),
+        _ => {}
+    }
+    if v.is_intact() {
+        println!(
+            "{}",
+            lang.pick("chuỗi băm nguyên vẹn", "the hash chain is intact")
+        );
+        Ok(())
+    } else {
+        Err(Failure::Broken)
+    }
 }
 
 fn play(overrides: &Overrides, file: &Path) -> Result<(), Failure> {

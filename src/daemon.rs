@@ -180,6 +180,7 @@ impl<'a> Daemon<'a> {
             self.journal.append(
                 &Event::BroadcastEnded {
                     occurrence: r.info.key.clone(),
+                    scheduled_at: r.info.scheduled_at,
                     outcome: Outcome::Interrupted,
                     reason: Some(Reason::Crashed),
                     started_at: None,

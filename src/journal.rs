@@ -211,7 +211,7 @@ pub struct ClipPlan {
     pub topic: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     StationStarted {
@@ -233,16 +233,22 @@ pub enum Event {
     },
     ClipAired {
         occurrence: String,
+        /// The occurrence's scheduled instant, so clip figures can be totalled by period.
+        scheduled_at: DateTime<Utc>,
         index: usize,
         rel: String,
         sha256: String,
+        topic: Option<String>,
         duration_ms: u64,
         played_ms: u64,
         outcome: Outcome,
         reason: Option<Reason>,
+        /// What was measured of the samples handed to the output.
+        levels: Option<Levels>,
     },
     BroadcastEnded {
         occurrence: String,
+        scheduled_at: DateTime<Utc>,
         outcome: Outcome,
         reason: Option<Reason>,
         started_at: Option<DateTime<Utc>>,
@@ -254,7 +260,121 @@ pub enum Event {
     },
 }
 
+/// Levels of the samples actually handed to the output (after volume), per clip: the proof
+/// that sound, not dead air, went out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Levels {
+    pub peak_dbfs: f64,
+    pub rms_dbfs: f64,
+    /// Share of the clip (0–100 %) quieter than −50 dBFS.
+    pub silent_percent: f64,
+}
+
+impl Levels {
+    /// Below this RMS, or this silent share, a clip counts as dead air.
+    pub const DEAD_AIR_RMS_DBFS: f64 = -50.0;
+    pub const DEAD_AIR_SILENT_PERCENT: f64 = 90.0;
+
+    pub fn is_dead_air(&self) -> bool {
+        self.rms_dbfs < Self::DEAD_AIR_RMS_DBFS
+            || self.silent_percent >= Self::DEAD_AIR_SILENT_PERCENT
+    }
+}
+
+/// The indexed columns stored beside each event's body. They are covered by the hash chain,
+/// so reports can aggregate them in SQL without an edit going unnoticed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Columns {
+    pub occurrence: Option<String>,
+    pub scheduled_at: Option<i64>,
+    pub plan: Option<String>,
+    pub slot: Option<String>,
+    pub topic: Option<String>,
+    pub manual: Option<i64>,
+    pub outcome: Option<String>,
+    pub played_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub clip: Option<String>,
+    pub sha256: Option<String>,
+}
+
+impl Columns {
+    fn text(&self) -> [Option<String>; 11] {
+        [
+            self.occurrence.clone(),
+            self.scheduled_at.map(|v| v.to_string()),
+            self.plan.clone(),
+            self.slot.clone(),
+            self.topic.clone(),
+            self.manual.map(|v| v.to_string()),
+            self.outcome.clone(),
+            self.played_ms.map(|v| v.to_string()),
+            self.duration_ms.map(|v| v.to_string()),
+            self.clip.clone(),
+            self.sha256.clone(),
+        ]
+    }
+}
+
 impl Event {
+    /// The columns this event is stored with.
+    pub fn columns(&self) -> Columns {
+        match self {
+            Event::BroadcastStarted { occurrence: o, .. } => Columns {
+                occurrence: Some(o.key.clone()),
+                scheduled_at: Some(ms(o.scheduled_at)),
+                plan: Some(o.plan.clone()),
+                slot: Some(o.slot.clone()),
+                topic: o.topic.clone(),
+                manual: Some(o.manual as i64),
+                ..Columns::default()
+            },
+            Event::OccurrenceMissed { occurrence: o, .. } => Columns {
+                occurrence: Some(o.key.clone()),
+                scheduled_at: Some(ms(o.scheduled_at)),
+                plan: Some(o.plan.clone()),
+                slot: Some(o.slot.clone()),
+                topic: o.topic.clone(),
+                manual: Some(o.manual as i64),
+                outcome: Some(Outcome::Missed.code().into()),
+                ..Columns::default()
+            },
+            Event::ClipAired {
+                occurrence,
+                scheduled_at,
+                rel,
+                sha256,
+                topic,
+                duration_ms,
+                played_ms,
+                outcome,
+                ..
+            } => Columns {
+                occurrence: Some(occurrence.clone()),
+                scheduled_at: Some(ms(*scheduled_at)),
+                topic: topic.clone(),
+                outcome: Some(outcome.code().into()),
+                played_ms: Some(*played_ms as i64),
+                duration_ms: Some(*duration_ms as i64),
+                clip: Some(rel.clone()),
+                sha256: Some(sha256.clone()),
+                ..Columns::default()
+            },
+            Event::BroadcastEnded {
+                occurrence,
+                scheduled_at,
+                outcome,
+                ..
+            } => Columns {
+                occurrence: Some(occurrence.clone()),
+                scheduled_at: Some(ms(*scheduled_at)),
+                outcome: Some(outcome.code().into()),
+                ..Columns::default()
+            },
+            _ => Columns::default(),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Event::StationStarted { .. } => "station_started",
@@ -264,17 +384,6 @@ impl Event {
             Event::ClipAired { .. } => "clip_aired",
             Event::BroadcastEnded { .. } => "broadcast_ended",
             Event::OccurrenceMissed { .. } => "occurrence_missed",
-        }
-    }
-
-    fn occurrence(&self) -> Option<&str> {
-        match self {
-            Event::BroadcastStarted { occurrence, .. }
-            | Event::OccurrenceMissed { occurrence, .. } => Some(&occurrence.key),
-            Event::ClipAired { occurrence, .. } | Event::BroadcastEnded { occurrence, .. } => {
-                Some(occurrence)
-            }
-            _ => None,
         }
     }
 }
@@ -290,6 +399,7 @@ pub struct ClipRecord {
     pub played_ms: u64,
     pub outcome: Option<Outcome>,
     pub reason: Option<Reason>,
+    pub levels: Option<Levels>,
 }
 
 /// Everything the journal says about one occurrence.
@@ -307,20 +417,28 @@ pub struct Record {
 }
 
 const SCHEMA: &[&str] = &[
-    // 1: the event log.
+    // 1: the event log. Every column but `hash` is covered by the hash chain.
     "CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
         recorded_at TEXT NOT NULL,
         kind TEXT NOT NULL,
         occurrence TEXT,
         scheduled_at INTEGER,
+        plan TEXT,
+        slot TEXT,
+        topic TEXT,
+        manual INTEGER,
+        outcome TEXT,
+        played_ms INTEGER,
+        duration_ms INTEGER,
         clip TEXT,
+        sha256 TEXT,
         body TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL
      );
      CREATE INDEX events_by_occurrence ON events(occurrence);
-     CREATE INDEX events_by_schedule ON events(scheduled_at);
+     CREATE INDEX events_by_schedule ON events(scheduled_at, kind);
      CREATE INDEX events_by_clip ON events(clip) WHERE clip IS NOT NULL;
      CREATE TRIGGER events_no_update BEFORE UPDATE ON events
         BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;
@@ -328,19 +446,96 @@ const SCHEMA: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;",
 ];
 
+/// The columns of an event row in storage order, for INSERT and verification.
+const ROW: &str = "seq, recorded_at, kind, occurrence, scheduled_at, plan, slot, topic, manual, outcome, played_ms, duration_ms, clip, sha256, body, prev_hash, hash";
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub events: i64,
+    pub head: String,
+    pub problem: Option<Problem>,
+    /// With a pin: whether the pinned event still has the pinned hash.
+    pub pin_matches: Option<bool>,
+}
+
+impl Verification {
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none() && self.pin_matches != Some(false)
+    }
+}
+
+/// The first break in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The event's content no longer matches its hash.
+    Altered { seq: i64 },
+    /// Events between these two are gone.
+    Removed { after: i64, before: i64 },
+    /// An event that was never part of the chain sits here.
+    Inserted { seq: i64 },
+    /// The event is out of its place.
+    Reordered { seq: i64 },
+}
+
+impl Problem {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            Problem::Altered { seq } => tr!(
+                lang,
+                "sự kiện số {seq} đã bị sửa (nội dung không khớp mã băm)",
+                "event {seq} was altered (its content no longer matches its hash)"
+            ),
+            Problem::Removed { after, before } => tr!(
+                lang,
+                "đã bị xóa sự kiện giữa số {after} và số {before}",
+                "events between {after} and {before} were removed"
+            ),
+            Problem::Inserted { seq } => tr!(
+                lang,
+                "sự kiện số {seq} bị chèn thêm vào (không thuộc chuỗi ban đầu)",
+                "event {seq} was inserted (it was never part of the chain)"
+            ),
+            Problem::Reordered { seq } => tr!(
+                lang,
+                "sự kiện số {seq} bị đổi chỗ",
+                "event {seq} was moved out of its place"
+            ),
+        }
+    }
+}
+
 /// The hash that starts the chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The chain link: a hash over the previous hash and this event's canonical encoding.
-pub fn chain_hash(prev: &str, seq: i64, recorded_at: &str, body: &str) -> String {
+/// The chain link: a hash over the previous hash and this event's canonical encoding (every
+/// stored field, each length-prefixed, absent fields marked as such).
+pub fn chain_hash(
+    prev: &str,
+    seq: i64,
+    recorded_at: &str,
+    kind: &str,
+    columns: &Columns,
+    body: &str,
+) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &seq.to_string(), recorded_at, body] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+    let mut field = |part: Option<&str>| match part {
+        Some(p) => {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p.as_bytes());
+        }
+        None => h.update(u64::MAX.to_le_bytes()),
+    };
+    field(Some(prev));
+    field(Some(&seq.to_string()));
+    field(Some(recorded_at));
+    field(Some(kind));
+    for c in columns.text() {
+        field(c.as_deref());
     }
+    field(Some(body));
     hex(&h.finalize())
 }
-
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
@@ -450,25 +645,167 @@ impl Journal {
         })?;
         let seq = self.head.0 + 1;
         let recorded_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let hash = chain_hash(&self.head.1, seq, &recorded_at, &body);
-        let scheduled = match event {
-            Event::BroadcastStarted { occurrence, .. }
-            | Event::OccurrenceMissed { occurrence, .. } => Some(ms(occurrence.scheduled_at)),
-            _ => None,
-        };
-        let clip = match event {
-            Event::ClipAired { rel, .. } => Some(rel.as_str()),
-            _ => None,
-        };
+        let kind = event.kind();
+        let c = event.columns();
+        let hash = chain_hash(&self.head.1, seq, &recorded_at, kind, &c, &body);
         self.conn
-            .execute(
-                "INSERT INTO events (seq, recorded_at, kind, occurrence, scheduled_at, clip, body, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![seq, recorded_at, event.kind(), event.occurrence(), scheduled, clip, body, self.head.1, hash],
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO events ({ROW}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    seq,
+                    recorded_at,
+                    kind,
+                    c.occurrence,
+                    c.scheduled_at,
+                    c.plan,
+                    c.slot,
+                    c.topic,
+                    c.manual,
+                    c.outcome,
+                    c.played_ms,
+                    c.duration_ms,
+                    c.clip,
+                    c.sha256,
+                    body,
+                    self.head.1,
+                    hash
+                ])
+            })
             .map_err(self.sql())?;
         self.head = (seq, hash);
         Ok(seq)
+    }
+
+    /// Walks the hash chain from the first event and reports the first one that was altered,
+    /// removed, inserted or reordered. With `pin` (an event number and the hash a printed
+    /// report showed for it), also checks that the journal still holds that very history.
+    pub fn verify(&self, pin: Option<(i64, &str)>) -> Result<Verification, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {ROW} FROM events ORDER BY seq"))
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut last_seq = 0i64;
+        let mut last_hash = GENESIS.to_string();
+        let mut count = 0i64;
+        let mut problem = None;
+        let mut pin_ok = pin.map(|_| false);
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let get = |i| r.get::<_, Option<String>>(i);
+            let get_i = |i| r.get::<_, Option<i64>>(i);
+            let seq: i64 = r.get(0).map_err(self.sql())?;
+            let row = (|| -> rusqlite::Result<_> {
+                let recorded_at: String = r.get(1)?;
+                let kind: String = r.get(2)?;
+                let c = Columns {
+                    occurrence: get(3)?,
+                    scheduled_at: get_i(4)?,
+                    plan: get(5)?,
+                    slot: get(6)?,
+                    topic: get(7)?,
+                    manual: get_i(8)?,
+                    outcome: get(9)?,
+                    played_ms: get_i(10)?,
+                    duration_ms: get_i(11)?,
+                    clip: get(12)?,
+                    sha256: get(13)?,
+                };
+                let body: String = r.get(14)?;
+                let prev: String = r.get(15)?;
+                let hash: String = r.get(16)?;
+                Ok((recorded_at, kind, c, body, prev, hash))
+            })()
+            .map_err(self.sql())?;
+            let (recorded_at, kind, c, body, prev, hash) = row;
+            count += 1;
+            if problem.is_none() {
+                problem = self.check_link(
+                    seq,
+                    last_seq,
+                    &last_hash,
+                    &recorded_at,
+                    &kind,
+                    &c,
+                    &body,
+                    &prev,
+                    &hash,
+                )?;
+            }
+            if let Some((n, h)) = pin {
+                if seq == n {
+                    pin_ok = Some(hash == h);
+                }
+            }
+            last_seq = seq;
+            last_hash = hash;
+        }
+        Ok(Verification {
+            events: count,
+            head: last_hash,
+            problem,
+            pin_matches: pin_ok,
+        })
+    }
+
+    /// Decides whether one row continues the chain, and if not, what was done to it.
+    #[allow(clippy::too_many_arguments)]
+    fn check_link(
+        &self,
+        seq: i64,
+        last_seq: i64,
+        last_hash: &str,
+        recorded_at: &str,
+        kind: &str,
+        c: &Columns,
+        body: &str,
+        prev: &str,
+        hash: &str,
+    ) -> Result<Option<Problem>, JournalError> {
+        let at = |n: i64| chain_hash(prev, n, recorded_at, kind, c, body) == hash;
+        if !at(seq) {
+            // The content still matches its hash under another number: it was moved.
+            if at(seq - 1) {
+                return Ok(Some(Problem::Inserted { seq: seq - 1 }));
+            }
+            if at(seq + 1) {
+                return Ok(Some(Problem::Removed {
+                    after: seq - 1,
+                    before: seq,
+                }));
+            }
+            if let Some(origin) = self.seq_of_hash(prev)? {
+                if at(origin + 1) {
+                    return Ok(Some(Problem::Reordered { seq }));
+                }
+            }
+            return Ok(Some(Problem::Altered { seq }));
+        }
+        if prev == last_hash {
+            return Ok(None);
+        }
+        if seq > last_seq + 1 {
+            return Ok(Some(Problem::Removed {
+                after: last_seq,
+                before: seq,
+            }));
+        }
+        Ok(Some(match self.seq_of_hash(prev)? {
+            // Its true predecessor is elsewhere in the journal.
+            Some(_) => Problem::Reordered { seq },
+            // Its true predecessor is gone and the row before it is not part of the chain.
+            None => Problem::Inserted { seq: last_seq },
+        }))
+    }
+
+    fn seq_of_hash(&self, hash: &str) -> Result<Option<i64>, JournalError> {
+        self.conn
+            .query_row("SELECT seq FROM events WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.sql())
     }
 
     /// Whether anything is journaled for this occurrence (it must never be journaled twice).
@@ -632,6 +969,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                                 rel: c.rel,
                                 role: c.role,
                                 topic: c.topic,
+                                levels: None,
                                 sha256: c.sha256,
                                 duration_ms: c.duration_ms,
                                 played_ms: 0,
@@ -666,17 +1004,22 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                 rel,
                 sha256,
                 duration_ms,
+                levels,
+                topic,
+                ..
             } => {
                 if let Some(r) = by_key.get_mut(&occurrence) {
                     if let Some(c) = r.clips.get_mut(index) {
                         c.played_ms = played_ms;
                         c.outcome = Some(outcome);
                         c.reason = reason;
+                        c.levels = levels;
                     } else {
                         r.clips.push(ClipRecord {
                             rel,
                             role: "clip".into(),
-                            topic: None,
+                            topic,
+                            levels,
                             sha256,
                             duration_ms,
                             played_ms,
@@ -692,6 +1035,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                 reason,
                 started_at,
                 ended_at,
+                ..
             } => {
                 if let Some(r) = by_key.get_mut(&occurrence) {
                     r.outcome = Some(outcome);
@@ -751,9 +1095,12 @@ mod tests {
         j.append(
             &Event::ClipAired {
                 occurrence: "p/s@1".into(),
+                scheduled_at: t,
                 index: 0,
                 rel: "q/a.mp3".into(),
                 sha256: "ab".into(),
+                topic: None,
+                levels: None,
                 duration_ms: 1000,
                 played_ms: 1000,
                 outcome: Outcome::Completed,
@@ -765,6 +1112,7 @@ mod tests {
         j.append(
             &Event::BroadcastEnded {
                 occurrence: "p/s@1".into(),
+                scheduled_at: t,
                 outcome: Outcome::Completed,
                 reason: None,
                 started_at: Some(t),

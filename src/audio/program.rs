@@ -39,9 +39,44 @@ pub struct ProgramState {
     pub open_errors: Mutex<Vec<(usize, String)>>,
     pub channels: u16,
     pub sample_rate: u32,
+    /// Level measurements per clip, of the samples as handed to the output.
+    pub levels: Mutex<Vec<LevelMeter>>,
+}
+
+/// Running level measurement of one clip: peak, energy, and 10 ms windows below −50 dBFS.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct LevelMeter {
+    pub peak: f32,
+    pub sum_squares: f64,
+    pub samples: u64,
+    pub windows: u64,
+    pub silent_windows: u64,
+}
+
+/// −50 dBFS as an amplitude.
+const SILENCE: f64 = 0.003_162_277_66;
+
+fn dbfs(amplitude: f64) -> f64 {
+    (20.0 * amplitude.max(1e-10).log10() * 10.0).round() / 10.0
+}
+
+impl LevelMeter {
+    pub fn levels(&self) -> Option<crate::journal::Levels> {
+        (self.samples > 0).then(|| crate::journal::Levels {
+            peak_dbfs: dbfs(self.peak as f64),
+            rms_dbfs: dbfs((self.sum_squares / self.samples as f64).sqrt()),
+            silent_percent: (self.silent_windows as f64 * 1000.0 / self.windows.max(1) as f64)
+                .round()
+                / 10.0,
+        })
+    }
 }
 
 impl ProgramState {
+    pub fn levels(&self, clip: usize) -> Option<crate::journal::Levels> {
+        self.levels.lock().ok()?.get(clip)?.levels()
+    }
+
     pub fn played_ms(&self, clip: usize) -> u64 {
         let samples = self
             .samples
@@ -108,6 +143,10 @@ pub struct Program {
     master: f32,
     fade_total: u64,
     fade_left: Option<u64>,
+    meter: LevelMeter,
+    window_len: u32,
+    window_n: u32,
+    window_squares: f64,
 }
 
 /// How long the fade is when a broadcast is cut.
@@ -127,6 +166,7 @@ impl Program {
             open_errors: Mutex::new(Vec::new()),
             channels: channels.get(),
             sample_rate: rate.get(),
+            levels: Mutex::new(vec![LevelMeter::default(); clips.len()]),
         });
         let mut p = Program {
             clips,
@@ -138,6 +178,10 @@ impl Program {
             master,
             fade_total: FADE.as_millis() as u64 * rate.get() as u64 * channels.get() as u64 / 1000,
             fade_left: None,
+            meter: LevelMeter::default(),
+            window_len: rate.get() * channels.get() as u32 / 100,
+            window_n: 0,
+            window_squares: 0.0,
         };
         p.open_current();
         p
@@ -172,7 +216,42 @@ impl Program {
         }
     }
 
+    /// Closes the current 10 ms window and makes the clip's measurement visible.
+    fn publish(&mut self, clip_ended: bool) {
+        if self.window_n > 0 && (clip_ended || self.window_n >= self.window_len) {
+            self.meter.windows += 1;
+            if (self.window_squares / self.window_n as f64).sqrt() < SILENCE {
+                self.meter.silent_windows += 1;
+            }
+            self.window_n = 0;
+            self.window_squares = 0.0;
+        }
+        if let Ok(mut levels) = self.state.levels.lock() {
+            if let Some(slot) = levels.get_mut(self.index) {
+                *slot = self.meter;
+            }
+        }
+        if clip_ended {
+            self.meter = LevelMeter::default();
+        }
+    }
+
+    fn measure(&mut self, s: f32) {
+        let sq = s as f64 * s as f64;
+        self.meter.peak = self.meter.peak.max(s.abs());
+        self.meter.sum_squares += sq;
+        self.meter.samples += 1;
+        self.window_squares += sq;
+        self.window_n += 1;
+        if self.window_n >= self.window_len {
+            self.publish(false);
+        }
+    }
+
     fn finish(&mut self) -> Option<f32> {
+        if self.current.is_some() {
+            self.publish(true);
+        }
         self.current = None;
         self.state.finished.store(true, Ordering::SeqCst);
         None
@@ -201,9 +280,12 @@ impl Iterator for Program {
                         gain *= *left as f32 / self.fade_total.max(1) as f32;
                         *left = left.saturating_sub(1);
                     }
-                    return Some((sample * gain).clamp(-1.0, 1.0));
+                    let out = (sample * gain).clamp(-1.0, 1.0);
+                    self.measure(out);
+                    return Some(out);
                 }
                 None => {
+                    self.publish(true);
                     self.current = None;
                     self.index += 1;
                     self.state.current.store(self.index, Ordering::SeqCst);
