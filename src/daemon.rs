@@ -49,6 +49,8 @@ struct Pending {
     slot: Slot,
     at: DateTime<Utc>,
     manual: bool,
+    /// The schedule version that planned it, when not the one in force now.
+    schedule_sha256: Option<String>,
 }
 
 struct Daemon<'a> {
@@ -92,6 +94,7 @@ pub async fn run(
                 slot: slot.clone(),
                 at,
                 manual: true,
+                schedule_sha256: None,
             });
         }
         tracing::info!(
@@ -190,6 +193,10 @@ impl<'a> Daemon<'a> {
             )?;
         }
 
+        // What was in force before this start decides what was owed while loaxa was down:
+        // an edit made while it was stopped does not rewrite that history.
+        let previous = self.journal.schedules_in_force()?;
+
         self.journal.append(
             &Event::StationStarted {
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -197,8 +204,10 @@ impl<'a> Daemon<'a> {
             },
             now,
         )?;
+        let mut present = std::collections::BTreeSet::new();
         for f in &self.station.schedules.files {
             let name = f.file.display().to_string();
+            present.insert(name.clone());
             if self.journal.last_schedule_version(&name)?.as_deref() != Some(f.sha256.as_str()) {
                 self.journal.append(
                     &Event::ScheduleLoaded {
@@ -210,25 +219,19 @@ impl<'a> Daemon<'a> {
                 )?;
             }
         }
+        for (file, _, _) in &previous {
+            if !present.contains(file) {
+                self.journal
+                    .append(&Event::ScheduleUnloaded { file: file.clone() }, now)?;
+            }
+        }
 
         let grace = chrono::Duration::from_std(self.station.config.grace).unwrap_or_default();
         let horizon = now - grace;
         if let Some(seen) = last_seen {
-            let missed: Vec<Pending> = recurrence::between(
-                self.station.schedules.slots(),
-                self.station.config.timezone,
-                seen,
-                horizon,
-            )
-            .into_iter()
-            .map(|o| Pending {
-                slot: o.slot.clone(),
-                at: o.at,
-                manual: false,
-            })
-            .collect();
+            let owed = self.owed_while_down(&previous, seen, horizon);
             let mut count = 0;
-            for p in missed {
+            for p in owed {
                 if self.journal_missed(&p, Reason::NotRunning, now)? {
                     count += 1;
                 }
@@ -285,6 +288,47 @@ impl<'a> Daemon<'a> {
         Ok(())
     }
 
+    /// Occurrences in `(from, until]` of the schedules that were in force (as the journal
+    /// stored them), or of the current ones for a journal that predates version storage.
+    fn owed_while_down(
+        &self,
+        previous: &[(String, String, String)],
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<Pending> {
+        let tz = self.station.config.timezone;
+        let now_pending = |o: recurrence::Occurrence<'_>, sha: Option<String>| Pending {
+            slot: o.slot.clone(),
+            at: o.at,
+            manual: false,
+            schedule_sha256: sha,
+        };
+        if previous.is_empty() {
+            return recurrence::between(self.station.schedules.slots(), tz, from, until)
+                .into_iter()
+                .map(|o| now_pending(o, None))
+                .collect();
+        }
+        let ctx = crate::schedule::Context {
+            lang: self.lang(),
+            audio_dir: None,
+            probes: None,
+        };
+        let mut out = Vec::new();
+        for (file, sha, content) in previous {
+            match crate::schedule::parse(std::path::Path::new(file), content, &ctx, 0) {
+                (Some(schedule), _) => {
+                    for o in recurrence::between(schedule.slots.iter(), tz, from, until) {
+                        out.push(now_pending(o, Some(sha.clone())));
+                    }
+                }
+                (None, _) => tracing::warn!("stored schedule version {sha} of {file} no longer parses; its occurrences while loaxa was down cannot be accounted"),
+            }
+        }
+        out.sort_by_key(|p| p.at);
+        out
+    }
+
     fn local(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.station.config.timezone)
             .format("%Y-%m-%d %H:%M:%S")
@@ -296,7 +340,9 @@ impl<'a> Daemon<'a> {
             &p.slot,
             p.at,
             p.manual,
-            self.schedule_hashes.get(&p.slot.plan).cloned(),
+            p.schedule_sha256
+                .clone()
+                .or_else(|| self.schedule_hashes.get(&p.slot.plan).cloned()),
         )
     }
 
@@ -378,6 +424,7 @@ impl<'a> Daemon<'a> {
                 slot: o.slot.clone(),
                 at: o.at,
                 manual: false,
+                schedule_sha256: None,
             };
             let queued = self.queue.iter().any(|q| {
                 !q.manual && q.at == p.at && q.slot.plan == p.slot.plan && q.slot.id == p.slot.id
@@ -649,6 +696,7 @@ pub async fn play_now(
             slot,
             at,
             manual: true,
+            schedule_sha256: None,
         },
         &mut pin!(std::future::pending::<()>()),
     )

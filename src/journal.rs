@@ -226,6 +226,10 @@ pub enum Event {
         sha256: String,
         content: String,
     },
+    /// A schedule file that was in force is no longer present.
+    ScheduleUnloaded {
+        file: String,
+    },
     BroadcastStarted {
         occurrence: OccurrenceInfo,
         output: String,
@@ -380,6 +384,7 @@ impl Event {
             Event::StationStarted { .. } => "station_started",
             Event::StationStopped { .. } => "station_stopped",
             Event::ScheduleLoaded { .. } => "schedule_loaded",
+            Event::ScheduleUnloaded { .. } => "schedule_unloaded",
             Event::BroadcastStarted { .. } => "broadcast_started",
             Event::ClipAired { .. } => "clip_aired",
             Event::BroadcastEnded { .. } => "broadcast_ended",
@@ -924,6 +929,32 @@ impl Journal {
             }
         }
         Ok(out)
+    }
+
+    /// The schedule versions in force as of the journal's last word: for each file, its
+    /// latest stored content, unless it was unloaded since. (file, sha256, content).
+    pub fn schedules_in_force(&self) -> Result<Vec<(String, String, String)>, JournalError> {
+        let events = self.events_where(
+            "WHERE kind IN ('schedule_loaded', 'schedule_unloaded')",
+            &[],
+        )?;
+        let mut in_force: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (_, e) in events {
+            match e {
+                Event::ScheduleLoaded {
+                    file,
+                    sha256,
+                    content,
+                } => {
+                    in_force.insert(file, (sha256, content));
+                }
+                Event::ScheduleUnloaded { file } => {
+                    in_force.remove(&file);
+                }
+                _ => {}
+            }
+        }
+        Ok(in_force.into_iter().map(|(f, (h, c))| (f, h, c)).collect())
     }
 
     /// The sha256 of the last stored version of a schedule file.

@@ -544,3 +544,75 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
     assert_eq!(rs[0].started_at, None);
     assert_eq!(rs[0].clips[0].played_ms, 0);
 }
+
+#[test]
+fn each_clip_journals_the_levels_that_went_out_and_silence_is_flagged_as_dead_air() {
+    let st = TempStation::new(
+        "volume = 0.5",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"tone.wav\", \"silence.wav\"]\n"),
+    );
+    st.tone("tone.wav", 1.0); // a sine at half scale
+    support::silence_wav(&st.path().join("audio/silence.wav"), 1.0);
+    let clock = FakeClock::new(local("2025-09-01 05:59:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
+    let r = &records(&st)[0];
+    let tone = r.clips[0].levels.unwrap();
+    // Half-scale sine at master volume 0.5: peak −12 dBFS, RMS −15 dBFS, never silent.
+    assert!((tone.peak_dbfs + 12.0).abs() < 0.2, "{tone:?}");
+    assert!((tone.rms_dbfs + 15.0).abs() < 0.2, "{tone:?}");
+    assert_eq!(tone.silent_percent, 0.0);
+    assert!(!tone.is_dead_air());
+    let quiet = r.clips[1].levels.unwrap();
+    assert_eq!(quiet.silent_percent, 100.0);
+    assert!(quiet.is_dead_air());
+    // It went out in full, so it is completed; the report flags it as dead air.
+    assert_eq!(r.clips[1].outcome, Some(Outcome::Completed));
+}
+
+#[test]
+fn an_edit_made_while_loaxa_was_down_does_not_rewrite_what_was_owed() {
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    let clock = FakeClock::new(local("2025-09-01 04:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 05:00:00"),
+        vec![],
+    );
+    let old_sha = {
+        let j = Journal::open(&st.journal()).unwrap();
+        j.schedules_in_force().unwrap()[0].1.clone()
+    };
+    // While loaxa is down, the operator moves the slot to 07:00.
+    st.write("schedules/test.toml", &daily("07:00:00"));
+    clock.set(local("2025-09-01 08:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 08:10:00"),
+        vec![],
+    );
+    let rs = records(&st);
+    assert_eq!(
+        summary(&rs),
+        ["09-01 06:00:00 s Missed"],
+        "owed by the version in force, not by the edit"
+    );
+    assert_eq!(
+        rs[0].info.schedule_sha256.as_deref(),
+        Some(old_sha.as_str())
+    );
+    let j = Journal::open(&st.journal()).unwrap();
+    let now_in_force = j.schedules_in_force().unwrap();
+    assert_eq!(now_in_force.len(), 1);
+    assert_ne!(now_in_force[0].1, old_sha, "the new version is stored too");
+}

@@ -92,3 +92,8 @@ pub const PLAN: &str =
     "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
 #[path = "pulse.rs"]
 pub mod pulse;
+
+/// Writes a WAV file of digital silence, `secs` long (8 kHz mono), already settled.
+pub fn silence_wav(path: &Path, secs: f64) {
+    tone_wav(path, secs, 0.0, 8000, 1);
+}
