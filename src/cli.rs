@@ -74,6 +74,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The commune's report: what the plan called for and what aired, per topic and slot,
+    /// the completion ratio as scored, what did not air in full and why, every clip aired.
+    Report {
+        /// A month: 2025-09. Default: this month.
+        #[arg(long, conflicts_with_all = ["quarter", "from", "to"])]
+        month: Option<String>,
+        /// A quarter: 2025-Q3.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        quarter: Option<String>,
+        /// First day (YYYY-MM-DD), with --to.
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Last day, inclusive (YYYY-MM-DD), with --from.
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+        /// Only this plan (its id).
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write to this file instead of the screen (xlsx defaults to bao-cao-PERIOD.xlsx).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Air one file now through the configured output (a sound check), journaled as manual.
     Play {
         /// The audio file (relative to audio/, or any path).
@@ -94,6 +118,15 @@ enum LogAction {
         #[arg(long, value_name = "EVENTS:HASH")]
         pin: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Html,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -247,6 +280,17 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY). Mặc định: hôm nay"))
                 .mut_arg("format", |a| a.help("Dạng in: table (bảng), csv hoặc json"))
         })
+        .mut_subcommand("report", |c| {
+            common(c)
+                .about("Báo cáo kết quả phát sóng: kế hoạch và thực tế theo chủ đề và phiên, tỷ lệ hoàn thành và điểm, các lần không phát đủ và lý do, các bài đã phát")
+                .mut_arg("month", |a| a.help("Tháng: 2025-09. Mặc định: tháng này"))
+                .mut_arg("quarter", |a| a.help("Quý: 2025-Q3"))
+                .mut_arg("from", |a| a.help("Từ ngày (NĂM-THÁNG-NGÀY), đi cùng --to"))
+                .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY), đi cùng --from"))
+                .mut_arg("plan", |a| a.help("Chỉ một kế hoạch (mã của nó)"))
+                .mut_arg("format", |a| a.help("Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)"))
+                .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì màn hình (xlsx mặc định: bao-cao-KỲ.xlsx)"))
+        })
         .mut_subcommand("play", |c| {
             common(c)
                 .about("Phát ngay một tệp qua đầu ra đã cấu hình (thử loa), ghi là phát thủ công")
@@ -386,6 +430,15 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Log {
             from, to, format, ..
         } => log(&overrides, from, to, format),
+        Command::Report {
+            month,
+            quarter,
+            from,
+            to,
+            plan,
+            format,
+            out,
+        } => report(&overrides, month, quarter, from.zip(to), plan, format, out),
         Command::Play { file, output } => {
             overrides.output = output;
             play(&overrides, &file)
@@ -446,7 +499,10 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
             audio,
             clock,
             shutdown,
-            RunOptions { rehearse },
+            RunOptions {
+                rehearse,
+                ..RunOptions::default()
+            },
         )
         .await
     })
@@ -859,6 +915,107 @@ fn log(
                     )
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    overrides: &Overrides,
+    month: Option<String>,
+    quarter: Option<String>,
+    days: Option<(NaiveDate, NaiveDate)>,
+    plan: Option<String>,
+    format: ReportFormat,
+    out: Option<PathBuf>,
+) -> Result<(), Failure> {
+    use crate::report::{self as rep, Period};
+    let station = load(overrides, false)?;
+    let lang = station.lang();
+    let tz = station.config.timezone;
+    let period = match (month, quarter, days) {
+        (Some(m), _, _) => Period::month(&m).ok_or(m),
+        (_, Some(q), _) => Period::quarter(&q).ok_or(q),
+        (_, _, Some((from, to))) if from <= to => Ok(Period::Days { from, to }),
+        (_, _, Some((from, to))) => Err(format!("{from} > {to}")),
+        _ => Ok(rep::month_of(Utc::now().with_timezone(&tz).date_naive())),
+    };
+    let period = match period {
+        Ok(p) => p,
+        Err(bad) => {
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "kỳ báo cáo không hợp lệ «{bad}»: dùng --month 2025-09, --quarter 2025-Q3, hoặc --from 2025-09-01 --to 2025-09-30",
+                    "invalid period “{bad}”: use --month 2025-09, --quarter 2025-Q3, or --from 2025-09-01 --to 2025-09-30"
+                )
+            );
+            return Err(Failure::Invalid);
+        }
+    };
+    if !station.config.journal.is_file() {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "chưa có nhật ký ở {}",
+                "no journal at {}",
+                station.config.journal.display()
+            )
+        );
+        return Err(Failure::Invalid);
+    }
+    let journal = open_journal(&station.config)?;
+    let r = rep::build(
+        &journal,
+        &station.config.station_name,
+        tz,
+        period,
+        plan.as_deref(),
+        lang,
+        Utc::now(),
+    )
+    .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let bytes = match format {
+        ReportFormat::Table => r.to_text().into_bytes(),
+        ReportFormat::Csv => r.to_csv().into_bytes(),
+        ReportFormat::Json => r.to_json().into_bytes(),
+        ReportFormat::Html => r.to_html().into_bytes(),
+        ReportFormat::Xlsx => r
+            .to_xlsx()
+            .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
+    };
+    let out = out.or_else(|| {
+        (format == ReportFormat::Xlsx).then(|| {
+            let (from, to) = period.days();
+            PathBuf::from(format!(
+                "bao-cao-{}-{}.xlsx",
+                from.format("%Y%m%d"),
+                to.format("%Y%m%d")
+            ))
+        })
+    });
+    match out {
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| Failure::Runtime(format!("stdout: {e}")))?;
+        }
+        Some(path) => {
+            std::fs::write(&path, &bytes)
+                .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "đã ghi báo cáo vào {}",
+                    "report written to {}",
+                    path.display()
+                )
+            );
         }
     }
     Ok(())

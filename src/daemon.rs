@@ -37,10 +37,22 @@ pub enum DaemonError {
     Journal(#[from] JournalError),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Air every slot once, right after start, as a journaled manual rehearsal.
     pub rehearse: bool,
+    /// The longest sleep between looks at the wall clock ([`TICK`]); tests on a fake clock
+    /// raise it to cover months quickly.
+    pub tick: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            rehearse: false,
+            tick: TICK,
+        }
+    }
 }
 
 /// An occurrence waiting its turn.
@@ -68,6 +80,7 @@ struct Daemon<'a> {
     queue: Vec<Pending>,
     stopping: bool,
     schedule_hashes: HashMap<String, String>,
+    tick: Duration,
 }
 
 fn lang_of(station: &Station) -> Lang {
@@ -108,6 +121,7 @@ pub async fn run(
         );
     }
     let mut shutdown = pin!(shutdown);
+    d.tick = options.tick;
     d.main_loop(&mut shutdown).await?;
     let now = d.clock.now();
     d.journal.append(
@@ -143,6 +157,7 @@ impl<'a> Daemon<'a> {
             last_mono: mono,
             queue: Vec::new(),
             stopping: false,
+            tick: TICK,
             schedule_hashes: station
                 .schedules
                 .files
@@ -487,8 +502,8 @@ impl<'a> Daemon<'a> {
                 Some(o) => (o.at - lead - now)
                     .to_std()
                     .unwrap_or(Duration::ZERO)
-                    .min(TICK),
-                None => TICK,
+                    .min(self.tick),
+                None => self.tick,
             };
             tokio::select! {
                 _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}

@@ -65,6 +65,17 @@ impl Outcome {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Some(match s {
+            "completed" => Outcome::Completed,
+            "partial" => Outcome::Partial,
+            "failed" => Outcome::Failed,
+            "missed" => Outcome::Missed,
+            "interrupted" => Outcome::Interrupted,
+            _ => return None,
+        })
+    }
+
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
             Outcome::Completed => lang.pick("đã phát đủ", "completed"),
@@ -300,10 +311,12 @@ pub struct Columns {
     pub duration_ms: Option<i64>,
     pub clip: Option<String>,
     pub sha256: Option<String>,
+    /// 1 when a clip's measured levels say it was (nearly) silent on air.
+    pub dead_air: Option<i64>,
 }
 
 impl Columns {
-    fn text(&self) -> [Option<String>; 11] {
+    fn text(&self) -> [Option<String>; 12] {
         [
             self.occurrence.clone(),
             self.scheduled_at.map(|v| v.to_string()),
@@ -316,6 +329,7 @@ impl Columns {
             self.duration_ms.map(|v| v.to_string()),
             self.clip.clone(),
             self.sha256.clone(),
+            self.dead_air.map(|v| v.to_string()),
         ]
     }
 }
@@ -352,8 +366,10 @@ impl Event {
                 duration_ms,
                 played_ms,
                 outcome,
+                levels,
                 ..
             } => Columns {
+                dead_air: levels.map(|l| l.is_dead_air() as i64),
                 occurrence: Some(occurrence.clone()),
                 scheduled_at: Some(ms(*scheduled_at)),
                 topic: topic.clone(),
@@ -391,6 +407,29 @@ impl Event {
             Event::OccurrenceMissed { .. } => "occurrence_missed",
         }
     }
+}
+
+/// Occurrences of one plan/slot/topic that ended one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeCount {
+    pub plan: String,
+    pub slot: String,
+    pub topic: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub count: i64,
+}
+
+/// One clip's airings within one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipFigure {
+    pub plan: String,
+    pub slot: String,
+    pub topic: Option<String>,
+    pub clip: String,
+    pub sha256: String,
+    pub aired_in_full: i64,
+    pub played_ms: i64,
+    pub dead_air: i64,
 }
 
 /// One clip's line in an occurrence record.
@@ -438,6 +477,7 @@ const SCHEMA: &[&str] = &[
         duration_ms INTEGER,
         clip TEXT,
         sha256 TEXT,
+        dead_air INTEGER,
         body TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL
@@ -452,7 +492,7 @@ const SCHEMA: &[&str] = &[
 ];
 
 /// The columns of an event row in storage order, for INSERT and verification.
-const ROW: &str = "seq, recorded_at, kind, occurrence, scheduled_at, plan, slot, topic, manual, outcome, played_ms, duration_ms, clip, sha256, body, prev_hash, hash";
+const ROW: &str = "seq, recorded_at, kind, occurrence, scheduled_at, plan, slot, topic, manual, outcome, played_ms, duration_ms, clip, sha256, dead_air, body, prev_hash, hash";
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -655,7 +695,7 @@ impl Journal {
         let hash = chain_hash(&self.head.1, seq, &recorded_at, kind, &c, &body);
         self.conn
             .prepare_cached(&format!(
-                "INSERT INTO events ({ROW}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                "INSERT INTO events ({ROW}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             ))
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -673,6 +713,7 @@ impl Journal {
                     c.duration_ms,
                     c.clip,
                     c.sha256,
+                    c.dead_air,
                     body,
                     self.head.1,
                     hash
@@ -716,10 +757,11 @@ impl Journal {
                     duration_ms: get_i(11)?,
                     clip: get(12)?,
                     sha256: get(13)?,
+                    dead_air: get_i(14)?,
                 };
-                let body: String = r.get(14)?;
-                let prev: String = r.get(15)?;
-                let hash: String = r.get(16)?;
+                let body: String = r.get(15)?;
+                let prev: String = r.get(16)?;
+                let hash: String = r.get(17)?;
                 Ok((recorded_at, kind, c, body, prev, hash))
             })()
             .map_err(self.sql())?;
@@ -893,6 +935,104 @@ impl Journal {
         Ok(records)
     }
 
+    /// Counts of planned (non-manual) occurrences scheduled in `[from, to)` by plan, slot,
+    /// topic and outcome (`None`: started but not ended).
+    pub fn outcome_counts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<OutcomeCount>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.plan, s.slot, s.topic, COALESCE(s.outcome, e.outcome), COUNT(*)
+                 FROM events s LEFT JOIN events e ON e.occurrence = s.occurrence AND e.kind = 'broadcast_ended'
+                 WHERE s.scheduled_at >= ?1 AND s.scheduled_at < ?2
+                   AND s.kind IN ('broadcast_started', 'occurrence_missed') AND s.manual = 0
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![ms(from), ms(to)], |r| {
+                Ok(OutcomeCount {
+                    plan: r.get(0)?,
+                    slot: r.get(1)?,
+                    topic: r.get(2)?,
+                    outcome: r
+                        .get::<_, Option<String>>(3)?
+                        .and_then(|o| Outcome::parse(&o)),
+                    count: r.get(4)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// What each clip did in planned occurrences scheduled in `[from, to)`, by slot, topic,
+    /// file and content hash.
+    pub fn clip_figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ClipFigure>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT substr(occurrence, 1, instr(occurrence, '@') - 1), topic, clip, sha256,
+                        SUM(outcome = 'completed'), SUM(played_ms), SUM(COALESCE(dead_air, 0))
+                 FROM events
+                 WHERE scheduled_at >= ?1 AND scheduled_at < ?2 AND kind = 'clip_aired'
+                   AND occurrence NOT LIKE 'manual/%'
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![ms(from), ms(to)], |r| {
+                let slot_key: String = r.get(0)?;
+                let (plan, slot) = slot_key
+                    .split_once('/')
+                    .map(|(p, s)| (p.to_string(), s.to_string()))
+                    .unwrap_or_default();
+                Ok(ClipFigure {
+                    plan,
+                    slot,
+                    topic: r.get(1)?,
+                    clip: r.get(2)?,
+                    sha256: r.get(3)?,
+                    aired_in_full: r.get(4)?,
+                    played_ms: r.get(5)?,
+                    dead_air: r.get(6)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Records of the planned occurrences in `[from, to)` that did not air in full.
+    pub fn shortfalls(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Record>, JournalError> {
+        let events = self.events_where(
+            "WHERE occurrence IN (
+                SELECT s.occurrence FROM events s
+                LEFT JOIN events e ON e.occurrence = s.occurrence AND e.kind = 'broadcast_ended'
+                WHERE s.scheduled_at >= ?1 AND s.scheduled_at < ?2
+                  AND s.kind IN ('broadcast_started', 'occurrence_missed') AND s.manual = 0
+                  AND COALESCE(s.outcome, e.outcome, '') != 'completed')",
+            &[&ms(from), &ms(to)],
+        )?;
+        let mut records = fold(events.into_iter().map(|(_, e)| e));
+        records.sort_by(|a, b| {
+            a.info
+                .scheduled_at
+                .cmp(&b.info.scheduled_at)
+                .then(a.info.key.cmp(&b.info.key))
+        });
+        Ok(records)
+    }
+
     /// Broadcasts that were started but never ended: loaxa stopped abruptly while airing.
     pub fn unfinished(&self) -> Result<Vec<Record>, JournalError> {
         let events = self.events_where(
@@ -955,6 +1095,22 @@ impl Journal {
             }
         }
         Ok(in_force.into_iter().map(|(f, (h, c))| (f, h, c)).collect())
+    }
+
+    /// Every stored schedule version, oldest first: (file, sha256, content).
+    pub fn schedule_history(&self) -> Result<Vec<(String, String, String)>, JournalError> {
+        Ok(self
+            .events_where("WHERE kind = 'schedule_loaded'", &[])?
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                Event::ScheduleLoaded {
+                    file,
+                    sha256,
+                    content,
+                } => Some((file, sha256, content)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The sha256 of the last stored version of a schedule file.

@@ -16,5 +16,6 @@ pub mod journal;
 pub mod lang;
 pub mod library;
 pub mod recurrence;
+pub mod report;
 pub mod schedule;
 pub mod station;

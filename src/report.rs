@@ -1,0 +1,1254 @@
+//! The commune's report: for a month, a quarter or any span, what the plan called for and
+//! what actually aired — per plan item (topic) and per slot, the completion ratio as the
+//! commune's administrative-reform index scores it, every occurrence that did not air in
+//! full and why, and every clip aired with its content hash. Computed from the journal alone
+//! (plan titles come from the schedule versions it stored), so the same journal always gives
+//! the same numbers; every report pins the journal's chain head.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::journal::{Journal, JournalError, Outcome};
+use crate::lang::Lang;
+use crate::recurrence::local_to_utc;
+use crate::schedule::{self, Context};
+use crate::tr;
+
+/// The span a report covers, in the station's days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Month { year: i32, month: u32 },
+    Quarter { year: i32, quarter: u32 },
+    Days { from: NaiveDate, to: NaiveDate },
+}
+
+impl Period {
+    /// `2025-09`.
+    pub fn month(s: &str) -> Option<Period> {
+        let (y, m) = s.trim().split_once('-')?;
+        let (year, month) = (y.parse().ok()?, m.parse().ok()?);
+        NaiveDate::from_ymd_opt(year, month, 1)?;
+        Some(Period::Month { year, month })
+    }
+
+    /// `2025-Q3` (also `2025-q3`, `2025-3`).
+    pub fn quarter(s: &str) -> Option<Period> {
+        let (y, q) = s.trim().split_once('-')?;
+        let q = q.trim_start_matches(['Q', 'q']);
+        let (year, quarter) = (y.parse().ok()?, q.parse().ok()?);
+        ((1..=4).contains(&quarter) && NaiveDate::from_ymd_opt(year, 1, 1).is_some())
+            .then_some(Period::Quarter { year, quarter })
+    }
+
+    /// First and last day, inclusive.
+    pub fn days(&self) -> (NaiveDate, NaiveDate) {
+        let month_span = |year: i32, first: u32, months: u32| {
+            let start = NaiveDate::from_ymd_opt(year, first, 1).unwrap_or_default();
+            let next = start
+                .checked_add_months(chrono::Months::new(months))
+                .unwrap_or(start);
+            (start, next.pred_opt().unwrap_or(start))
+        };
+        match *self {
+            Period::Month { year, month } => month_span(year, month, 1),
+            Period::Quarter { year, quarter } => month_span(year, (quarter - 1) * 3 + 1, 3),
+            Period::Days { from, to } => (from, to),
+        }
+    }
+
+    pub fn label(&self, lang: Lang) -> String {
+        match *self {
+            Period::Month { year, month } => tr!(lang, "tháng {month}/{year}", "{year}-{month:02}"),
+            Period::Quarter { year, quarter } => {
+                let roman = ["I", "II", "III", "IV"][(quarter - 1) as usize % 4];
+                tr!(lang, "quý {roman}/{year}", "Q{quarter} {year}")
+            }
+            Period::Days { from, to } => tr!(
+                lang,
+                "từ {} đến {}",
+                "{} to {}",
+                from.format("%d/%m/%Y"),
+                to.format("%d/%m/%Y")
+            ),
+        }
+    }
+
+    /// The instants `[start, end)` covering the period's days in the station's zone.
+    pub fn bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        let (from, to) = self.days();
+        let start =
+            local_to_utc(tz, from.and_hms_opt(0, 0, 0).unwrap_or_default()).unwrap_or_default();
+        let end = local_to_utc(
+            tz,
+            (to + chrono::Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        (start, end)
+    }
+}
+
+/// How planned occurrences ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub planned: i64,
+    pub completed: i64,
+    pub partial: i64,
+    pub failed: i64,
+    pub missed: i64,
+    pub interrupted: i64,
+    /// Started but not yet ended (on air as the report was made).
+    pub unfinished: i64,
+    pub minutes_aired: f64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Option<Outcome>, n: i64) {
+        self.planned += n;
+        match outcome {
+            Some(Outcome::Completed) => self.completed += n,
+            Some(Outcome::Partial) => self.partial += n,
+            Some(Outcome::Failed) => self.failed += n,
+            Some(Outcome::Missed) => self.missed += n,
+            Some(Outcome::Interrupted) => self.interrupted += n,
+            None => self.unfinished += n,
+        }
+    }
+
+    /// Aired in full over planned, in percent (one decimal), if anything was planned.
+    pub fn completion_percent(&self) -> Option<f64> {
+        (self.planned > 0)
+            .then(|| (self.completed as f64 * 1000.0 / self.planned as f64).round() / 10.0)
+    }
+}
+
+/// One row of the per-topic or per-slot table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub plan: String,
+    pub key: String,
+    pub title: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub completion_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSection {
+    pub id: String,
+    pub title: String,
+    pub document: String,
+    pub topics: Vec<Row>,
+    pub slots: Vec<Row>,
+    pub totals: Counts,
+    pub completion_percent: Option<f64>,
+}
+
+/// An occurrence that did not air in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shortfall {
+    pub scheduled: String,
+    pub plan: String,
+    pub slot: String,
+    pub title: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// A clip aired in the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipLine {
+    pub clip: String,
+    pub topic: String,
+    pub times_aired: i64,
+    pub minutes: f64,
+    pub sha256_prefix: String,
+    /// Airings whose measured levels were (nearly) silent: dead air.
+    pub dead_air: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    pub events: i64,
+    pub head: String,
+}
+
+/// The commune index's rule (criterion 4.1): 100 % scores 1 point, 90–100 % scores the ratio,
+/// under 90 % scores nothing.
+pub fn index_score(percent: f64) -> f64 {
+    if percent >= 100.0 {
+        1.0
+    } else if percent >= 90.0 {
+        (percent * 10.0).round() / 1000.0
+    } else {
+        0.0
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub station: String,
+    pub timezone: String,
+    pub period: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Left out of CSV and JSON, which are reproducible byte for byte.
+    #[serde(skip)]
+    pub generated_at: DateTime<Utc>,
+    pub chain: Chain,
+    pub plans: Vec<PlanSection>,
+    pub totals: Counts,
+    pub completion_percent: Option<f64>,
+    pub index_score: Option<f64>,
+    pub shortfalls: Vec<Shortfall>,
+    pub clips: Vec<ClipLine>,
+    /// The journal's last event: occurrences after it are not accounted for yet.
+    pub journal_until: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub lang: Lang,
+    #[serde(skip)]
+    pub tz: Tz,
+}
+
+fn minutes(ms: i64) -> f64 {
+    (ms as f64 / 6_000.0).round() / 10.0
+}
+
+/// Plan, topic and slot titles from the schedule versions the journal stored (latest wins).
+struct Titles {
+    plans: BTreeMap<String, (String, String)>,
+    topics: BTreeMap<(String, String), String>,
+    slots: BTreeMap<(String, String), (usize, String)>,
+}
+
+fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
+    let mut t = Titles {
+        plans: BTreeMap::new(),
+        topics: BTreeMap::new(),
+        slots: BTreeMap::new(),
+    };
+    let ctx = Context {
+        lang,
+        audio_dir: None,
+        probes: None,
+    };
+    for (file, _, content) in journal.schedule_history()? {
+        if let (Some(s), _) = schedule::parse(std::path::Path::new(&file), &content, &ctx, 0) {
+            t.plans.insert(
+                s.plan.id.clone(),
+                (s.plan.title.clone(), s.plan.document.clone()),
+            );
+            for (k, v) in &s.plan.topics {
+                t.topics.insert((s.plan.id.clone(), k.clone()), v.clone());
+            }
+            for (i, slot) in s.slots.iter().enumerate() {
+                t.slots.insert(
+                    (s.plan.id.clone(), slot.id.clone()),
+                    (i, slot.title.clone()),
+                );
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Builds the report for `period` (optionally one plan) from the journal.
+pub fn build(
+    journal: &Journal,
+    station: &str,
+    tz: Tz,
+    period: Period,
+    plan_filter: Option<&str>,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> Result<Report, JournalError> {
+    let (start, end) = period.bounds(tz);
+    let (from, to) = period.days();
+    let t = titles(journal, lang)?;
+    let wanted = |plan: &str| plan_filter.is_none_or(|p| p == plan);
+    let no_topic = lang.pick("(không ghi chủ đề)", "(no topic)").to_string();
+
+    let mut plans: BTreeMap<String, (BTreeMap<String, Counts>, BTreeMap<String, Counts>, Counts)> =
+        BTreeMap::new();
+    let mut totals = Counts::default();
+    for c in journal.outcome_counts(start, end)? {
+        if !wanted(&c.plan) {
+            continue;
+        }
+        let entry = plans.entry(c.plan.clone()).or_default();
+        entry
+            .0
+            .entry(c.topic.clone().unwrap_or_default())
+            .or_default()
+            .add(c.outcome, c.count);
+        entry
+            .1
+            .entry(c.slot.clone())
+            .or_default()
+            .add(c.outcome, c.count);
+        entry.2.add(c.outcome, c.count);
+        totals.add(c.outcome, c.count);
+    }
+
+    let mut clips: BTreeMap<(String, String), ClipLine> = BTreeMap::new();
+    for f in journal.clip_figures(start, end)? {
+        if !wanted(&f.plan) {
+            continue;
+        }
+        let entry = plans.entry(f.plan.clone()).or_default();
+        entry
+            .0
+            .entry(f.topic.clone().unwrap_or_default())
+            .or_default()
+            .minutes_aired += f.played_ms as f64;
+        entry.1.entry(f.slot.clone()).or_default().minutes_aired += f.played_ms as f64;
+        entry.2.minutes_aired += f.played_ms as f64;
+        totals.minutes_aired += f.played_ms as f64;
+        let line = clips
+            .entry((f.clip.clone(), f.sha256.clone()))
+            .or_insert_with(|| ClipLine {
+                clip: f.clip.clone(),
+                topic: f.topic.clone().unwrap_or_default(),
+                times_aired: 0,
+                minutes: 0.0,
+                sha256_prefix: f.sha256.chars().take(12).collect(),
+                dead_air: 0,
+            });
+        line.times_aired += f.aired_in_full;
+        line.minutes += f.played_ms as f64;
+        line.dead_air += f.dead_air;
+        if line.topic.is_empty() {
+            line.topic = f.topic.unwrap_or_default();
+        }
+    }
+    let finish = |mut c: Counts| {
+        c.minutes_aired = minutes(c.minutes_aired as i64);
+        c
+    };
+    totals = finish(totals);
+
+    let mut sections = Vec::new();
+    for (plan, (topics, slots, plan_totals)) in plans {
+        let (title, document) = t
+            .plans
+            .get(&plan)
+            .cloned()
+            .unwrap_or_else(|| (plan.clone(), String::new()));
+        let topic_rows = topics
+            .into_iter()
+            .map(|(k, c)| {
+                let c = finish(c);
+                Row {
+                    plan: plan.clone(),
+                    title: if k.is_empty() {
+                        no_topic.clone()
+                    } else {
+                        t.topics
+                            .get(&(plan.clone(), k.clone()))
+                            .cloned()
+                            .unwrap_or_default()
+                    },
+                    key: k,
+                    completion_percent: c.completion_percent(),
+                    counts: c,
+                }
+            })
+            .collect();
+        let mut slot_rows: Vec<(usize, Row)> = slots
+            .into_iter()
+            .map(|(k, c)| {
+                let c = finish(c);
+                let (order, title) = t
+                    .slots
+                    .get(&(plan.clone(), k.clone()))
+                    .cloned()
+                    .unwrap_or((usize::MAX, k.clone()));
+                (
+                    order,
+                    Row {
+                        plan: plan.clone(),
+                        key: k,
+                        title,
+                        completion_percent: c.completion_percent(),
+                        counts: c,
+                    },
+                )
+            })
+            .collect();
+        slot_rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.key.cmp(&b.1.key)));
+        let plan_totals = finish(plan_totals);
+        sections.push(PlanSection {
+            id: plan.clone(),
+            title,
+            document,
+            topics: topic_rows,
+            slots: slot_rows.into_iter().map(|(_, r)| r).collect(),
+            completion_percent: plan_totals.completion_percent(),
+            totals: plan_totals,
+        });
+    }
+
+    let shortfalls = journal
+        .shortfalls(start, end)?
+        .into_iter()
+        .filter(|r| wanted(&r.info.plan))
+        .map(|r| Shortfall {
+            scheduled: r
+                .info
+                .scheduled_at
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            plan: r.info.plan.clone(),
+            slot: r.info.slot.clone(),
+            title: r.info.title.clone(),
+            outcome: r
+                .outcome
+                .map(|o| o.label(lang).to_string())
+                .unwrap_or_else(|| lang.pick("chưa kết thúc", "not ended").to_string()),
+            reason: r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+        })
+        .collect();
+
+    let mut clips: Vec<ClipLine> = clips
+        .into_values()
+        .map(|mut c| {
+            c.minutes = minutes(c.minutes as i64);
+            c
+        })
+        .collect();
+    clips.sort_by(|a, b| {
+        a.topic
+            .cmp(&b.topic)
+            .then(a.clip.cmp(&b.clip))
+            .then(a.sha256_prefix.cmp(&b.sha256_prefix))
+    });
+
+    let (events, head) = journal.head();
+    let completion = totals.completion_percent();
+    Ok(Report {
+        station: station.to_string(),
+        timezone: tz.to_string(),
+        period: period.label(lang),
+        from,
+        to,
+        generated_at: now,
+        chain: Chain {
+            events,
+            head: head.to_string(),
+        },
+        plans: sections,
+        totals,
+        completion_percent: completion,
+        index_score: completion.map(index_score),
+        shortfalls,
+        clips,
+        journal_until: journal.last_activity()?,
+        lang,
+        tz,
+    })
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into())
+}
+
+impl Report {
+    fn l(&self, vi: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(vi, en)
+    }
+
+    fn count_headers(&self) -> [&'static str; 9] {
+        [
+            self.l("Kế hoạch", "Planned"),
+            self.l("Phát đủ", "In full"),
+            self.l("Không trọn", "Partial"),
+            self.l("Thất bại", "Failed"),
+            self.l("Bị lỡ", "Missed"),
+            self.l("Bị ngắt", "Interrupted"),
+            self.l("Chưa xong", "Unfinished"),
+            self.l("Hoàn thành", "Completion"),
+            self.l("Phút đã phát", "Minutes aired"),
+        ]
+    }
+
+    fn count_cells(c: &Counts) -> [String; 9] {
+        [
+            c.planned.to_string(),
+            c.completed.to_string(),
+            c.partial.to_string(),
+            c.failed.to_string(),
+            c.missed.to_string(),
+            c.interrupted.to_string(),
+            c.unfinished.to_string(),
+            pct(c.completion_percent()),
+            format!("{:.1}", c.minutes_aired),
+        ]
+    }
+
+    fn score_text(&self) -> String {
+        match (self.completion_percent, self.index_score) {
+            (Some(p), Some(s)) => tr!(
+                self.lang,
+                "Tỷ lệ hoàn thành kế hoạch: {p:.1}% — điểm tiêu chí tuyên truyền CCHC: {s:.2}/1 (100% được 1 điểm; từ 90% tính theo tỷ lệ; dưới 90% không có điểm)",
+                "Plan completion: {p:.1}% — CCHC propaganda criterion score: {s:.2}/1 (100% scores 1; from 90% pro rata; under 90% scores 0)"
+            ),
+            _ => self.l("Không có lần phát nào theo kế hoạch trong kỳ", "Nothing was planned in this period").to_string(),
+        }
+    }
+
+    fn chain_text(&self) -> String {
+        tr!(
+            self.lang,
+            "Nhật ký: {} sự kiện, mã băm cuối {} (kiểm tra: loaxa log verify --pin {}:{})",
+            "Journal: {} events, head {} (check: loaxa log verify --pin {}:{})",
+            self.chain.events,
+            self.chain.head,
+            self.chain.events,
+            self.chain.head
+        )
+    }
+
+    fn coverage_note(&self) -> Option<String> {
+        let until = self.journal_until?;
+        let (_, end) = Period::Days {
+            from: self.from,
+            to: self.to,
+        }
+        .bounds(self.tz);
+        (until < end).then(|| {
+            tr!(
+                self.lang,
+                "Lưu ý: nhật ký ghi đến {}; các lần phát sau thời điểm đó sẽ được đối soát khi loaxa chạy lại.",
+                "Note: the journal runs to {}; occurrences after that are accounted when loaxa next runs.",
+                until.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S")
+            )
+        })
+    }
+
+    fn title(&self) -> String {
+        tr!(
+            self.lang,
+            "BÁO CÁO KẾT QUẢ PHÁT SÓNG TUYÊN TRUYỀN — {}",
+            "BROADCAST REPORT — {}",
+            self.period
+        )
+    }
+
+    /// A plain-text report for the terminal.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "{}\n{}", self.title(), self.station);
+        let _ = writeln!(
+            o,
+            "{}: {} – {} ({})",
+            self.l("Kỳ báo cáo", "Period"),
+            self.from.format("%d/%m/%Y"),
+            self.to.format("%d/%m/%Y"),
+            self.timezone
+        );
+        let _ = writeln!(
+            o,
+            "{}: {}",
+            self.l("Lập lúc", "Generated"),
+            self.generated_at
+                .with_timezone(&self.tz)
+                .format("%Y-%m-%d %H:%M:%S")
+        );
+        let _ = writeln!(o, "{}", self.chain_text());
+        for p in &self.plans {
+            let _ = writeln!(o, "\n{} ({})", p.title, p.id);
+            if !p.document.is_empty() {
+                let _ = writeln!(o, "{}", p.document);
+            }
+            for (heading, rows) in [
+                (
+                    self.l("Theo nội dung (chủ đề)", "By plan item (topic)"),
+                    &p.topics,
+                ),
+                (self.l("Theo phiên phát", "By slot"), &p.slots),
+            ] {
+                let _ = writeln!(o, "\n{heading}");
+                let mut header = vec![self.l("Mục", "Item")];
+                header.extend(self.count_headers());
+                let mut table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        let mut v = vec![format!("{} {}", r.key, r.title).trim().to_string()];
+                        v.extend(Self::count_cells(&r.counts));
+                        v
+                    })
+                    .collect();
+                let mut total = vec![self.l("Cộng", "Total").to_string()];
+                total.extend(Self::count_cells(&p.totals));
+                table.push(total);
+                o.push_str(&text_table(&header, &table));
+            }
+        }
+        let _ = writeln!(o, "\n{}", self.score_text());
+        if let Some(n) = self.coverage_note() {
+            let _ = writeln!(o, "{n}");
+        }
+        let _ = writeln!(
+            o,
+            "\n{} ({})",
+            self.l("Các lần không phát đủ", "Occurrences not aired in full"),
+            self.shortfalls.len()
+        );
+        if !self.shortfalls.is_empty() {
+            let rows: Vec<Vec<String>> = self
+                .shortfalls
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.scheduled.clone(),
+                        format!("{}/{}", s.plan, s.slot),
+                        s.outcome.clone(),
+                        s.reason.clone(),
+                    ]
+                })
+                .collect();
+            o.push_str(&text_table(
+                &[
+                    self.l("Giờ", "Scheduled"),
+                    self.l("Phiên", "Slot"),
+                    self.l("Kết quả", "Outcome"),
+                    self.l("Lý do", "Reason"),
+                ],
+                &rows,
+            ));
+        }
+        let _ = writeln!(
+            o,
+            "\n{} ({})",
+            self.l("Các bài đã phát", "Clips aired"),
+            self.clips.len()
+        );
+        let rows: Vec<Vec<String>> = self
+            .clips
+            .iter()
+            .map(|c| {
+                vec![
+                    c.clip.clone(),
+                    c.topic.clone(),
+                    c.times_aired.to_string(),
+                    format!("{:.1}", c.minutes),
+                    c.sha256_prefix.clone(),
+                    if c.dead_air > 0 {
+                        tr!(self.lang, "{} lần câm", "{} dead air", c.dead_air)
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        o.push_str(&text_table(
+            &[
+                self.l("Tệp", "File"),
+                self.l("Chủ đề", "Topic"),
+                self.l("Số lần", "Times"),
+                self.l("Phút", "Minutes"),
+                "SHA-256",
+                self.l("Cảnh báo", "Warning"),
+            ],
+            &rows,
+        ));
+        o
+    }
+
+    /// CSV: sections one after another, each with its header row. Reproducible: no
+    /// generation time.
+    pub fn to_csv(&self) -> String {
+        let mut o = String::new();
+        let line = |o: &mut String, cells: &[String]| {
+            let _ = writeln!(
+                o,
+                "{}",
+                cells
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        };
+        line(&mut o, &["section".into(), "key".into(), "value".into()]);
+        for (k, v) in [
+            ("station", self.station.clone()),
+            ("period", self.period.clone()),
+            ("from", self.from.to_string()),
+            ("to", self.to.to_string()),
+            ("timezone", self.timezone.clone()),
+            ("journal_events", self.chain.events.to_string()),
+            ("journal_head", self.chain.head.clone()),
+            ("completion_percent", pct(self.completion_percent)),
+            (
+                "index_score",
+                self.index_score
+                    .map(|s| format!("{s:.3}"))
+                    .unwrap_or_default(),
+            ),
+        ] {
+            line(&mut o, &["header".into(), k.into(), v]);
+        }
+        let _ = writeln!(o);
+        let count_cols = [
+            "planned",
+            "completed",
+            "partial",
+            "failed",
+            "missed",
+            "interrupted",
+            "unfinished",
+            "completion_percent",
+            "minutes_aired",
+        ];
+        let mut header = vec![
+            "section".to_string(),
+            "plan".into(),
+            "key".into(),
+            "title".into(),
+        ];
+        header.extend(count_cols.iter().map(|c| c.to_string()));
+        line(&mut o, &header);
+        for p in &self.plans {
+            for (section, rows) in [("topic", &p.topics), ("slot", &p.slots)] {
+                for r in rows.iter() {
+                    let mut v = vec![
+                        section.to_string(),
+                        p.id.clone(),
+                        r.key.clone(),
+                        r.title.clone(),
+                    ];
+                    v.extend(Self::count_cells(&r.counts));
+                    line(&mut o, &v);
+                }
+            }
+            let mut v = vec![
+                "plan_total".to_string(),
+                p.id.clone(),
+                String::new(),
+                p.title.clone(),
+            ];
+            v.extend(Self::count_cells(&p.totals));
+            line(&mut o, &v);
+        }
+        let mut v = vec![
+            "total".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ];
+        v.extend(Self::count_cells(&self.totals));
+        line(&mut o, &v);
+        let _ = writeln!(o);
+        line(
+            &mut o,
+            &[
+                "section".into(),
+                "scheduled".into(),
+                "plan".into(),
+                "slot".into(),
+                "title".into(),
+                "outcome".into(),
+                "reason".into(),
+            ],
+        );
+        for s in &self.shortfalls {
+            line(
+                &mut o,
+                &[
+                    "shortfall".into(),
+                    s.scheduled.clone(),
+                    s.plan.clone(),
+                    s.slot.clone(),
+                    s.title.clone(),
+                    s.outcome.clone(),
+                    s.reason.clone(),
+                ],
+            );
+        }
+        let _ = writeln!(o);
+        line(
+            &mut o,
+            &[
+                "section".into(),
+                "clip".into(),
+                "topic".into(),
+                "times_aired".into(),
+                "minutes".into(),
+                "sha256_prefix".into(),
+                "dead_air".into(),
+            ],
+        );
+        for c in &self.clips {
+            line(
+                &mut o,
+                &[
+                    "clip".into(),
+                    c.clip.clone(),
+                    c.topic.clone(),
+                    c.times_aired.to_string(),
+                    format!("{:.1}", c.minutes),
+                    c.sha256_prefix.clone(),
+                    c.dead_air.to_string(),
+                ],
+            );
+        }
+        o
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// One self-contained, printable A4 page: inline CSS, no external assets.
+    pub fn to_html(&self) -> String {
+        let e = html_escape;
+        let mut o = String::new();
+        let _ = write!(
+            o,
+            r#"<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+@page {{ size: A4; margin: 15mm 12mm; }}
+body {{ font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 11pt; color: #000; margin: 0 auto; max-width: 186mm; }}
+h1 {{ font-size: 14pt; text-align: center; margin: 4mm 0 1mm; }}
+h2 {{ font-size: 12pt; margin: 5mm 0 2mm; }}
+h3 {{ font-size: 11pt; margin: 3mm 0 1mm; }}
+.center {{ text-align: center; }}
+.meta {{ font-size: 10pt; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 3mm; page-break-inside: auto; }}
+th, td {{ border: 1px solid #444; padding: 1mm 1.5mm; font-size: 9.5pt; vertical-align: top; }}
+th {{ background: #eee; }}
+td.n {{ text-align: right; white-space: nowrap; }}
+tr.total td {{ font-weight: bold; }}
+.score {{ border: 2px solid #000; padding: 2mm 3mm; font-weight: bold; margin: 4mm 0; }}
+.warn {{ color: #a00; font-weight: bold; }}
+.hash {{ font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; word-break: break-all; }}
+.sign {{ display: flex; justify-content: space-between; margin-top: 10mm; }}
+.sign div {{ width: 45%; text-align: center; }}
+</style></head><body>
+"#,
+            lang = self.lang.code(),
+            title = e(&self.title())
+        );
+        let _ = writeln!(
+            o,
+            "<p class=\"center\"><b>{}</b></p>",
+            e(&self.station.to_uppercase())
+        );
+        let _ = writeln!(o, "<h1>{}</h1>", e(&self.title()));
+        let _ = writeln!(
+            o,
+            "<p class=\"center meta\">{}: {} – {} ({}) · {}: {}</p>",
+            e(self.l("Kỳ báo cáo", "Period")),
+            self.from.format("%d/%m/%Y"),
+            self.to.format("%d/%m/%Y"),
+            e(&self.timezone),
+            e(self.l("Lập lúc", "Generated")),
+            self.generated_at
+                .with_timezone(&self.tz)
+                .format("%d/%m/%Y %H:%M")
+        );
+        for p in &self.plans {
+            let _ = writeln!(o, "<h2>{}</h2>", e(&p.title));
+            if !p.document.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "<p class=\"meta\">{}: {}</p>",
+                    e(self.l("Căn cứ", "Implements")),
+                    e(&p.document)
+                );
+            }
+            for (heading, rows) in [
+                (
+                    self.l(
+                        "1. Theo nội dung tuyên truyền (mục III.1)",
+                        "1. By plan item (section III.1)",
+                    ),
+                    &p.topics,
+                ),
+                (self.l("2. Theo phiên phát", "2. By slot"), &p.slots),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "<h3>{}</h3><table><tr><th>{}</th>",
+                    e(heading),
+                    e(self.l("Mục", "Item"))
+                );
+                for h in self.count_headers() {
+                    let _ = write!(o, "<th>{}</th>", e(h));
+                }
+                let _ = writeln!(o, "</tr>");
+                for r in rows.iter() {
+                    let _ = write!(o, "<tr><td>{} {}</td>", e(&r.key), e(&r.title));
+                    for c in Self::count_cells(&r.counts) {
+                        let _ = write!(o, "<td class=\"n\">{}</td>", e(&c));
+                    }
+                    let _ = writeln!(o, "</tr>");
+                }
+                let _ = write!(
+                    o,
+                    "<tr class=\"total\"><td>{}</td>",
+                    e(self.l("Cộng", "Total"))
+                );
+                for c in Self::count_cells(&p.totals) {
+                    let _ = write!(o, "<td class=\"n\">{}</td>", e(&c));
+                }
+                let _ = writeln!(o, "</tr></table>");
+            }
+        }
+        let _ = writeln!(o, "<p class=\"score\">{}</p>", e(&self.score_text()));
+        if let Some(n) = self.coverage_note() {
+            let _ = writeln!(o, "<p class=\"warn\">{}</p>", e(&n));
+        }
+        let _ = writeln!(
+            o,
+            "<h2>{} ({})</h2>",
+            e(self.l(
+                "3. Các lần không phát đủ",
+                "3. Occurrences not aired in full"
+            )),
+            self.shortfalls.len()
+        );
+        if self.shortfalls.is_empty() {
+            let _ = writeln!(o, "<p>{}</p>", e(self.l("Không có.", "None.")));
+        } else {
+            let _ = writeln!(
+                o,
+                "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                e(self.l("Giờ theo lịch", "Scheduled")),
+                e(self.l("Phiên", "Slot")),
+                e(self.l("Kết quả", "Outcome")),
+                e(self.l("Lý do", "Reason"))
+            );
+            for s in &self.shortfalls {
+                let _ = writeln!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    e(&s.scheduled),
+                    e(&s.title),
+                    e(&s.outcome),
+                    e(&s.reason)
+                );
+            }
+            let _ = writeln!(o, "</table>");
+        }
+        let _ = writeln!(
+            o,
+            "<h2>{} ({})</h2>",
+            e(self.l("4. Các bài đã phát", "4. Clips aired")),
+            self.clips.len()
+        );
+        let _ = writeln!(
+            o,
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>SHA-256</th></tr>",
+            e(self.l("Tệp", "File")),
+            e(self.l("Chủ đề", "Topic")),
+            e(self.l("Số lần phát đủ", "Times aired")),
+            e(self.l("Phút", "Minutes"))
+        );
+        for c in &self.clips {
+            let warn = if c.dead_air > 0 {
+                format!(
+                    " <span class=\"warn\">({})</span>",
+                    e(&tr!(
+                        self.lang,
+                        "{} lần phát câm",
+                        "{} dead-air airing(s)",
+                        c.dead_air
+                    ))
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                o,
+                "<tr><td>{}{warn}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td><td class=\"hash\">{}</td></tr>",
+                e(&c.clip),
+                e(&c.topic),
+                c.times_aired,
+                c.minutes,
+                e(&c.sha256_prefix)
+            );
+        }
+        let _ = writeln!(o, "</table>");
+        let _ = writeln!(o, "<p class=\"hash\">{}</p>", e(&self.chain_text()));
+        let _ = writeln!(
+            o,
+            "<div class=\"sign\"><div><b>{}</b><br><i>{}</i></div><div><b>{}</b><br><i>{}</i></div></div>",
+            e(self.l("NGƯỜI LẬP BÁO CÁO", "PREPARED BY")),
+            e(self.l("(Ký, ghi rõ họ tên)", "(signature, name)")),
+            e(self.l("CHỦ TỊCH UBND XÃ", "COMMUNE CHAIRMAN")),
+            e(self.l("(Ký, đóng dấu)", "(signature, seal)"))
+        );
+        let _ = writeln!(o, "</body></html>");
+        o
+    }
+
+    /// An Excel workbook: a summary sheet and one sheet per table.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut wb = Workbook::new();
+        let bold = Format::new().set_bold();
+        let percent = Format::new().set_num_format("0.0");
+        {
+            let ws = wb.add_worksheet().set_name(self.l("Tổng hợp", "Summary"))?;
+            ws.write_string_with_format(0, 0, self.title(), &bold)?;
+            let rows = [
+                (self.l("Đài", "Station"), self.station.clone()),
+                (
+                    self.l("Kỳ báo cáo", "Period"),
+                    format!(
+                        "{} – {}",
+                        self.from.format("%d/%m/%Y"),
+                        self.to.format("%d/%m/%Y")
+                    ),
+                ),
+                (self.l("Múi giờ", "Time zone"), self.timezone.clone()),
+                (
+                    self.l("Lập lúc", "Generated"),
+                    self.generated_at
+                        .with_timezone(&self.tz)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                ),
+                (
+                    self.l("Số sự kiện nhật ký", "Journal events"),
+                    self.chain.events.to_string(),
+                ),
+                (self.l("Mã băm cuối", "Chain head"), self.chain.head.clone()),
+                (
+                    self.l("Tỷ lệ hoàn thành (%)", "Completion (%)"),
+                    pct(self.completion_percent),
+                ),
+                (
+                    self.l("Điểm tiêu chí", "Criterion score"),
+                    self.index_score
+                        .map(|s| format!("{s:.3}"))
+                        .unwrap_or_default(),
+                ),
+            ];
+            for (i, (k, v)) in rows.iter().enumerate() {
+                ws.write_string_with_format(i as u32 + 2, 0, *k, &bold)?;
+                ws.write_string(i as u32 + 2, 1, v)?;
+            }
+            ws.write_string(rows.len() as u32 + 3, 0, self.score_text())?;
+            ws.set_column_width(0, 28)?;
+            ws.set_column_width(1, 70)?;
+        }
+        for (name, pick) in [
+            (self.l("Theo chủ đề", "By topic"), 0),
+            (self.l("Theo phiên", "By slot"), 1),
+        ] {
+            let ws = wb.add_worksheet().set_name(name)?;
+            let mut header = vec![
+                self.l("Kế hoạch", "Plan"),
+                self.l("Mục", "Item"),
+                self.l("Tên", "Title"),
+            ];
+            header.extend(self.count_headers());
+            for (c, h) in header.iter().enumerate() {
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            let mut row = 1u32;
+            for p in &self.plans {
+                let rows = if pick == 0 { &p.topics } else { &p.slots };
+                for r in rows
+                    .iter()
+                    .map(|r| (r.key.as_str(), r.title.as_str(), &r.counts))
+                    .chain(std::iter::once((
+                        self.l("Cộng", "Total"),
+                        p.title.as_str(),
+                        &p.totals,
+                    )))
+                {
+                    ws.write_string(row, 0, &p.id)?;
+                    ws.write_string(row, 1, r.0)?;
+                    ws.write_string(row, 2, r.1)?;
+                    let c = r.2;
+                    for (i, n) in [
+                        c.planned,
+                        c.completed,
+                        c.partial,
+                        c.failed,
+                        c.missed,
+                        c.interrupted,
+                        c.unfinished,
+                    ]
+                    .iter()
+                    .enumerate()
+                    {
+                        ws.write_number(row, 3 + i as u16, *n as f64)?;
+                    }
+                    if let Some(p) = c.completion_percent() {
+                        ws.write_number_with_format(row, 10, p, &percent)?;
+                    }
+                    ws.write_number(row, 11, c.minutes_aired)?;
+                    row += 1;
+                }
+            }
+            ws.set_column_width(2, 50)?;
+        }
+        {
+            let ws = wb
+                .add_worksheet()
+                .set_name(self.l("Không phát đủ", "Not in full"))?;
+            for (c, h) in [
+                self.l("Giờ theo lịch", "Scheduled"),
+                self.l("Kế hoạch", "Plan"),
+                self.l("Phiên", "Slot"),
+                self.l("Tên", "Title"),
+                self.l("Kết quả", "Outcome"),
+                self.l("Lý do", "Reason"),
+            ]
+            .iter()
+            .enumerate()
+            {
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            for (i, s) in self.shortfalls.iter().enumerate() {
+                for (c, v) in [
+                    &s.scheduled,
+                    &s.plan,
+                    &s.slot,
+                    &s.title,
+                    &s.outcome,
+                    &s.reason,
+                ]
+                .iter()
+                .enumerate()
+                {
+                    ws.write_string(i as u32 + 1, c as u16, *v)?;
+                }
+            }
+            ws.set_column_width(5, 60)?;
+        }
+        {
+            let ws = wb
+                .add_worksheet()
+                .set_name(self.l("Bài đã phát", "Clips"))?;
+            for (c, h) in [
+                self.l("Tệp", "File"),
+                self.l("Chủ đề", "Topic"),
+                self.l("Số lần phát đủ", "Times aired"),
+                self.l("Phút", "Minutes"),
+                "SHA-256",
+                self.l("Lần phát câm", "Dead air"),
+            ]
+            .iter()
+            .enumerate()
+            {
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            for (i, c) in self.clips.iter().enumerate() {
+                let r = i as u32 + 1;
+                ws.write_string(r, 0, &c.clip)?;
+                ws.write_string(r, 1, &c.topic)?;
+                ws.write_number(r, 2, c.times_aired as f64)?;
+                ws.write_number(r, 3, c.minutes)?;
+                ws.write_string(r, 4, &c.sha256_prefix)?;
+                ws.write_number(r, 5, c.dead_air as f64)?;
+            }
+            ws.set_column_width(0, 45)?;
+        }
+        wb.save_to_buffer()
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// An aligned text table; widths count characters, so Vietnamese lines up.
+pub fn text_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count()) + 2));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header);
+    for r in rows {
+        out.push_str(&line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    out
+}
+
+/// Month of a date, for callers that default the period.
+pub fn month_of(d: NaiveDate) -> Period {
+    Period::Month {
+        year: d.year(),
+        month: d.month(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_parse_and_bound() {
+        assert_eq!(
+            Period::month("2025-09").unwrap().days(),
+            (
+                NaiveDate::from_ymd_opt(2025, 9, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2025, 9, 30).unwrap()
+            )
+        );
+        assert_eq!(
+            Period::quarter("2025-Q4").unwrap().days(),
+            (
+                NaiveDate::from_ymd_opt(2025, 10, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2025, 12, 31).unwrap()
+            )
+        );
+        assert_eq!(
+            Period::month("2024-02").unwrap().days().1,
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+        assert!(Period::month("2025-13").is_none());
+        assert!(Period::quarter("2025-Q5").is_none());
+        assert_eq!(
+            Period::quarter("2025-Q3").unwrap().label(Lang::Vi),
+            "quý III/2025"
+        );
+    }
+
+    #[test]
+    fn the_index_scores_as_the_commune_guidance_says() {
+        assert_eq!(index_score(100.0), 1.0);
+        assert_eq!(index_score(95.5), 0.955);
+        assert_eq!(index_score(90.0), 0.9);
+        assert_eq!(index_score(89.9), 0.0);
+    }
+}
