@@ -257,6 +257,9 @@ fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
     Ok(t)
 }
 
+/// Per plan: counts by topic, by slot, and in total.
+type Tally = (BTreeMap<String, Counts>, BTreeMap<String, Counts>, Counts);
+
 /// Builds the report for `period` (optionally one plan) from the journal.
 pub fn build(
     journal: &Journal,
@@ -273,8 +276,7 @@ pub fn build(
     let wanted = |plan: &str| plan_filter.is_none_or(|p| p == plan);
     let no_topic = lang.pick("(không ghi chủ đề)", "(no topic)").to_string();
 
-    let mut plans: BTreeMap<String, (BTreeMap<String, Counts>, BTreeMap<String, Counts>, Counts)> =
-        BTreeMap::new();
+    let mut plans: BTreeMap<String, Tally> = BTreeMap::new();
     let mut totals = Counts::default();
     for c in journal.outcome_counts(start, end)? {
         if !wanted(&c.plan) {
