@@ -249,8 +249,10 @@ pub fn verdict(
 ) -> Vec<Event> {
     let key = &p.info.key;
     let device_reason = report.aired.error.as_ref().map(|e| match e {
-        OutputError::NoDevice(_) | OutputError::Open(_) => Reason::NoDevice(e.to_string()),
-        _ => Reason::DeviceError(e.to_string()),
+        OutputError::NoDevice(name) => Reason::NoDevice(name.clone().unwrap_or_default()),
+        OutputError::Open(detail) => Reason::NoDevice(detail.clone()),
+        OutputError::Device(detail) => Reason::DeviceError(detail.clone()),
+        OutputError::File { .. } => Reason::DeviceError(e.to_string()),
     });
     let open_errors: Vec<(usize, String)> = report
         .state

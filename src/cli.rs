@@ -20,7 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::journal::{Journal, Record};
 use crate::lang::Lang;
 use crate::library::{self, EntryState};
-use crate::recurrence::{self, local_to_utc};
+use crate::recurrence;
 use crate::station::{Station, StationError};
 use crate::tr;
 
@@ -65,14 +65,8 @@ enum Command {
     Log {
         #[command(subcommand)]
         action: Option<LogAction>,
-        /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
-        #[arg(long)]
-        from: Option<NaiveDate>,
-        /// Last day, inclusive (YYYY-MM-DD, station time). Default: today.
-        #[arg(long)]
-        to: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        args: LogArgs,
     },
     /// The commune's report: what the plan called for and what aired, per topic and slot,
     /// the completion ratio as scored, what did not air in full and why, every clip aired.
@@ -106,6 +100,33 @@ enum Command {
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct LogArgs {
+    /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
+    #[arg(long, conflicts_with = "day")]
+    from: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD, station time). Default: today.
+    #[arg(long, conflicts_with = "day")]
+    to: Option<NaiveDate>,
+    /// One day as a timeline: what was planned against what aired, clip by clip.
+    #[arg(long)]
+    day: Option<NaiveDate>,
+    /// Only this plan (its id).
+    #[arg(long)]
+    plan: Option<String>,
+    /// Only this slot (its id).
+    #[arg(long)]
+    slot: Option<String>,
+    /// Only this plan item (topic key).
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only this outcome: completed, partial, failed, missed, interrupted or unfinished.
+    #[arg(long)]
+    outcome: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +299,11 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 })
                 .mut_arg("from", |a| a.help("Từ ngày (NĂM-THÁNG-NGÀY, giờ của đài). Mặc định: 7 ngày trước"))
                 .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY). Mặc định: hôm nay"))
+                .mut_arg("day", |a| a.help("Xem một ngày theo dòng thời gian: kế hoạch và thực tế, từng bài"))
+                .mut_arg("plan", |a| a.help("Chỉ một kế hoạch (mã)"))
+                .mut_arg("slot", |a| a.help("Chỉ một phiên (mã)"))
+                .mut_arg("topic", |a| a.help("Chỉ một nội dung/chủ đề (mã)"))
+                .mut_arg("outcome", |a| a.help("Chỉ một kết quả: completed, partial, failed, missed, interrupted hoặc unfinished"))
                 .mut_arg("format", |a| a.help("Dạng in: table (bảng), csv hoặc json"))
         })
         .mut_subcommand("report", |c| {
@@ -427,9 +453,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             action: Some(LogAction::Verify { pin }),
             ..
         } => verify(&overrides, pin.as_deref()),
-        Command::Log {
-            from, to, format, ..
-        } => log(&overrides, from, to, format),
+        Command::Log { args, .. } => log(&overrides, args),
         Command::Report {
             month,
             quarter,
@@ -692,7 +716,7 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
     } else {
         ["TIME", "SLOT", "TITLE", "PRIORITY", "LENGTH", "CLIPS"]
     };
-    print!("{}", table(&header, &rows));
+    print!("{}", crate::report::text_table(&header, &rows));
     Ok(())
 }
 
@@ -716,53 +740,19 @@ fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
     }
 }
 
-/// Renders rows as an aligned text table (widths counted in characters, for Vietnamese).
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(c);
-                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn log(
-    overrides: &Overrides,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    format: Format,
-) -> Result<(), Failure> {
+fn log(overrides: &Overrides, args: LogArgs) -> Result<(), Failure> {
+    use crate::history::{Filter, View};
     let station = load(overrides, false)?;
     let lang = station.lang();
     let tz = station.config.timezone;
     let today = Utc::now().with_timezone(&tz).date_naive();
-    let to = to.unwrap_or(today);
-    let from = from.unwrap_or(to - chrono::Duration::days(7));
+    let (from, to) = match args.day {
+        Some(d) => (d, d),
+        None => {
+            let to = args.to.unwrap_or(today);
+            (args.from.unwrap_or(to - chrono::Duration::days(7)), to)
+        }
+    };
     if from > to {
         eprintln!(
             "{}",
@@ -774,149 +764,50 @@ fn log(
         );
         return Err(Failure::Invalid);
     }
-    let start = local_to_utc(tz, from.and_hms_opt(0, 0, 0).unwrap_or_default()).unwrap_or_default();
-    let end = local_to_utc(
-        tz,
-        (to + chrono::Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default();
-    let journal = open_journal(&station.config)?;
-    let records = journal
-        .records(start, end)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    let local = |t: Option<DateTime<Utc>>| {
-        t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default()
-    };
-    let outcome = |r: &Record| {
-        r.outcome
-            .map(|o| o.label(lang).to_string())
-            .unwrap_or_else(|| lang.pick("đang phát", "on air").to_string())
-    };
-    let played = |r: &Record| {
-        let p: u64 = r.clips.iter().map(|c| c.played_ms).sum();
-        let d: u64 = r.clips.iter().map(|c| c.duration_ms).sum();
-        format!("{:.1}/{:.1}s", p as f64 / 1000.0, d as f64 / 1000.0)
-    };
-    match format {
-        Format::Json => {
-            let doc = serde_json::json!({
-                "station": station.config.station_name,
-                "timezone": tz.to_string(),
-                "from": from.to_string(),
-                "to": to.to_string(),
-                "records": records,
-            });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc).map_err(|e| Failure::Runtime(e.to_string()))?
-            );
-        }
-        Format::Csv => {
-            println!("scheduled_local,timezone,plan,slot,title,topic,priority,manual,outcome,reason,started_local,ended_local,played_ms,duration_ms,clips,output");
-            for r in &records {
-                let fields = [
-                    local(Some(r.info.scheduled_at)),
-                    tz.to_string(),
-                    r.info.plan.clone(),
-                    r.info.slot.clone(),
-                    r.info.title.clone(),
-                    r.info.topic.clone().unwrap_or_default(),
-                    r.info.priority.clone(),
-                    r.info.manual.to_string(),
-                    r.outcome.map(|o| o.code().to_string()).unwrap_or_default(),
-                    r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
-                    local(r.started_at),
-                    local(r.ended_at),
-                    r.clips.iter().map(|c| c.played_ms).sum::<u64>().to_string(),
-                    r.clips
-                        .iter()
-                        .map(|c| c.duration_ms)
-                        .sum::<u64>()
-                        .to_string(),
-                    r.clips
-                        .iter()
-                        .map(|c| c.rel.clone())
-                        .collect::<Vec<_>>()
-                        .join(" | "),
-                    r.output.clone().unwrap_or_default(),
-                ];
-                println!(
-                    "{}",
-                    fields
-                        .iter()
-                        .map(|f| csv_field(f))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
-            }
-        }
-        Format::Table => {
-            println!(
-                "{}",
-                tr!(
-                    lang,
-                    "{} — nhật ký phát sóng {} → {} (giờ {})",
-                    "{} — broadcast log {} → {} (times in {})",
-                    station.config.station_name,
-                    from,
-                    to,
-                    tz
-                )
-            );
-            let rows: Vec<Vec<String>> = records
-                .iter()
-                .map(|r| {
-                    vec![
-                        local(Some(r.info.scheduled_at)),
-                        format!(
-                            "{}/{}{}",
-                            r.info.plan,
-                            r.info.slot,
-                            if r.info.manual { "*" } else { "" }
-                        ),
-                        outcome(r),
-                        played(r),
-                        r.started_at
-                            .map(|t| t.with_timezone(&tz).format("%H:%M:%S%.3f").to_string())
-                            .unwrap_or_default(),
-                        r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            let header = if lang == Lang::Vi {
-                [
-                    "GIỜ LỊCH",
-                    "PHIÊN",
-                    "KẾT QUẢ",
-                    "ĐÃ PHÁT",
-                    "BẮT ĐẦU",
-                    "LÝ DO",
-                ]
-            } else {
-                [
-                    "SCHEDULED",
-                    "SLOT",
-                    "OUTCOME",
-                    "PLAYED",
-                    "STARTED",
-                    "REASON",
-                ]
-            };
-            print!("{}", table(&header, &rows));
-            if records.iter().any(|r| r.info.manual) {
-                println!(
-                    "{}",
-                    lang.pick(
-                        "* phát thủ công, không tính vào kế hoạch",
-                        "* manual, not counted against the plan"
-                    )
-                );
-            }
-        }
+    if let Some(o) = args
+        .outcome
+        .as_deref()
+        .filter(|o| !Filter::OUTCOMES.contains(o))
+    {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "kết quả không hợp lệ «{o}»: dùng một trong {}",
+                "invalid outcome “{o}”: use one of {}",
+                Filter::OUTCOMES.join(", ")
+            )
+        );
+        return Err(Failure::Invalid);
     }
+    let (start, end) = crate::report::Period::Days { from, to }.bounds(tz);
+    let journal = open_journal(&station.config)?;
+    let filter = Filter {
+        plan: args.plan,
+        slot: args.slot,
+        topic: args.topic,
+        outcome: args.outcome,
+    };
+    let records: Vec<Record> = journal
+        .records(start, end)
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .into_iter()
+        .filter(|r| filter.accepts(r))
+        .collect();
+    let view = View {
+        station: &station.config.station_name,
+        tz,
+        lang,
+        from,
+        to,
+    };
+    let text = match (args.day, args.format) {
+        (Some(_), Format::Table) => view.timeline(&records),
+        (_, Format::Table) => view.table(&records),
+        (_, Format::Csv) => view.csv(&records),
+        (_, Format::Json) => view.json(&records),
+    };
+    print!("{text}");
     Ok(())
 }
 

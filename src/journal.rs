@@ -143,6 +143,9 @@ impl Reason {
                     "the system clock was stepped past it",
                 )
                 .into(),
+            Reason::NoDevice(d) if d.is_empty() => lang
+                .pick("không có thiết bị âm thanh", "no sound device")
+                .into(),
             Reason::NoDevice(d) => tr!(
                 lang,
                 "không có thiết bị âm thanh: {d}",

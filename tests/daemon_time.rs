@@ -48,8 +48,10 @@ fn run_until(
 ) {
     let station = station(st);
     let mut journal = Journal::open(&st.journal()).unwrap();
-    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
+    let mut recorder = recorder;
+    recorder.clock = Some(c.clone());
+    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
     let watcher = clock.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -78,8 +78,10 @@ fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<
         .unwrap()
         .0;
     let mut journal = Journal::open(&st.journal()).unwrap();
-    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
+    let mut recorder = recorder;
+    recorder.clock = Some(c.clone());
+    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
     let watcher = clock.clone();
     let options = RunOptions {
         tick: Duration::from_secs(3600),
@@ -331,4 +333,66 @@ fn demo_report_files() {
             out.join("bao-cao.xlsx").to_str().unwrap(),
         ],
     );
+    let day = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .current_dir(st.path())
+        .args(["log", "--day", "2025-09-15"])
+        .output()
+        .unwrap();
+    std::fs::write(out.join("nhat-ky-2025-09-15.txt"), day.stdout).unwrap();
+}
+
+fn log(st: &TempStation, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .current_dir(st.path())
+        .args(["log", "--lang", "en"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_log_filters_by_plan_slot_topic_and_outcome_and_shows_a_day_as_a_timeline() {
+    let st = september();
+    let month = [
+        "--from",
+        "2025-09-01",
+        "--to",
+        "2025-09-30",
+        "--format",
+        "csv",
+    ];
+    let rows = |extra: &[&str]| {
+        let mut a = month.to_vec();
+        a.extend_from_slice(extra);
+        log(&st, &a).lines().count() - 1
+    };
+    assert_eq!(rows(&[]), 46);
+    assert_eq!(rows(&["--outcome", "missed"]), 4);
+    assert_eq!(rows(&["--slot", "chieu", "--outcome", "missed"]), 2);
+    assert_eq!(rows(&["--topic", "dd"]), 22);
+    assert_eq!(rows(&["--plan", "khac"]), 0);
+    assert_eq!(rows(&["--outcome", "failed"]), 1);
+
+    let day = log(&st, &["--day", "2025-09-15"]);
+    assert!(
+        day.contains("15/09/2025 (times in Asia/Ho_Chi_Minh)"),
+        "{day}"
+    );
+    assert!(day.contains("06:00:00  planned  cchc-2025/sang"), "{day}");
+    assert!(day.contains("failed — no sound device"), "{day}");
+    assert!(day.contains("17:00:00  planned  cchc-2025/chieu"), "{day}");
+    assert!(day.contains("completed"), "{day}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .current_dir(st.path())
+        .args(["log", "--outcome", "lost"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -28,6 +28,8 @@ impl Tape {
 
 pub struct Recorder {
     tape: Tape,
+    /// The clock to timestamp airings with (a test's fake clock); the system's otherwise.
+    pub clock: Option<std::sync::Arc<dyn crate::clock::Clock>>,
     /// Fail with a device error after this many samples of a broadcast.
     pub fail_after: Option<usize>,
     /// Refuse to open, like a missing device.
@@ -38,6 +40,7 @@ impl Recorder {
     pub fn new(tape: Tape) -> Self {
         Recorder {
             tape,
+            clock: None,
             fail_after: None,
             missing: false,
         }
@@ -61,6 +64,12 @@ impl Output for Recorder {
 
     fn air(&mut self, mut program: Program, _start_at: Instant) -> Aired {
         let state = program.state();
+        let started_at = Some(
+            self.clock
+                .as_ref()
+                .map(|c| c.now())
+                .unwrap_or_else(Utc::now),
+        );
         let mut rec = Recording::default();
         let mut error = None;
         for s in program.by_ref() {
@@ -74,10 +83,7 @@ impl Output for Recorder {
         if let Ok(mut b) = self.tape.broadcasts.lock() {
             b.push(rec);
         }
-        Aired {
-            started_at: Some(Utc::now()),
-            error,
-        }
+        Aired { started_at, error }
     }
 
     fn close(&mut self) {}

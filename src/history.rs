@@ -1,0 +1,278 @@
+//! Browsing the journal: occurrence records filtered by plan, slot, topic and outcome over a
+//! span of days, as a table, CSV or JSON, and one day as a timeline of what was planned
+//! against what aired. Times are always the station's, with the zone shown.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::journal::{Outcome, Record};
+use crate::lang::Lang;
+use crate::report::{csv_field, text_table};
+use crate::tr;
+
+/// Which records to show. Empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub plan: Option<String>,
+    pub slot: Option<String>,
+    pub topic: Option<String>,
+    /// An outcome code, or `unfinished` for a broadcast not ended.
+    pub outcome: Option<String>,
+}
+
+impl Filter {
+    /// Outcome names this filter accepts, for the operator's error message.
+    pub const OUTCOMES: &'static [&'static str] = &[
+        "completed",
+        "partial",
+        "failed",
+        "missed",
+        "interrupted",
+        "unfinished",
+    ];
+
+    pub fn accepts(&self, r: &Record) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        is(&self.plan, &r.info.plan)
+            && is(&self.slot, &r.info.slot)
+            && (self.topic.is_none()
+                || r.info.topic == self.topic
+                || r.clips.iter().any(|c| c.topic == self.topic))
+            && is(
+                &self.outcome,
+                r.outcome.map(Outcome::code).unwrap_or("unfinished"),
+            )
+    }
+}
+
+pub struct View<'a> {
+    pub station: &'a str,
+    pub tz: Tz,
+    pub lang: Lang,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+fn local(tz: Tz, t: Option<DateTime<Utc>>, fmt: &str) -> String {
+    t.map(|t| t.with_timezone(&tz).format(fmt).to_string())
+        .unwrap_or_default()
+}
+
+fn outcome(r: &Record, lang: Lang) -> String {
+    r.outcome
+        .map(|o| o.label(lang).to_string())
+        .unwrap_or_else(|| {
+            lang.pick("đang phát / chưa kết thúc", "on air / not ended")
+                .to_string()
+        })
+}
+
+fn played(r: &Record) -> String {
+    let p: u64 = r.clips.iter().map(|c| c.played_ms).sum();
+    let d: u64 = r.clips.iter().map(|c| c.duration_ms).sum();
+    format!("{:.1}/{:.1}s", p as f64 / 1000.0, d as f64 / 1000.0)
+}
+
+impl View<'_> {
+    pub fn table(&self, records: &[Record]) -> String {
+        let (lang, tz) = (self.lang, self.tz);
+        let mut o = tr!(
+            lang,
+            "{} — nhật ký phát sóng {} → {} (giờ {})\n",
+            "{} — broadcast log {} → {} (times in {})\n",
+            self.station,
+            self.from,
+            self.to,
+            tz
+        );
+        let rows: Vec<Vec<String>> = records
+            .iter()
+            .map(|r| {
+                vec![
+                    local(tz, Some(r.info.scheduled_at), "%Y-%m-%d %H:%M:%S"),
+                    format!(
+                        "{}/{}{}",
+                        r.info.plan,
+                        r.info.slot,
+                        if r.info.manual { "*" } else { "" }
+                    ),
+                    r.info.topic.clone().unwrap_or_default(),
+                    outcome(r, lang),
+                    played(r),
+                    local(tz, r.started_at, "%H:%M:%S%.3f"),
+                    r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let header = if lang == Lang::Vi {
+            [
+                "GIỜ LỊCH",
+                "PHIÊN",
+                "CHỦ ĐỀ",
+                "KẾT QUẢ",
+                "ĐÃ PHÁT",
+                "BẮT ĐẦU",
+                "LÝ DO",
+            ]
+        } else {
+            [
+                "SCHEDULED",
+                "SLOT",
+                "TOPIC",
+                "OUTCOME",
+                "PLAYED",
+                "STARTED",
+                "REASON",
+            ]
+        };
+        o.push_str(&text_table(&header, &rows));
+        if records.iter().any(|r| r.info.manual) {
+            o.push_str(lang.pick(
+                "* phát thủ công, không tính vào kế hoạch\n",
+                "* manual, not counted against the plan\n",
+            ));
+        }
+        if records.is_empty() {
+            o.push_str(lang.pick("(không có bản ghi nào)\n", "(no records)\n"));
+        }
+        o
+    }
+
+    pub fn csv(&self, records: &[Record]) -> String {
+        let tz = self.tz;
+        let mut o = String::from(
+            "scheduled_local,timezone,plan,slot,title,topic,priority,manual,outcome,reason,started_local,ended_local,played_ms,duration_ms,clips,output\n",
+        );
+        for r in records {
+            let fields = [
+                local(tz, Some(r.info.scheduled_at), "%Y-%m-%d %H:%M:%S"),
+                tz.to_string(),
+                r.info.plan.clone(),
+                r.info.slot.clone(),
+                r.info.title.clone(),
+                r.info.topic.clone().unwrap_or_default(),
+                r.info.priority.clone(),
+                r.info.manual.to_string(),
+                r.outcome.map(|o| o.code().to_string()).unwrap_or_default(),
+                r.reason
+                    .as_ref()
+                    .map(|x| x.text(self.lang))
+                    .unwrap_or_default(),
+                local(tz, r.started_at, "%Y-%m-%d %H:%M:%S%.3f"),
+                local(tz, r.ended_at, "%Y-%m-%d %H:%M:%S%.3f"),
+                r.clips.iter().map(|c| c.played_ms).sum::<u64>().to_string(),
+                r.clips
+                    .iter()
+                    .map(|c| c.duration_ms)
+                    .sum::<u64>()
+                    .to_string(),
+                r.clips
+                    .iter()
+                    .map(|c| c.rel.clone())
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                r.output.clone().unwrap_or_default(),
+            ];
+            let _ = writeln!(
+                o,
+                "{}",
+                fields
+                    .iter()
+                    .map(|f| csv_field(f))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        o
+    }
+
+    pub fn json(&self, records: &[Record]) -> String {
+        let doc = serde_json::json!({
+            "station": self.station,
+            "timezone": self.tz.to_string(),
+            "from": self.from.to_string(),
+            "to": self.to.to_string(),
+            "records": records,
+        });
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    }
+
+    /// One day: each occurrence as planned, then what aired, clip by clip.
+    pub fn timeline(&self, records: &[Record]) -> String {
+        let (lang, tz) = (self.lang, self.tz);
+        let mut o = tr!(
+            lang,
+            "{} — ngày {} (giờ {})\n",
+            "{} — {} (times in {})\n",
+            self.station,
+            self.from.format("%d/%m/%Y"),
+            tz
+        );
+        if records.is_empty() {
+            o.push_str(lang.pick(
+                "(không có gì theo kế hoạch hay đã phát trong ngày)\n",
+                "(nothing planned or aired that day)\n",
+            ));
+        }
+        let planned = lang.pick("kế hoạch", "planned");
+        let aired = lang.pick("đã phát  ", "aired    ");
+        for r in records {
+            let _ = writeln!(
+                o,
+                "\n{}  {planned}  {}/{}  «{}»{}{}",
+                local(tz, Some(r.info.scheduled_at), "%H:%M:%S"),
+                r.info.plan,
+                r.info.slot,
+                r.info.title,
+                r.info
+                    .topic
+                    .as_deref()
+                    .map(|t| format!("  [{t}]"))
+                    .unwrap_or_default(),
+                if r.info.manual {
+                    lang.pick("  (thủ công)", "  (manual)")
+                } else {
+                    ""
+                }
+            );
+            let span = match (r.started_at, r.ended_at) {
+                (Some(s), Some(e)) => format!(
+                    "{} → {}",
+                    local(tz, Some(s), "%H:%M:%S%.3f"),
+                    local(tz, Some(e), "%H:%M:%S%.3f")
+                ),
+                (Some(s), None) => format!("{} → …", local(tz, Some(s), "%H:%M:%S%.3f")),
+                _ => "—".into(),
+            };
+            let reason = r
+                .reason
+                .as_ref()
+                .map(|x| format!(" — {}", x.text(lang)))
+                .unwrap_or_default();
+            let _ = writeln!(o, "          {aired}  {span}  {}{reason}", outcome(r, lang));
+            for c in &r.clips {
+                let mark = match c.outcome {
+                    Some(Outcome::Completed) => "✓",
+                    Some(_) => "✗",
+                    None => "?",
+                };
+                let dead = c
+                    .levels
+                    .filter(|l| l.is_dead_air())
+                    .map(|_| lang.pick("  CÂM (không có tiếng)", "  DEAD AIR (silent)"))
+                    .unwrap_or("");
+                let _ = writeln!(
+                    o,
+                    "                     {mark} {:<7} {}  {:.1}/{:.1}s{dead}",
+                    c.role,
+                    c.rel,
+                    c.played_ms as f64 / 1000.0,
+                    c.duration_ms as f64 / 1000.0
+                );
+            }
+        }
+        o
+    }
+}
