@@ -9,7 +9,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 speak() { # speak OUT TEXT
   espeak-ng -v vi -s 150 -w "$tmp/s.wav" "$2"
-  ffmpeg -loglevel error -y -i "$tmp/s.wav" -ac 1 -ar 22050 "${@:3}" "$1"
+  # Brought to the station loudness target (-16 LUFS, EBU R128), as loaxa validate expects.
+  ffmpeg -loglevel error -y -i "$tmp/s.wav" -af loudnorm=I=-16:TP=-1.5:LRA=11 -ac 1 -ar 22050 "${@:3}" "$1"
 }
 
 # Signature tune (nhạc hiệu): a rising five-note phrase, about 4 s.
@@ -20,7 +21,7 @@ for i in "${!notes[@]}"; do
   parts+=("$tmp/n$i.wav")
 done
 sox "${parts[@]}" "$tmp/tune.wav"
-ffmpeg -loglevel error -y -i "$tmp/tune.wav" -c:a libvorbis -q:a 3 nhac-hieu.ogg
+ffmpeg -loglevel error -y -i "$tmp/tune.wav" -af loudnorm=I=-16:TP=-1.5:LRA=11 -ar 22050 -c:a libvorbis -q:a 3 nhac-hieu.ogg
 
 speak gioi-thieu.mp3 "Đây là Đài truyền thanh xã Hoằng Hóa. Mời bà con nghe chương trình tuyên truyền công tác cải cách hành chính năm hai nghìn không trăm hai mươi lăm." -b:a 48k
 speak ket-thuc.mp3 "Chương trình tuyên truyền cải cách hành chính đến đây là kết thúc. Cảm ơn bà con đã chú ý lắng nghe." -b:a 48k

@@ -69,53 +69,6 @@ pub fn pick_queue(
     ready.into_iter().take(take).map(|(_, rel)| rel).collect()
 }
 
-fn entry(
-    audio_dir: &Path,
-    probes: &ProbeCache,
-    rel: &str,
-    role: &str,
-    topic: Option<String>,
-    gain: f32,
-) -> Entry {
-    let plan = |sha256: String, duration_ms| ClipPlan {
-        rel: rel.to_string(),
-        sha256,
-        duration_ms,
-        role: role.to_string(),
-        topic: topic.clone(),
-    };
-    let Some(path) = library::resolve(audio_dir, rel).filter(|p| p.is_file()) else {
-        return Entry {
-            plan: plan(String::new(), 0),
-            playable: None,
-            skip: Some(Reason::MissingFile(rel.to_string())),
-        };
-    };
-    match probes.probe(&path) {
-        Ok(info) => Entry {
-            plan: plan(info.sha256.clone(), info.duration_ms),
-            playable: Some(PlannedClip {
-                rel: rel.to_string(),
-                path,
-                duration_ms: info.duration_ms,
-                sha256: info.sha256,
-                gain,
-            }),
-            skip: None,
-        },
-        Err(ClipError::Unreadable { reason, .. }) | Err(ClipError::Undecodable { reason, .. }) => {
-            Entry {
-                plan: plan(String::new(), 0),
-                playable: None,
-                skip: Some(Reason::DamagedFile {
-                    file: rel.to_string(),
-                    reason,
-                }),
-            }
-        }
-    }
-}
-
 /// What the journal records of an occurrence. A manual airing (`play`, a rehearsal) is keyed
 /// to the millisecond, so two in one second stay two.
 pub fn occurrence_info(
@@ -152,9 +105,57 @@ pub struct Planner<'a> {
     pub audio_dir: &'a Path,
     pub probes: &'a ProbeCache,
     pub schedule_sha256: Option<String>,
+    /// Bring each clip to this loudness (LUFS) by gain, if set.
+    pub loudness_target: Option<f64>,
 }
 
 impl Planner<'_> {
+    fn entry(&self, rel: &str, role: &str, topic: Option<String>, volume: f32) -> Entry {
+        let plan = |sha256: String, duration_ms, gain_db| ClipPlan {
+            rel: rel.to_string(),
+            sha256,
+            duration_ms,
+            role: role.to_string(),
+            topic: topic.clone(),
+            gain_db,
+        };
+        let Some(path) = library::resolve(self.audio_dir, rel).filter(|p| p.is_file()) else {
+            return Entry {
+                plan: plan(String::new(), 0, None),
+                playable: None,
+                skip: Some(Reason::MissingFile(rel.to_string())),
+            };
+        };
+        match self.probes.probe(&path) {
+            Ok(info) => {
+                let gain_db = self
+                    .loudness_target
+                    .map(|t| library::normalising_gain_db(&info, t));
+                let gain = volume * 10f32.powf(gain_db.unwrap_or(0.0) as f32 / 20.0);
+                Entry {
+                    plan: plan(info.sha256.clone(), info.duration_ms, gain_db),
+                    playable: Some(PlannedClip {
+                        rel: rel.to_string(),
+                        path,
+                        duration_ms: info.duration_ms,
+                        sha256: info.sha256,
+                        gain,
+                    }),
+                    skip: None,
+                }
+            }
+            Err(ClipError::Unreadable { reason, .. })
+            | Err(ClipError::Undecodable { reason, .. }) => Entry {
+                plan: plan(String::new(), 0, None),
+                playable: None,
+                skip: Some(Reason::DamagedFile {
+                    file: rel.to_string(),
+                    reason,
+                }),
+            },
+        }
+    }
+
     /// Plans the occurrence of `slot` at `at`. `queue_picks` are the queue clips chosen for it.
     pub fn prepare(
         &self,
@@ -166,28 +167,16 @@ impl Planner<'_> {
         let info = occurrence_info(slot, at, manual, self.schedule_sha256.clone());
         let make = |c: &ClipRef, role: &str| {
             let topic = c.topic.clone().or_else(|| slot.topic.clone());
-            entry(
-                self.audio_dir,
-                self.probes,
-                &c.rel,
-                role,
-                topic,
-                slot.volume,
-            )
+            self.entry(&c.rel, role, topic, slot.volume)
         };
         let intro = slot.intro.as_ref().map(|c| make(c, "intro"));
         let outro = slot.outro.as_ref().map(|c| make(c, "outro"));
         let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, "clip")).collect();
-        body.extend(queue_picks.iter().map(|rel| {
-            entry(
-                self.audio_dir,
-                self.probes,
-                rel,
-                "queue",
-                slot.topic.clone(),
-                slot.volume,
-            )
-        }));
+        body.extend(
+            queue_picks
+                .iter()
+                .map(|rel| self.entry(rel, "queue", slot.topic.clone(), slot.volume)),
+        );
 
         // The slot's cap: intro and outro always frame the session; body clips are taken in
         // order while they fit.

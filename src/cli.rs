@@ -556,7 +556,23 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
         for e in entries {
             match e.state {
                 EntryState::Ready => match station.probes.probe(&e.path) {
-                    Ok(_) => ready += 1,
+                    Ok(info) => {
+                        ready += 1;
+                        let target = (
+                            station.config.loudness.target,
+                            station.config.loudness.margin,
+                        );
+                        if let Some(problem) =
+                            crate::schedule::loudness_problem(&info, target, lang)
+                        {
+                            warnings += 1;
+                            eprintln!(
+                                "{}: {}: {problem}",
+                                e.path.display(),
+                                lang.pick("cảnh báo", "warning")
+                            );
+                        }
+                    }
                     Err(err) => {
                         warnings += 1;
                         eprintln!(
@@ -650,7 +666,9 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
         String,
         std::collections::HashMap<String, DateTime<Utc>>,
     > = Default::default();
+    let loudness = station.config.loudness;
     let planner = Planner {
+        loudness_target: loudness.normalize.then_some(loudness.target),
         audio_dir: &station.config.audio_dir,
         probes: &station.probes,
         schedule_sha256: None,

@@ -123,6 +123,28 @@ pub struct Config {
     pub buffer_frames: u32,
     /// Measured output latency to start early by, so the first sample is heard on the second.
     pub latency_compensation: Duration,
+    pub loudness: Loudness,
+}
+
+/// The station's loudness policy (EBU R128).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loudness {
+    /// Integrated loudness every clip should have, LUFS.
+    pub target: f64,
+    /// How far (LU) a clip may be from the target before validation flags it.
+    pub margin: f64,
+    /// Bring each clip to the target by gain at play time.
+    pub normalize: bool,
+}
+
+impl Default for Loudness {
+    fn default() -> Self {
+        Loudness {
+            target: -16.0,
+            margin: 3.0,
+            normalize: true,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -140,6 +162,9 @@ struct RawConfig {
     grace_seconds: Option<Spanned<i64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
+    loudness_target: Option<Spanned<f64>>,
+    loudness_margin: Option<Spanned<f64>>,
+    loudness_normalize: Option<bool>,
 }
 
 /// Command-line overrides, the last layer.
@@ -472,10 +497,46 @@ pub fn parse(
         "latency_compensation_ms",
     );
 
+    let mut loudness = Loudness::default();
+    if let Some(t) = &raw.loudness_target {
+        if (-40.0..=-5.0).contains(t.get_ref()) {
+            loudness.target = *t.get_ref();
+        } else {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                t.span(),
+                lang.pick(
+                    "`loudness_target` là độ to chuẩn theo LUFS, từ -40 đến -5 (ví dụ -16)",
+                    "`loudness_target` is a loudness in LUFS from -40 to -5 (e.g. -16)",
+                ),
+            ));
+        }
+    }
+    if let Some(m) = &raw.loudness_margin {
+        if (0.5..=20.0).contains(m.get_ref()) {
+            loudness.margin = *m.get_ref();
+        } else {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                m.span(),
+                lang.pick(
+                    "`loudness_margin` là số LU từ 0.5 đến 20",
+                    "`loudness_margin` is in LU, from 0.5 to 20",
+                ),
+            ));
+        }
+    }
+    if let Some(n) = raw.loudness_normalize {
+        loudness.normalize = n;
+    }
+
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
+        loudness,
         file: Some(path.to_path_buf()),
         station_dir,
         station_name,

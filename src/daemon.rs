@@ -328,6 +328,7 @@ impl<'a> Daemon<'a> {
             lang: self.lang(),
             audio_dir: None,
             probes: None,
+            loudness: None,
         };
         let mut out = Vec::new();
         for (file, sha, content) in previous {
@@ -539,7 +540,9 @@ impl<'a> Daemon<'a> {
                 )
             }
         };
+        let loudness = self.station.config.loudness;
         let planner = Planner {
+            loudness_target: loudness.normalize.then_some(loudness.target),
             audio_dir: &self.station.config.audio_dir,
             probes: &self.station.probes,
             schedule_sha256: info.schedule_sha256.clone(),

@@ -214,7 +214,7 @@ pub struct OccurrenceInfo {
     pub schedule_sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipPlan {
     pub rel: String,
     pub sha256: String,
@@ -223,6 +223,9 @@ pub struct ClipPlan {
     /// The plan item the clip serves (its own, else its slot's).
     #[serde(default)]
     pub topic: Option<String>,
+    /// Gain applied to bring it to the station's loudness target, dB.
+    #[serde(default)]
+    pub gain_db: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1276,6 +1279,7 @@ mod tests {
                     duration_ms: 1000,
                     role: "clip".into(),
                     topic: None,
+                    gain_db: None,
                 }],
             },
             t,

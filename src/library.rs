@@ -61,6 +61,35 @@ pub struct ClipInfo {
     pub duration_ms: u64,
     pub channels: u16,
     pub sample_rate: u32,
+    /// EBU R128 integrated loudness, LUFS, to 0.1; `None` for silence.
+    pub loudness_lufs: Option<Tenths>,
+    /// Sample peak, dBFS, to 0.1.
+    pub peak_dbfs: Tenths,
+}
+
+/// A level in tenths of a unit (dB, LU), kept integral so clip facts compare exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tenths(pub i32);
+
+impl Tenths {
+    pub fn of(v: f64) -> Tenths {
+        Tenths((v * 10.0).round() as i32)
+    }
+
+    pub fn get(self) -> f64 {
+        self.0 as f64 / 10.0
+    }
+}
+
+/// The gain (dB) that brings a clip to `target` LUFS without lifting its peak above −1 dBFS
+/// and without more than +12 dB of boost (quiet recordings are mostly noise).
+pub fn normalising_gain_db(info: &ClipInfo, target: f64) -> f64 {
+    let Some(lufs) = info.loudness_lufs else {
+        return 0.0;
+    };
+    let wanted = (target - lufs.get()).clamp(-20.0, 12.0);
+    let headroom = -1.0 - info.peak_dbfs.get();
+    (wanted.min(headroom) * 10.0).round() / 10.0
 }
 
 /// NFC-normalises a relative clip path so that names in different Unicode forms compare equal.
@@ -231,7 +260,35 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
     let channels = decoder.channels().get();
     let sample_rate = decoder.sample_rate().get();
     let declared = decoder.total_duration();
-    let samples = decoder.count() as u64;
+    // One pass: count the samples (the exact length), and measure loudness and peak.
+    let mut meter =
+        ebur128::EbuR128::new(channels as u32, sample_rate, ebur128::Mode::I).map_err(|e| {
+            ClipError::Undecodable {
+                path: path.to_path_buf(),
+                reason: format!("loudness meter: {e:?}"),
+            }
+        })?;
+    let mut samples: u64 = 0;
+    let mut peak: f32 = 0.0;
+    let mut chunk: Vec<f32> = Vec::with_capacity(8192);
+    let chunk_len = 4096 * channels as usize;
+    for s in decoder {
+        samples += 1;
+        peak = peak.max(s.abs());
+        chunk.push(s);
+        if chunk.len() == chunk_len {
+            let _ = meter.add_frames_f32(&chunk);
+            chunk.clear();
+        }
+    }
+    let whole = chunk.len() - chunk.len() % channels as usize;
+    let _ = meter.add_frames_f32(&chunk[..whole]);
+    let loudness_lufs = meter
+        .loudness_global()
+        .ok()
+        .filter(|l| l.is_finite() && *l > -70.0)
+        .map(Tenths::of);
+    let peak_dbfs = Tenths::of(20.0 * (peak.max(1e-10) as f64).log10());
     let frames = samples / channels as u64;
     if frames == 0 {
         return Err(ClipError::Undecodable {
@@ -260,6 +317,8 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
         duration_ms,
         channels,
         sample_rate,
+        loudness_lufs,
+        peak_dbfs,
     })
 }
 
@@ -372,5 +431,34 @@ mod tests {
         let later = now + SETTLE + Duration::from_secs(1);
         assert_eq!(states(later)[1].1, EntryState::Ready);
         assert_eq!(states(later)[2].1, EntryState::Incomplete);
+    }
+
+    #[test]
+    fn normalising_gain_reaches_the_target_within_the_headroom_and_boost_caps() {
+        let info = |lufs: f64, peak: f64| ClipInfo {
+            sha256: String::new(),
+            duration_ms: 1000,
+            channels: 1,
+            sample_rate: 8000,
+            loudness_lufs: Some(Tenths::of(lufs)),
+            peak_dbfs: Tenths::of(peak),
+        };
+        assert_eq!(normalising_gain_db(&info(-26.0, -12.0), -16.0), 10.0);
+        assert_eq!(
+            normalising_gain_db(&info(-26.0, -3.0), -16.0),
+            2.0,
+            "peak stays under -1 dBFS"
+        );
+        assert_eq!(
+            normalising_gain_db(&info(-40.0, -30.0), -16.0),
+            12.0,
+            "boost capped"
+        );
+        assert_eq!(normalising_gain_db(&info(-8.0, -0.5), -16.0), -8.0);
+        let silent = ClipInfo {
+            loudness_lufs: None,
+            ..info(0.0, -100.0)
+        };
+        assert_eq!(normalising_gain_db(&silent, -16.0), 0.0);
     }
 }

@@ -183,6 +183,7 @@ mod tests {
             lang: Lang::En,
             audio_dir: None,
             probes: None,
+            loudness: None,
         };
         let (s, d) = schedule::parse(Path::new("t.toml"), &text, &ctx, 0);
         assert!(d.iter().all(|d| !d.is_error()), "{d:?}");

@@ -295,6 +295,8 @@ pub struct Context<'a> {
     /// `None` skips file checks (for tests of the text alone).
     pub audio_dir: Option<&'a Path>,
     pub probes: Option<&'a ProbeCache>,
+    /// The station's loudness target and margin (LUFS, LU), to flag clips far from it.
+    pub loudness: Option<(f64, f64)>,
 }
 
 struct Checker<'a> {
@@ -399,11 +401,21 @@ impl Checker<'_> {
                 ),
                 Some(path) => {
                     if let Some(probes) = ctx.probes {
-                        if let Err(e) = probes.probe(&path) {
-                            self.error(
+                        match probes.probe(&path) {
+                            Err(e) => self.error(
                                 v.span(),
                                 tr!(lang, "«{rel}»: {}", "“{rel}”: {}", e.reason(lang)),
-                            );
+                            ),
+                            Ok(info) => {
+                                let problem =
+                                    ctx.loudness.and_then(|l| loudness_problem(&info, l, lang));
+                                if let Some(problem) = problem {
+                                    self.warning(
+                                        v.span(),
+                                        tr!(lang, "«{rel}»: {problem}", "“{rel}”: {problem}"),
+                                    );
+                                }
+                            }
                         }
                     }
                 }
@@ -442,6 +454,25 @@ impl Checker<'_> {
                 ),
             );
         }
+    }
+}
+
+/// Whether a clip's loudness is too far from the station's target (or silent), in words.
+pub fn loudness_problem(
+    info: &library::ClipInfo,
+    (target, margin): (f64, f64),
+    lang: Lang,
+) -> Option<String> {
+    match info.loudness_lufs {
+        None => Some(lang.pick("tệp không có tiếng (im lặng)", "the file is silent").to_string()),
+        Some(l) if (l.get() - target).abs() > margin => Some(tr!(
+            lang,
+            "độ to {:.1} LUFS, lệch {:+.1} LU so với mức chuẩn {target} LUFS của đài (cho phép ±{margin})",
+            "loudness {:.1} LUFS is {:+.1} LU from the station's {target} LUFS target (margin ±{margin})",
+            l.get(),
+            l.get() - target
+        )),
+        Some(_) => None,
     }
 }
 
@@ -1035,6 +1066,7 @@ play = ["canh-bao.mp3"]
             lang: Lang::En,
             audio_dir: None,
             probes: None,
+            loudness: None,
         }
     }
 
@@ -1168,6 +1200,7 @@ queue = "/abs"
             lang: Lang::Vi,
             audio_dir: None,
             probes: None,
+            loudness: None,
         };
         let (_, d) = parse(Path::new("s.toml"), "[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\nat = [\"25:00\"]\nplay=[\"a.mp3\"]\n", &c, 0);
         assert!(d[0].message.starts_with("giờ không hợp lệ"), "{d:?}");

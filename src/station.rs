@@ -46,6 +46,7 @@ impl Station {
             lang: config.language,
             audio_dir: Some(&config.audio_dir),
             probes: check_audio.then_some(&*probes),
+            loudness: Some((config.loudness.target, config.loudness.margin)),
         };
         let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
         if diags.iter().any(Diagnostic::is_error) {

@@ -151,6 +151,34 @@ fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
 }
 
 #[test]
+fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
+    let st = TempStation::new(
+        "loudness_target = -16.0\nloudness_margin = 3.0",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"ok.wav\", \"nho.wav\"]\n"
+        ),
+    );
+    support::tone_wav_at(&st.path().join("audio/ok.wav"), 2.0, 1000.0, 8000, 1, 0.22);
+    support::tone_wav_at(&st.path().join("audio/nho.wav"), 2.0, 1000.0, 8000, 1, 0.01);
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["validate", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "warnings do not fail validation: {err}");
+    assert!(
+        err.contains("schedules/test.toml:8:21: warning: “nho.wav”: loudness"),
+        "{err}"
+    );
+    assert!(
+        err.contains("LU from the station's -16 LUFS target"),
+        "{err}"
+    );
+    assert!(!err.contains("“ok.wav”"), "{err}");
+    assert!(out.contains("valid"), "{out}");
+}
+
+#[test]
 fn a_bad_configuration_key_is_located_and_a_named_missing_config_is_an_error() {
     let st = TempStation::new(
         "volumne = 1.0",

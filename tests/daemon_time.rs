@@ -437,6 +437,7 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
                     duration_ms: 200,
                     role: "clip".into(),
                     topic: None,
+                    gain_db: None,
                 }],
             },
             at,
@@ -550,7 +551,7 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
 #[test]
 fn each_clip_journals_the_levels_that_went_out_and_silence_is_flagged_as_dead_air() {
     let st = TempStation::new(
-        "volume = 0.5",
+        "volume = 0.5\nloudness_normalize = false",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"tone.wav\", \"silence.wav\"]\n"),
     );
     st.tone("tone.wav", 1.0); // a sine at half scale
@@ -617,4 +618,38 @@ fn an_edit_made_while_loaxa_was_down_does_not_rewrite_what_was_owed() {
     let now_in_force = j.schedules_in_force().unwrap();
     assert_eq!(now_in_force.len(), 1);
     assert_ne!(now_in_force[0].1, old_sha, "the new version is stored too");
+}
+
+#[test]
+fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
+    let st = TempStation::new(
+        "loudness_target = -16.0",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"loud.wav\", \"quiet.wav\"]\n"
+        ),
+    );
+    support::tone_wav_at(&st.path().join("audio/loud.wav"), 3.0, 1000.0, 8000, 1, 0.9);
+    support::tone_wav_at(
+        &st.path().join("audio/quiet.wav"),
+        3.0,
+        1000.0,
+        8000,
+        1,
+        0.05,
+    );
+    let clock = FakeClock::new(local("2025-09-01 05:59:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
+    let r = &records(&st)[0];
+    let loud = r.clips[0].levels.unwrap();
+    let quiet = r.clips[1].levels.unwrap();
+    // Both leave at about the same level, near −16 LUFS (a 1 kHz sine's RMS is close to its LUFS).
+    assert!((loud.rms_dbfs + 16.0).abs() < 1.5, "{loud:?}");
+    assert!((quiet.rms_dbfs + 16.0).abs() < 1.5, "{quiet:?}");
+    assert!((loud.rms_dbfs - quiet.rms_dbfs).abs() < 1.0);
 }
