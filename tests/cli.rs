@@ -167,7 +167,7 @@ fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
     });
     assert_eq!(code, 0, "warnings do not fail validation: {err}");
     assert!(
-        err.contains("schedules/test.toml:8:21: warning: “nho.wav”: loudness"),
+        err.contains("schedules/test.toml:9:19: warning: “nho.wav”: loudness"),
         "{err}"
     );
     assert!(
