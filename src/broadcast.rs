@@ -356,8 +356,7 @@ pub fn verdict(
         (Outcome::Partial, None)
     };
     events.push(Event::BroadcastEnded {
-        occurrence: key.clone(),
-        scheduled_at: p.info.scheduled_at,
+        occurrence: p.info.clone(),
         outcome,
         reason,
         started_at: report.aired.started_at,

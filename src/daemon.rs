@@ -197,8 +197,7 @@ impl<'a> Daemon<'a> {
             );
             self.journal.append(
                 &Event::BroadcastEnded {
-                    occurrence: r.info.key.clone(),
-                    scheduled_at: r.info.scheduled_at,
+                    occurrence: r.info.clone(),
                     outcome: Outcome::Interrupted,
                     reason: Some(Reason::Crashed),
                     started_at: None,
@@ -597,9 +596,8 @@ impl<'a> Daemon<'a> {
         };
         let end = self.clock.now();
         let events = broadcast::verdict(&prepared, &report, stopped, end);
-        for e in &events {
-            self.journal.append(e, end)?;
-        }
+        // The clips' results and the end are one fact: written together, with one fsync.
+        self.journal.append_all(&events, end)?;
         let mut ended = None;
         if let Some(Event::BroadcastEnded {
             outcome, reason, ..

@@ -268,8 +268,9 @@ pub enum Event {
         levels: Option<Levels>,
     },
     BroadcastEnded {
-        occurrence: String,
-        scheduled_at: DateTime<Utc>,
+        /// The occurrence again, whole: the end event alone says what ended and how, so
+        /// reports need not join it to its start.
+        occurrence: OccurrenceInfo,
         outcome: Outcome,
         reason: Option<Reason>,
         started_at: Option<DateTime<Utc>>,
@@ -387,13 +388,16 @@ impl Event {
                 ..Columns::default()
             },
             Event::BroadcastEnded {
-                occurrence,
-                scheduled_at,
+                occurrence: o,
                 outcome,
                 ..
             } => Columns {
-                occurrence: Some(occurrence.clone()),
-                scheduled_at: Some(ms(*scheduled_at)),
+                occurrence: Some(o.key.clone()),
+                scheduled_at: Some(ms(o.scheduled_at)),
+                plan: Some(o.plan.clone()),
+                slot: Some(o.slot.clone()),
+                topic: o.topic.clone(),
+                manual: Some(o.manual as i64),
                 outcome: Some(outcome.code().into()),
                 ..Columns::default()
             },
@@ -423,6 +427,15 @@ pub struct OutcomeCount {
     pub topic: Option<String>,
     pub outcome: Option<Outcome>,
     pub count: i64,
+}
+
+/// An occurrence that did not air in full, as its last event tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    pub info: OccurrenceInfo,
+    /// `None`: started but not ended.
+    pub outcome: Option<Outcome>,
+    pub reason: Option<Reason>,
 }
 
 /// One clip's airings within one slot.
@@ -491,6 +504,9 @@ const SCHEMA: &[&str] = &[
      CREATE INDEX events_by_occurrence ON events(occurrence);
      CREATE INDEX events_by_schedule ON events(scheduled_at, kind);
      CREATE INDEX events_by_clip ON events(clip) WHERE clip IS NOT NULL;
+     -- Covering indexes for reports: a period's outcomes and clip figures without touching bodies.
+     CREATE INDEX events_outcomes ON events(kind, scheduled_at, manual, plan, slot, topic, outcome);
+     CREATE INDEX events_clips ON events(kind, scheduled_at, occurrence, topic, clip, sha256, outcome, played_ms, dead_air);
      CREATE TRIGGER events_no_update BEFORE UPDATE ON events
         BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;
      CREATE TRIGGER events_no_delete BEFORE DELETE ON events
@@ -569,6 +585,20 @@ pub fn chain_hash(
     columns: &Columns,
     body: &str,
 ) -> String {
+    let text = columns.text();
+    let fields: [Option<&str>; 12] = std::array::from_fn(|i| text[i].as_deref());
+    hex(&chain_digest(prev, seq, recorded_at, kind, &fields, body))
+}
+
+/// The chain hash over borrowed fields (columns as their text), as raw bytes.
+fn chain_digest(
+    prev: &str,
+    seq: i64,
+    recorded_at: &str,
+    kind: &str,
+    columns: &[Option<&str>; 12],
+    body: &str,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |part: Option<&str>| match part {
         Some(p) => {
@@ -581,11 +611,29 @@ pub fn chain_hash(
     field(Some(&seq.to_string()));
     field(Some(recorded_at));
     field(Some(kind));
-    for c in columns.text() {
-        field(c.as_deref());
+    for c in columns {
+        field(*c);
     }
     field(Some(body));
-    hex(&h.finalize())
+    h.finalize().into()
+}
+
+/// Decodes a lower-case hex SHA-256; `None` if it is not one.
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = nibble(b[2 * i])? << 4 | nibble(b[2 * i + 1])?;
+    }
+    Some(out)
 }
 pub struct Journal {
     conn: Connection,
@@ -689,21 +737,40 @@ impl Journal {
 
     /// Appends one event, durably (WAL + synchronous FULL), and returns its sequence number.
     pub fn append(&mut self, event: &Event, now: DateTime<Utc>) -> Result<i64, JournalError> {
-        let body = serde_json::to_string(event).map_err(|e| JournalError::Corrupt {
-            path: self.path.clone(),
-            seq: self.head.0 + 1,
-            reason: e.to_string(),
-        })?;
-        let seq = self.head.0 + 1;
+        self.append_all(std::slice::from_ref(event), now)
+    }
+
+    /// Appends events in one transaction (one fsync): all of them or none. Returns the last
+    /// sequence number.
+    pub fn append_all(
+        &mut self,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<i64, JournalError> {
+        let path = self.path.clone();
+        let sql = |source| JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let recorded_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let kind = event.kind();
-        let c = event.columns();
-        let hash = chain_hash(&self.head.1, seq, &recorded_at, kind, &c, &body);
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO events ({ROW}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-            ))
-            .and_then(|mut stmt| {
+        let mut head = self.head.clone();
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO events ({ROW}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                ))
+                .map_err(sql)?;
+            for event in events {
+                let seq = head.0 + 1;
+                let body = serde_json::to_string(event).map_err(|e| JournalError::Corrupt {
+                    path: path.clone(),
+                    seq,
+                    reason: e.to_string(),
+                })?;
+                let kind = event.kind();
+                let c = event.columns();
+                let hash = chain_hash(&head.1, seq, &recorded_at, kind, &c, &body);
                 stmt.execute(params![
                     seq,
                     recorded_at,
@@ -721,13 +788,16 @@ impl Journal {
                     c.sha256,
                     c.dead_air,
                     body,
-                    self.head.1,
+                    head.1,
                     hash
                 ])
-            })
-            .map_err(self.sql())?;
-        self.head = (seq, hash);
-        Ok(seq)
+                .map_err(sql)?;
+                head = (seq, hash);
+            }
+        }
+        tx.commit().map_err(sql)?;
+        self.head = head;
+        Ok(self.head.0)
     }
 
     /// Walks the hash chain from the first event and reports the first one that was altered,
@@ -744,47 +814,87 @@ impl Journal {
         let mut count = 0i64;
         let mut problem = None;
         let mut pin_ok = pin.map(|_| false);
+        // Integer columns are hashed as their decimal text; these buffers are reused.
+        let mut ints: [String; 5] = Default::default();
+        let mut last_digest = unhex(GENESIS);
         while let Some(r) = rows.next().map_err(self.sql())? {
-            let get = |i| r.get::<_, Option<String>>(i);
-            let get_i = |i| r.get::<_, Option<i64>>(i);
-            let seq: i64 = r.get(0).map_err(self.sql())?;
-            let row = (|| -> rusqlite::Result<_> {
-                let recorded_at: String = r.get(1)?;
-                let kind: String = r.get(2)?;
-                let c = Columns {
-                    occurrence: get(3)?,
-                    scheduled_at: get_i(4)?,
-                    plan: get(5)?,
-                    slot: get(6)?,
-                    topic: get(7)?,
-                    manual: get_i(8)?,
-                    outcome: get(9)?,
-                    played_ms: get_i(10)?,
-                    duration_ms: get_i(11)?,
-                    clip: get(12)?,
-                    sha256: get(13)?,
-                    dead_air: get_i(14)?,
-                };
-                let body: String = r.get(15)?;
-                let prev: String = r.get(16)?;
-                let hash: String = r.get(17)?;
-                Ok((recorded_at, kind, c, body, prev, hash))
-            })()
-            .map_err(self.sql())?;
-            let (recorded_at, kind, c, body, prev, hash) = row;
+            use rusqlite::types::ValueRef;
+            let sql = self.sql();
+            let text = |i: usize| -> Result<Option<&str>, JournalError> {
+                match r.get_ref(i).map_err(&sql)? {
+                    ValueRef::Null => Ok(None),
+                    ValueRef::Text(t) => Ok(Some(std::str::from_utf8(t).unwrap_or("\u{fffd}"))),
+                    other => Err(sql(rusqlite::Error::InvalidColumnType(
+                        i,
+                        format!("{other:?}"),
+                        other.data_type(),
+                    ))),
+                }
+            };
+            let seq: i64 = r.get(0).map_err(&sql)?;
+            for (slot, col) in ints.iter_mut().zip([4usize, 8, 10, 11, 14]) {
+                slot.clear();
+                if let Some(v) = r.get::<_, Option<i64>>(col).map_err(&sql)? {
+                    use std::fmt::Write as _;
+                    let _ = write!(slot, "{v}");
+                } else {
+                    slot.push('\0');
+                }
+            }
+            let int = |k: usize| (ints[k] != "\0").then_some(ints[k].as_str());
+            let (recorded_at, kind) = (text(1)?.unwrap_or(""), text(2)?.unwrap_or(""));
+            let fields: [Option<&str>; 12] = [
+                text(3)?,
+                int(0),
+                text(5)?,
+                text(6)?,
+                text(7)?,
+                int(1),
+                text(9)?,
+                int(2),
+                int(3),
+                text(12)?,
+                text(13)?,
+                int(4),
+            ];
+            let (body, prev, hash) = (
+                text(15)?.unwrap_or(""),
+                text(16)?.unwrap_or(""),
+                text(17)?.unwrap_or(""),
+            );
             count += 1;
+            let digest = unhex(hash);
             if problem.is_none() {
-                problem = self.check_link(
-                    seq,
-                    last_seq,
-                    &last_hash,
-                    &recorded_at,
-                    &kind,
-                    &c,
-                    &body,
-                    &prev,
-                    &hash,
-                )?;
+                let intact = digest.is_some()
+                    && digest == Some(chain_digest(prev, seq, recorded_at, kind, &fields, body));
+                let linked = unhex(prev) == last_digest && seq == last_seq + 1;
+                if !(intact && linked) {
+                    let c = Columns {
+                        occurrence: fields[0].map(str::to_string),
+                        scheduled_at: fields[1].and_then(|v| v.parse().ok()),
+                        plan: fields[2].map(str::to_string),
+                        slot: fields[3].map(str::to_string),
+                        topic: fields[4].map(str::to_string),
+                        manual: fields[5].and_then(|v| v.parse().ok()),
+                        outcome: fields[6].map(str::to_string),
+                        played_ms: fields[7].and_then(|v| v.parse().ok()),
+                        duration_ms: fields[8].and_then(|v| v.parse().ok()),
+                        clip: fields[9].map(str::to_string),
+                        sha256: fields[10].map(str::to_string),
+                        dead_air: fields[11].and_then(|v| v.parse().ok()),
+                    };
+                    problem = self.check_link(
+                        seq,
+                        last_seq,
+                        &last_hash,
+                        recorded_at,
+                        kind,
+                        &c,
+                        body,
+                        prev,
+                        hash,
+                    )?;
+                }
             }
             if let Some((n, h)) = pin {
                 if seq == n {
@@ -792,7 +902,9 @@ impl Journal {
                 }
             }
             last_seq = seq;
-            last_hash = hash;
+            last_digest = digest;
+            last_hash.clear();
+            last_hash.push_str(hash);
         }
         Ok(Verification {
             events: count,
@@ -951,27 +1063,62 @@ impl Journal {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT s.plan, s.slot, s.topic, COALESCE(s.outcome, e.outcome), COUNT(*)
-                 FROM events s LEFT JOIN events e ON e.occurrence = s.occurrence AND e.kind = 'broadcast_ended'
-                 WHERE s.scheduled_at >= ?1 AND s.scheduled_at < ?2
-                   AND s.kind IN ('broadcast_started', 'occurrence_missed') AND s.manual = 0
-                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                "SELECT kind, plan, slot, topic, outcome, COUNT(*) FROM events INDEXED BY events_outcomes
+                 WHERE kind IN ('broadcast_started', 'broadcast_ended', 'occurrence_missed')
+                   AND scheduled_at >= ?1 AND scheduled_at < ?2 AND manual = 0
+                 GROUP BY 1, 2, 3, 4, 5",
             )
             .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![ms(from), ms(to)], |r| {
-                Ok(OutcomeCount {
-                    plan: r.get(0)?,
-                    slot: r.get(1)?,
-                    topic: r.get(2)?,
-                    outcome: r
-                        .get::<_, Option<String>>(3)?
-                        .and_then(|o| Outcome::parse(&o)),
-                    count: r.get(4)?,
-                })
+        let mut rows = stmt.query(params![ms(from), ms(to)]).map_err(self.sql())?;
+        // Per plan/slot/topic: started, and ended-or-missed by outcome. The difference between
+        // started and ended is what is still on air (or was cut by a crash not yet recovered).
+        type Key = (String, String, Option<String>);
+        let mut started: BTreeMap<Key, i64> = BTreeMap::new();
+        let mut ended: BTreeMap<(Key, Option<Outcome>), i64> = BTreeMap::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let kind: String = r.get(0).map_err(self.sql())?;
+            let key: Key = (
+                r.get(1).map_err(self.sql())?,
+                r.get(2).map_err(self.sql())?,
+                r.get(3).map_err(self.sql())?,
+            );
+            let outcome = r
+                .get::<_, Option<String>>(4)
+                .map_err(self.sql())?
+                .and_then(|o| Outcome::parse(&o));
+            let n: i64 = r.get(5).map_err(self.sql())?;
+            if kind == "broadcast_started" {
+                *started.entry(key).or_default() += n;
+            } else {
+                if kind == "broadcast_ended" {
+                    *started.entry(key.clone()).or_default() -= n;
+                }
+                *ended.entry((key, outcome)).or_default() += n;
+            }
+        }
+        let mut out: Vec<OutcomeCount> = ended
+            .into_iter()
+            .map(|((k, outcome), count)| OutcomeCount {
+                plan: k.0,
+                slot: k.1,
+                topic: k.2,
+                outcome,
+                count,
             })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+            .collect();
+        out.extend(
+            started
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, count)| OutcomeCount {
+                    plan: k.0,
+                    slot: k.1,
+                    topic: k.2,
+                    outcome: None,
+                    count,
+                }),
+        );
+        Ok(out)
     }
 
     /// What each clip did in planned occurrences scheduled in `[from, to)`, by slot, topic,
@@ -986,10 +1133,10 @@ impl Journal {
             .prepare_cached(
                 "SELECT substr(occurrence, 1, instr(occurrence, '@') - 1), topic, clip, sha256,
                         SUM(outcome = 'completed'), SUM(played_ms), SUM(COALESCE(dead_air, 0))
-                 FROM events
-                 WHERE scheduled_at >= ?1 AND scheduled_at < ?2 AND kind = 'clip_aired'
+                 FROM events INDEXED BY events_clips
+                 WHERE kind = 'clip_aired' AND scheduled_at >= ?1 AND scheduled_at < ?2
                    AND occurrence NOT LIKE 'manual/%'
-                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                 GROUP BY 1, 2, 3, 4",
             )
             .map_err(self.sql())?;
         let rows = stmt
@@ -1014,29 +1161,58 @@ impl Journal {
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
-    /// Records of the planned occurrences in `[from, to)` that did not air in full.
+    /// The planned occurrences in `[from, to)` that did not air in full, from their end
+    /// (or missed) events alone, in schedule order; with `unfinished`, also those started
+    /// and not ended.
     pub fn shortfalls(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Record>, JournalError> {
-        let events = self.events_where(
-            "WHERE occurrence IN (
-                SELECT s.occurrence FROM events s
-                LEFT JOIN events e ON e.occurrence = s.occurrence AND e.kind = 'broadcast_ended'
-                WHERE s.scheduled_at >= ?1 AND s.scheduled_at < ?2
-                  AND s.kind IN ('broadcast_started', 'occurrence_missed') AND s.manual = 0
-                  AND COALESCE(s.outcome, e.outcome, '') != 'completed')",
+        unfinished: bool,
+    ) -> Result<Vec<Shortfall>, JournalError> {
+        let mut out = Vec::new();
+        for (_, e) in self.events_where(
+            "INDEXED BY events_outcomes WHERE kind IN ('broadcast_ended', 'occurrence_missed')
+               AND scheduled_at >= ?1 AND scheduled_at < ?2 AND manual = 0 AND outcome != 'completed'",
             &[&ms(from), &ms(to)],
-        )?;
-        let mut records = fold(events.into_iter().map(|(_, e)| e));
-        records.sort_by(|a, b| {
+        )? {
+            match e {
+                Event::BroadcastEnded { occurrence, outcome, reason, .. } => out.push(Shortfall {
+                    info: occurrence,
+                    outcome: Some(outcome),
+                    reason,
+                }),
+                Event::OccurrenceMissed { occurrence, reason } => out.push(Shortfall {
+                    info: occurrence,
+                    outcome: Some(Outcome::Missed),
+                    reason: Some(reason),
+                }),
+                _ => {}
+            }
+        }
+        if unfinished {
+            for (_, e) in self.events_where(
+                "WHERE kind = 'broadcast_started' AND scheduled_at >= ?1 AND scheduled_at < ?2 AND manual = 0
+                   AND occurrence NOT IN (SELECT occurrence FROM events INDEXED BY events_outcomes
+                       WHERE kind = 'broadcast_ended' AND scheduled_at >= ?1 AND scheduled_at < ?2)",
+                &[&ms(from), &ms(to)],
+            )? {
+                if let Event::BroadcastStarted { occurrence, .. } = e {
+                    out.push(Shortfall {
+                        info: occurrence,
+                        outcome: None,
+                        reason: None,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
             a.info
                 .scheduled_at
                 .cmp(&b.info.scheduled_at)
                 .then(a.info.key.cmp(&b.info.key))
         });
-        Ok(records)
+        Ok(out)
     }
 
     /// Broadcasts that were started but never ended: loaxa stopped abruptly while airing.
@@ -1230,7 +1406,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                 ended_at,
                 ..
             } => {
-                if let Some(r) = by_key.get_mut(&occurrence) {
+                if let Some(r) = by_key.get_mut(&occurrence.key) {
                     r.outcome = Some(outcome);
                     r.reason = reason;
                     r.started_at = started_at;
@@ -1305,8 +1481,7 @@ mod tests {
         .unwrap();
         j.append(
             &Event::BroadcastEnded {
-                occurrence: "p/s@1".into(),
-                scheduled_at: t,
+                occurrence: info("p/s@1", t),
                 outcome: Outcome::Completed,
                 reason: None,
                 started_at: Some(t),

@@ -397,7 +397,7 @@ pub fn build(
     }
 
     let shortfalls = journal
-        .shortfalls(start, end)?
+        .shortfalls(start, end, totals.unfinished > 0)?
         .into_iter()
         .filter(|r| wanted(&r.info.plan))
         .map(|r| Shortfall {

@@ -635,7 +635,7 @@ fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
         1000.0,
         8000,
         1,
-        0.05,
+        0.1,
     );
     let clock = FakeClock::new(local("2025-09-01 05:59:00"));
     run_until(
