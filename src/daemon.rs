@@ -598,6 +598,9 @@ impl<'a> Daemon<'a> {
         let events = broadcast::verdict(&prepared, &report, stopped, end);
         // The clips' results and the end are one fact: written together, with one fsync.
         self.journal.append_all(&events, end)?;
+        if let Err(e) = self.journal.checkpoint() {
+            tracing::warn!("journal checkpoint: {e}");
+        }
         let mut ended = None;
         if let Some(Event::BroadcastEnded {
             outcome, reason, ..

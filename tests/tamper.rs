@@ -218,3 +218,64 @@ fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
         "{out}"
     );
 }
+
+#[test]
+fn a_large_journal_is_checked_in_halves_and_breaks_in_either_half_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loaxa.db");
+    {
+        let mut j = Journal::open(&path).unwrap();
+        let events: Vec<Event> = (0..120_000)
+            .map(|i| Event::StationStopped {
+                reason: format!("e{i}"),
+            })
+            .collect();
+        j.append_all(&events, Utc::now()).unwrap();
+    }
+    let v = Journal::open(&path)
+        .unwrap()
+        .verify(Some((100_000, "x")))
+        .unwrap();
+    assert_eq!(
+        (v.events, v.problem.clone(), v.pin_matches),
+        (120_000, None, Some(false))
+    );
+    let head = v.head.clone();
+    let pinned: String = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT hash FROM events WHERE seq = 100000", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let v = Journal::open(&path)
+        .unwrap()
+        .verify(Some((100_000, &pinned)))
+        .unwrap();
+    assert!(v.is_intact());
+    assert_eq!(v.head, head);
+
+    let c = raw(&path);
+    c.execute("DELETE FROM events WHERE seq = 60001", [])
+        .unwrap();
+    assert_eq!(
+        problem(&path),
+        Some(Problem::Removed {
+            after: 60_000,
+            before: 60_002
+        }),
+        "at the split"
+    );
+    c.execute("UPDATE events SET body = 'x' WHERE seq = 110000", [])
+        .unwrap();
+    assert_eq!(
+        problem(&path),
+        Some(Problem::Removed {
+            after: 60_000,
+            before: 60_002
+        }),
+        "the first break is reported"
+    );
+    c.execute("UPDATE events SET body = 'y' WHERE seq = 7", [])
+        .unwrap();
+    assert_eq!(problem(&path), Some(Problem::Altered { seq: 7 }));
+}
