@@ -432,6 +432,24 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Runtime(format!("tokio: {e}")))
 }
 
+/// The journal for commands that only read it: one that does not exist yet is the
+/// operator's mistake (a wrong station or config), not something to create.
+fn existing_journal(config: &Config, lang: Lang) -> Result<Journal, Failure> {
+    if !config.journal.is_file() {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "chưa có nhật ký ở {}",
+                "no journal at {}",
+                config.journal.display()
+            )
+        );
+        return Err(Failure::Invalid);
+    }
+    open_journal(config)
+}
+
 fn open_journal(config: &Config) -> Result<Journal, Failure> {
     Journal::open(&config.journal).map_err(|e| Failure::Runtime(e.to_string()))
 }
@@ -799,7 +817,7 @@ fn log(overrides: &Overrides, args: LogArgs) -> Result<(), Failure> {
         return Err(Failure::Invalid);
     }
     let (start, end) = crate::report::Period::Days { from, to }.bounds(tz);
-    let journal = open_journal(&station.config)?;
+    let journal = existing_journal(&station.config, lang)?;
     let filter = Filter {
         plan: args.plan,
         slot: args.slot,
@@ -864,19 +882,7 @@ fn report(
             return Err(Failure::Invalid);
         }
     };
-    if !station.config.journal.is_file() {
-        eprintln!(
-            "{}",
-            tr!(
-                lang,
-                "chưa có nhật ký ở {}",
-                "no journal at {}",
-                station.config.journal.display()
-            )
-        );
-        return Err(Failure::Invalid);
-    }
-    let journal = open_journal(&station.config)?;
+    let journal = existing_journal(&station.config, lang)?;
     let r = rep::build(
         &journal,
         &station.config.station_name,
@@ -953,19 +959,7 @@ fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
             }
         },
     };
-    if !station.config.journal.is_file() {
-        eprintln!(
-            "{}",
-            tr!(
-                lang,
-                "chưa có nhật ký ở {}",
-                "no journal at {}",
-                station.config.journal.display()
-            )
-        );
-        return Err(Failure::Invalid);
-    }
-    let journal = open_journal(&station.config)?;
+    let journal = existing_journal(&station.config, lang)?;
     let v = journal
         .verify(pin)
         .map_err(|e| Failure::Runtime(e.to_string()))?;
