@@ -518,14 +518,23 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
             #[cfg(unix)]
             {
                 use tokio::signal::unix::{signal, SignalKind};
-                match signal(SignalKind::terminate()) {
-                    Ok(mut term) => {
+                match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+                    (Ok(mut term), Ok(mut hup)) => loop {
                         tokio::select! {
-                            _ = tokio::signal::ctrl_c() => {}
-                            _ = term.recv() => {}
+                            _ = tokio::signal::ctrl_c() => break,
+                            _ = term.recv() => break,
+                            // SIGHUP must not end the station (its default action would).
+                            // Schedule edits are picked up on their own within a second.
+                            _ = hup.recv() => tracing::info!(
+                                "{}",
+                                lang.pick(
+                                    "SIGHUP: lịch phát tự động được nạp lại khi lưu; thay đổi cấu hình cần khởi động lại loaxa",
+                                    "SIGHUP: schedules reload on their own when saved; configuration changes need a restart"
+                                )
+                            ),
                         }
-                    }
-                    Err(_) => {
+                    },
+                    _ => {
                         let _ = tokio::signal::ctrl_c().await;
                     }
                 }

@@ -81,6 +81,30 @@ struct Daemon<'a> {
     stopping: bool,
     schedule_hashes: HashMap<String, String>,
     tick: Duration,
+    /// The schedules in force: those loaded at start, then each valid edit.
+    schedules: crate::schedule::Schedules,
+    /// Schedule file versions that failed validation (path → content hash), reported once.
+    rejected: HashMap<std::path::PathBuf, String>,
+    /// The schedules folder as last seen, to skip re-reading it when nothing changed.
+    schedules_stamp: Option<Vec<FileStamp>>,
+}
+
+/// A file's name, size and modification time.
+type FileStamp = (std::path::PathBuf, u64, Option<SystemTime>);
+
+fn folder_stamp(dir: &std::path::Path) -> Vec<FileStamp> {
+    let mut v: Vec<FileStamp> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let m = e.metadata().ok()?;
+                    Some((e.path(), m.len(), m.modified().ok()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 fn lang_of(station: &Station) -> Lang {
@@ -158,6 +182,9 @@ impl<'a> Daemon<'a> {
             queue: Vec::new(),
             stopping: false,
             tick: TICK,
+            schedules: station.schedules.clone(),
+            rejected: HashMap::new(),
+            schedules_stamp: None,
             schedule_hashes: station
                 .schedules
                 .files
@@ -219,7 +246,7 @@ impl<'a> Daemon<'a> {
             now,
         )?;
         let mut present = std::collections::BTreeSet::new();
-        for f in &self.station.schedules.files {
+        for f in &self.schedules.files {
             let name = f.file.display().to_string();
             present.insert(name.clone());
             if self.journal.last_schedule_version(&name)?.as_deref() != Some(f.sha256.as_str()) {
@@ -274,7 +301,7 @@ impl<'a> Daemon<'a> {
             )
         );
         match recurrence::next_after(
-            self.station.schedules.slots(),
+            self.schedules.slots(),
             self.station.config.timezone,
             now,
             chrono::Duration::days(400),
@@ -318,7 +345,7 @@ impl<'a> Daemon<'a> {
             schedule_sha256: sha,
         };
         if previous.is_empty() {
-            return recurrence::between(self.station.schedules.slots(), tz, from, until)
+            return recurrence::between(self.schedules.slots(), tz, from, until)
                 .into_iter()
                 .map(|o| now_pending(o, None))
                 .collect();
@@ -393,6 +420,105 @@ impl<'a> Daemon<'a> {
         Ok(true)
     }
 
+    /// Puts schedule edits in force within a tick of the save. A file that fails validation is
+    /// rejected whole and its previous version keeps airing; what airs now is never cut.
+    fn refresh_schedules(&mut self) -> Result<(), DaemonError> {
+        // Cheap first: unless a file appeared, went, or changed size or time (or changed so
+        // recently that a second write could hide in the same timestamp), nothing is read.
+        let stamp = folder_stamp(&self.station.config.schedules_dir);
+        let settled = stamp.iter().all(|(_, _, t)| {
+            t.and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > Duration::from_secs(2))
+        });
+        if settled && self.schedules_stamp.as_ref() == Some(&stamp) {
+            return Ok(());
+        }
+        self.schedules_stamp = Some(stamp);
+        let lang = self.lang();
+        let ctx = crate::schedule::Context {
+            lang,
+            audio_dir: Some(&self.station.config.audio_dir),
+            probes: Some(&self.station.probes),
+            loudness: Some((
+                self.station.config.loudness.target,
+                self.station.config.loudness.margin,
+            )),
+        };
+        let change = self
+            .schedules
+            .refresh(&self.station.config.schedules_dir, &ctx);
+        let now = self.clock.now();
+        for path in &change.loaded {
+            self.rejected.remove(path);
+            if let Some(f) = self.schedules.files.iter().find(|f| &f.file == path) {
+                tracing::info!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "đã áp dụng lịch phát mới: {}",
+                        "schedule now in force: {}",
+                        path.display()
+                    )
+                );
+                self.schedule_hashes
+                    .insert(f.plan.id.clone(), f.sha256.clone());
+                let event = Event::ScheduleLoaded {
+                    file: path.display().to_string(),
+                    sha256: f.sha256.clone(),
+                    content: f.text.clone(),
+                };
+                self.journal.append(&event, now)?;
+            }
+        }
+        for path in &change.removed {
+            self.rejected.remove(path);
+            tracing::warn!(
+                "{}",
+                tr!(
+                    lang,
+                    "lịch phát đã bị xóa, không còn hiệu lực: {}",
+                    "schedule removed, no longer in force: {}",
+                    path.display()
+                )
+            );
+            self.journal.append(
+                &Event::ScheduleUnloaded {
+                    file: path.display().to_string(),
+                },
+                now,
+            )?;
+        }
+        for (path, sha, diags) in change.rejected {
+            if self.rejected.get(&path) == Some(&sha) {
+                continue;
+            }
+            let kept = self.schedules.files.iter().any(|f| f.file == path);
+            tracing::error!(
+                "{}",
+                if kept {
+                    tr!(
+                        lang,
+                        "lịch phát {} có lỗi, bản cũ vẫn được dùng:",
+                        "schedule {} rejected, its previous version stays in force:",
+                        path.display()
+                    )
+                } else {
+                    tr!(
+                        lang,
+                        "lịch phát {} có lỗi, chưa được dùng:",
+                        "schedule {} rejected, not in force:",
+                        path.display()
+                    )
+                }
+            );
+            for d in diags.iter().filter(|d| d.is_error()) {
+                tracing::error!("{}", d.render(lang));
+            }
+            self.rejected.insert(path, sha);
+        }
+        Ok(())
+    }
+
     /// Notices the wall clock jumping relative to the monotonic clock.
     fn watch_clock(&mut self) -> DateTime<Utc> {
         let now = self.clock.now();
@@ -434,7 +560,7 @@ impl<'a> Daemon<'a> {
         let mut out = Vec::new();
         let from = self.cursor - chrono::Duration::milliseconds(1);
         let tz = self.station.config.timezone;
-        for o in recurrence::between(self.station.schedules.slots(), tz, from, until) {
+        for o in recurrence::between(self.schedules.slots(), tz, from, until) {
             let p = Pending {
                 slot: o.slot.clone(),
                 at: o.at,
@@ -471,6 +597,7 @@ impl<'a> Daemon<'a> {
                 self.air(next, shutdown).await?;
                 continue;
             }
+            self.refresh_schedules()?;
             let now = self.watch_clock();
             if let Some(p) = self.due(now + lead)?.into_iter().next() {
                 self.cursor = p.at;
@@ -493,7 +620,7 @@ impl<'a> Daemon<'a> {
             // second of schedule, not at everything since the last broadcast.
             self.cursor = self.cursor.max(now);
             let next = recurrence::next_after(
-                self.station.schedules.slots(),
+                self.schedules.slots(),
                 self.station.config.timezone,
                 self.cursor.max(now),
                 chrono::Duration::days(400),
@@ -645,6 +772,7 @@ impl<'a> Daemon<'a> {
                     break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
                 }
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
+                    self.refresh_schedules()?;
                     let now = self.clock.now();
                     for p in self.due(now)? {
                         self.cursor = self.cursor.max(p.at);

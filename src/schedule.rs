@@ -1020,6 +1020,107 @@ pub fn load_dir(dir: &Path, ctx: &Context<'_>) -> (Schedules, Vec<Diagnostic>) {
     (schedules, problems)
 }
 
+/// What a [`Schedules::refresh`] changed.
+#[derive(Debug, Default)]
+pub struct Refresh {
+    /// Files whose new content is now in force.
+    pub loaded: Vec<PathBuf>,
+    /// Files gone from the folder, no longer in force.
+    pub removed: Vec<PathBuf>,
+    /// Files whose new content failed validation; their previous version (if any) stays in
+    /// force. With the content's hash, so a caller can report each bad version once.
+    pub rejected: Vec<(PathBuf, String, Vec<Diagnostic>)>,
+}
+
+impl Schedules {
+    /// Re-reads the schedules folder. A file whose content changed is validated again, as a
+    /// whole: if it passes it replaces its previous version, if it fails the previous version
+    /// stays in force. Slots keep the order of their files' names.
+    pub fn refresh(&mut self, dir: &Path, ctx: &Context<'_>) -> Refresh {
+        let mut out = Refresh::default();
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return out;
+        };
+        let mut paths: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect();
+        paths.sort();
+        for path in &paths {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    let d = Diagnostic::whole_file(
+                        path,
+                        tr!(
+                            ctx.lang,
+                            "không đọc được tệp: {e}",
+                            "cannot read the file: {e}"
+                        ),
+                    );
+                    out.rejected.push((path.clone(), String::new(), vec![d]));
+                    continue;
+                }
+            };
+            let sha = library::hex(&Sha256::digest(text.as_bytes()));
+            if self
+                .files
+                .iter()
+                .any(|f| &f.file == path && f.sha256 == sha)
+            {
+                continue;
+            }
+            let (parsed, mut diags) = parse(path, &text, ctx, 0);
+            let parsed = parsed.filter(|s| {
+                let clash = self
+                    .files
+                    .iter()
+                    .find(|f| &f.file != path && f.plan.id == s.plan.id);
+                if let Some(other) = clash {
+                    diags.push(Diagnostic::whole_file(
+                        path,
+                        tr!(
+                            ctx.lang,
+                            "mã kế hoạch «{}» đã dùng trong {}",
+                            "plan id “{}” is already used in {}",
+                            s.plan.id,
+                            other.file.display()
+                        ),
+                    ));
+                }
+                clash.is_none()
+            });
+            match parsed {
+                Some(s) => {
+                    self.files.retain(|f| &f.file != path);
+                    self.files.push(s);
+                    out.loaded.push(path.clone());
+                }
+                None => out.rejected.push((path.clone(), sha, diags)),
+            }
+        }
+        self.files.retain(|f| {
+            let keep = paths.contains(&f.file);
+            if !keep {
+                out.removed.push(f.file.clone());
+            }
+            keep
+        });
+        if !out.loaded.is_empty() || !out.removed.is_empty() {
+            self.files.sort_by(|a, b| a.file.cmp(&b.file));
+            let mut order = 0;
+            for f in &mut self.files {
+                for slot in &mut f.slots {
+                    slot.order = order;
+                    order += 1;
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Weekday helper for callers that iterate dates.
 pub fn weekday_of(d: NaiveDate) -> Weekday {
     d.weekday()

@@ -422,3 +422,52 @@ fn usage_errors_exit_2_and_help_exists_everywhere() {
     assert!(out.contains("Lệnh:") && out.contains("Tùy chọn:"), "{out}");
     let _ = Path::new("");
 }
+
+#[test]
+fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_is_reported() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 0.3);
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // A broken save: rejected with its location, the old version stays.
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"6h\"]\nplay = [\"a.wav\"]\n"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // A good save: a slot three seconds from now.
+    let (t, _) = in_secs(3);
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"moi\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    // A hang-up (a closed terminal, `systemctl reload`) does not end the station.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("SIGHUP"), "{err}");
+    assert!(
+        err.contains("rejected, its previous version stays in force"),
+        "{err}"
+    );
+    assert!(
+        err.contains("test.toml:8:7: error: invalid time “6h”"),
+        "{err}"
+    );
+    assert!(err.contains("schedule now in force"), "{err}");
+    let log = log_json(&st);
+    assert_eq!(log["records"][0]["slot"], "moi", "{log:#}");
+    assert_eq!(log["records"][0]["outcome"], "completed");
+}

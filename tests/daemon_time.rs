@@ -46,6 +46,20 @@ fn run_until(
     until: DateTime<Utc>,
     steps: Vec<(DateTime<Utc>, chrono::Duration)>,
 ) {
+    run_with(st, recorder, clock, until, steps, Vec::new())
+}
+
+/// A file edit an operator makes at a given (fake) time: write `Some(text)` or delete `None`.
+type Edit = (DateTime<Utc>, std::path::PathBuf, Option<String>);
+
+fn run_with(
+    st: &TempStation,
+    recorder: Recorder,
+    clock: &FakeClock,
+    until: DateTime<Utc>,
+    steps: Vec<(DateTime<Utc>, chrono::Duration)>,
+    edits: Vec<Edit>,
+) {
     let station = station(st);
     let mut journal = Journal::open(&st.journal()).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -59,12 +73,20 @@ fn run_until(
         .unwrap();
     rt.block_on(async {
         let mut steps = steps;
+        let mut edits = edits;
         let shutdown = async move {
             loop {
                 let now = watcher.now();
                 if let Some(i) = steps.iter().position(|(at, _)| now >= *at) {
                     let (_, by) = steps.remove(i);
                     watcher.step(by);
+                }
+                if let Some(i) = edits.iter().position(|(at, _, _)| now >= *at) {
+                    let (_, path, content) = edits.remove(i);
+                    match content {
+                        Some(text) => std::fs::write(&path, text).unwrap(),
+                        None => std::fs::remove_file(&path).unwrap(),
+                    }
                 }
                 if now >= until {
                     break;
@@ -652,4 +674,88 @@ fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
     assert!((loud.rms_dbfs + 16.0).abs() < 1.5, "{loud:?}");
     assert!((quiet.rms_dbfs + 16.0).abs() < 1.5, "{quiet:?}");
     assert!((loud.rms_dbfs - quiet.rms_dbfs).abs() < 1.0);
+}
+
+#[test]
+fn a_schedule_edit_takes_effect_without_a_restart_and_is_journaled_as_a_new_version() {
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    let file = st.path().join("schedules/test.toml");
+    let clock = FakeClock::new(local("2025-09-01 05:00:00"));
+    let edits = vec![(
+        local("2025-09-01 05:30:00"),
+        file.clone(),
+        Some(daily("07:00:00")),
+    )];
+    run_with(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 08:00:00"),
+        vec![],
+        edits,
+    );
+    let rs = records(&st);
+    assert_eq!(summary(&rs), ["09-01 07:00:00 s Completed"]);
+    let j = Journal::open(&st.journal()).unwrap();
+    let versions = j.schedule_history().unwrap();
+    assert_eq!(versions.len(), 2, "both versions are stored");
+    assert_eq!(
+        rs[0].info.schedule_sha256.as_deref(),
+        Some(versions[1].1.as_str()),
+        "linked to the version that planned it"
+    );
+}
+
+#[test]
+fn a_bad_schedule_edit_is_rejected_whole_and_the_old_version_keeps_airing() {
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    let file = st.path().join("schedules/test.toml");
+    let broken = daily("07:00:00").replace("07:00:00", "25:00");
+    let clock = FakeClock::new(local("2025-09-01 05:00:00"));
+    let edits = vec![(local("2025-09-01 05:30:00"), file.clone(), Some(broken))];
+    run_with(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 08:00:00"),
+        vec![],
+        edits,
+    );
+    assert_eq!(summary(&records(&st)), ["09-01 06:00:00 s Completed"]);
+    assert_eq!(
+        Journal::open(&st.journal())
+            .unwrap()
+            .schedule_history()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_removed_schedule_stops_airing_and_is_journaled_as_unloaded() {
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    st.write(
+        "schedules/other.toml",
+        &daily("06:30:00").replace("id = \"kh\"", "id = \"khac\""),
+    );
+    let file = st.path().join("schedules/test.toml");
+    let clock = FakeClock::new(local("2025-09-01 05:00:00"));
+    let edits = vec![(local("2025-09-01 05:30:00"), file, None)];
+    run_with(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 08:00:00"),
+        vec![],
+        edits,
+    );
+    let rs = records(&st);
+    assert_eq!(rs.len(), 1, "{:?}", summary(&rs));
+    assert_eq!(rs[0].info.plan, "khac");
+    let j = Journal::open(&st.journal()).unwrap();
+    assert_eq!(j.schedules_in_force().unwrap().len(), 1);
 }
