@@ -349,21 +349,86 @@ impl tracing_subscriber::fmt::time::FormatTime for StationTime {
 /// Decoders log every damaged file at error level; loaxa reports those itself, once, in
 /// the operator's language, so their chatter is off unless RUST_LOG asks for it.
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info,symphonia=off,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_ogg=off,symphonia_format_isomp4=off"));
     use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = || {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info,symphonia=off,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_ogg=off,symphonia_format_isomp4=off"))
+    };
+    if stderr_is_journal() {
+        // journald stamps each line itself and reads the level from a <N> prefix.
+        let _ = tracing_subscriber::fmt()
+            .event_format(Journald)
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_timer(StationTime)
-        .with_env_filter(filter)
+        .with_env_filter(filter())
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
 }
 
+/// Whether stderr is connected to the systemd journal: `JOURNAL_STREAM` names the device
+/// and inode of the journal's stream, which must be stderr's own.
+fn stderr_is_journal() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+            return false;
+        };
+        let Some((dev, ino)) = stream.split_once(':') else {
+            return false;
+        };
+        let stderr =
+            std::fs::metadata("/proc/self/fd/2").or_else(|_| std::fs::metadata("/dev/stderr"));
+        stderr.is_ok_and(|m| Some(m.dev()) == dev.parse().ok() && Some(m.ino()) == ino.parse().ok())
+    }
+    #[cfg(not(unix))]
+    false
+}
+
+/// Log lines for journald: `<priority>message`, no timestamp (sd-daemon(3)).
+struct Journald;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Journald
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(w, "<{priority}>")?;
+        tracing_subscriber::fmt::FormatFields::format_fields(ctx, w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
 fn print_diagnostics(diags: &[Diagnostic], lang: Lang) {
+    let journal = stderr_is_journal();
     for d in diags {
+        if journal {
+            // One journal entry per line, each with the diagnostic's priority.
+            let priority = if d.is_error() { 3 } else { 4 };
+            for line in d.render(lang).lines() {
+                eprintln!("<{priority}>{line}");
+            }
+            continue;
+        }
         eprintln!("{}\n", d.render(lang));
     }
 }
@@ -552,6 +617,7 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
             shutdown,
             RunOptions {
                 rehearse,
+                notifier: crate::service::Notifier::from_env(),
                 ..RunOptions::default()
             },
         )

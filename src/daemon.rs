@@ -37,13 +37,15 @@ pub enum DaemonError {
     Journal(#[from] JournalError),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunOptions {
     /// Air every slot once, right after start, as a journaled manual rehearsal.
     pub rehearse: bool,
     /// The longest sleep between looks at the wall clock ([`TICK`]); tests on a fake clock
     /// raise it to cover months quickly.
     pub tick: Duration,
+    /// The service manager to tell about readiness, status and liveness, if any.
+    pub notifier: Option<crate::service::Notifier>,
 }
 
 impl Default for RunOptions {
@@ -51,6 +53,7 @@ impl Default for RunOptions {
         RunOptions {
             rehearse: false,
             tick: TICK,
+            notifier: None,
         }
     }
 }
@@ -87,6 +90,7 @@ struct Daemon<'a> {
     rejected: HashMap<std::path::PathBuf, String>,
     /// The schedules folder as last seen, to skip re-reading it when nothing changed.
     schedules_stamp: Option<Vec<FileStamp>>,
+    notifier: Option<crate::service::Notifier>,
 }
 
 /// A file's name, size and modification time.
@@ -146,7 +150,14 @@ pub async fn run(
     }
     let mut shutdown = pin!(shutdown);
     d.tick = options.tick;
+    d.notifier = options.notifier;
+    if let Some(n) = &d.notifier {
+        n.ready(&d.next_status());
+    }
     d.main_loop(&mut shutdown).await?;
+    if let Some(n) = &d.notifier {
+        n.stopping();
+    }
     let now = d.clock.now();
     d.journal.append(
         &Event::StationStopped {
@@ -185,6 +196,7 @@ impl<'a> Daemon<'a> {
             schedules: station.schedules.clone(),
             rejected: HashMap::new(),
             schedules_stamp: None,
+            notifier: None,
             schedule_hashes: station
                 .schedules
                 .files
@@ -420,6 +432,35 @@ impl<'a> Daemon<'a> {
         Ok(true)
     }
 
+    /// One line for the service manager: what airs next.
+    fn next_status(&self) -> String {
+        let lang = self.lang();
+        match recurrence::next_after(
+            self.schedules.slots(),
+            self.station.config.timezone,
+            self.clock.now(),
+            chrono::Duration::days(400),
+        ) {
+            Some(o) => tr!(
+                lang,
+                "lần phát tiếp theo: {} «{}» lúc {}",
+                "next: {} “{}” at {}",
+                o.slot.id,
+                o.slot.title,
+                self.local(o.at)
+            ),
+            None => lang
+                .pick("không có lần phát nào sắp tới", "nothing scheduled")
+                .to_string(),
+        }
+    }
+
+    fn ping(&mut self) {
+        if let Some(n) = &mut self.notifier {
+            n.watchdog();
+        }
+    }
+
     /// Puts schedule edits in force within a tick of the save. A file that fails validation is
     /// rejected whole and its previous version keeps airing; what airs now is never cut.
     fn refresh_schedules(&mut self) -> Result<(), DaemonError> {
@@ -597,6 +638,7 @@ impl<'a> Daemon<'a> {
                 self.air(next, shutdown).await?;
                 continue;
             }
+            self.ping();
             self.refresh_schedules()?;
             let now = self.watch_clock();
             if let Some(p) = self.due(now + lead)?.into_iter().next() {
@@ -631,6 +673,10 @@ impl<'a> Daemon<'a> {
                     .unwrap_or(Duration::ZERO)
                     .min(self.tick),
                 None => self.tick,
+            };
+            let wait = match self.notifier.as_ref().and_then(|n| n.max_sleep()) {
+                Some(ping_every) => wait.min(ping_every),
+                None => wait,
             };
             tokio::select! {
                 _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}
@@ -753,6 +799,9 @@ impl<'a> Daemon<'a> {
         // The loop's own view of time restarts after a broadcast: airing is not a clock step.
         self.last_wall = self.clock.now();
         self.last_mono = self.clock.monotonic();
+        if let Some(n) = &self.notifier {
+            n.status(&self.next_status());
+        }
         Ok(ended)
     }
 
@@ -772,6 +821,7 @@ impl<'a> Daemon<'a> {
                     break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
                 }
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
+                    self.ping();
                     self.refresh_schedules()?;
                     let now = self.clock.now();
                     for p in self.due(now)? {

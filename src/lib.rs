@@ -19,4 +19,5 @@ pub mod library;
 pub mod recurrence;
 pub mod report;
 pub mod schedule;
+pub mod service;
 pub mod station;

@@ -464,6 +464,8 @@ pub fn loudness_problem(
     lang: Lang,
 ) -> Option<String> {
     match info.loudness_lufs {
+        // Too short to gate (under 0.4 s) is not silence: only the peak can say that.
+        None if info.peak_dbfs.get() > -60.0 => None,
         None => Some(lang.pick("tệp không có tiếng (im lặng)", "the file is silent").to_string()),
         Some(l) if (l.get() - target).abs() > margin => Some(tr!(
             lang,
@@ -1343,5 +1345,30 @@ queue = "/abs"
             }
             assert_eq!(s.is_none(), d.iter().any(Diagnostic::is_error));
         }
+    }
+
+    /// Regression: a 0.2 s clip was reported "silent" because EBU R128 cannot gate under 0.4 s.
+    #[test]
+    fn a_clip_too_short_to_measure_is_not_called_silent() {
+        let info = |lufs: Option<f64>, peak: f64| library::ClipInfo {
+            sha256: String::new(),
+            duration_ms: 200,
+            channels: 1,
+            sample_rate: 8000,
+            loudness_lufs: lufs.map(library::Tenths::of),
+            peak_dbfs: library::Tenths::of(peak),
+        };
+        assert_eq!(
+            loudness_problem(&info(None, -6.0), (-16.0, 3.0), Lang::En),
+            None
+        );
+        assert!(loudness_problem(&info(None, -90.0), (-16.0, 3.0), Lang::En)
+            .unwrap()
+            .contains("silent"));
+        assert!(loudness_problem(&info(Some(-30.0), -10.0), (-16.0, 3.0), Lang::En).is_some());
+        assert_eq!(
+            loudness_problem(&info(Some(-17.0), -3.0), (-16.0, 3.0), Lang::En),
+            None
+        );
     }
 }
