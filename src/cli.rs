@@ -92,6 +92,9 @@ enum Command {
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Whether the station is running, what is on air, what airs next, the queues and their
+    /// clips, rejected schedule files and the output's state.
+    Status,
     /// Air one file now through the configured output (a sound check), journaled as manual.
     Play {
         /// The audio file (relative to audio/, or any path).
@@ -317,6 +320,9 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .mut_arg("format", |a| a.help("Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)"))
                 .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì màn hình (xlsx mặc định: bao-cao-KỲ.xlsx)"))
         })
+        .mut_subcommand("status", |c| {
+            common(c).about("Trạng thái: đài có đang chạy không, đang phát gì, sắp phát gì, các hàng đợi và bài trong đó, lịch phát bị từ chối, tình trạng đầu ra")
+        })
         .mut_subcommand("play", |c| {
             common(c)
                 .about("Phát ngay một tệp qua đầu ra đã cấu hình (thử loa), ghi là phát thủ công")
@@ -531,6 +537,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             run(&overrides, rehearse)
         }
         Command::Validate => validate(&overrides),
+        Command::Status => status(&overrides),
         Command::Next { days } => next(&overrides, days),
         Command::Log {
             action: Some(LogAction::Verify { pin }),
@@ -1008,6 +1015,253 @@ fn report(
             );
         }
     }
+    Ok(())
+}
+
+fn status(overrides: &Overrides) -> Result<(), Failure> {
+    use std::fmt::Write as _;
+    // A schedule file with errors must not hide the station's status; the daemon's own
+    // report of rejected files is shown below.
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Runtime(format!("current directory: {e}")))?;
+    let station = match Station::load_lenient(overrides, &cwd) {
+        Ok((station, _)) => station,
+        Err(_) => load(overrides, false)?,
+    };
+    let lang = station.lang();
+    let tz = station.config.timezone;
+    let now = Utc::now();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}",
+        tr!(
+            lang,
+            "{} — trạng thái lúc {} ({})",
+            "{} — status at {} ({})",
+            station.config.station_name,
+            local(now),
+            tz
+        )
+    );
+    let live = crate::status::read(&crate::status::path_for(&station.config.journal))
+        .filter(|s| s.is_live(now));
+    match &live {
+        Some(s) => {
+            let _ = writeln!(
+                o,
+                "{}",
+                tr!(
+                    lang,
+                    "loaxa: đang chạy (pid {}, từ {}); đầu ra: {}",
+                    "loaxa: running (pid {}, since {}); output: {}",
+                    s.pid,
+                    local(s.started_at),
+                    s.output
+                )
+            );
+            if let Some(e) = &s.output_error {
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    tr!(
+                        lang,
+                        "  lần phát trước, đầu ra báo lỗi: {e}",
+                        "  last broadcast, the output failed: {e}"
+                    )
+                );
+            }
+            match &s.on_air {
+                Some(a) => {
+                    let _ = writeln!(
+                        o,
+                        "{}",
+                        tr!(
+                            lang,
+                            "Đang phát: {}/{} «{}» (lịch {})",
+                            "On air: {}/{} “{}” (scheduled {})",
+                            a.plan,
+                            a.slot,
+                            a.title,
+                            local(a.scheduled_at)
+                        )
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "{}", lang.pick("Đang phát: không", "On air: nothing"));
+                }
+            }
+        }
+        None => {
+            let last = if station.config.journal.is_file() {
+                open_journal(&station.config)?
+                    .last_activity()
+                    .ok()
+                    .flatten()
+            } else {
+                None
+            };
+            let _ = writeln!(
+                o,
+                "{}",
+                match last {
+                    Some(t) => tr!(
+                        lang,
+                        "loaxa: KHÔNG CHẠY (hoạt động cuối: {})",
+                        "loaxa: NOT RUNNING (last active {})",
+                        local(t)
+                    ),
+                    None => lang
+                        .pick(
+                            "loaxa: KHÔNG CHẠY (chưa từng chạy)",
+                            "loaxa: NOT RUNNING (never ran)"
+                        )
+                        .to_string(),
+                }
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n{}", lang.pick("Sắp phát:", "Next:"));
+    let next: Vec<(DateTime<Utc>, String, String)> = match &live {
+        Some(s) => s
+            .next
+            .iter()
+            .map(|u| (u.at, format!("{}/{}", u.plan, u.slot), u.title.clone()))
+            .collect(),
+        None => recurrence::between(
+            station.schedules.slots(),
+            tz,
+            now,
+            now + chrono::Duration::days(14),
+        )
+        .into_iter()
+        .take(5)
+        .map(|x| {
+            (
+                x.at,
+                format!("{}/{}", x.slot.plan, x.slot.id),
+                x.slot.title.clone(),
+            )
+        })
+        .collect(),
+    };
+    if next.is_empty() {
+        let _ = writeln!(
+            o,
+            "  {}",
+            lang.pick(
+                "(không có trong 14 ngày tới)",
+                "(nothing in the next 14 days)"
+            )
+        );
+    }
+    for (at, slot, title) in next {
+        let _ = writeln!(o, "  {}  {slot}  «{title}»", local(at));
+    }
+
+    if let Some(s) = &live {
+        if !s.rejected.is_empty() {
+            let _ = writeln!(
+                o,
+                "\n{}",
+                lang.pick(
+                    "Lịch phát bị từ chối (bản cũ vẫn được dùng nếu có):",
+                    "Rejected schedule files (their previous version stays in force, if any):"
+                )
+            );
+            for r in &s.rejected {
+                let _ = writeln!(o, "  {}", r.file);
+                for e in &r.errors {
+                    for line in e.lines() {
+                        let _ = writeln!(o, "    {line}");
+                    }
+                }
+            }
+        }
+    }
+
+    // Queues and their clips.
+    let mut folders: Vec<String> = station
+        .schedules
+        .slots()
+        .filter_map(|s| s.queue.as_ref().map(|q| q.folder.clone()))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let journal = if station.config.journal.is_file() {
+        Some(open_journal(&station.config)?)
+    } else {
+        None
+    };
+    let on_air: Vec<String> = live
+        .as_ref()
+        .and_then(|s| s.on_air.as_ref())
+        .map(|a| a.clips.clone())
+        .unwrap_or_default();
+    for folder in folders {
+        let entries = library::scan_queue(
+            &station.config.audio_dir,
+            &folder,
+            std::time::SystemTime::now(),
+        )
+        .unwrap_or_default();
+        let counts = match &journal {
+            Some(j) => j
+                .aired_counts(&folder)
+                .map_err(|e| Failure::Runtime(e.to_string()))?,
+            None => Default::default(),
+        };
+        let _ = writeln!(
+            o,
+            "\n{}",
+            tr!(
+                lang,
+                "Hàng đợi {}/ ({} tệp):",
+                "Queue {}/ ({} files):",
+                folder,
+                entries.len()
+            )
+        );
+        for e in entries {
+            let aired = counts.get(&e.rel).copied().unwrap_or(0);
+            let state = match e.state {
+                EntryState::Incomplete => lang
+                    .pick(
+                        "đang chép dở, chưa phát",
+                        "still being copied, not aired yet",
+                    )
+                    .to_string(),
+                EntryState::NotAudio => lang
+                    .pick("không phải tệp âm thanh", "not an audio file")
+                    .to_string(),
+                EntryState::Ready if on_air.contains(&e.rel) => {
+                    lang.pick("ĐANG PHÁT", "ON AIR").to_string()
+                }
+                EntryState::Ready => match station.probes.probe(&e.path) {
+                    Ok(_) => tr!(
+                        lang,
+                        "chờ phát — đã phát {aired} lần",
+                        "waiting — aired {aired} time(s)"
+                    ),
+                    Err(err) => tr!(
+                        lang,
+                        "KHÔNG PHÁT ĐƯỢC: {}",
+                        "UNDECODABLE: {}",
+                        err.reason(lang)
+                    ),
+                },
+            };
+            let name = e
+                .rel
+                .strip_prefix(&format!("{folder}/"))
+                .unwrap_or(&e.rel)
+                .to_string();
+            let _ = writeln!(o, "  {name:<40}  {state}");
+        }
+    }
+    print!("{o}");
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use crate::lang::Lang;
 use crate::recurrence;
 use crate::schedule::Slot;
 use crate::station::Station;
+use crate::status::{self, OnAir, Status, Upcoming};
 use crate::tr;
 
 /// How long before its instant a broadcast is handed to the audio thread: enough to open
@@ -91,6 +92,11 @@ struct Daemon<'a> {
     /// The schedules folder as last seen, to skip re-reading it when nothing changed.
     schedules_stamp: Option<Vec<FileStamp>>,
     notifier: Option<crate::service::Notifier>,
+    /// What `loaxa status` reads, and when it was last written.
+    status: Status,
+    status_written: Option<std::time::Instant>,
+    /// Rendered errors of rejected schedule files, for the status.
+    rejected_errors: std::collections::BTreeMap<std::path::PathBuf, Vec<String>>,
 }
 
 /// A file's name, size and modification time.
@@ -151,6 +157,7 @@ pub async fn run(
     let mut shutdown = pin!(shutdown);
     d.tick = options.tick;
     d.notifier = options.notifier;
+    d.publish_status(true);
     if let Some(n) = &d.notifier {
         n.ready(&d.next_status());
     }
@@ -158,6 +165,8 @@ pub async fn run(
     if let Some(n) = &d.notifier {
         n.stopping();
     }
+    // Not running any more: no status to read.
+    let _ = std::fs::remove_file(status::path_for(&station.config.journal));
     let now = d.clock.now();
     d.journal.append(
         &Event::StationStopped {
@@ -197,6 +206,19 @@ impl<'a> Daemon<'a> {
             rejected: HashMap::new(),
             schedules_stamp: None,
             notifier: None,
+            status: Status {
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                output: String::new(),
+                started_at: now,
+                updated_at: now,
+                on_air: None,
+                next: Vec::new(),
+                rejected: Vec::new(),
+                output_error: None,
+            },
+            status_written: None,
+            rejected_errors: Default::default(),
             schedule_hashes: station
                 .schedules
                 .files
@@ -432,6 +454,52 @@ impl<'a> Daemon<'a> {
         Ok(true)
     }
 
+    /// Writes the status file: at once when `force`, else at most every heartbeat.
+    fn publish_status(&mut self, force: bool) {
+        if !force
+            && self
+                .status_written
+                .is_some_and(|t| t.elapsed() < status::HEARTBEAT)
+        {
+            return;
+        }
+        let now = self.clock.now();
+        self.status.output = self.audio.output_name().to_string();
+        self.status.updated_at = now;
+        self.status.next = recurrence::between(
+            self.schedules.slots(),
+            self.station.config.timezone,
+            now,
+            now + chrono::Duration::days(14),
+        )
+        .into_iter()
+        .take(5)
+        .map(|o| Upcoming {
+            at: o.at,
+            plan: o.slot.plan.clone(),
+            slot: o.slot.id.clone(),
+            title: o.slot.title.clone(),
+            priority: o.slot.priority.code().into(),
+        })
+        .collect();
+        self.status.rejected = self
+            .rejected_errors
+            .iter()
+            .map(|(file, errors)| status::Rejected {
+                file: file.display().to_string(),
+                errors: errors.clone(),
+            })
+            .collect();
+        let path = status::path_for(&self.station.config.journal);
+        if let Err(e) = status::write(&path, &self.status) {
+            // Only worth saying once: the station airs regardless.
+            if self.status_written.is_none() {
+                tracing::warn!("{}: {e}", path.display());
+            }
+        }
+        self.status_written = Some(std::time::Instant::now());
+    }
+
     /// One line for the service manager: what airs next.
     fn next_status(&self) -> String {
         let lang = self.lang();
@@ -489,8 +557,12 @@ impl<'a> Daemon<'a> {
             .schedules
             .refresh(&self.station.config.schedules_dir, &ctx);
         let now = self.clock.now();
+        if !change.loaded.is_empty() || !change.removed.is_empty() {
+            self.status_written = None;
+        }
         for path in &change.loaded {
             self.rejected.remove(path);
+            self.rejected_errors.remove(path);
             if let Some(f) = self.schedules.files.iter().find(|f| &f.file == path) {
                 tracing::info!(
                     "{}",
@@ -513,6 +585,7 @@ impl<'a> Daemon<'a> {
         }
         for path in &change.removed {
             self.rejected.remove(path);
+            self.rejected_errors.remove(path);
             tracing::warn!(
                 "{}",
                 tr!(
@@ -555,7 +628,16 @@ impl<'a> Daemon<'a> {
             for d in diags.iter().filter(|d| d.is_error()) {
                 tracing::error!("{}", d.render(lang));
             }
+            self.rejected_errors.insert(
+                path.clone(),
+                diags
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.render(lang))
+                    .collect(),
+            );
             self.rejected.insert(path, sha);
+            self.status_written = None;
         }
         Ok(())
     }
@@ -640,6 +722,7 @@ impl<'a> Daemon<'a> {
             }
             self.ping();
             self.refresh_schedules()?;
+            self.publish_status(false);
             let now = self.watch_clock();
             if let Some(p) = self.due(now + lead)?.into_iter().next() {
                 self.cursor = p.at;
@@ -753,6 +836,15 @@ impl<'a> Daemon<'a> {
         }
 
         let clips = prepared.playable();
+        self.status.on_air = Some(OnAir {
+            plan: p.slot.plan.clone(),
+            slot: p.slot.id.clone(),
+            title: p.slot.title.clone(),
+            priority: p.slot.priority.code().into(),
+            scheduled_at: p.at,
+            clips: clips.iter().map(|c| c.rel.clone()).collect(),
+        });
+        self.publish_status(true);
         let (report, stopped) = if clips.is_empty() {
             (AirReport::silent(self.audio.output_name()), None)
         } else {
@@ -768,6 +860,9 @@ impl<'a> Daemon<'a> {
             self.watch_airing(&prepared, airing, shutdown).await?
         };
         let end = self.clock.now();
+        self.status.on_air = None;
+        self.status.output_error = report.aired.error.as_ref().map(|e| e.to_string());
+        self.publish_status(true);
         let events = broadcast::verdict(&prepared, &report, stopped, end);
         // The clips' results and the end are one fact: written together, with one fsync.
         self.journal.append_all(&events, end)?;

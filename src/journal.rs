@@ -1231,6 +1231,24 @@ impl Journal {
             .collect())
     }
 
+    /// How many times each clip under `folder/` aired in full (manual airings included).
+    pub fn aired_counts(&self, folder: &str) -> Result<HashMap<String, i64>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT clip, COUNT(*) FROM events INDEXED BY events_by_clip
+                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired' AND outcome = 'completed'
+                 GROUP BY clip",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![format!("{folder}/"), format!("{folder}0")], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The sha256 of the last stored version of a schedule file.
     pub fn last_schedule_version(&self, file: &str) -> Result<Option<String>, JournalError> {
         let mut stmt = self

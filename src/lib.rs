@@ -21,3 +21,4 @@ pub mod report;
 pub mod schedule;
 pub mod service;
 pub mod station;
+pub mod status;

@@ -62,6 +62,31 @@ impl Station {
         ))
     }
 
+    /// Like [`Station::load`], but schedule files with errors are left out instead of failing
+    /// the whole load (for commands that report on a running station, such as `status`).
+    pub fn load_lenient(
+        overrides: &Overrides,
+        cwd: &Path,
+    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
+        let config = config::load(overrides, &config::environment(), cwd)?;
+        let probes = Arc::new(ProbeCache::default());
+        let ctx = Context {
+            lang: config.language,
+            audio_dir: Some(&config.audio_dir),
+            probes: None,
+            loudness: None,
+        };
+        let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
+        Ok((
+            Station {
+                config,
+                schedules,
+                probes,
+            },
+            diags,
+        ))
+    }
+
     pub fn lang(&self) -> Lang {
         self.config.language
     }

@@ -471,3 +471,64 @@ fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_i
     assert_eq!(log["records"][0]["slot"], "moi", "{log:#}");
     assert_eq!(log["records"][0]["outcome"], "completed");
 }
+
+#[test]
+fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_clip() {
+    let (t, _) = in_secs(3);
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{t}\"]\nqueue = \"q\"\ntake = 1\n"),
+    );
+    st.tone("q/1-tin.wav", 2.0);
+    st.tone("q/2-tin.wav", 1.0);
+    st.write("audio/q/3-moi.wav.part", "copying");
+    let status = || {
+        let (code, out, err) = run({
+            let mut c = loaxa(&st);
+            c.args(["status", "--lang", "en"]);
+            c
+        });
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert!(status().contains("loaxa: NOT RUNNING (never ran)"));
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    // A broken copy of another schedule, saved while running.
+    st.write("schedules/zz.toml", "[plan]\nid = \"x\"\ntitle = \"t\"\n[[slot]]\nid = \"y\"\nat = [\"99:00\"]\nplay = [\"q/2-tin.wav\"]\n");
+    std::thread::sleep(Duration::from_millis(3000));
+    let during = status();
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(during.contains("loaxa: running (pid"), "{during}");
+    assert!(during.contains("On air: kh/s “Bản tin”"), "{during}");
+    assert!(
+        during.contains("1-tin.wav") && during.contains("ON AIR"),
+        "{during}"
+    );
+    assert!(
+        during.contains("2-tin.wav") && during.contains("waiting — aired 0 time(s)"),
+        "{during}"
+    );
+    assert!(
+        during.contains("3-moi.wav.part") && during.contains("still being copied"),
+        "{during}"
+    );
+    assert!(during.contains("Rejected schedule files"), "{during}");
+    assert!(
+        during.contains("zz.toml:6:7: error: invalid time “99:00”"),
+        "{during}"
+    );
+    let after = status();
+    assert!(after.contains("loaxa: NOT RUNNING (last active"), "{after}");
+    assert!(
+        after.contains("1-tin.wav") && after.contains("aired 1 time(s)"),
+        "{after}"
+    );
+}
