@@ -102,6 +102,13 @@ enum Command {
         /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
+        /// Air now (the default; kept for clarity in scripts).
+        #[arg(long)]
+        now: bool,
+        /// `emergency` hands the file to the running daemon, which cuts what is on air and
+        /// repeats it as configured; without a running daemon it airs here, repeated.
+        #[arg(long, value_enum, default_value_t = PlayPriority::Normal)]
+        priority: PlayPriority,
     },
 }
 
@@ -142,6 +149,12 @@ enum LogAction {
         #[arg(long, value_name = "EVENTS:HASH")]
         pin: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PlayPriority {
+    Normal,
+    Emergency,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -328,6 +341,8 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .about("Phát ngay một tệp qua đầu ra đã cấu hình (thử loa), ghi là phát thủ công")
                 .mut_arg("file", |a| a.help("Tệp âm thanh (tính từ audio/, hoặc đường dẫn bất kỳ)"))
                 .mut_arg("output", |a| a.help(output))
+                .mut_arg("now", |a| a.help("Phát ngay (mặc định)"))
+                .mut_arg("priority", |a| a.help("emergency: giao cho loaxa đang chạy để ngắt phiên đang phát và phát lặp lại như tin khẩn cấp; nếu loaxa không chạy thì phát tại đây"))
         })
 }
 
@@ -553,9 +568,14 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             format,
             out,
         } => report(&overrides, month, quarter, from.zip(to), plan, format, out),
-        Command::Play { file, output } => {
+        Command::Play {
+            file,
+            output,
+            priority,
+            ..
+        } => {
             overrides.output = output;
-            play(&overrides, &file)
+            play(&overrides, &file, priority == PlayPriority::Emergency)
         }
     }
 }
@@ -1265,6 +1285,58 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Drops a file into the emergency folder of the running daemon: copied under a temporary
+/// name, dated as settled, then renamed, so the daemon never sees half of it.
+fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
+    let lang = station.lang();
+    let cwd = std::env::current_dir().map_err(|e| Failure::Runtime(e.to_string()))?;
+    let source = [cwd.join(file), station.config.audio_dir.join(file)]
+        .into_iter()
+        .find(|p| p.is_file());
+    let Some(source) = source else {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "không tìm thấy tệp {}",
+                "file not found: {}",
+                file.display()
+            )
+        );
+        return Err(Failure::Invalid);
+    };
+    let dir = station.config.audio_dir.join(&station.config.emergency_dir);
+    let name = source
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let part = dir.join(format!("{name}.part"));
+    let target = dir.join(&name);
+    let copied = std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::copy(&source, &part))
+        .and_then(|_| std::fs::File::options().write(true).open(&part))
+        .and_then(|f| {
+            f.set_modified(
+                std::time::SystemTime::now()
+                    - crate::library::SETTLE
+                    - std::time::Duration::from_secs(1),
+            )
+        })
+        .and_then(|_| std::fs::rename(&part, &target));
+    copied.map_err(|e| Failure::Runtime(format!("{}: {e}", target.display())))?;
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "đã giao {} cho loaxa đang chạy: phát ngay như tin khẩn cấp",
+            "handed {} to the running loaxa: it airs now as an emergency",
+            name
+        )
+    );
+    Ok(())
+}
+
 fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
     let station = load(overrides, false)?;
     let lang = station.lang();
@@ -1337,9 +1409,16 @@ fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
     }
 }
 
-fn play(overrides: &Overrides, file: &Path) -> Result<(), Failure> {
+fn play(overrides: &Overrides, file: &Path, emergency: bool) -> Result<(), Failure> {
     let station = load(overrides, false)?;
     let lang = station.lang();
+    if emergency {
+        let live = crate::status::read(&crate::status::path_for(&station.config.journal))
+            .is_some_and(|s| s.is_live(Utc::now()));
+        if live {
+            return hand_over_emergency(&station, file);
+        }
+    }
     let cwd = std::env::current_dir().map_err(|e| Failure::Runtime(e.to_string()))?;
     // A file under audio/ is named relative to it, as schedules name it.
     let rel = if cwd.join(file).is_file() {
@@ -1389,7 +1468,14 @@ fn play(overrides: &Overrides, file: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outcome = runtime()?
-        .block_on(daemon::play_now(&station, &mut journal, audio, clock, &rel))
+        .block_on(daemon::play_now(
+            &station,
+            &mut journal,
+            audio,
+            clock,
+            &rel,
+            emergency,
+        ))
         .map_err(|e| Failure::Runtime(e.to_string()))?
         .unwrap_or(crate::journal::Outcome::Failed);
     let records = journal

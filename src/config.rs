@@ -124,6 +124,10 @@ pub struct Config {
     /// Measured output latency to start early by, so the first sample is heard on the second.
     pub latency_compensation: Duration,
     pub loudness: Loudness,
+    /// Folder under the audio folder whose files air at once as emergencies.
+    pub emergency_dir: String,
+    /// How many times an emergency file airs back to back.
+    pub emergency_repeat: u32,
 }
 
 /// The station's loudness policy (EBU R128).
@@ -160,6 +164,8 @@ struct RawConfig {
     output: Option<Spanned<String>>,
     volume: Option<Spanned<f64>>,
     grace_seconds: Option<Spanned<i64>>,
+    emergency_dir: Option<Spanned<String>>,
+    emergency_repeat: Option<Spanned<i64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
     loudness_target: Option<Spanned<f64>>,
@@ -497,6 +503,21 @@ pub fn parse(
         "latency_compensation_ms",
     );
 
+    let emergency_repeat = number(
+        raw.emergency_repeat.as_ref().map(|v| Setting {
+            value: v.get_ref().to_string(),
+            origin: Origin::File {
+                path,
+                text,
+                span: v.span(),
+            },
+        }),
+        3,
+        1..=10,
+        "số lần phát tin khẩn cấp",
+        "emergency_repeat",
+    ) as u32;
+
     let mut loudness = Loudness::default();
     if let Some(t) = &raw.loudness_target {
         if (-40.0..=-5.0).contains(t.get_ref()) {
@@ -532,10 +553,31 @@ pub fn parse(
         loudness.normalize = n;
     }
 
+    let emergency_dir = match &raw.emergency_dir {
+        None => "khan-cap".to_string(),
+        Some(d) => match crate::library::check_relative(d.get_ref()) {
+            Ok(rel) => rel,
+            Err(_) => {
+                problems.push(Diagnostic::error(
+                    path,
+                    text,
+                    d.span(),
+                    lang.pick(
+                        "`emergency_dir` phải là một thư mục bên trong audio/",
+                        "`emergency_dir` must be a folder inside audio/",
+                    ),
+                ));
+                "khan-cap".to_string()
+            }
+        },
+    };
+
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
+        emergency_dir,
+        emergency_repeat,
         loudness,
         file: Some(path.to_path_buf()),
         station_dir,

@@ -97,7 +97,18 @@ struct Daemon<'a> {
     status_written: Option<std::time::Instant>,
     /// Rendered errors of rejected schedule files, for the status.
     rejected_errors: std::collections::BTreeMap<std::path::PathBuf, Vec<String>>,
+    /// Emergency files whose airing failed, with when: retried after [`EMERGENCY_RETRY`].
+    emergency_failed: HashMap<String, std::time::Instant>,
+    /// Emergency files that do not decode, reported once per version (name, size, mtime).
+    emergency_bad: std::collections::HashSet<FileStamp>,
 }
+
+/// The plan name emergencies are journaled under (they are not part of any plan).
+pub const EMERGENCY_PLAN: &str = "khan-cap";
+/// How long after a failed attempt (no device, say) an emergency file is tried again.
+const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
+/// Where aired emergency files are moved, inside the emergency folder.
+pub const AIRED_DIR: &str = "da-phat";
 
 /// A file's name, size and modification time.
 type FileStamp = (std::path::PathBuf, u64, Option<SystemTime>);
@@ -219,6 +230,8 @@ impl<'a> Daemon<'a> {
             },
             status_written: None,
             rejected_errors: Default::default(),
+            emergency_failed: HashMap::new(),
+            emergency_bad: Default::default(),
             schedule_hashes: station
                 .schedules
                 .files
@@ -500,6 +513,124 @@ impl<'a> Daemon<'a> {
         self.status_written = Some(std::time::Instant::now());
     }
 
+    /// Complete, decodable files in the emergency folder that are not yet queued: each becomes
+    /// an emergency broadcast of the file repeated as configured.
+    fn scan_emergencies(&mut self) -> Vec<Pending> {
+        let cfg = &self.station.config;
+        let Ok(entries) =
+            crate::library::scan_queue(&cfg.audio_dir, &cfg.emergency_dir, SystemTime::now())
+        else {
+            return Vec::new();
+        };
+        let lang = self.lang();
+        let mut out = Vec::new();
+        for e in entries
+            .into_iter()
+            .filter(|e| e.state == crate::library::EntryState::Ready)
+        {
+            let queued = self.queue.iter().any(|q| {
+                q.slot.plan == EMERGENCY_PLAN && q.slot.play.first().is_some_and(|c| c.rel == e.rel)
+            });
+            let resting = self
+                .emergency_failed
+                .get(&e.rel)
+                .is_some_and(|t| t.elapsed() < EMERGENCY_RETRY);
+            let on_air = self
+                .status
+                .on_air
+                .as_ref()
+                .is_some_and(|a| a.clips.contains(&e.rel));
+            if queued || resting || on_air {
+                continue;
+            }
+            if let Err(err) = self.station.probes.probe(&e.path) {
+                let stamp = std::fs::metadata(&e.path)
+                    .map(|m| (e.path.clone(), m.len(), m.modified().ok()))
+                    .unwrap_or((e.path.clone(), 0, None));
+                if self.emergency_bad.insert(stamp) {
+                    tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "tin khẩn cấp {} không phát được: {}",
+                            "emergency file {} cannot air: {}",
+                            e.rel,
+                            err.reason(lang)
+                        )
+                    );
+                }
+                continue;
+            }
+            let name = e.rel.rsplit('/').next().unwrap_or(&e.rel).to_string();
+            tracing::warn!(
+                "{}",
+                tr!(
+                    lang,
+                    "TIN KHẨN CẤP: {} — phát ngay",
+                    "EMERGENCY: {} — airing now",
+                    name
+                )
+            );
+            let clip = crate::schedule::ClipRef {
+                rel: e.rel.clone(),
+                topic: None,
+            };
+            out.push(Pending {
+                slot: Slot {
+                    plan: EMERGENCY_PLAN.into(),
+                    id: EMERGENCY_PLAN.into(),
+                    title: tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
+                    when: crate::schedule::When::Times {
+                        at: Vec::new(),
+                        days: crate::schedule::Days::ALL,
+                    },
+                    from: None,
+                    until: None,
+                    except: Default::default(),
+                    topic: None,
+                    priority: crate::schedule::Priority::Emergency,
+                    intro: None,
+                    play: vec![clip; cfg.emergency_repeat as usize],
+                    queue: None,
+                    outro: None,
+                    max_minutes: None,
+                    volume: 1.0,
+                    order: 0,
+                },
+                at: self.clock.now(),
+                manual: true,
+                schedule_sha256: None,
+            });
+        }
+        out
+    }
+
+    /// After an emergency aired, its file moves to the aired folder so it never airs twice;
+    /// one that could not air at all stays, to be tried again.
+    fn settle_emergency(&mut self, p: &Pending, outcome: Option<Outcome>) {
+        let Some(rel) = p.slot.play.first().map(|c| c.rel.clone()) else {
+            return;
+        };
+        if outcome == Some(Outcome::Failed) {
+            self.emergency_failed.insert(rel, std::time::Instant::now());
+            return;
+        }
+        self.emergency_failed.remove(&rel);
+        let cfg = &self.station.config;
+        let Some(from) = crate::library::resolve(&cfg.audio_dir, &rel) else {
+            return;
+        };
+        let dir = from
+            .parent()
+            .map(|d| d.join(AIRED_DIR))
+            .unwrap_or_else(|| cfg.audio_dir.join(AIRED_DIR));
+        let to = dir.join(from.file_name().unwrap_or_default());
+        let moved = std::fs::create_dir_all(&dir).and_then(|_| std::fs::rename(&from, &to));
+        if let Err(e) = moved {
+            tracing::error!("{} → {}: {e}", from.display(), to.display());
+        }
+    }
+
     /// One line for the service manager: what airs next.
     fn next_status(&self) -> String {
         let lang = self.lang();
@@ -717,12 +848,21 @@ impl<'a> Daemon<'a> {
                         .then(a.slot.order.cmp(&b.slot.order))
                 });
                 let next = self.queue.remove(0);
-                self.air(next, shutdown).await?;
+                let emergency = (next.slot.plan == EMERGENCY_PLAN).then(|| next.clone());
+                let outcome = self.air(next, shutdown).await?;
+                if let Some(p) = emergency {
+                    self.settle_emergency(&p, outcome);
+                }
                 continue;
             }
             self.ping();
             self.refresh_schedules()?;
             self.publish_status(false);
+            let urgent = self.scan_emergencies();
+            if !urgent.is_empty() {
+                self.queue.extend(urgent);
+                continue;
+            }
             let now = self.watch_clock();
             if let Some(p) = self.due(now + lead)?.into_iter().next() {
                 self.cursor = p.at;
@@ -918,6 +1058,17 @@ impl<'a> Daemon<'a> {
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
                     self.ping();
                     self.refresh_schedules()?;
+                    // Keeps the status fresh through long broadcasts, and shows rejections at once.
+                    self.publish_status(false);
+                    let urgent = self.scan_emergencies();
+                    if !urgent.is_empty() && current < crate::schedule::Priority::Emergency && stopped.is_none() {
+                        tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát để phát tin khẩn cấp", "cutting the broadcast on air for an emergency"));
+                        stopped = Some(Reason::Preempted(urgent[0].slot.title.clone()));
+                        if let Some(s) = &airing.state {
+                            s.request_stop();
+                        }
+                    }
+                    self.queue.extend(urgent);
                     let now = self.clock.now();
                     for p in self.due(now)? {
                         self.cursor = self.cursor.max(p.at);
@@ -944,22 +1095,38 @@ impl<'a> Daemon<'a> {
     }
 }
 
-/// Airs one file now through the station's output (`loaxa play`), journaled as manual.
+/// Airs one file now through the station's output (`loaxa play`), journaled as manual;
+/// as an emergency, repeated and journaled with that priority.
 pub async fn play_now(
     station: &Station,
     journal: &mut Journal,
     audio: AudioHandle,
     clock: Arc<dyn Clock>,
     rel: &str,
+    emergency: bool,
 ) -> Result<Option<Outcome>, DaemonError> {
+    let clip = crate::schedule::ClipRef {
+        rel: rel.to_string(),
+        topic: None,
+    };
+    let repeat = if emergency {
+        station.config.emergency_repeat as usize
+    } else {
+        1
+    };
+    let lang = station.config.language;
     let slot = Slot {
-        plan: "manual".into(),
+        plan: if emergency {
+            EMERGENCY_PLAN.into()
+        } else {
+            "manual".into()
+        },
         id: "play".into(),
-        title: tr!(
-            station.config.language,
-            "phát thủ công: {rel}",
-            "manual play: {rel}"
-        ),
+        title: if emergency {
+            tr!(lang, "Tin khẩn cấp: {rel}", "Emergency: {rel}")
+        } else {
+            tr!(lang, "phát thủ công: {rel}", "manual play: {rel}")
+        },
         when: crate::schedule::When::Times {
             at: Vec::new(),
             days: crate::schedule::Days::ALL,
@@ -968,12 +1135,13 @@ pub async fn play_now(
         until: None,
         except: Default::default(),
         topic: None,
-        priority: crate::schedule::Priority::Normal,
+        priority: if emergency {
+            crate::schedule::Priority::Emergency
+        } else {
+            crate::schedule::Priority::Normal
+        },
         intro: None,
-        play: vec![crate::schedule::ClipRef {
-            rel: rel.to_string(),
-            topic: None,
-        }],
+        play: vec![clip; repeat],
         queue: None,
         outro: None,
         max_minutes: None,

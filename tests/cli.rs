@@ -532,3 +532,80 @@ fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_cli
         "{after}"
     );
 }
+
+#[test]
+fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs() {
+    // No daemon: it airs here, repeated, with emergency priority.
+    let st = TempStation::new(
+        "emergency_repeat = 2",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 6.0);
+    st.tone("canh-bao.wav", 0.3);
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args([
+            "play",
+            "--now",
+            "--priority",
+            "emergency",
+            "audio/canh-bao.wav",
+            "--lang",
+            "en",
+        ]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    let log = log_json(&st);
+    assert_eq!(log["records"][0]["priority"], "emergency");
+    assert_eq!(log["records"][0]["clips"].as_array().unwrap().len(), 2);
+
+    // A running daemon: handed over, it cuts what is on air.
+    let (t, _) = in_secs(2);
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args([
+            "play",
+            "--now",
+            "--priority",
+            "emergency",
+            "audio/canh-bao.wav",
+            "--lang",
+            "en",
+        ]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("handed canh-bao.wav to the running loaxa"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let records = log["records"].as_array().unwrap();
+    let normal = records.iter().find(|r| r["slot"] == "s").unwrap();
+    assert_eq!(normal["outcome"], "interrupted", "{log:#}");
+    let urgent: Vec<_> = records
+        .iter()
+        .filter(|r| r["priority"] == "emergency")
+        .collect();
+    assert_eq!(urgent.len(), 2, "{log:#}");
+    assert!(urgent.iter().all(|r| r["outcome"] == "completed"));
+    assert!(st
+        .path()
+        .join("audio/khan-cap/da-phat/canh-bao.wav")
+        .is_file());
+}

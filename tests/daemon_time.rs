@@ -759,3 +759,56 @@ fn a_removed_schedule_stops_airing_and_is_journaled_as_unloaded() {
     let j = Journal::open(&st.journal()).unwrap();
     assert_eq!(j.schedules_in_force().unwrap().len(), 1);
 }
+
+#[test]
+fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_three_times_and_moves_to_da_phat() {
+    let at = DateTime::from_timestamp(Utc::now().timestamp() + 2, 0).unwrap();
+    let t = at.with_timezone(&TZ).format("%H:%M:%S");
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"dai.wav\"]\n"),
+    );
+    st.tone("dai.wav", 6.0);
+    std::fs::create_dir_all(st.path().join("audio/khan-cap")).unwrap();
+    let drop = st.path().join("audio/khan-cap/bao-lu.wav");
+    let dropper = {
+        let drop = drop.clone();
+        let when = at + chrono::Duration::milliseconds(1500);
+        std::thread::spawn(move || {
+            std::thread::sleep((when - Utc::now()).to_std().unwrap_or_default());
+            support::tone_wav(&drop, 0.3, 880.0, 8000, 1);
+        })
+    };
+    run_real(
+        &st,
+        std::time::Instant::now()
+            + (at - Utc::now()).to_std().unwrap()
+            + std::time::Duration::from_secs(5),
+    );
+    dropper.join().unwrap();
+
+    let rs = records(&st);
+    let normal = rs.iter().find(|r| r.info.slot == "s").unwrap();
+    assert_eq!(normal.outcome, Some(Outcome::Interrupted), "{rs:#?}");
+    assert_eq!(
+        normal.reason,
+        Some(Reason::Preempted("Tin khẩn cấp: bao-lu.wav".into()))
+    );
+    let urgent = rs.iter().find(|r| r.info.plan == "khan-cap").unwrap();
+    assert_eq!(urgent.info.priority, "emergency");
+    assert_eq!(urgent.outcome, Some(Outcome::Completed));
+    assert_eq!(urgent.clips.len(), 3, "aired three times by default");
+    assert!(
+        urgent.started_at.unwrap() - (at + chrono::Duration::milliseconds(1500))
+            < chrono::Duration::milliseconds(1500),
+        "airs within a tick or so of being dropped"
+    );
+    assert!(
+        !drop.exists(),
+        "an aired emergency file leaves the drop folder"
+    );
+    assert!(st
+        .path()
+        .join("audio/khan-cap/da-phat/bao-lu.wav")
+        .is_file());
+}
