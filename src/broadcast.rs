@@ -107,6 +107,8 @@ pub struct Planner<'a> {
     pub schedule_sha256: Option<String>,
     /// Bring each clip to this loudness (LUFS) by gain, if set.
     pub loudness_target: Option<f64>,
+    /// The station's cap on a session's minutes, on top of the slot's own.
+    pub max_minutes: Option<u32>,
 }
 
 impl Planner<'_> {
@@ -181,7 +183,11 @@ impl Planner<'_> {
         // The slot's cap: intro and outro always frame the session; body clips are taken in
         // order while they fit.
         let mut did_not_fit = Vec::new();
-        if let Some(max) = slot.max_minutes {
+        let cap = match (slot.max_minutes, self.max_minutes) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(max) = cap {
             let budget = max as u64 * 60_000;
             let frame: u64 = intro
                 .iter()

@@ -788,6 +788,7 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
     > = Default::default();
     let loudness = station.config.loudness;
     let planner = Planner {
+        max_minutes: station.config.guards.max_session_minutes,
         loudness_target: loudness.normalize.then_some(loudness.target),
         audio_dir: &station.config.audio_dir,
         probes: &station.probes,

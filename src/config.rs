@@ -128,6 +128,32 @@ pub struct Config {
     pub emergency_dir: String,
     /// How many times an emergency file airs back to back.
     pub emergency_repeat: u32,
+    pub guards: Guards,
+}
+
+/// Station-wide limits the operator sets once; emergencies are exempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guards {
+    pub max_session_minutes: Option<u32>,
+    pub max_sessions_per_day: Option<u32>,
+    /// No broadcasting from the first time to the second (which may be past midnight).
+    pub quiet_hours: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+}
+
+impl Guards {
+    pub fn is_quiet(&self, t: chrono::NaiveTime) -> bool {
+        match self.quiet_hours {
+            None => false,
+            Some((from, to)) if from <= to => t >= from && t < to,
+            Some((from, to)) => t >= from || t < to,
+        }
+    }
+
+    pub fn quiet_text(&self) -> String {
+        self.quiet_hours
+            .map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")))
+            .unwrap_or_default()
+    }
 }
 
 /// The station's loudness policy (EBU R128).
@@ -171,6 +197,9 @@ struct RawConfig {
     loudness_target: Option<Spanned<f64>>,
     loudness_margin: Option<Spanned<f64>>,
     loudness_normalize: Option<bool>,
+    max_session_minutes: Option<Spanned<i64>>,
+    max_sessions_per_day: Option<Spanned<i64>>,
+    quiet_hours: Option<Spanned<String>>,
 }
 
 /// Command-line overrides, the last layer.
@@ -518,6 +547,41 @@ pub fn parse(
         "emergency_repeat",
     ) as u32;
 
+    let max_session_minutes = raw.max_session_minutes.as_ref().map(|v| Setting {
+        value: v.get_ref().to_string(),
+        origin: Origin::File {
+            path,
+            text,
+            span: v.span(),
+        },
+    });
+    let max_sessions_per_day = raw.max_sessions_per_day.as_ref().map(|v| Setting {
+        value: v.get_ref().to_string(),
+        origin: Origin::File {
+            path,
+            text,
+            span: v.span(),
+        },
+    });
+    let guards_minutes = max_session_minutes.is_some().then(|| {
+        number(
+            max_session_minutes,
+            0,
+            1..=1440,
+            "số phút tối đa mỗi phiên",
+            "max_session_minutes",
+        ) as u32
+    });
+    let guards_sessions = max_sessions_per_day.is_some().then(|| {
+        number(
+            max_sessions_per_day,
+            0,
+            1..=100,
+            "số phiên tối đa mỗi ngày",
+            "max_sessions_per_day",
+        ) as u32
+    });
+
     let mut loudness = Loudness::default();
     if let Some(t) = &raw.loudness_target {
         if (-40.0..=-5.0).contains(t.get_ref()) {
@@ -572,10 +636,34 @@ pub fn parse(
         },
     };
 
+    let quiet_hours = raw.quiet_hours.as_ref().and_then(|q| {
+        let parsed = q.get_ref().split_once('-').and_then(|(a, b)| {
+            let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+            Some((t(a)?, t(b)?))
+        });
+        if parsed.is_none() {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                q.span(),
+                lang.pick(
+                    "`quiet_hours` có dạng \"21:00-05:00\" (từ giờ nào đến giờ nào)",
+                    "`quiet_hours` looks like \"21:00-05:00\" (from, to)",
+                ),
+            ));
+        }
+        parsed
+    });
+
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
+        guards: Guards {
+            max_session_minutes: guards_minutes,
+            max_sessions_per_day: guards_sessions,
+            quiet_hours,
+        },
         emergency_dir,
         emergency_repeat,
         loudness,

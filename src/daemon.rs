@@ -402,6 +402,7 @@ impl<'a> Daemon<'a> {
             audio_dir: None,
             probes: None,
             loudness: None,
+            guards: None,
         };
         let mut out = Vec::new();
         for (file, sha, content) in previous {
@@ -631,6 +632,33 @@ impl<'a> Daemon<'a> {
         }
     }
 
+    /// The station's guards: quiet hours and sessions a day keep a planned broadcast off the
+    /// air (emergencies and manual airings are exempt).
+    fn guard(&self, p: &Pending) -> Result<Option<Reason>, DaemonError> {
+        let guards = self.station.config.guards;
+        if p.manual || p.slot.priority >= crate::schedule::Priority::Emergency {
+            return Ok(None);
+        }
+        let tz = self.station.config.timezone;
+        let local = p.at.with_timezone(&tz);
+        if guards.is_quiet(local.time()) {
+            return Ok(Some(Reason::QuietHours {
+                hours: guards.quiet_text(),
+            }));
+        }
+        if let Some(max) = guards.max_sessions_per_day {
+            let day = crate::report::Period::Days {
+                from: local.date_naive(),
+                to: local.date_naive(),
+            };
+            let (start, end) = day.bounds(tz);
+            if self.journal.sessions_between(start, end)? >= max as i64 {
+                return Ok(Some(Reason::SessionLimit { per_day: max }));
+            }
+        }
+        Ok(None)
+    }
+
     /// One line for the service manager: what airs next.
     fn next_status(&self) -> String {
         let lang = self.lang();
@@ -683,6 +711,7 @@ impl<'a> Daemon<'a> {
                 self.station.config.loudness.target,
                 self.station.config.loudness.margin,
             )),
+            guards: Some(self.station.config.guards),
         };
         let change = self
             .schedules
@@ -922,6 +951,10 @@ impl<'a> Daemon<'a> {
         if self.journal.knows(&info.key)? {
             return Ok(None);
         }
+        if let Some(reason) = self.guard(&p)? {
+            self.journal_missed(&p, reason.clone(), now)?;
+            return Ok(Some(Outcome::Missed));
+        }
         let picks = match &p.slot.queue {
             None => Vec::new(),
             Some(q) => {
@@ -937,6 +970,9 @@ impl<'a> Daemon<'a> {
         };
         let loudness = self.station.config.loudness;
         let planner = Planner {
+            max_minutes: (p.slot.priority < crate::schedule::Priority::Emergency)
+                .then_some(self.station.config.guards.max_session_minutes)
+                .flatten(),
             loudness_target: loudness.normalize.then_some(loudness.target),
             audio_dir: &self.station.config.audio_dir,
             probes: &self.station.probes,

@@ -124,6 +124,14 @@ pub enum Reason {
     },
     /// The decoder ended before the clip's measured length.
     EndedEarly,
+    /// The station's quiet hours: no broadcasting then, except emergencies.
+    QuietHours {
+        hours: String,
+    },
+    /// The station's limit of sessions a day was already reached.
+    SessionLimit {
+        per_day: u32,
+    },
 }
 
 impl Reason {
@@ -188,6 +196,16 @@ impl Reason {
             Reason::ClipsSkipped { count } => {
                 tr!(lang, "{count} bài bị bỏ qua", "{count} clip(s) skipped")
             }
+            Reason::QuietHours { hours } => tr!(
+                lang,
+                "trong giờ yên tĩnh của đài ({hours}), chỉ phát tin khẩn cấp",
+                "within the station's quiet hours ({hours}): emergencies only"
+            ),
+            Reason::SessionLimit { per_day } => tr!(
+                lang,
+                "đã đủ {per_day} phiên trong ngày theo giới hạn của đài",
+                "the station's limit of {per_day} sessions a day was reached"
+            ),
             Reason::EndedEarly => lang
                 .pick(
                     "tệp kết thúc sớm hơn độ dài đo được",
@@ -987,6 +1005,22 @@ impl Journal {
         let mut records = fold(events.into_iter().map(|(_, e)| e));
         records.sort_by_key(|r| r.info.scheduled_at);
         Ok(records)
+    }
+
+    /// How many planned broadcasts (not manual, not missed) were started for `[from, to)`.
+    pub fn sessions_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events INDEXED BY events_outcomes
+                 WHERE kind = 'broadcast_started' AND scheduled_at >= ?1 AND scheduled_at < ?2 AND manual = 0",
+                params![ms(from), ms(to)],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
     }
 
     /// Counts of planned (non-manual) occurrences scheduled in `[from, to)` by plan, slot,

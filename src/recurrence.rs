@@ -184,6 +184,7 @@ mod tests {
             audio_dir: None,
             probes: None,
             loudness: None,
+            guards: None,
         };
         let (s, d) = schedule::parse(Path::new("t.toml"), &text, &ctx, 0);
         assert!(d.iter().all(|d| !d.is_error()), "{d:?}");

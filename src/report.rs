@@ -237,6 +237,7 @@ fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
         audio_dir: None,
         probes: None,
         loudness: None,
+        guards: None,
     };
     for (file, _, content) in journal.schedule_history()? {
         if let (Some(s), _) = schedule::parse(std::path::Path::new(&file), &content, &ctx, 0) {

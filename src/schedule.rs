@@ -297,6 +297,8 @@ pub struct Context<'a> {
     pub probes: Option<&'a ProbeCache>,
     /// The station's loudness target and margin (LUFS, LU), to flag clips far from it.
     pub loudness: Option<(f64, f64)>,
+    /// The station's guards, to warn of slots that would break them.
+    pub guards: Option<crate::config::Guards>,
 }
 
 struct Checker<'a> {
@@ -868,6 +870,39 @@ pub fn parse(
             }
         };
 
+        if let (Some(g), Some(at)) = (ctx.guards, &rs.at) {
+            if priority < Priority::Emergency {
+                for t in at.get_ref() {
+                    if parse_time(t.get_ref()).is_some_and(|x| g.is_quiet(x)) {
+                        c.warning(
+                            t.span(),
+                            tr!(
+                                lang,
+                                "giờ {} nằm trong giờ yên tĩnh của đài ({}): phiên này sẽ không được phát",
+                                "{} falls in the station's quiet hours ({}): this session will not air",
+                                t.get_ref(),
+                                g.quiet_text()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let (Some(max), Some(m)) = (
+            ctx.guards.and_then(|g| g.max_session_minutes),
+            &rs.max_minutes,
+        ) {
+            if *m.get_ref() > max as i64 {
+                c.warning(
+                    m.span(),
+                    tr!(
+                        lang,
+                        "dài hơn giới hạn {max} phút mỗi phiên của đài: phiên sẽ bị cắt bớt",
+                        "longer than the station's {max}-minute limit: the session will be trimmed"
+                    ),
+                );
+            }
+        }
         if let Some(when) = when {
             slots.push(Slot {
                 plan: plan.id.clone(),
@@ -894,6 +929,50 @@ pub fn parse(
         }
     }
 
+    if let Some(max) = ctx.guards.and_then(|g| g.max_sessions_per_day) {
+        for day in [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ] {
+            let planned: usize = slots
+                .iter()
+                .filter(|s| s.priority < Priority::Emergency)
+                .map(|s| match &s.when {
+                    When::Times { at, days } if days.contains(day) => at.len(),
+                    _ => 0,
+                })
+                .sum();
+            if planned > max as usize {
+                let vi = [
+                    "thứ Hai",
+                    "thứ Ba",
+                    "thứ Tư",
+                    "thứ Năm",
+                    "thứ Sáu",
+                    "thứ Bảy",
+                    "Chủ nhật",
+                ];
+                let name = match lang {
+                    Lang::Vi => vi[day.num_days_from_monday() as usize].to_string(),
+                    Lang::En => format!("{day}"),
+                };
+                c.warning(
+                    raw.plan.span(),
+                    tr!(
+                        lang,
+                        "{planned} phiên vào {name}, nhiều hơn giới hạn {max} phiên mỗi ngày của đài: các phiên sau sẽ không được phát",
+                        "{planned} sessions on {name}, more than the station's limit of {max} a day: the later ones will not air"
+                    ),
+                );
+                break;
+            }
+        }
+    }
     let failed = c.problems.iter().any(Diagnostic::is_error);
     let schedule = (!failed).then(|| Schedule {
         file: file.to_path_buf(),
@@ -1170,6 +1249,7 @@ play = ["canh-bao.mp3"]
             audio_dir: None,
             probes: None,
             loudness: None,
+            guards: None,
         }
     }
 
@@ -1304,6 +1384,7 @@ queue = "/abs"
             audio_dir: None,
             probes: None,
             loudness: None,
+            guards: None,
         };
         let (_, d) = parse(Path::new("s.toml"), "[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"x\"\nat = [\"25:00\"]\nplay=[\"a.mp3\"]\n", &c, 0);
         assert!(d[0].message.starts_with("giờ không hợp lệ"), "{d:?}");
@@ -1369,6 +1450,48 @@ queue = "/abs"
         assert_eq!(
             loudness_problem(&info(Some(-17.0), -3.0), (-16.0, 3.0), Lang::En),
             None
+        );
+    }
+
+    #[test]
+    fn validation_warns_of_slots_that_would_break_the_station_guards() {
+        let guards = crate::config::Guards {
+            max_session_minutes: Some(15),
+            max_sessions_per_day: Some(2),
+            quiet_hours: Some((
+                NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+                NaiveTime::from_hms_opt(5, 0, 0).unwrap(),
+            )),
+        };
+        let ctx = Context {
+            lang: Lang::En,
+            audio_dir: None,
+            probes: None,
+            loudness: None,
+            guards: Some(guards),
+        };
+        let text = "[plan]\nid = \"a\"\ntitle = \"t\"\n[[slot]]\nid = \"s\"\nat = [\"04:00\", \"06:00\", \"17:00\"]\nmax_minutes = 30\nplay = [\"a.mp3\"]\n";
+        let (s, d) = parse(Path::new("s.toml"), text, &ctx, 0);
+        assert!(s.is_some(), "warnings do not reject: {d:?}");
+        let msgs: Vec<String> = d
+            .iter()
+            .map(|d| format!("{}:{} {}", d.line, d.col, d.message))
+            .collect();
+        assert!(
+            msgs.iter().any(
+                |m| m.starts_with("6:7 04:00 falls in the station's quiet hours (21:00-05:00)")
+            ),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("7:15 longer than the station's 15-minute limit")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("3 sessions on Mon, more than the station's limit of 2 a day")),
+            "{msgs:?}"
         );
     }
 }

@@ -47,6 +47,7 @@ impl Station {
             audio_dir: Some(&config.audio_dir),
             probes: check_audio.then_some(&*probes),
             loudness: Some((config.loudness.target, config.loudness.margin)),
+            guards: Some(config.guards),
         };
         let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
         if diags.iter().any(Diagnostic::is_error) {
@@ -75,6 +76,7 @@ impl Station {
             audio_dir: Some(&config.audio_dir),
             probes: None,
             loudness: None,
+            guards: None,
         };
         let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
         Ok((

@@ -812,3 +812,41 @@ fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_three_times_and_moves_to
         .join("audio/khan-cap/da-phat/bao-lu.wav")
         .is_file());
 }
+
+#[test]
+fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions() {
+    let st = TempStation::new(
+        "quiet_hours = \"21:00-05:00\"\nmax_sessions_per_day = 2\nmax_session_minutes = 1",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"04:30\", \"06:00\", \"07:00\", \"08:00\"]\nplay = [\"a.wav\", \"b.wav\"]\n[[slot]]\nid = \"bao\"\nat = [\"23:00\"]\npriority = \"emergency\"\nplay = [\"b.wav\"]\n"
+        ),
+    );
+    st.tone("a.wav", 40.0);
+    st.tone("b.wav", 30.0);
+    let clock = FakeClock::new(local("2025-09-01 04:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 23:30:00"),
+        vec![],
+    );
+    let rs = records(&st);
+    assert_eq!(
+        summary(&rs),
+        [
+            "09-01 04:30:00 s Missed",
+            "09-01 06:00:00 s Partial",
+            "09-01 07:00:00 s Partial",
+            "09-01 08:00:00 s Missed",
+            "09-01 23:00:00 bao Completed",
+        ]
+    );
+    assert!(matches!(&rs[0].reason, Some(Reason::QuietHours { hours }) if hours == "21:00-05:00"));
+    assert!(
+        matches!(&rs[1].reason, Some(Reason::DidNotFit { clips }) if clips == &["b.wav".to_string()]),
+        "{:?}",
+        rs[1].reason
+    );
+    assert_eq!(rs[3].reason, Some(Reason::SessionLimit { per_day: 2 }));
+}
