@@ -70,3 +70,81 @@ fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
     }
     assert!(logged.contains("<6>station “Đài thử” ready"), "{logged}");
 }
+
+/// The shipped unit's own ExecStart and WatchdogSec, run by a harness standing in for systemd.
+#[test]
+fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/loaxa.service"
+    ))
+    .unwrap();
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("the unit has no {key}="))
+            .to_string()
+    };
+    assert_eq!(value("Type"), "notify");
+    let exec = value("ExecStart");
+    let watchdog_secs: u64 = value("WatchdogSec").trim_end_matches('s').parse().unwrap();
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/bin/loaxa"));
+    let args: Vec<String> = words.map(str::to_string).collect();
+    assert_eq!(args, ["run", "--config", "/etc/loaxa/loaxa.toml"]);
+
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 0.5);
+    let config = st.path().join("config/loaxa.toml");
+    let sock_path = st.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| {
+            if a == "/etc/loaxa/loaxa.toml" {
+                config.display().to_string()
+            } else {
+                a
+            }
+        })
+        .collect();
+    // A short watchdog so the test sees several pings; the unit's own value is checked above.
+    assert!(
+        watchdog_secs >= 10,
+        "the unit's WatchdogSec leaves the main loop room: {watchdog_secs}"
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args(&args)
+        .current_dir("/")
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "800000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(2000);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert!(
+        messages.first().is_some_and(|m| m.starts_with("READY=1")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().filter(|m| *m == "WATCHDOG=1").count() >= 3,
+        "{messages:?}"
+    );
+}
