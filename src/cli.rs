@@ -92,6 +92,16 @@ enum Command {
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Install loaxa as a system service (as root): binary, systemd unit, the loaxa user,
+    /// /etc/loaxa/loaxa.toml and the station folder /var/lib/loaxa with the example plan.
+    Install {
+        /// Install into this directory instead of / (for packaging); nothing outside it changes.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Enable the service but do not start it now.
+        #[arg(long)]
+        no_start: bool,
+    },
     /// Whether the station is running, what is on air, what airs next, the queues and their
     /// clips, rejected schedule files and the output's state.
     Status,
@@ -333,6 +343,12 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .mut_arg("format", |a| a.help("Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)"))
                 .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì màn hình (xlsx mặc định: bao-cao-KỲ.xlsx)"))
         })
+        .mut_subcommand("install", |c| {
+            common(c)
+                .about("Cài loaxa làm dịch vụ hệ thống (chạy với quyền root): chương trình, dịch vụ systemd, người dùng loaxa, /etc/loaxa/loaxa.toml và thư mục đài /var/lib/loaxa kèm kế hoạch mẫu")
+                .mut_arg("root", |a| a.help("Cài vào thư mục này thay vì / (để đóng gói); không đụng gì bên ngoài"))
+                .mut_arg("no_start", |a| a.help("Bật dịch vụ nhưng chưa chạy ngay"))
+        })
         .mut_subcommand("status", |c| {
             common(c).about("Trạng thái: đài có đang chạy không, đang phát gì, sắp phát gì, các hàng đợi và bài trong đó, lịch phát bị từ chối, tình trạng đầu ra")
         })
@@ -553,6 +569,30 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate => validate(&overrides),
         Command::Status => status(&overrides),
+        Command::Install { root, no_start } => {
+            let lang = overrides
+                .language
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_default();
+            match crate::install::install(&root, no_start, lang) {
+                Ok(done) => {
+                    for line in done {
+                        println!("{line}");
+                    }
+                    println!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "xong. Bài phát: /var/lib/loaxa/audio, lịch phát: /var/lib/loaxa/schedules (đổi tên tệp .toml.example thành .toml để dùng lịch mẫu), cấu hình: /etc/loaxa/loaxa.toml",
+                            "done. Clips: /var/lib/loaxa/audio, schedules: /var/lib/loaxa/schedules (rename the .toml.example file to .toml to use the example plan), configuration: /etc/loaxa/loaxa.toml"
+                        )
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(Failure::Runtime(e.to_string())),
+            }
+        }
         Command::Next { days } => next(&overrides, days),
         Command::Log {
             action: Some(LogAction::Verify { pin }),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod diagnostic;
 pub mod history;
+pub mod install;
 pub mod journal;
 pub mod lang;
 pub mod library;

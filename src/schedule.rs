@@ -1089,14 +1089,17 @@ pub fn load_dir(dir: &Path, ctx: &Context<'_>) -> (Schedules, Vec<Diagnostic>) {
         }
     }
     if schedules.files.is_empty() && problems.is_empty() {
-        problems.push(Diagnostic::whole_file(
+        // An empty station is not broken (a fresh install, say): it airs nothing, loudly.
+        let mut empty = Diagnostic::whole_file(
             dir,
             tr!(
                 ctx.lang,
-                "chưa có lịch phát nào (*.toml) trong thư mục này",
-                "no schedules (*.toml) in this folder"
+                "chưa có lịch phát nào (*.toml) trong thư mục này: đài sẽ không phát gì cho đến khi có",
+                "no schedules (*.toml) in this folder: nothing will air until there are"
             ),
-        ));
+        );
+        empty.severity = crate::diagnostic::Severity::Warning;
+        problems.push(empty);
     }
     (schedules, problems)
 }
