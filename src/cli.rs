@@ -92,6 +92,9 @@ enum Command {
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Check everything an operator would need to: configuration, schedules, audio library,
+    /// sound output, journal integrity, disk space, clock sync, the service; with fixes.
+    Doctor,
     /// Install loaxa as a system service (as root): binary, systemd unit, the loaxa user,
     /// /etc/loaxa/loaxa.toml and the station folder /var/lib/loaxa with the example plan.
     Install {
@@ -343,6 +346,9 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .mut_arg("format", |a| a.help("Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)"))
                 .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì màn hình (xlsx mặc định: bao-cao-KỲ.xlsx)"))
         })
+        .mut_subcommand("doctor", |c| {
+            common(c).about("Kiểm tra toàn bộ: cấu hình, lịch phát, thư viện bài, đầu ra âm thanh, nhật ký, dung lượng đĩa, đồng bộ giờ, dịch vụ; kèm cách khắc phục")
+        })
         .mut_subcommand("install", |c| {
             common(c)
                 .about("Cài loaxa làm dịch vụ hệ thống (chạy với quyền root): chương trình, dịch vụ systemd, người dùng loaxa, /etc/loaxa/loaxa.toml và thư mục đài /var/lib/loaxa kèm kế hoạch mẫu")
@@ -569,6 +575,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate => validate(&overrides),
         Command::Status => status(&overrides),
+        Command::Doctor => doctor(&overrides),
         Command::Install { root, no_start } => {
             let lang = overrides
                 .language
@@ -1077,6 +1084,50 @@ fn report(
         }
     }
     Ok(())
+}
+
+fn doctor(overrides: &Overrides) -> Result<(), Failure> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Runtime(format!("current directory: {e}")))?;
+    let (station, diags) = match Station::load_lenient(overrides, &cwd) {
+        Ok(x) => x,
+        Err(_) => {
+            // The configuration itself is broken: that is the finding.
+            let _ = load(overrides, false)?;
+            return Err(Failure::Invalid);
+        }
+    };
+    let lang = station.lang();
+    // Count problems as `validate` would (with audio checks).
+    let full = Station::with_config(station.config.clone(), true);
+    let (errors, warnings) = match &full {
+        Ok((_, w)) => (0, w.len()),
+        Err(crate::station::StationError::Schedules(d)) => (
+            d.iter().filter(|d| d.is_error()).count(),
+            d.iter().filter(|d| !d.is_error()).count(),
+        ),
+        Err(_) => (diags.iter().filter(|d| d.is_error()).count(), 0),
+    };
+    let findings =
+        crate::doctor::examine(&station, errors, warnings, &|cfg| Some(open_output(cfg)));
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "{} — kiểm tra sức khỏe",
+            "{} — health check",
+            station.config.station_name
+        )
+    );
+    print!("{}", crate::doctor::render(&findings, lang));
+    if findings
+        .iter()
+        .any(|f| f.level == crate::doctor::Level::Fail)
+    {
+        Err(Failure::Broken)
+    } else {
+        Ok(())
+    }
 }
 
 fn status(overrides: &Overrides) -> Result<(), Failure> {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod diagnostic;
+pub mod doctor;
 pub mod history;
 pub mod install;
 pub mod journal;

@@ -609,3 +609,41 @@ fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs(
         .join("audio/khan-cap/da-phat/canh-bao.wav")
         .is_file());
 }
+
+#[test]
+fn doctor_names_each_problem_with_its_fix() {
+    let st = TempStation::new(
+        "output = \"device:khong-co-card\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+    );
+    st.tone("q/tot.wav", 0.5);
+    st.write("audio/q/hong.mp3", "not audio");
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(st.path().join("audio/q/hong.mp3"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (code, out, _) = run({
+        let mut c = loaxa(&st);
+        c.args(["doctor", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✓ Schedules: 1 file(s), 1 slot(s)"), "{out}");
+    assert!(
+        out.contains("! Audio library: damaged: q/hong.mp3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ Sound output: no sound device named “khong-co-card”"),
+        "{out}"
+    );
+    assert!(
+        out.contains("→ fix: check the sound card/USB is plugged in"),
+        "{out}"
+    );
+    assert!(out.contains("! Journal: none yet"), "{out}");
+    assert!(out.contains("✗ Service: loaxa is not running"), "{out}");
+}

@@ -1,0 +1,354 @@
+//! `loaxa doctor`: one command an operator (or whoever they phone) runs when something seems
+//! wrong. It checks the configuration, the schedules, the audio library, the sound output, the
+//! journal's integrity, free disk space, clock synchronisation and the service, and says for
+//! each what is wrong and how to fix it, in the operator's language.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::audio::Output;
+use crate::config::{Config, OutputSpec};
+use crate::lang::Lang;
+use crate::library::{self, EntryState};
+use crate::station::Station;
+use crate::tr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub level: Level,
+    pub what: String,
+    pub detail: String,
+    /// How to fix it (empty when nothing is wrong).
+    pub fix: String,
+}
+
+fn finding(level: Level, what: &str, detail: String, fix: String) -> Finding {
+    Finding {
+        level,
+        what: what.to_string(),
+        detail,
+        fix,
+    }
+}
+
+/// Runs every check on a station whose configuration loaded (schedule errors included).
+pub fn examine(
+    station: &Station,
+    schedule_errors: usize,
+    schedule_warnings: usize,
+    open_device: &dyn Fn(&Config) -> Option<Box<dyn Output>>,
+) -> Vec<Finding> {
+    let lang = station.lang();
+    let cfg = &station.config;
+    let l = |vi: &'static str, en: &'static str| lang.pick(vi, en);
+    let mut out = Vec::new();
+
+    out.push(finding(
+        Level::Ok,
+        l("Cấu hình", "Configuration"),
+        cfg.file
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        String::new(),
+    ));
+
+    let slots = station.schedules.slots().count();
+    out.push(if schedule_errors > 0 {
+        finding(
+            Level::Fail,
+            l("Lịch phát", "Schedules"),
+            tr!(lang, "{schedule_errors} lỗi", "{schedule_errors} error(s)"),
+            l(
+                "chạy `loaxa validate` để xem từng lỗi và vị trí, sửa rồi lưu lại",
+                "run `loaxa validate` for each error and where it is; fix and save",
+            )
+            .into(),
+        )
+    } else if slots == 0 {
+        finding(
+            Level::Warn,
+            l("Lịch phát", "Schedules"),
+            l("chưa có phiên phát nào", "no slots yet").into(),
+            tr!(
+                lang,
+                "thêm tệp .toml vào {}",
+                "add a .toml file to {}",
+                cfg.schedules_dir.display()
+            ),
+        )
+    } else {
+        finding(
+            if schedule_warnings > 0 {
+                Level::Warn
+            } else {
+                Level::Ok
+            },
+            l("Lịch phát", "Schedules"),
+            tr!(
+                lang,
+                "{} tệp, {slots} phiên, {schedule_warnings} cảnh báo",
+                "{} file(s), {slots} slot(s), {schedule_warnings} warning(s)",
+                station.schedules.files.len()
+            ),
+            if schedule_warnings > 0 {
+                l(
+                    "chạy `loaxa validate` để xem các cảnh báo",
+                    "run `loaxa validate` to see the warnings",
+                )
+                .into()
+            } else {
+                String::new()
+            },
+        )
+    });
+
+    // The audio library: every queue has something to air; nothing undecodable.
+    let mut folders: Vec<String> = station
+        .schedules
+        .slots()
+        .filter_map(|s| s.queue.as_ref().map(|q| q.folder.clone()))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let (mut ready, mut bad, mut empty) = (0, Vec::new(), Vec::new());
+    for folder in &folders {
+        let entries = library::scan_queue(&cfg.audio_dir, folder, std::time::SystemTime::now())
+            .unwrap_or_default();
+        let mut airable = 0;
+        for e in entries.iter().filter(|e| e.state == EntryState::Ready) {
+            match station.probes.probe(&e.path) {
+                Ok(_) => airable += 1,
+                Err(_) => bad.push(e.rel.clone()),
+            }
+        }
+        ready += airable;
+        if airable == 0 {
+            empty.push(folder.clone());
+        }
+    }
+    out.push(if !bad.is_empty() || !empty.is_empty() {
+        let mut detail = Vec::new();
+        if !bad.is_empty() {
+            detail.push(tr!(lang, "tệp hỏng: {}", "damaged: {}", bad.join(", ")));
+        }
+        if !empty.is_empty() {
+            detail.push(tr!(
+                lang,
+                "hàng đợi trống: {}",
+                "empty queues: {}",
+                empty.join(", ")
+            ));
+        }
+        finding(
+            Level::Warn,
+            l("Thư viện bài phát", "Audio library"),
+            detail.join("; "),
+            l(
+                "chép lại tệp hỏng từ bản gốc; thêm bài vào hàng đợi trống",
+                "copy damaged files again from the original; add clips to empty queues",
+            )
+            .into(),
+        )
+    } else {
+        finding(
+            Level::Ok,
+            l("Thư viện bài phát", "Audio library"),
+            tr!(
+                lang,
+                "{ready} bài sẵn sàng trong {} hàng đợi",
+                "{ready} clip(s) ready in {} queue(s)",
+                folders.len()
+            ),
+            String::new(),
+        )
+    });
+
+    // The output: open it for real, as a broadcast would.
+    out.push(match &cfg.output {
+        OutputSpec::Null => finding(
+            Level::Warn,
+            l("Đầu ra âm thanh", "Sound output"),
+            cfg.output.describe(lang),
+            l("đặt `output = \"default\"` trong cấu hình để phát ra loa", "set `output = \"default\"` in the configuration to air to the loudspeakers").into(),
+        ),
+        OutputSpec::Wav(_) => finding(
+            Level::Warn,
+            l("Đầu ra âm thanh", "Sound output"),
+            cfg.output.describe(lang),
+            l("đặt `output = \"default\"` trong cấu hình để phát ra loa", "set `output = \"default\"` in the configuration to air to the loudspeakers").into(),
+        ),
+        _ => match open_device(cfg).map(|mut o| (o.open(), o)) {
+            Some((Ok(format), mut o)) => {
+                o.close();
+                finding(Level::Ok, l("Đầu ra âm thanh", "Sound output"), tr!(lang, "{} mở được ({} kênh, {} Hz)", "{} opens ({} channels, {} Hz)", cfg.output.describe(lang), format.channels, format.sample_rate), String::new())
+            }
+            Some((Err(e), _)) => finding(
+                Level::Fail,
+                l("Đầu ra âm thanh", "Sound output"),
+                e.to_string(),
+                l("kiểm tra card âm thanh/USB đã cắm, dây loa, âm lượng (alsamixer); `aplay -l` liệt kê thiết bị", "check the sound card/USB is plugged in, the cables, the volume (alsamixer); `aplay -l` lists devices").into(),
+            ),
+            None => finding(Level::Warn, l("Đầu ra âm thanh", "Sound output"), l("không kiểm tra", "not checked").into(), String::new()),
+        },
+    });
+
+    // The journal.
+    out.push(if !cfg.journal.is_file() {
+        finding(Level::Warn, l("Nhật ký", "Journal"), tr!(lang, "chưa có ({})", "none yet ({})", cfg.journal.display()), l("sẽ được tạo khi loaxa chạy lần đầu", "it is created when loaxa first runs").into())
+    } else {
+        match crate::journal::Journal::open(&cfg.journal).and_then(|j| j.verify(None)) {
+            Ok(v) if v.is_intact() => finding(Level::Ok, l("Nhật ký", "Journal"), tr!(lang, "{} sự kiện, chuỗi băm nguyên vẹn", "{} events, hash chain intact", v.events), String::new()),
+            Ok(v) => finding(
+                Level::Fail,
+                l("Nhật ký", "Journal"),
+                v.problem.map(|p| p.text(lang)).unwrap_or_default(),
+                l("nhật ký đã bị sửa ngoài loaxa: giữ nguyên tệp làm bằng chứng, báo cho cấp trên; `loaxa log verify` chỉ rõ chỗ hỏng", "the journal was edited outside loaxa: keep the file as evidence and report it; `loaxa log verify` shows where").into(),
+            ),
+            Err(e) => finding(Level::Fail, l("Nhật ký", "Journal"), e.to_string(), l("kiểm tra quyền đọc/ghi thư mục nhật ký", "check the journal folder's permissions").into()),
+        }
+    });
+
+    // Free disk space where the journal lives.
+    let dir = cfg
+        .journal
+        .parent()
+        .filter(|d| d.is_dir())
+        .unwrap_or(&cfg.station_dir);
+    out.push(match free_mb(dir) {
+        Some(mb) if mb < 200 => finding(
+            Level::Fail,
+            l("Dung lượng đĩa", "Disk space"),
+            tr!(lang, "còn {mb} MB", "{mb} MB free"),
+            l(
+                "xóa bớt tệp không cần (không xóa nhật ký)",
+                "delete unneeded files (not the journal)",
+            )
+            .into(),
+        ),
+        Some(mb) if mb < 1000 => finding(
+            Level::Warn,
+            l("Dung lượng đĩa", "Disk space"),
+            tr!(lang, "còn {mb} MB", "{mb} MB free"),
+            l(
+                "sắp đầy: dọn bớt tệp không cần",
+                "getting full: clear out unneeded files",
+            )
+            .into(),
+        ),
+        Some(mb) => finding(
+            Level::Ok,
+            l("Dung lượng đĩa", "Disk space"),
+            tr!(lang, "còn {mb} MB", "{mb} MB free"),
+            String::new(),
+        ),
+        None => finding(
+            Level::Warn,
+            l("Dung lượng đĩa", "Disk space"),
+            l("không đo được", "cannot tell").into(),
+            String::new(),
+        ),
+    });
+
+    // Clock synchronisation: a wrong clock airs at the wrong time.
+    out.push(
+        match command_output("timedatectl", &["show", "-p", "NTPSynchronized", "--value"]) {
+            Some(v) if v == "yes" => finding(
+                Level::Ok,
+                l("Đồng hồ", "Clock"),
+                l("đã đồng bộ qua mạng (NTP)", "synchronised (NTP)").into(),
+                String::new(),
+            ),
+            Some(_) => finding(
+                Level::Warn,
+                l("Đồng hồ", "Clock"),
+                l("chưa đồng bộ", "not synchronised").into(),
+                l(
+                    "bật đồng bộ giờ: `sudo timedatectl set-ntp true`",
+                    "turn on time sync: `sudo timedatectl set-ntp true`",
+                )
+                .into(),
+            ),
+            None => finding(
+                Level::Warn,
+                l("Đồng hồ", "Clock"),
+                l(
+                    "không kiểm tra được (không có timedatectl)",
+                    "cannot tell (no timedatectl)",
+                )
+                .into(),
+                l(
+                    "kiểm tra giờ máy đúng với giờ Việt Nam",
+                    "check the machine's time is right",
+                )
+                .into(),
+            ),
+        },
+    );
+
+    // The service, and whether a daemon is running at all.
+    let live = crate::status::read(&crate::status::path_for(&cfg.journal))
+        .filter(|s| s.is_live(chrono::Utc::now()));
+    let service = command_output("systemctl", &["is-active", "loaxa"]);
+    out.push(match (live, service.as_deref()) {
+        (Some(s), _) => finding(Level::Ok, l("Dịch vụ", "Service"), tr!(lang, "loaxa đang chạy (pid {})", "loaxa is running (pid {})", s.pid), String::new()),
+        (None, Some("active")) => finding(Level::Ok, l("Dịch vụ", "Service"), l("dịch vụ loaxa đang chạy", "the loaxa service is active").into(), String::new()),
+        (None, _) => finding(
+            Level::Fail,
+            l("Dịch vụ", "Service"),
+            l("loaxa không chạy: sẽ không phát gì", "loaxa is not running: nothing will air").into(),
+            l("`sudo systemctl start loaxa` (hoặc `loaxa run` trong thư mục của đài); xem lỗi: `journalctl -u loaxa`", "`sudo systemctl start loaxa` (or `loaxa run` in the station folder); errors: `journalctl -u loaxa`").into(),
+        ),
+    });
+    out
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+fn free_mb(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+        (r == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64 / 1_000_000)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Renders the findings, one line each with its fix.
+pub fn render(findings: &[Finding], lang: Lang) -> String {
+    let mut o = String::new();
+    for f in findings {
+        let mark = match f.level {
+            Level::Ok => "✓",
+            Level::Warn => "!",
+            Level::Fail => "✗",
+        };
+        o.push_str(&format!("{mark} {}: {}\n", f.what, f.detail));
+        if !f.fix.is_empty() {
+            o.push_str(&format!(
+                "    → {}: {}\n",
+                lang.pick("cách khắc phục", "fix"),
+                f.fix
+            ));
+        }
+    }
+    o
+}
