@@ -24,6 +24,9 @@ use crate::station::Station;
 use crate::status::{self, OnAir, Status, Upcoming};
 use crate::tr;
 
+/// How long before its first sample a broadcast's start is journaled (an fsync).
+const JOURNAL_AHEAD_MS: i64 = 40;
+
 /// How long before its instant a broadcast is handed to the audio thread: enough to open
 /// the device and decode the first clip, so the first sample goes out on the second.
 pub const LEAD: Duration = Duration::from_millis(1500);
@@ -979,10 +982,6 @@ impl<'a> Daemon<'a> {
             schedule_sha256: info.schedule_sha256.clone(),
         };
         let prepared = planner.prepare(&p.slot, p.at, p.manual, &picks);
-        self.journal.append(
-            &broadcast::started_event(&prepared, self.audio.output_name()),
-            now,
-        )?;
         tracing::info!(
             "{}",
             tr!(
@@ -1021,7 +1020,9 @@ impl<'a> Daemon<'a> {
             clips: clips.iter().map(|c| c.rel.clone()).collect(),
         });
         self.publish_status(true);
+        let started = broadcast::started_event(&prepared, self.audio.output_name());
         let (report, stopped) = if clips.is_empty() {
+            self.journal.append(&started, self.clock.now())?;
             (AirReport::silent(self.audio.output_name()), None)
         } else {
             let start_at = self
@@ -1033,6 +1034,35 @@ impl<'a> Daemon<'a> {
                 .audio
                 .air(clips, self.station.config.volume, start_at)
                 .await;
+            // The start is journaled just before the first sample, not when the device was
+            // opened: a crash during the lead time then leaves the occurrence unjournaled, to
+            // be aired late (within the grace) or accounted as missed, not as "cut on air".
+            // The audio thread does not start until this write is durable.
+            let until =
+                (p.at - self.clock.now() - chrono::Duration::milliseconds(JOURNAL_AHEAD_MS))
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+            if !until.is_zero() {
+                tokio::select! {
+                    _ = self.clock.sleep(until) => {}
+                    _ = shutdown.as_mut(), if !self.stopping => {
+                        self.stopping = true;
+                    }
+                }
+            }
+            if self.stopping {
+                // Stopped during the lead time: nothing aired, nothing is journaled for it.
+                if let Some(s) = &airing.state {
+                    s.request_stop();
+                }
+                let _ = airing.done.await;
+                self.status.on_air = None;
+                return Ok(None);
+            }
+            self.journal.append(&started, self.clock.now())?;
+            if let Some(s) = &airing.state {
+                s.clear_to_start();
+            }
             self.watch_airing(&prepared, airing, shutdown).await?
         };
         let end = self.clock.now();

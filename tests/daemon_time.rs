@@ -549,7 +549,8 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
 }
 
 /// Regression: a stop (SIGTERM) that arrived during the lead time, before the first sample,
-/// still let the broadcast start and play its fade on air.
+/// still let the broadcast start and play its fade on air. Now it never starts, and nothing
+/// is journaled for it until the next start accounts for it as missed.
 #[test]
 fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
     let at = DateTime::from_timestamp(Utc::now().timestamp() + 3, 0).unwrap();
@@ -562,12 +563,27 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
     let stop_at = std::time::Instant::now() + (at - Utc::now()).to_std().unwrap()
         - std::time::Duration::from_millis(600);
     run_real(&st, stop_at);
+    assert!(
+        records(&st).is_empty(),
+        "not aired, so not journaled as aired or cut"
+    );
+    // The next start, after the slot's time and grace, owes it as missed.
+    std::thread::sleep(
+        (at - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(300),
+    );
+    let st_grace = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();
+    st.write(
+        "config/loaxa.toml",
+        &format!("{st_grace}grace_seconds = 0\n"),
+    );
+    run_real(
+        &st,
+        std::time::Instant::now() + std::time::Duration::from_millis(300),
+    );
     let rs = records(&st);
     assert_eq!(rs.len(), 1);
-    assert_eq!(rs[0].outcome, Some(Outcome::Interrupted));
-    assert_eq!(rs[0].reason, Some(Reason::Stopped));
-    assert_eq!(rs[0].started_at, None);
-    assert_eq!(rs[0].clips[0].played_ms, 0);
+    assert_eq!(rs[0].outcome, Some(Outcome::Missed));
+    assert_eq!(rs[0].reason, Some(Reason::NotRunning));
 }
 
 #[test]

@@ -73,15 +73,23 @@ pub fn sleep_until(deadline: Instant) {
     }
 }
 
-/// Waits for a broadcast's first instant. Returns false, early, if the program is stopped
-/// meanwhile: a broadcast stopped before its instant never starts.
+/// Waits for a broadcast's first instant, and for its start to be journaled. Returns false,
+/// early, if the program is stopped meanwhile: a broadcast stopped before its instant never
+/// starts.
 pub fn wait_for_start(deadline: Instant, state: &ProgramState) -> bool {
     while Instant::now() + Duration::from_millis(60) < deadline {
         if state.stop.load(Ordering::SeqCst) {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
     sleep_until(deadline);
+    // Normally cleared well before; if the journal write is slow, the start waits for it.
+    while !state.go.load(Ordering::SeqCst) {
+        if state.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
     !state.stop.load(Ordering::SeqCst)
 }

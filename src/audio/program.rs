@@ -35,6 +35,8 @@ pub struct ProgramState {
     pub finished: AtomicBool,
     /// Set to fade out and end early (shutdown, or preemption by a higher priority).
     pub stop: AtomicBool,
+    /// Set once the broadcast's start is journaled: no sample goes out before that.
+    pub go: AtomicBool,
     /// Clips that failed to open at play time, with the reason.
     pub open_errors: Mutex<Vec<(usize, String)>>,
     pub channels: u16,
@@ -84,6 +86,10 @@ impl ProgramState {
             .map(|s| s.load(Ordering::Relaxed))
             .unwrap_or(0);
         samples * 1000 / (self.channels as u64 * self.sample_rate as u64)
+    }
+
+    pub fn clear_to_start(&self) {
+        self.go.store(true, Ordering::SeqCst);
     }
 
     pub fn request_stop(&self) {
@@ -163,6 +169,7 @@ impl Program {
             current: AtomicUsize::new(0),
             finished: AtomicBool::new(clips.is_empty()),
             stop: AtomicBool::new(false),
+            go: AtomicBool::new(false),
             open_errors: Mutex::new(Vec::new()),
             channels: channels.get(),
             sample_rate: rate.get(),

@@ -64,6 +64,14 @@ impl Output for Recorder {
 
     fn air(&mut self, mut program: Program, _start_at: Instant) -> Aired {
         let state = program.state();
+        // No waiting for the instant (tests run on a fake clock), but never before the start
+        // is journaled.
+        while !state.go.load(std::sync::atomic::Ordering::SeqCst) {
+            if state.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return Aired::default();
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
         let started_at = Some(
             self.clock
                 .as_ref()
