@@ -580,27 +580,13 @@ impl<'a> Daemon<'a> {
                 topic: None,
             };
             out.push(Pending {
-                slot: Slot {
-                    plan: EMERGENCY_PLAN.into(),
-                    id: EMERGENCY_PLAN.into(),
-                    title: tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
-                    when: crate::schedule::When::Times {
-                        at: Vec::new(),
-                        days: crate::schedule::Days::ALL,
-                    },
-                    from: None,
-                    until: None,
-                    except: Default::default(),
-                    topic: None,
-                    priority: crate::schedule::Priority::Emergency,
-                    intro: None,
-                    play: vec![clip; cfg.emergency_repeat as usize],
-                    queue: None,
-                    outro: None,
-                    max_minutes: None,
-                    volume: 1.0,
-                    order: 0,
-                },
+                slot: Slot::ad_hoc(
+                    EMERGENCY_PLAN,
+                    EMERGENCY_PLAN,
+                    tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
+                    crate::schedule::Priority::Emergency,
+                    vec![clip; cfg.emergency_repeat as usize],
+                ),
                 at: self.clock.now(),
                 manual: true,
                 schedule_sha256: None,
@@ -1181,39 +1167,21 @@ pub async fn play_now(
         1
     };
     let lang = station.config.language;
-    let slot = Slot {
-        plan: if emergency {
-            EMERGENCY_PLAN.into()
-        } else {
-            "manual".into()
-        },
-        id: "play".into(),
-        title: if emergency {
+    let slot = Slot::ad_hoc(
+        if emergency { EMERGENCY_PLAN } else { "manual" },
+        "play",
+        if emergency {
             tr!(lang, "Tin khẩn cấp: {rel}", "Emergency: {rel}")
         } else {
             tr!(lang, "phát thủ công: {rel}", "manual play: {rel}")
         },
-        when: crate::schedule::When::Times {
-            at: Vec::new(),
-            days: crate::schedule::Days::ALL,
-        },
-        from: None,
-        until: None,
-        except: Default::default(),
-        topic: None,
-        priority: if emergency {
+        if emergency {
             crate::schedule::Priority::Emergency
         } else {
             crate::schedule::Priority::Normal
         },
-        intro: None,
-        play: vec![clip; repeat],
-        queue: None,
-        outro: None,
-        max_minutes: None,
-        volume: 1.0,
-        order: 0,
-    };
+        vec![clip; repeat],
+    );
     // A moment's lead lets the device open and settle before the first sample.
     let at = clock.now() + chrono::Duration::milliseconds(300);
     let mut d = Daemon::new(station, journal, audio, clock);

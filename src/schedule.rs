@@ -162,6 +162,38 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// A slot made on the spot for something outside the schedules (`loaxa play`, an
+    /// emergency file): no times of its own, just what it plays.
+    pub fn ad_hoc(
+        plan: &str,
+        id: &str,
+        title: String,
+        priority: Priority,
+        play: Vec<ClipRef>,
+    ) -> Slot {
+        Slot {
+            plan: plan.into(),
+            id: id.into(),
+            title,
+            when: When::Times {
+                at: Vec::new(),
+                days: Days::ALL,
+            },
+            from: None,
+            until: None,
+            except: BTreeSet::new(),
+            topic: None,
+            priority,
+            intro: None,
+            play,
+            queue: None,
+            outro: None,
+            max_minutes: None,
+            volume: 1.0,
+            order: 0,
+        }
+    }
+
     /// Whether the slot may air on this local date (date range, plan range, holidays).
     pub fn airs_on(&self, date: NaiveDate) -> bool {
         self.from.is_none_or(|f| date >= f)
