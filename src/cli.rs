@@ -516,6 +516,20 @@ fn load(overrides: &Overrides, check_audio: bool) -> Result<Station, Failure> {
     }
 }
 
+/// For commands that read the journal and need no schedule (`log`, `report`, `log verify`):
+/// a schedule file with errors must not stop anyone reading what already aired.
+fn load_journal_reader(overrides: &Overrides) -> Result<Station, Failure> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Runtime(format!("current directory: {e}")))?;
+    match Station::load_lenient(overrides, &cwd) {
+        Ok((station, _)) => {
+            let _ = LOG_ZONE.set(station.config.timezone);
+            Ok(station)
+        }
+        Err(_) => load(overrides, false),
+    }
+}
+
 fn config_lang(overrides: &Overrides, cwd: &Path) -> Option<Lang> {
     crate::config::load(overrides, &crate::config::environment(), cwd)
         .ok()
@@ -628,7 +642,31 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
 }
 
 fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
-    let station = load(overrides, true)?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::Runtime(format!("current directory: {e}")))?;
+    // A bad schedule edit must not keep a rebooted station silent: the daemon starts with the
+    // other files, and the bad one's last good version if the journal has it.
+    let station = match Station::load_for_run(overrides, &cwd) {
+        Ok((station, diags, kept)) => {
+            let _ = LOG_ZONE.set(station.config.timezone);
+            let lang = station.lang();
+            print_diagnostics(&diags, lang);
+            let broken: std::collections::BTreeSet<String> = diags
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.file.display().to_string())
+                .collect();
+            for file in broken {
+                if kept.contains(&file) {
+                    tracing::error!("{}", tr!(lang, "lịch phát {file} có lỗi: dùng bản đúng đã lưu lần trước cho đến khi sửa xong", "schedule {file} has errors: its last good version stays in force until it is fixed"));
+                } else {
+                    tracing::error!("{}", tr!(lang, "lịch phát {file} có lỗi và chưa có bản đúng nào: tệp này không được dùng", "schedule {file} has errors and no earlier good version: it is not in force"));
+                }
+            }
+            station
+        }
+        Err(_) => load(overrides, true)?,
+    };
     let lang = station.lang();
     if matches!(station.config.output, OutputSpec::Wav(_) | OutputSpec::Null) {
         tracing::warn!(
@@ -928,7 +966,7 @@ fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
 
 fn log(overrides: &Overrides, args: LogArgs) -> Result<(), Failure> {
     use crate::history::{Filter, View};
-    let station = load(overrides, false)?;
+    let station = load_journal_reader(overrides)?;
     let lang = station.lang();
     let tz = station.config.timezone;
     let today = Utc::now().with_timezone(&tz).date_naive();
@@ -1008,7 +1046,7 @@ fn report(
     out: Option<PathBuf>,
 ) -> Result<(), Failure> {
     use crate::report::{self as rep, Period};
-    let station = load(overrides, false)?;
+    let station = load_journal_reader(overrides)?;
     let lang = station.lang();
     let tz = station.config.timezone;
     let period = match (month, quarter, days) {
@@ -1430,7 +1468,7 @@ fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
 }
 
 fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
-    let station = load(overrides, false)?;
+    let station = load_journal_reader(overrides)?;
     let lang = station.lang();
     let pin = match pin {
         None => None,

@@ -89,6 +89,65 @@ impl Station {
         ))
     }
 
+    /// For `run`: a schedule file with errors does not keep the station off the air. Its last
+    /// version stored in the journal (the one that was airing before the bad edit) stays in
+    /// force; a file never stored before is left out. Either way its errors are returned.
+    pub fn load_for_run(
+        overrides: &Overrides,
+        cwd: &Path,
+    ) -> Result<(Station, Vec<Diagnostic>, Vec<String>), StationError> {
+        let config = config::load(overrides, &config::environment(), cwd)?;
+        let probes = Arc::new(ProbeCache::default());
+        let ctx = Context {
+            lang: config.language,
+            audio_dir: Some(&config.audio_dir),
+            probes: Some(&probes),
+            loudness: Some((config.loudness.target, config.loudness.margin)),
+            guards: Some(config.guards),
+        };
+        let (mut schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
+        let mut kept = Vec::new();
+        let broken: std::collections::BTreeSet<std::path::PathBuf> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.file.clone())
+            .collect();
+        if !broken.is_empty() && config.journal.is_file() {
+            if let Ok(journal) = crate::journal::Journal::open(&config.journal) {
+                let stored = journal.schedules_in_force().unwrap_or_default();
+                for file in &broken {
+                    let name = file.display().to_string();
+                    let Some((_, _, content)) = stored.iter().find(|(f, _, _)| *f == name) else {
+                        continue;
+                    };
+                    if let (Some(s), _) = schedule::parse(file, content, &ctx, 0) {
+                        if !schedules.files.iter().any(|f| f.plan.id == s.plan.id) {
+                            kept.push(name);
+                            schedules.files.push(s);
+                        }
+                    }
+                }
+                schedules.files.sort_by(|a, b| a.file.cmp(&b.file));
+                let mut order = 0;
+                for f in &mut schedules.files {
+                    for slot in &mut f.slots {
+                        slot.order = order;
+                        order += 1;
+                    }
+                }
+            }
+        }
+        Ok((
+            Station {
+                config,
+                schedules,
+                probes,
+            },
+            diags,
+            kept,
+        ))
+    }
+
     pub fn lang(&self) -> Lang {
         self.config.language
     }

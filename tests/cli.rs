@@ -647,3 +647,50 @@ fn doctor_names_each_problem_with_its_fix() {
     assert!(out.contains("! Journal: none yet"), "{out}");
     assert!(out.contains("✗ Service: loaxa is not running"), "{out}");
 }
+
+#[test]
+fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 0.3);
+    let (t, _) = in_secs(5);
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    // The good version runs once, so the journal stores it.
+    let child = loaxa(&st)
+        .arg("run")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(stop(child).0, 0);
+    // A bad edit, then a restart (a reboot, say).
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\", \"7h\"]\nplay = [\"a.wav\"]\n"),
+    );
+    let child = loaxa(&st)
+        .args(["run", "--lang", "en"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("invalid time “7h”"), "{err}");
+    assert!(
+        err.contains("its last good version stays in force"),
+        "{err}"
+    );
+    let log = log_json(&st);
+    assert_eq!(
+        log["records"][0]["outcome"], "completed",
+        "the old version's slot aired: {log:#}"
+    );
+}
