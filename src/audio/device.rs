@@ -14,6 +14,8 @@ use super::output::{wait_for_start, Aired, Format, Output, OutputError};
 use super::program::Program;
 
 const OPEN_ATTEMPTS: u32 = 3;
+/// How long a stream may take no samples before it counts as dead.
+const STALL: Duration = Duration::from_secs(2);
 /// How long a fresh stream must run without error before a broadcast is trusted to it.
 const SETTLE: Duration = Duration::from_millis(120);
 
@@ -23,6 +25,8 @@ pub struct DeviceOutput {
     buffer_frames: u32,
     sink: Option<MixerDeviceSink>,
     error: Arc<Mutex<Option<String>>>,
+    /// The last airing ended in a device failure (its error may already have been taken).
+    failed: bool,
 }
 
 impl DeviceOutput {
@@ -33,6 +37,7 @@ impl DeviceOutput {
             buffer_frames,
             sink: None,
             error: Arc::new(Mutex::new(None)),
+            failed: false,
         }
     }
 
@@ -72,9 +77,12 @@ impl DeviceOutput {
             .map_err(|e| OutputError::Open(e.to_string()))?
             .with_buffer_size(cpal::BufferSize::Fixed(self.buffer_frames))
             .with_error_callback(move |e| {
-                tracing::warn!("sound device error: {e}");
+                // A dying stream repeats its error in a tight loop: say it once.
                 if let Ok(mut slot) = error.lock() {
-                    slot.get_or_insert_with(|| e.to_string());
+                    if slot.is_none() {
+                        tracing::warn!("sound device error: {e}");
+                        *slot = Some(e.to_string());
+                    }
                 }
             })
             .open_stream()
@@ -154,10 +162,32 @@ impl Output for DeviceOutput {
         }
         sink.mixer().add(program);
         let started_at = Some(Utc::now());
+        // A stream can also die silently (seen with ALSA's PulseAudio plugin when the sound
+        // server goes away): no error, it just stops taking samples. That is a failure too.
+        let mut last_progress = (state.total_samples(), Instant::now());
         loop {
+            let taken = state.total_samples();
+            if taken != last_progress.0 {
+                last_progress = (taken, Instant::now());
+            } else if last_progress.1.elapsed() > STALL && !state.is_finished() {
+                tracing::warn!(
+                    "sound device stalled: no samples taken for {} s",
+                    STALL.as_secs()
+                );
+                self.failed = true;
+                state.request_stop();
+                return Aired {
+                    started_at,
+                    error: Some(OutputError::Device(format!(
+                        "the sound device stopped taking audio for {} s",
+                        STALL.as_secs()
+                    ))),
+                };
+            }
             if let Some(e) = self.take_error() {
                 // The program may still be pulled by a half-dead stream; stop it so the
                 // counts freeze at what the device actually took.
+                self.failed = true;
                 state.request_stop();
                 return Aired {
                     started_at,
@@ -168,6 +198,7 @@ impl Output for DeviceOutput {
                 // Let what the device buffered play out before the device is closed.
                 std::thread::sleep(drain);
                 let error = self.take_error().map(OutputError::Device);
+                self.failed = error.is_some();
                 return Aired { started_at, error };
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -175,7 +206,17 @@ impl Output for DeviceOutput {
     }
 
     fn close(&mut self) {
-        self.sink = None;
+        let Some(sink) = self.sink.take() else {
+            return;
+        };
+        if self.error.lock().map(|e| e.is_some()).unwrap_or(true) || self.failed {
+            // Dropping a dead stream joins its ALSA thread, which can hang for good when the
+            // sound server is gone; the audio thread must stay free for the next broadcast.
+            let _ = std::thread::Builder::new()
+                .name("loaxa-dead-stream".into())
+                .spawn(move || drop(sink));
+        }
+        self.failed = false;
     }
 }
 

@@ -88,6 +88,11 @@ impl ProgramState {
         samples * 1000 / (self.channels as u64 * self.sample_rate as u64)
     }
 
+    /// Samples handed to the output so far, all clips together.
+    pub fn total_samples(&self) -> u64 {
+        self.samples.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+    }
+
     pub fn clear_to_start(&self) {
         self.go.store(true, Ordering::SeqCst);
     }
