@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use chrono::{NaiveDate, NaiveTime, Weekday};
 use croner::Cron;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -1235,11 +1235,6 @@ impl Schedules {
         }
         out
     }
-}
-
-/// Weekday helper for callers that iterate dates.
-pub fn weekday_of(d: NaiveDate) -> Weekday {
-    d.weekday()
 }
 
 #[cfg(test)]

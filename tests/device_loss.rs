@@ -43,22 +43,9 @@ fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_air
 
     // One second into the first broadcast, the sound server dies; it is back two seconds later.
     std::thread::sleep(Duration::from_secs_f64((base + 1.0 - unix_now()).max(0.0)));
-    let _ = pulse.command("pulseaudio").arg("--kill").status();
+    pulse.kill();
     std::thread::sleep(Duration::from_secs(2));
-    let restarted = pulse
-        .command("pulseaudio")
-        .args([
-            "-D",
-            "--exit-idle-time=-1",
-            "-n",
-            "--load=module-null-sink sink_name=air rate=48000",
-            "--load=module-native-protocol-unix",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(restarted.success());
+    pulse.restart();
     std::thread::sleep(Duration::from_secs_f64((base + 12.5 - unix_now()).max(0.0)));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);

@@ -26,7 +26,13 @@ impl Pulse {
         )
         .unwrap();
         let p = Pulse { dir };
-        let status = p
+        p.launch();
+        p
+    }
+
+    /// Starts a daemon with the `air` null sink, and waits until it answers.
+    fn launch(&self) {
+        let status = self
             .command("pulseaudio")
             .args([
                 "-D",
@@ -41,7 +47,7 @@ impl Pulse {
             .expect("pulseaudio is not installed: run scripts/setup");
         assert!(status.success(), "pulseaudio did not start");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !p
+        while !self
             .command("pactl")
             .arg("info")
             .stdout(Stdio::null())
@@ -53,7 +59,6 @@ impl Pulse {
             assert!(Instant::now() < deadline, "pulseaudio did not answer");
             std::thread::sleep(Duration::from_millis(100));
         }
-        p
     }
 
     pub fn home(&self) -> &Path {
@@ -77,19 +82,18 @@ impl Pulse {
             .env_remove("PULSE_SERVER");
     }
 
-    /// Unloads and reloads the `air` sink, as when a USB card is pulled out and put back.
-    pub fn set_sink_present(&self, present: bool) {
-        let args: Vec<&str> = if present {
-            vec![
-                "load-module",
-                "module-null-sink",
-                "sink_name=air",
-                "rate=48000",
-            ]
-        } else {
-            vec!["unload-module", "module-null-sink"]
-        };
-        let _ = self.command("pactl").args(args).status();
+    /// Starts the daemon again after it was killed (a restarted sound server).
+    pub fn restart(&self) {
+        self.launch();
+    }
+
+    /// Ends the daemon, as when the sound server crashes.
+    pub fn kill(&self) {
+        let _ = self
+            .command("pulseaudio")
+            .arg("--kill")
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
