@@ -867,10 +867,18 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
         return Ok(());
     }
     // Simulate queue rotation across the listed occurrences, as the daemon will do it.
-    let mut rotation: std::collections::HashMap<
-        String,
+    type Seen = (
         std::collections::HashMap<String, DateTime<Utc>>,
-    > = Default::default();
+        std::collections::HashMap<(String, String), i64>,
+    );
+    let mut rotation: std::collections::HashMap<String, Seen> = Default::default();
+    let mut catalog = crate::catalog::Catalog::new(
+        &station.config.audio_dir,
+        station.probes.clone(),
+        lang,
+        false,
+    );
+    catalog.settle_now();
     let loudness = station.config.loudness;
     let planner = Planner {
         max_minutes: station.config.guards.max_session_minutes,
@@ -885,25 +893,40 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
         let picks = match &o.slot.queue {
             None => Vec::new(),
             Some(q) => {
-                let last = match rotation.entry(q.folder.clone()) {
+                let seen = match rotation.entry(q.folder.clone()) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                        journal
-                            .last_aired(&q.folder)
-                            .map_err(|e| Failure::Runtime(e.to_string()))?,
-                    ),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let runtime =
+                            |e: crate::journal::JournalError| Failure::Runtime(e.to_string());
+                        v.insert((
+                            journal.last_aired(&q.folder).map_err(runtime)?,
+                            journal.aired_versions(&q.folder).map_err(runtime)?,
+                        ))
+                    }
                 };
-                let picks = pick_queue(
-                    &station.config.audio_dir,
-                    &q.folder,
-                    q.take,
-                    last,
-                    std::time::SystemTime::now(),
-                );
-                for p in &picks {
-                    last.insert(p.clone(), o.at);
+                match crate::broadcast::queue_setup(&catalog, q) {
+                    None => Vec::new(),
+                    Some((mode, topic)) => {
+                        let rules = crate::broadcast::QueueRules {
+                            mode,
+                            topic,
+                            date: o.at.with_timezone(&tz).date_naive(),
+                            last_aired: &seen.0,
+                            aired: &seen.1,
+                        };
+                        let picks = pick_queue(&catalog, &q.folder, q.take, &rules);
+                        for p in &picks {
+                            seen.0.insert(p.rel.clone(), o.at);
+                            if let Some(info) = catalog.get(&p.rel).and_then(|c| c.info()) {
+                                *seen
+                                    .1
+                                    .entry((p.rel.clone(), info.sha256.clone()))
+                                    .or_default() += 1;
+                            }
+                        }
+                        picks
+                    }
                 }
-                picks
             }
         };
         let prepared = planner.prepare(o.slot, o.at, false, &picks);
@@ -1032,6 +1055,25 @@ fn log(overrides: &Overrides, args: LogArgs) -> Result<(), Failure> {
         (_, Format::Json) => view.json(&records),
     };
     print!("{text}");
+    // Files the station refused to air in the period: the reason a queue aired less.
+    if matches!(args.format, Format::Table) {
+        let rejected = journal
+            .rejections(start, end)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        if !rejected.is_empty() {
+            println!(
+                "\n{}",
+                lang.pick("Tệp bị từ chối (không phát):", "Files refused (not aired):")
+            );
+            for (at, file, reason) in rejected {
+                let first = reason.lines().next().unwrap_or_default();
+                println!(
+                    "  {}  {file}: {first}",
+                    at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1332,83 +1374,141 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
         }
     }
 
-    // Queues and their clips.
-    let mut folders: Vec<String> = station
-        .schedules
-        .slots()
-        .filter_map(|s| s.queue.as_ref().map(|q| q.folder.clone()))
-        .collect();
-    folders.sort();
-    folders.dedup();
-    let journal = if station.config.journal.is_file() {
-        Some(open_journal(&station.config)?)
-    } else {
-        None
+    // Queues and their clips: as the running daemon sees them, else looked at now.
+    let library = match live.as_ref().and_then(|_| {
+        crate::status::read_library(&crate::status::library_path_for(&station.config.journal))
+    }) {
+        Some(l) => l,
+        None => {
+            let journal = if station.config.journal.is_file() {
+                Some(open_journal(&station.config)?)
+            } else {
+                None
+            };
+            let mut catalog = crate::catalog::Catalog::new(
+                &station.config.audio_dir,
+                station.probes.clone(),
+                lang,
+                false,
+            );
+            catalog.settle_now();
+            crate::status::library(
+                &catalog,
+                journal.as_ref(),
+                &station.schedules,
+                &station.config.emergency_dir,
+                now.with_timezone(&tz).date_naive(),
+                lang,
+            )
+            .map_err(|e| Failure::Runtime(e.to_string()))?
+        }
     };
     let on_air: Vec<String> = live
         .as_ref()
         .and_then(|s| s.on_air.as_ref())
         .map(|a| a.clips.clone())
         .unwrap_or_default();
-    for folder in folders {
-        let entries = library::scan_queue(
-            &station.config.audio_dir,
-            &folder,
-            std::time::SystemTime::now(),
-        )
-        .unwrap_or_default();
-        let counts = match &journal {
-            Some(j) => j
-                .aired_counts(&folder)
-                .map_err(|e| Failure::Runtime(e.to_string()))?,
-            None => Default::default(),
+    for f in &library.folders {
+        if f.mode == "emergency" && f.clips.is_empty() {
+            continue;
+        }
+        let mode = match f.mode.as_str() {
+            "emergency" => lang.pick("tin khẩn cấp", "emergencies").to_string(),
+            "rotate" => lang.pick("xoay vòng", "rotate").to_string(),
+            "once" => lang
+                .pick("mỗi bài phát một lần", "each clip once")
+                .to_string(),
+            m => {
+                let n = m.trim_start_matches("times:");
+                tr!(lang, "mỗi bài phát {n} lần", "each clip {n} times")
+            }
         };
         let _ = writeln!(
             o,
             "\n{}",
             tr!(
                 lang,
-                "Hàng đợi {}/ ({} tệp):",
-                "Queue {}/ ({} files):",
-                folder,
-                entries.len()
+                "Hàng đợi {}/ ({}, {} tệp):",
+                "Queue {}/ ({}, {} files):",
+                f.folder,
+                mode,
+                f.clips.len()
             )
         );
-        for e in entries {
-            let aired = counts.get(&e.rel).copied().unwrap_or(0);
-            let state = match e.state {
-                EntryState::Incomplete => lang
+        for e in &f.settings_errors {
+            for line in e.lines() {
+                let _ = writeln!(o, "  {line}");
+            }
+        }
+        for c in &f.clips {
+            let aired = c.aired;
+            let state = match c.state.as_str() {
+                _ if on_air.contains(&c.rel) => lang.pick("ĐANG PHÁT", "ON AIR").to_string(),
+                "waiting" => match c.limit {
+                    Some(n) => tr!(
+                        lang,
+                        "chờ phát — đã phát {aired}/{n} lần",
+                        "waiting — aired {aired} of {n} time(s)"
+                    ),
+                    None => tr!(
+                        lang,
+                        "chờ phát — đã phát {aired} lần",
+                        "waiting — aired {aired} time(s)"
+                    ),
+                },
+                "incomplete" => lang
                     .pick(
                         "đang chép dở, chưa phát",
                         "still being copied, not aired yet",
                     )
                     .to_string(),
-                EntryState::NotAudio => lang
+                "checking" => lang.pick("đang kiểm tra tệp", "being checked").to_string(),
+                "not_audio" => lang
                     .pick("không phải tệp âm thanh", "not an audio file")
                     .to_string(),
-                EntryState::Ready if on_air.contains(&e.rel) => {
-                    lang.pick("ĐANG PHÁT", "ON AIR").to_string()
-                }
-                EntryState::Ready => match station.probes.probe(&e.path) {
-                    Ok(_) => tr!(
-                        lang,
-                        "chờ phát — đã phát {aired} lần",
-                        "waiting — aired {aired} time(s)"
-                    ),
-                    Err(err) => tr!(
-                        lang,
-                        "KHÔNG PHÁT ĐƯỢC: {}",
-                        "UNDECODABLE: {}",
-                        err.reason(lang)
-                    ),
-                },
+                "undecodable" => tr!(
+                    lang,
+                    "KHÔNG PHÁT ĐƯỢC: {}",
+                    "UNDECODABLE: {}",
+                    c.detail.clone().unwrap_or_default()
+                ),
+                "bad_metadata" => lang
+                    .pick(
+                        "KHÔNG PHÁT: tệp mô tả .toml có lỗi (xem dưới)",
+                        "NOT AIRED: its .toml sidecar has errors (below)",
+                    )
+                    .to_string(),
+                "not_yet" => tr!(
+                    lang,
+                    "chưa đến ngày ({})",
+                    "not yet ({})",
+                    c.detail.clone().unwrap_or_default()
+                ),
+                "expired" => tr!(
+                    lang,
+                    "hết hạn, không phát ({})",
+                    "expired, not aired ({})",
+                    c.detail.clone().unwrap_or_default()
+                ),
+                "spent" => tr!(lang, "đã phát đủ {aired} lần", "aired out ({aired} times)"),
+                "retired" => tr!(
+                    lang,
+                    "đã phát xong ({aired} lần), trong da-phat/",
+                    "done ({aired} times), in da-phat/"
+                ),
+                other => other.to_string(),
             };
-            let name = e
+            let name = c
                 .rel
-                .strip_prefix(&format!("{folder}/"))
-                .unwrap_or(&e.rel)
+                .strip_prefix(&format!("{}/", f.folder))
+                .unwrap_or(&c.rel)
                 .to_string();
             let _ = writeln!(o, "  {name:<40}  {state}");
+            if c.state == "bad_metadata" {
+                for line in c.detail.as_deref().unwrap_or_default().lines() {
+                    let _ = writeln!(o, "      {line}");
+                }
+            }
         }
     }
     print!("{o}");
@@ -1453,8 +1553,26 @@ fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
                     - std::time::Duration::from_secs(1),
             )
         })
-        .and_then(|_| std::fs::rename(&part, &target));
-    copied.map_err(|e| Failure::Runtime(format!("{}: {e}", target.display())))?;
+        .map(|_| ());
+    copied.map_err(|e| Failure::Runtime(format!("{}: {e}", part.display())))?;
+    // Measured here, before it appears under its real name: a damaged file is refused now,
+    // with the operator at the keyboard, and a good one airs without a settle wait.
+    match library::probe(&part) {
+        Ok(info) => {
+            if let Ok(meta) = std::fs::metadata(&part) {
+                station
+                    .probes
+                    .remember(&target, library::stamp_of(&meta), info);
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            eprintln!("{}: {}", source.display(), e.reason(lang));
+            return Err(Failure::Invalid);
+        }
+    }
+    std::fs::rename(&part, &target)
+        .map_err(|e| Failure::Runtime(format!("{}: {e}", target.display())))?;
     println!(
         "{}",
         tr!(

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audio::{AirReport, AudioHandle};
 use crate::broadcast::{self, Planner, Prepared};
+use crate::catalog::{Catalog, ClipState};
 use crate::clock::Clock;
 use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Outcome, Reason};
 use crate::lang::Lang;
@@ -102,8 +103,10 @@ struct Daemon<'a> {
     rejected_errors: std::collections::BTreeMap<std::path::PathBuf, Vec<String>>,
     /// Emergency files whose airing failed, with when: retried after [`EMERGENCY_RETRY`].
     emergency_failed: HashMap<String, std::time::Instant>,
-    /// Emergency files that do not decode, reported once per version (name, size, mtime).
-    emergency_bad: std::collections::HashSet<FileStamp>,
+    /// The audio folder: what is complete, decodes, and may air.
+    catalog: Catalog,
+    /// The library status needs writing (the catalog changed, or a clip aired).
+    library_dirty: bool,
 }
 
 /// The plan name emergencies are journaled under (they are not part of any plan).
@@ -146,8 +149,9 @@ pub async fn run(
     options: RunOptions,
 ) -> Result<(), DaemonError> {
     let now = clock.now();
-    let mut d = Daemon::new(station, journal, audio, clock);
+    let mut d = Daemon::new(station, journal, audio, clock, true);
     d.startup(now)?;
+    d.refresh_catalog()?;
     if options.rehearse {
         let at = now + chrono::Duration::seconds(3);
         for slot in station.schedules.slots() {
@@ -201,6 +205,7 @@ impl<'a> Daemon<'a> {
         journal: &'a mut Journal,
         audio: AudioHandle,
         clock: Arc<dyn Clock>,
+        watch: bool,
     ) -> Daemon<'a> {
         let now = clock.now();
         let mono = clock.monotonic();
@@ -234,7 +239,13 @@ impl<'a> Daemon<'a> {
             status_written: None,
             rejected_errors: Default::default(),
             emergency_failed: HashMap::new(),
-            emergency_bad: Default::default(),
+            catalog: Catalog::new(
+                &station.config.audio_dir,
+                station.probes.clone(),
+                station.config.language,
+                watch,
+            ),
+            library_dirty: true,
             schedule_hashes: station
                 .schedules
                 .files
@@ -518,54 +529,35 @@ impl<'a> Daemon<'a> {
     }
 
     /// Complete, decodable files in the emergency folder that are not yet queued: each becomes
-    /// an emergency broadcast of the file repeated as configured.
+    /// an emergency broadcast of the file repeated as configured. (Undecodable ones are
+    /// reported by the catalog, once.)
     fn scan_emergencies(&mut self) -> Vec<Pending> {
         let cfg = &self.station.config;
-        let Ok(entries) =
-            crate::library::scan_queue(&cfg.audio_dir, &cfg.emergency_dir, SystemTime::now())
-        else {
-            return Vec::new();
-        };
         let lang = self.lang();
+        let ready: Vec<String> = self
+            .catalog
+            .queue(&cfg.emergency_dir)
+            .filter(|c| matches!(c.state, ClipState::Ready(_)))
+            .map(|c| c.rel.clone())
+            .collect();
         let mut out = Vec::new();
-        for e in entries
-            .into_iter()
-            .filter(|e| e.state == crate::library::EntryState::Ready)
-        {
+        for rel in ready {
             let queued = self.queue.iter().any(|q| {
-                q.slot.plan == EMERGENCY_PLAN && q.slot.play.first().is_some_and(|c| c.rel == e.rel)
+                q.slot.plan == EMERGENCY_PLAN && q.slot.play.first().is_some_and(|c| c.rel == rel)
             });
             let resting = self
                 .emergency_failed
-                .get(&e.rel)
+                .get(&rel)
                 .is_some_and(|t| t.elapsed() < EMERGENCY_RETRY);
             let on_air = self
                 .status
                 .on_air
                 .as_ref()
-                .is_some_and(|a| a.clips.contains(&e.rel));
+                .is_some_and(|a| a.clips.contains(&rel));
             if queued || resting || on_air {
                 continue;
             }
-            if let Err(err) = self.station.probes.probe(&e.path) {
-                let stamp = std::fs::metadata(&e.path)
-                    .map(|m| (e.path.clone(), m.len(), m.modified().ok()))
-                    .unwrap_or((e.path.clone(), 0, None));
-                if self.emergency_bad.insert(stamp) {
-                    tracing::error!(
-                        "{}",
-                        tr!(
-                            lang,
-                            "tin khẩn cấp {} không phát được: {}",
-                            "emergency file {} cannot air: {}",
-                            e.rel,
-                            err.reason(lang)
-                        )
-                    );
-                }
-                continue;
-            }
-            let name = e.rel.rsplit('/').next().unwrap_or(&e.rel).to_string();
+            let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
             tracing::warn!(
                 "{}",
                 tr!(
@@ -576,7 +568,7 @@ impl<'a> Daemon<'a> {
                 )
             );
             let clip = crate::schedule::ClipRef {
-                rel: e.rel.clone(),
+                rel: rel.clone(),
                 topic: None,
             };
             out.push(Pending {
@@ -593,6 +585,145 @@ impl<'a> Daemon<'a> {
             });
         }
         out
+    }
+
+    /// Brings the catalog up to date: reports new problems once, retires spent queue clips,
+    /// and rewrites the library status when anything changed.
+    fn refresh_catalog(&mut self) -> Result<(), DaemonError> {
+        if self.catalog.refresh() {
+            self.library_dirty = true;
+        }
+        self.report_notices()?;
+        if self.library_dirty {
+            self.retire_spent()?;
+            self.publish_library()?;
+        }
+        Ok(())
+    }
+
+    /// Logs and journals, once, each file the catalog found it cannot air.
+    fn report_notices(&mut self) -> Result<(), DaemonError> {
+        let notices = self.catalog.take_notices();
+        if !notices.is_empty() {
+            let now = self.clock.now();
+            let events: Vec<Event> = notices
+                .iter()
+                .map(|n| {
+                    tracing::error!("{}", self.catalog.describe(n));
+                    match n {
+                        crate::catalog::Notice::Undecodable { rel, reason } => {
+                            Event::ClipRejected {
+                                file: rel.clone(),
+                                sha256: None,
+                                reason: reason.clone(),
+                            }
+                        }
+                        crate::catalog::Notice::BadMetadata { file, errors } => {
+                            Event::ClipRejected {
+                                file: file.clone(),
+                                sha256: None,
+                                reason: errors.join("\n"),
+                            }
+                        }
+                    }
+                })
+                .collect();
+            self.journal.append_all(&events, now)?;
+        }
+        Ok(())
+    }
+
+    /// Moves queue clips that aired as many times as their queue (or sidecar) says into the
+    /// folder's `da-phat/`. Their journal records stay as they are.
+    fn retire_spent(&mut self) -> Result<(), DaemonError> {
+        let lang = self.lang();
+        let today = self
+            .clock
+            .now()
+            .with_timezone(&self.station.config.timezone)
+            .date_naive();
+        let mut queues: Vec<crate::schedule::QueueRef> = self
+            .schedules
+            .slots()
+            .filter_map(|s| s.queue.clone())
+            .collect();
+        queues.sort_by(|a, b| a.folder.cmp(&b.folder));
+        let on_air: Vec<String> = self
+            .status
+            .on_air
+            .as_ref()
+            .map(|a| a.clips.clone())
+            .unwrap_or_default();
+        for q in queues {
+            let Some((mode, topic)) = broadcast::queue_setup(&self.catalog, &q) else {
+                continue;
+            };
+            let limited = mode.limit().is_some()
+                || self
+                    .catalog
+                    .queue(&q.folder)
+                    .any(|c| c.meta.as_ref().is_ok_and(|m| m.times.is_some()));
+            if !limited {
+                continue;
+            }
+            let aired = self.journal.aired_versions(&q.folder)?;
+            let none = HashMap::new();
+            let rules = broadcast::QueueRules {
+                mode,
+                topic,
+                date: today,
+                last_aired: &none,
+                aired: &aired,
+            };
+            let spent: Vec<(String, i64)> = self
+                .catalog
+                .queue(&q.folder)
+                .filter(|c| c.info().is_some() && rules.spent(c) && !on_air.contains(&c.rel))
+                .map(|c| (c.rel.clone(), rules.aired(c)))
+                .collect();
+            for (rel, times) in spent {
+                match self.catalog.retire(&rel) {
+                    Ok(to) => tracing::info!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "{rel} đã phát đủ {times} lần: chuyển vào {}",
+                            "{rel} aired {times} time(s) as planned: moved to {}",
+                            to.display()
+                        )
+                    ),
+                    Err(e) => tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "{rel} đã phát đủ lần nhưng không chuyển được vào da-phat/: {e}",
+                            "{rel} aired out but could not be moved to da-phat/: {e}"
+                        )
+                    ),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `library.json` for `loaxa status`.
+    fn publish_library(&mut self) -> Result<(), DaemonError> {
+        self.library_dirty = false;
+        let cfg = &self.station.config;
+        let date = self.clock.now().with_timezone(&cfg.timezone).date_naive();
+        let library = status::library(
+            &self.catalog,
+            Some(self.journal),
+            &self.schedules,
+            &cfg.emergency_dir,
+            date,
+            self.lang(),
+        )?;
+        let path = status::library_path_for(&cfg.journal);
+        if let Err(e) = status::write_library(&path, &library) {
+            tracing::debug!("{}: {e}", path.display());
+        }
+        Ok(())
     }
 
     /// After an emergency aired, its file moves to the aired folder so it never airs twice;
@@ -875,6 +1006,7 @@ impl<'a> Daemon<'a> {
             }
             self.ping();
             self.refresh_schedules()?;
+            self.refresh_catalog()?;
             self.publish_status(false);
             let urgent = self.scan_emergencies();
             if !urgent.is_empty() {
@@ -919,8 +1051,15 @@ impl<'a> Daemon<'a> {
                 Some(ping_every) => wait.min(ping_every),
                 None => wait,
             };
+            // A file that finishes settling is looked at on time, not a tick later.
+            let wait = match self.catalog.next_check() {
+                Some(t) => wait.min(t.saturating_duration_since(std::time::Instant::now())),
+                None => wait,
+            };
+            let changed = self.catalog.changed();
             tokio::select! {
                 _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}
+                _ = changed.notified() => {}
                 _ = shutdown.as_mut() => { self.stopping = true; }
             }
         }
@@ -946,16 +1085,40 @@ impl<'a> Daemon<'a> {
         }
         let picks = match &p.slot.queue {
             None => Vec::new(),
-            Some(q) => {
-                let last = self.journal.last_aired(&q.folder)?;
-                broadcast::pick_queue(
-                    &self.station.config.audio_dir,
-                    &q.folder,
-                    q.take,
-                    &last,
-                    SystemTime::now(),
-                )
-            }
+            Some(q) => match broadcast::queue_setup(&self.catalog, q) {
+                None => {
+                    tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "hàng đợi {}/ không phát được: {}/queue.toml có lỗi",
+                            "queue {}/ cannot air: its {}/queue.toml has errors",
+                            q.folder,
+                            q.folder
+                        )
+                    );
+                    Vec::new()
+                }
+                Some((mode, topic)) => {
+                    if self.catalog.measure_now(&q.folder) {
+                        self.library_dirty = true;
+                        self.report_notices()?;
+                    }
+                    let last = self.journal.last_aired(&q.folder)?;
+                    let aired = self.journal.aired_versions(&q.folder)?;
+                    let rules = broadcast::QueueRules {
+                        mode,
+                        topic,
+                        date: p
+                            .at
+                            .with_timezone(&self.station.config.timezone)
+                            .date_naive(),
+                        last_aired: &last,
+                        aired: &aired,
+                    };
+                    broadcast::pick_queue(&self.catalog, &q.folder, q.take, &rules)
+                }
+            },
         };
         let loudness = self.station.config.loudness;
         let planner = Planner {
@@ -1083,6 +1246,9 @@ impl<'a> Daemon<'a> {
                 )
             );
         }
+        // Aired counts changed: queue clips may be spent.
+        self.library_dirty = true;
+        self.refresh_catalog()?;
         // The loop's own view of time restarts after a broadcast: airing is not a clock step.
         self.last_wall = self.clock.now();
         self.last_mono = self.clock.monotonic();
@@ -1110,6 +1276,7 @@ impl<'a> Daemon<'a> {
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
                     self.ping();
                     self.refresh_schedules()?;
+                    self.refresh_catalog()?;
                     // Keeps the status fresh through long broadcasts, and shows rejections at once.
                     self.publish_status(false);
                     let urgent = self.scan_emergencies();
@@ -1184,7 +1351,8 @@ pub async fn play_now(
     );
     // A moment's lead lets the device open and settle before the first sample.
     let at = clock.now() + chrono::Duration::milliseconds(300);
-    let mut d = Daemon::new(station, journal, audio, clock);
+    let mut d = Daemon::new(station, journal, audio, clock, false);
+    d.catalog.settle_now();
     d.air(
         Pending {
             slot,

@@ -298,6 +298,13 @@ pub enum Event {
         occurrence: OccurrenceInfo,
         reason: Reason,
     },
+    /// A file in the audio folder that will not air (it does not decode, or its metadata has
+    /// errors), journaled once per version of the file.
+    ClipRejected {
+        file: String,
+        sha256: Option<String>,
+        reason: String,
+    },
 }
 
 /// Levels of the samples actually handed to the output (after volume), per clip: the proof
@@ -433,6 +440,7 @@ impl Event {
             Event::ClipAired { .. } => "clip_aired",
             Event::BroadcastEnded { .. } => "broadcast_ended",
             Event::OccurrenceMissed { .. } => "occurrence_missed",
+            Event::ClipRejected { .. } => "clip_rejected",
         }
     }
 }
@@ -529,6 +537,26 @@ const SCHEMA: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;
      CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the loaxa journal is append-only'); END;",
+    // 2: the ingest cache: what was measured of each clip, by content hash, and which file
+    // version (path, size, mtime) had which content. Not evidence, so not chained; it only
+    // spares a restart from decoding an unchanged library again.
+    "CREATE TABLE clip_facts (
+        sha256 TEXT PRIMARY KEY,
+        duration_ms INTEGER NOT NULL,
+        channels INTEGER NOT NULL,
+        sample_rate INTEGER NOT NULL,
+        loudness_tenths INTEGER,
+        peak_tenths INTEGER NOT NULL,
+        lead_silence_ms INTEGER NOT NULL,
+        trail_silence_ms INTEGER NOT NULL
+     );
+     CREATE TABLE clip_files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER,
+        sha256 TEXT,
+        error TEXT
+     );",
 ];
 
 /// The columns of an event row in storage order, for INSERT and verification.
@@ -1278,6 +1306,65 @@ impl Journal {
         let rows = stmt
             .query_map(params![format!("{folder}/"), format!("{folder}0")], |r| {
                 Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// Files rejected from the audio folder between two instants: when, which, why.
+    pub fn rejections(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, String, String)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT recorded_at, body FROM events
+                 WHERE kind = 'clip_rejected' AND recorded_at >= ?1 AND recorded_at < ?2
+                 ORDER BY seq",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(
+                params![
+                    from.to_rfc3339_opts(SecondsFormat::Millis, true),
+                    to.to_rfc3339_opts(SecondsFormat::Millis, true)
+                ],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, body) = row.map_err(self.sql())?;
+            let (Ok(at), Ok(Event::ClipRejected { file, reason, .. })) = (
+                DateTime::parse_from_rfc3339(&at),
+                serde_json::from_str::<Event>(&body),
+            ) else {
+                continue;
+            };
+            out.push((at.with_timezone(&Utc), file, reason));
+        }
+        Ok(out)
+    }
+
+    /// How many times each version (path, content hash) of a folder's clips aired in full:
+    /// what `once` / `times = N` queues count, so a new file under an old name starts afresh.
+    pub fn aired_versions(
+        &self,
+        folder: &str,
+    ) -> Result<HashMap<(String, String), i64>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT clip, sha256, COUNT(*) FROM events INDEXED BY events_by_clip
+                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired' AND outcome = 'completed'
+                 GROUP BY clip, sha256",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![format!("{folder}/"), format!("{folder}0")], |r| {
+                Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
             })
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())

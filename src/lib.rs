@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod broadcast;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -22,5 +23,6 @@ pub mod recurrence;
 pub mod report;
 pub mod schedule;
 pub mod service;
+pub mod sidecar;
 pub mod station;
 pub mod status;

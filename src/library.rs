@@ -65,6 +65,9 @@ pub struct ClipInfo {
     pub loudness_lufs: Option<Tenths>,
     /// Sample peak, dBFS, to 0.1.
     pub peak_dbfs: Tenths,
+    /// Silence (below −50 dBFS) before the first and after the last audible sample.
+    pub lead_silence_ms: u64,
+    pub trail_silence_ms: u64,
 }
 
 /// A level in tenths of a unit (dB, LU), kept integral so clip facts compare exactly.
@@ -270,11 +273,17 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
         })?;
     let mut samples: u64 = 0;
     let mut peak: f32 = 0.0;
+    let (mut first_loud, mut last_loud): (Option<u64>, u64) = (None, 0);
     let mut chunk: Vec<f32> = Vec::with_capacity(8192);
     let chunk_len = 4096 * channels as usize;
     for s in decoder {
         samples += 1;
-        peak = peak.max(s.abs());
+        let a = s.abs();
+        peak = peak.max(a);
+        if a > SILENCE_AMPLITUDE {
+            first_loud.get_or_insert(samples - 1);
+            last_loud = samples;
+        }
         chunk.push(s);
         if chunk.len() == chunk_len {
             let _ = meter.add_frames_f32(&chunk);
@@ -297,6 +306,11 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
         });
     }
     let duration_ms = frames * 1000 / sample_rate as u64;
+    let ms_of = |samples: u64| samples / channels as u64 * 1000 / sample_rate as u64;
+    let (lead_silence_ms, trail_silence_ms) = match first_loud {
+        Some(first) => (ms_of(first), ms_of(samples - last_loud)),
+        None => (duration_ms, 0),
+    };
     if let Some(declared) = declared {
         // A file cut short (a half-finished copy, a damaged download) decodes to less
         // than its header promises; airing it would end mid-sentence.
@@ -319,8 +333,13 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
         sample_rate,
         loudness_lufs,
         peak_dbfs,
+        lead_silence_ms,
+        trail_silence_ms,
     })
 }
+
+/// −50 dBFS: quieter than this counts as silence (the same line the air meter draws).
+const SILENCE_AMPLITUDE: f32 = 0.003_162;
 
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -332,34 +351,193 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Remembers probe results by (path, size, mtime) so an unchanged file is decoded once.
+/// A file version: size and modification time. A copy in progress changes one or both.
+pub type Stamp = (u64, Option<SystemTime>);
+
+pub fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
+    (meta.len(), meta.modified().ok())
+}
+
+fn mtime_ns(t: Option<SystemTime>) -> Option<i64> {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+}
+
+/// Remembers probe results by (path, size, mtime) so an unchanged file is decoded once: in
+/// memory, and, once [`ProbeCache::attach`]ed to the journal database, across restarts
+/// (facts by content hash, so a renamed or copied clip is not measured again either).
 #[derive(Default)]
 pub struct ProbeCache {
     entries: Mutex<HashMap<PathBuf, CachedProbe>>,
+    store: Mutex<Option<rusqlite::Connection>>,
+    /// How many files were decoded (not found in either cache): for tests and benchmarks.
+    decoded: std::sync::atomic::AtomicUsize,
 }
 
-/// A probe result and the (size, mtime) it was taken at.
-type CachedProbe = (u64, Option<SystemTime>, Result<ClipInfo, ClipError>);
+/// A probe result and the file version it was taken of.
+type CachedProbe = (Stamp, Result<ClipInfo, ClipError>);
 
 impl ProbeCache {
+    /// Keeps results in the journal database at `db` (its schema holds the cache tables).
+    /// The cache is an optimisation: if the database cannot be opened, loaxa decodes again.
+    pub fn attach(&self, db: &Path) {
+        let conn = rusqlite::Connection::open_with_flags(
+            db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| {
+            c.busy_timeout(Duration::from_secs(2))?;
+            // The journal's writer must never wait on the cache: short, unsynced writes.
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+            c.query_row("SELECT count(*) FROM clip_facts", [], |_| Ok(()))?;
+            Ok(c)
+        });
+        match conn {
+            Ok(c) => {
+                if let Ok(mut s) = self.store.lock() {
+                    *s = Some(c);
+                }
+            }
+            Err(e) => tracing::debug!("clip cache unavailable in {}: {e}", db.display()),
+        }
+    }
+
+    /// How many files this cache had to decode.
+    pub fn decoded(&self) -> usize {
+        self.decoded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The cached result for this file version, without decoding anything.
+    pub fn cached(&self, path: &Path, stamp: Stamp) -> Option<Result<ClipInfo, ClipError>> {
+        if let Ok(map) = self.entries.lock() {
+            if let Some((s, result)) = map.get(path) {
+                if *s == stamp {
+                    return Some(result.clone());
+                }
+            }
+        }
+        let result = self.stored(path, stamp)?;
+        if let Ok(mut map) = self.entries.lock() {
+            map.insert(path.to_path_buf(), (stamp, result.clone()));
+        }
+        Some(result)
+    }
+
     pub fn probe(&self, path: &Path) -> Result<ClipInfo, ClipError> {
         let meta = std::fs::metadata(path).map_err(|e| ClipError::Unreadable {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let key = (meta.len(), meta.modified().ok());
-        if let Ok(map) = self.entries.lock() {
-            if let Some((len, mtime, result)) = map.get(path) {
-                if (*len, *mtime) == key {
-                    return result.clone();
-                }
-            }
+        let stamp = stamp_of(&meta);
+        if let Some(result) = self.cached(path, stamp) {
+            return result;
         }
+        self.decoded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = probe(path);
-        if let Ok(mut map) = self.entries.lock() {
-            map.insert(path.to_path_buf(), (key.0, key.1, result.clone()));
+        // A file that changed while it was read is measured again next time.
+        let after = std::fs::metadata(path).map(|m| stamp_of(&m)).ok();
+        if after == Some(stamp) {
+            if let Ok(mut map) = self.entries.lock() {
+                map.insert(path.to_path_buf(), (stamp, result.clone()));
+            }
+            self.store_result(path, stamp, &result);
         }
         result
+    }
+
+    /// Records what was measured of a file about to appear at `path` with this stamp (a copy
+    /// finished under a temporary name, then renamed), so the daemon need not wait for it
+    /// to settle or decode it again.
+    pub fn remember(&self, path: &Path, stamp: Stamp, info: ClipInfo) {
+        let result = Ok(info);
+        self.store_result(path, stamp, &result);
+        if let Ok(mut map) = self.entries.lock() {
+            map.insert(path.to_path_buf(), (stamp, result));
+        }
+    }
+
+    fn stored(&self, path: &Path, stamp: Stamp) -> Option<Result<ClipInfo, ClipError>> {
+        let guard = self.store.lock().ok()?;
+        let conn = guard.as_ref()?;
+        let key = path.to_string_lossy();
+        let row: (Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT sha256, error FROM clip_files WHERE path = ?1 AND size = ?2 AND mtime_ns IS ?3",
+                rusqlite::params![key, stamp.0 as i64, mtime_ns(stamp.1)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        match row {
+            (_, Some(reason)) => Some(Err(ClipError::Undecodable {
+                path: path.to_path_buf(),
+                reason,
+            })),
+            (Some(sha256), None) => conn
+                .query_row(
+                    "SELECT duration_ms, channels, sample_rate, loudness_tenths, peak_tenths,
+                            lead_silence_ms, trail_silence_ms
+                     FROM clip_facts WHERE sha256 = ?1",
+                    [&sha256],
+                    |r| {
+                        Ok(ClipInfo {
+                            sha256: sha256.clone(),
+                            duration_ms: r.get::<_, i64>(0)? as u64,
+                            channels: r.get(1)?,
+                            sample_rate: r.get(2)?,
+                            loudness_lufs: r.get::<_, Option<i32>>(3)?.map(Tenths),
+                            peak_dbfs: Tenths(r.get(4)?),
+                            lead_silence_ms: r.get::<_, i64>(5)? as u64,
+                            trail_silence_ms: r.get::<_, i64>(6)? as u64,
+                        })
+                    },
+                )
+                .ok()
+                .map(Ok),
+            (None, None) => None,
+        }
+    }
+
+    fn store_result(&self, path: &Path, stamp: Stamp, result: &Result<ClipInfo, ClipError>) {
+        let Ok(guard) = self.store.lock() else {
+            return;
+        };
+        let Some(conn) = guard.as_ref() else {
+            return;
+        };
+        let key = path.to_string_lossy();
+        let written = match result {
+            Ok(info) => conn
+                .execute(
+                    "INSERT OR REPLACE INTO clip_facts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    rusqlite::params![
+                        info.sha256,
+                        info.duration_ms as i64,
+                        info.channels,
+                        info.sample_rate,
+                        info.loudness_lufs.map(|t| t.0),
+                        info.peak_dbfs.0,
+                        info.lead_silence_ms as i64,
+                        info.trail_silence_ms as i64
+                    ],
+                )
+                .and_then(|_| {
+                    conn.execute(
+                        "INSERT OR REPLACE INTO clip_files VALUES (?1, ?2, ?3, ?4, NULL)",
+                        rusqlite::params![key, stamp.0 as i64, mtime_ns(stamp.1), info.sha256],
+                    )
+                }),
+            // Unreadable is about the moment (permissions, a vanished file), not the content.
+            Err(ClipError::Unreadable { .. }) => return,
+            Err(ClipError::Undecodable { reason, .. }) => conn.execute(
+                "INSERT OR REPLACE INTO clip_files VALUES (?1, ?2, ?3, NULL, ?4)",
+                rusqlite::params![key, stamp.0 as i64, mtime_ns(stamp.1), reason],
+            ),
+        };
+        if let Err(e) = written {
+            // A full or read-only disk: the cache is only an optimisation.
+            tracing::debug!("clip cache: {e}");
+        }
     }
 }
 
@@ -442,6 +620,8 @@ mod tests {
             sample_rate: 8000,
             loudness_lufs: Some(Tenths::of(lufs)),
             peak_dbfs: Tenths::of(peak),
+            lead_silence_ms: 0,
+            trail_silence_ms: 0,
         };
         assert_eq!(normalising_gain_db(&info(-26.0, -12.0), -16.0), 10.0);
         assert_eq!(

@@ -137,6 +137,8 @@ pub struct QueueRef {
     pub folder: String,
     /// How many clips to take per occurrence.
     pub take: usize,
+    /// How the clips take turns, when the slot says (else the folder's `queue.toml` does).
+    pub mode: Option<crate::sidecar::Mode>,
 }
 
 /// A session of the plan: when it airs and what it plays.
@@ -294,6 +296,10 @@ struct RawSlot {
     queue: Option<Spanned<String>>,
     #[serde(default)]
     take: Option<Spanned<i64>>,
+    #[serde(default)]
+    mode: Option<Spanned<String>>,
+    #[serde(default)]
+    times: Option<Spanned<i64>>,
     #[serde(default)]
     outro: Option<Spanned<String>>,
     #[serde(default)]
@@ -811,6 +817,22 @@ pub fn parse(
                             .into(),
                     );
                 }
+                for span in [
+                    rs.mode.as_ref().map(|m| m.span()),
+                    rs.times.as_ref().map(|t| t.span()),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    c.error(
+                        span,
+                        lang.pick(
+                            "`mode` và `times` là cách phát của một hàng đợi: cần đi cùng `queue`",
+                            "`mode` and `times` say how a queue airs: they need a `queue`",
+                        )
+                        .into(),
+                    );
+                }
                 None
             }
             Some(q) => {
@@ -856,7 +878,20 @@ pub fn parse(
                                 );
                             }
                         }
-                        Some(QueueRef { folder, take })
+                        let mode = match crate::sidecar::slot_mode(
+                            c.file,
+                            c.text,
+                            lang,
+                            rs.mode.as_ref(),
+                            rs.times.as_ref(),
+                        ) {
+                            Ok(m) => m,
+                            Err(errors) => {
+                                c.problems.extend(errors);
+                                None
+                            }
+                        };
+                        Some(QueueRef { folder, take, mode })
                     }
                 }
             }
@@ -1468,6 +1503,8 @@ queue = "/abs"
             sample_rate: 8000,
             loudness_lufs: lufs.map(library::Tenths::of),
             peak_dbfs: library::Tenths::of(peak),
+            lead_silence_ms: 0,
+            trail_silence_ms: 0,
         };
         assert_eq!(
             loudness_problem(&info(None, -6.0), (-16.0, 3.0), Lang::En),

@@ -42,6 +42,10 @@ impl Station {
         check_audio: bool,
     ) -> Result<(Station, Vec<Diagnostic>), StationError> {
         let probes = Arc::new(ProbeCache::default());
+        // Other commands use the clip cache of an existing journal, but never create one.
+        if config.journal.is_file() {
+            probes.attach(&config.journal);
+        }
         let ctx = Context {
             lang: config.language,
             audio_dir: Some(&config.audio_dir),
@@ -98,6 +102,11 @@ impl Station {
     ) -> Result<(Station, Vec<Diagnostic>, Vec<String>), StationError> {
         let config = config::load(overrides, &config::environment(), cwd)?;
         let probes = Arc::new(ProbeCache::default());
+        // The daemon creates the journal anyway; opening it first lets the clip cache spare
+        // a restart from decoding the library again.
+        if crate::journal::Journal::open(&config.journal).is_ok() {
+            probes.attach(&config.journal);
+        }
         let ctx = Context {
             lang: config.language,
             audio_dir: Some(&config.audio_dir),

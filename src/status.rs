@@ -97,3 +97,166 @@ fn process_exists(pid: u32) -> bool {
         true
     }
 }
+
+/// The queue folders' contents as the daemon sees them, in `library.json` beside the status
+/// file. Written when something changes rather than on every heartbeat: with thousands of
+/// clips it is the large part.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Library {
+    pub updated_at: Option<DateTime<Utc>>,
+    pub folders: Vec<Folder>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Folder {
+    pub folder: String,
+    /// "rotate", "once", "times:N"; "emergency" for the emergency folder.
+    pub mode: String,
+    /// Rendered errors of the folder's `queue.toml`, if it has any.
+    pub settings_errors: Vec<String>,
+    pub clips: Vec<ClipRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClipRow {
+    pub rel: String,
+    pub title: String,
+    /// waiting, incomplete, checking, undecodable, bad_metadata, not_yet, expired, spent,
+    /// retired, not_audio.
+    pub state: String,
+    /// The reason behind the state (decode error, dates), in the station's language.
+    pub detail: Option<String>,
+    pub aired: i64,
+    pub limit: Option<u32>,
+}
+
+pub fn library_path_for(journal: &Path) -> PathBuf {
+    journal.with_file_name("library.json")
+}
+
+pub fn write_library(path: &Path, library: &Library) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string(library).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn read_library(path: &Path) -> Option<Library> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// States every clip of the schedules' queue folders and of the emergency folder.
+pub fn library(
+    catalog: &crate::catalog::Catalog,
+    journal: Option<&crate::journal::Journal>,
+    schedules: &crate::schedule::Schedules,
+    emergency_dir: &str,
+    date: chrono::NaiveDate,
+    lang: crate::lang::Lang,
+) -> Result<Library, crate::journal::JournalError> {
+    use crate::broadcast::{queue_setup, Hold, QueueRules};
+    use crate::catalog::ClipState;
+    use crate::sidecar::Mode;
+    let mut queues: Vec<&crate::schedule::QueueRef> =
+        schedules.slots().filter_map(|s| s.queue.as_ref()).collect();
+    queues.sort_by(|a, b| a.folder.cmp(&b.folder));
+    queues.dedup_by(|a, b| a.folder == b.folder);
+    let mut folders = Vec::new();
+    let mut add = |folder: &str, mode: Option<Mode>, topic: Option<String>, errors: Vec<String>| {
+        let last_aired = journal
+            .map(|j| j.last_aired(folder))
+            .transpose()?
+            .unwrap_or_default();
+        let aired = journal
+            .map(|j| j.aired_versions(folder))
+            .transpose()?
+            .unwrap_or_default();
+        let rules = QueueRules {
+            mode: mode.unwrap_or_default(),
+            topic,
+            date,
+            last_aired: &last_aired,
+            aired: &aired,
+        };
+        let aired_by_name = |rel: &str| -> i64 {
+            aired
+                .iter()
+                .filter(|((r, _), _)| r == rel)
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        let row = |c: &crate::catalog::Clip, state: &str, detail: Option<String>| ClipRow {
+            rel: c.rel.clone(),
+            title: c.title(),
+            state: state.into(),
+            detail,
+            aired: if c.info().is_some() {
+                rules.aired(c)
+            } else {
+                aired_by_name(&c.rel)
+            },
+            limit: rules.limit(c),
+        };
+        let mut clips = Vec::new();
+        for c in catalog.queue(folder) {
+            let (state, detail) = match (&c.state, &c.meta) {
+                (ClipState::Incomplete, _) => ("incomplete", None),
+                (ClipState::Checking, _) => ("checking", None),
+                (ClipState::NotAudio, _) => ("not_audio", None),
+                (ClipState::Retired, _) => ("retired", None),
+                (ClipState::Undecodable(r), _) => ("undecodable", Some(r.clone())),
+                (ClipState::Ready(_), Err(e)) => ("bad_metadata", Some(e.join("\n"))),
+                (ClipState::Ready(_), Ok(m)) => match rules.hold(c) {
+                    Some(Hold::NotYet) => (
+                        "not_yet",
+                        m.from
+                            .map(|f| crate::tr!(lang, "phát từ {f}", "airs from {f}")),
+                    ),
+                    Some(Hold::Expired) => (
+                        "expired",
+                        m.until
+                            .map(|u| crate::tr!(lang, "hết hạn {u}", "expired {u}")),
+                    ),
+                    Some(Hold::Spent) => ("spent", None),
+                    _ => ("waiting", None),
+                },
+            };
+            clips.push(row(c, state, detail));
+        }
+        for c in catalog.retired(folder) {
+            // Its airings are journaled under the name it had in the queue.
+            let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+            let mut r = row(c, "retired", None);
+            r.aired = aired_by_name(&format!("{folder}/{name}"));
+            clips.push(r);
+        }
+        folders.push(Folder {
+            folder: folder.to_string(),
+            mode: match mode {
+                None if folder == emergency_dir => "emergency".into(),
+                None | Some(Mode::Rotate) => "rotate".into(),
+                Some(Mode::Times(1)) => "once".into(),
+                Some(Mode::Times(n)) => format!("times:{n}"),
+            },
+            settings_errors: errors,
+            clips,
+        });
+        Ok::<(), crate::journal::JournalError>(())
+    };
+    for q in queues {
+        match queue_setup(catalog, q) {
+            Some((mode, topic)) => add(&q.folder, Some(mode), topic, Vec::new())?,
+            None => add(
+                &q.folder,
+                q.mode,
+                None,
+                catalog.queue_settings(&q.folder).err().unwrap_or_default(),
+            )?,
+        }
+    }
+    add(emergency_dir, None, None, Vec::new())?;
+    Ok(Library {
+        updated_at: Some(Utc::now()),
+        folders,
+    })
+}

@@ -1,0 +1,603 @@
+//! The audio folder as the running daemon sees it: every clip file, whether it is complete,
+//! whether it decodes, its sidecar metadata, and each queue folder's settings.
+//!
+//! A file counts as complete once loaxa itself has seen its size and mtime stand still for
+//! the settle time: copies (Explorer, `cp -p`, rsync) keep the source's mtime, so an old mtime
+//! proves nothing. A complete file is then ingested once, on a worker thread so the deadline
+//! loop never waits on a decode, and its facts are cached by content hash in the journal
+//! database; a restart with an unchanged library re-reads only file metadata. A notify
+//! watcher wakes the daemon on any change; a periodic rescan catches what the watcher cannot
+//! see (network shares, a full inotify queue).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::lang::Lang;
+use crate::library::{self, ClipInfo, ProbeCache, Stamp};
+use crate::sidecar::{self, ClipMeta, QueueSettings};
+use crate::tr;
+
+/// How often the whole folder is listed again even if the watcher said nothing.
+pub const RESCAN: Duration = Duration::from_secs(10);
+/// Where aired-out clips are moved, inside their folder.
+pub const RETIRED_DIR: &str = "da-phat";
+
+/// Where a clip stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClipState {
+    /// Still being copied: a temporary name, or its size or mtime changed within the settle time.
+    Incomplete,
+    /// Complete, being measured.
+    Checking,
+    Ready(ClipInfo),
+    /// Complete but does not decode to the end.
+    Undecodable(String),
+    /// Not an audio format loaxa airs.
+    NotAudio,
+    /// Aired out: in a `da-phat/` folder.
+    Retired,
+}
+
+impl ClipState {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClipState::Incomplete => "incomplete",
+            ClipState::Checking => "checking",
+            ClipState::Ready(_) => "ready",
+            ClipState::Undecodable(_) => "undecodable",
+            ClipState::NotAudio => "not_audio",
+            ClipState::Retired => "retired",
+        }
+    }
+}
+
+/// One file of the audio folder.
+#[derive(Debug, Clone)]
+pub struct Clip {
+    /// Path relative to the audio folder, NFC-normalised (the journal's identity for it).
+    pub rel: String,
+    pub path: PathBuf,
+    /// The folder it sits in, relative to the audio folder ("" at the top).
+    pub folder: String,
+    pub state: ClipState,
+    /// The sidecar's metadata (default without one), or its rendered errors.
+    pub meta: Result<ClipMeta, Vec<String>>,
+    stamp: Stamp,
+    /// When loaxa first saw the current stamp.
+    since: Instant,
+    /// The stamp was in the ingest cache when first seen: measured before, no need to settle.
+    known: bool,
+    meta_stamp: Option<Stamp>,
+}
+
+impl Clip {
+    /// The title the operator gave in the sidecar, else the file name without extension.
+    pub fn title(&self) -> String {
+        if let Ok(ClipMeta { title: Some(t), .. }) = &self.meta {
+            return t.clone();
+        }
+        Path::new(&self.rel)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.rel.clone())
+    }
+
+    pub fn info(&self) -> Option<&ClipInfo> {
+        match &self.state {
+            ClipState::Ready(info) => Some(info),
+            _ => None,
+        }
+    }
+}
+
+/// A queue folder's settings, or the rendered errors of its `queue.toml`.
+type Settings = Result<QueueSettings, Vec<String>>;
+
+/// Something the operator must hear about once: a clip that will not air, or a metadata file
+/// with errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Undecodable { rel: String, reason: String },
+    BadMetadata { file: String, errors: Vec<String> },
+}
+
+pub struct Catalog {
+    audio_dir: PathBuf,
+    lang: Lang,
+    probes: Arc<ProbeCache>,
+    settle: Duration,
+    clips: BTreeMap<String, Clip>,
+    queues: BTreeMap<String, (Option<Stamp>, Settings)>,
+    /// Set by the watcher: the folder may have changed.
+    dirty: Arc<AtomicBool>,
+    /// Set by the ingest workers: a measurement is ready.
+    measured: Arc<AtomicBool>,
+    changed: Arc<tokio::sync::Notify>,
+    _watcher: Option<notify::RecommendedWatcher>,
+    last_scan: Option<Instant>,
+    ingest: Option<mpsc::Sender<PathBuf>>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+    /// What was already reported, by file and version, so each problem is said once.
+    reported: HashSet<(String, Stamp)>,
+    notices: Vec<Notice>,
+}
+
+impl Catalog {
+    /// A catalog of `audio_dir`. `watch` starts the notify watcher and the ingest workers
+    /// (the daemon); without it, files are measured when asked (one-shot commands, tests).
+    pub fn new(audio_dir: &Path, probes: Arc<ProbeCache>, lang: Lang, watch: bool) -> Catalog {
+        let dirty = Arc::new(AtomicBool::new(true));
+        let measured = Arc::new(AtomicBool::new(false));
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        let mut watcher = None;
+        let mut ingest = None;
+        if watch {
+            watcher = start_watcher(audio_dir, &dirty, &changed, lang);
+            ingest = Some(start_workers(&probes, &in_flight, &measured, &changed));
+        }
+        Catalog {
+            audio_dir: audio_dir.to_path_buf(),
+            lang,
+            probes,
+            settle: library::SETTLE,
+            clips: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            dirty,
+            measured,
+            changed,
+            _watcher: watcher,
+            last_scan: None,
+            ingest,
+            in_flight,
+            reported: HashSet::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    /// Wakes whoever waits on it when the watcher or an ingest worker saw a change.
+    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+        self.changed.clone()
+    }
+
+    /// When the next still-settling file is due to be looked at again.
+    pub fn next_check(&self) -> Option<Instant> {
+        self.clips
+            .values()
+            .filter(|c| c.state == ClipState::Incomplete && !library::is_temporary_name(&c.rel))
+            .map(|c| c.since + self.settle)
+            .min()
+    }
+
+    /// Brings the catalog up to date with the folder. Cheap when nothing happened: the folder
+    /// is listed only when the watcher flagged a change, a file is settling, or [`RESCAN`]
+    /// passed. Returns whether any clip's state changed.
+    pub fn refresh(&mut self) -> bool {
+        let now = Instant::now();
+        let flagged = self.dirty.swap(false, Ordering::AcqRel);
+        let measured = self.measured.swap(false, Ordering::AcqRel);
+        let due = self.last_scan.is_none_or(|t| now - t >= RESCAN);
+        let settling = self.next_check().is_some_and(|t| t <= now);
+        if !(flagged || measured || due || settling) {
+            return false;
+        }
+        if flagged || due {
+            self.scan(now);
+        }
+        self.update_states(now)
+    }
+
+    fn scan(&mut self, now: Instant) {
+        // With no history to go on (the first listing, or a one-shot command), a file whose
+        // mtime is older than the settle time counts as settled: copy tools write with a
+        // current mtime and set the source's only when done. After that, loaxa trusts only
+        // what it saw itself.
+        let first = self.last_scan.is_none() || self.ingest.is_none();
+        let wall = std::time::SystemTime::now();
+        let settled_since = now.checked_sub(self.settle).unwrap_or(now);
+        self.last_scan = Some(now);
+        let mut seen = HashSet::new();
+        let mut dirs = vec![(self.audio_dir.clone(), String::new(), false)];
+        while let Some((dir, rel_dir, retired)) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut queue_file = None;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(meta) = entry.metadata() else {
+                    continue;
+                };
+                let rel = library::normalize(&if rel_dir.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel_dir}/{name}")
+                });
+                if meta.is_dir() {
+                    if !name.starts_with('.') {
+                        dirs.push((entry.path(), rel, retired || name == RETIRED_DIR));
+                    }
+                    continue;
+                }
+                if !meta.is_file() {
+                    continue;
+                }
+                let lower = name.to_lowercase();
+                if lower == sidecar::QUEUE_FILE {
+                    queue_file = Some((entry.path(), library::stamp_of(&meta)));
+                    continue;
+                }
+                if lower.ends_with(".toml") {
+                    continue; // a sidecar, read with its clip
+                }
+                seen.insert(rel.clone());
+                let stamp = library::stamp_of(&meta);
+                match self.clips.get_mut(&rel) {
+                    Some(c) if c.stamp == stamp => {}
+                    Some(c) => {
+                        c.stamp = stamp;
+                        c.since = now;
+                        c.known = false;
+                        c.state = ClipState::Incomplete;
+                    }
+                    None => {
+                        let path = entry.path();
+                        let known = self.probes.cached(&path, stamp).is_some();
+                        let old = stamp
+                            .1
+                            .and_then(|m| wall.duration_since(m).ok())
+                            .is_some_and(|age| age >= self.settle);
+                        let since = if first && old { settled_since } else { now };
+                        self.clips.insert(
+                            rel.clone(),
+                            Clip {
+                                rel: rel.clone(),
+                                folder: library::normalize(&rel_dir),
+                                path,
+                                state: if retired {
+                                    ClipState::Retired
+                                } else {
+                                    ClipState::Incomplete
+                                },
+                                meta: Ok(ClipMeta::default()),
+                                stamp,
+                                since,
+                                known,
+                                meta_stamp: None,
+                            },
+                        );
+                    }
+                }
+            }
+            if !retired {
+                self.read_queue_settings(&library::normalize(&rel_dir), queue_file);
+            }
+        }
+        self.clips.retain(|rel, _| seen.contains(rel));
+        // Sidecars: re-read only the ones whose file changed.
+        let lang = self.lang;
+        for clip in self.clips.values_mut() {
+            if clip.state == ClipState::Retired {
+                continue;
+            }
+            let side = sidecar::sidecar_path(&clip.path);
+            let stamp = std::fs::metadata(&side).ok().map(|m| library::stamp_of(&m));
+            if stamp == clip.meta_stamp {
+                continue;
+            }
+            clip.meta_stamp = stamp;
+            clip.meta = match stamp {
+                None => Ok(ClipMeta::default()),
+                Some(s) => {
+                    let parsed = match std::fs::read_to_string(&side) {
+                        Ok(text) => sidecar::parse_clip(&side, &text, lang)
+                            .map_err(|ds| ds.iter().map(|d| d.render(lang)).collect()),
+                        Err(e) => Err(vec![format!("{}: {e}", side.display())]),
+                    };
+                    if let Err(errors) = &parsed {
+                        if self.reported.insert((side.display().to_string(), s)) {
+                            self.notices.push(Notice::BadMetadata {
+                                file: side.display().to_string(),
+                                errors: errors.clone(),
+                            });
+                        }
+                    }
+                    parsed
+                }
+            };
+        }
+    }
+
+    fn read_queue_settings(&mut self, folder: &str, file: Option<(PathBuf, Stamp)>) {
+        let stamp = file.as_ref().map(|(_, s)| *s);
+        if self.queues.get(folder).is_some_and(|(s, _)| *s == stamp) {
+            return;
+        }
+        let lang = self.lang;
+        let settings = match &file {
+            None => Ok(QueueSettings::default()),
+            Some((path, s)) => {
+                let parsed = match std::fs::read_to_string(path) {
+                    Ok(text) => sidecar::parse_queue(path, &text, lang)
+                        .map_err(|ds| ds.iter().map(|d| d.render(lang)).collect()),
+                    Err(e) => Err(vec![format!("{}: {e}", path.display())]),
+                };
+                if let Err(errors) = &parsed {
+                    if self.reported.insert((path.display().to_string(), *s)) {
+                        self.notices.push(Notice::BadMetadata {
+                            file: path.display().to_string(),
+                            errors: errors.clone(),
+                        });
+                    }
+                }
+                parsed
+            }
+        };
+        self.queues.insert(folder.to_string(), (stamp, settings));
+    }
+
+    fn update_states(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        let settle = self.settle;
+        let probes = self.probes.clone();
+        let inline = self.ingest.is_none();
+        let mut to_ingest = Vec::new();
+        for clip in self.clips.values_mut() {
+            if clip.state == ClipState::Retired {
+                continue;
+            }
+            let name = clip.rel.rsplit('/').next().unwrap_or(&clip.rel);
+            let new_state = if library::is_temporary_name(name) {
+                ClipState::Incomplete
+            } else if !library::has_audio_extension(name) {
+                ClipState::NotAudio
+            } else if !clip.known && now < clip.since + settle {
+                ClipState::Incomplete
+            } else {
+                // Settled as far as the last listing knows; a file on a share the watcher
+                // cannot see is looked at once more before it counts as complete.
+                if !clip.known && matches!(clip.state, ClipState::Incomplete) {
+                    let current = std::fs::metadata(&clip.path)
+                        .ok()
+                        .map(|m| library::stamp_of(&m));
+                    if current != Some(clip.stamp) {
+                        if let Some(s) = current {
+                            clip.stamp = s;
+                        }
+                        clip.since = now;
+                        continue;
+                    }
+                }
+                let result = match probes.cached(&clip.path, clip.stamp) {
+                    // Not the daemon: measure here and now.
+                    None if inline => Some(probes.probe(&clip.path)),
+                    r => r,
+                };
+                match result {
+                    Some(Ok(info)) => ClipState::Ready(info),
+                    Some(Err(e)) => ClipState::Undecodable(e.reason(self.lang)),
+                    None => {
+                        to_ingest.push(clip.path.clone());
+                        ClipState::Checking
+                    }
+                }
+            };
+            if let ClipState::Undecodable(reason) = &new_state {
+                if self.reported.insert((clip.rel.clone(), clip.stamp)) {
+                    self.notices.push(Notice::Undecodable {
+                        rel: clip.rel.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            if new_state != clip.state {
+                clip.state = new_state;
+                changed = true;
+            }
+        }
+        for path in to_ingest {
+            self.ingest(path);
+        }
+        changed
+    }
+
+    fn ingest(&mut self, path: PathBuf) {
+        if let Some(tx) = &self.ingest {
+            let fresh = self
+                .in_flight
+                .lock()
+                .map(|mut s| s.insert(path.clone()))
+                .unwrap_or(false);
+            if fresh && tx.send(path).is_err() {
+                tracing::error!("clip ingest worker is gone");
+            }
+        }
+    }
+
+    /// Measures on this thread the complete clips of `folder` still waiting for the ingest
+    /// workers: a broadcast about to pick from it cannot wait for them.
+    pub fn measure_now(&mut self, folder: &str) -> bool {
+        let folder = library::normalize(folder);
+        let waiting: Vec<PathBuf> = self
+            .clips
+            .values()
+            .filter(|c| c.folder == folder && c.state == ClipState::Checking)
+            .map(|c| c.path.clone())
+            .collect();
+        if waiting.is_empty() {
+            return false;
+        }
+        for path in &waiting {
+            let _ = self.probes.probe(path);
+        }
+        self.update_states(Instant::now())
+    }
+
+    /// Lists the folder and states every clip now (commands that are not the daemon measure
+    /// on this thread). Files that changed within the settle time stay incomplete.
+    pub fn settle_now(&mut self) {
+        self.scan(Instant::now());
+        self.update_states(Instant::now());
+    }
+
+    /// What must be reported since the last call.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    pub fn clips(&self) -> impl Iterator<Item = &Clip> {
+        self.clips.values()
+    }
+
+    pub fn get(&self, rel: &str) -> Option<&Clip> {
+        self.clips.get(rel)
+    }
+
+    /// The clips directly in `folder` (not its retired ones), sorted by name.
+    pub fn queue(&self, folder: &str) -> impl Iterator<Item = &Clip> {
+        let folder = library::normalize(folder);
+        self.clips.values().filter(move |c| c.folder == folder)
+    }
+
+    /// The clips `folder` has retired to its `da-phat/`.
+    pub fn retired(&self, folder: &str) -> impl Iterator<Item = &Clip> {
+        let folder = format!("{}/{RETIRED_DIR}", library::normalize(folder));
+        self.clips.values().filter(move |c| c.folder == folder)
+    }
+
+    /// A queue folder's own settings (`queue.toml`), or its errors.
+    pub fn queue_settings(&self, folder: &str) -> Result<QueueSettings, Vec<String>> {
+        self.queues
+            .get(&library::normalize(folder))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| Ok(QueueSettings::default()))
+    }
+
+    /// Moves a clip (and its sidecar) into its folder's `da-phat/`; the journal keeps its
+    /// record under the old name.
+    pub fn retire(&mut self, rel: &str) -> std::io::Result<PathBuf> {
+        let Some(clip) = self.clips.get(rel) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                rel.to_string(),
+            ));
+        };
+        let dir = clip
+            .path
+            .parent()
+            .unwrap_or(&self.audio_dir)
+            .join(RETIRED_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let to = dir.join(clip.path.file_name().unwrap_or_default());
+        std::fs::rename(&clip.path, &to)?;
+        let side = sidecar::sidecar_path(&clip.path);
+        if side.is_file() {
+            let _ = std::fs::rename(&side, dir.join(side.file_name().unwrap_or_default()));
+        }
+        self.dirty.store(true, Ordering::Release);
+        self.last_scan = None;
+        Ok(to)
+    }
+
+    /// Renders a notice for the log, in the operator's language.
+    pub fn describe(&self, n: &Notice) -> String {
+        let lang = self.lang;
+        match n {
+            Notice::Undecodable { rel, reason } => tr!(
+                lang,
+                "tệp {rel} sẽ không được phát: {reason}. Hãy chép lại tệp gốc.",
+                "{rel} will not air: {reason}. Copy the original file again.",
+            ),
+            Notice::BadMetadata { file, errors } => tr!(
+                lang,
+                "{file} có lỗi, bài liên quan sẽ không được phát cho đến khi sửa:\n{}",
+                "{file} has errors; the clips it describes will not air until it is fixed:\n{}",
+                errors.join("\n")
+            ),
+        }
+    }
+}
+
+fn start_watcher(
+    dir: &Path,
+    dirty: &Arc<AtomicBool>,
+    changed: &Arc<tokio::sync::Notify>,
+    lang: Lang,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher as _;
+    let (d, c) = (dirty.clone(), changed.clone());
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Any event, even an error (a queue overflow), means "look again".
+        let interesting = match &res {
+            Ok(e) => !e.kind.is_access(),
+            Err(_) => true,
+        };
+        if interesting {
+            d.store(true, Ordering::Release);
+            c.notify_one();
+        }
+    });
+    match watcher.and_then(|mut w| {
+        w.watch(dir, notify::RecursiveMode::Recursive)?;
+        Ok(w)
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(
+                "{}",
+                tr!(
+                    lang,
+                    "không theo dõi được thư mục {} ({e}); loaxa vẫn quét lại mỗi {} giây",
+                    "cannot watch {} ({e}); loaxa still rescans it every {} seconds",
+                    dir.display(),
+                    RESCAN.as_secs()
+                )
+            );
+            None
+        }
+    }
+}
+
+fn start_workers(
+    probes: &Arc<ProbeCache>,
+    in_flight: &Arc<Mutex<HashSet<PathBuf>>>,
+    measured: &Arc<AtomicBool>,
+    changed: &Arc<tokio::sync::Notify>,
+) -> mpsc::Sender<PathBuf> {
+    let (tx, rx) = mpsc::channel::<PathBuf>();
+    let rx = Arc::new(Mutex::new(rx));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 2);
+    for i in 0..workers {
+        let (rx, probes, in_flight, measured, changed) = (
+            rx.clone(),
+            probes.clone(),
+            in_flight.clone(),
+            measured.clone(),
+            changed.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name(format!("loaxa-ingest-{i}"))
+            .spawn(move || loop {
+                let next = rx.lock().ok().and_then(|r| r.recv().ok());
+                let Some(path) = next else {
+                    return;
+                };
+                let _ = probes.probe(&path);
+                if let Ok(mut s) = in_flight.lock() {
+                    s.remove(&path);
+                }
+                measured.store(true, Ordering::Release);
+                changed.notify_one();
+            });
+        if let Err(e) = spawned {
+            tracing::error!("clip ingest worker: {e}");
+        }
+    }
+    tx
+}
