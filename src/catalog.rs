@@ -184,13 +184,13 @@ impl Catalog {
         if !(flagged || measured || due || settling) {
             return false;
         }
-        if flagged || due {
-            self.scan(now);
-        }
-        self.update_states(now)
+        let listed = (flagged || due) && self.scan(now);
+        self.update_states(now) || listed
     }
 
-    fn scan(&mut self, now: Instant) {
+    /// Lists the folder; returns whether any file appeared, went, or changed.
+    fn scan(&mut self, now: Instant) -> bool {
+        let mut changed = false;
         // With no history to go on (the first listing, or a one-shot command), a file whose
         // mtime is older than the settle time counts as settled: copy tools write with a
         // current mtime and set the source's only when done. After that, loaxa trusts only
@@ -238,12 +238,14 @@ impl Catalog {
                 match self.clips.get_mut(&rel) {
                     Some(c) if c.stamp == stamp => {}
                     Some(c) => {
+                        changed = true;
                         c.stamp = stamp;
                         c.since = now;
                         c.known = false;
                         c.state = ClipState::Incomplete;
                     }
                     None => {
+                        changed = true;
                         let path = entry.path();
                         let known = self.probes.cached(&path, stamp).is_some();
                         let old = stamp
@@ -273,10 +275,12 @@ impl Catalog {
                 }
             }
             if !retired {
-                self.read_queue_settings(&library::normalize(&rel_dir), queue_file);
+                changed |= self.read_queue_settings(&library::normalize(&rel_dir), queue_file);
             }
         }
+        let before = self.clips.len();
         self.clips.retain(|rel, _| seen.contains(rel));
+        changed |= self.clips.len() != before;
         // Sidecars: re-read only the ones whose file changed.
         let lang = self.lang;
         for clip in self.clips.values_mut() {
@@ -288,6 +292,7 @@ impl Catalog {
             if stamp == clip.meta_stamp {
                 continue;
             }
+            changed = true;
             clip.meta_stamp = stamp;
             clip.meta = match stamp {
                 None => Ok(ClipMeta::default()),
@@ -309,12 +314,14 @@ impl Catalog {
                 }
             };
         }
+        changed
     }
 
-    fn read_queue_settings(&mut self, folder: &str, file: Option<(PathBuf, Stamp)>) {
+    /// Reads a folder's `queue.toml` if it changed; returns whether it did.
+    fn read_queue_settings(&mut self, folder: &str, file: Option<(PathBuf, Stamp)>) -> bool {
         let stamp = file.as_ref().map(|(_, s)| *s);
         if self.queues.get(folder).is_some_and(|(s, _)| *s == stamp) {
-            return;
+            return false;
         }
         let lang = self.lang;
         let settings = match &file {
@@ -337,6 +344,7 @@ impl Catalog {
             }
         };
         self.queues.insert(folder.to_string(), (stamp, settings));
+        true
     }
 
     fn update_states(&mut self, now: Instant) -> bool {

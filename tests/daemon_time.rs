@@ -878,3 +878,103 @@ fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions()
     );
     assert_eq!(rs[3].reason, Some(Reason::SessionLimit { per_day: 2 }));
 }
+
+/// A day's broadcast of a `take = 1` queue: which clip aired, or the outcome if none did.
+fn picks(rs: &[Record]) -> Vec<String> {
+    rs.iter()
+        .map(|r| {
+            let day = r.info.scheduled_at.with_timezone(&TZ).format("%m-%d");
+            match r.clips.first() {
+                Some(c) => format!("{day} {}", c.rel),
+                None => format!("{day} {:?}", r.outcome.unwrap()),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn queue_modes_sidecars_and_dates_behave_as_written() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\ntopic = \"a\"\nqueue = \"q\"\ntake = 1\n"),
+    );
+    // Each clip airs once, then is retired; the sidecars say otherwise for some.
+    st.write("audio/q/queue.toml", "mode = \"once\"\n");
+    st.tone("q/1.wav", 0.2);
+    st.tone("q/2.wav", 0.2);
+    st.write("audio/q/2.toml", "times = 2\n");
+    st.tone("q/3.wav", 0.2);
+    st.write("audio/q/3.toml", "from = 2025-09-03\n");
+    st.tone("q/4.wav", 0.2);
+    st.write("audio/q/4.toml", "until = 2025-09-01\n");
+    st.tone("q/6.wav", 0.2);
+    st.write(
+        "audio/q/6.toml",
+        "title = \"Lịch tiêm chủng\"\npriority = \"priority\"\ntopic = \"b\"\n",
+    );
+    let clock = FakeClock::new(local("2025-09-01 05:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-06 07:00:00"),
+        vec![],
+    );
+    let rs = records(&st);
+    assert_eq!(
+        picks(&rs),
+        [
+            "09-01 q/6.wav", // priority first
+            "09-02 q/1.wav", // 4.wav expired after 09-01; 3.wav waits for 09-03
+            "09-03 q/2.wav", // never aired, by name
+            "09-04 q/3.wav", // never aired beats aired once
+            "09-05 q/2.wav", // its second and last time
+            "09-06 Failed",  // all aired out; 4.wav expired
+        ]
+    );
+    assert_eq!(rs[0].clips[0].topic.as_deref(), Some("b"), "sidecar topic");
+    assert_eq!(rs[1].clips[0].topic.as_deref(), Some("a"), "slot topic");
+    let q = st.path().join("audio/q");
+    for retired in ["1.wav", "2.wav", "3.wav", "6.wav", "6.toml", "2.toml"] {
+        assert!(
+            q.join("da-phat").join(retired).is_file(),
+            "{retired} retired"
+        );
+    }
+    assert!(
+        q.join("4.wav").is_file(),
+        "an expired clip stays where it is"
+    );
+    // The journal still tells what each retired clip did, under the name it aired with.
+    let j = Journal::open(&st.journal()).unwrap();
+    let counts = j.aired_counts("q").unwrap();
+    assert_eq!(counts.get("q/2.wav"), Some(&2));
+    assert_eq!(counts.get("q/6.wav"), Some(&1));
+}
+
+#[test]
+fn a_queue_settings_file_with_errors_holds_the_queue_and_is_journaled() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+    );
+    st.write("audio/q/queue.toml", "mode = \"shuffle\"\n");
+    st.tone("q/1.wav", 0.2);
+    let clock = FakeClock::new(local("2025-09-01 05:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 07:00:00"),
+        vec![],
+    );
+    let rs = records(&st);
+    assert_eq!(rs[0].outcome, Some(Outcome::Failed));
+    let j = Journal::open(&st.journal()).unwrap();
+    let rejected = j
+        .rejections(local("2000-01-01 00:00:00"), local("2100-01-01 00:00:00"))
+        .unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].1.ends_with("q/queue.toml"), "{rejected:?}");
+    assert!(rejected[0].2.contains("queue.toml:1:8"), "{rejected:?}");
+}

@@ -95,6 +95,7 @@ impl TempStation {
 /// A plan header for schedule texts.
 pub const PLAN: &str =
     "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
+pub mod bin;
 #[path = "pulse.rs"]
 pub mod pulse;
 

@@ -1,0 +1,154 @@
+//! The operator's drop folder, on the real binary: a clip copied in slowly airs only once it
+//! is complete, a damaged one is passed over and reported once, the status shows each, and
+//! a restart with an unchanged library decodes nothing.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use support::bin::{in_secs, loaxa, log_json, run, stop};
+use support::{TempStation, PLAN};
+
+/// Writes `bytes` to `path` in `chunks` pieces, `gap` apart, as a slow USB copy or a network
+/// share does; after each piece the mtime is set back a minute, as copy tools that keep the
+/// source's time may do, so only loaxa's own watching can tell the file is still growing.
+fn copy_slowly(path: &std::path::Path, bytes: &[u8], chunks: usize, gap: Duration) {
+    let mut f = std::fs::File::create(path).unwrap();
+    for piece in bytes.chunks(bytes.len().div_ceil(chunks)) {
+        f.write_all(piece).unwrap();
+        f.flush().unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        std::thread::sleep(gap);
+    }
+}
+
+#[test]
+fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported_once() {
+    let (first, _) = in_secs(5);
+    let (second, _) = in_secs(13);
+    let st = TempStation::new(
+        "language = \"en\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{first}\", \"{second}\"]\nqueue = \"q\"\ntake = 1\n"
+        ),
+    );
+    st.tone("q/0-cu.wav", 0.5);
+    st.write("audio/q/2-hong.mp3", "not audio at all");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(st.path().join("audio/q/2-hong.mp3"))
+        .unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    // The new clip, made aside and then copied in slowly.
+    let src = st.path().join("src.wav");
+    support::tone_wav(&src, 1.0, 660.0, 8000, 1);
+    let bytes = std::fs::read(&src).unwrap();
+
+    let child = loaxa(&st)
+        .args(["run"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let target = st.path().join("audio/q/1-moi.wav");
+    let copier = std::thread::spawn(move || {
+        copy_slowly(&target, &bytes, 8, Duration::from_millis(800));
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let (_, during, _) = run({
+        let mut c = loaxa(&st);
+        c.arg("status");
+        c
+    });
+    copier.join().unwrap();
+    std::thread::sleep(Duration::from_secs(9));
+    let (_, after, _) = run({
+        let mut c = loaxa(&st);
+        c.arg("status");
+        c
+    });
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+
+    let line = |text: &str, name: &str| -> String {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line(&during, "1-moi.wav").contains("still being copied"),
+        "{during}"
+    );
+    assert!(
+        line(&during, "2-hong.mp3").contains("UNDECODABLE"),
+        "{during}"
+    );
+    assert!(
+        line(&after, "1-moi.wav").contains("aired 1 time"),
+        "{after}"
+    );
+
+    let log = log_json(&st);
+    let records = log["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{log:#}");
+    assert_eq!(
+        records[0]["clips"][0]["rel"], "q/0-cu.wav",
+        "the copy was not complete yet"
+    );
+    assert_eq!(
+        records[1]["clips"][0]["rel"], "q/1-moi.wav",
+        "complete: its turn"
+    );
+    assert_eq!(records[1]["clips"][0]["outcome"], "completed");
+    assert_eq!(
+        records[1]["clips"][0]["duration_ms"], 1000,
+        "the whole file"
+    );
+    // Reported once, by name, in the daemon's log and in the journal.
+    assert_eq!(err.matches("2-hong.mp3 will not air").count(), 1, "{err}");
+    let (_, text, _) = run({
+        let mut c = loaxa(&st);
+        c.args(["log", "--from", "2000-01-01", "--to", "2100-01-01"]);
+        c
+    });
+    assert!(text.contains("Files refused (not aired):"), "{text}");
+    assert_eq!(text.matches("q/2-hong.mp3").count(), 1, "{text}");
+}
+
+#[test]
+fn a_restart_with_an_unchanged_library_decodes_nothing() {
+    use loaxa::station::Station;
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\", \"b.wav\"]\nqueue = \"q\"\n"),
+    );
+    st.tone("a.wav", 0.3);
+    st.tone("b.wav", 0.3);
+    st.tone("q/1.wav", 0.3);
+    st.tone("q/2.wav", 0.3);
+    let load = || {
+        let cwd = st.path().to_path_buf();
+        let (station, _, _) =
+            Station::load_for_run(&loaxa::config::Overrides::default(), &cwd).unwrap();
+        let mut catalog = loaxa::catalog::Catalog::new(
+            &station.config.audio_dir,
+            station.probes.clone(),
+            station.lang(),
+            false,
+        );
+        catalog.settle_now();
+        let ready = catalog.clips().filter(|c| c.info().is_some()).count();
+        (station.probes.decoded(), ready)
+    };
+    assert_eq!(load(), (4, 4), "the first start measures every clip");
+    assert_eq!(load(), (0, 4), "a restart reads only file metadata");
+    // A changed file is measured again; the others are not.
+    st.tone("q/2.wav", 0.4);
+    assert_eq!(load(), (1, 4));
+}
