@@ -425,6 +425,11 @@ impl Catalog {
         }
     }
 
+    /// Lists the whole folder again at the next refresh (SIGHUP).
+    pub fn rescan(&mut self) {
+        self.last_scan = None;
+    }
+
     /// Measures on this thread the complete clips of `folder` still waiting for the ingest
     /// workers: a broadcast about to pick from it cannot wait for them.
     pub fn measure_now(&mut self, folder: &str) -> bool {

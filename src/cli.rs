@@ -690,25 +690,28 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rt = runtime()?;
+    let hangup = Arc::new(tokio::sync::Notify::new());
+    let reload: crate::daemon::ConfigReload = {
+        let overrides = overrides.clone();
+        Box::new(move || crate::config::load(&overrides, &crate::config::environment(), &cwd))
+    };
     rt.block_on(async {
-        let shutdown = async {
+        let hup_notify = hangup.clone();
+        let shutdown = async move {
             #[cfg(unix)]
             {
                 use tokio::signal::unix::{signal, SignalKind};
-                match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+                match (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::hangup()),
+                ) {
                     (Ok(mut term), Ok(mut hup)) => loop {
                         tokio::select! {
                             _ = tokio::signal::ctrl_c() => break,
                             _ = term.recv() => break,
-                            // SIGHUP must not end the station (its default action would).
-                            // Schedule edits are picked up on their own within a second.
-                            _ = hup.recv() => tracing::info!(
-                                "{}",
-                                lang.pick(
-                                    "SIGHUP: lịch phát tự động được nạp lại khi lưu; thay đổi cấu hình cần khởi động lại loaxa",
-                                    "SIGHUP: schedules reload on their own when saved; configuration changes need a restart"
-                                )
-                            ),
+                            // SIGHUP must not end the station (its default action would): it
+                            // reads configuration, schedules and audio again, as a save does.
+                            _ = hup.recv() => hup_notify.notify_one(),
                         }
                     },
                     _ => {
@@ -730,6 +733,8 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
             RunOptions {
                 rehearse,
                 notifier: crate::service::Notifier::from_env(),
+                reload: Some(reload),
+                hangup: Some(hangup),
                 ..RunOptions::default()
             },
         )
@@ -1359,8 +1364,8 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                 o,
                 "\n{}",
                 lang.pick(
-                    "Lịch phát bị từ chối (bản cũ vẫn được dùng nếu có):",
-                    "Rejected schedule files (their previous version stays in force, if any):"
+                    "Tệp lịch phát hoặc cấu hình bị từ chối (bản cũ vẫn được dùng nếu có):",
+                    "Rejected schedule or configuration files (their previous version stays in force, if any):"
                 )
             );
             for r in &s.rejected {

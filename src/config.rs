@@ -326,11 +326,18 @@ pub fn parse(
     overrides: &Overrides,
     env: &BTreeMap<String, String>,
 ) -> Result<Config, ConfigError> {
+    // The file's own `language` counts too when only another setting is wrong.
+    let sniffed = toml::from_str::<toml::Table>(text).ok().and_then(|t| {
+        t.get("language")
+            .and_then(|v| v.as_str())
+            .and_then(Lang::parse)
+    });
     let early_lang = overrides
         .language
         .as_deref()
         .or(env.get("LOAXA_LANGUAGE").map(String::as_str))
         .and_then(Lang::parse)
+        .or(sniffed)
         .unwrap_or_default();
     let raw: RawConfig = toml::from_str(text)
         .map_err(|e| ConfigError::Invalid(vec![from_toml_error(path, text, &e, early_lang)]))?;

@@ -42,7 +42,6 @@ pub enum DaemonError {
     Journal(#[from] JournalError),
 }
 
-#[derive(Debug)]
 pub struct RunOptions {
     /// Air every slot once, right after start, as a journaled manual rehearsal.
     pub rehearse: bool,
@@ -51,6 +50,23 @@ pub struct RunOptions {
     pub tick: Duration,
     /// The service manager to tell about readiness, status and liveness, if any.
     pub notifier: Option<crate::service::Notifier>,
+    /// How to read the configuration again when its file changes; `None` keeps it fixed.
+    pub reload: Option<ConfigReload>,
+    /// Signalled on SIGHUP: configuration, schedules and audio folder are read again at once.
+    pub hangup: Option<Arc<tokio::sync::Notify>>,
+}
+
+/// Reads the station's configuration again, with the same environment and flags as at start.
+pub type ConfigReload =
+    Box<dyn Fn() -> Result<crate::config::Config, crate::config::ConfigError> + Send>;
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("rehearse", &self.rehearse)
+            .field("tick", &self.tick)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RunOptions {
@@ -59,6 +75,8 @@ impl Default for RunOptions {
             rehearse: false,
             tick: TICK,
             notifier: None,
+            reload: None,
+            hangup: None,
         }
     }
 }
@@ -75,6 +93,16 @@ struct Pending {
 
 struct Daemon<'a> {
     station: &'a Station,
+    /// The configuration in force: the station's at start, then each valid edit.
+    config: crate::config::Config,
+    /// Reads the configuration again (file, environment, flags), for live edits and SIGHUP.
+    reload: Option<ConfigReload>,
+    /// The configuration file as last seen.
+    config_stamp: Option<FileStamp>,
+    /// A configuration version that failed, reported once.
+    config_rejected: Option<FileStamp>,
+    /// Set by SIGHUP: look at everything again now.
+    hangup: Option<Arc<tokio::sync::Notify>>,
     journal: &'a mut Journal,
     audio: AudioHandle,
     clock: Arc<dyn Clock>,
@@ -119,6 +147,11 @@ pub const AIRED_DIR: &str = "da-phat";
 /// A file's name, size and modification time.
 type FileStamp = (std::path::PathBuf, u64, Option<SystemTime>);
 
+fn file_stamp(path: &std::path::Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((path.to_path_buf(), m.len(), m.modified().ok()))
+}
+
 fn folder_stamp(dir: &std::path::Path) -> Vec<FileStamp> {
     let mut v: Vec<FileStamp> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -132,10 +165,6 @@ fn folder_stamp(dir: &std::path::Path) -> Vec<FileStamp> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-fn lang_of(station: &Station) -> Lang {
-    station.config.language
 }
 
 /// Runs the station until `shutdown` resolves. Journals the start, recovers from an abrupt
@@ -165,7 +194,7 @@ pub async fn run(
         tracing::info!(
             "{}",
             tr!(
-                lang_of(station),
+                d.lang(),
                 "phát thử: {} phiên sẽ lần lượt phát ngay sau 3 giây (ghi nhật ký là phát thủ công)",
                 "rehearsal: {} slot(s) will air back to back in 3 seconds (journaled as manual)",
                 d.queue.len()
@@ -175,6 +204,8 @@ pub async fn run(
     let mut shutdown = pin!(shutdown);
     d.tick = options.tick;
     d.notifier = options.notifier;
+    d.reload = options.reload;
+    d.hangup = options.hangup;
     d.publish_status(true);
     if let Some(n) = &d.notifier {
         n.ready(&d.next_status());
@@ -184,7 +215,7 @@ pub async fn run(
         n.stopping();
     }
     // Not running any more: no status to read.
-    let _ = std::fs::remove_file(status::path_for(&station.config.journal));
+    let _ = std::fs::remove_file(status::path_for(&d.config.journal));
     let now = d.clock.now();
     d.journal.append(
         &Event::StationStopped {
@@ -192,10 +223,7 @@ pub async fn run(
         },
         now,
     )?;
-    tracing::info!(
-        "{}",
-        lang_of(station).pick("đã dừng loaxa", "loaxa stopped")
-    );
+    tracing::info!("{}", d.lang().pick("đã dừng loaxa", "loaxa stopped"));
     Ok(())
 }
 
@@ -211,6 +239,11 @@ impl<'a> Daemon<'a> {
         let mono = clock.monotonic();
         Daemon {
             station,
+            config: station.config.clone(),
+            reload: None,
+            config_stamp: station.config.file.as_deref().and_then(file_stamp),
+            config_rejected: None,
+            hangup: None,
             journal,
             audio,
             clock,
@@ -256,7 +289,7 @@ impl<'a> Daemon<'a> {
     }
 
     fn lang(&self) -> Lang {
-        lang_of(self.station)
+        self.config.language
     }
 
     fn startup(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
@@ -328,7 +361,7 @@ impl<'a> Daemon<'a> {
             }
         }
 
-        let grace = chrono::Duration::from_std(self.station.config.grace).unwrap_or_default();
+        let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
         let horizon = now - grace;
         if let Some(seen) = last_seen {
             let owed = self.owed_while_down(&previous, seen, horizon);
@@ -356,14 +389,14 @@ impl<'a> Daemon<'a> {
                 lang,
                 "đài «{}» đã sẵn sàng; đầu ra: {}; múi giờ {}",
                 "station “{}” ready; output: {}; time zone {}",
-                self.station.config.station_name,
-                self.station.config.output.describe(lang),
-                self.station.config.timezone
+                self.config.station_name,
+                self.config.output.describe(lang),
+                self.config.timezone
             )
         );
         match recurrence::next_after(
             self.schedules.slots(),
-            self.station.config.timezone,
+            self.config.timezone,
             now,
             chrono::Duration::days(400),
         ) {
@@ -376,7 +409,7 @@ impl<'a> Daemon<'a> {
                     o.slot.id,
                     o.slot.title,
                     self.local(o.at),
-                    self.station.config.timezone
+                    self.config.timezone
                 )
             ),
             None => tracing::warn!(
@@ -398,7 +431,7 @@ impl<'a> Daemon<'a> {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Vec<Pending> {
-        let tz = self.station.config.timezone;
+        let tz = self.config.timezone;
         let now_pending = |o: recurrence::Occurrence<'_>, sha: Option<String>| Pending {
             slot: o.slot.clone(),
             at: o.at,
@@ -434,7 +467,7 @@ impl<'a> Daemon<'a> {
     }
 
     fn local(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.station.config.timezone)
+        t.with_timezone(&self.config.timezone)
             .format("%Y-%m-%d %H:%M:%S")
             .to_string()
     }
@@ -496,7 +529,7 @@ impl<'a> Daemon<'a> {
         self.status.updated_at = now;
         self.status.next = recurrence::between(
             self.schedules.slots(),
-            self.station.config.timezone,
+            self.config.timezone,
             now,
             now + chrono::Duration::days(14),
         )
@@ -518,7 +551,7 @@ impl<'a> Daemon<'a> {
                 errors: errors.clone(),
             })
             .collect();
-        let path = status::path_for(&self.station.config.journal);
+        let path = status::path_for(&self.config.journal);
         if let Err(e) = status::write(&path, &self.status) {
             // Only worth saying once: the station airs regardless.
             if self.status_written.is_none() {
@@ -532,7 +565,7 @@ impl<'a> Daemon<'a> {
     /// an emergency broadcast of the file repeated as configured. (Undecodable ones are
     /// reported by the catalog, once.)
     fn scan_emergencies(&mut self) -> Vec<Pending> {
-        let cfg = &self.station.config;
+        let cfg = &self.config;
         let lang = self.lang();
         let ready: Vec<String> = self
             .catalog
@@ -585,6 +618,110 @@ impl<'a> Daemon<'a> {
             });
         }
         out
+    }
+
+    /// SIGHUP: read the configuration, the schedules and the audio folder again now.
+    fn hung_up(&mut self) {
+        tracing::info!(
+            "{}",
+            self.lang().pick(
+                "SIGHUP: đọc lại cấu hình, lịch phát và thư mục âm thanh",
+                "SIGHUP: reading the configuration, schedules and audio folder again"
+            )
+        );
+        self.config_stamp = None;
+        self.config_rejected = None;
+        self.schedules_stamp = None;
+        self.catalog.rescan();
+    }
+
+    /// Applies a saved edit of the configuration file: a valid one takes effect at once (what
+    /// airs is not cut), one with errors is rejected whole and the previous stays in force.
+    /// The output, journal and folders are fixed for the process's life; a change to them is
+    /// said to need a restart.
+    fn refresh_config(&mut self) {
+        let Some(file) = self.config.file.clone() else {
+            return;
+        };
+        let stamp = file_stamp(&file);
+        if stamp == self.config_stamp {
+            return;
+        }
+        let Some(reload) = &self.reload else {
+            return;
+        };
+        let result = reload();
+        self.config_stamp = stamp.clone();
+        let lang = self.lang();
+        match result {
+            Err(e) => {
+                if self.config_rejected != stamp {
+                    self.config_rejected = stamp;
+                    let detail = match &e {
+                        crate::config::ConfigError::Invalid(diags) => diags
+                            .iter()
+                            .map(|d| d.render(lang))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        other => other.to_string(),
+                    };
+                    tracing::error!(
+                        "{}\n{detail}",
+                        tr!(
+                            lang,
+                            "cấu hình {} có lỗi: không dùng bản này, cấu hình trước vẫn giữ nguyên",
+                            "configuration {} rejected: the previous one stays in force",
+                            file.display()
+                        )
+                    );
+                    self.rejected_errors.insert(file.clone(), vec![detail]);
+                    self.publish_status(true);
+                }
+            }
+            Ok(mut new) => {
+                self.config_rejected = None;
+                self.rejected_errors.remove(&file);
+                let fixed = [
+                    ("output", new.output != self.config.output),
+                    ("journal", new.journal != self.config.journal),
+                    ("audio", new.audio_dir != self.config.audio_dir),
+                    ("schedules", new.schedules_dir != self.config.schedules_dir),
+                    (
+                        "buffer_frames",
+                        new.buffer_frames != self.config.buffer_frames,
+                    ),
+                ];
+                let needs_restart: Vec<&str> =
+                    fixed.iter().filter(|(_, c)| *c).map(|(k, _)| *k).collect();
+                if !needs_restart.is_empty() {
+                    tracing::warn!(
+                        "{}",
+                        tr!(
+                            new.language,
+                            "thay đổi {} chỉ có hiệu lực sau khi khởi động lại loaxa",
+                            "changing {} takes effect only after loaxa restarts",
+                            needs_restart.join(", ")
+                        )
+                    );
+                    new.output = self.config.output.clone();
+                    new.journal = self.config.journal.clone();
+                    new.audio_dir = self.config.audio_dir.clone();
+                    new.schedules_dir = self.config.schedules_dir.clone();
+                    new.buffer_frames = self.config.buffer_frames;
+                }
+                self.config = new;
+                tracing::info!(
+                    "{}",
+                    tr!(
+                        self.lang(),
+                        "đã áp dụng cấu hình mới từ {}",
+                        "configuration from {} now in force",
+                        file.display()
+                    )
+                );
+                self.publish_status(true);
+            }
+        }
     }
 
     /// Brings the catalog up to date: reports new problems once, retires spent queue clips,
@@ -640,7 +777,7 @@ impl<'a> Daemon<'a> {
         let today = self
             .clock
             .now()
-            .with_timezone(&self.station.config.timezone)
+            .with_timezone(&self.config.timezone)
             .date_naive();
         let mut queues: Vec<crate::schedule::QueueRef> = self
             .schedules
@@ -709,7 +846,7 @@ impl<'a> Daemon<'a> {
     /// Writes `library.json` for `loaxa status`.
     fn publish_library(&mut self) -> Result<(), DaemonError> {
         self.library_dirty = false;
-        let cfg = &self.station.config;
+        let cfg = &self.config;
         let date = self.clock.now().with_timezone(&cfg.timezone).date_naive();
         let library = status::library(
             &self.catalog,
@@ -737,7 +874,7 @@ impl<'a> Daemon<'a> {
             return;
         }
         self.emergency_failed.remove(&rel);
-        let cfg = &self.station.config;
+        let cfg = &self.config;
         let Some(from) = crate::library::resolve(&cfg.audio_dir, &rel) else {
             return;
         };
@@ -755,11 +892,11 @@ impl<'a> Daemon<'a> {
     /// The station's guards: quiet hours and sessions a day keep a planned broadcast off the
     /// air (emergencies and manual airings are exempt).
     fn guard(&self, p: &Pending) -> Result<Option<Reason>, DaemonError> {
-        let guards = self.station.config.guards;
+        let guards = self.config.guards;
         if p.manual || p.slot.priority >= crate::schedule::Priority::Emergency {
             return Ok(None);
         }
-        let tz = self.station.config.timezone;
+        let tz = self.config.timezone;
         let local = p.at.with_timezone(&tz);
         if guards.is_quiet(local.time()) {
             return Ok(Some(Reason::QuietHours {
@@ -784,7 +921,7 @@ impl<'a> Daemon<'a> {
         let lang = self.lang();
         match recurrence::next_after(
             self.schedules.slots(),
-            self.station.config.timezone,
+            self.config.timezone,
             self.clock.now(),
             chrono::Duration::days(400),
         ) {
@@ -813,7 +950,7 @@ impl<'a> Daemon<'a> {
     fn refresh_schedules(&mut self) -> Result<(), DaemonError> {
         // Cheap first: unless a file appeared, went, or changed size or time (or changed so
         // recently that a second write could hide in the same timestamp), nothing is read.
-        let stamp = folder_stamp(&self.station.config.schedules_dir);
+        let stamp = folder_stamp(&self.config.schedules_dir);
         let settled = stamp.iter().all(|(_, _, t)| {
             t.and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age > Duration::from_secs(2))
@@ -825,17 +962,12 @@ impl<'a> Daemon<'a> {
         let lang = self.lang();
         let ctx = crate::schedule::Context {
             lang,
-            audio_dir: Some(&self.station.config.audio_dir),
+            audio_dir: Some(&self.config.audio_dir),
             probes: Some(&self.station.probes),
-            loudness: Some((
-                self.station.config.loudness.target,
-                self.station.config.loudness.margin,
-            )),
-            guards: Some(self.station.config.guards),
+            loudness: Some((self.config.loudness.target, self.config.loudness.margin)),
+            guards: Some(self.config.guards),
         };
-        let change = self
-            .schedules
-            .refresh(&self.station.config.schedules_dir, &ctx);
+        let change = self.schedules.refresh(&self.config.schedules_dir, &ctx);
         let now = self.clock.now();
         if !change.loaded.is_empty() || !change.removed.is_empty() {
             self.status_written = None;
@@ -962,7 +1094,7 @@ impl<'a> Daemon<'a> {
     fn due(&self, until: DateTime<Utc>) -> Result<Vec<Pending>, DaemonError> {
         let mut out = Vec::new();
         let from = self.cursor - chrono::Duration::milliseconds(1);
-        let tz = self.station.config.timezone;
+        let tz = self.config.timezone;
         for o in recurrence::between(self.schedules.slots(), tz, from, until) {
             let p = Pending {
                 slot: o.slot.clone(),
@@ -984,7 +1116,7 @@ impl<'a> Daemon<'a> {
         &mut self,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(), DaemonError> {
-        let grace = chrono::Duration::from_std(self.station.config.grace).unwrap_or_default();
+        let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
         let lead = chrono::Duration::from_std(LEAD).unwrap_or_default();
         while !self.stopping {
             // What waited behind a broadcast airs first, highest priority first.
@@ -1005,6 +1137,7 @@ impl<'a> Daemon<'a> {
                 continue;
             }
             self.ping();
+            self.refresh_config();
             self.refresh_schedules()?;
             self.refresh_catalog()?;
             self.publish_status(false);
@@ -1036,7 +1169,7 @@ impl<'a> Daemon<'a> {
             self.cursor = self.cursor.max(now);
             let next = recurrence::next_after(
                 self.schedules.slots(),
-                self.station.config.timezone,
+                self.config.timezone,
                 self.cursor.max(now),
                 chrono::Duration::days(400),
             );
@@ -1057,9 +1190,13 @@ impl<'a> Daemon<'a> {
                 None => wait,
             };
             let changed = self.catalog.changed();
+            let hangup = self.hangup.clone();
             tokio::select! {
                 _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}
                 _ = changed.notified() => {}
+                _ = async { match &hangup { Some(h) => h.notified().await, None => std::future::pending().await } } => {
+                    self.hung_up();
+                }
                 _ = shutdown.as_mut() => { self.stopping = true; }
             }
         }
@@ -1109,10 +1246,7 @@ impl<'a> Daemon<'a> {
                     let rules = broadcast::QueueRules {
                         mode,
                         topic,
-                        date: p
-                            .at
-                            .with_timezone(&self.station.config.timezone)
-                            .date_naive(),
+                        date: p.at.with_timezone(&self.config.timezone).date_naive(),
                         last_aired: &last,
                         aired: &aired,
                     };
@@ -1120,13 +1254,13 @@ impl<'a> Daemon<'a> {
                 }
             },
         };
-        let loudness = self.station.config.loudness;
+        let loudness = self.config.loudness;
         let planner = Planner {
             max_minutes: (p.slot.priority < crate::schedule::Priority::Emergency)
-                .then_some(self.station.config.guards.max_session_minutes)
+                .then_some(self.config.guards.max_session_minutes)
                 .flatten(),
             loudness_target: loudness.normalize.then_some(loudness.target),
-            audio_dir: &self.station.config.audio_dir,
+            audio_dir: &self.config.audio_dir,
             probes: &self.station.probes,
             schedule_sha256: info.schedule_sha256.clone(),
         };
@@ -1177,12 +1311,9 @@ impl<'a> Daemon<'a> {
             let start_at = self
                 .clock
                 .instant_at(p.at)
-                .checked_sub(self.station.config.latency_compensation)
+                .checked_sub(self.config.latency_compensation)
                 .unwrap_or_else(std::time::Instant::now);
-            let airing = self
-                .audio
-                .air(clips, self.station.config.volume, start_at)
-                .await;
+            let airing = self.audio.air(clips, self.config.volume, start_at).await;
             // The start is journaled just before the first sample, not when the device was
             // opened: a crash during the lead time then leaves the occurrence unjournaled, to
             // be aired late (within the grace) or accounted as missed, not as "cut on air".
@@ -1275,6 +1406,7 @@ impl<'a> Daemon<'a> {
                 }
                 _ = self.clock.sleep(Duration::from_millis(250)) => {
                     self.ping();
+                    self.refresh_config();
                     self.refresh_schedules()?;
                     self.refresh_catalog()?;
                     // Keeps the status fresh through long broadcasts, and shows rejections at once.

@@ -437,7 +437,10 @@ fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_cli
         during.contains("3-moi.wav.part") && during.contains("still being copied"),
         "{during}"
     );
-    assert!(during.contains("Rejected schedule files"), "{during}");
+    assert!(
+        during.contains("Rejected schedule or configuration files"),
+        "{during}"
+    );
     assert!(
         during.contains("zz.toml:6:7: error: invalid time “99:00”"),
         "{during}"
@@ -610,4 +613,57 @@ fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
         log["records"][0]["outcome"], "completed",
         "the old version's slot aired: {log:#}"
     );
+}
+
+#[test]
+fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected_whole() {
+    let (first, _) = in_secs(5);
+    let (second, _) = in_secs(9);
+    let st = TempStation::new(
+        "language = \"en\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{first}\", \"{second}\"]\nplay = [\"a.wav\"]\n"
+        ),
+    );
+    st.tone("a.wav", 0.3);
+    let child = loaxa(&st)
+        .args(["run"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // Quiet hours around the clock: nothing but emergencies may air.
+    let base = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();
+    st.write(
+        "config/loaxa.toml",
+        &format!("{base}quiet_hours = \"00:00-23:59\"\n"),
+    );
+    std::thread::sleep(Duration::from_millis(5000));
+    // A broken save: rejected with its location; the quiet hours stay in force.
+    st.write(
+        "config/loaxa.toml",
+        &format!("{base}quiet_hours = \"00:00-23:59\"\nvolume = \"loud\"\n"),
+    );
+    std::thread::sleep(Duration::from_millis(4000));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("configuration from"), "{err}");
+    assert!(err.contains("now in force"), "{err}");
+    assert!(
+        err.contains("rejected: the previous one stays in force"),
+        "{err}"
+    );
+    assert!(
+        err.contains("loaxa.toml:5:10: error: invalid type"),
+        "located, in the station's language: {err}"
+    );
+    st.write("config/loaxa.toml", &base);
+    let log = log_json(&st);
+    let records = log["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{log:#}");
+    for r in records {
+        assert_eq!(r["outcome"], "missed", "{log:#}");
+        assert_eq!(r["reason"]["code"], "quiet_hours", "{log:#}");
+    }
 }
