@@ -877,6 +877,23 @@ fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions()
         rs[1].reason
     );
     assert_eq!(rs[3].reason, Some(Reason::SessionLimit { per_day: 2 }));
+    // The report names what did not fit, so the plan's shortfall is explained.
+    let j = Journal::open(&st.journal()).unwrap();
+    let report = loaxa::report::build(
+        &j,
+        "Đài thử",
+        TZ,
+        loaxa::report::Period::month("2025-09").unwrap(),
+        None,
+        loaxa::lang::Lang::En,
+        local("2025-10-01 00:00:00"),
+    )
+    .unwrap()
+    .to_text();
+    assert!(
+        report.contains("did not fit in the slot's minutes: b.wav"),
+        "{report}"
+    );
 }
 
 /// A day's broadcast of a `take = 1` queue: which clip aired, or the outcome if none did.
