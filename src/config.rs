@@ -126,6 +126,8 @@ pub struct Config {
     pub loudness: Loudness,
     /// Folder under the audio folder whose files air at once as emergencies.
     pub emergency_dir: String,
+    /// A clip (inside the audio folder) aired once before each emergency, such as a chime.
+    pub emergency_intro: Option<String>,
     /// How many times an emergency file airs back to back.
     pub emergency_repeat: u32,
     pub guards: Guards,
@@ -191,6 +193,7 @@ struct RawConfig {
     volume: Option<Spanned<f64>>,
     grace_seconds: Option<Spanned<i64>>,
     emergency_dir: Option<Spanned<String>>,
+    emergency_intro: Option<Spanned<String>>,
     emergency_repeat: Option<Spanned<i64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
@@ -643,6 +646,22 @@ pub fn parse(
         },
     };
 
+    let emergency_intro = raw.emergency_intro.as_ref().and_then(|c| {
+        let checked = crate::library::check_relative(c.get_ref()).ok();
+        if checked.is_none() {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                c.span(),
+                lang.pick(
+                    "`emergency_intro` là một tệp bên trong audio/, ví dụ \"chuong-bao.wav\"",
+                    "`emergency_intro` is a file inside audio/, for example \"chime.wav\"",
+                ),
+            ));
+        }
+        checked
+    });
+
     let quiet_hours = raw.quiet_hours.as_ref().and_then(|q| {
         let parsed = q.get_ref().split_once('-').and_then(|(a, b)| {
             let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
@@ -672,6 +691,7 @@ pub fn parse(
             quiet_hours,
         },
         emergency_dir,
+        emergency_intro,
         emergency_repeat,
         loudness,
         file: Some(path.to_path_buf()),

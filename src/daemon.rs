@@ -144,6 +144,16 @@ const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 /// Where aired emergency files are moved, inside the emergency folder.
 pub const AIRED_DIR: &str = "da-phat";
 
+/// The configured attention signal aired before each emergency, if any.
+fn emergency_intro(cfg: &crate::config::Config) -> Option<crate::schedule::ClipRef> {
+    cfg.emergency_intro
+        .as_ref()
+        .map(|rel| crate::schedule::ClipRef {
+            rel: rel.clone(),
+            topic: None,
+        })
+}
+
 /// A file's name, size and modification time.
 type FileStamp = (std::path::PathBuf, u64, Option<SystemTime>);
 
@@ -604,14 +614,16 @@ impl<'a> Daemon<'a> {
                 rel: rel.clone(),
                 topic: None,
             };
+            let mut slot = Slot::ad_hoc(
+                EMERGENCY_PLAN,
+                EMERGENCY_PLAN,
+                tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
+                crate::schedule::Priority::Emergency,
+                vec![clip; cfg.emergency_repeat as usize],
+            );
+            slot.intro = emergency_intro(cfg);
             out.push(Pending {
-                slot: Slot::ad_hoc(
-                    EMERGENCY_PLAN,
-                    EMERGENCY_PLAN,
-                    tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
-                    crate::schedule::Priority::Emergency,
-                    vec![clip; cfg.emergency_repeat as usize],
-                ),
+                slot,
                 at: self.clock.now(),
                 manual: true,
                 schedule_sha256: None,
@@ -1466,7 +1478,7 @@ pub async fn play_now(
         1
     };
     let lang = station.config.language;
-    let slot = Slot::ad_hoc(
+    let mut slot = Slot::ad_hoc(
         if emergency { EMERGENCY_PLAN } else { "manual" },
         "play",
         if emergency {
@@ -1481,6 +1493,9 @@ pub async fn play_now(
         },
         vec![clip; repeat],
     );
+    if emergency {
+        slot.intro = emergency_intro(&station.config);
+    }
     // A moment's lead lets the device open and settle before the first sample.
     let at = clock.now() + chrono::Duration::milliseconds(300);
     let mut d = Daemon::new(station, journal, audio, clock, false);

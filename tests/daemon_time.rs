@@ -787,14 +787,16 @@ fn a_removed_schedule_stops_airing_and_is_journaled_as_unloaded() {
 }
 
 #[test]
-fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_three_times_and_moves_to_da_phat() {
+fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_with_its_intro_three_times_and_moves_to_da_phat(
+) {
     let at = DateTime::from_timestamp(Utc::now().timestamp() + 2, 0).unwrap();
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
-        "",
+        "emergency_intro = \"chuong.wav\"",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"dai.wav\"]\n"),
     );
     st.tone("dai.wav", 6.0);
+    st.tone("chuong.wav", 0.2);
     std::fs::create_dir_all(st.path().join("audio/khan-cap")).unwrap();
     let drop = st.path().join("audio/khan-cap/bao-lu.wav");
     let dropper = {
@@ -823,7 +825,17 @@ fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_three_times_and_moves_to
     let urgent = rs.iter().find(|r| r.info.plan == "khan-cap").unwrap();
     assert_eq!(urgent.info.priority, "emergency");
     assert_eq!(urgent.outcome, Some(Outcome::Completed));
-    assert_eq!(urgent.clips.len(), 3, "aired three times by default");
+    let aired: Vec<&str> = urgent.clips.iter().map(|c| c.rel.as_str()).collect();
+    assert_eq!(
+        aired,
+        [
+            "chuong.wav",
+            "khan-cap/bao-lu.wav",
+            "khan-cap/bao-lu.wav",
+            "khan-cap/bao-lu.wav"
+        ],
+        "its intro, then three times by default"
+    );
     // Dropped at +0.5 s: loaxa must see it unchanged for the settle time (3 s), then it airs
     // at once.
     let after = urgent.started_at.unwrap() - (at + chrono::Duration::milliseconds(500));
