@@ -614,3 +614,87 @@ fn start_workers(
     }
     tx
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(path: &Path, old: bool) {
+        // 0.1 s of an 8 kHz mono square wave.
+        let frames = 800u32;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + frames * 2).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+        out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        out.extend_from_slice(&1u16.to_le_bytes()); // mono
+        out.extend_from_slice(&8000u32.to_le_bytes()); // rate
+        out.extend_from_slice(&16000u32.to_le_bytes()); // bytes per second
+        out.extend_from_slice(&2u16.to_le_bytes()); // block align
+        out.extend_from_slice(&16u16.to_le_bytes()); // bits
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(frames * 2).to_le_bytes());
+        for i in 0..frames {
+            let v: i16 = if i % 20 < 10 { 8000 } else { -8000 };
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, out).unwrap();
+        if old {
+            let f = std::fs::File::options().write(true).open(path).unwrap();
+            f.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn each_file_gets_the_state_an_operator_would_expect() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path();
+        wav(&a.join("q/1-old.wav"), true);
+        wav(&a.join("q/2-fresh.wav"), false);
+        wav(&a.join("q/3.wav.part"), true);
+        std::fs::write(a.join("q/4-bad.mp3"), b"not audio").unwrap();
+        let f = std::fs::File::options()
+            .write(true)
+            .open(a.join("q/4-bad.mp3"))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        wav(&a.join("q/5-side.wav"), true);
+        std::fs::write(a.join("q/5-side.toml"), "times = 0\n").unwrap();
+        wav(&a.join("q/da-phat/0-done.wav"), true);
+        std::fs::write(a.join("q/queue.toml"), "mode = \"once\"\n").unwrap();
+        std::fs::write(a.join("q/ghi-chu.txt"), "x").unwrap();
+
+        let mut c = Catalog::new(a, Arc::new(ProbeCache::default()), Lang::En, false);
+        c.settle_now();
+        let states: Vec<(String, &'static str)> = c
+            .queue("q")
+            .map(|c| (c.rel.clone(), c.state.code()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("q/1-old.wav".to_string(), "ready"),
+                ("q/2-fresh.wav".to_string(), "incomplete"),
+                ("q/3.wav.part".to_string(), "incomplete"),
+                ("q/4-bad.mp3".to_string(), "undecodable"),
+                ("q/5-side.wav".to_string(), "ready"),
+                ("q/ghi-chu.txt".to_string(), "not_audio"),
+            ]
+        );
+        assert!(c.get("q/5-side.wav").unwrap().meta.is_err());
+        assert_eq!(c.retired("q").count(), 1);
+        assert_eq!(
+            c.queue_settings("q").unwrap().mode,
+            Some(sidecar::Mode::Times(1))
+        );
+        let notices = c.take_notices();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        // Said once: a second look at the same files reports nothing new.
+        c.settle_now();
+        assert!(c.take_notices().is_empty());
+    }
+}

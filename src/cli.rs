@@ -19,7 +19,7 @@ use crate::daemon::{self, RunOptions};
 use crate::diagnostic::Diagnostic;
 use crate::journal::{Journal, Record};
 use crate::lang::Lang;
-use crate::library::{self, EntryState};
+use crate::library;
 use crate::recurrence;
 use crate::station::{Station, StationError};
 use crate::tr;
@@ -755,53 +755,81 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
         .collect();
     folders.sort();
     folders.dedup();
+    // Queue settings and sidecars are operator-written files like the schedules: their errors
+    // fail validation; what a queue holds only warns.
+    let mut errors = 0;
+    let mut catalog = crate::catalog::Catalog::new(
+        &station.config.audio_dir,
+        station.probes.clone(),
+        lang,
+        false,
+    );
+    catalog.settle_now();
+    for n in catalog.take_notices() {
+        if let crate::catalog::Notice::BadMetadata { errors: es, .. } = &n {
+            errors += 1;
+            for e in es {
+                eprintln!("{e}");
+            }
+        }
+    }
+    if let Some(intro) = &station.config.emergency_intro {
+        if !library::resolve(&station.config.audio_dir, intro).is_some_and(|p| p.is_file()) {
+            errors += 1;
+            eprintln!(
+                "{}: {}: {}",
+                station
+                    .config
+                    .file
+                    .as_deref()
+                    .unwrap_or(Path::new("loaxa.toml"))
+                    .display(),
+                lang.pick("lỗi", "error"),
+                tr!(
+                    lang,
+                    "không có tệp emergency_intro «{intro}» trong {}",
+                    "no emergency_intro file “{intro}” in {}",
+                    station.config.audio_dir.display()
+                )
+            );
+        }
+    }
     for folder in folders {
-        let entries = library::scan_queue(
-            &station.config.audio_dir,
-            folder,
-            std::time::SystemTime::now(),
-        )
-        .unwrap_or_default();
         let mut ready = 0;
-        for e in entries {
-            match e.state {
-                EntryState::Ready => match station.probes.probe(&e.path) {
-                    Ok(info) => {
-                        ready += 1;
-                        let target = (
-                            station.config.loudness.target,
-                            station.config.loudness.margin,
-                        );
-                        if let Some(problem) =
-                            crate::schedule::loudness_problem(&info, target, lang)
-                        {
-                            warnings += 1;
-                            eprintln!(
-                                "{}: {}: {problem}",
-                                e.path.display(),
-                                lang.pick("cảnh báo", "warning")
-                            );
-                        }
-                    }
-                    Err(err) => {
+        for c in catalog.queue(folder) {
+            match &c.state {
+                crate::catalog::ClipState::Ready(info) => {
+                    ready += 1;
+                    let target = (
+                        station.config.loudness.target,
+                        station.config.loudness.margin,
+                    );
+                    if let Some(problem) = crate::schedule::loudness_problem(info, target, lang) {
                         warnings += 1;
                         eprintln!(
-                            "{}: {}: {}",
-                            e.path.display(),
-                            lang.pick("cảnh báo", "warning"),
-                            tr!(
-                                lang,
-                                "{} — sẽ bị bỏ qua khi phát",
-                                "{} — it will be skipped",
-                                err.reason(lang)
-                            )
+                            "{}: {}: {problem}",
+                            c.path.display(),
+                            lang.pick("cảnh báo", "warning")
                         );
                     }
-                },
-                EntryState::Incomplete => {
+                }
+                crate::catalog::ClipState::Undecodable(reason) => {
+                    warnings += 1;
                     eprintln!(
                         "{}: {}: {}",
-                        e.path.display(),
+                        c.path.display(),
+                        lang.pick("cảnh báo", "warning"),
+                        tr!(
+                            lang,
+                            "{reason} — sẽ bị bỏ qua khi phát",
+                            "{reason} — it will be skipped"
+                        )
+                    );
+                }
+                crate::catalog::ClipState::Incomplete | crate::catalog::ClipState::Checking => {
+                    eprintln!(
+                        "{}: {}: {}",
+                        c.path.display(),
                         lang.pick("ghi chú", "note"),
                         lang.pick(
                             "tệp đang chép dở hoặc là tệp tạm, chưa được phát",
@@ -809,7 +837,7 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
                         )
                     );
                 }
-                EntryState::NotAudio => {}
+                _ => {}
             }
         }
         if ready == 0 {
@@ -824,6 +852,9 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
                 )
             );
         }
+    }
+    if errors > 0 {
+        return Err(Failure::Invalid);
     }
     let slots = station.schedules.slots().count();
     println!(

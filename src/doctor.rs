@@ -9,7 +9,6 @@ use std::process::Command;
 use crate::audio::Output;
 use crate::config::{Config, OutputSpec};
 use crate::lang::Lang;
-use crate::library::{self, EntryState};
 use crate::station::Station;
 use crate::tr;
 
@@ -119,14 +118,19 @@ pub fn examine(
     folders.sort();
     folders.dedup();
     let (mut ready, mut bad, mut empty) = (0, Vec::new(), Vec::new());
+    // Measured once and cached in the journal database: a second doctor run decodes nothing.
+    let mut catalog =
+        crate::catalog::Catalog::new(&cfg.audio_dir, station.probes.clone(), lang, false);
+    catalog.settle_now();
     for folder in &folders {
-        let entries = library::scan_queue(&cfg.audio_dir, folder, std::time::SystemTime::now())
-            .unwrap_or_default();
         let mut airable = 0;
-        for e in entries.iter().filter(|e| e.state == EntryState::Ready) {
-            match station.probes.probe(&e.path) {
-                Ok(_) => airable += 1,
-                Err(_) => bad.push(e.rel.clone()),
+        for c in catalog.queue(folder) {
+            match (&c.state, &c.meta) {
+                (crate::catalog::ClipState::Ready(_), Ok(_)) => airable += 1,
+                (crate::catalog::ClipState::Undecodable(_), _) | (_, Err(_)) => {
+                    bad.push(c.rel.clone())
+                }
+                _ => {}
             }
         }
         ready += airable;

@@ -177,66 +177,6 @@ pub fn has_audio_extension(name: &str) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// One file of a queue folder and whether it can air.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueEntry {
-    /// Path relative to the audio folder, NFC-normalised (the identity used by the journal).
-    pub rel: String,
-    pub path: PathBuf,
-    pub state: EntryState,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryState {
-    Ready,
-    /// Still being copied: a temporary name or a modification within the settle time.
-    Incomplete,
-    /// Not an audio file loaxa airs.
-    NotAudio,
-}
-
-/// Lists a queue folder's files, sorted by name; `now` decides which are still settling.
-pub fn scan_queue(
-    audio_dir: &Path,
-    queue: &str,
-    now: SystemTime,
-) -> std::io::Result<Vec<QueueEntry>> {
-    let dir = resolve(audio_dir, queue).unwrap_or_else(|| audio_dir.join(queue));
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        if !meta.is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = normalize(&format!("{queue}/{name}"));
-        let state = if is_temporary_name(&name) {
-            EntryState::Incomplete
-        } else if !has_audio_extension(&name) {
-            EntryState::NotAudio
-        } else {
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or(Duration::ZERO);
-            if age < SETTLE {
-                EntryState::Incomplete
-            } else {
-                EntryState::Ready
-            }
-        };
-        out.push(QueueEntry {
-            rel,
-            path: entry.path(),
-            state,
-        });
-    }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(out)
-}
-
 /// Reads and decodes a clip to the end: its hash and exact duration.
 pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
     let unreadable = |e: std::io::Error| ClipError::Unreadable {
@@ -581,34 +521,6 @@ mod tests {
         std::fs::write(dir.path().join("tho\u{302}ng.mp3"), b"x").unwrap();
         let found = resolve(dir.path(), "thông.mp3").unwrap();
         assert!(found.exists());
-    }
-
-    #[test]
-    fn a_file_still_being_copied_is_not_ready_until_it_settles() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("q")).unwrap();
-        std::fs::write(dir.path().join("q/tin.mp3"), b"x").unwrap();
-        std::fs::write(dir.path().join("q/tin2.mp3.part"), b"x").unwrap();
-        std::fs::write(dir.path().join("q/ghi-chu.txt"), b"x").unwrap();
-        let now = SystemTime::now();
-        let states = |at| -> Vec<(String, EntryState)> {
-            scan_queue(dir.path(), "q", at)
-                .unwrap()
-                .into_iter()
-                .map(|e| (e.rel, e.state))
-                .collect()
-        };
-        assert_eq!(
-            states(now),
-            [
-                ("q/ghi-chu.txt".to_string(), EntryState::NotAudio),
-                ("q/tin.mp3".to_string(), EntryState::Incomplete),
-                ("q/tin2.mp3.part".to_string(), EntryState::Incomplete),
-            ]
-        );
-        let later = now + SETTLE + Duration::from_secs(1);
-        assert_eq!(states(later)[1].1, EntryState::Ready);
-        assert_eq!(states(later)[2].1, EntryState::Incomplete);
     }
 
     #[test]
