@@ -1289,6 +1289,19 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                     s.output
                 )
             );
+            if s.journal_pending > 0 {
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    tr!(
+                        lang,
+                        "  NHẬT KÝ KHÔNG GHI ĐƯỢC ({}): {} sự kiện đang được giữ, sẽ ghi khi ghi được — hãy giải phóng ổ đĩa",
+                        "  JOURNAL NOT WRITABLE ({}): {} event(s) held, to be written once it is — free disk space",
+                        s.journal_error.clone().unwrap_or_default(),
+                        s.journal_pending
+                    )
+                );
+            }
             if let Some(e) = &s.output_error {
                 let _ = writeln!(
                     o,

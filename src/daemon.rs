@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 
 use crate::audio::{AirReport, AudioHandle};
+use crate::backlog::Backlog;
 use crate::broadcast::{self, Planner, Prepared};
 use crate::catalog::{Catalog, ClipState};
 use crate::clock::Clock;
@@ -135,7 +136,17 @@ struct Daemon<'a> {
     catalog: Catalog,
     /// The library status needs writing (the catalog changed, or a clip aired).
     library_dirty: bool,
+    /// Events the journal refused (full disk, read-only), held until it takes writes again.
+    backlog: Backlog,
+    /// When the backlog was last offered to the journal, and last announced.
+    backlog_tried: Option<std::time::Instant>,
+    backlog_announced: Option<std::time::Instant>,
 }
+
+/// How often held journal events are offered to the journal again.
+const BACKLOG_RETRY: Duration = Duration::from_secs(5);
+/// How often the operator is reminded that events are held.
+const BACKLOG_REMIND: Duration = Duration::from_secs(60);
 
 /// The plan name emergencies are journaled under (they are not part of any plan).
 pub const EMERGENCY_PLAN: &str = "khan-cap";
@@ -225,14 +236,29 @@ pub async fn run(
         n.stopping();
     }
     // Not running any more: no status to read.
-    let _ = std::fs::remove_file(status::path_for(&d.config.journal));
+    status::remove(&status::path_for(&d.config.journal));
     let now = d.clock.now();
-    d.journal.append(
-        &Event::StationStopped {
+    d.record(
+        &[Event::StationStopped {
             reason: "shutdown".into(),
-        },
+        }],
         now,
-    )?;
+    );
+    if !d.backlog.is_empty() {
+        tracing::error!(
+            "{}",
+            tr!(
+                d.lang(),
+                "{} sự kiện chưa ghi được vào nhật ký, đang giữ trong {}: sẽ được ghi khi loaxa chạy lại và nhật ký ghi được",
+                "{} event(s) could not reach the journal and wait in {}: they are written when loaxa runs again and the journal takes writes",
+                d.backlog.len(),
+                d.backlog
+                    .file()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(memory only: LOST)".into())
+            )
+        );
+    }
     tracing::info!("{}", d.lang().pick("đã dừng loaxa", "loaxa stopped"));
     Ok(())
 }
@@ -278,6 +304,8 @@ impl<'a> Daemon<'a> {
                 next: Vec::new(),
                 rejected: Vec::new(),
                 output_error: None,
+                journal_pending: 0,
+                journal_error: None,
             },
             status_written: None,
             rejected_errors: Default::default(),
@@ -289,6 +317,9 @@ impl<'a> Daemon<'a> {
                 watch,
             ),
             library_dirty: true,
+            backlog: Backlog::new(&station.config.journal),
+            backlog_tried: None,
+            backlog_announced: None,
             schedule_hashes: station
                 .schedules
                 .files
@@ -304,6 +335,32 @@ impl<'a> Daemon<'a> {
 
     fn startup(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
         let lang = self.lang();
+        // Events a previous run could not journal come first: they happened before anything
+        // this run does.
+        let recovered = self.backlog.recover(self.journal)?;
+        if recovered > 0 {
+            match self.backlog.flush(self.journal) {
+                Ok(n) => tracing::warn!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "đã ghi vào nhật ký {n} sự kiện lần chạy trước chưa ghi được",
+                        "journaled {n} event(s) the previous run could not write"
+                    )
+                ),
+                Err(e) => {
+                    self.backlog.error = Some(e.to_string());
+                    tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "nhật ký vẫn chưa ghi được ({e}): {recovered} sự kiện của lần chạy trước vẫn đang chờ",
+                            "the journal still refuses writes ({e}): {recovered} event(s) from the previous run still wait"
+                        )
+                    );
+                }
+            }
+        }
         // When was loaxa last known to be alive? Everything due after that and before now
         // (less the grace) fell due while it was not running.
         let last_seen = match (
@@ -326,49 +383,49 @@ impl<'a> Daemon<'a> {
                     self.local(r.info.scheduled_at)
                 )
             );
-            self.journal.append(
-                &Event::BroadcastEnded {
+            self.record(
+                std::slice::from_ref(&Event::BroadcastEnded {
                     occurrence: r.info.clone(),
                     outcome: Outcome::Interrupted,
                     reason: Some(Reason::Crashed),
                     started_at: None,
                     ended_at: now,
-                },
+                }),
                 now,
-            )?;
+            );
         }
 
         // What was in force before this start decides what was owed while loaxa was down:
         // an edit made while it was stopped does not rewrite that history.
         let previous = self.journal.schedules_in_force()?;
 
-        self.journal.append(
-            &Event::StationStarted {
+        self.record(
+            std::slice::from_ref(&Event::StationStarted {
                 version: env!("CARGO_PKG_VERSION").into(),
                 output: self.audio.output_name().to_string(),
-            },
+            }),
             now,
-        )?;
+        );
         let mut present = std::collections::BTreeSet::new();
+        let mut versions = Vec::new();
         for f in &self.schedules.files {
             let name = f.file.display().to_string();
             present.insert(name.clone());
             if self.journal.last_schedule_version(&name)?.as_deref() != Some(f.sha256.as_str()) {
-                self.journal.append(
-                    &Event::ScheduleLoaded {
-                        file: name,
-                        sha256: f.sha256.clone(),
-                        content: f.text.clone(),
-                    },
-                    now,
-                )?;
+                versions.push(Event::ScheduleLoaded {
+                    file: name,
+                    sha256: f.sha256.clone(),
+                    content: f.text.clone(),
+                });
             }
         }
         for (file, _, _) in &previous {
             if !present.contains(file) {
-                self.journal
-                    .append(&Event::ScheduleUnloaded { file: file.clone() }, now)?;
+                versions.push(Event::ScheduleUnloaded { file: file.clone() });
             }
+        }
+        for e in versions {
+            self.record(&[e], now);
         }
 
         let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
@@ -501,7 +558,7 @@ impl<'a> Daemon<'a> {
         now: DateTime<Utc>,
     ) -> Result<bool, DaemonError> {
         let info = self.info(p);
-        if self.journal.knows(&info.key)? {
+        if self.knows(&info.key)? {
             return Ok(false);
         }
         tracing::warn!(
@@ -515,13 +572,13 @@ impl<'a> Daemon<'a> {
                 reason.text(self.lang())
             )
         );
-        self.journal.append(
-            &Event::OccurrenceMissed {
+        self.record(
+            std::slice::from_ref(&Event::OccurrenceMissed {
                 occurrence: info,
                 reason,
-            },
+            }),
             now,
-        )?;
+        );
         Ok(true)
     }
 
@@ -630,6 +687,108 @@ impl<'a> Daemon<'a> {
             });
         }
         out
+    }
+
+    /// Journals events, or, if the journal refuses them (a full disk, a read-only file), holds
+    /// them and says so loudly: the station keeps airing either way.
+    fn record(&mut self, events: &[Event], at: DateTime<Utc>) {
+        if events.is_empty() {
+            return;
+        }
+        if !self.backlog.is_empty() {
+            self.retry_backlog(true);
+        }
+        // Behind held events, new ones wait their turn: the journal's order is the order of
+        // what happened.
+        let result = if self.backlog.is_empty() {
+            self.journal
+                .append_all(events, at)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        } else {
+            Err(self.backlog.error.clone().unwrap_or_default())
+        };
+        if let Err(reason) = result {
+            let first = self.backlog.is_empty();
+            self.backlog
+                .hold(events, at, self.journal.head().0, reason.clone());
+            if first
+                || self
+                    .backlog_announced
+                    .is_none_or(|t| t.elapsed() >= BACKLOG_REMIND)
+            {
+                self.announce_backlog(&reason);
+            }
+            self.status.journal_pending = self.backlog.len();
+            self.status.journal_error = Some(reason);
+            self.publish_status(true);
+        }
+    }
+
+    fn announce_backlog(&mut self, reason: &str) {
+        self.backlog_announced = Some(std::time::Instant::now());
+        tracing::error!(
+            "{}",
+            tr!(
+                self.lang(),
+                "KHÔNG GHI ĐƯỢC NHẬT KÝ ({reason}). loaxa vẫn phát bình thường; {} sự kiện đang được giữ trong bộ nhớ và trong {}, sẽ ghi vào nhật ký ngay khi ghi được. Hãy giải phóng ổ đĩa hoặc sửa quyền ghi.",
+                "CANNOT WRITE THE JOURNAL ({reason}). loaxa keeps airing; {} event(s) are held in memory and in {}, to be journaled as soon as it takes writes. Free disk space or fix its permissions.",
+                self.backlog.len(),
+                self.backlog
+                    .file()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(no fallback file could be written)".into())
+            )
+        );
+        if let Some(n) = &self.notifier {
+            n.status(&format!(
+                "JOURNAL NOT WRITABLE: {} event(s) held",
+                self.backlog.len()
+            ));
+        }
+    }
+
+    /// Offers held events to the journal again (every [`BACKLOG_RETRY`], or now if `force`).
+    fn retry_backlog(&mut self, force: bool) {
+        if self.backlog.is_empty()
+            || (!force
+                && self
+                    .backlog_tried
+                    .is_some_and(|t| t.elapsed() < BACKLOG_RETRY))
+        {
+            return;
+        }
+        self.backlog_tried = Some(std::time::Instant::now());
+        match self.backlog.flush(self.journal) {
+            Ok(n) => {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        self.lang(),
+                        "nhật ký ghi được trở lại: đã ghi {n} sự kiện đang chờ",
+                        "the journal takes writes again: {n} held event(s) written"
+                    )
+                );
+                self.backlog_announced = None;
+                self.status.journal_pending = 0;
+                self.status.journal_error = None;
+                self.publish_status(true);
+            }
+            Err(e) => {
+                self.backlog.error = Some(e.to_string());
+                if self
+                    .backlog_announced
+                    .is_none_or(|t| t.elapsed() >= BACKLOG_REMIND)
+                {
+                    self.announce_backlog(&e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Whether the journal, or the events held for it, already account for an occurrence.
+    fn knows(&self, key: &str) -> Result<bool, DaemonError> {
+        Ok(self.backlog.knows(key) || self.journal.knows(key)?)
     }
 
     /// SIGHUP: read the configuration, the schedules and the audio folder again now.
@@ -777,7 +936,7 @@ impl<'a> Daemon<'a> {
                     }
                 })
                 .collect();
-            self.journal.append_all(&events, now)?;
+            self.record(&events, now);
         }
         Ok(())
     }
@@ -1004,7 +1163,7 @@ impl<'a> Daemon<'a> {
                     sha256: f.sha256.clone(),
                     content: f.text.clone(),
                 };
-                self.journal.append(&event, now)?;
+                self.record(std::slice::from_ref(&event), now);
             }
         }
         for path in &change.removed {
@@ -1019,12 +1178,12 @@ impl<'a> Daemon<'a> {
                     path.display()
                 )
             );
-            self.journal.append(
-                &Event::ScheduleUnloaded {
+            self.record(
+                std::slice::from_ref(&Event::ScheduleUnloaded {
                     file: path.display().to_string(),
-                },
+                }),
                 now,
-            )?;
+            );
         }
         for (path, sha, diags) in change.rejected {
             if self.rejected.get(&path) == Some(&sha) {
@@ -1117,7 +1276,7 @@ impl<'a> Daemon<'a> {
             let queued = self.queue.iter().any(|q| {
                 !q.manual && q.at == p.at && q.slot.plan == p.slot.plan && q.slot.id == p.slot.id
             });
-            if !queued && !self.journal.knows(&self.info(&p).key)? {
+            if !queued && !self.knows(&self.info(&p).key)? {
                 out.push(p);
             }
         }
@@ -1149,6 +1308,7 @@ impl<'a> Daemon<'a> {
                 continue;
             }
             self.ping();
+            self.retry_backlog(false);
             self.refresh_config();
             self.refresh_schedules()?;
             self.refresh_catalog()?;
@@ -1225,7 +1385,7 @@ impl<'a> Daemon<'a> {
         let lang = self.lang();
         let now = self.clock.now();
         let info = self.info(&p);
-        if self.journal.knows(&info.key)? {
+        if self.knows(&info.key)? {
             return Ok(None);
         }
         if let Some(reason) = self.guard(&p)? {
@@ -1317,7 +1477,7 @@ impl<'a> Daemon<'a> {
         self.publish_status(true);
         let started = broadcast::started_event(&prepared, self.audio.output_name());
         let (report, stopped) = if clips.is_empty() {
-            self.journal.append(&started, self.clock.now())?;
+            self.record(std::slice::from_ref(&started), self.clock.now());
             (AirReport::silent(self.audio.output_name()), None)
         } else {
             let start_at = self
@@ -1351,7 +1511,7 @@ impl<'a> Daemon<'a> {
                 self.status.on_air = None;
                 return Ok(None);
             }
-            self.journal.append(&started, self.clock.now())?;
+            self.record(std::slice::from_ref(&started), self.clock.now());
             if let Some(s) = &airing.state {
                 s.clear_to_start();
             }
@@ -1363,7 +1523,7 @@ impl<'a> Daemon<'a> {
         self.publish_status(true);
         let events = broadcast::verdict(&prepared, &report, stopped, end);
         // The clips' results and the end are one fact: written together, with one fsync.
-        self.journal.append_all(&events, end)?;
+        self.record(&events, end);
         if let Err(e) = self.journal.checkpoint() {
             tracing::warn!("journal checkpoint: {e}");
         }

@@ -968,6 +968,28 @@ impl Journal {
             .map_err(self.sql())
     }
 
+    /// Whether a batch of events written together already reached the journal after event
+    /// `after_seq` (they are one transaction: the first one tells for all).
+    pub fn holds(&self, events: &[Event], after_seq: i64) -> Result<bool, JournalError> {
+        let Some(first) = events.first() else {
+            return Ok(true);
+        };
+        let body = serde_json::to_string(first).map_err(|e| JournalError::Corrupt {
+            path: self.path.clone(),
+            seq: after_seq,
+            reason: e.to_string(),
+        })?;
+        self.conn
+            .query_row(
+                "SELECT 1 FROM events WHERE seq > ?1 AND kind = ?2 AND body = ?3 LIMIT 1",
+                params![after_seq, first.kind(), body],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(self.sql())
+    }
+
     /// The last moment loaxa is known to have been running: its latest event.
     pub fn last_activity(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
         let last: Option<String> = self

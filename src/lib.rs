@@ -6,6 +6,7 @@
 //! (clock, output, shutdown) directly.
 
 pub mod audio;
+pub mod backlog;
 pub mod broadcast;
 pub mod catalog;
 pub mod cli;

@@ -27,6 +27,11 @@ pub struct Status {
     pub rejected: Vec<Rejected>,
     /// The last error the output reported, if the last broadcast had one.
     pub output_error: Option<String>,
+    /// Events the journal refused and loaxa holds for it, and why.
+    #[serde(default)]
+    pub journal_pending: usize,
+    #[serde(default)]
+    pub journal_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -61,15 +66,44 @@ pub fn path_for(journal: &Path) -> PathBuf {
 }
 
 /// Replaces the file atomically (write, then rename), so a reader never sees half of it.
+/// When its folder takes no writes (a full disk), the status goes to a fallback place, so
+/// `loaxa status` can still tell the operator what is wrong.
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(status).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    let mut first_error = None;
+    for p in std::iter::once(path.to_path_buf()).chain(fallbacks(path)) {
+        let tmp = p.with_extension("json.tmp");
+        match std::fs::write(&tmp, &text).and_then(|_| std::fs::rename(&tmp, &p)) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| std::io::Error::other("no place to write the status")))
 }
 
+/// The freshest status among its usual place and the fallbacks.
 pub fn read(path: &Path) -> Option<Status> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    std::iter::once(path.to_path_buf())
+        .chain(fallbacks(path))
+        .filter_map(|p| serde_json::from_str::<Status>(&std::fs::read_to_string(p).ok()?).ok())
+        .max_by_key(|s| s.updated_at)
+}
+
+/// Removes the status wherever it was written (the daemon stopped).
+pub fn remove(path: &Path) {
+    for p in std::iter::once(path.to_path_buf()).chain(fallbacks(path)) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn fallbacks(path: &Path) -> Vec<PathBuf> {
+    crate::backlog::fallback_files(path, "fallback.json")
+        .into_iter()
+        .skip(1)
+        .collect()
 }
 
 impl Status {
