@@ -104,6 +104,10 @@ enum Command {
         /// Enable the service but do not start it now.
         #[arg(long)]
         no_start: bool,
+        /// The Debian package's post-install step: the package already placed the binary,
+        /// unit and sysusers file; do the rest (user, configuration, station folder, enable).
+        #[arg(long)]
+        packaged: bool,
     },
     /// Whether the station is running, what is on air, what airs next, the queues and their
     /// clips, rejected schedule files and the output's state.
@@ -590,13 +594,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Validate => validate(&overrides),
         Command::Status => status(&overrides),
         Command::Doctor => doctor(&overrides),
-        Command::Install { root, no_start } => {
+        Command::Install {
+            root,
+            no_start,
+            packaged,
+        } => {
             let lang = overrides
                 .language
                 .as_deref()
                 .and_then(Lang::parse)
                 .unwrap_or_default();
-            match crate::install::install(&root, no_start, lang) {
+            match crate::install::install(&root, no_start, packaged, lang) {
                 Ok(done) => {
                     for line in done {
                         println!("{line}");

@@ -87,11 +87,38 @@ fn put(
 }
 
 /// Installs under `root`. With `root == "/"`, also creates the user and enables the service
-/// (and starts it unless `no_start`). Returns what it did, one line each.
-pub fn install(root: &Path, no_start: bool, lang: Lang) -> Result<Vec<String>, InstallError> {
+/// (and starts it unless `no_start`). `packaged`: the Debian package already placed the
+/// binary, the unit and the sysusers file, so only the rest is done — the same steps either
+/// way. Returns what it did, one line each.
+pub fn install(
+    root: &Path,
+    no_start: bool,
+    packaged: bool,
+    lang: Lang,
+) -> Result<Vec<String>, InstallError> {
     let mut done = Vec::new();
     let at = |p: &str| root.join(p.trim_start_matches('/'));
+    if !packaged {
+        place_program_files(root, &mut done)?;
+    }
+    put(
+        &at("/etc/loaxa/loaxa.toml"),
+        PRODUCTION_CONFIG.as_bytes(),
+        false,
+        &mut done,
+    )?;
 
+    station_folder(root, &mut done)?;
+    if root == Path::new("/") {
+        activate(no_start, lang, &mut done)?;
+    }
+    Ok(done)
+}
+
+/// What the Debian package ships as files of its own: the binary, the unit, the sysusers file
+/// and the documentation.
+fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), InstallError> {
+    let at = |p: &str| root.join(p.trim_start_matches('/'));
     let exe = std::env::current_exe().map_err(io(Path::new("/proc/self/exe")))?;
     let bin = at("/usr/bin/loaxa");
     if exe.canonicalize().ok() != bin.canonicalize().ok() {
@@ -108,28 +135,26 @@ pub fn install(root: &Path, no_start: bool, lang: Lang) -> Result<Vec<String>, I
         &at("/etc/systemd/system/loaxa.service"),
         UNIT.as_bytes(),
         true,
-        &mut done,
+        done,
     )?;
     put(
         &at("/usr/lib/sysusers.d/loaxa.conf"),
         SYSUSERS.as_bytes(),
         true,
-        &mut done,
+        done,
     )?;
     put(
         &at("/usr/share/doc/loaxa/README.md"),
         README.as_bytes(),
         true,
-        &mut done,
+        done,
     )?;
-    put(
-        &at("/etc/loaxa/loaxa.toml"),
-        PRODUCTION_CONFIG.as_bytes(),
-        false,
-        &mut done,
-    )?;
+    Ok(())
+}
 
-    let station = at("/var/lib/loaxa");
+/// The station folder with the example plan and its clips; an operator's files are kept.
+fn station_folder(root: &Path, done: &mut Vec<String>) -> Result<(), InstallError> {
+    let station = root.join("var/lib/loaxa");
     for dir in ["audio", "schedules", "journal", "audio/khan-cap"] {
         let d = station.join(dir);
         std::fs::create_dir_all(&d).map_err(io(&d))?;
@@ -140,13 +165,17 @@ pub fn install(root: &Path, no_start: bool, lang: Lang) -> Result<Vec<String>, I
         &station.join("schedules/vi-du-cchc-2025.toml.example"),
         EXAMPLE_SCHEDULE.as_bytes(),
         false,
-        &mut done,
+        done,
     )?;
     for (rel, bytes) in EXAMPLE_AUDIO {
-        put(&station.join("audio").join(rel), bytes, false, &mut done)?;
+        put(&station.join("audio").join(rel), bytes, false, done)?;
     }
+    Ok(())
+}
 
-    if root == Path::new("/") {
+/// On the real system: the service user, ownership of the station folder, the unit enabled.
+fn activate(no_start: bool, lang: Lang, done: &mut Vec<String>) -> Result<(), InstallError> {
+    {
         let run = |cmd: &str, args: &[&str]| -> Result<(), InstallError> {
             let status = Command::new(cmd)
                 .args(args)
@@ -189,5 +218,5 @@ pub fn install(root: &Path, no_start: bool, lang: Lang) -> Result<Vec<String>, I
             ));
         }
     }
-    Ok(done)
+    Ok(())
 }
