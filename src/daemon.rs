@@ -138,10 +138,16 @@ struct Daemon<'a> {
     library_dirty: bool,
     /// Events the journal refused (full disk, read-only), held until it takes writes again.
     backlog: Backlog,
+    /// The output failed: when to look for it again, and the current back-off.
+    device_down: Option<(std::time::Instant, Duration)>,
     /// When the backlog was last offered to the journal, and last announced.
     backlog_tried: Option<std::time::Instant>,
     backlog_announced: Option<std::time::Instant>,
 }
+
+/// The first and the longest wait between looks for a lost sound device.
+const DEVICE_RETRY_FIRST: Duration = Duration::from_secs(2);
+const DEVICE_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How often held journal events are offered to the journal again.
 const BACKLOG_RETRY: Duration = Duration::from_secs(5);
@@ -320,6 +326,7 @@ impl<'a> Daemon<'a> {
             backlog: Backlog::new(&station.config.journal),
             backlog_tried: None,
             backlog_announced: None,
+            device_down: None,
             schedule_hashes: station
                 .schedules
                 .files
@@ -789,6 +796,53 @@ impl<'a> Daemon<'a> {
     /// Whether the journal, or the events held for it, already account for an occurrence.
     fn knows(&self, key: &str) -> Result<bool, DaemonError> {
         Ok(self.backlog.knows(key) || self.journal.knows(key)?)
+    }
+
+    /// While the output is lost, looks for it again with a growing back-off (2 s up to a
+    /// minute), so the operator hears when it is back and a waiting emergency airs at once.
+    /// Not right before a broadcast: that opens the device itself.
+    async fn look_for_device(&mut self, lead: chrono::Duration) {
+        let Some((at, backoff)) = self.device_down else {
+            return;
+        };
+        if std::time::Instant::now() < at {
+            return;
+        }
+        let now = self.clock.now();
+        let soon = recurrence::next_after(
+            self.schedules.slots(),
+            self.config.timezone,
+            now,
+            chrono::Duration::days(1),
+        )
+        .is_some_and(|o| o.at - now < lead + chrono::Duration::seconds(2));
+        if soon {
+            return;
+        }
+        match self.audio.check().await {
+            Ok(()) => {
+                self.device_down = None;
+                self.status.output_error = None;
+                // Emergencies that failed for want of a device go now.
+                self.emergency_failed.clear();
+                tracing::info!(
+                    "{}",
+                    tr!(
+                        self.lang(),
+                        "đầu ra âm thanh đã hoạt động trở lại: {}",
+                        "the sound output is back: {}",
+                        self.audio.output_name()
+                    )
+                );
+                self.publish_status(true);
+            }
+            Err(e) => {
+                let next = (backoff * 2).min(DEVICE_RETRY_MAX);
+                self.device_down = Some((std::time::Instant::now() + next, next));
+                self.status.output_error = Some(e.to_string());
+                tracing::debug!("sound output still unavailable ({e}); next look in {next:?}");
+            }
+        }
     }
 
     /// SIGHUP: read the configuration, the schedules and the audio folder again now.
@@ -1318,6 +1372,7 @@ impl<'a> Daemon<'a> {
                 self.queue.extend(urgent);
                 continue;
             }
+            self.look_for_device(lead).await;
             let now = self.watch_clock();
             if let Some(p) = self.due(now + lead)?.into_iter().next() {
                 self.cursor = p.at;
@@ -1354,6 +1409,10 @@ impl<'a> Daemon<'a> {
             };
             let wait = match self.notifier.as_ref().and_then(|n| n.max_sleep()) {
                 Some(ping_every) => wait.min(ping_every),
+                None => wait,
+            };
+            let wait = match self.device_down {
+                Some((at, _)) => wait.min(at.saturating_duration_since(std::time::Instant::now())),
                 None => wait,
             };
             // A file that finishes settling is looked at on time, not a tick later.
@@ -1520,6 +1579,17 @@ impl<'a> Daemon<'a> {
         let end = self.clock.now();
         self.status.on_air = None;
         self.status.output_error = report.aired.error.as_ref().map(|e| e.to_string());
+        match &report.aired.error {
+            Some(_) if self.device_down.is_none() => {
+                self.device_down = Some((
+                    std::time::Instant::now() + DEVICE_RETRY_FIRST,
+                    DEVICE_RETRY_FIRST,
+                ));
+            }
+            Some(_) => {}
+            None if report.aired.started_at.is_some() => self.device_down = None,
+            None => {}
+        }
         self.publish_status(true);
         let events = broadcast::verdict(&prepared, &report, stopped, end);
         // The clips' results and the end are one fact: written together, with one fsync.

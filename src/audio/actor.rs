@@ -52,6 +52,10 @@ enum Command {
         started: oneshot::Sender<Arc<ProgramState>>,
         done: oneshot::Sender<AirReport>,
     },
+    /// Opens the output and closes it again: is the device there?
+    Check {
+        reply: oneshot::Sender<Result<(), OutputError>>,
+    },
 }
 
 /// The async side's end of the audio thread.
@@ -104,9 +108,25 @@ impl AudioHandle {
     }
 }
 
+impl AudioHandle {
+    /// Opens the output and closes it, without airing anything: whether the device is back.
+    pub async fn check(&self) -> Result<(), OutputError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Check { reply })
+            .map_err(|_| OutputError::Device("the audio thread stopped".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(OutputError::Device("the audio thread stopped".into())))
+    }
+}
+
 fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
+            Command::Check { reply } => {
+                let result = output.open().map(|_| output.close());
+                let _ = reply.send(result);
+            }
             Command::Air {
                 clips,
                 master,
