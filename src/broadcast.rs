@@ -240,6 +240,8 @@ impl Planner<'_> {
                         duration_ms: info.duration_ms,
                         sha256: info.sha256,
                         gain,
+                        channels: info.channels,
+                        sample_rate: info.sample_rate,
                     }),
                     skip: None,
                 }

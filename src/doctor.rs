@@ -189,7 +189,7 @@ pub fn examine(
             cfg.output.describe(lang),
             l("đặt `output = \"default\"` trong cấu hình để phát ra loa", "set `output = \"default\"` in the configuration to air to the loudspeakers").into(),
         ),
-        _ => match open_device(cfg).map(|mut o| (o.open(), o)) {
+        _ => match open_device(cfg).map(|mut o| (o.open(None), o)) {
             Some((Ok(format), mut o)) => {
                 o.close();
                 finding(Level::Ok, l("Đầu ra âm thanh", "Sound output"), tr!(lang, "{} mở được ({} kênh, {} Hz)", "{} opens ({} channels, {} Hz)", cfg.output.describe(lang), format.channels, format.sample_rate), String::new())

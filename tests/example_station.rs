@@ -102,6 +102,8 @@ fn every_bundled_format_decodes_and_plays_out_in_full() {
             duration_ms: info.duration_ms,
             sha256: info.sha256,
             gain: 1.0,
+            channels: info.channels,
+            sample_rate: info.sample_rate,
         };
         let program = Program::new(vec![clip], 2, 48_000, 1.0);
         let state = program.state();

@@ -124,7 +124,7 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Check { reply } => {
-                let result = output.open().map(|_| output.close());
+                let result = output.open(None).map(|_| output.close());
                 let _ = reply.send(result);
             }
             Command::Air {
@@ -135,7 +135,8 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
                 done,
             } => {
                 let name = output.name();
-                let report = match output.open() {
+                let prefer = super::program::preferred_format(&clips);
+                let report = match output.open(prefer) {
                     Err(e) => {
                         drop(started);
                         AirReport {

@@ -66,16 +66,31 @@ impl DeviceOutput {
         }
     }
 
-    fn open_once(&mut self) -> Result<Format, OutputError> {
+    fn open_once(&mut self, prefer: Option<Format>) -> Result<Format, OutputError> {
         self.close();
         let device = self.find_device()?;
         let error = self.error.clone();
         if let Ok(mut e) = error.lock() {
             *e = None;
         }
-        let mut sink = DeviceSinkBuilder::from_device(device)
-            .map_err(|e| OutputError::Open(e.to_string()))?
-            .with_buffer_size(cpal::BufferSize::Fixed(self.buffer_frames))
+        // In the program's own format when the device takes it: no resampling here. The
+        // buffer keeps the same length in time (`buffer_frames` is counted at 48 kHz), so
+        // the start stays as close to the second.
+        let native = prefer.filter(|f| supports(&device, *f));
+        let mut builder =
+            DeviceSinkBuilder::from_device(device).map_err(|e| OutputError::Open(e.to_string()))?;
+        let mut frames = self.buffer_frames;
+        if let Some(f) = native {
+            if let (Some(ch), Some(rate)) = (
+                std::num::NonZeroU16::new(f.channels),
+                std::num::NonZeroU32::new(f.sample_rate),
+            ) {
+                builder = builder.with_channels(ch).with_sample_rate(rate);
+                frames = (self.buffer_frames as u64 * f.sample_rate as u64 / 48_000).max(64) as u32;
+            }
+        }
+        let mut sink = builder
+            .with_buffer_size(cpal::BufferSize::Fixed(frames))
             .with_error_callback(move |e| {
                 // A dying stream repeats its error in a tight loop: say it once.
                 if let Ok(mut slot) = error.lock() {
@@ -114,10 +129,12 @@ impl Output for DeviceOutput {
     /// ALSA's PulseAudio plugin sometimes fails a stream in its first milliseconds
     /// (`snd_pcm_avail_delay` I/O error), which a reopen cures. This happens during the lead
     /// time, so the retry costs the start nothing.
-    fn open(&mut self) -> Result<Format, OutputError> {
+    fn open(&mut self, prefer: Option<Format>) -> Result<Format, OutputError> {
         let mut last = None;
         for attempt in 1..=OPEN_ATTEMPTS {
-            match self.open_once() {
+            // A format the device refused is not asked for again.
+            let prefer = prefer.filter(|_| attempt == 1);
+            match self.open_once(prefer) {
                 Ok(format) => {
                     std::thread::sleep(SETTLE);
                     match self.take_error() {
@@ -218,6 +235,20 @@ impl Output for DeviceOutput {
         }
         self.failed = false;
     }
+}
+
+/// Whether the device lists a configuration with this channel count and sample rate.
+fn supports(device: &cpal::Device, f: Format) -> bool {
+    device
+        .supported_output_configs()
+        .map(|configs| {
+            configs.into_iter().any(|c| {
+                c.channels() == f.channels
+                    && c.min_sample_rate() <= f.sample_rate
+                    && f.sample_rate <= c.max_sample_rate()
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// libasound prints configuration chatter straight to stderr (e.g. about unused PCM

@@ -49,7 +49,9 @@ pub struct Aired {
 pub trait Output: Send {
     /// How the journal names this output.
     fn name(&self) -> String;
-    fn open(&mut self) -> Result<Format, OutputError>;
+    /// Opens the output, in `prefer` if it can take that format (a sound card then does the
+    /// conversion, not loaxa); returns the format it opened in.
+    fn open(&mut self, prefer: Option<Format>) -> Result<Format, OutputError>;
     /// Plays `program` starting at `start_at`; blocks until it ends, is stopped (through its
     /// state) or the output fails.
     fn air(&mut self, program: Program, start_at: Instant) -> Aired;

@@ -119,7 +119,7 @@ impl Output for PacedOutput {
         }
     }
 
-    fn open(&mut self) -> Result<Format, OutputError> {
+    fn open(&mut self, _prefer: Option<Format>) -> Result<Format, OutputError> {
         if let Some(path) = &self.wav {
             self.file = Some(open_wav(path)?);
         }

@@ -23,6 +23,24 @@ pub struct PlannedClip {
     pub duration_ms: u64,
     pub sha256: String,
     pub gain: f32,
+    /// The file's own format, so the output can be opened in it and spared a conversion.
+    pub channels: u16,
+    pub sample_rate: u32,
+}
+
+/// The format most of a program's audio is in (by duration): the one to ask the device for.
+pub fn preferred_format(clips: &[PlannedClip]) -> Option<super::output::Format> {
+    let mut by_format: std::collections::BTreeMap<(u16, u32), u64> = Default::default();
+    for c in clips.iter().filter(|c| c.channels > 0 && c.sample_rate > 0) {
+        *by_format.entry((c.channels, c.sample_rate)).or_default() += c.duration_ms;
+    }
+    by_format
+        .into_iter()
+        .max_by_key(|(_, ms)| *ms)
+        .map(|((channels, sample_rate), _)| super::output::Format {
+            channels,
+            sample_rate,
+        })
 }
 
 /// Shared between the program (on the output's thread) and whoever watches it.

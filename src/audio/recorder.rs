@@ -52,7 +52,7 @@ impl Output for Recorder {
         "recorder".into()
     }
 
-    fn open(&mut self) -> Result<Format, OutputError> {
+    fn open(&mut self, _prefer: Option<Format>) -> Result<Format, OutputError> {
         if self.missing {
             return Err(OutputError::NoDevice(None));
         }
