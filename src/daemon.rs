@@ -161,6 +161,16 @@ const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 /// Where aired emergency files are moved, inside the emergency folder.
 pub const AIRED_DIR: &str = "da-phat";
 
+/// Hands memory freed by start-up (schedule parsing, decoding clips to measure them) and by a
+/// broadcast (decoder buffers) back to the system: the daemon idles for hours between
+/// sessions, and glibc keeps freed heap by default.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The configured attention signal aired before each emergency, if any.
 fn emergency_intro(cfg: &crate::config::Config) -> Option<crate::schedule::ClipRef> {
     cfg.emergency_intro
@@ -208,6 +218,7 @@ pub async fn run(
     let mut d = Daemon::new(station, journal, audio, clock, true);
     d.startup(now)?;
     d.refresh_catalog()?;
+    release_memory();
     if options.rehearse {
         let at = now + chrono::Duration::seconds(3);
         for slot in station.schedules.slots() {
@@ -1622,6 +1633,7 @@ impl<'a> Daemon<'a> {
         // Aired counts changed: queue clips may be spent.
         self.library_dirty = true;
         self.refresh_catalog()?;
+        release_memory();
         // The loop's own view of time restarts after a broadcast: airing is not a clock step.
         self.last_wall = self.clock.now();
         self.last_mono = self.clock.monotonic();

@@ -14,6 +14,8 @@ use super::output::{wait_for_start, Aired, Format, Output, OutputError};
 use super::program::Program;
 
 const OPEN_ATTEMPTS: u32 = 3;
+/// How often the airing thread looks at the device's health and the program's progress.
+const WATCH: Duration = Duration::from_millis(40);
 /// How long a stream may take no samples before it counts as dead.
 const STALL: Duration = Duration::from_secs(2);
 /// How long a fresh stream must run without error before a broadcast is trusted to it.
@@ -218,7 +220,9 @@ impl Output for DeviceOutput {
                 self.failed = error.is_some();
                 return Aired { started_at, error };
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // The program fades and stops itself; this loop only watches the device, so it
+            // need not wake often (each wake-up is CPU the broadcast pays for).
+            std::thread::sleep(WATCH);
         }
     }
 
