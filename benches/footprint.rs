@@ -89,7 +89,7 @@ fn main() {
         &format!(
             "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\"]\nplay = [{}]\n",
             t_at.format("%H:%M:%S"),
-            vec!["\"tin.mp3\""; REPEAT].join(", ")
+            ["\"tin.mp3\""; REPEAT].join(", ")
         ),
     );
     std::fs::copy(&mp3, st.path().join("audio/tin.mp3")).unwrap();
