@@ -766,13 +766,7 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
     // Queue settings and sidecars are operator-written files like the schedules: their errors
     // fail validation; what a queue holds only warns.
     let mut errors = 0;
-    let mut catalog = crate::catalog::Catalog::new(
-        &station.config.audio_dir,
-        station.probes.clone(),
-        lang,
-        false,
-    );
-    catalog.settle_now();
+    let mut catalog = station.catalog();
     for n in catalog.take_notices() {
         if let crate::catalog::Notice::BadMetadata { errors: es, .. } = &n {
             errors += 1;
@@ -916,13 +910,7 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
         std::collections::HashMap<(String, String), i64>,
     );
     let mut rotation: std::collections::HashMap<String, Seen> = Default::default();
-    let mut catalog = crate::catalog::Catalog::new(
-        &station.config.audio_dir,
-        station.probes.clone(),
-        lang,
-        false,
-    );
-    catalog.settle_now();
+    let catalog = station.catalog();
     let loudness = station.config.loudness;
     let planner = Planner {
         max_minutes: station.config.guards.max_session_minutes,
@@ -1442,13 +1430,7 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
             } else {
                 None
             };
-            let mut catalog = crate::catalog::Catalog::new(
-                &station.config.audio_dir,
-                station.probes.clone(),
-                lang,
-                false,
-            );
-            catalog.settle_now();
+            let catalog = station.catalog();
             crate::status::library(
                 &catalog,
                 journal.as_ref(),
@@ -1547,11 +1529,15 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                     "expired, not aired ({})",
                     c.detail.clone().unwrap_or_default()
                 ),
-                "spent" => tr!(lang, "đã phát đủ {aired} lần", "aired out ({aired} times)"),
+                "spent" => tr!(
+                    lang,
+                    "đã phát đủ {aired} lần",
+                    "aired out ({aired} time(s))"
+                ),
                 "retired" => tr!(
                     lang,
                     "đã phát xong ({aired} lần), trong da-phat/",
-                    "done ({aired} times), in da-phat/"
+                    "done (aired {aired} time(s)), in da-phat/"
                 ),
                 other => other.to_string(),
             };

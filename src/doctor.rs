@@ -119,9 +119,7 @@ pub fn examine(
     folders.dedup();
     let (mut ready, mut bad, mut empty) = (0, Vec::new(), Vec::new());
     // Measured once and cached in the journal database: a second doctor run decodes nothing.
-    let mut catalog =
-        crate::catalog::Catalog::new(&cfg.audio_dir, station.probes.clone(), lang, false);
-    catalog.settle_now();
+    let catalog = station.catalog();
     for folder in &folders {
         let mut airable = 0;
         for c in catalog.queue(folder) {

@@ -339,6 +339,27 @@ pub struct Context<'a> {
     pub guards: Option<crate::config::Guards>,
 }
 
+/// A date as operators write it in TOML: a bare date (`2025-09-02`) or the same as a string.
+pub(crate) fn date_value(v: &Value) -> Option<NaiveDate> {
+    match v {
+        Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
+        Value::Datetime(d) => match (d.date, d.time) {
+            (Some(date), None) => {
+                NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub(crate) fn bad_date(lang: Lang) -> &'static str {
+    lang.pick(
+        "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
+        "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02",
+    )
+}
+
 struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
@@ -357,26 +378,10 @@ impl Checker<'_> {
     }
 
     fn date(&mut self, v: &Spanned<Value>) -> Option<NaiveDate> {
-        let parsed = match v.get_ref() {
-            Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
-            Value::Datetime(d) => match (d.date, d.time) {
-                (Some(date), None) => {
-                    NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
-                }
-                _ => None,
-            },
-            _ => None,
-        };
+        let parsed = date_value(v.get_ref());
         if parsed.is_none() {
             let lang = self.lang;
-            self.error(
-                v.span(),
-                tr!(
-                    lang,
-                    "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
-                    "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02"
-                ),
-            );
+            self.error(v.span(), bad_date(lang).into());
         }
         parsed
     }

@@ -125,26 +125,10 @@ impl Checker<'_> {
     }
 
     fn date(&mut self, v: &Spanned<toml::Value>) -> Option<NaiveDate> {
-        let parsed = match v.get_ref() {
-            toml::Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
-            toml::Value::Datetime(d) => match (d.date, d.time) {
-                (Some(date), None) => {
-                    NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
-                }
-                _ => None,
-            },
-            _ => None,
-        };
+        let parsed = crate::schedule::date_value(v.get_ref());
         if parsed.is_none() {
             let lang = self.lang;
-            self.error(
-                v.span(),
-                lang.pick(
-                    "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
-                    "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02",
-                )
-                .into(),
-            );
+            self.error(v.span(), crate::schedule::bad_date(lang).into());
         }
         parsed
     }

@@ -160,4 +160,17 @@ impl Station {
     pub fn lang(&self) -> Lang {
         self.config.language
     }
+
+    /// The audio folder as it stands now, every clip stated (measured here if the journal's
+    /// cache does not know it): for commands that are not the daemon.
+    pub fn catalog(&self) -> crate::catalog::Catalog {
+        let mut catalog = crate::catalog::Catalog::new(
+            &self.config.audio_dir,
+            self.probes.clone(),
+            self.lang(),
+            false,
+        );
+        catalog.settle_now();
+        catalog
+    }
 }

@@ -7,67 +7,70 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::bin::log_json;
 use support::pulse::{unix_now, Pulse};
 use support::{TempStation, PLAN};
+
+/// `HH:MM:SS` in the station's zone, `offset` seconds after the Unix time `base`.
+fn at(base: f64, offset: f64) -> String {
+    chrono::DateTime::from_timestamp((base + offset) as i64, 0)
+        .unwrap()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// Runs the daemon on the private sound server; returns it running.
+fn start(pulse: &Pulse, st: &TempStation) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    pulse.env(&mut cmd);
+    cmd.current_dir(st.path())
+        .args(["run", "--lang", "en"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Stops the daemon with SIGTERM; returns its log.
+fn stop(child: std::process::Child) -> String {
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+fn sleep_until(unix: f64) {
+    std::thread::sleep(Duration::from_secs_f64((unix - unix_now()).max(0.0)));
+}
 
 #[test]
 fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_airs() {
     let pulse = Pulse::start();
     let base = (unix_now() + 3.0).floor();
-    let tz = chrono_tz::Asia::Ho_Chi_Minh;
-    let at = |offset: f64| {
-        chrono::DateTime::from_timestamp((base + offset) as i64, 0)
-            .unwrap()
-            .with_timezone(&tz)
-            .format("%H:%M:%S")
-            .to_string()
-    };
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
             "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\", \"{}\"]\nplay = [\"a.wav\"]\n",
-            at(0.0),
-            at(8.0)
+            at(base, 0.0),
+            at(base, 8.0)
         ),
     );
     support::tone_wav(&st.path().join("audio/a.wav"), 3.0, 440.0, 48_000, 2);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-    pulse.env(&mut cmd);
-    let child = cmd
-        .current_dir(st.path())
-        .args(["run", "--lang", "en"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = start(&pulse, &st);
 
     // One second into the first broadcast, the sound server dies; it is back two seconds later.
-    std::thread::sleep(Duration::from_secs_f64((base + 1.0 - unix_now()).max(0.0)));
+    sleep_until(base + 1.0);
     pulse.kill();
     std::thread::sleep(Duration::from_secs(2));
     pulse.restart();
-    std::thread::sleep(Duration::from_secs_f64((base + 12.5 - unix_now()).max(0.0)));
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    sleep_until(base + 12.5);
+    let err = stop(child);
 
-    let log = Command::new(env!("CARGO_BIN_EXE_loaxa"))
-        .current_dir(st.path())
-        .args([
-            "log",
-            "--format",
-            "json",
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2100-01-01",
-        ])
-        .output()
-        .unwrap();
-    let log: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let log = log_json(&st);
     let records = log["records"].as_array().unwrap();
     assert_eq!(records.len(), 2, "{err}");
     let first = &records[0];
@@ -91,61 +94,27 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
     let pulse = Pulse::start();
     pulse.kill();
     let base = (unix_now() + 3.0).floor();
-    let tz = chrono_tz::Asia::Ho_Chi_Minh;
-    let at = |offset: f64| {
-        chrono::DateTime::from_timestamp((base + offset) as i64, 0)
-            .unwrap()
-            .with_timezone(&tz)
-            .format("%H:%M:%S")
-            .to_string()
-    };
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
             "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\", \"{}\"]\nplay = [\"a.wav\"]\n",
-            at(0.0),
-            at(14.0)
+            at(base, 0.0),
+            at(base, 14.0)
         ),
     );
     support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-    pulse.env(&mut cmd);
-    let child = cmd
-        .current_dir(st.path())
-        .args(["run", "--lang", "en"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = start(&pulse, &st);
     // The sound server comes up five seconds after the first occurrence failed for want of it.
-    std::thread::sleep(Duration::from_secs_f64((base + 5.0 - unix_now()).max(0.0)));
+    sleep_until(base + 5.0);
     pulse.restart();
-    std::thread::sleep(Duration::from_secs_f64((base + 16.5 - unix_now()).max(0.0)));
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    sleep_until(base + 16.5);
+    let err = stop(child);
     assert!(
         err.contains("the sound output is back"),
         "looked for again before the next occurrence: {err}"
     );
 
-    let log = Command::new(env!("CARGO_BIN_EXE_loaxa"))
-        .current_dir(st.path())
-        .args([
-            "log",
-            "--format",
-            "json",
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2100-01-01",
-        ])
-        .output()
-        .unwrap();
-    let log: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let log = log_json(&st);
     let records = log["records"].as_array().unwrap();
     assert_eq!(records.len(), 2, "{err}");
     assert_eq!(records[0]["outcome"], "failed", "{log:#}");

@@ -152,3 +152,73 @@ fn a_restart_with_an_unchanged_library_decodes_nothing() {
     st.tone("q/2.wav", 0.4);
     assert_eq!(load(), (1, 4));
 }
+
+#[test]
+fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates() {
+    let (a, _) = in_secs(4);
+    let (b, _) = in_secs(7);
+    let (c, _) = in_secs(10);
+    let st = TempStation::new(
+        "language = \"en\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a}\", \"{b}\", \"{c}\"]\nqueue = \"q\"\n"),
+    );
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    st.write("audio/q/queue.toml", "mode = \"once\"\n");
+    st.tone("q/1.wav", 0.3);
+    st.tone("q/2-het-han.wav", 0.3);
+    st.write(
+        "audio/q/2-het-han.toml",
+        &format!("until = {}\n", today.pred_opt().unwrap()),
+    );
+    st.tone("q/3-chua-den.wav", 0.3);
+    st.write(
+        "audio/q/3-chua-den.toml",
+        &format!("from = {}\n", today.succ_opt().unwrap()),
+    );
+    st.tone("q/4.wav", 0.3);
+    let child = loaxa(&st)
+        .args(["run"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(12));
+    let (_, status, _) = run({
+        let mut c = loaxa(&st);
+        c.arg("status");
+        c
+    });
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+
+    let log = log_json(&st);
+    let aired: Vec<String> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| match r["clips"].as_array().unwrap().first() {
+            Some(c) => c["rel"].as_str().unwrap().to_string(),
+            None => r["outcome"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    assert_eq!(aired, ["q/1.wav", "q/4.wav", "failed"], "{log:#}");
+    let q = st.path().join("audio/q");
+    assert!(q.join("da-phat/1.wav").is_file() && q.join("da-phat/4.wav").is_file());
+    assert!(q.join("2-het-han.wav").is_file() && q.join("3-chua-den.wav").is_file());
+    let line = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(status.contains("Queue q/ (each clip once"), "{status}");
+    assert!(line("2-het-han.wav").contains("expired"), "{status}");
+    assert!(line("3-chua-den.wav").contains("not yet"), "{status}");
+    assert!(
+        line("1.wav").contains("done (aired 1 time(s)), in da-phat/"),
+        "{status}"
+    );
+}
