@@ -693,7 +693,26 @@ fn run(overrides: &Overrides, rehearse: bool) -> Result<(), Failure> {
             )
         );
     }
-    let mut journal = open_journal(&station.config)?;
+    // On a read-only file system the journal opens read-only (by SQLite itself, or here as
+    // it stands when SQLite cannot): the daemon airs anyway and holds what it would write
+    // until the journal can be opened for writing again.
+    let mut journal = match Journal::open(&station.config.journal) {
+        Ok(j) => j,
+        Err(e) => match Journal::open_read_only(&station.config.journal) {
+            Ok(j) => {
+                tracing::error!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "KHÔNG MỞ ĐƯỢC NHẬT KÝ ĐỂ GHI ({e}); loaxa vẫn phát và giữ các sự kiện cho đến khi ghi được",
+                        "CANNOT OPEN THE JOURNAL FOR WRITING ({e}); loaxa airs anyway and holds its events until it can"
+                    )
+                );
+                j
+            }
+            Err(_) => return Err(Failure::Runtime(e.to_string())),
+        },
+    };
     let audio = AudioHandle::spawn(open_output(&station.config))
         .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -777,6 +777,32 @@ impl<'a> Daemon<'a> {
             return;
         }
         self.backlog_tried = Some(std::time::Instant::now());
+        if self.journal.is_read_only() {
+            // Opened read-only: writable again only through a fresh open.
+            match Journal::open(&self.config.journal).and_then(|j| {
+                if j.is_read_only() {
+                    Err(JournalError::Corrupt {
+                        path: self.config.journal.clone(),
+                        seq: j.head().0,
+                        reason: "still read-only".into(),
+                    })
+                } else {
+                    Ok(j)
+                }
+            }) {
+                Ok(j) => *self.journal = j,
+                Err(e) => {
+                    self.backlog.error = Some(e.to_string());
+                    if self
+                        .backlog_announced
+                        .is_none_or(|t| t.elapsed() >= BACKLOG_REMIND)
+                    {
+                        self.announce_backlog(&e.to_string());
+                    }
+                    return;
+                }
+            }
+        }
         match self.backlog.flush(self.journal) {
             Ok(n) => {
                 tracing::warn!(
@@ -1605,8 +1631,10 @@ impl<'a> Daemon<'a> {
         let events = broadcast::verdict(&prepared, &report, stopped, end);
         // The clips' results and the end are one fact: written together, with one fsync.
         self.record(&events, end);
-        if let Err(e) = self.journal.checkpoint() {
-            tracing::warn!("journal checkpoint: {e}");
+        if self.backlog.is_empty() {
+            if let Err(e) = self.journal.checkpoint() {
+                tracing::warn!("journal checkpoint: {e}");
+            }
         }
         let mut ended = None;
         if let Some(Event::BroadcastEnded {

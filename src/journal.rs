@@ -713,6 +713,9 @@ pub struct Journal {
     conn: Connection,
     path: PathBuf,
     head: (i64, String),
+    /// Opened read-only because it could not be opened for writing (a read-only file system):
+    /// readable, every write refused.
+    read_only: bool,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -740,14 +743,71 @@ impl Journal {
             .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
+        // SQLite falls back to read-only by itself when the file cannot be opened for writing
+        // (a read-only file system); such a connection never becomes writable.
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
         let mut j = Journal {
             conn,
             path: path.to_path_buf(),
             head: (0, GENESIS.to_string()),
+            read_only,
         };
+        if read_only {
+            j.head = j.read_head()?;
+            return Ok(j);
+        }
         j.migrate()?;
         j.head = j.read_head()?;
         Ok(j)
+    }
+
+    /// Opens an existing journal for reading only, as it stands on disk (SQLite's `immutable`
+    /// mode needs no lock or `-shm` file, so it works on a read-only file system where a
+    /// normal open cannot create one). The daemon falls back to this when the journal cannot
+    /// be opened at all, holds what it would have written, and reopens once it can.
+    pub fn open_read_only(path: &Path) -> Result<Journal, JournalError> {
+        let sql = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let full = std::path::absolute(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
+        // The characters a URI gives meaning to, escaped.
+        let escaped = full
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let conn = Connection::open_with_flags(
+            format!("file:{escaped}?immutable=1"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(sql)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        if version > SCHEMA.len() as i64 {
+            return Err(JournalError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA.len() as i64,
+            });
+        }
+        let mut j = Journal {
+            conn,
+            path: path.to_path_buf(),
+            head: (0, GENESIS.to_string()),
+            read_only: true,
+        };
+        j.head = j.read_head()?;
+        Ok(j)
+    }
+
+    /// Whether SQLite could open the journal for reading only (a read-only file system): every
+    /// write is refused until it is opened again.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {

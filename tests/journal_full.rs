@@ -1,4 +1,4 @@
-//! The journal's disk fills up while the station runs: loaxa keeps airing, holds what it
+//! The journal's disk fills up while the station runs, or is read-only when it starts: loaxa keeps airing, holds what it
 //! could not journal in memory and in a fallback file, says so loudly, and writes it all once
 //! space is back — even across a `kill -9` in between. A real full file system: a small tmpfs
 //! mounted for the test (needs root, as CI runs; skipped with a message otherwise).
@@ -38,6 +38,16 @@ impl Tmpfs {
 
     fn free(&self) {
         std::fs::remove_file(self.0.join("filler")).unwrap();
+    }
+
+    fn remount(&self, mode: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.0)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount {mode}");
     }
 }
 
@@ -152,4 +162,58 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
             .any(|e| e.file_name().to_string_lossy().ends_with(".pending.jsonl")),
         "the fallback file is gone once written"
     );
+}
+
+#[test]
+fn a_read_only_journal_at_start_does_not_keep_the_station_off_the_air() {
+    if !is_root() {
+        eprintln!("SKIPPED: mounting a small file system needs root (CI runs as root)");
+        return;
+    }
+    let st = TempStation::new(
+        "language = \"en\"\njournal = \"disk/loaxa.db\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 0.5);
+    let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
+        eprintln!("SKIPPED: this machine does not let root mount a tmpfs");
+        return;
+    };
+    let tmp = st.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A journal with history, then its file system goes read-only (as ext4 does on errors).
+    let (code, err) = {
+        let first = start(&st, &tmp);
+        std::thread::sleep(Duration::from_millis(1500));
+        stop(first)
+    };
+    assert_eq!(code, 0, "{err}");
+    disk.remount("ro");
+
+    let (a, _) = in_secs(4);
+    st.write(
+        "schedules/test.toml",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    let child = start(&st, &tmp);
+    std::thread::sleep(Duration::from_millis(6000));
+    let during = status(&st, &tmp);
+    disk.remount("rw");
+    std::thread::sleep(Duration::from_millis(6000));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("CANNOT WRITE THE JOURNAL"), "{err}");
+    assert!(err.contains("the journal takes writes again"), "{err}");
+    assert!(during.contains("JOURNAL NOT WRITABLE"), "{during}");
+
+    let log = support::bin::log_json(&st);
+    let rs = log["records"].as_array().unwrap();
+    assert_eq!(rs.len(), 1, "{log:#}");
+    assert_eq!(rs[0]["outcome"], "completed", "{log:#}");
+    let (code, out, _) = run({
+        let mut c = loaxa(&st);
+        c.args(["log", "verify"]);
+        c
+    });
+    assert_eq!(code, 0, "the chain holds: {out}");
 }
