@@ -249,7 +249,7 @@ pub fn library(
                     Some(Hold::Expired) => (
                         "expired",
                         m.until
-                            .map(|u| crate::tr!(lang, "hết hạn {u}", "expired {u}")),
+                            .map(|u| crate::tr!(lang, "ngày cuối {u}", "last day {u}")),
                     ),
                     Some(Hold::Spent) => ("spent", None),
                     _ => ("waiting", None),
