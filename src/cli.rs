@@ -794,6 +794,65 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
             }
         }
     }
+    // A topic a sidecar or queue.toml names must be one the slot's plan declares: otherwise its
+    // minutes would count under no plan item in the report.
+    let mut reported = std::collections::HashSet::new();
+    for f in &station.schedules.files {
+        for q in f.slots.iter().filter_map(|s| s.queue.as_ref()) {
+            let mut named: Vec<(PathBuf, String)> = Vec::new();
+            if let Ok(crate::sidecar::QueueSettings { topic: Some(t), .. }) =
+                catalog.queue_settings(&q.folder)
+            {
+                named.push((
+                    station
+                        .config
+                        .audio_dir
+                        .join(&q.folder)
+                        .join(crate::sidecar::QUEUE_FILE),
+                    t,
+                ));
+            }
+            for c in catalog.queue(&q.folder) {
+                if let Ok(crate::sidecar::ClipMeta { topic: Some(t), .. }) = &c.meta {
+                    named.push((crate::sidecar::sidecar_path(&c.path), t.clone()));
+                }
+            }
+            for (file, topic) in named {
+                if f.plan.topics.contains_key(&topic)
+                    || !reported.insert((file.clone(), f.plan.id.clone()))
+                {
+                    continue;
+                }
+                errors += 1;
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                let span = text
+                    .lines()
+                    .scan(0, |at, line| {
+                        let start = *at;
+                        *at += line.len() + 1;
+                        Some((start, line))
+                    })
+                    .find(|(_, l)| l.trim_start().starts_with("topic"))
+                    .map(|(start, l)| {
+                        let v = l.find('=').map(|i| i + 1).unwrap_or(0);
+                        let lead = l[v..].len() - l[v..].trim_start().len();
+                        start + v + lead..start + l.trim_end().len()
+                    })
+                    .unwrap_or(0..0);
+                let message = tr!(
+                    lang,
+                    "chủ đề «{topic}» không có trong [topics] của kế hoạch «{}» (hàng đợi {}/ được lịch này dùng)",
+                    "topic “{topic}” is not declared in plan “{}”'s [topics] (the queue {}/ airs in it)",
+                    f.plan.id,
+                    q.folder
+                );
+                eprintln!(
+                    "{}",
+                    crate::diagnostic::Diagnostic::error(&file, &text, span, message).render(lang)
+                );
+            }
+        }
+    }
     if let Some(intro) = &station.config.emergency_intro {
         if !library::resolve(&station.config.audio_dir, intro).is_some_and(|p| p.is_file()) {
             errors += 1;

@@ -222,3 +222,29 @@ fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates
         "{status}"
     );
 }
+
+#[test]
+fn validate_rejects_sidecars_with_errors_or_topics_the_plan_does_not_declare() {
+    let st = TempStation::new(
+        "language = \"en\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+    );
+    st.tone("q/1.wav", 0.3);
+    st.write("audio/q/1.toml", "title = \"Tin 1\"\ntopic = \"zz\"\n");
+    st.tone("q/2.wav", 0.3);
+    st.write("audio/q/2.toml", "tiems = 3\n");
+    let (code, _, err) = run({
+        let mut c = loaxa(&st);
+        c.arg("validate");
+        c
+    });
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("audio/q/1.toml:2:9: error: topic “zz” is not declared in plan “kh”"),
+        "{err}"
+    );
+    assert!(
+        err.contains("audio/q/2.toml:1:1: error: unknown field `tiems`"),
+        "{err}"
+    );
+}
