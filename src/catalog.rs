@@ -517,6 +517,9 @@ impl Catalog {
         if side.is_file() {
             let _ = std::fs::rename(&side, dir.join(side.file_name().unwrap_or_default()));
         }
+        // Gone from the queue at once, not when the watcher's event arrives: nothing may pick
+        // it in between.
+        self.clips.remove(rel);
         self.dirty.store(true, Ordering::Release);
         self.last_scan = None;
         Ok(to)
@@ -623,10 +626,16 @@ fn start_workers(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests_support {
+    use std::path::Path;
+    use std::time::Duration;
 
-    fn wav(path: &Path, old: bool) {
+    /// An old-enough (settled) 0.1 s WAV file.
+    pub fn wav(path: &Path) {
+        wav_aged(path, true)
+    }
+
+    pub fn wav_aged(path: &Path, old: bool) {
         // 0.1 s of an 8 kHz mono square wave.
         let frames = 800u32;
         let mut out = Vec::new();
@@ -654,6 +663,12 @@ mod tests {
                 .unwrap();
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::wav_aged as wav;
+    use super::*;
 
     #[test]
     fn each_file_gets_the_state_an_operator_would_expect() {
@@ -722,5 +737,25 @@ mod regressions {
         c.settle_now();
         assert_eq!(c.clips().count(), 1, "hidden files are not tracked at all");
         assert_eq!(c.next_check(), None);
+    }
+
+    /// Regression: an aired emergency file was moved to da-phat/ but stayed in the catalog
+    /// until the watcher's event arrived, so the loop could queue it again (and journal a
+    /// failed third emergency with "missing file").
+    #[test]
+    fn a_retired_clip_leaves_its_queue_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("khan-cap/bao-lu.wav");
+        super::tests_support::wav(&p);
+        let mut c = Catalog::new(dir.path(), Arc::new(ProbeCache::default()), Lang::En, false);
+        c.settle_now();
+        assert_eq!(c.queue("khan-cap").count(), 1);
+        let to = c.retire("khan-cap/bao-lu.wav").unwrap();
+        assert!(to.ends_with("khan-cap/da-phat/bao-lu.wav") && to.is_file());
+        assert_eq!(
+            c.queue("khan-cap").count(),
+            0,
+            "without waiting for a rescan"
+        );
     }
 }

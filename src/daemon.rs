@@ -1136,18 +1136,8 @@ impl<'a> Daemon<'a> {
             return;
         }
         self.emergency_failed.remove(&rel);
-        let cfg = &self.config;
-        let Some(from) = crate::library::resolve(&cfg.audio_dir, &rel) else {
-            return;
-        };
-        let dir = from
-            .parent()
-            .map(|d| d.join(AIRED_DIR))
-            .unwrap_or_else(|| cfg.audio_dir.join(AIRED_DIR));
-        let to = dir.join(from.file_name().unwrap_or_default());
-        let moved = std::fs::create_dir_all(&dir).and_then(|_| std::fs::rename(&from, &to));
-        if let Err(e) = moved {
-            tracing::error!("{} → {}: {e}", from.display(), to.display());
+        if let Err(e) = self.catalog.retire(&rel) {
+            tracing::error!("{rel} → {AIRED_DIR}/: {e}");
         }
     }
 
