@@ -138,6 +138,8 @@ struct Daemon<'a> {
     library_dirty: bool,
     /// Events the journal refused (full disk, read-only), held until it takes writes again.
     backlog: Backlog,
+    /// Undeclared clip topics already warned about (clip, topic).
+    topic_warned: std::collections::HashSet<(String, String)>,
     /// The output failed: when to look for it again, and the current back-off.
     device_down: Option<(std::time::Instant, Duration)>,
     /// When the backlog was last offered to the journal, and last announced.
@@ -338,6 +340,7 @@ impl<'a> Daemon<'a> {
             backlog_tried: None,
             backlog_announced: None,
             device_down: None,
+            topic_warned: Default::default(),
             schedule_hashes: station
                 .schedules
                 .files
@@ -777,33 +780,17 @@ impl<'a> Daemon<'a> {
             return;
         }
         self.backlog_tried = Some(std::time::Instant::now());
-        if self.journal.is_read_only() {
-            // Opened read-only: writable again only through a fresh open.
-            match Journal::open(&self.config.journal).and_then(|j| {
-                if j.is_read_only() {
-                    Err(JournalError::Corrupt {
-                        path: self.config.journal.clone(),
-                        seq: j.head().0,
-                        reason: "still read-only".into(),
-                    })
-                } else {
-                    Ok(j)
-                }
-            }) {
-                Ok(j) => *self.journal = j,
-                Err(e) => {
-                    self.backlog.error = Some(e.to_string());
-                    if self
-                        .backlog_announced
-                        .is_none_or(|t| t.elapsed() >= BACKLOG_REMIND)
-                    {
-                        self.announce_backlog(&e.to_string());
-                    }
-                    return;
-                }
+        let mut flushed = self.backlog.flush(self.journal);
+        if flushed.is_err() {
+            // A connection SQLite opened read-only (a read-only file system at start, which it
+            // does not always report as such) never becomes writable: open the journal afresh.
+            match self.journal.reopen() {
+                Ok(true) => flushed = self.backlog.flush(self.journal),
+                Ok(false) => {}
+                Err(e) => flushed = Err(e),
             }
         }
-        match self.backlog.flush(self.journal) {
+        match flushed {
             Ok(n) => {
                 tracing::warn!(
                     "{}",
@@ -878,6 +865,35 @@ impl<'a> Daemon<'a> {
                 self.device_down = Some((std::time::Instant::now() + next, next));
                 self.status.output_error = Some(e.to_string());
                 tracing::debug!("sound output still unavailable ({e}); next look in {next:?}");
+            }
+        }
+    }
+
+    /// A clip whose sidecar or queue names a topic its plan does not declare still airs, but
+    /// its minutes would count under no plan item: said once per clip and topic (`validate`
+    /// refuses it outright).
+    fn warn_undeclared_topics(&mut self, plan: &str, picks: &[crate::schedule::ClipRef]) {
+        let Some(topics) = self
+            .schedules
+            .files
+            .iter()
+            .find(|f| f.plan.id == plan)
+            .map(|f| f.plan.topics.clone())
+        else {
+            return;
+        };
+        for c in picks {
+            let Some(t) = &c.topic else { continue };
+            if !topics.contains_key(t) && self.topic_warned.insert((c.rel.clone(), t.clone())) {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        self.lang(),
+                        "{}: chủ đề «{t}» không có trong [topics] của kế hoạch «{plan}»: thời lượng của bài sẽ không được tính cho mục nào của kế hoạch",
+                        "{}: topic “{t}” is not declared in plan “{plan}”'s [topics]: its minutes count under no plan item",
+                        c.rel
+                    )
+                );
             }
         }
     }
@@ -1508,7 +1524,9 @@ impl<'a> Daemon<'a> {
                         last_aired: &last,
                         aired: &aired,
                     };
-                    broadcast::pick_queue(&self.catalog, &q.folder, q.take, &rules)
+                    let picks = broadcast::pick_queue(&self.catalog, &q.folder, q.take, &rules);
+                    self.warn_undeclared_topics(&p.slot.plan, &picks);
+                    picks
                 }
             },
         };

@@ -753,8 +753,15 @@ impl Journal {
             read_only,
         };
         if read_only {
-            j.head = j.read_head()?;
-            return Ok(j);
+            // With a write-ahead log left by a crash, only SQLite's own read-only connection
+            // sees its events; without one, the immutable form reads the file as it stands.
+            let wal = PathBuf::from(format!("{}-wal", path.display()));
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                j.head = j.read_head()?;
+                return Ok(j);
+            }
+            drop(j);
+            return Journal::open_read_only(path);
         }
         j.migrate()?;
         j.head = j.read_head()?;
@@ -806,6 +813,28 @@ impl Journal {
 
     /// Whether SQLite could open the journal for reading only (a read-only file system): every
     /// write is refused until it is opened again.
+    /// Opens the journal afresh, closing this connection first: SQLite shares a file's lock
+    /// and shared-memory state between the connections of one process, so a read-only one
+    /// left open would make the new one read-only too. Returns whether it is now writable.
+    pub fn reopen(&mut self) -> Result<bool, JournalError> {
+        let placeholder = Connection::open_in_memory().map_err(self.sql())?;
+        drop(std::mem::replace(&mut self.conn, placeholder));
+        match Journal::open(&self.path) {
+            Ok(j) => {
+                *self = j;
+                Ok(!self.read_only)
+            }
+            Err(e) => {
+                // Back to reading it as it stands, so the daemon never works from nothing.
+                if let Ok(j) = Journal::open_read_only(&self.path) {
+                    *self = j;
+                }
+                self.read_only = true;
+                Err(e)
+            }
+        }
+    }
+
     pub fn is_read_only(&self) -> bool {
         self.read_only
     }

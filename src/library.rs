@@ -330,6 +330,11 @@ impl ProbeCache {
             // The journal's writer must never wait on the cache: short, unsynced writes.
             c.pragma_update(None, "synchronous", "NORMAL")?;
             c.query_row("SELECT count(*) FROM clip_facts", [], |_| Ok(()))?;
+            // A read-only cache is no cache, and kept open it would hold the journal
+            // read-only for this whole process.
+            if c.is_readonly(rusqlite::MAIN_DB)? {
+                return Err(rusqlite::Error::InvalidQuery);
+            }
             Ok(c)
         });
         match conn {

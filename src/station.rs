@@ -104,7 +104,9 @@ impl Station {
         let probes = Arc::new(ProbeCache::default());
         // The daemon creates the journal anyway; opening it first lets the clip cache spare
         // a restart from decoding the library again.
-        if crate::journal::Journal::open(&config.journal).is_ok() {
+        // (Not on a read-only journal: a read-only connection kept open would keep the
+        // journal from being reopened for writing later.)
+        if crate::journal::Journal::open(&config.journal).is_ok_and(|j| !j.is_read_only()) {
             probes.attach(&config.journal);
         }
         let ctx = Context {
