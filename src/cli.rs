@@ -1376,16 +1376,41 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                     )
                 );
             }
-            if let Some(e) = &s.output_error {
-                let _ = writeln!(
-                    o,
-                    "{}",
-                    tr!(
-                        lang,
-                        "  lần phát trước, đầu ra báo lỗi: {e}",
-                        "  last broadcast, the output failed: {e}"
-                    )
-                );
+            match (&s.output_lost_since, &s.output_error) {
+                (Some(since), e) => {
+                    let _ = writeln!(
+                        o,
+                        "{}",
+                        tr!(
+                            lang,
+                            "  ĐẦU RA ÂM THANH MẤT từ {} ({}); loaxa đang tự tìm lại — kiểm tra card âm thanh, dây loa",
+                            "  SOUND OUTPUT LOST since {} ({}); loaxa keeps looking for it — check the sound card and cables",
+                            local(*since),
+                            e.clone().unwrap_or_default()
+                        )
+                    );
+                }
+                (None, Some(e)) => {
+                    let _ = writeln!(
+                        o,
+                        "{}",
+                        tr!(
+                            lang,
+                            "  lần phát trước, đầu ra báo lỗi: {e}",
+                            "  last broadcast, the output failed: {e}"
+                        )
+                    );
+                }
+                (None, None) => {
+                    let _ = writeln!(
+                        o,
+                        "{}",
+                        lang.pick(
+                            "  đầu ra âm thanh: tốt (lần phát gần nhất không lỗi)",
+                            "  sound output: fine (no error at the last broadcast)"
+                        )
+                    );
+                }
             }
             match &s.on_air {
                 Some(a) => {

@@ -323,6 +323,7 @@ impl<'a> Daemon<'a> {
                 next: Vec::new(),
                 rejected: Vec::new(),
                 output_error: None,
+                output_lost_since: None,
                 journal_pending: 0,
                 journal_error: None,
             },
@@ -847,6 +848,7 @@ impl<'a> Daemon<'a> {
             Ok(()) => {
                 self.device_down = None;
                 self.status.output_error = None;
+                self.status.output_lost_since = None;
                 // Emergencies that failed for want of a device go now.
                 self.emergency_failed.clear();
                 tracing::info!(
@@ -1630,9 +1632,13 @@ impl<'a> Daemon<'a> {
                     std::time::Instant::now() + DEVICE_RETRY_FIRST,
                     DEVICE_RETRY_FIRST,
                 ));
+                self.status.output_lost_since = Some(end);
             }
             Some(_) => {}
-            None if report.aired.started_at.is_some() => self.device_down = None,
+            None if report.aired.started_at.is_some() => {
+                self.device_down = None;
+                self.status.output_lost_since = None;
+            }
             None => {}
         }
         self.publish_status(true);

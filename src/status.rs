@@ -27,6 +27,9 @@ pub struct Status {
     pub rejected: Vec<Rejected>,
     /// The last error the output reported, if the last broadcast had one.
     pub output_error: Option<String>,
+    /// Since when the output has been unavailable, while loaxa keeps looking for it.
+    #[serde(default)]
+    pub output_lost_since: Option<DateTime<Utc>>,
     /// Events the journal refused and loaxa holds for it, and why.
     #[serde(default)]
     pub journal_pending: usize,

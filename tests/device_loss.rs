@@ -104,11 +104,19 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
     );
     support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
     let child = start(&pulse, &st);
+    sleep_until(base + 3.0);
+    let lost = support::bin::run({
+        let mut c = support::bin::loaxa(&st);
+        c.args(["status", "--lang", "en"]);
+        c
+    })
+    .1;
     // The sound server comes up five seconds after the first occurrence failed for want of it.
     sleep_until(base + 5.0);
     pulse.restart();
     sleep_until(base + 16.5);
     let err = stop(child);
+    assert!(lost.contains("SOUND OUTPUT LOST since"), "{lost}");
     assert!(
         err.contains("the sound output is back"),
         "looked for again before the next occurrence: {err}"
