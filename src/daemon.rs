@@ -160,8 +160,6 @@ const BACKLOG_REMIND: Duration = Duration::from_secs(60);
 pub const EMERGENCY_PLAN: &str = "khan-cap";
 /// How long after a failed attempt (no device, say) an emergency file is tried again.
 const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
-/// Where aired emergency files are moved, inside the emergency folder.
-pub const AIRED_DIR: &str = "da-phat";
 
 /// Hands memory freed by start-up (schedule parsing, decoding clips to measure them) and by a
 /// broadcast (decoder buffers) back to the system: the daemon idles for hours between
@@ -1064,7 +1062,9 @@ impl<'a> Daemon<'a> {
             .slots()
             .filter_map(|s| s.queue.clone())
             .collect();
+        // Many slots share a queue: one look per folder and mode.
         queues.sort_by(|a, b| a.folder.cmp(&b.folder));
+        queues.dedup_by(|a, b| a.folder == b.folder && a.mode == b.mode);
         let on_air: Vec<String> = self
             .status
             .on_air
@@ -1155,7 +1155,7 @@ impl<'a> Daemon<'a> {
         }
         self.emergency_failed.remove(&rel);
         if let Err(e) = self.catalog.retire(&rel) {
-            tracing::error!("{rel} → {AIRED_DIR}/: {e}");
+            tracing::error!("{rel} → {}/: {e}", crate::catalog::RETIRED_DIR);
         }
     }
 

@@ -718,6 +718,15 @@ pub struct Journal {
     read_only: bool,
 }
 
+/// Per-version airing counts summed by path.
+pub fn by_path(versions: &HashMap<(String, String), i64>) -> HashMap<String, i64> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    for ((rel, _), n) in versions {
+        *out.entry(rel.clone()).or_default() += n;
+    }
+    out
+}
+
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -1404,22 +1413,10 @@ impl Journal {
             .collect())
     }
 
-    /// How many times each clip under `folder/` aired in full (manual airings included).
+    /// How many times each clip under `folder/` aired in full (manual airings included),
+    /// whatever its content: [`Journal::aired_versions`] summed by path.
     pub fn aired_counts(&self, folder: &str) -> Result<HashMap<String, i64>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT clip, COUNT(*) FROM events INDEXED BY events_by_clip
-                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired' AND outcome = 'completed'
-                 GROUP BY clip",
-            )
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map(params![format!("{folder}/"), format!("{folder}0")], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        Ok(by_path(&self.aired_versions(folder)?))
     }
 
     /// Files rejected from the audio folder between two instants: when, which, why.

@@ -118,7 +118,16 @@ struct Checker<'a> {
     errors: Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(file: &'a Path, text: &'a str, lang: Lang) -> Self {
+        Checker {
+            file,
+            text,
+            lang,
+            errors: Vec::new(),
+        }
+    }
+
     fn error(&mut self, span: Range<usize>, message: String) {
         self.errors
             .push(Diagnostic::error(self.file, self.text, span, message));
@@ -177,12 +186,7 @@ impl Checker<'_> {
 pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<Diagnostic>> {
     let raw: RawClip =
         toml::from_str(text).map_err(|e| vec![from_toml_error(file, text, &e, lang)])?;
-    let mut c = Checker {
-        file,
-        text,
-        lang,
-        errors: Vec::new(),
-    };
+    let mut c = Checker::new(file, text, lang);
     let from = raw.from.as_ref().and_then(|v| c.date(v));
     let until = raw.until.as_ref().and_then(|v| c.date(v));
     if let (Some(f), Some(u), Some(span)) = (from, until, raw.until.as_ref()) {
@@ -226,12 +230,7 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
 pub fn parse_queue(file: &Path, text: &str, lang: Lang) -> Result<QueueSettings, Vec<Diagnostic>> {
     let raw: RawQueue =
         toml::from_str(text).map_err(|e| vec![from_toml_error(file, text, &e, lang)])?;
-    let mut c = Checker {
-        file,
-        text,
-        lang,
-        errors: Vec::new(),
-    };
+    let mut c = Checker::new(file, text, lang);
     let mode = mode(&mut c, raw.mode.as_ref(), raw.times.as_ref());
     let settings = QueueSettings {
         mode,
@@ -291,12 +290,7 @@ pub fn slot_mode(
     mode_value: Option<&Spanned<String>>,
     times: Option<&Spanned<i64>>,
 ) -> Result<Option<Mode>, Vec<Diagnostic>> {
-    let mut c = Checker {
-        file,
-        text,
-        lang,
-        errors: Vec::new(),
-    };
+    let mut c = Checker::new(file, text, lang);
     let m = mode(&mut c, mode_value, times);
     c.done(m)
 }

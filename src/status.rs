@@ -215,13 +215,8 @@ pub fn library(
             last_aired: &last_aired,
             aired: &aired,
         };
-        let aired_by_name = |rel: &str| -> i64 {
-            aired
-                .iter()
-                .filter(|((r, _), _)| r == rel)
-                .map(|(_, n)| *n)
-                .sum()
-        };
+        let by_name = crate::journal::by_path(&aired);
+        let aired_by_name = |rel: &str| by_name.get(rel).copied().unwrap_or(0);
         let row = |c: &crate::catalog::Clip, state: &str, detail: Option<String>| ClipRow {
             rel: c.rel.clone(),
             title: c.title(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::bin::{in_secs, loaxa, log_json, run, stop};
+use support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
 use support::{TempStation, PLAN};
 
 #[test]
@@ -131,12 +131,7 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
     st.tone("intro.wav", 0.5);
     st.tone("a.wav", 1.0);
     st.tone("outro.wav", 0.5);
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_secs(6));
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
@@ -196,12 +191,7 @@ fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(stop(child).0, 0);
     std::thread::sleep(Duration::from_secs(6));
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(800));
     let (code, err) = stop(child);
     assert_eq!(code, 0);
@@ -347,12 +337,7 @@ fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_i
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
     );
     st.tone("a.wav", 0.3);
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(700));
     // A broken save: rejected with its location, the old version stays.
     st.write(
@@ -409,12 +394,7 @@ fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_cli
         out
     };
     assert!(status().contains("loaxa: NOT RUNNING (never ran)"));
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(1000));
     // A broken copy of another schedule, saved while running.
     st.write("schedules/zz.toml", "[plan]\nid = \"x\"\ntitle = \"t\"\n[[slot]]\nid = \"y\"\nat = [\"99:00\"]\nplay = [\"q/2-tin.wav\"]\n");
@@ -486,12 +466,7 @@ fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs(
         "schedules/test.toml",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
     );
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(3500));
     let (code, out, err) = run({
         let mut c = loaxa(&st);
@@ -594,12 +569,7 @@ fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
         "schedules/test.toml",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\", \"7h\"]\nplay = [\"a.wav\"]\n"),
     );
-    let child = loaxa(&st)
-        .args(["run", "--lang", "en"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_secs(5));
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
@@ -626,12 +596,7 @@ fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected
         ),
     );
     st.tone("a.wav", 0.3);
-    let child = loaxa(&st)
-        .args(["run"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &[]);
     std::thread::sleep(Duration::from_millis(1500));
     // Quiet hours around the clock: nothing but emergencies may air.
     let base = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();

@@ -5,10 +5,9 @@
 mod support;
 
 use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
-use support::bin::{in_secs, loaxa, log_json, run, stop};
+use support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
 use support::{TempStation, PLAN};
 
 /// Writes `bytes` to `path` in `chunks` pieces, `gap` apart, as a slow USB copy or a network
@@ -48,12 +47,7 @@ fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported
     support::tone_wav(&src, 1.0, 660.0, 8000, 1);
     let bytes = std::fs::read(&src).unwrap();
 
-    let child = loaxa(&st)
-        .args(["run"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &[]);
     std::thread::sleep(Duration::from_millis(500));
     let target = st.path().join("audio/q/1-moi.wav");
     let copier = std::thread::spawn(move || {
@@ -178,12 +172,7 @@ fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates
         &format!("from = {}\n", today.succ_opt().unwrap()),
     );
     st.tone("q/4.wav", 0.3);
-    let child = loaxa(&st)
-        .args(["run"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_run(&st, &[]);
     std::thread::sleep(Duration::from_secs(12));
     let (_, status, _) = run({
         let mut c = loaxa(&st);

@@ -12,6 +12,19 @@ use std::time::{Duration, Instant};
 
 use support::{TempStation, PLAN};
 
+/// What the daemon told the service manager over `sock` during `window`.
+fn notifications(sock: &UnixDatagram, window: Duration) -> Vec<String> {
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + window;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    messages
+}
+
 #[test]
 fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
     let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"sang\"\ntitle = \"Bản tin sáng\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
@@ -35,22 +48,14 @@ fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
         .spawn()
         .unwrap();
 
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_millis(2500);
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        if let Ok(n) = sock.recv(&mut buf) {
-            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    let mut messages = notifications(&sock, Duration::from_millis(2500));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let status = child.wait_with_output().unwrap().status;
     assert!(status.success());
-    while let Ok(n) = sock.recv(&mut buf) {
-        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
+    // What it said while stopping.
+    messages.extend(notifications(&sock, Duration::from_millis(200)));
 
     assert!(
         messages[0].starts_with("READY=1\nSTATUS=next: sang “Bản tin sáng” at "),
@@ -127,14 +132,7 @@ fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_millis(2000);
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        if let Ok(n) = sock.recv(&mut buf) {
-            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    let messages = notifications(&sock, Duration::from_millis(2000));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }

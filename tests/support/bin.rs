@@ -28,6 +28,17 @@ pub fn run(mut c: Command) -> (i32, String, String) {
     )
 }
 
+/// Starts the daemon (`loaxa run` plus `args`) with its log piped, for [`stop`].
+pub fn start_run(st: &TempStation, args: &[&str]) -> Child {
+    loaxa(st)
+        .arg("run")
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 pub fn stop(mut child: Child) -> (i32, String) {
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
