@@ -632,3 +632,34 @@ fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected
         assert_eq!(r["reason"]["code"], "quiet_hours", "{log:#}");
     }
 }
+
+#[test]
+fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"thuong\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n\
+             [[slot]]\nid = \"uutien1\"\nat = [\"06:00\"]\npriority = \"priority\"\nplay = [\"a.wav\"]\n\
+             [[slot]]\nid = \"uutien2\"\nat = [\"06:00\"]\npriority = \"priority\"\nplay = [\"a.wav\"]\n"
+        ),
+    );
+    st.tone("a.wav", 0.5);
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["next", "--days", "1", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("kh/")).collect();
+    let order: Vec<&str> = rows
+        .iter()
+        .map(|r| r.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["kh/uutien1", "kh/uutien2", "kh/thuong"],
+        "priority first, then the operator's order: {out}"
+    );
+    assert!(!rows[0].contains("clash"), "{out}");
+    assert!(rows[1].contains("(clash: airs after)") && rows[2].contains("(clash: airs after)"));
+}
