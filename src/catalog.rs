@@ -21,7 +21,7 @@ use crate::sidecar::{self, ClipMeta, QueueSettings};
 use crate::tr;
 
 /// How often the whole folder is listed again even if the watcher said nothing.
-pub const RESCAN: Duration = Duration::from_secs(10);
+pub const RESCAN: Duration = Duration::from_secs(30);
 /// Where aired-out clips are moved, inside their folder.
 pub const RETIRED_DIR: &str = "da-phat";
 

@@ -104,6 +104,12 @@ impl OutputSpec {
     }
 }
 
+/// The device's period in frames at 48 kHz (170 ms). loaxa places a broadcast's first sample
+/// by the device's clock, so the start does not depend on it; a large period means few
+/// wake-ups (little CPU) and no underruns on a weak PC, at the price of a cut (a shutdown, an
+/// emergency) taking up to two periods longer to be heard.
+pub const DEFAULT_BUFFER_FRAMES: i64 = 8192;
+
 /// The validated station configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -525,7 +531,7 @@ pub fn parse(
     );
     let buffer_frames = number(
         layered(file_number(&raw.buffer_frames), "LOAXA_BUFFER_FRAMES", None),
-        512,
+        DEFAULT_BUFFER_FRAMES,
         64..=16_384,
         "kích thước bộ đệm",
         "buffer_frames",

@@ -26,14 +26,20 @@ use crate::station::Station;
 use crate::status::{self, OnAir, Status, Upcoming};
 use crate::tr;
 
-/// How long before its first sample a broadcast's start is journaled (an fsync).
+/// How long before its first sample a broadcast's start is journaled (an fsync), at least; an
+/// output that writes its samples further ahead (a sound device's buffer) asks for more.
 const JOURNAL_AHEAD_MS: i64 = 40;
 
 /// How long before its instant a broadcast is handed to the audio thread: enough to open
 /// the device and decode the first clip, so the first sample goes out on the second.
 pub const LEAD: Duration = Duration::from_millis(1500);
 /// The longest the loop sleeps without looking at the wall clock.
-pub const TICK: Duration = Duration::from_secs(1);
+pub const TICK: Duration = Duration::from_secs(30);
+/// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
+/// sooner; this bounds how far a fake clock runs ahead of a broadcast playing in real time.
+const AIRING_TICK: Duration = Duration::from_secs(1);
+/// How often the configuration and schedules are looked at when no event said they changed.
+const FILES_RECHECK: Duration = Duration::from_secs(30);
 /// A disagreement between wall and monotonic time larger than this is a clock step.
 const STEP_THRESHOLD: chrono::Duration = chrono::Duration::seconds(2);
 
@@ -134,6 +140,10 @@ struct Daemon<'a> {
     emergency_failed: HashMap<String, std::time::Instant>,
     /// The audio folder: what is complete, decodes, and may air.
     catalog: Catalog,
+    /// Saved files and clock steps, reported as they happen (absent in one-shot commands).
+    wakers: Option<crate::watch::Wakers>,
+    /// When the configuration and schedules were last looked at.
+    files_checked: Option<std::time::Instant>,
     /// The library status needs writing (the catalog changed, or a clip aired).
     library_dirty: bool,
     /// Events the journal refused (full disk, read-only), held until it takes writes again.
@@ -334,6 +344,14 @@ impl<'a> Daemon<'a> {
                 station.config.language,
                 watch,
             ),
+            wakers: watch.then(|| {
+                let mut paths = vec![station.config.schedules_dir.as_path()];
+                if let Some(f) = station.config.file.as_deref() {
+                    paths.push(f);
+                }
+                crate::watch::Wakers::start(&paths, station.config.language)
+            }),
+            files_checked: None,
             library_dirty: true,
             backlog: Backlog::new(&station.config.journal),
             backlog_tried: None,
@@ -910,7 +928,79 @@ impl<'a> Daemon<'a> {
         self.config_stamp = None;
         self.config_rejected = None;
         self.schedules_stamp = None;
+        self.files_checked = None;
         self.catalog.rescan();
+    }
+
+    /// Looks at the configuration and schedules when a watched file changed, and every
+    /// [`FILES_RECHECK`] regardless (a file system whose events are lost, as over a network,
+    /// still gets its edits in force, just later).
+    fn refresh_files(&mut self) -> Result<(), DaemonError> {
+        let flagged = self
+            .wakers
+            .as_ref()
+            .is_none_or(|w| !w.watching_files || w.take_files());
+        let due = self
+            .files_checked
+            .is_none_or(|t| t.elapsed() >= FILES_RECHECK);
+        if !(flagged || due) {
+            return Ok(());
+        }
+        self.files_checked = Some(std::time::Instant::now());
+        self.refresh_config();
+        self.refresh_schedules()
+    }
+
+    /// How long the daemon may sleep: until the next occurrence less `lead`, a settling file,
+    /// the watchdog's ping, the device's retry — and never more than a tick.
+    fn sleep_for(&self, now: DateTime<Utc>, lead: chrono::Duration) -> Duration {
+        let next = recurrence::next_after(
+            self.schedules.slots(),
+            self.config.timezone,
+            self.cursor.max(now),
+            chrono::Duration::days(400),
+        );
+        let mut wait = match next {
+            Some(o) => (o.at - lead - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.tick),
+            None => self.tick,
+        };
+        if let Some(ping_every) = self.notifier.as_ref().and_then(|n| n.max_sleep()) {
+            wait = wait.min(ping_every);
+        }
+        let mono = std::time::Instant::now();
+        if let Some((at, _)) = self.device_down {
+            wait = wait.min(at.saturating_duration_since(mono));
+        }
+        // A file that finishes settling is looked at on time, not a tick later.
+        if let Some(t) = self.catalog.next_check() {
+            wait = wait.min(t.saturating_duration_since(mono));
+        }
+        if !self.backlog.is_empty() {
+            wait = wait.min(BACKLOG_RETRY);
+        }
+        wait.max(Duration::from_millis(1))
+    }
+
+    /// Sleeps `wait`, or less if a watched folder changes or the wall clock is set.
+    async fn doze(&mut self, wait: Duration) {
+        let changed = self.catalog.changed();
+        let hangup = self.hangup.clone();
+        let woken = self.wakers.as_ref().map(|w| w.notify.clone());
+        tokio::select! {
+            _ = self.clock.sleep(wait) => {}
+            _ = changed.notified() => {}
+            _ = async { match &woken { Some(n) => n.notified().await, None => std::future::pending().await } } => {}
+            _ = async { match &hangup { Some(h) => h.notified().await, None => std::future::pending().await } } => {
+                self.hung_up();
+            }
+        }
+        if let Some(w) = &self.wakers {
+            // The step itself is told apart from sleeping by `watch_clock`, at this wake.
+            let _ = w.take_clock_set();
+        }
     }
 
     /// Applies a saved edit of the configuration file: a valid one takes effect at once (what
@@ -1408,8 +1498,7 @@ impl<'a> Daemon<'a> {
             }
             self.ping();
             self.retry_backlog(false);
-            self.refresh_config();
-            self.refresh_schedules()?;
+            self.refresh_files()?;
             self.refresh_catalog()?;
             self.publish_status(false);
             let urgent = self.scan_emergencies();
@@ -1439,40 +1528,9 @@ impl<'a> Daemon<'a> {
             // Nothing is due up to now: the cursor may move up, so each tick looks at one
             // second of schedule, not at everything since the last broadcast.
             self.cursor = self.cursor.max(now);
-            let next = recurrence::next_after(
-                self.schedules.slots(),
-                self.config.timezone,
-                self.cursor.max(now),
-                chrono::Duration::days(400),
-            );
-            let wait = match next {
-                Some(o) => (o.at - lead - now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(self.tick),
-                None => self.tick,
-            };
-            let wait = match self.notifier.as_ref().and_then(|n| n.max_sleep()) {
-                Some(ping_every) => wait.min(ping_every),
-                None => wait,
-            };
-            let wait = match self.device_down {
-                Some((at, _)) => wait.min(at.saturating_duration_since(std::time::Instant::now())),
-                None => wait,
-            };
-            // A file that finishes settling is looked at on time, not a tick later.
-            let wait = match self.catalog.next_check() {
-                Some(t) => wait.min(t.saturating_duration_since(std::time::Instant::now())),
-                None => wait,
-            };
-            let changed = self.catalog.changed();
-            let hangup = self.hangup.clone();
+            let wait = self.sleep_for(now, lead);
             tokio::select! {
-                _ = self.clock.sleep(wait.max(Duration::from_millis(1))) => {}
-                _ = changed.notified() => {}
-                _ = async { match &hangup { Some(h) => h.notified().await, None => std::future::pending().await } } => {
-                    self.hung_up();
-                }
+                _ = self.doze(wait) => {}
                 _ = shutdown.as_mut() => { self.stopping = true; }
             }
         }
@@ -1596,10 +1654,14 @@ impl<'a> Daemon<'a> {
             // opened: a crash during the lead time then leaves the occurrence unjournaled, to
             // be aired late (within the grace) or accounted as missed, not as "cut on air".
             // The audio thread does not start until this write is durable.
-            let until =
-                (p.at - self.clock.now() - chrono::Duration::milliseconds(JOURNAL_AHEAD_MS))
-                    .to_std()
-                    .unwrap_or(Duration::ZERO);
+            let ahead = airing.state.as_ref().map_or(0, |s| {
+                s.clear_ahead_ms.load(std::sync::atomic::Ordering::SeqCst) as i64
+            });
+            let until = (p.at
+                - self.clock.now()
+                - chrono::Duration::milliseconds(JOURNAL_AHEAD_MS.max(ahead)))
+            .to_std()
+            .unwrap_or(Duration::ZERO);
             if !until.is_zero() {
                 tokio::select! {
                     _ = self.clock.sleep(until) => {}
@@ -1696,14 +1758,19 @@ impl<'a> Daemon<'a> {
         let current = crate::schedule::Priority::parse(&prepared.info.priority).unwrap_or_default();
         let mut stopped: Option<Reason> = None;
         let report = loop {
+            // Wakes for what may cut this broadcast — an occurrence of higher priority at its
+            // instant, an emergency file once settled — and otherwise rarely: every wake-up
+            // is CPU the broadcast pays for.
+            let wait = self
+                .sleep_for(self.clock.now(), chrono::Duration::zero())
+                .min(AIRING_TICK);
             tokio::select! {
                 r = &mut airing.done => {
                     break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
                 }
-                _ = self.clock.sleep(Duration::from_millis(250)) => {
+                _ = self.doze(wait) => {
                     self.ping();
-                    self.refresh_config();
-                    self.refresh_schedules()?;
+                    self.refresh_files()?;
                     self.refresh_catalog()?;
                     // Keeps the status fresh through long broadcasts, and shows rejections at once.
                     self.publish_status(false);

@@ -1055,12 +1055,10 @@ impl Journal {
 
     /// Whether anything is journaled for this occurrence (it must never be journaled twice).
     pub fn knows(&self, key: &str) -> Result<bool, JournalError> {
+        // Asked at every wake of the daemon: the statement is prepared once.
         self.conn
-            .query_row(
-                "SELECT 1 FROM events WHERE occurrence = ?1 LIMIT 1",
-                [key],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM events WHERE occurrence = ?1 LIMIT 1")
+            .and_then(|mut st| st.query_row([key], |_| Ok(())))
             .optional()
             .map(|r| r.is_some())
             .map_err(self.sql())

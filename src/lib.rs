@@ -27,3 +27,4 @@ pub mod service;
 pub mod sidecar;
 pub mod station;
 pub mod status;
+pub mod watch;

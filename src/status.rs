@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How old the file may be before the daemon counts as not running.
-pub const STALE_AFTER: Duration = Duration::from_secs(15);
+pub const STALE_AFTER: Duration = Duration::from_secs(90);
 /// How often the daemon rewrites it when nothing else changes.
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Status {

@@ -154,6 +154,10 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
                     }) => {
                         let program = Program::new(clips, channels, sample_rate, master);
                         let state = program.state();
+                        state.clear_ahead_ms.store(
+                            output.clear_ahead().as_millis() as u64,
+                            std::sync::atomic::Ordering::SeqCst,
+                        );
                         let _ = started.send(state.clone());
                         let aired = output.air(program, start_at);
                         output.close();

@@ -1,31 +1,52 @@
-//! A real sound device through rodio (cpal → ALSA on Linux). The device is opened a little
-//! before a broadcast and closed after it, so between sessions the device is released and
-//! loaxa idles. rodio's stream error callback is wired in: a device error during a broadcast
-//! ends it and marks what was cut, never `completed`.
+//! A real sound device through cpal (ALSA on Linux). The device is opened a little before a
+//! broadcast and closed after it, so between sessions the device is released and loaxa
+//! idles. loaxa drives the stream itself rather than through a mixer: each time the device
+//! asks for a period of samples, the callback knows when that period will reach the speaker
+//! (cpal's playback timestamp: now plus what is queued ahead of it), so the broadcast's first
+//! sample is placed at the frame that sounds on its instant. The start is then exact whatever
+//! the buffer's size, and the buffer can be large — a few wake-ups a second, little CPU and
+//! no crackle on a weak station PC. Stream errors end the broadcast and mark what was cut,
+//! never `completed`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use cpal::traits::{DeviceTrait, HostTrait};
-use rodio::{DeviceSinkBuilder, MixerDeviceSink};
+use chrono::{DateTime, Utc};
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use super::output::{wait_for_start, Aired, Format, Output, OutputError};
-use super::program::Program;
+use super::output::{Aired, Format, Output, OutputError};
+use super::program::{Program, ProgramState};
 
 const OPEN_ATTEMPTS: u32 = 3;
-/// How often the airing thread looks at the device's health and the program's progress.
-const WATCH: Duration = Duration::from_millis(40);
+/// How often the airing thread looks at the device's health while the program plays (the
+/// program's end wakes it at once).
+const WATCH: Duration = Duration::from_millis(250);
+/// How often it looks while waiting for the first instant.
+const WAIT: Duration = Duration::from_millis(50);
 /// How long a stream may take no samples before it counts as dead.
 const STALL: Duration = Duration::from_secs(2);
 /// How long a fresh stream must run without error before a broadcast is trusted to it.
 const SETTLE: Duration = Duration::from_millis(120);
 
+/// What the stream's callback and the airing thread share.
+#[derive(Default)]
+struct Handover {
+    /// A program waiting for its first instant: the callback takes it when that instant falls
+    /// in the period it is filling (and its start is journaled).
+    pending: Option<(Program, Instant, Arc<ProgramState>)>,
+    /// When the program's first sample reaches the speaker, as the callback placed it.
+    started_at: Option<DateTime<Utc>>,
+}
+
 pub struct DeviceOutput {
     /// `None` for the system default device.
     name: Option<String>,
+    /// Period length in frames at 48 kHz; scaled to the rate the device is opened at.
     buffer_frames: u32,
-    sink: Option<MixerDeviceSink>,
+    stream: Option<cpal::Stream>,
+    /// Frames per period and sample rate of the open stream.
+    period: (u32, u32),
+    handover: Arc<Mutex<Handover>>,
     error: Arc<Mutex<Option<String>>>,
     /// The last airing ended in a device failure (its error may already have been taken).
     failed: bool,
@@ -37,7 +58,9 @@ impl DeviceOutput {
         DeviceOutput {
             name,
             buffer_frames,
-            sink: None,
+            stream: None,
+            period: (0, 0),
+            handover: Arc::default(),
             error: Arc::new(Mutex::new(None)),
             failed: false,
         }
@@ -71,52 +94,246 @@ impl DeviceOutput {
     fn open_once(&mut self, prefer: Option<Format>) -> Result<Format, OutputError> {
         self.close();
         let device = self.find_device()?;
-        let error = self.error.clone();
-        if let Ok(mut e) = error.lock() {
+        if let Ok(mut e) = self.error.lock() {
             *e = None;
         }
-        // In the program's own format when the device takes it: no resampling here. The
-        // buffer keeps the same length in time (`buffer_frames` is counted at 48 kHz), so
-        // the start stays as close to the second.
-        let native = prefer.filter(|f| supports(&device, *f));
-        let mut builder =
-            DeviceSinkBuilder::from_device(device).map_err(|e| OutputError::Open(e.to_string()))?;
-        let mut frames = self.buffer_frames;
-        if let Some(f) = native {
-            if let (Some(ch), Some(rate)) = (
-                std::num::NonZeroU16::new(f.channels),
-                std::num::NonZeroU32::new(f.sample_rate),
-            ) {
-                builder = builder.with_channels(ch).with_sample_rate(rate);
-                frames = (self.buffer_frames as u64 * f.sample_rate as u64 / 48_000).max(64) as u32;
+        // In the program's own format when the device takes it: no resampling here.
+        let (format, sample_format, frames) = match prefer.and_then(|f| native(&device, f)) {
+            Some(found) => found,
+            None => {
+                let c = device
+                    .default_output_config()
+                    .map_err(|e| OutputError::Open(e.to_string()))?;
+                (
+                    Format {
+                        channels: c.channels(),
+                        sample_rate: c.sample_rate(),
+                    },
+                    c.sample_format(),
+                    *c.buffer_size(),
+                )
+            }
+        };
+        // The period keeps the same length in time whatever the rate.
+        let mut period =
+            (self.buffer_frames as u64 * format.sample_rate as u64 / 48_000).max(64) as u32;
+        if let cpal::SupportedBufferSize::Range { min, max } = frames {
+            period = period.clamp(min.max(1), max.max(min.max(1)));
+        }
+        let config = cpal::StreamConfig {
+            channels: format.channels,
+            sample_rate: format.sample_rate,
+            buffer_size: cpal::BufferSize::Fixed(period),
+        };
+        let feeder = Feeder {
+            handover: self.handover.clone(),
+            playing: None,
+            channels: format.channels.max(1) as usize,
+            rate: format.sample_rate.max(1) as f64,
+            scratch: Vec::new(),
+        };
+        let error = self.error.clone();
+        let on_error = move |e: cpal::Error| {
+            // A dying stream repeats its error in a tight loop: say it once.
+            if let Ok(mut slot) = error.lock() {
+                if slot.is_none() {
+                    tracing::warn!("sound device error: {e}");
+                    *slot = Some(e.to_string());
+                }
+            }
+        };
+        let stream = match sample_format {
+            cpal::SampleFormat::F32 => build::<f32>(&device, &config, feeder, on_error),
+            cpal::SampleFormat::I16 => build::<i16>(&device, &config, feeder, on_error),
+            cpal::SampleFormat::I32 => build::<i32>(&device, &config, feeder, on_error),
+            cpal::SampleFormat::U8 => build::<u8>(&device, &config, feeder, on_error),
+            other => {
+                return Err(OutputError::Open(format!(
+                    "the device only takes {other} samples, which loaxa does not write"
+                )))
             }
         }
-        let mut sink = builder
-            .with_buffer_size(cpal::BufferSize::Fixed(frames))
-            .with_error_callback(move |e| {
-                // A dying stream repeats its error in a tight loop: say it once.
-                if let Ok(mut slot) = error.lock() {
-                    if slot.is_none() {
-                        tracing::warn!("sound device error: {e}");
-                        *slot = Some(e.to_string());
-                    }
-                }
-            })
-            .open_stream()
+        .map_err(|e| OutputError::Open(e.to_string()))?;
+        stream
+            .play()
             .map_err(|e| OutputError::Open(e.to_string()))?;
-        sink.log_on_drop(false);
-        let config = sink.config();
-        let format = Format {
-            channels: config.channel_count().get(),
-            sample_rate: config.sample_rate().get(),
-        };
-        self.sink = Some(sink);
+        self.stream = Some(stream);
+        self.period = (period, format.sample_rate.max(1));
         Ok(format)
     }
 
     fn take_error(&self) -> Option<String> {
         self.error.lock().ok().and_then(|mut e| e.take())
     }
+
+    fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.handover.lock().ok().and_then(|h| h.started_at)
+    }
+
+    /// Takes back a program the callback has not started; false if it has.
+    fn withdraw(&self) -> bool {
+        self.handover
+            .lock()
+            .map(|mut h| h.pending.take().is_some())
+            .unwrap_or(true)
+    }
+
+    /// Waits for the callback to start the program. `Err` if it never will: stopped first
+    /// (`None`) or the device failed (`Some`).
+    fn wait_for_start(
+        &mut self,
+        start_at: Instant,
+        state: &ProgramState,
+    ) -> Result<(), Option<OutputError>> {
+        loop {
+            if self.started_at().is_some() {
+                return Ok(());
+            }
+            if state.stop.load(std::sync::atomic::Ordering::SeqCst) && self.withdraw() {
+                return Err(None);
+            }
+            let dead = match self.take_error() {
+                Some(e) => Some(e),
+                // Cleared to go, its instant long past, and still not taken: the stream is
+                // not calling back.
+                None if state.go.load(std::sync::atomic::Ordering::SeqCst)
+                    && Instant::now() > start_at + STALL =>
+                {
+                    Some(format!(
+                        "the sound device stopped taking audio for {} s",
+                        STALL.as_secs()
+                    ))
+                }
+                None => None,
+            };
+            if let Some(e) = dead {
+                if self.withdraw() {
+                    self.failed = true;
+                    return Err(Some(OutputError::Device(e)));
+                }
+                return Ok(());
+            }
+            std::thread::sleep(WAIT);
+        }
+    }
+}
+
+/// The callback's side: places the pending program's first sample, then pulls the program.
+struct Feeder {
+    handover: Arc<Mutex<Handover>>,
+    playing: Option<Program>,
+    channels: usize,
+    rate: f64,
+    scratch: Vec<f32>,
+}
+
+impl Feeder {
+    fn fill(&mut self, data: &mut [f32], info: &cpal::OutputCallbackInfo) {
+        data.fill(0.0);
+        let mut from = 0;
+        if self.playing.is_none() {
+            from = data.len();
+            // Never wait on the airing thread here: if it holds the lock, look next period.
+            let handover = self.handover.clone();
+            if let Ok(mut h) = handover.try_lock() {
+                if let Some(first) = self.place(&mut h, data.len() / self.channels, info) {
+                    from = first * self.channels;
+                }
+            };
+        }
+        if let Some(program) = self.playing.as_mut() {
+            for slot in data[from..].iter_mut() {
+                match program.next() {
+                    Some(v) => *slot = v,
+                    None => {
+                        self.playing = None;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the pending program if its instant falls within this period; returns the
+    /// frame it starts at.
+    fn place(
+        &mut self,
+        h: &mut Handover,
+        frames: usize,
+        info: &cpal::OutputCallbackInfo,
+    ) -> Option<usize> {
+        let (_, start_at, state) = h.pending.as_ref()?;
+        let cleared = state.go.load(std::sync::atomic::Ordering::SeqCst);
+        if !cleared || state.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let ts = info.timestamp();
+        let now = Instant::now();
+        // When the first frame of this period will sound.
+        let sounds_at = now + ts.playback.saturating_duration_since(ts.callback);
+        let offset = start_at.saturating_duration_since(sounds_at);
+        let first = (offset.as_secs_f64() * self.rate).round() as usize;
+        if first >= frames {
+            return None;
+        }
+        let (program, _, _) = h.pending.take()?;
+        let lead = (sounds_at + Duration::from_secs_f64(first as f64 / self.rate))
+            .saturating_duration_since(now);
+        h.started_at = Some(Utc::now() + chrono::Duration::from_std(lead).unwrap_or_default());
+        self.playing = Some(program);
+        Some(first)
+    }
+}
+
+fn build<T>(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    mut feeder: Feeder,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
+    device.build_output_stream::<T, _, _>(
+        *config,
+        move |data: &mut [T], info| {
+            let mut scratch = std::mem::take(&mut feeder.scratch);
+            scratch.resize(data.len(), 0.0);
+            feeder.fill(&mut scratch, info);
+            for (out, s) in data.iter_mut().zip(&scratch) {
+                *out = T::from_sample(*s);
+            }
+            feeder.scratch = scratch;
+        },
+        on_error,
+        None,
+    )
+}
+
+/// The device's configuration for `f`, if it has one: its sample format (float preferred,
+/// then the widest integer) and buffer size range.
+fn native(
+    device: &cpal::Device,
+    f: Format,
+) -> Option<(Format, cpal::SampleFormat, cpal::SupportedBufferSize)> {
+    let rank = |s: cpal::SampleFormat| match s {
+        cpal::SampleFormat::F32 => 0,
+        cpal::SampleFormat::I32 => 1,
+        cpal::SampleFormat::I16 => 2,
+        cpal::SampleFormat::U8 => 3,
+        _ => 9,
+    };
+    device
+        .supported_output_configs()
+        .ok()?
+        .filter(|c| {
+            c.channels() == f.channels
+                && c.min_sample_rate() <= f.sample_rate
+                && f.sample_rate <= c.max_sample_rate()
+                && rank(c.sample_format()) < 9
+        })
+        .min_by_key(|c| rank(c.sample_format()))
+        .map(|c| (f, c.sample_format(), *c.buffer_size()))
 }
 
 impl Output for DeviceOutput {
@@ -160,27 +377,35 @@ impl Output for DeviceOutput {
         Err(last.unwrap_or(OutputError::NoDevice(self.name.clone())))
     }
 
+    /// The callback writes a period while two more are queued ahead of it; it must know the
+    /// program may start by the time the instant comes into that reach.
+    fn clear_ahead(&self) -> Duration {
+        let (frames, rate) = self.period;
+        Duration::from_millis(frames as u64 * 3000 / rate.max(1) as u64 + 100)
+    }
+
     fn air(&mut self, program: Program, start_at: Instant) -> Aired {
-        let Some(sink) = self.sink.as_ref() else {
+        if self.stream.is_none() {
             return Aired {
                 started_at: None,
                 error: Some(OutputError::Device("not open".into())),
             };
-        };
-        let state = program.state();
-        let config = *sink.config();
-        let buffer = match config.buffer_size() {
-            cpal::BufferSize::Fixed(n) => *n,
-            cpal::BufferSize::Default => 4096,
-        };
-        let drain = Duration::from_millis(
-            buffer as u64 * 1000 / config.sample_rate().get() as u64 * 2 + 60,
-        );
-        if !wait_for_start(start_at, &state) {
-            return Aired::default();
         }
-        sink.mixer().add(program);
-        let started_at = Some(Utc::now());
+        let state = program.state();
+        let (frames, rate) = self.period;
+        // What the device holds (two periods) plays out after the program's last sample.
+        let drain = Duration::from_millis(frames as u64 * 2000 / rate as u64 + 60);
+        if let Ok(mut h) = self.handover.lock() {
+            h.started_at = None;
+            h.pending = Some((program, start_at, state.clone()));
+        }
+        if let Err(error) = self.wait_for_start(start_at, &state) {
+            return Aired {
+                started_at: None,
+                error,
+            };
+        }
+        let started_at = self.started_at();
         // A stream can also die silently (seen with ALSA's PulseAudio plugin when the sound
         // server goes away): no error, it just stops taking samples. That is a failure too.
         let mut last_progress = (state.total_samples(), Instant::now());
@@ -220,14 +445,18 @@ impl Output for DeviceOutput {
                 self.failed = error.is_some();
                 return Aired { started_at, error };
             }
-            // The program fades and stops itself; this loop only watches the device, so it
-            // need not wake often (each wake-up is CPU the broadcast pays for).
-            std::thread::sleep(WATCH);
+            // The program fades and stops itself and says when it has ended; until then this
+            // loop only watches the device, so it need not wake often (each wake-up is CPU
+            // the broadcast pays for).
+            state.wait_finished(WATCH);
         }
     }
 
     fn close(&mut self) {
-        let Some(sink) = self.sink.take() else {
+        if let Ok(mut h) = self.handover.lock() {
+            *h = Handover::default();
+        }
+        let Some(stream) = self.stream.take() else {
             return;
         };
         if self.error.lock().map(|e| e.is_some()).unwrap_or(true) || self.failed {
@@ -235,24 +464,10 @@ impl Output for DeviceOutput {
             // sound server is gone; the audio thread must stay free for the next broadcast.
             let _ = std::thread::Builder::new()
                 .name("loaxa-dead-stream".into())
-                .spawn(move || drop(sink));
+                .spawn(move || drop(stream));
         }
         self.failed = false;
     }
-}
-
-/// Whether the device lists a configuration with this channel count and sample rate.
-fn supports(device: &cpal::Device, f: Format) -> bool {
-    device
-        .supported_output_configs()
-        .map(|configs| {
-            configs.into_iter().any(|c| {
-                c.channels() == f.channels
-                    && c.min_sample_rate() <= f.sample_rate
-                    && f.sample_rate <= c.max_sample_rate()
-            })
-        })
-        .unwrap_or(false)
 }
 
 /// libasound prints configuration chatter straight to stderr (e.g. about unused PCM

@@ -55,6 +55,11 @@ pub trait Output: Send {
     /// Plays `program` starting at `start_at`; blocks until it ends, is stopped (through its
     /// state) or the output fails.
     fn air(&mut self, program: Program, start_at: Instant) -> Aired;
+    /// How long before its instant the output must be cleared to start (its first samples
+    /// are written that far ahead), once open.
+    fn clear_ahead(&self) -> Duration {
+        Duration::ZERO
+    }
     fn close(&mut self);
 }
 

@@ -8,7 +8,7 @@ use std::io::BufReader;
 use std::num::NonZero;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rodio::source::UniformSourceIterator;
@@ -51,10 +51,14 @@ pub struct ProgramState {
     /// Index of the clip being played; equals the clip count once finished.
     pub current: AtomicUsize,
     pub finished: AtomicBool,
+    /// Wakes whoever waits for the end (the airing thread sleeps on it, not in a poll loop).
+    ended: (Mutex<()>, Condvar),
     /// Set to fade out and end early (shutdown, or preemption by a higher priority).
     pub stop: AtomicBool,
     /// Set once the broadcast's start is journaled: no sample goes out before that.
     pub go: AtomicBool,
+    /// How long before the first instant the output needs `go` (milliseconds).
+    pub clear_ahead_ms: AtomicU64,
     /// Clips that failed to open at play time, with the reason.
     pub open_errors: Mutex<Vec<(usize, String)>>,
     pub channels: u16,
@@ -121,6 +125,25 @@ impl ProgramState {
 
     pub fn is_finished(&self) -> bool {
         self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the program has ended, or `timeout`; returns whether it has.
+    pub fn wait_finished(&self, timeout: Duration) -> bool {
+        let Ok(guard) = self.ended.0.lock() else {
+            return self.is_finished();
+        };
+        if self.is_finished() {
+            return true;
+        }
+        let _ = self.ended.1.wait_timeout(guard, timeout);
+        self.is_finished()
+    }
+
+    fn mark_finished(&self) {
+        // Under the lock, so a waiter between its check and its wait cannot miss it.
+        let _guard = self.ended.0.lock();
+        self.finished.store(true, Ordering::SeqCst);
+        self.ended.1.notify_all();
     }
 }
 
@@ -191,8 +214,10 @@ impl Program {
             samples: clips.iter().map(|_| AtomicU64::new(0)).collect(),
             current: AtomicUsize::new(0),
             finished: AtomicBool::new(clips.is_empty()),
+            ended: (Mutex::new(()), Condvar::new()),
             stop: AtomicBool::new(false),
             go: AtomicBool::new(false),
+            clear_ahead_ms: AtomicU64::new(0),
             open_errors: Mutex::new(Vec::new()),
             channels: channels.get(),
             sample_rate: rate.get(),
@@ -283,7 +308,9 @@ impl Program {
             self.publish(true);
         }
         self.current = None;
-        self.state.finished.store(true, Ordering::SeqCst);
+        if !self.state.is_finished() {
+            self.state.mark_finished();
+        }
         None
     }
 }
