@@ -147,7 +147,23 @@ impl ProgramState {
     }
 }
 
-type Clip = UniformSourceIterator<Steady<Decoder<BufReader<File>>>>;
+/// A clip's samples in the program's format: straight from the decoder when the file is
+/// already in it (the usual case: the device is opened in the clips' format), converted
+/// otherwise. The straight path skips a converter's per-sample work for the whole broadcast.
+enum Clip {
+    Direct(Decoder<BufReader<File>>),
+    Converted(UniformSourceIterator<Steady<Decoder<BufReader<File>>>>),
+}
+
+impl Clip {
+    #[inline]
+    fn next(&mut self) -> Option<f32> {
+        match self {
+            Clip::Direct(d) => d.next(),
+            Clip::Converted(c) => c.next(),
+        }
+    }
+}
 
 /// A decoder seen as one format from start to end. rodio's decoders report a span length
 /// of zero until their first packet is decoded, and the converter then takes zero samples
@@ -196,6 +212,9 @@ pub struct Program {
     fade_total: u64,
     fade_left: Option<u64>,
     meter: LevelMeter,
+    /// Samples of the current clip not yet added to its shared count (published with each
+    /// 10 ms window rather than per sample: the output's thread pays for every atomic).
+    unpublished: u64,
     window_len: u32,
     window_n: u32,
     window_squares: f64,
@@ -234,6 +253,7 @@ impl Program {
             fade_total: FADE.as_millis() as u64 * rate.get() as u64 * channels.get() as u64 / 1000,
             fade_left: None,
             meter: LevelMeter::default(),
+            unpublished: 0,
             window_len: rate.get() * channels.get() as u32 / 100,
             window_n: 0,
             window_squares: 0.0,
@@ -254,11 +274,18 @@ impl Program {
                 .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()));
             match opened {
                 Ok(d) => {
-                    self.current = Some(UniformSourceIterator::new(
-                        Steady(d),
-                        self.channels,
-                        self.rate,
-                    ))
+                    // The decoder reports its format from the first packet; a file whose format
+                    // changes mid-stream is not something loaxa airs.
+                    let same = d.channels() == self.channels && d.sample_rate() == self.rate;
+                    self.current = Some(if same {
+                        Clip::Direct(d)
+                    } else {
+                        Clip::Converted(UniformSourceIterator::new(
+                            Steady(d),
+                            self.channels,
+                            self.rate,
+                        ))
+                    })
                 }
                 Err(e) => {
                     if let Ok(mut errs) = self.state.open_errors.lock() {
@@ -273,6 +300,12 @@ impl Program {
 
     /// Closes the current 10 ms window and makes the clip's measurement visible.
     fn publish(&mut self, clip_ended: bool) {
+        if self.unpublished > 0 {
+            if let Some(count) = self.state.samples.get(self.index) {
+                count.fetch_add(self.unpublished, Ordering::Relaxed);
+            }
+            self.unpublished = 0;
+        }
         if self.window_n > 0 && (clip_ended || self.window_n >= self.window_len) {
             self.meter.windows += 1;
             if (self.window_squares / self.window_n as f64).sqrt() < SILENCE {
@@ -331,7 +364,7 @@ impl Iterator for Program {
             };
             match current.next() {
                 Some(sample) => {
-                    self.state.samples[self.index].fetch_add(1, Ordering::Relaxed);
+                    self.unpublished += 1;
                     let mut gain = self.master * self.clips[self.index].gain;
                     if let Some(left) = self.fade_left.as_mut() {
                         gain *= *left as f32 / self.fade_total.max(1) as f32;
