@@ -432,6 +432,14 @@ impl Catalog {
         }
     }
 
+    /// Whether clips are being measured right now.
+    pub fn ingesting(&self) -> bool {
+        self.in_flight
+            .lock()
+            .map(|s| !s.is_empty())
+            .unwrap_or(false)
+    }
+
     /// Lists the whole folder again at the next refresh (SIGHUP).
     pub fn rescan(&mut self) {
         self.last_scan = None;

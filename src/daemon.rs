@@ -144,6 +144,8 @@ struct Daemon<'a> {
     wakers: Option<crate::watch::Wakers>,
     /// When the configuration and schedules were last looked at.
     files_checked: Option<std::time::Instant>,
+    /// Clips were being measured at the last look (their memory is released when done).
+    was_ingesting: bool,
     /// The library status needs writing (the catalog changed, or a clip aired).
     library_dirty: bool,
     /// Events the journal refused (full disk, read-only), held until it takes writes again.
@@ -352,6 +354,7 @@ impl<'a> Daemon<'a> {
                 crate::watch::Wakers::start(&paths, station.config.language)
             }),
             files_checked: None,
+            was_ingesting: false,
             library_dirty: true,
             backlog: Backlog::new(&station.config.journal),
             backlog_tried: None,
@@ -1098,6 +1101,12 @@ impl<'a> Daemon<'a> {
         if self.catalog.refresh() {
             self.library_dirty = true;
         }
+        // Measuring clips decodes them whole: once the last is done, its buffers go back.
+        let ingesting = self.catalog.ingesting();
+        if self.was_ingesting && !ingesting {
+            release_memory();
+        }
+        self.was_ingesting = ingesting;
         self.report_notices()?;
         if self.library_dirty {
             self.retire_spent()?;

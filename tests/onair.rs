@@ -75,3 +75,54 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
         "libasound's stderr noise must be silenced: {stderr}"
     );
 }
+
+/// SIGTERM in the middle of a broadcast: what is on air fades to silence within a second of the
+/// signal — the device's buffer (two large periods) and the fade both count — and the cut is
+/// journaled `interrupted`, stopped by the service.
+#[test]
+fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
+    let pulse = Pulse::start();
+    let listener = Listener::start(&pulse);
+    let base = (unix_now() + 4.0).floor();
+    let t = chrono::DateTime::from_timestamp(base as i64, 0).unwrap();
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"dai\"\nat = [\"{}\"]\nplay = [\"dai.wav\"]\n",
+            t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+                .format("%H:%M:%S")
+        ),
+    );
+    // The example station's format (22.05 kHz mono): the device opens in it, periods and all.
+    support::tone_wav(&st.path().join("audio/dai.wav"), 8.0, 440.0, 22_050, 1);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    pulse.env(&mut cmd);
+    let child = cmd
+        .current_dir(st.path())
+        .args(["run", "--lang", "en"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
+    let signalled = unix_now();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let segments = listener.segments(0.01);
+    assert_eq!(segments.len(), 1, "heard {segments:?}\n{stderr}");
+    let silent_after = segments[0].onset + segments[0].length - signalled;
+    eprintln!("silent {silent_after:.3} s after SIGTERM");
+    assert!(
+        (0.0..=1.0).contains(&silent_after),
+        "on air {silent_after:.3} s after SIGTERM"
+    );
+    let log = support::bin::log_json(&st);
+    let r = &log["records"][0];
+    assert_eq!(r["outcome"], "interrupted", "{log:#}");
+    assert!(r["reason"].to_string().contains("stopped"), "{log:#}");
+}
