@@ -142,8 +142,9 @@ struct Daemon<'a> {
     catalog: Catalog,
     /// Saved files and clock steps, reported as they happen (absent in one-shot commands).
     wakers: Option<crate::watch::Wakers>,
-    /// When the configuration and schedules were last looked at.
-    files_checked: Option<std::time::Instant>,
+    /// When the configuration and schedules were last looked at, on the daemon's monotonic
+    /// clock (a fake clock's time in tests, so their edits are seen on schedule).
+    files_checked: Option<Duration>,
     /// Clips were being measured at the last look (their memory is released when done).
     was_ingesting: bool,
     /// The library status needs writing (the catalog changed, or a clip aired).
@@ -943,13 +944,14 @@ impl<'a> Daemon<'a> {
             .wakers
             .as_ref()
             .is_none_or(|w| !w.watching_files || w.take_files());
+        let mono = self.clock.monotonic();
         let due = self
             .files_checked
-            .is_none_or(|t| t.elapsed() >= FILES_RECHECK);
+            .is_none_or(|t| mono.saturating_sub(t) >= FILES_RECHECK);
         if !(flagged || due) {
             return Ok(());
         }
-        self.files_checked = Some(std::time::Instant::now());
+        self.files_checked = Some(mono);
         self.refresh_config();
         self.refresh_schedules()
     }
