@@ -130,6 +130,9 @@ struct Daemon<'a> {
     rejected: HashMap<std::path::PathBuf, String>,
     /// The schedules folder as last seen, to skip re-reading it when nothing changed.
     schedules_stamp: Option<Vec<FileStamp>>,
+    /// Counts the changes put in force (schedules or configuration): what was worked out
+    /// from the old ones is worked out again.
+    schedules_epoch: u64,
     notifier: Option<crate::service::Notifier>,
     /// What `loaxa status` reads, and when it was last written.
     status: Status,
@@ -323,6 +326,7 @@ impl<'a> Daemon<'a> {
             schedules: station.schedules.clone(),
             rejected: HashMap::new(),
             schedules_stamp: None,
+            schedules_epoch: 0,
             notifier: None,
             status: Status {
                 pid: std::process::id(),
@@ -1083,6 +1087,7 @@ impl<'a> Daemon<'a> {
                     new.buffer_frames = self.config.buffer_frames;
                 }
                 self.config = new;
+                self.schedules_epoch += 1;
                 tracing::info!(
                     "{}",
                     tr!(
@@ -1342,6 +1347,7 @@ impl<'a> Daemon<'a> {
         let now = self.clock.now();
         if !change.loaded.is_empty() || !change.removed.is_empty() {
             self.status_written = None;
+            self.schedules_epoch += 1;
         }
         for path in &change.loaded {
             self.rejected.remove(path);
@@ -1768,6 +1774,7 @@ impl<'a> Daemon<'a> {
     ) -> Result<(AirReport, Option<Reason>), DaemonError> {
         let current = crate::schedule::Priority::parse(&prepared.info.priority).unwrap_or_default();
         let mut stopped: Option<Reason> = None;
+        let mut due_checked: Option<(DateTime<Utc>, u64)> = None;
         let report = loop {
             // Wakes for what may cut this broadcast — an occurrence of higher priority at its
             // instant, an emergency file once settled — and otherwise rarely: every wake-up
@@ -1795,6 +1802,22 @@ impl<'a> Daemon<'a> {
                     }
                     self.queue.extend(urgent);
                     let now = self.clock.now();
+                    // Asking the journal what is due costs queries: only when an occurrence
+                    // can have come due since the last look (or the schedules changed).
+                    let look = match due_checked {
+                        Some((t, epoch)) if epoch == self.schedules_epoch => recurrence::next_after(
+                            self.schedules.slots(),
+                            self.config.timezone,
+                            t,
+                            chrono::Duration::days(400),
+                        )
+                        .is_some_and(|o| o.at <= now),
+                        _ => true,
+                    };
+                    if !look {
+                        continue;
+                    }
+                    due_checked = Some((now, self.schedules_epoch));
                     for p in self.due(now)? {
                         self.cursor = self.cursor.max(p.at);
                         if p.slot.priority > current && stopped.is_none() {

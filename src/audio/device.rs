@@ -20,7 +20,7 @@ use super::program::{Program, ProgramState};
 const OPEN_ATTEMPTS: u32 = 3;
 /// How often the airing thread looks at the device's health while the program plays (the
 /// program's end wakes it at once).
-const WATCH: Duration = Duration::from_millis(250);
+const WATCH: Duration = Duration::from_secs(1);
 /// How often it looks while waiting for the first instant.
 const WAIT: Duration = Duration::from_millis(50);
 /// How long a stream may take no samples before it counts as dead.
