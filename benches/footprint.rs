@@ -42,15 +42,14 @@ fn rss_mb(pid: u32) -> Option<(f64, f64)> {
     Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))
 }
 
-/// Watches a process until it exits: its last CPU time and peak RSS.
-fn watch_until_exit(pid: u32) -> (f64, f64) {
-    let (mut cpu, mut peak) = (0.0, 0.0);
-    while let (Some(c), Some((_, p))) = (cpu_seconds(pid), rss_mb(pid)) {
-        cpu = c;
+/// Watches a process until it exits: its peak RSS.
+fn peak_until_exit(pid: u32) -> f64 {
+    let mut peak = 0.0;
+    while let Some((_, p)) = rss_mb(pid) {
         peak = p;
         std::thread::sleep(Duration::from_millis(20));
     }
-    (cpu, peak)
+    peak
 }
 
 /// mpg123 playing the MP3 `REPEAT` times through ALSA's pulse plugin, as loaxa goes:
@@ -69,9 +68,19 @@ fn mpg123_round(pulse: &Pulse, mp3: &std::path::Path) -> Option<(f64, f64, f64)>
         }
     };
     let t = Instant::now();
-    let (cpu, peak) = watch_until_exit(child.id());
-    let _ = child.wait();
-    Some((cpu, peak, t.elapsed().as_secs_f64()))
+    let peak = peak_until_exit(child.id());
+    // The CPU time from the kernel's own account of the reaped child: polling /proc would
+    // miss whatever it used after the last look.
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = t.elapsed().as_secs_f64();
+    if reaped <= 0 {
+        let _ = child.wait();
+        return None;
+    }
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    Some((secs(usage.ru_utime) + secs(usage.ru_stime), peak, wall))
 }
 
 struct LoaxaRound {
