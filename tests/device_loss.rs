@@ -4,11 +4,10 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::bin::log_json;
-use support::pulse::{unix_now, Pulse};
+use support::pulse::{stop_daemon, unix_now, Pulse};
 use support::{TempStation, PLAN};
 
 /// `HH:MM:SS` in the station's zone, `offset` seconds after the Unix time `base`.
@@ -18,29 +17,6 @@ fn at(base: f64, offset: f64) -> String {
         .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
         .format("%H:%M:%S")
         .to_string()
-}
-
-/// Runs the daemon on the private sound server; returns it running.
-fn start(pulse: &Pulse, st: &TempStation) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-    pulse.env(&mut cmd);
-    cmd.current_dir(st.path())
-        .args(["run", "--lang", "en"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Stops the daemon with SIGTERM; returns its log.
-fn stop(child: std::process::Child) -> String {
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{err}");
-    err
 }
 
 fn sleep_until(unix: f64) {
@@ -60,7 +36,7 @@ fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_air
         ),
     );
     support::tone_wav(&st.path().join("audio/a.wav"), 3.0, 440.0, 48_000, 2);
-    let child = start(&pulse, &st);
+    let child = pulse.start_daemon(st.path());
 
     // One second into the first broadcast, the sound server dies; it is back two seconds later.
     sleep_until(base + 1.0);
@@ -68,7 +44,7 @@ fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_air
     std::thread::sleep(Duration::from_secs(2));
     pulse.restart();
     sleep_until(base + 12.5);
-    let err = stop(child);
+    let err = stop_daemon(child);
 
     let log = log_json(&st);
     let records = log["records"].as_array().unwrap();
@@ -103,7 +79,7 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
         ),
     );
     support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
-    let child = start(&pulse, &st);
+    let child = pulse.start_daemon(st.path());
     sleep_until(base + 3.0);
     let lost = support::bin::run({
         let mut c = support::bin::loaxa(&st);
@@ -115,7 +91,7 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
     sleep_until(base + 5.0);
     pulse.restart();
     sleep_until(base + 16.5);
-    let err = stop(child);
+    let err = stop_daemon(child);
     assert!(lost.contains("SOUND OUTPUT LOST since"), "{lost}");
     assert!(
         err.contains("the sound output is back"),

@@ -4,34 +4,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::pulse::{unix_now, Listener, Pulse};
+use support::pulse::{stop_daemon, unix_now, Listener, Pulse};
 use support::{TempStation, PLAN};
-
-/// The daemon on the station, playing into the test's PulseAudio, its log in English.
-fn on_air(pulse: &Pulse, st: &TempStation) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-    pulse.env(&mut cmd);
-    cmd.current_dir(st.path())
-        .args(["run", "--lang", "en"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// SIGTERM; the daemon must exit 0. Returns its log.
-fn stop(child: Child) -> String {
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
 
 #[test]
 fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
@@ -57,10 +33,10 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
     support::tone_wav(&st.path().join("audio/a.wav"), 1.5, 440.0, 48_000, 2);
     support::tone_wav(&st.path().join("audio/b.wav"), 1.0, 660.0, 48_000, 2);
 
-    let child = on_air(&pulse, &st);
+    let child = pulse.start_daemon(st.path());
     let wait = base + 5.5 - unix_now();
     std::thread::sleep(Duration::from_secs_f64(wait.max(0.0)));
-    let stderr = stop(child);
+    let stderr = stop_daemon(child);
 
     let segments = listener.segments(0.01);
     assert_eq!(segments.len(), 2, "heard {segments:?}\n{stderr}");
@@ -105,10 +81,10 @@ fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
     );
     // The example station's format (22.05 kHz mono): the device opens in it, periods and all.
     support::tone_wav(&st.path().join("audio/dai.wav"), 8.0, 440.0, 22_050, 1);
-    let child = on_air(&pulse, &st);
+    let child = pulse.start_daemon(st.path());
     std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
     let signalled = unix_now();
-    let stderr = stop(child);
+    let stderr = stop_daemon(child);
 
     let segments = listener.segments(0.01);
     assert_eq!(segments.len(), 1, "heard {segments:?}\n{stderr}");

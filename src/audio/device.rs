@@ -199,10 +199,7 @@ impl DeviceOutput {
                 None if state.go.load(std::sync::atomic::Ordering::SeqCst)
                     && Instant::now() > start_at + STALL =>
                 {
-                    Some(format!(
-                        "the sound device stopped taking audio for {} s",
-                        STALL.as_secs()
-                    ))
+                    Some(stalled())
                 }
                 None => None,
             };
@@ -216,6 +213,14 @@ impl DeviceOutput {
             std::thread::sleep(WAIT);
         }
     }
+}
+
+/// Why a stream that stopped calling back counts as failed.
+fn stalled() -> String {
+    format!(
+        "the sound device stopped taking audio for {} s",
+        STALL.as_secs()
+    )
 }
 
 /// The callback's side: places the pending program's first sample, then pulls the program.
@@ -422,10 +427,7 @@ impl Output for DeviceOutput {
                 state.request_stop();
                 return Aired {
                     started_at,
-                    error: Some(OutputError::Device(format!(
-                        "the sound device stopped taking audio for {} s",
-                        STALL.as_secs()
-                    ))),
+                    error: Some(OutputError::Device(stalled())),
                 };
             }
             if let Some(e) = self.take_error() {

@@ -83,6 +83,18 @@ impl Pulse {
     }
 
     /// Starts the daemon again after it was killed (a restarted sound server).
+    /// `loaxa run` in `station`, playing into this server, its log in English (piped).
+    pub fn start_daemon(&self, station: &Path) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+        self.env(&mut cmd);
+        cmd.current_dir(station)
+            .args(["run", "--lang", "en"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn restart(&self) {
         self.launch();
     }
@@ -204,6 +216,17 @@ impl Drop for Listener {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SIGTERM to a daemon from [`Pulse::start_daemon`]; it must exit 0. Returns its log.
+pub fn stop_daemon(child: Child) -> String {
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    log
 }
 
 pub fn unix_now() -> f64 {
