@@ -1006,10 +1006,6 @@ impl<'a> Daemon<'a> {
                 self.hung_up();
             }
         }
-        if let Some(w) = &self.wakers {
-            // The step itself is told apart from sleeping by `watch_clock`, at this wake.
-            let _ = w.take_clock_set();
-        }
     }
 
     /// Applies a saved edit of the configuration file: a valid one takes effect at once (what

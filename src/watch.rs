@@ -17,7 +17,6 @@ pub struct Wakers {
     /// Notified on any of the events below.
     pub notify: Arc<Notify>,
     files: Arc<AtomicBool>,
-    clock_set: Arc<AtomicBool>,
     /// Whether file changes are reported by events; without them the caller looks each tick.
     pub watching_files: bool,
     _watcher: Option<notify::RecommendedWatcher>,
@@ -30,13 +29,12 @@ impl Wakers {
     pub fn start(watch: &[&Path], lang: Lang) -> Wakers {
         let notify = Arc::new(Notify::new());
         let files = Arc::new(AtomicBool::new(false));
-        let clock_set = Arc::new(AtomicBool::new(false));
         let watcher = watch_files(watch, &files, &notify, lang);
-        watch_clock_steps(&clock_set, &notify);
+        // A step only needs to wake the loop: `watch_clock` tells it from sleeping.
+        watch_clock_steps(&notify);
         Wakers {
             notify,
             files,
-            clock_set,
             watching_files: watcher.is_some(),
             _watcher: watcher,
         }
@@ -45,11 +43,6 @@ impl Wakers {
     /// Whether a watched file changed since the last call.
     pub fn take_files(&self) -> bool {
         self.files.swap(false, Ordering::AcqRel)
-    }
-
-    /// Whether the wall clock was set since the last call.
-    pub fn take_clock_set(&self) -> bool {
-        self.clock_set.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -99,10 +92,10 @@ fn watch_files(
 /// A thread blocked on a timerfd armed a year ahead on the wall clock with
 /// `TFD_TIMER_CANCEL_ON_SET`: its read fails with `ECANCELED` the instant the clock is set.
 /// Gradual NTP slewing does not count as a set and needs no notice.
-fn watch_clock_steps(flag: &Arc<AtomicBool>, wake: &Arc<Notify>) {
+fn watch_clock_steps(wake: &Arc<Notify>) {
     #[cfg(target_os = "linux")]
     {
-        let (f, w) = (flag.clone(), wake.clone());
+        let w = wake.clone();
         let fd = unsafe { libc::timerfd_create(libc::CLOCK_REALTIME, libc::TFD_CLOEXEC) };
         if fd < 0 {
             tracing::debug!(
@@ -149,7 +142,6 @@ fn watch_clock_steps(flag: &Arc<AtomicBool>, wake: &Arc<Notify>) {
                 };
                 if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECANCELED)
                 {
-                    f.store(true, Ordering::Release);
                     w.notify_one();
                 }
             });
@@ -158,5 +150,5 @@ fn watch_clock_steps(flag: &Arc<AtomicBool>, wake: &Arc<Notify>) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (flag, wake);
+    let _ = wake;
 }
