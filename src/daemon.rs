@@ -5,7 +5,7 @@
 //! what aired, what was cut, and what was missed and why. Clock, output and shutdown are
 //! injected, mini-redis style, so tests drive days of schedule in milliseconds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -444,11 +444,36 @@ impl<'a> Daemon<'a> {
         // What was in force before this start decides what was owed while loaxa was down:
         // an edit made while it was stopped does not rewrite that history.
         let previous = self.journal.schedules_in_force()?;
+        // The last run answered for occurrences from its own start (less the grace) on, and
+        // a kill can leave some of them unjournaled — one it was about to air late, or one
+        // waiting behind a broadcast — though later events were written. So this start
+        // looks again from there; what the journal already has is skipped. A version loaded
+        // mid-run owes nothing from before it came in. Older journals do not say where the
+        // last run began; there the last sign of life has to do.
+        let owed_from = match self.journal.last_accounts_from()? {
+            Some(from) => {
+                let last_start = self.journal.last_started()?;
+                let mut since = BTreeMap::new();
+                for (file, _, _) in &previous {
+                    let loaded = self.journal.schedule_loaded_at(file)?;
+                    let mid_run = matches!((loaded, last_start), (Some(l), Some(s)) if l > s);
+                    since.insert(
+                        file.clone(),
+                        loaded.filter(|_| mid_run).map_or(from, |l| l.max(from)),
+                    );
+                }
+                Some((from, since))
+            }
+            None => last_seen.map(|seen| (seen, BTreeMap::new())),
+        };
+        let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
+        let horizon = now - grace;
 
         self.record(
             std::slice::from_ref(&Event::StationStarted {
                 version: env!("CARGO_PKG_VERSION").into(),
                 output: self.audio.output_name().to_string(),
+                accounts_from: Some(horizon),
             }),
             now,
         );
@@ -474,10 +499,8 @@ impl<'a> Daemon<'a> {
             self.record(&[e], now);
         }
 
-        let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
-        let horizon = now - grace;
-        if let Some(seen) = last_seen {
-            let owed = self.owed_while_down(&previous, seen, horizon);
+        if let Some((from, since)) = owed_from {
+            let owed = self.owed_while_down(&previous, &since, from, horizon);
             let mut count = 0;
             for p in owed {
                 if self.journal_missed(&p, Reason::NotRunning, now)? {
@@ -538,9 +561,11 @@ impl<'a> Daemon<'a> {
 
     /// Occurrences in `(from, until]` of the schedules that were in force (as the journal
     /// stored them), or of the current ones for a journal that predates version storage.
+    /// A stored version's occurrences start after `since[file]` where that is given.
     fn owed_while_down(
         &self,
         previous: &[(String, String, String)],
+        since: &BTreeMap<String, DateTime<Utc>>,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Vec<Pending> {
@@ -568,6 +593,7 @@ impl<'a> Daemon<'a> {
         for (file, sha, content) in previous {
             match crate::schedule::parse(std::path::Path::new(file), content, &ctx, 0) {
                 (Some(schedule), _) => {
+                    let from = since.get(file).copied().unwrap_or(from);
                     for o in recurrence::between(schedule.slots.iter(), tz, from, until) {
                         out.push(now_pending(o, Some(sha.clone())));
                     }

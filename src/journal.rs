@@ -252,6 +252,12 @@ pub enum Event {
     StationStarted {
         version: String,
         output: String,
+        /// The instant from which this run answers for occurrences (its start less the
+        /// grace): what fell due before was settled at its start, what falls due after is
+        /// its own to air or journal. The next start looks again from here, because a run
+        /// killed mid-way leaves some of its own unjournaled. Absent in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accounts_from: Option<DateTime<Utc>>,
     },
     StationStopped {
         reason: String,
@@ -1088,18 +1094,56 @@ impl Journal {
 
     /// The last moment loaxa is known to have been running: its latest event.
     pub fn last_activity(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
-        let last: Option<String> = self
+        self.instant(
+            "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+    }
+
+    /// The instant (an RFC 3339 text) in the one row `sql` selects, if any.
+    fn instant(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Option<DateTime<Utc>>, JournalError> {
+        let at: Option<Option<String>> = self
             .conn
-            .query_row(
-                "SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
+            .query_row(sql, args, |r| r.get(0))
             .optional()
             .map_err(self.sql())?;
-        Ok(last
+        Ok(at
+            .flatten()
             .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|t| t.with_timezone(&Utc)))
+    }
+
+    /// Where the last run began to answer for occurrences (see `Event::StationStarted`), if
+    /// a run has started and its journal says.
+    pub fn last_accounts_from(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        self.instant(
+            "SELECT json_extract(body, '$.accounts_from') FROM events
+             WHERE kind = 'station_started' ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+    }
+
+    /// When the version in force of schedule `file` was loaded (its last
+    /// `schedule_loaded` event).
+    pub fn schedule_loaded_at(&self, file: &str) -> Result<Option<DateTime<Utc>>, JournalError> {
+        self.instant(
+            "SELECT recorded_at FROM events WHERE kind = 'schedule_loaded'
+             AND json_extract(body, '$.file') = ?1 ORDER BY seq DESC LIMIT 1",
+            &[&file],
+        )
+    }
+
+    /// When the last run started (its `station_started` event), if any did.
+    pub fn last_started(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        self.instant(
+            "SELECT recorded_at FROM events WHERE kind = 'station_started'
+             ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
     }
 
     /// The latest scheduled instant the journal accounts for.

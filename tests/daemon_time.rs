@@ -442,6 +442,72 @@ fn queue_rotation_follows_the_journal_and_survives_restarts() {
 }
 
 #[test]
+fn regression_a_run_killed_before_airing_what_it_was_to_air_late_leaves_it_missed_not_unrecorded() {
+    // The bug (tests/recovery.rs failed about half the time): a run started at 06:00:30,
+    // within the grace of 06:00, and was killed before it aired or journaled 06:00. Its
+    // start was journaled after 06:00, so the next start took that as the point up to which
+    // everything was accounted for, and 06:00 was left with no record at all.
+    use loaxa::journal::Event;
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    {
+        let mut j = Journal::open(&st.journal()).unwrap();
+        j.append(
+            &Event::StationStarted {
+                version: "0".into(),
+                output: "null".into(),
+                accounts_from: Some(local("2025-09-01 05:59:30")),
+            },
+            local("2025-09-01 06:00:30"),
+        )
+        .unwrap();
+    }
+    let tape = Tape::default();
+    let clock = FakeClock::new(local("2025-09-01 06:05:00"));
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local("2025-09-01 06:10:00"),
+        vec![],
+    );
+    let rs = records(&st);
+    assert_eq!(summary(&rs), ["09-01 06:00:00 s Missed"]);
+    assert_eq!(rs[0].reason, Some(Reason::NotRunning));
+    assert_eq!(tape.count(), 0);
+}
+
+#[test]
+fn a_slot_added_mid_run_is_not_owed_from_before_it_was_added() {
+    // The next start looks again over the whole last run, so it must not hold a version
+    // loaded at 10:00 to times before 10:00.
+    let st = TempStation::new("", &daily("06:00:00"));
+    st.tone("a.wav", 0.2);
+    let file = st.path().join("schedules/test.toml");
+    let clock = FakeClock::new(local("2025-09-01 07:00:00"));
+    let edited = format!(
+        "{PLAN}[[slot]]\nid = \"s\"\nat = [\"08:00:00\", \"12:00:00\"]\ntopic = \"a\"\nplay = [\"a.wav\"]\n"
+    );
+    run_with(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 11:00:00"),
+        vec![],
+        vec![(local("2025-09-01 10:00:00"), file, Some(edited))],
+    );
+    clock.set(local("2025-09-01 13:00:00"));
+    run_until(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        local("2025-09-01 13:10:00"),
+        vec![],
+    );
+    assert_eq!(summary(&records(&st)), ["09-01 12:00:00 s Missed"]);
+}
+
+#[test]
 fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
     use loaxa::journal::{ClipPlan, Event, OccurrenceInfo};
     let st = TempStation::new("", &daily("06:00:00"));

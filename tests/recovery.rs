@@ -96,7 +96,12 @@ fn killed_at_random_points_every_occurrence_ends_up_with_exactly_one_record() {
             let r = records
                 .iter()
                 .find(|r| r.info.key == key)
-                .unwrap_or_else(|| panic!("no record for {key}"));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no record for {key}; the journal around it:\n{}",
+                        around(&db, t)
+                    )
+                });
             *outcomes
                 .entry(format!("{:?}", r.outcome.unwrap()))
                 .or_insert(0) += 1;
@@ -109,4 +114,37 @@ fn killed_at_random_points_every_occurrence_ends_up_with_exactly_one_record() {
         outcomes.contains_key("Completed") && outcomes.contains_key("Missed"),
         "{outcomes:?}"
     );
+}
+
+/// The journal's events within five seconds of `t`, one per line, to show what happened
+/// around an occurrence that was left without a record.
+fn around(db: &rusqlite::Connection, t: DateTime<Utc>) -> String {
+    let ms = t.timestamp_millis();
+    let mut stmt = db
+        .prepare(
+            "SELECT recorded_at, kind, COALESCE(occurrence, ''), COALESCE(outcome, '') FROM events
+             ORDER BY seq",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap);
+    let mut out = String::new();
+    for (at, kind, occ, outcome) in rows {
+        let when = DateTime::parse_from_rfc3339(&at)
+            .unwrap()
+            .timestamp_millis();
+        if (when - ms).abs() <= 5000 {
+            out += &format!("  {at} {kind} {occ} {outcome}\n");
+        }
+    }
+    out
 }
