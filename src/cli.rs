@@ -395,28 +395,53 @@ impl tracing_subscriber::fmt::time::FormatTime for StationTime {
 
 /// Decoders log every damaged file at error level; loaxa reports those itself, once, in
 /// the operator's language, so their chatter is off unless RUST_LOG asks for it.
+/// RUST_LOG takes `target=level` directives, comma-separated, and a bare level for the rest
+/// (env_logger's form without its regular expressions, which would cost the daemon a regex
+/// engine in memory for a feature nobody at a station uses).
 fn init_logging() {
     use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
-    let filter = || {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,loaxa=info,symphonia=off,symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_ogg=off,symphonia_format_isomp4=off"))
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let spec = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let parsed = spec.as_deref().map(str::parse::<Targets>);
+    let rejected = match &parsed {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let filter = move || match &parsed {
+        Some(Ok(t)) => t.clone(),
+        _ => Targets::new()
+            .with_default(LevelFilter::WARN)
+            .with_target("loaxa", LevelFilter::INFO)
+            .with_target("symphonia", LevelFilter::OFF),
+    };
+    let warn_rejected = || {
+        if let (Some(spec), Some(e)) = (&spec, &rejected) {
+            tracing::warn!("RUST_LOG «{spec}»: không hiểu / not understood ({e}); dùng mức mặc định / using the default levels");
+        }
     };
     if stderr_is_journal() {
         // journald stamps each line itself and reads the level from a <N> prefix.
         let _ = tracing_subscriber::fmt()
             .event_format(Journald)
-            .with_env_filter(filter())
             .with_writer(std::io::stderr)
+            .finish()
+            .with(filter())
             .try_init();
+        warn_rejected();
         return;
     }
     let _ = tracing_subscriber::fmt()
         .with_timer(StationTime)
-        .with_env_filter(filter())
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
+        .finish()
+        .with(filter())
         .try_init();
+    warn_rejected();
 }
 
 /// Whether stderr is connected to the systemd journal: `JOURNAL_STREAM` names the device

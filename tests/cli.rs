@@ -663,3 +663,37 @@ fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
     assert!(!rows[0].contains("clash"), "{out}");
     assert!(rows[1].contains("(clash: airs after)") && rows[2].contains("(clash: airs after)"));
 }
+
+#[test]
+fn rust_log_filters_the_log_by_target_and_a_malformed_one_is_reported_not_ignored() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"03:00:00\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 0.2);
+    let daemon = |rust_log: &str| {
+        let mut c = loaxa(&st);
+        c.env("RUST_LOG", rust_log);
+        let child = c
+            .args(["run", "--lang", "en"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        stop(child)
+    };
+    let (code, err) = daemon("off");
+    assert_eq!(code, 0);
+    assert_eq!(err, "", "RUST_LOG=off silences the log");
+
+    let (_, err) = daemon("warn");
+    assert!(err.contains("WARN") && !err.contains("ready"), "{err}");
+
+    let (_, err) = daemon("loaxa::daemon=info");
+    assert!(err.contains("ready") && !err.contains("WARN"), "{err}");
+
+    let (_, err) = daemon("loaxa=loud");
+    assert!(err.contains("RUST_LOG «loaxa=loud»"), "{err}");
+    assert!(err.contains("ready"), "the default levels apply: {err}");
+}
