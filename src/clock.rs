@@ -3,6 +3,7 @@
 //! *when*; the fake clock jumps instantly to whatever a sleep asks for, and can be stepped
 //! forward or back like an NTP correction.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,9 @@ pub trait Clock: Send + Sync + 'static {
     fn instant_at(&self, at: DateTime<Utc>) -> Instant;
     /// Time elapsed on a clock that never steps, to tell wall-clock steps from sleeping.
     fn monotonic(&self) -> Duration;
+    /// An output says it is playing a program (`true`) or done (`false`). Real time needs
+    /// no telling; a fake clock holds still meanwhile (see [`FakeClock`]).
+    fn playing(&self, _on: bool) {}
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,18 +56,26 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that tests move by hand; sleeping advances it.
+/// A clock that tests move by hand; sleeping advances it — except while an output is
+/// playing. A test's recorder plays a program in no time, but on the audio thread: on a
+/// loaded machine the daemon's loop could otherwise sleep through half an hour of fake time,
+/// one tick at a time, before that thread ran, and the broadcast would seem to overrun.
 #[derive(Debug, Clone)]
 pub struct FakeClock {
     now: Arc<Mutex<DateTime<Utc>>>,
     mono: Arc<Mutex<Duration>>,
+    playing: Arc<AtomicUsize>,
 }
+
+/// How long a fake sleep waits, in real time, for an output that is playing.
+const PLAYING_WAIT: Duration = Duration::from_secs(5);
 
 impl FakeClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         FakeClock {
             now: Arc::new(Mutex::new(start)),
             mono: Arc::new(Mutex::new(Duration::ZERO)),
+            playing: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -93,6 +105,10 @@ impl Clock for FakeClock {
         &self,
         d: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let waited = Instant::now();
+        while self.playing.load(Ordering::SeqCst) > 0 && waited.elapsed() < PLAYING_WAIT {
+            std::thread::sleep(Duration::from_micros(100));
+        }
         self.step(chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero()));
         if let Ok(mut m) = self.mono.lock() {
             *m += d;
@@ -106,5 +122,13 @@ impl Clock for FakeClock {
 
     fn monotonic(&self) -> Duration {
         self.mono.lock().map(|m| *m).unwrap_or_default()
+    }
+
+    fn playing(&self, on: bool) {
+        if on {
+            self.playing.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.playing.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }

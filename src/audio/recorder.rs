@@ -78,6 +78,9 @@ impl Output for Recorder {
                 .map(|c| c.now())
                 .unwrap_or_else(Utc::now),
         );
+        if let Some(c) = &self.clock {
+            c.playing(true);
+        }
         let mut rec = Recording::default();
         let mut error = None;
         for s in program.by_ref() {
@@ -90,6 +93,9 @@ impl Output for Recorder {
         }
         if let Ok(mut b) = self.tape.broadcasts.lock() {
             b.push(rec);
+        }
+        if let Some(c) = &self.clock {
+            c.playing(false);
         }
         Aired { started_at, error }
     }
