@@ -21,6 +21,12 @@ cargo deb
 deb=$(ls -t target/debian/loaxa_*.deb | head -1)
 dpkg-deb --info "$deb" | sed -n '1,20p'
 dpkg-deb --contents "$deb"
+# A binary with packed relocations does not start on glibc before 2.36: the package must say so
+# (dpkg-shlibdeps does not see that need).
+if readelf -V target/release/loaxa | grep -q GLIBC_ABI_DT_RELR; then
+    dpkg-deb -f "$deb" Depends | grep -q 'libc6 (>= 2.36)' \
+        || { echo "test-deb: the binary needs glibc 2.36 and the package does not say so" >&2; exit 1; }
+fi
 
 step "install it (apt pulls its dependencies)"
 apt-get install -y "./$deb"

@@ -49,6 +49,20 @@ fn run_until(
     run_with(st, recorder, clock, until, steps, Vec::new())
 }
 
+/// Runs the daemon on a fake clock from local time `from` to `until`, recording what it airs.
+fn run_between(st: &TempStation, from: &str, until: &str) -> (Tape, FakeClock) {
+    let tape = Tape::default();
+    let clock = FakeClock::new(local(from));
+    run_until(
+        st,
+        Recorder::new(tape.clone()),
+        &clock,
+        local(until),
+        vec![],
+    );
+    (tape, clock)
+}
+
 /// A file edit an operator makes at a given (fake) time: write `Some(text)` or delete `None`.
 type Edit = (DateTime<Utc>, std::path::PathBuf, Option<String>);
 
@@ -169,15 +183,7 @@ fn days_of_schedule_run_in_milliseconds_across_midnight_month_and_year() {
         ),
     );
     st.tone("a.wav", 0.5);
-    let tape = Tape::default();
-    let clock = FakeClock::new(local("2025-12-30 12:00:00"));
-    run_until(
-        &st,
-        Recorder::new(tape.clone()),
-        &clock,
-        local("2026-01-02 12:00:00"),
-        vec![],
-    );
+    let (tape, _) = run_between(&st, "2025-12-30 12:00:00", "2026-01-02 12:00:00");
     assert_eq!(
         summary(&records(&st)),
         [
@@ -299,15 +305,7 @@ fn a_backward_clock_step_never_airs_anything_twice() {
 fn a_restart_does_not_air_again_what_already_aired() {
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
-    let tape = Tape::default();
-    let clock = FakeClock::new(local("2025-09-01 05:59:00"));
-    run_until(
-        &st,
-        Recorder::new(tape.clone()),
-        &clock,
-        local("2025-09-01 06:00:20"),
-        vec![],
-    );
+    let (tape, clock) = run_between(&st, "2025-09-01 05:59:00", "2025-09-01 06:00:20");
     clock.set(local("2025-09-01 06:00:25"));
     run_until(
         &st,
@@ -462,15 +460,7 @@ fn regression_a_run_killed_before_airing_what_it_was_to_air_late_leaves_it_misse
         )
         .unwrap();
     }
-    let tape = Tape::default();
-    let clock = FakeClock::new(local("2025-09-01 06:05:00"));
-    run_until(
-        &st,
-        Recorder::new(tape.clone()),
-        &clock,
-        local("2025-09-01 06:10:00"),
-        vec![],
-    );
+    let (tape, _) = run_between(&st, "2025-09-01 06:05:00", "2025-09-01 06:10:00");
     let rs = records(&st);
     assert_eq!(summary(&rs), ["09-01 06:00:00 s Missed"]);
     assert_eq!(rs[0].reason, Some(Reason::NotRunning));
@@ -542,15 +532,7 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
         )
         .unwrap();
     }
-    let tape = Tape::default();
-    let clock = FakeClock::new(local("2025-09-01 06:00:10"));
-    run_until(
-        &st,
-        Recorder::new(tape.clone()),
-        &clock,
-        local("2025-09-01 06:10:00"),
-        vec![],
-    );
+    let (tape, _) = run_between(&st, "2025-09-01 06:00:10", "2025-09-01 06:10:00");
     let rs = records(&st);
     assert_eq!(summary(&rs), ["09-01 06:00:00 s Interrupted"]);
     assert_eq!(rs[0].reason, Some(Reason::Crashed));
@@ -570,15 +552,7 @@ fn clashing_slots_air_back_to_back_by_priority_then_order() {
         ),
     );
     st.tone("a.wav", 0.2);
-    let tape = Tape::default();
-    let clock = FakeClock::new(local("2025-09-01 05:59:00"));
-    run_until(
-        &st,
-        Recorder::new(tape.clone()),
-        &clock,
-        local("2025-09-01 06:10:00"),
-        vec![],
-    );
+    let (tape, _) = run_between(&st, "2025-09-01 05:59:00", "2025-09-01 06:10:00");
     let rs = records(&st);
     let mut by_start: Vec<&Record> = rs.iter().collect();
     by_start.sort_by_key(|r| r.started_at);
