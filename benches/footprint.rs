@@ -16,6 +16,8 @@ use support::pulse::{unix_now, Pulse};
 use support::{TempStation, PLAN};
 
 const IDLE: Duration = Duration::from_secs(20);
+/// From the daemon's start to the idle window: start-up and measuring the new clip.
+const SETTLE: Duration = Duration::from_secs(2);
 /// The clip is aired this many times back to back by both players: a minute of audio, so
 /// CPU times (counted in 10 ms ticks) are large enough to compare.
 const REPEAT: usize = 6;
@@ -92,7 +94,16 @@ struct LoaxaRound {
 
 /// A fresh loaxa daemon: idle for [`IDLE`], then one slot airing the same MP3 `REPEAT` times.
 fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
-    let at = (unix_now() + IDLE.as_secs_f64() + 4.0).floor();
+    // The slot falls after the idle window and the daemon's lead time (it opens the device
+    // and prepares the broadcast that long before): an idle figure taken inside the lead
+    // time counted the sound stack's libraries and the preparation, as it did about half
+    // the time before this margin (idle 13.7 MB and 0.35 % instead of 9.2 MB and 0 %).
+    let at = (unix_now()
+        + SETTLE.as_secs_f64()
+        + IDLE.as_secs_f64()
+        + loaxa::daemon::LEAD.as_secs_f64()
+        + 1.0)
+        .ceil();
     let t_at = chrono::DateTime::from_timestamp(at as i64, 0)
         .unwrap()
         .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
@@ -125,7 +136,7 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
         .spawn()
         .unwrap();
     let pid = child.id();
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(SETTLE);
     let idle_cpu0 = cpu_seconds(pid).unwrap();
     std::thread::sleep(IDLE);
     let idle_cpu = cpu_seconds(pid).unwrap() - idle_cpu0;

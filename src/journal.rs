@@ -1146,6 +1146,28 @@ impl Journal {
         )
     }
 
+    /// The keys of the occurrences the journal has any event for, scheduled in `[from, until]`.
+    pub fn occurrences_scheduled(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<std::collections::HashSet<String>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT occurrence FROM events
+                 WHERE scheduled_at >= ?1 AND scheduled_at <= ?2 AND occurrence IS NOT NULL",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(
+                params![from.timestamp_millis(), until.timestamp_millis()],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The latest scheduled instant the journal accounts for.
     pub fn last_scheduled(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
         let last: Option<i64> = self
