@@ -503,15 +503,16 @@ impl<'a> Daemon<'a> {
             let owed = self.owed_while_down(&previous, &since, from, horizon);
             // After a long run most of these are journaled: one range query, not one each.
             let known = self.journal.occurrences_scheduled(from, horizon)?;
-            let mut count = 0;
+            let mut missed = Vec::new();
             for p in owed {
                 if known.contains(&self.info(&p).key) {
                     continue;
                 }
-                if self.journal_missed(&p, Reason::NotRunning, now)? {
-                    count += 1;
-                }
+                missed.extend(self.missed(&p, Reason::NotRunning)?);
             }
+            // One write for all of them: a week down at a busy station is thousands.
+            let count = missed.len();
+            self.record(&missed, now);
             if count > 0 {
                 tracing::warn!(
                     "{}",
@@ -634,9 +635,19 @@ impl<'a> Daemon<'a> {
         reason: Reason,
         now: DateTime<Utc>,
     ) -> Result<bool, DaemonError> {
+        let Some(event) = self.missed(p, reason)? else {
+            return Ok(false);
+        };
+        self.record(std::slice::from_ref(&event), now);
+        Ok(true)
+    }
+
+    /// The event that journals an occurrence as missed, said in the log; `None` if the
+    /// journal already accounts for it.
+    fn missed(&self, p: &Pending, reason: Reason) -> Result<Option<Event>, DaemonError> {
         let info = self.info(p);
         if self.knows(&info.key)? {
-            return Ok(false);
+            return Ok(None);
         }
         tracing::warn!(
             "{}",
@@ -649,14 +660,10 @@ impl<'a> Daemon<'a> {
                 reason.text(self.lang())
             )
         );
-        self.record(
-            std::slice::from_ref(&Event::OccurrenceMissed {
-                occurrence: info,
-                reason,
-            }),
-            now,
-        );
-        Ok(true)
+        Ok(Some(Event::OccurrenceMissed {
+            occurrence: info,
+            reason,
+        }))
     }
 
     /// Writes the status file: at once when `force`, else at most every heartbeat.
