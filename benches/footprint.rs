@@ -97,7 +97,7 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
     // The slot falls after the idle window and the daemon's lead time (it opens the device
     // and prepares the broadcast that long before): an idle figure taken inside the lead
     // time counted the sound stack's libraries and the preparation, as it did about half
-    // the time before this margin (idle 13.7 MB and 0.35 % instead of 9.2 MB and 0 %).
+    // the time before this margin (idle 13.7 MB and 0.35 % instead of 9.6 MB and 0 %).
     let at = (unix_now()
         + SETTLE.as_secs_f64()
         + IDLE.as_secs_f64()

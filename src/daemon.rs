@@ -455,12 +455,11 @@ impl<'a> Daemon<'a> {
                 let last_start = self.journal.last_started()?;
                 let mut since = BTreeMap::new();
                 for (file, _, _) in &previous {
-                    let loaded = self.journal.schedule_loaded_at(file)?;
-                    let mid_run = matches!((loaded, last_start), (Some(l), Some(s)) if l > s);
-                    since.insert(
-                        file.clone(),
-                        loaded.filter(|_| mid_run).map_or(from, |l| l.max(from)),
-                    );
+                    let bound = match self.journal.schedule_loaded_at(file)? {
+                        Some(loaded) if last_start.is_some_and(|s| loaded > s) => loaded.max(from),
+                        _ => from,
+                    };
+                    since.insert(file.clone(), bound);
                 }
                 Some((from, since))
             }
