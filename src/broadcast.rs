@@ -3,19 +3,15 @@
 //! done, the verdict on each clip and on the whole, as journal events. A clip is `completed`
 //! only if the samples handed to the output match its measured length.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::audio::{AirReport, OutputError, PlannedClip};
-use crate::catalog::{Catalog, Clip};
 use crate::journal::{ClipPlan, Event, OccurrenceInfo, Outcome, Reason};
 use crate::library::{self, ClipError, ProbeCache};
 use crate::recurrence::occurrence_key;
-use crate::schedule::Priority;
-use crate::schedule::{ClipRef, QueueRef, Slot};
-use crate::sidecar::{Mode, Window};
+use crate::schedule::{ClipRef, Slot};
 
 /// A clip of the broadcast as planned: playable, or skipped with a reason.
 #[derive(Debug, Clone)]
@@ -31,6 +27,8 @@ pub struct Prepared {
     pub info: OccurrenceInfo,
     pub entries: Vec<Entry>,
     pub did_not_fit: Vec<String>,
+    /// The slot's queue folder, when its `queue.toml` has errors and it added nothing.
+    pub unreadable_queue: Option<String>,
 }
 
 impl Prepared {
@@ -48,123 +46,6 @@ impl Prepared {
             .map(|e| e.plan.duration_ms)
             .sum()
     }
-}
-
-/// How a queue airs on a given day: its mode, its topic, and what the journal says of its
-/// clips.
-pub struct QueueRules<'a> {
-    pub mode: Mode,
-    /// The queue's own topic (`queue.toml`), over the slot's.
-    pub topic: Option<String>,
-    /// The occurrence's local date, for clips' `from` / `until`.
-    pub date: NaiveDate,
-    pub last_aired: &'a HashMap<String, DateTime<Utc>>,
-    /// Full airings per clip version (path, content hash).
-    pub aired: &'a HashMap<(String, String), i64>,
-}
-
-impl QueueRules<'_> {
-    /// How many times this clip may air in all, if limited (its sidecar's `times` first).
-    pub fn limit(&self, clip: &Clip) -> Option<u32> {
-        clip.meta
-            .as_ref()
-            .ok()
-            .and_then(|m| m.times)
-            .or(self.mode.limit())
-    }
-
-    pub fn aired(&self, clip: &Clip) -> i64 {
-        clip.info()
-            .and_then(|i| self.aired.get(&(clip.rel.clone(), i.sha256.clone())))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Whether the clip has aired as often as it should: due to be retired.
-    pub fn spent(&self, clip: &Clip) -> bool {
-        self.limit(clip)
-            .is_some_and(|n| self.aired(clip) >= n as i64)
-    }
-
-    /// Why a clip of the queue cannot air today, if it cannot.
-    pub fn hold(&self, clip: &Clip) -> Option<Hold> {
-        let meta = match &clip.meta {
-            Err(_) => return Some(Hold::BadMetadata),
-            Ok(m) => m,
-        };
-        if clip.info().is_none() {
-            return Some(Hold::NotReady);
-        }
-        match meta.window(self.date) {
-            Err(Window::NotYet) => return Some(Hold::NotYet),
-            Err(Window::Expired) => return Some(Hold::Expired),
-            Ok(()) => {}
-        }
-        if self.spent(clip) {
-            return Some(Hold::Spent);
-        }
-        None
-    }
-}
-
-/// Why a queue clip is not picked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hold {
-    NotReady,
-    BadMetadata,
-    NotYet,
-    Expired,
-    Spent,
-}
-
-/// Picks the next `take` clips of a queue folder: `priority` clips first, then least
-/// recently aired (never aired first of all), then by name; clips outside their dates, spent,
-/// or not ready are passed over. Rotation follows the journal, so it survives restarts.
-pub fn pick_queue(
-    catalog: &Catalog,
-    folder: &str,
-    take: usize,
-    rules: &QueueRules<'_>,
-) -> Vec<ClipRef> {
-    type Ranked<'c> = (std::cmp::Reverse<Priority>, Option<DateTime<Utc>>, &'c Clip);
-    let mut ready: Vec<Ranked<'_>> = catalog
-        .queue(folder)
-        .filter(|c| rules.hold(c).is_none())
-        .map(|c| {
-            let priority = c
-                .meta
-                .as_ref()
-                .ok()
-                .and_then(|m| m.priority)
-                .unwrap_or_default();
-            (
-                std::cmp::Reverse(priority),
-                rules.last_aired.get(&c.rel).copied(),
-                c,
-            )
-        })
-        .collect();
-    ready.sort_by(|a, b| (a.0, a.1, &a.2.rel).cmp(&(b.0, b.1, &b.2.rel)));
-    ready
-        .into_iter()
-        .take(take)
-        .map(|(_, _, c)| ClipRef {
-            rel: c.rel.clone(),
-            topic: c
-                .meta
-                .as_ref()
-                .ok()
-                .and_then(|m| m.topic.clone())
-                .or_else(|| rules.topic.clone()),
-        })
-        .collect()
-}
-
-/// A slot's queue mode and topic: the slot's own `mode` over the folder's `queue.toml`;
-/// `None` while that file has errors (the queue does not air on guesses).
-pub fn queue_setup(catalog: &Catalog, q: &QueueRef) -> Option<(Mode, Option<String>)> {
-    let settings = catalog.queue_settings(&q.folder).ok()?;
-    Some((q.mode.or(settings.mode).unwrap_or_default(), settings.topic))
 }
 
 /// What the journal records of an occurrence. A manual airing (`play`, a rehearsal) is keyed
@@ -198,8 +79,9 @@ pub fn occurrence_info(
     }
 }
 
-/// Everything needed to plan one occurrence of a slot.
-pub struct Planner<'a> {
+/// Everything needed to assemble one occurrence of a slot from its clips (see
+/// [`crate::plan`] for deciding which clips those are).
+pub struct Assembly<'a> {
     pub audio_dir: &'a Path,
     pub probes: &'a ProbeCache,
     pub schedule_sha256: Option<String>,
@@ -209,7 +91,7 @@ pub struct Planner<'a> {
     pub max_minutes: Option<u32>,
 }
 
-impl Planner<'_> {
+impl Assembly<'_> {
     fn entry(&self, rel: &str, role: &str, topic: Option<String>, volume: f32) -> Entry {
         let plan = |sha256: String, duration_ms, gain_db| ClipPlan {
             rel: rel.to_string(),
@@ -315,6 +197,7 @@ impl Planner<'_> {
             info,
             entries,
             did_not_fit,
+            unreadable_queue: None,
         }
     }
 }

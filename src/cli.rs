@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::audio::device::DeviceOutput;
 use crate::audio::paced::PacedOutput;
 use crate::audio::{AudioHandle, Output};
-use crate::broadcast::{pick_queue, Planner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, OutputSpec, Overrides};
 use crate::daemon::{self, RunOptions};
@@ -20,7 +19,7 @@ use crate::diagnostic::Diagnostic;
 use crate::journal::{Journal, Record};
 use crate::lang::Lang;
 use crate::library;
-use crate::recurrence;
+use crate::plan::{Planned, Planner};
 use crate::station::{Station, StationError};
 use crate::tr;
 
@@ -984,10 +983,17 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
     let station = load(overrides, false)?;
     let lang = station.lang();
     let tz = station.config.timezone;
-    let journal = open_journal(&station.config)?;
+    // Read, never created: `next` on a station that has not run yet plans from no history.
+    let journal = if station.config.journal.is_file() {
+        Some(
+            Journal::open_read_only(&station.config.journal)
+                .map_err(|e| Failure::Runtime(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let now = Utc::now();
-    let until = now + chrono::Duration::days(days as i64);
-    let occurrences = recurrence::between(station.schedules.slots(), tz, now, until);
+    let until = now + chrono::Duration::days(i64::from(days));
     println!(
         "{}",
         tr!(
@@ -1000,97 +1006,64 @@ fn next(overrides: &Overrides, days: u32) -> Result<(), Failure> {
             now.with_timezone(&tz).format("%:z")
         )
     );
-    if occurrences.is_empty() {
+    let catalog = station.catalog();
+    let planner = Planner {
+        config: &station.config,
+        catalog: &catalog,
+        probes: &station.probes,
+    };
+    let ahead = planner
+        .forecast(&station.schedules, journal.as_ref(), now, until, usize::MAX)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    if ahead.is_empty() {
         println!(
             "{}",
             lang.pick("(không có lần phát nào)", "(nothing scheduled)")
         );
         return Ok(());
     }
-    // Simulate queue rotation across the listed occurrences, as the daemon will do it.
-    type Seen = (
-        std::collections::HashMap<String, DateTime<Utc>>,
-        std::collections::HashMap<(String, String), i64>,
-    );
-    let mut rotation: std::collections::HashMap<String, Seen> = Default::default();
-    let catalog = station.catalog();
-    let loudness = station.config.loudness;
-    let planner = Planner {
-        max_minutes: station.config.guards.max_session_minutes,
-        loudness_target: loudness.normalize.then_some(loudness.target),
-        audio_dir: &station.config.audio_dir,
-        probes: &station.probes,
-        schedule_sha256: None,
-    };
     let mut rows = Vec::new();
     let mut last_at = None;
-    for o in occurrences {
-        let picks = match &o.slot.queue {
-            None => Vec::new(),
-            Some(q) => {
-                let seen = match rotation.entry(q.folder.clone()) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        let runtime =
-                            |e: crate::journal::JournalError| Failure::Runtime(e.to_string());
-                        v.insert((
-                            journal.last_aired(&q.folder).map_err(runtime)?,
-                            journal.aired_versions(&q.folder).map_err(runtime)?,
-                        ))
-                    }
-                };
-                match crate::broadcast::queue_setup(&catalog, q) {
-                    None => Vec::new(),
-                    Some((mode, topic)) => {
-                        let rules = crate::broadcast::QueueRules {
-                            mode,
-                            topic,
-                            date: o.at.with_timezone(&tz).date_naive(),
-                            last_aired: &seen.0,
-                            aired: &seen.1,
-                        };
-                        let picks = pick_queue(&catalog, &q.folder, q.take, &rules);
-                        for p in &picks {
-                            seen.0.insert(p.rel.clone(), o.at);
-                            if let Some(info) = catalog.get(&p.rel).and_then(|c| c.info()) {
-                                *seen
-                                    .1
-                                    .entry((p.rel.clone(), info.sha256.clone()))
-                                    .or_default() += 1;
-                            }
-                        }
-                        picks
-                    }
-                }
-            }
+    for (due, planned) in &ahead {
+        let (length, clips) = match planned {
+            Planned::Airs(prepared) => (
+                format!("{:.0}s", prepared.duration_ms() as f64 / 1000.0),
+                prepared
+                    .entries
+                    .iter()
+                    .map(|e| match &e.skip {
+                        None => e.plan.rel.clone(),
+                        Some(r) => format!("{} [{}]", e.plan.rel, r.text(lang)),
+                    })
+                    .chain(prepared.did_not_fit.iter().map(|rel| {
+                        tr!(lang, "{rel} [không đủ thời lượng]", "{rel} [does not fit]")
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Planned::Held(reason) => (
+                "-".to_string(),
+                tr!(lang, "KHÔNG PHÁT: {}", "NOT AIRED: {}", reason.text(lang)),
+            ),
         };
-        let prepared = planner.prepare(o.slot, o.at, false, &picks);
-        let clips: Vec<String> = prepared
-            .entries
-            .iter()
-            .map(|e| match &e.skip {
-                None => e.plan.rel.clone(),
-                Some(r) => format!("{} [{}]", e.plan.rel, r.text(lang)),
-            })
-            .collect();
-        let clash = last_at == Some(o.at);
-        last_at = Some(o.at);
+        let clash = last_at == Some(due.at);
+        last_at = Some(due.at);
         rows.push(vec![
             format!(
                 "{} {}",
-                weekday_label(o.at.with_timezone(&tz).date_naive(), lang),
-                o.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
+                weekday_label(due.at.with_timezone(&tz).date_naive(), lang),
+                due.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
             ),
-            format!("{}/{}", o.slot.plan, o.slot.id),
-            o.slot.title.clone(),
-            o.slot.priority.label(lang).to_string()
+            format!("{}/{}", due.slot.plan, due.slot.id),
+            due.slot.title.clone(),
+            due.slot.priority.label(lang).to_string()
                 + if clash {
                     lang.pick(" (trùng giờ, phát sau)", " (clash: airs after)")
                 } else {
                     ""
                 },
-            format!("{:.0}s", prepared.duration_ms() as f64 / 1000.0),
-            clips.join(", "),
+            length,
+            clips,
         ]);
     }
     let header = if lang == Lang::Vi {
@@ -1489,28 +1462,36 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
     }
 
     let _ = writeln!(o, "\n{}", lang.pick("Sắp phát:", "Next:"));
-    let next: Vec<(DateTime<Utc>, String, String)> = match &live {
-        Some(s) => s
-            .next
-            .iter()
-            .map(|u| (u.at, format!("{}/{}", u.plan, u.slot), u.title.clone()))
-            .collect(),
-        None => recurrence::between(
-            station.schedules.slots(),
-            tz,
-            now,
-            now + chrono::Duration::days(14),
-        )
-        .into_iter()
-        .take(5)
-        .map(|x| {
-            (
-                x.at,
-                format!("{}/{}", x.slot.plan, x.slot.id),
-                x.slot.title.clone(),
-            )
-        })
-        .collect(),
+    let next: Vec<crate::status::Upcoming> = match &live {
+        Some(s) => s.next.clone(),
+        None => {
+            let journal = if station.config.journal.is_file() {
+                Some(
+                    Journal::open_read_only(&station.config.journal)
+                        .map_err(|e| Failure::Runtime(e.to_string()))?,
+                )
+            } else {
+                None
+            };
+            let catalog = station.catalog();
+            let planner = Planner {
+                config: &station.config,
+                catalog: &catalog,
+                probes: &station.probes,
+            };
+            planner
+                .forecast(
+                    &station.schedules,
+                    journal.as_ref(),
+                    now,
+                    now + chrono::Duration::days(14),
+                    5,
+                )
+                .map_err(|e| Failure::Runtime(e.to_string()))?
+                .iter()
+                .map(|(due, planned)| crate::status::Upcoming::of(due, planned, lang))
+                .collect()
+        }
     };
     if next.is_empty() {
         let _ = writeln!(
@@ -1522,8 +1503,19 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
             )
         );
     }
-    for (at, slot, title) in next {
-        let _ = writeln!(o, "  {}  {slot}  «{title}»", local(at));
+    for u in next {
+        let held = u
+            .held
+            .map(|r| tr!(lang, "  — KHÔNG PHÁT: {r}", "  — NOT AIRED: {r}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {}  {}/{}  «{}»{held}",
+            local(u.at),
+            u.plan,
+            u.slot,
+            u.title
+        );
     }
 
     if let Some(s) = &live {

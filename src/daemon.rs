@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 
 use crate::audio::{AirReport, AudioHandle};
 use crate::backlog::Backlog;
-use crate::broadcast::{self, Planner, Prepared};
+use crate::broadcast::{self, Prepared};
 use crate::catalog::{Catalog, ClipState};
 use crate::clock::Clock;
 use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Outcome, Reason};
 use crate::lang::Lang;
+use crate::plan::{Due, Planned, Planner, QueueHistory, QueueRules};
 use crate::recurrence;
 use crate::schedule::Slot;
 use crate::station::Station;
@@ -89,14 +90,7 @@ impl Default for RunOptions {
 }
 
 /// An occurrence waiting its turn.
-#[derive(Debug, Clone)]
-struct Pending {
-    slot: Slot,
-    at: DateTime<Utc>,
-    manual: bool,
-    /// The schedule version that planned it, when not the one in force now.
-    schedule_sha256: Option<String>,
-}
+type Pending = Due;
 
 struct Daemon<'a> {
     station: &'a Station,
@@ -677,22 +671,27 @@ impl<'a> Daemon<'a> {
         let now = self.clock.now();
         self.status.output = self.audio.output_name().to_string();
         self.status.updated_at = now;
-        self.status.next = recurrence::between(
-            self.schedules.slots(),
-            self.config.timezone,
+        let planner = Planner {
+            config: &self.config,
+            catalog: &self.catalog,
+            probes: &self.station.probes,
+        };
+        let lang = self.lang();
+        match planner.forecast(
+            &self.schedules,
+            Some(&*self.journal),
             now,
             now + chrono::Duration::days(14),
-        )
-        .into_iter()
-        .take(5)
-        .map(|o| Upcoming {
-            at: o.at,
-            plan: o.slot.plan.clone(),
-            slot: o.slot.id.clone(),
-            title: o.slot.title.clone(),
-            priority: o.slot.priority.code().into(),
-        })
-        .collect();
+            5,
+        ) {
+            Ok(ahead) => {
+                self.status.next = ahead
+                    .into_iter()
+                    .map(|(due, planned)| Upcoming::of(&due, &planned, lang))
+                    .collect();
+            }
+            Err(e) => tracing::debug!("status: next occurrences: {e}"),
+        }
         self.status.rejected = self
             .rejected_errors
             .iter()
@@ -935,7 +934,7 @@ impl<'a> Daemon<'a> {
     /// A clip whose sidecar or queue names a topic its plan does not declare still airs, but
     /// its minutes would count under no plan item: said once per clip and topic (`validate`
     /// refuses it outright).
-    fn warn_undeclared_topics(&mut self, plan: &str, picks: &[crate::schedule::ClipRef]) {
+    fn warn_undeclared_topics(&mut self, plan: &str, prepared: &Prepared) {
         let Some(topics) = self
             .schedules
             .files
@@ -945,7 +944,7 @@ impl<'a> Daemon<'a> {
         else {
             return;
         };
-        for c in picks {
+        for c in prepared.entries.iter().map(|e| &e.plan) {
             let Some(t) = &c.topic else { continue };
             if !topics.contains_key(t) && self.topic_warned.insert((c.rel.clone(), t.clone())) {
                 tracing::warn!(
@@ -1211,7 +1210,7 @@ impl<'a> Daemon<'a> {
             .map(|a| a.clips.clone())
             .unwrap_or_default();
         for q in queues {
-            let Some((mode, topic)) = broadcast::queue_setup(&self.catalog, &q) else {
+            let Some((mode, topic)) = crate::plan::queue_setup(&self.catalog, &q) else {
                 continue;
             };
             let limited = mode.limit().is_some()
@@ -1222,14 +1221,15 @@ impl<'a> Daemon<'a> {
             if !limited {
                 continue;
             }
-            let aired = self.journal.aired_versions(&q.folder)?;
-            let none = HashMap::new();
-            let rules = broadcast::QueueRules {
+            let history = QueueHistory {
+                last: HashMap::new(),
+                aired: self.journal.aired_versions(&q.folder)?,
+            };
+            let rules = QueueRules {
                 mode,
                 topic,
                 date: today,
-                last_aired: &none,
-                aired: &aired,
+                history: &history,
             };
             let spent: Vec<(String, i64)> = self
                 .catalog
@@ -1296,33 +1296,6 @@ impl<'a> Daemon<'a> {
         if let Err(e) = self.catalog.retire(&rel) {
             tracing::error!("{rel} → {}/: {e}", crate::catalog::RETIRED_DIR);
         }
-    }
-
-    /// The station's guards: quiet hours and sessions a day keep a planned broadcast off the
-    /// air (emergencies and manual airings are exempt).
-    fn guard(&self, p: &Pending) -> Result<Option<Reason>, DaemonError> {
-        let guards = self.config.guards;
-        if p.manual || p.slot.priority >= crate::schedule::Priority::Emergency {
-            return Ok(None);
-        }
-        let tz = self.config.timezone;
-        let local = p.at.with_timezone(&tz);
-        if guards.is_quiet(local.time()) {
-            return Ok(Some(Reason::QuietHours {
-                hours: guards.quiet_text(),
-            }));
-        }
-        if let Some(max) = guards.max_sessions_per_day {
-            let day = crate::report::Period::Days {
-                from: local.date_naive(),
-                to: local.date_naive(),
-            };
-            let (start, end) = day.bounds(tz);
-            if self.journal.sessions_between(start, end)? >= max as i64 {
-                return Ok(Some(Reason::SessionLimit { per_day: max }));
-            }
-        }
-        Ok(None)
     }
 
     /// One line for the service manager: what airs next.
@@ -1600,57 +1573,38 @@ impl<'a> Daemon<'a> {
         if self.knows(&info.key)? {
             return Ok(None);
         }
-        if let Some(reason) = self.guard(&p)? {
-            self.journal_missed(&p, reason.clone(), now)?;
-            return Ok(Some(Outcome::Missed));
+        if let Some(q) = &p.slot.queue {
+            // A clip the broadcast needs is measured now rather than waited for.
+            if self.catalog.measure_now(&q.folder) {
+                self.library_dirty = true;
+                self.report_notices()?;
+            }
         }
-        let picks = match &p.slot.queue {
-            None => Vec::new(),
-            Some(q) => match broadcast::queue_setup(&self.catalog, q) {
-                None => {
-                    tracing::error!(
-                        "{}",
-                        tr!(
-                            lang,
-                            "hàng đợi {}/ không phát được: {}/queue.toml có lỗi",
-                            "queue {}/ cannot air: its {}/queue.toml has errors",
-                            q.folder,
-                            q.folder
-                        )
-                    );
-                    Vec::new()
-                }
-                Some((mode, topic)) => {
-                    if self.catalog.measure_now(&q.folder) {
-                        self.library_dirty = true;
-                        self.report_notices()?;
-                    }
-                    let last = self.journal.last_aired(&q.folder)?;
-                    let aired = self.journal.aired_versions(&q.folder)?;
-                    let rules = broadcast::QueueRules {
-                        mode,
-                        topic,
-                        date: p.at.with_timezone(&self.config.timezone).date_naive(),
-                        last_aired: &last,
-                        aired: &aired,
-                    };
-                    let picks = broadcast::pick_queue(&self.catalog, &q.folder, q.take, &rules);
-                    self.warn_undeclared_topics(&p.slot.plan, &picks);
-                    picks
-                }
-            },
-        };
-        let loudness = self.config.loudness;
         let planner = Planner {
-            max_minutes: (p.slot.priority < crate::schedule::Priority::Emergency)
-                .then_some(self.config.guards.max_session_minutes)
-                .flatten(),
-            loudness_target: loudness.normalize.then_some(loudness.target),
-            audio_dir: &self.config.audio_dir,
+            config: &self.config,
+            catalog: &self.catalog,
             probes: &self.station.probes,
-            schedule_sha256: info.schedule_sha256.clone(),
         };
-        let prepared = planner.prepare(&p.slot, p.at, p.manual, &picks);
+        let prepared = match planner.plan(&*self.journal, &p, info.schedule_sha256.clone())? {
+            Planned::Held(reason) => {
+                self.journal_missed(&p, reason, now)?;
+                return Ok(Some(Outcome::Missed));
+            }
+            Planned::Airs(prepared) => prepared,
+        };
+        if let Some(folder) = &prepared.unreadable_queue {
+            tracing::error!(
+                "{}",
+                tr!(
+                    lang,
+                    "hàng đợi {}/ không phát được: {}/queue.toml có lỗi",
+                    "queue {}/ cannot air: its {}/queue.toml has errors",
+                    folder,
+                    folder
+                )
+            );
+        }
+        self.warn_undeclared_topics(&p.slot.plan, &prepared);
         tracing::info!(
             "{}",
             tr!(

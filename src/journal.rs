@@ -1407,32 +1407,24 @@ impl Journal {
         Ok(fold(events.into_iter().map(|(_, e)| e)))
     }
 
-    /// When each clip under `folder/` last aired in full, for queue rotation.
-    pub fn last_aired(&self, folder: &str) -> Result<HashMap<String, DateTime<Utc>>, JournalError> {
-        let prefix = format!("{folder}/");
+    /// The journal sequence number of each clip under `folder/`'s last full airing: queue
+    /// rotation's order. Numbers, not times: a clock set back, or two broadcasts journaled in
+    /// the same millisecond, cannot reorder them.
+    pub fn last_aired(&self, folder: &str) -> Result<HashMap<String, i64>, JournalError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT clip, MAX(recorded_at) FROM events
-                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired'
-                   AND json_extract(body, '$.outcome') = 'completed'
+                "SELECT clip, MAX(seq) FROM events INDEXED BY events_by_clip
+                 WHERE clip >= ?1 AND clip < ?2 AND kind = 'clip_aired' AND outcome = 'completed'
                  GROUP BY clip",
             )
             .map_err(self.sql())?;
-        let upper = format!("{folder}0"); // '0' sorts right after '/'
         let rows = stmt
-            .query_map(params![prefix, upper], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            .query_map(params![format!("{folder}/"), format!("{folder}0")], |r| {
+                Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(self.sql())?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (clip, at) = row.map_err(self.sql())?;
-            if let Ok(t) = DateTime::parse_from_rfc3339(&at) {
-                out.insert(clip, t.with_timezone(&Utc));
-            }
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
     /// The schedule versions in force as of the journal's last word: for each file, its

@@ -20,6 +20,7 @@ pub mod install;
 pub mod journal;
 pub mod lang;
 pub mod library;
+pub mod plan;
 pub mod recurrence;
 pub mod report;
 pub mod schedule;

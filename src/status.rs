@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::lang::Lang;
+
 /// How old the file may be before the daemon counts as not running.
 pub const STALE_AFTER: Duration = Duration::from_secs(90);
 /// How often the daemon rewrites it when nothing else changes.
@@ -54,6 +56,26 @@ pub struct Upcoming {
     pub slot: String,
     pub title: String,
     pub priority: String,
+    /// Why a guard keeps it off the air (quiet hours, sessions a day), in the station's
+    /// language; `None` when it airs.
+    #[serde(default)]
+    pub held: Option<String>,
+}
+
+impl Upcoming {
+    pub fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
+        Upcoming {
+            at: due.at,
+            plan: due.slot.plan.clone(),
+            slot: due.slot.id.clone(),
+            title: due.slot.title.clone(),
+            priority: due.slot.priority.code().into(),
+            held: match planned {
+                crate::plan::Planned::Held(r) => Some(r.text(lang)),
+                crate::plan::Planned::Airs(_) => None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -189,10 +211,10 @@ pub fn library(
     schedules: &crate::schedule::Schedules,
     emergency_dir: &str,
     date: chrono::NaiveDate,
-    lang: crate::lang::Lang,
+    lang: Lang,
 ) -> Result<Library, crate::journal::JournalError> {
-    use crate::broadcast::{queue_setup, Hold, QueueRules};
     use crate::catalog::ClipState;
+    use crate::plan::{queue_setup, Hold, QueueHistory, QueueRules};
     use crate::sidecar::Mode;
     let mut queues: Vec<&crate::schedule::QueueRef> =
         schedules.slots().filter_map(|s| s.queue.as_ref()).collect();
@@ -200,22 +222,17 @@ pub fn library(
     queues.dedup_by(|a, b| a.folder == b.folder);
     let mut folders = Vec::new();
     let mut add = |folder: &str, mode: Option<Mode>, topic: Option<String>, errors: Vec<String>| {
-        let last_aired = journal
-            .map(|j| j.last_aired(folder))
-            .transpose()?
-            .unwrap_or_default();
-        let aired = journal
-            .map(|j| j.aired_versions(folder))
-            .transpose()?
-            .unwrap_or_default();
+        let history = match journal {
+            Some(j) => crate::plan::Ledger::queue_history(j, folder)?,
+            None => QueueHistory::default(),
+        };
         let rules = QueueRules {
             mode: mode.unwrap_or_default(),
             topic,
             date,
-            last_aired: &last_aired,
-            aired: &aired,
+            history: &history,
         };
-        let by_name = crate::journal::by_path(&aired);
+        let by_name = crate::journal::by_path(&history.aired);
         let aired_by_name = |rel: &str| by_name.get(rel).copied().unwrap_or(0);
         let row = |c: &crate::catalog::Clip, state: &str, detail: Option<String>| ClipRow {
             rel: c.rel.clone(),

@@ -74,6 +74,26 @@ fn run_with(
     steps: Vec<(DateTime<Utc>, chrono::Duration)>,
     edits: Vec<Edit>,
 ) {
+    run_with_options(
+        st,
+        recorder,
+        clock,
+        until,
+        steps,
+        edits,
+        RunOptions::default(),
+    )
+}
+
+fn run_with_options(
+    st: &TempStation,
+    recorder: Recorder,
+    clock: &FakeClock,
+    until: DateTime<Utc>,
+    steps: Vec<(DateTime<Utc>, chrono::Duration)>,
+    edits: Vec<Edit>,
+    options: RunOptions,
+) {
     let station = station(st);
     let mut journal = Journal::open(&st.journal()).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -108,16 +128,9 @@ fn run_with(
                 tokio::task::yield_now().await;
             }
         };
-        daemon::run(
-            &station,
-            &mut journal,
-            audio,
-            c,
-            shutdown,
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
+        daemon::run(&station, &mut journal, audio, c, shutdown, options)
+            .await
+            .unwrap();
     });
 }
 
@@ -1046,4 +1059,205 @@ fn a_queue_settings_file_with_errors_holds_the_queue_and_is_journaled() {
     assert_eq!(rejected.len(), 1);
     assert!(rejected[0].1.ends_with("q/queue.toml"), "{rejected:?}");
     assert!(rejected[0].2.contains("queue.toml:1:8"), "{rejected:?}");
+}
+
+/// A small deterministic generator, so each seed is one reproducible station.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// A random station for one seed: queues in every mode, sidecars with dates, priorities and
+/// counts, the station's guards and cap, an emergency-priority slot, and clashing slots.
+fn random_station(seed: u64) -> TempStation {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let hour = |r: &mut Rng| format!("{:02}:{:02}", 5 + r.below(16), 5 * r.below(12));
+    let clash = hour(&mut r);
+    let mut schedule = format!(
+        "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"A\"\nb = \"B\"\n\
+         [[slot]]\nid = \"xoay\"\nat = [\"{clash}\", \"{}\"]\ntopic = \"a\"\nintro = \"intro.wav\"\n\
+         queue = \"xoay\"\ntake = {}\n\
+         [[slot]]\nid = \"mot-lan\"\nat = [\"{clash}\", \"04:30\"]\ndays = \"{}\"\ntopic = \"b\"\n\
+         priority = \"priority\"\nqueue = \"mot-lan\"\ntake = 1\n\
+         [[slot]]\nid = \"hai-lan\"\nat = [\"{}\", \"{}\"]\ntopic = \"a\"\nqueue = \"hai-lan\"\n\
+         take = {}\nplay = [\"co-dinh.wav\"]\n\
+         [[slot]]\nid = \"khan\"\nat = [\"23:{:02}\"]\ndays = \"{}\"\npriority = \"emergency\"\n\
+         play = [\"dai-1.wav\", \"dai-2.wav\"]\n",
+        hour(&mut r),
+        2 + r.below(2),
+        r.pick(&["daily", "mon-sat", "weekdays"]),
+        hour(&mut r),
+        hour(&mut r),
+        1 + r.below(2),
+        r.below(60),
+        r.pick(&["daily", "weekends", "mon"]),
+    );
+    let st = TempStation::new(
+        &format!(
+            "quiet_hours = \"22:00-05:00\"\nmax_sessions_per_day = {}\nmax_session_minutes = 1\n",
+            3 + r.below(2)
+        ),
+        &schedule,
+    );
+    st.tone("intro.wav", 5.0);
+    st.tone("co-dinh.wav", 30.0);
+    st.tone("dai-1.wav", 70.0);
+    st.tone("dai-2.wav", 70.0);
+    st.write("audio/mot-lan/queue.toml", "mode = \"once\"\n");
+    st.write("audio/hai-lan/queue.toml", "times = 2\ntopic = \"b\"\n");
+    for (folder, n) in [("xoay", 6), ("mot-lan", 8), ("hai-lan", 5)] {
+        for i in 0..n {
+            let name = format!("{folder}/{i:02}.wav");
+            st.tone(&name, [10.0, 25.0, 40.0][r.below(3) as usize]);
+            let mut sidecar = String::new();
+            if r.below(4) == 0 {
+                sidecar += &format!("from = 2025-09-{:02}\n", 1 + r.below(28));
+            }
+            if r.below(4) == 0 {
+                sidecar += &format!("until = 2025-09-{:02}\n", 1 + r.below(28));
+            }
+            if r.below(5) == 0 {
+                sidecar += "priority = \"priority\"\n";
+            }
+            if folder == "xoay" && r.below(4) == 0 {
+                sidecar += &format!("times = {}\n", 1 + r.below(3));
+            }
+            if r.below(6) == 0 {
+                sidecar += "topic = \"b\"\n";
+            }
+            if sidecar.contains("from") && sidecar.contains("until") {
+                // A window that closes before it opens is the operator's error, not a test.
+                sidecar = sidecar
+                    .lines()
+                    .filter(|l| !l.starts_with("until"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+            }
+            if !sidecar.is_empty() {
+                st.write(&format!("audio/{folder}/{i:02}.toml"), &sidecar);
+            }
+        }
+    }
+    st
+}
+
+/// One line per occurrence: when, which slot, and either the clips (and what did not fit)
+/// or why it did not air.
+fn plan_lines(st: &TempStation, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
+    use loaxa::plan::{Planned, Planner};
+    let station = station(st);
+    let catalog = station.catalog();
+    let planner = Planner {
+        config: &station.config,
+        catalog: &catalog,
+        probes: &station.probes,
+    };
+    planner
+        .forecast(&station.schedules, None, from, until, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(due, planned)| {
+            let at = due.at.with_timezone(&TZ).format("%m-%d %H:%M");
+            match planned {
+                Planned::Airs(p) => format!(
+                    "{at} {} airs {:?} cut {:?}",
+                    due.slot.id,
+                    p.entries
+                        .iter()
+                        .map(|e| e.plan.rel.clone())
+                        .collect::<Vec<_>>(),
+                    p.did_not_fit
+                ),
+                Planned::Held(reason) => format!("{at} {} held {reason:?}", due.slot.id),
+            }
+        })
+        .collect()
+}
+
+fn journal_lines(rs: &[Record]) -> Vec<String> {
+    rs.iter()
+        .map(|r| {
+            let at = r.info.scheduled_at.with_timezone(&TZ).format("%m-%d %H:%M");
+            match r.outcome {
+                Some(Outcome::Missed) => {
+                    format!("{at} {} held {:?}", r.info.slot, r.reason.clone().unwrap())
+                }
+                _ => format!(
+                    "{at} {} airs {:?} cut {:?}",
+                    r.info.slot,
+                    r.clips.iter().map(|c| c.rel.clone()).collect::<Vec<_>>(),
+                    match &r.reason {
+                        Some(Reason::DidNotFit { clips }) => clips.clone(),
+                        _ => Vec::new(),
+                    }
+                ),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn what_next_predicts_for_a_month_is_what_the_journal_shows_aired_clip_by_clip() {
+    for seed in [1, 2, 3] {
+        let st = random_station(seed);
+        let (from, until) = (local("2025-09-01 00:00:00"), local("2025-10-01 00:00:00"));
+        let predicted = plan_lines(&st, from, until);
+        let clock = FakeClock::new(from);
+        run_with_options(
+            &st,
+            Recorder::new(Tape::default()),
+            &clock,
+            until,
+            vec![],
+            vec![],
+            RunOptions {
+                tick: std::time::Duration::from_secs(3600),
+                ..RunOptions::default()
+            },
+        );
+        let rs = records(&st);
+        assert!(rs.iter().all(|r| !r.info.manual));
+        let aired = journal_lines(&rs);
+        if std::env::var("SHOW").is_ok() {
+            eprintln!("{}", predicted.join("\n"));
+        }
+        let kinds = |needle: &str| predicted.iter().filter(|l| l.contains(needle)).count();
+        // The station exercises what it is meant to.
+        assert!(kinds("QuietHours") > 0, "seed {seed}: no quiet-hours hold");
+        assert!(
+            kinds("SessionLimit") > 0,
+            "seed {seed}: no session-limit hold"
+        );
+        assert!(
+            kinds("cut [\"") > 0,
+            "seed {seed}: nothing trimmed by a cap"
+        );
+        assert!(kinds("khan airs") > 0, "seed {seed}: no emergency slot");
+        // The emergency slot is exempt from the station's one-minute cap.
+        assert!(
+            predicted
+                .iter()
+                .any(|l| l.contains("khan airs [\"dai-1.wav\", \"dai-2.wav\"] cut []")),
+            "seed {seed}"
+        );
+        for (i, (p, a)) in predicted.iter().zip(&aired).enumerate() {
+            assert_eq!(p, a, "seed {seed}: occurrence {i} differs");
+        }
+        assert_eq!(predicted.len(), aired.len(), "seed {seed}");
+    }
 }
