@@ -1088,7 +1088,7 @@ fn random_station(seed: u64) -> TempStation {
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let hour = |r: &mut Rng| format!("{:02}:{:02}", 5 + r.below(16), 5 * r.below(12));
     let clash = hour(&mut r);
-    let mut schedule = format!(
+    let schedule = format!(
         "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"A\"\nb = \"B\"\n\
          [[slot]]\nid = \"xoay\"\nat = [\"{clash}\", \"{}\"]\ntopic = \"a\"\nintro = \"intro.wav\"\n\
          queue = \"xoay\"\ntake = {}\n\
