@@ -111,14 +111,17 @@ enum Command {
     /// Whether the station is running, what is on air, what airs next, the queues and their
     /// clips, rejected schedule files and the output's state.
     Status,
-    /// Air one file now through the configured output (a sound check), journaled as manual.
+    /// Air one file now (a sound check), journaled as manual. With loaxa running, the file is
+    /// handed to it and airs as soon as nothing is on air; otherwise it airs here, through
+    /// the configured output.
     Play {
         /// The audio file (relative to audio/, or any path).
         file: PathBuf,
         /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
         #[arg(long, value_name = "OUTPUT")]
         output: Option<String>,
-        /// Air now (the default; kept for clarity in scripts).
+        /// Air as soon as possible (the default; kept for clarity in scripts). With
+        /// `--priority emergency`, what is on air is cut.
         #[arg(long)]
         now: bool,
         /// `emergency` hands the file to the running daemon, which cuts what is on air and
@@ -363,10 +366,10 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
         })
         .mut_subcommand("play", |c| {
             common(c)
-                .about("Phát ngay một tệp qua đầu ra đã cấu hình (thử loa), ghi là phát thủ công")
+                .about("Phát ngay một tệp (thử loa), ghi là phát thủ công. Nếu loaxa đang chạy, tệp được giao cho nó và phát ngay khi không có gì đang phát; nếu không, phát tại đây qua đầu ra đã cấu hình")
                 .mut_arg("file", |a| a.help("Tệp âm thanh (tính từ audio/, hoặc đường dẫn bất kỳ)"))
                 .mut_arg("output", |a| a.help(output))
-                .mut_arg("now", |a| a.help("Phát ngay (mặc định)"))
+                .mut_arg("now", |a| a.help("Phát sớm nhất có thể (mặc định); đi cùng --priority emergency thì ngắt phiên đang phát"))
                 .mut_arg("priority", |a| a.help("emergency: giao cho loaxa đang chạy để ngắt phiên đang phát và phát lặp lại như tin khẩn cấp; nếu loaxa không chạy thì phát tại đây"))
         })
 }
@@ -1678,9 +1681,11 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Drops a file into the emergency folder of the running daemon: copied under a temporary
-/// name, dated as settled, then renamed, so the daemon never sees half of it.
-fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
+/// Hands a file to the running daemon, through the folder an operator would drop it in (the
+/// emergency folder, or the play folder): copied under a temporary name, dated as settled,
+/// then renamed, so the daemon never sees half of it. The command itself touches neither
+/// the output nor the daemon's files.
+fn hand_over(station: &Station, file: &Path, emergency: bool) -> Result<(), Failure> {
     let lang = station.lang();
     let cwd = std::env::current_dir().map_err(|e| Failure::Runtime(e.to_string()))?;
     let source = [cwd.join(file), station.config.audio_dir.join(file)]
@@ -1698,14 +1703,36 @@ fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
         );
         return Err(Failure::Invalid);
     };
-    let dir = station.config.audio_dir.join(&station.config.emergency_dir);
+    let dir = station.config.audio_dir.join(if emergency {
+        station.config.emergency_dir.as_str()
+    } else {
+        daemon::PLAY_DIR
+    });
     let name = source
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
+    // A second play of the same file while the first waits is a second airing, not a
+    // replacement of the first.
+    let mut target = dir.join(&name);
+    for n in 2.. {
+        if !target.exists() {
+            break;
+        }
+        let p = Path::new(&name);
+        let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+        target = match p.extension() {
+            Some(ext) => dir.join(format!("{stem}-{n}.{}", ext.to_string_lossy())),
+            None => dir.join(format!("{stem}-{n}")),
+        };
+    }
+    let name = target
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let part = dir.join(format!("{name}.part"));
-    let target = dir.join(&name);
     let copied = std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&source, &part))
         .and_then(|_| std::fs::File::options().write(true).open(&part))
@@ -1736,15 +1763,27 @@ fn hand_over_emergency(station: &Station, file: &Path) -> Result<(), Failure> {
     }
     std::fs::rename(&part, &target)
         .map_err(|e| Failure::Runtime(format!("{}: {e}", target.display())))?;
-    println!(
-        "{}",
-        tr!(
-            lang,
-            "đã giao {} cho loaxa đang chạy: phát ngay như tin khẩn cấp",
-            "handed {} to the running loaxa: it airs now as an emergency",
-            name
-        )
-    );
+    if emergency {
+        println!(
+            "{}",
+            tr!(
+                lang,
+                "đã giao {} cho loaxa đang chạy: phát ngay như tin khẩn cấp",
+                "handed {} to the running loaxa: it airs now as an emergency",
+                name
+            )
+        );
+    } else {
+        println!(
+            "{}",
+            tr!(
+                lang,
+                "đã giao {} cho loaxa đang chạy: phát ngay khi không có gì đang phát (ghi nhật ký là phát thủ công; xem `loaxa log`)",
+                "handed {} to the running loaxa: it airs as soon as nothing is on air (journaled as manual; see `loaxa log`)",
+                name
+            )
+        );
+    }
     Ok(())
 }
 
@@ -1823,12 +1862,12 @@ fn verify(overrides: &Overrides, pin: Option<&str>) -> Result<(), Failure> {
 fn play(overrides: &Overrides, file: &Path, emergency: bool) -> Result<(), Failure> {
     let station = load(overrides, false)?;
     let lang = station.lang();
-    if emergency {
-        let live = crate::status::read(&crate::status::path_for(&station.config.journal))
-            .is_some_and(|s| s.is_live(Utc::now()));
-        if live {
-            return hand_over_emergency(&station, file);
-        }
+    // The running daemon owns the output and the station's files: it airs what it is handed.
+    // (An output named on the command line is the operator's own check, aired here.)
+    let live = crate::status::read(&crate::status::path_for(&station.config.journal))
+        .is_some_and(|s| s.is_live(Utc::now()));
+    if live && overrides.output.is_none() {
+        return hand_over(&station, file, emergency);
     }
     let cwd = std::env::current_dir().map_err(|e| Failure::Runtime(e.to_string()))?;
     // A file under audio/ is named relative to it, as schedules name it.

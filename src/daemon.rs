@@ -133,6 +133,9 @@ struct Daemon<'a> {
     status_written: Option<std::time::Instant>,
     /// Rendered errors of rejected schedule files, for the status.
     rejected_errors: std::collections::BTreeMap<std::path::PathBuf, Vec<String>>,
+    /// Whether this is the station's daemon, which alone writes its status, library list and
+    /// retirements; a one-shot `loaxa play` airs and journals, nothing more.
+    publishes: bool,
     /// Emergency files whose airing failed, with when: retried after [`EMERGENCY_RETRY`].
     emergency_failed: HashMap<String, std::time::Instant>,
     /// The audio folder: what is complete, decodes, and may air.
@@ -168,6 +171,13 @@ const BACKLOG_REMIND: Duration = Duration::from_secs(60);
 
 /// The plan name emergencies are journaled under (they are not part of any plan).
 pub const EMERGENCY_PLAN: &str = "khan-cap";
+/// The plan and slot a clip aired by hand (`loaxa play`) is journaled under.
+pub const MANUAL_PLAN: &str = "manual";
+const MANUAL_SLOT: &str = "play";
+/// The folder under the audio folder where `loaxa play` (or an operator) hands a clip to the
+/// running daemon: it airs once, as soon as nothing is on air, journaled manual, then moves
+/// to the folder's `da-phat/`.
+pub const PLAY_DIR: &str = "phat-ngay";
 /// How long after a failed attempt (no device, say) an emergency file is tried again.
 const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 
@@ -339,6 +349,7 @@ impl<'a> Daemon<'a> {
             status_written: None,
             rejected_errors: Default::default(),
             emergency_failed: HashMap::new(),
+            publishes: watch,
             catalog: Catalog::new(
                 &station.config.audio_dir,
                 station.probes.clone(),
@@ -661,6 +672,9 @@ impl<'a> Daemon<'a> {
 
     /// Writes the status file: at once when `force`, else at most every heartbeat.
     fn publish_status(&mut self, force: bool) {
+        if !self.publishes {
+            return;
+        }
         if !force
             && self
                 .status_written
@@ -710,65 +724,105 @@ impl<'a> Daemon<'a> {
         self.status_written = Some(std::time::Instant::now());
     }
 
-    /// Complete, decodable files in the emergency folder that are not yet queued: each becomes
-    /// an emergency broadcast of the file repeated as configured. (Undecodable ones are
-    /// reported by the catalog, once.)
-    fn scan_emergencies(&mut self) -> Vec<Pending> {
-        let cfg = &self.config;
+    /// Complete, decodable files handed over in the emergency folder and the play folder
+    /// that are not yet queued. An emergency file becomes an emergency broadcast of the file
+    /// repeated as configured; a played one airs once, as soon as nothing is on air.
+    /// (Undecodable ones are reported by the catalog, once.)
+    fn scan_handed(&mut self) -> Vec<Pending> {
         let lang = self.lang();
-        let ready: Vec<String> = self
-            .catalog
-            .queue(&cfg.emergency_dir)
-            .filter(|c| matches!(c.state, ClipState::Ready(_)))
-            .map(|c| c.rel.clone())
-            .collect();
         let mut out = Vec::new();
-        for rel in ready {
-            let queued = self.queue.iter().any(|q| {
-                q.slot.plan == EMERGENCY_PLAN && q.slot.play.first().is_some_and(|c| c.rel == rel)
-            });
-            let resting = self
-                .emergency_failed
-                .get(&rel)
-                .is_some_and(|t| t.elapsed() < EMERGENCY_RETRY);
-            let on_air = self
-                .status
-                .on_air
-                .as_ref()
-                .is_some_and(|a| a.clips.contains(&rel));
-            if queued || resting || on_air {
-                continue;
+        for dir in [self.config.emergency_dir.clone(), PLAY_DIR.to_string()] {
+            let emergency = dir == self.config.emergency_dir;
+            let ready: Vec<String> = self
+                .catalog
+                .queue(&dir)
+                .filter(|c| matches!(c.state, ClipState::Ready(_)))
+                .map(|c| c.rel.clone())
+                .collect();
+            for rel in ready {
+                let queued = self
+                    .queue
+                    .iter()
+                    .any(|q| self.handed_file(q).is_some_and(|f| f == rel));
+                let resting = self
+                    .emergency_failed
+                    .get(&rel)
+                    .is_some_and(|t| t.elapsed() < EMERGENCY_RETRY);
+                let on_air = self
+                    .status
+                    .on_air
+                    .as_ref()
+                    .is_some_and(|a| a.clips.contains(&rel));
+                if queued || resting || on_air {
+                    continue;
+                }
+                let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+                let clip = crate::schedule::ClipRef {
+                    rel: rel.clone(),
+                    topic: None,
+                };
+                let slot = if emergency {
+                    tracing::warn!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "TIN KHẨN CẤP: {} — phát ngay",
+                            "EMERGENCY: {} — airing now",
+                            name
+                        )
+                    );
+                    let mut slot = Slot::ad_hoc(
+                        EMERGENCY_PLAN,
+                        EMERGENCY_PLAN,
+                        tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
+                        crate::schedule::Priority::Emergency,
+                        vec![clip; self.config.emergency_repeat as usize],
+                    );
+                    slot.intro = emergency_intro(&self.config);
+                    slot
+                } else {
+                    tracing::info!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "nhận bài phát thủ công {}: phát ngay khi không có gì đang phát",
+                            "manual play {} handed over: it airs as soon as nothing is on air",
+                            name
+                        )
+                    );
+                    Slot::ad_hoc(
+                        MANUAL_PLAN,
+                        MANUAL_SLOT,
+                        tr!(lang, "phát thủ công: {name}", "manual play: {name}"),
+                        crate::schedule::Priority::Normal,
+                        vec![clip],
+                    )
+                };
+                out.push(Pending {
+                    slot,
+                    at: self.clock.now(),
+                    manual: true,
+                    schedule_sha256: None,
+                });
             }
-            let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-            tracing::warn!(
-                "{}",
-                tr!(
-                    lang,
-                    "TIN KHẨN CẤP: {} — phát ngay",
-                    "EMERGENCY: {} — airing now",
-                    name
-                )
-            );
-            let clip = crate::schedule::ClipRef {
-                rel: rel.clone(),
-                topic: None,
-            };
-            let mut slot = Slot::ad_hoc(
-                EMERGENCY_PLAN,
-                EMERGENCY_PLAN,
-                tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
-                crate::schedule::Priority::Emergency,
-                vec![clip; cfg.emergency_repeat as usize],
-            );
-            slot.intro = emergency_intro(cfg);
-            out.push(Pending {
-                slot,
-                at: self.clock.now(),
-                manual: true,
-                schedule_sha256: None,
-            });
         }
         out
+    }
+
+    /// The handed-over file an occurrence airs, if it came through a hand-over folder.
+    fn handed_file<'p>(&self, p: &'p Pending) -> Option<&'p str> {
+        if !p.manual {
+            return None;
+        }
+        let rel = p.slot.play.first().map(|c| c.rel.as_str())?;
+        let dir = match p.slot.plan.as_str() {
+            EMERGENCY_PLAN => self.config.emergency_dir.as_str(),
+            MANUAL_PLAN => PLAY_DIR,
+            _ => return None,
+        };
+        rel.strip_prefix(dir)
+            .is_some_and(|r| r.starts_with('/'))
+            .then_some(rel)
     }
 
     /// Journals events, or, if the journal refuses them (a full disk, a read-only file), holds
@@ -1137,6 +1191,9 @@ impl<'a> Daemon<'a> {
     /// Brings the catalog up to date: reports new problems once, retires spent queue clips,
     /// and rewrites the library status when anything changed.
     fn refresh_catalog(&mut self) -> Result<(), DaemonError> {
+        if !self.publishes {
+            return Ok(());
+        }
         if self.catalog.refresh() {
             self.library_dirty = true;
         }
@@ -1282,13 +1339,14 @@ impl<'a> Daemon<'a> {
         Ok(())
     }
 
-    /// After an emergency aired, its file moves to the aired folder so it never airs twice;
-    /// one that could not air at all stays, to be tried again.
-    fn settle_emergency(&mut self, p: &Pending, outcome: Option<Outcome>) {
-        let Some(rel) = p.slot.play.first().map(|c| c.rel.clone()) else {
+    /// After a handed-over file aired, it moves to the aired folder so it never airs twice.
+    /// An emergency that could not air at all stays, to be tried again; a manual play is
+    /// not retried (its failure is journaled and the operator can play it again).
+    fn settle_handed(&mut self, p: &Pending, outcome: Option<Outcome>) {
+        let Some(rel) = self.handed_file(p).map(str::to_string) else {
             return;
         };
-        if outcome == Some(Outcome::Failed) {
+        if outcome == Some(Outcome::Failed) && p.slot.plan == EMERGENCY_PLAN {
             self.emergency_failed.insert(rel, std::time::Instant::now());
             return;
         }
@@ -1512,10 +1570,10 @@ impl<'a> Daemon<'a> {
                         .then(a.slot.order.cmp(&b.slot.order))
                 });
                 let next = self.queue.remove(0);
-                let emergency = (next.slot.plan == EMERGENCY_PLAN).then(|| next.clone());
+                let handed = self.handed_file(&next).is_some().then(|| next.clone());
                 let outcome = self.air(next, shutdown).await?;
-                if let Some(p) = emergency {
-                    self.settle_emergency(&p, outcome);
+                if let Some(p) = handed {
+                    self.settle_handed(&p, outcome);
                 }
                 continue;
             }
@@ -1524,9 +1582,9 @@ impl<'a> Daemon<'a> {
             self.refresh_files()?;
             self.refresh_catalog()?;
             self.publish_status(false);
-            let urgent = self.scan_emergencies();
-            if !urgent.is_empty() {
-                self.queue.extend(urgent);
+            let handed = self.scan_handed();
+            if !handed.is_empty() {
+                self.queue.extend(handed);
                 continue;
             }
             self.look_for_device(lead).await;
@@ -1779,15 +1837,16 @@ impl<'a> Daemon<'a> {
                     self.refresh_catalog()?;
                     // Keeps the status fresh through long broadcasts, and shows rejections at once.
                     self.publish_status(false);
-                    let urgent = self.scan_emergencies();
-                    if !urgent.is_empty() && current < crate::schedule::Priority::Emergency && stopped.is_none() {
+                    let handed = self.scan_handed();
+                    let urgent = handed.iter().find(|p| p.slot.priority >= crate::schedule::Priority::Emergency);
+                    if let Some(u) = urgent.filter(|_| current < crate::schedule::Priority::Emergency && stopped.is_none()) {
                         tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát để phát tin khẩn cấp", "cutting the broadcast on air for an emergency"));
-                        stopped = Some(Reason::Preempted(urgent[0].slot.title.clone()));
+                        stopped = Some(Reason::Preempted(u.slot.title.clone()));
                         if let Some(s) = &airing.state {
                             s.request_stop();
                         }
                     }
-                    self.queue.extend(urgent);
+                    self.queue.extend(handed);
                     let now = self.clock.now();
                     // Asking the journal what is due costs queries: only when an occurrence
                     // can have come due since the last look (or the schedules changed).
@@ -1851,8 +1910,12 @@ pub async fn play_now(
     };
     let lang = station.config.language;
     let mut slot = Slot::ad_hoc(
-        if emergency { EMERGENCY_PLAN } else { "manual" },
-        "play",
+        if emergency {
+            EMERGENCY_PLAN
+        } else {
+            MANUAL_PLAN
+        },
+        MANUAL_SLOT,
         if emergency {
             tr!(lang, "Tin khẩn cấp: {rel}", "Emergency: {rel}")
         } else {

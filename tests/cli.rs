@@ -521,6 +521,102 @@ fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs(
 }
 
 #[test]
+fn play_while_the_daemon_runs_is_handed_to_it_and_airs_after_what_is_on_air() {
+    // The sound check must not open the output a second time, overwrite the daemon's
+    // status with its own, or cut what is on air: it waits its turn, journaled manual.
+    let (t, _) = in_secs(3);
+    let st = TempStation::new(
+        "output = \"wav:journal/air.wav\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    st.tone("a.wav", 4.0);
+    st.tone("thu-loa.wav", 0.5);
+    let child = start_run(&st, &["--lang", "en"]);
+    // On air by now (the slot starts 3 s after it was written).
+    std::thread::sleep(Duration::from_millis(4500));
+    let status_path = st.path().join("journal/status.json");
+    let daemon_pid = |p: &std::path::Path| -> u64 {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["pid"].as_u64().unwrap()
+    };
+    assert_eq!(daemon_pid(&status_path), u64::from(child.id()));
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["play", "audio/thu-loa.wav", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("handed thu-loa.wav to the running loaxa"),
+        "{out}"
+    );
+    assert_eq!(
+        daemon_pid(&status_path),
+        u64::from(child.id()),
+        "play must not write the daemon's status"
+    );
+    let played = || {
+        log_json(&st)["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["manual"] == true && r["outcome"] == "completed")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !played() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let records = log["records"].as_array().unwrap();
+    let planned = records.iter().find(|r| r["slot"] == "s").unwrap();
+    assert_eq!(planned["outcome"], "completed", "not cut: {log:#}");
+    let manual = records.iter().find(|r| r["manual"] == true).unwrap();
+    assert_eq!(manual["outcome"], "completed", "{log:#}");
+    assert_eq!(manual["clips"][0]["rel"], "phat-ngay/thu-loa.wav");
+    let at = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default()).unwrap()
+    };
+    assert!(
+        at(&manual["started_at"]) >= at(&planned["ended_at"]),
+        "the manual play waits for the broadcast on air: {log:#}"
+    );
+    assert!(st
+        .path()
+        .join("audio/phat-ngay/da-phat/thu-loa.wav")
+        .is_file());
+    assert!(!status_path.exists(), "removed at stop");
+}
+
+#[test]
+fn play_without_a_daemon_airs_here_and_writes_none_of_the_daemons_files() {
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+    );
+    st.write("audio/q/queue.toml", "mode = \"once\"\n");
+    st.tone("q/1.wav", 0.3);
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["play", "audio/q/1.wav", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("completed"), "{out}");
+    assert_eq!(log_json(&st)["records"][0]["manual"], true);
+    for file in ["status.json", "library.json"] {
+        assert!(
+            !st.path().join("journal").join(file).exists(),
+            "{file} written by play"
+        );
+    }
+    // A sound check is no retirement sweep: the once-queue's clip stays where it is.
+    assert!(st.path().join("audio/q/1.wav").is_file());
+}
+
+#[test]
 fn doctor_names_each_problem_with_its_fix() {
     let st = TempStation::new(
         "output = \"device:khong-co-card\"",
