@@ -87,7 +87,8 @@ enum Command {
         plan: Option<String>,
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
-        /// Write to this file instead of the screen (xlsx defaults to bao-cao-PERIOD.xlsx).
+        /// Write to this file instead of standard output (xlsx on a terminal defaults to
+        /// bao-cao-PERIOD.xlsx).
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -350,7 +351,7 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .mut_arg("to", |a| a.help("Đến hết ngày (NĂM-THÁNG-NGÀY), đi cùng --from"))
                 .mut_arg("plan", |a| a.help("Chỉ một kế hoạch (mã của nó)"))
                 .mut_arg("format", |a| a.help("Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)"))
-                .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì màn hình (xlsx mặc định: bao-cao-KỲ.xlsx)"))
+                .mut_arg("out", |a| a.help("Ghi ra tệp này thay vì đầu ra chuẩn (xlsx khi in ra màn hình thì mặc định ghi vào bao-cao-KỲ.xlsx)"))
         })
         .mut_subcommand("doctor", |c| {
             common(c).about("Kiểm tra toàn bộ: cấu hình, lịch phát, thư viện bài, đầu ra âm thanh, nhật ký, dung lượng đĩa, đồng bộ giờ, dịch vụ; kèm cách khắc phục")
@@ -1243,8 +1244,14 @@ fn report(
             .to_xlsx()
             .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
     };
+    // A workbook is no use on a terminal: there it goes to a file named for the period.
+    // Redirected (`> bao-cao.xlsx`, a pipe), every format goes where it was sent.
+    let terminal = {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal()
+    };
     let out = out.or_else(|| {
-        (format == ReportFormat::Xlsx).then(|| {
+        (format == ReportFormat::Xlsx && terminal).then(|| {
             let (from, to) = period.days();
             PathBuf::from(format!(
                 "bao-cao-{}-{}.xlsx",

@@ -1023,27 +1023,42 @@ tr.total td {{ font-weight: bold; }}
                         .format("%Y-%m-%d %H:%M:%S")
                         .to_string(),
                 ),
-                (
-                    self.l("Số sự kiện nhật ký", "Journal events"),
-                    self.chain.events.to_string(),
-                ),
                 (self.l("Mã băm cuối", "Chain head"), self.chain.head.clone()),
-                (
-                    self.l("Tỷ lệ hoàn thành (%)", "Completion (%)"),
-                    pct(self.completion_percent),
-                ),
-                (
-                    self.l("Điểm tiêu chí", "Criterion score"),
-                    self.index_score
-                        .map(|s| format!("{s:.3}"))
-                        .unwrap_or_default(),
-                ),
             ];
             for (i, (k, v)) in rows.iter().enumerate() {
                 ws.write_string_with_format(i as u32 + 2, 0, *k, &bold)?;
                 ws.write_string(i as u32 + 2, 1, v)?;
             }
-            ws.write_string(rows.len() as u32 + 3, 0, self.score_text())?;
+            // Figures a spreadsheet sums and charts are numbers, shown in a number format.
+            let score = Format::new().set_num_format("0.000");
+            let count = Format::new().set_num_format("0");
+            let figures = [
+                (
+                    self.l("Số sự kiện nhật ký", "Journal events"),
+                    Some(self.chain.events as f64),
+                    &count,
+                ),
+                (
+                    self.l("Tỷ lệ hoàn thành (%)", "Completion (%)"),
+                    self.completion_percent,
+                    &percent,
+                ),
+                (
+                    self.l("Điểm tiêu chí", "Criterion score"),
+                    self.index_score,
+                    &score,
+                ),
+            ];
+            let first = rows.len() as u32 + 2;
+            for (i, (k, v, format)) in figures.iter().enumerate() {
+                let row = first + i as u32;
+                ws.write_string_with_format(row, 0, *k, &bold)?;
+                if let Some(v) = v {
+                    ws.write_number_with_format(row, 1, *v, format)?;
+                }
+            }
+            let rows = rows.len() + figures.len();
+            ws.write_string(rows as u32 + 3, 0, self.score_text())?;
             ws.set_column_width(0, 28)?;
             ws.set_column_width(1, 70)?;
         }

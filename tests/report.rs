@@ -285,6 +285,36 @@ fn every_format_is_produced_and_csv_and_json_are_reproducible() {
     let bytes = std::fs::read(&xlsx).unwrap();
     assert_eq!(&bytes[..2], b"PK", "an xlsx file is a zip archive");
 
+    // Redirected, the workbook goes where it was sent, and nowhere else.
+    let piped = report(&st, &["--month", "2025-09", "--format", "xlsx"]);
+    assert_eq!(&piped[..2], b"PK", "the workbook on standard output");
+    let stray: Vec<_> = std::fs::read_dir(st.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".xlsx"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    // Completion and score are numbers a spreadsheet can sum and chart, not text.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(piped)).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    let cell = |value: &str| {
+        sheet
+            .split("<c ")
+            .find(|c| c.contains(&format!("<v>{value}</v>")))
+            .map(str::to_string)
+    };
+    let completion = cell("89.1").expect("completion % as a number");
+    assert!(!completion.contains("t=\"s\""), "{completion}");
+    assert!(
+        completion.contains(" s=\""),
+        "with a number format: {completion}"
+    );
+
     let csv = String::from_utf8(report(&st, &["--month", "2025-09", "--format", "csv"])).unwrap();
     assert!(csv.contains("header,completion_percent,89.1%"), "{csv}");
     assert!(
