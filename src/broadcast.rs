@@ -89,6 +89,8 @@ pub struct Assembly<'a> {
     pub loudness_target: Option<f64>,
     /// The station's cap on a session's minutes, on top of the slot's own.
     pub max_minutes: Option<u32>,
+    /// The station's language, for reasons journaled as text.
+    pub lang: crate::lang::Lang,
 }
 
 impl Assembly<'_> {
@@ -108,6 +110,16 @@ impl Assembly<'_> {
                 skip: Some(Reason::MissingFile(rel.to_string())),
             };
         };
+        if let Some(reason) = library::refusal(self.audio_dir, &path, self.lang) {
+            return Entry {
+                plan: plan(String::new(), 0, None),
+                playable: None,
+                skip: Some(Reason::DamagedFile {
+                    file: rel.to_string(),
+                    reason,
+                }),
+            };
+        }
         match self.probes.probe(&path) {
             Ok(info) => {
                 let gain_db = self

@@ -39,6 +39,9 @@ pub enum ClipState {
     NotAudio,
     /// Aired out: in a `da-phat/` folder.
     Retired,
+    /// Not a file loaxa airs whatever it holds (a link leading outside the audio folder, a
+    /// name that is not UTF-8): why, in the operator's language.
+    Refused(String),
 }
 
 impl ClipState {
@@ -50,6 +53,7 @@ impl ClipState {
             ClipState::Undecodable(_) => "undecodable",
             ClipState::NotAudio => "not_audio",
             ClipState::Retired => "retired",
+            ClipState::Refused(_) => "refused",
         }
     }
 }
@@ -106,6 +110,7 @@ type Settings = Result<QueueSettings, Vec<String>>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     Undecodable { rel: String, reason: String },
+    Refused { rel: String, reason: String },
     BadMetadata { file: String, errors: Vec<String> },
 }
 
@@ -214,9 +219,51 @@ impl Catalog {
             let mut queue_file = None;
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let Ok(meta) = entry.metadata() else {
+                // A link is looked through (to a file inside the folder it is that file),
+                // unless it is refused below.
+                let refused = library::refusal(&self.audio_dir, &entry.path(), self.lang);
+                let Ok(meta) = std::fs::metadata(entry.path())
+                    .or_else(|_| std::fs::symlink_metadata(entry.path()))
+                else {
                     continue;
                 };
+                if let Some(reason) = refused {
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    let rel = library::normalize(&if rel_dir.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{rel_dir}/{name}")
+                    });
+                    seen.insert(rel.clone());
+                    let stamp = library::stamp_of(&meta);
+                    if self.clips.get(&rel).is_some_and(|c| c.stamp == stamp) {
+                        continue;
+                    }
+                    changed = true;
+                    if self.reported.insert((rel.clone(), stamp)) {
+                        self.notices.push(Notice::Refused {
+                            rel: rel.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    self.clips.insert(
+                        rel.clone(),
+                        Clip {
+                            rel,
+                            folder: library::normalize(&rel_dir),
+                            path: entry.path(),
+                            state: ClipState::Refused(reason),
+                            meta: Ok(ClipMeta::default()),
+                            stamp,
+                            since: now,
+                            known: false,
+                            meta_stamp: None,
+                        },
+                    );
+                    continue;
+                }
                 let rel = library::normalize(&if rel_dir.is_empty() {
                     name.clone()
                 } else {
@@ -292,7 +339,7 @@ impl Catalog {
         // Sidecars: re-read only the ones whose file changed.
         let lang = self.lang;
         for clip in self.clips.values_mut() {
-            if clip.state == ClipState::Retired {
+            if matches!(clip.state, ClipState::Retired | ClipState::Refused(_)) {
                 continue;
             }
             let side = sidecar::sidecar_path(&clip.path);
@@ -362,7 +409,7 @@ impl Catalog {
         let inline = self.ingest.is_none();
         let mut to_ingest = Vec::new();
         for clip in self.clips.values_mut() {
-            if clip.state == ClipState::Retired {
+            if matches!(clip.state, ClipState::Retired | ClipState::Refused(_)) {
                 continue;
             }
             let new_state = if library::is_temporary_name(clip.name()) {
@@ -541,6 +588,11 @@ impl Catalog {
                 lang,
                 "tệp {rel} sẽ không được phát: {reason}. Hãy chép lại tệp gốc.",
                 "{rel} will not air: {reason}. Copy the original file again.",
+            ),
+            Notice::Refused { rel, reason } => tr!(
+                lang,
+                "tệp {rel} sẽ không được phát: {reason}",
+                "{rel} will not air: it {reason}",
             ),
             Notice::BadMetadata { file, errors } => tr!(
                 lang,

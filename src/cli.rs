@@ -934,6 +934,19 @@ fn validate(overrides: &Overrides) -> Result<(), Failure> {
                         )
                     );
                 }
+                crate::catalog::ClipState::Refused(reason) => {
+                    warnings += 1;
+                    eprintln!(
+                        "{}: {}: {}",
+                        c.path.display(),
+                        lang.pick("cảnh báo", "warning"),
+                        tr!(
+                            lang,
+                            "{reason} — sẽ bị bỏ qua khi phát",
+                            "it {reason} — it will be skipped"
+                        )
+                    );
+                }
                 crate::catalog::ClipState::Incomplete | crate::catalog::ClipState::Checking => {
                     eprintln!(
                         "{}: {}: {}",
@@ -1639,6 +1652,12 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                     lang,
                     "KHÔNG PHÁT ĐƯỢC: {}",
                     "UNDECODABLE: {}",
+                    c.detail.clone().unwrap_or_default()
+                ),
+                "refused" => tr!(
+                    lang,
+                    "KHÔNG PHÁT: {}",
+                    "NOT AIRED: it {}",
                     c.detail.clone().unwrap_or_default()
                 ),
                 "bad_metadata" => lang

@@ -1221,13 +1221,12 @@ impl<'a> Daemon<'a> {
                 .map(|n| {
                     tracing::error!("{}", self.catalog.describe(n));
                     match n {
-                        crate::catalog::Notice::Undecodable { rel, reason } => {
-                            Event::ClipRejected {
-                                file: rel.clone(),
-                                sha256: None,
-                                reason: reason.clone(),
-                            }
-                        }
+                        crate::catalog::Notice::Undecodable { rel, reason }
+                        | crate::catalog::Notice::Refused { rel, reason } => Event::ClipRejected {
+                            file: rel.clone(),
+                            sha256: None,
+                            reason: reason.clone(),
+                        },
                         crate::catalog::Notice::BadMetadata { file, errors } => {
                             Event::ClipRejected {
                                 file: file.clone(),

@@ -158,6 +158,44 @@ pub fn resolve(audio_dir: &Path, rel: &str) -> Option<PathBuf> {
     Some(here)
 }
 
+/// Why a file under the audio folder is not one loaxa airs, whatever it holds, in the
+/// operator's language; `None` for a file it may air. A link that leads outside the audio
+/// folder is refused (what airs is what the station holds, and the service may read only
+/// there), as is a name that is not UTF-8 (a USB stick mounted with the wrong character set):
+/// journaled under a garbled name it would be evidence nobody can match to a file.
+pub fn refusal(audio_dir: &Path, path: &Path, lang: Lang) -> Option<String> {
+    if let Some(name) = path.file_name() {
+        if name.to_str().is_none() {
+            let shown = name.to_string_lossy();
+            return Some(crate::tr!(
+                lang,
+                "tên tệp «{shown}» không phải UTF-8 (thường do USB cũ ghi sai bảng mã): hãy đổi tên tệp, chỉ dùng chữ không dấu hoặc gõ lại tên có dấu, rồi loaxa sẽ phát được",
+                "the file name “{shown}” is not UTF-8 (often an old USB stick with the wrong character set): rename the file, retyping its name, and loaxa will air it"
+            ));
+        }
+    }
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    let target = std::fs::canonicalize(path);
+    let home = std::fs::canonicalize(audio_dir);
+    match (target, home) {
+        (Ok(t), Ok(h)) if t.starts_with(&h) => None,
+        (Ok(t), _) => Some(crate::tr!(
+            lang,
+            "là liên kết dẫn ra ngoài thư mục audio/ (tới {}): loaxa chỉ phát tệp nằm trong audio/ — hãy chép tệp vào đây thay cho liên kết",
+            "is a link leading outside the audio/ folder (to {}): loaxa airs only files inside audio/ — copy the file here instead of linking it",
+            t.display()
+        )),
+        (Err(e), _) => Some(crate::tr!(
+            lang,
+            "là liên kết hỏng ({e}): tệp nó trỏ tới không còn",
+            "is a broken link ({e}): what it points to is gone"
+        )),
+    }
+}
+
 /// Whether a file name is a temporary or hidden name that copy tools use while writing.
 pub fn is_temporary_name(name: &str) -> bool {
     let lower = name.to_lowercase();

@@ -303,6 +303,7 @@ impl Planner<'_> {
             audio_dir: &self.config.audio_dir,
             probes: self.probes,
             schedule_sha256,
+            lang: self.config.language,
         };
         let mut prepared = assembly.prepare(&due.slot, due.at, due.manual, &picks);
         prepared.unreadable_queue = unreadable_queue;

@@ -254,6 +254,7 @@ pub fn library(
                 (ClipState::NotAudio, _) => ("not_audio", None),
                 (ClipState::Retired, _) => ("retired", None),
                 (ClipState::Undecodable(r), _) => ("undecodable", Some(r.clone())),
+                (ClipState::Refused(r), _) => ("refused", Some(r.clone())),
                 (ClipState::Ready(_), Err(e)) => ("bad_metadata", Some(e.join("\n"))),
                 (ClipState::Ready(_), Ok(m)) => match rules.hold(c) {
                     Some(Hold::NotYet) => (

@@ -617,6 +617,67 @@ fn play_without_a_daemon_airs_here_and_writes_none_of_the_daemons_files() {
 }
 
 #[test]
+fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_aired() {
+    use std::os::unix::ffi::OsStrExt;
+    let st = TempStation::new(
+        "",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+    );
+    st.tone("q/tot.wav", 0.3);
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("ngoai.wav");
+    support::tone_wav(&target, 0.3, 440.0, 8000, 1);
+    std::os::unix::fs::symlink(&target, st.path().join("audio/q/lien-ket.wav")).unwrap();
+    // "thông-báo.wav" written in Windows-1258-ish bytes by an old USB stick.
+    let garbled = std::ffi::OsStr::from_bytes(b"th\xf4ng-b\xe1o.wav");
+    support::tone_wav(
+        &st.path().join("audio/q").join(garbled),
+        0.3,
+        440.0,
+        8000,
+        1,
+    );
+
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["status", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("lien-ket.wav"), "{out}");
+    assert!(out.contains("leading outside the audio/ folder"), "{out}");
+    assert!(
+        out.contains(&target.canonicalize().unwrap().display().to_string()),
+        "{out}"
+    );
+    assert!(out.contains("is not UTF-8"), "{out}");
+    assert!(out.contains("rename the file"), "{out}");
+
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["validate", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "warnings, not errors: {out}{err}");
+    assert!(
+        err.contains("lien-ket.wav: warning: it is a link leading outside"),
+        "{err}"
+    );
+    assert!(err.contains("is not UTF-8"), "{err}");
+
+    // Neither is ever planned: only the clip that is really there airs.
+    let (_, out, _) = run({
+        let mut c = loaxa(&st);
+        c.args(["next", "--days", "3", "--lang", "en"]);
+        c
+    });
+    assert!(
+        out.contains("q/tot.wav") && !out.contains("lien-ket") && !out.contains("ng-b"),
+        "{out}"
+    );
+}
+
+#[test]
 fn doctor_names_each_problem_with_its_fix() {
     let st = TempStation::new(
         "output = \"device:khong-co-card\"",
