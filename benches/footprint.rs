@@ -4,7 +4,9 @@
 //! memory (peak, from VmHWM) and CPU time (from /proc) per round, then medians and ratios.
 //!
 //! Run: `cargo bench --bench footprint` (needs mpg123: `apt-get install mpg123`).
-//! Targets: idle RSS ≤ 10 MB and CPU ≤ 0.1 %; airing RSS ≤ 20 MB, CPU time ≤ 1.5 × mpg123's.
+//! Targets: idle RSS ≤ 10 MB and CPU ≤ 0.1 %, before the first broadcast and again after it
+//! (the device opened, aired and closed: the state a station spends its life in); airing
+//! RSS ≤ 20 MB, CPU time ≤ 1.5 × mpg123's.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -88,6 +90,9 @@ fn mpg123_round(pulse: &Pulse, mp3: &std::path::Path) -> Option<(f64, f64, f64)>
 struct LoaxaRound {
     idle_rss: f64,
     idle_pct: f64,
+    /// Idle again once the broadcast is over and the device closed.
+    after_rss: f64,
+    after_pct: f64,
     air_peak: f64,
     air_cpu: f64,
 }
@@ -152,6 +157,12 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
         std::thread::sleep(Duration::from_millis(50));
     }
     let air_cpu = cpu_seconds(pid).unwrap() - air_cpu0;
+    // Back to idle: the state a station spends most of its life in.
+    std::thread::sleep(SETTLE);
+    let after_cpu0 = cpu_seconds(pid).unwrap();
+    std::thread::sleep(IDLE);
+    let after_pct = (cpu_seconds(pid).unwrap() - after_cpu0) / IDLE.as_secs_f64() * 100.0;
+    let (after_rss, _) = rss_mb(pid).unwrap();
     unsafe {
         libc::kill(pid as i32, libc::SIGTERM);
     }
@@ -160,6 +171,8 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
     LoaxaRound {
         idle_rss,
         idle_pct: idle_cpu / IDLE.as_secs_f64() * 100.0,
+        after_rss,
+        after_pct,
         air_peak,
         air_cpu,
     }
@@ -196,11 +209,13 @@ fn main() {
         };
         let l = loaxa_round(&pulse, &mp3, m.2);
         println!(
-            "  round {round}: mpg123 CPU {:.2} s, peak {:.1} MB | loaxa idle {:.1} MB {:.3} %, airing CPU {:.2} s ({:.2}×), peak {:.1} MB",
+            "  round {round}: mpg123 CPU {:.2} s, peak {:.1} MB | loaxa idle {:.1} MB {:.3} %, after airing {:.1} MB {:.3} %, airing CPU {:.2} s ({:.2}×), peak {:.1} MB",
             m.0,
             m.1,
             l.idle_rss,
             l.idle_pct,
+            l.after_rss,
+            l.after_pct,
             l.air_cpu,
             l.air_cpu / m.0.max(0.01),
             l.air_peak
@@ -213,6 +228,8 @@ fn main() {
     let mpg_wall = median(mpg.iter().map(|m| m.2).collect());
     let idle_rss = median(lx.iter().map(|l| l.idle_rss).collect());
     let idle_pct = median(lx.iter().map(|l| l.idle_pct).collect());
+    let after_rss = median(lx.iter().map(|l| l.after_rss).collect());
+    let after_pct = median(lx.iter().map(|l| l.after_pct).collect());
     let air_peak = median(lx.iter().map(|l| l.air_peak).collect());
     let air_cpu = median(lx.iter().map(|l| l.air_cpu).collect());
     let cpu_ratio = median(
@@ -227,6 +244,7 @@ fn main() {
     );
     println!("  mpg123          peak RSS {mpg_peak:5.1} MB  CPU {mpg_cpu:5.2} s");
     println!("  loaxa idle      RSS {idle_rss:5.1} MB  CPU {idle_pct:.3} % over {} s   targets ≤ 10 MB: {}, ≤ 0.1 %: {}", IDLE.as_secs(), verdict(idle_rss <= 10.0), verdict(idle_pct <= 0.1));
+    println!("  loaxa idle after a broadcast  RSS {after_rss:5.1} MB  CPU {after_pct:.3} % over {} s   targets ≤ 10 MB: {}, ≤ 0.1 %: {}", IDLE.as_secs(), verdict(after_rss <= 10.0), verdict(after_pct <= 0.1));
     println!(
         "  loaxa airing    peak RSS {air_peak:5.1} MB  CPU {air_cpu:5.2} s   ratio to mpg123: RSS {:.1}, CPU {:.2} (median of the rounds' ratios)   targets ≤ 20 MB: {}, CPU ≤ 1.5×: {}",
         air_peak / mpg_peak,

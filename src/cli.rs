@@ -85,6 +85,7 @@ enum Command {
         /// Only this plan (its id).
         #[arg(long)]
         plan: Option<String>,
+        /// Output: table, csv, json, html (to print or save as PDF), xlsx (Excel).
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
         /// Write to this file instead of standard output (xlsx on a terminal defaults to
@@ -155,6 +156,7 @@ struct LogArgs {
     /// Only this outcome: completed, partial, failed, missed, interrupted or unfinished.
     #[arg(long)]
     outcome: Option<String>,
+    /// Output: table, csv or json.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -361,6 +363,7 @@ fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
                 .about("Cài loaxa làm dịch vụ hệ thống (chạy với quyền root): chương trình, dịch vụ systemd, người dùng loaxa, /etc/loaxa/loaxa.toml và thư mục đài /var/lib/loaxa kèm kế hoạch mẫu")
                 .mut_arg("root", |a| a.help("Cài vào thư mục này thay vì / (để đóng gói); không đụng gì bên ngoài"))
                 .mut_arg("no_start", |a| a.help("Bật dịch vụ nhưng chưa chạy ngay"))
+                .mut_arg("packaged", |a| a.help("Bước sau khi cài gói Debian: gói đã đặt chương trình, dịch vụ và tệp sysusers; làm nốt phần còn lại (người dùng, cấu hình, thư mục đài, bật dịch vụ)"))
         })
         .mut_subcommand("status", |c| {
             common(c).about("Trạng thái: đài có đang chạy không, đang phát gì, sắp phát gì, các hàng đợi và bài trong đó, lịch phát bị từ chối, tình trạng đầu ra")
@@ -1974,5 +1977,51 @@ fn play(overrides: &Overrides, file: &Path, emergency: bool) -> Result<(), Failu
             "chưa phát trọn bài",
             "the file did not air in full"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and every argument an operator can type has its help in both languages
+    /// (clap's derive gives the English; `localize` must give the Vietnamese beside it).
+    #[test]
+    fn every_command_and_argument_has_vietnamese_and_english_help() {
+        fn walk(en: &clap::Command, vi: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let about = |c: &clap::Command| c.get_about().map(|a| a.to_string());
+            match (about(en), about(vi)) {
+                (Some(e), Some(v)) if e != v => {}
+                (e, v) => missing.push(format!("{path}: about en={e:?} vi={v:?}")),
+            }
+            for a in en.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                let e = a.get_help().map(|h| h.to_string());
+                let v = vi
+                    .get_arguments()
+                    .find(|b| b.get_id() == a.get_id())
+                    .and_then(|b| b.get_help().map(|h| h.to_string()));
+                match (e, v) {
+                    (Some(e), Some(v)) if e != v => {}
+                    (e, v) => missing.push(format!("{path} --{id}: en={e:?} vi={v:?}")),
+                }
+            }
+            for sub in en.get_subcommands() {
+                let name = sub.get_name();
+                match vi.get_subcommands().find(|s| s.get_name() == name) {
+                    Some(v) => walk(sub, v, &format!("{path} {name}"), missing),
+                    None => missing.push(format!("{path} {name}: no Vietnamese command")),
+                }
+            }
+        }
+        let en = Cli::command();
+        let vi = localize(Cli::command(), Lang::Vi);
+        let mut missing = Vec::new();
+        walk(&en, &vi, "loaxa", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

@@ -86,7 +86,7 @@ fn status(st: &TempStation, tmp: &std::path::Path) -> String {
 #[test]
 fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back() {
     if !is_root() {
-        eprintln!("SKIPPED: mounting a small file system needs root (CI runs as root)");
+        support::skip("mounting a small file system needs root (CI runs as root)");
         return;
     }
     let (a, _) = in_secs(5);
@@ -97,7 +97,9 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
-        eprintln!("SKIPPED: this machine does not let root mount a tmpfs (a container without CAP_SYS_ADMIN?)");
+        support::skip(
+            "this machine does not let root mount a tmpfs (a container without CAP_SYS_ADMIN?)",
+        );
         return;
     };
     let tmp = st.path().join("tmp");
@@ -171,7 +173,7 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
 /// it as it stands).
 fn read_only_at_start(crashed: bool) {
     if !is_root() {
-        eprintln!("SKIPPED: mounting a small file system needs root (CI runs as root)");
+        support::skip("mounting a small file system needs root (CI runs as root)");
         return;
     }
     let st = TempStation::new(
@@ -180,7 +182,7 @@ fn read_only_at_start(crashed: bool) {
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
-        eprintln!("SKIPPED: this machine does not let root mount a tmpfs");
+        support::skip("this machine does not let root mount a tmpfs");
         return;
     };
     let tmp = st.path().join("tmp");

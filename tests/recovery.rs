@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use loaxa::journal::Journal;
 use support::{TempStation, PLAN};
 
 fn start(st: &TempStation) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    support::bin::command()
         .current_dir(st.path())
         .args(["run", "--lang", "en"])
         .stdout(Stdio::null())

@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,7 +143,7 @@ fn september() -> TempStation {
 }
 
 fn report(st: &TempStation, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let out = support::bin::command()
         .current_dir(st.path())
         .arg("report")
         .args(args)
@@ -363,7 +362,7 @@ fn demo_report_files() {
             out.join("bao-cao.xlsx").to_str().unwrap(),
         ],
     );
-    let day = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let day = support::bin::command()
         .current_dir(st.path())
         .args(["log", "--day", "2025-09-15"])
         .output()
@@ -372,7 +371,7 @@ fn demo_report_files() {
 }
 
 fn log(st: &TempStation, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let out = support::bin::command()
         .current_dir(st.path())
         .args(["log", "--lang", "en"])
         .args(args)
@@ -419,7 +418,7 @@ fn the_log_filters_by_plan_slot_topic_and_outcome_and_shows_a_day_as_a_timeline(
     assert!(day.contains("17:00:00  planned  cchc-2025/chieu"), "{day}");
     assert!(day.contains("completed"), "{day}");
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let bad = support::bin::command()
         .current_dir(st.path())
         .args(["log", "--outcome", "lost"])
         .output()

@@ -7,7 +7,7 @@ mod support;
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::{TempStation, PLAN};
@@ -37,7 +37,7 @@ fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
     let log = std::fs::File::create(&log_path).unwrap();
     let meta = std::fs::metadata(&log_path).unwrap();
 
-    let child = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let child = support::bin::command()
         .current_dir(st.path())
         .args(["run", "--lang", "en"])
         .env("NOTIFY_SOCKET", &sock_path)
@@ -123,7 +123,7 @@ fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
         watchdog_secs >= 10,
         "the unit's WatchdogSec leaves the main loop room: {watchdog_secs}"
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+    let child = support::bin::command()
         .args(&args)
         .current_dir("/")
         .env("NOTIFY_SOCKET", &sock_path)

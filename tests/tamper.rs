@@ -193,7 +193,7 @@ fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
         }
     }
     let verify = |lang: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        support::bin::command()
             .current_dir(st.path())
             .args(["log", "verify", "--lang", lang])
             .output()

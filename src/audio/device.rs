@@ -467,8 +467,30 @@ impl Output for DeviceOutput {
             let _ = std::thread::Builder::new()
                 .name("loaxa-dead-stream".into())
                 .spawn(move || drop(stream));
+        } else {
+            drop(stream);
+            release_alsa();
         }
         self.failed = false;
+    }
+}
+
+/// Hands back what libasound keeps after a stream is closed: its parsed configuration tree
+/// and the plugin libraries it loaded (the PulseAudio plugin pulls in libpulse and its
+/// dependencies). A station spends most of its life idle between broadcasts; without this
+/// the daemon idles at the size of its first broadcast, not of its start. Open PCMs hold
+/// their own references, so this is safe while another is open; the next open reads the
+/// configuration again (a few milliseconds, inside the lead time).
+fn release_alsa() {
+    #[cfg(target_os = "linux")]
+    {
+        #[link(name = "asound")]
+        unsafe extern "C" {
+            fn snd_config_update_free_global() -> std::ffi::c_int;
+        }
+        unsafe {
+            snd_config_update_free_global();
+        }
     }
 }
 

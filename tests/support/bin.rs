@@ -7,11 +7,21 @@ use std::time::{Duration, Instant};
 use super::TempStation;
 
 pub fn loaxa(st: &TempStation) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    let mut c = command();
     c.current_dir(st.path());
-    c.env_remove("LOAXA_CONFIG")
-        .env_remove("LOAXA_OUTPUT")
-        .env_remove("LOAXA_LANGUAGE");
+    c
+}
+
+/// The real binary, with nothing of the developer's environment for loaxa: every test's
+/// command starts here.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    // Whatever the developer's shell sets for loaxa must not change what a test sees.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LOAXA_") {
+            c.env_remove(key);
+        }
+    }
     c
 }
 
