@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::audio::{AirReport, OutputError, PlannedClip};
-use crate::journal::{ClipPlan, Event, OccurrenceInfo, Outcome, Reason};
+use crate::journal::{ClipPlan, Event, OccurrenceInfo, Outcome, Reason, Role};
 use crate::library::{self, ClipError, ProbeCache};
 use crate::recurrence::occurrence_key;
 use crate::schedule::{ClipRef, Slot};
@@ -72,7 +72,7 @@ pub fn occurrence_info(
         slot: slot.id.clone(),
         title: slot.title.clone(),
         topic: slot.topic.clone(),
-        priority: slot.priority.code().into(),
+        priority: slot.priority,
         scheduled_at: at,
         manual,
         schedule_sha256,
@@ -94,12 +94,12 @@ pub struct Assembly<'a> {
 }
 
 impl Assembly<'_> {
-    fn entry(&self, rel: &str, role: &str, topic: Option<String>, volume: f32) -> Entry {
+    fn entry(&self, rel: &str, role: Role, topic: Option<String>, volume: f32) -> Entry {
         let plan = |sha256: String, duration_ms, gain_db| ClipPlan {
             rel: rel.to_string(),
             sha256,
             duration_ms,
-            role: role.to_string(),
+            role,
             topic: topic.clone(),
             gain_db,
         };
@@ -161,16 +161,16 @@ impl Assembly<'_> {
         queue_picks: &[ClipRef],
     ) -> Prepared {
         let info = occurrence_info(slot, at, manual, self.schedule_sha256.clone());
-        let make = |c: &ClipRef, role: &str| {
+        let make = |c: &ClipRef, role: Role| {
             let topic = c.topic.clone().or_else(|| slot.topic.clone());
             self.entry(&c.rel, role, topic, slot.volume)
         };
-        let intro = slot.intro.as_ref().map(|c| make(c, "intro"));
-        let outro = slot.outro.as_ref().map(|c| make(c, "outro"));
-        let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, "clip")).collect();
+        let intro = slot.intro.as_ref().map(|c| make(c, Role::Intro));
+        let outro = slot.outro.as_ref().map(|c| make(c, Role::Outro));
+        let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, Role::Clip)).collect();
         body.extend(queue_picks.iter().map(|c| {
             let topic = c.topic.clone().or_else(|| slot.topic.clone());
-            self.entry(&c.rel, "queue", topic, slot.volume)
+            self.entry(&c.rel, Role::Queue, topic, slot.volume)
         }));
 
         // The slot's cap: intro and outro always frame the session; body clips are taken in

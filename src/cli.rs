@@ -1594,19 +1594,17 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
         .map(|a| a.clips.clone())
         .unwrap_or_default();
     for f in &library.folders {
-        if f.mode == "emergency" && f.clips.is_empty() {
+        use crate::status::{ClipStatus, FolderMode};
+        if f.mode == FolderMode::Emergency && f.clips.is_empty() {
             continue;
         }
-        let mode = match f.mode.as_str() {
-            "emergency" => lang.pick("tin khẩn cấp", "emergencies").to_string(),
-            "rotate" => lang.pick("xoay vòng", "rotate").to_string(),
-            "once" => lang
+        let mode = match f.mode {
+            FolderMode::Emergency => lang.pick("tin khẩn cấp", "emergencies").to_string(),
+            FolderMode::Rotate => lang.pick("xoay vòng", "rotate").to_string(),
+            FolderMode::Times(1) => lang
                 .pick("mỗi bài phát một lần", "each clip once")
                 .to_string(),
-            m => {
-                let n = m.trim_start_matches("times:");
-                tr!(lang, "mỗi bài phát {n} lần", "each clip {n} times")
-            }
+            FolderMode::Times(n) => tr!(lang, "mỗi bài phát {n} lần", "each clip {n} times"),
         };
         let _ = writeln!(
             o,
@@ -1627,9 +1625,10 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
         }
         for c in &f.clips {
             let aired = c.aired;
-            let state = match c.state.as_str() {
+            let detail = c.detail.clone().unwrap_or_default();
+            let state = match c.state {
                 _ if on_air.contains(&c.rel) => lang.pick("ĐANG PHÁT", "ON AIR").to_string(),
-                "waiting" => match c.limit {
+                ClipStatus::Waiting => match c.limit {
                     Some(n) => tr!(
                         lang,
                         "chờ phát — đã phát {aired}/{n} lần",
@@ -1641,57 +1640,42 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                         "waiting — aired {aired} time(s)"
                     ),
                 },
-                "incomplete" => lang
+                ClipStatus::Incomplete => lang
                     .pick(
                         "đang chép dở, chưa phát",
                         "still being copied, not aired yet",
                     )
                     .to_string(),
-                "checking" => lang.pick("đang kiểm tra tệp", "being checked").to_string(),
-                "not_audio" => lang
+                ClipStatus::Checking => lang.pick("đang kiểm tra tệp", "being checked").to_string(),
+                ClipStatus::NotAudio => lang
                     .pick("không phải tệp âm thanh", "not an audio file")
                     .to_string(),
-                "undecodable" => tr!(
-                    lang,
-                    "KHÔNG PHÁT ĐƯỢC: {}",
-                    "UNDECODABLE: {}",
-                    c.detail.clone().unwrap_or_default()
-                ),
-                "refused" => tr!(
-                    lang,
-                    "KHÔNG PHÁT: {}",
-                    "NOT AIRED: it {}",
-                    c.detail.clone().unwrap_or_default()
-                ),
-                "bad_metadata" => lang
+                ClipStatus::Undecodable => {
+                    tr!(lang, "KHÔNG PHÁT ĐƯỢC: {detail}", "UNDECODABLE: {detail}")
+                }
+                ClipStatus::Refused => tr!(lang, "KHÔNG PHÁT: {detail}", "NOT AIRED: it {detail}"),
+                ClipStatus::BadMetadata => lang
                     .pick(
                         "KHÔNG PHÁT: tệp mô tả .toml có lỗi (xem dưới)",
                         "NOT AIRED: its .toml sidecar has errors (below)",
                     )
                     .to_string(),
-                "not_yet" => tr!(
+                ClipStatus::NotYet => tr!(lang, "chưa đến ngày ({detail})", "not yet ({detail})"),
+                ClipStatus::Expired => tr!(
                     lang,
-                    "chưa đến ngày ({})",
-                    "not yet ({})",
-                    c.detail.clone().unwrap_or_default()
+                    "hết hạn, không phát ({detail})",
+                    "expired, not aired ({detail})"
                 ),
-                "expired" => tr!(
-                    lang,
-                    "hết hạn, không phát ({})",
-                    "expired, not aired ({})",
-                    c.detail.clone().unwrap_or_default()
-                ),
-                "spent" => tr!(
+                ClipStatus::Spent => tr!(
                     lang,
                     "đã phát đủ {aired} lần",
                     "aired out ({aired} time(s))"
                 ),
-                "retired" => tr!(
+                ClipStatus::Retired => tr!(
                     lang,
                     "đã phát xong ({aired} lần), trong da-phat/",
                     "done (aired {aired} time(s)), in da-phat/"
                 ),
-                other => other.to_string(),
             };
             let name = c
                 .rel
@@ -1699,7 +1683,7 @@ fn status(overrides: &Overrides) -> Result<(), Failure> {
                 .unwrap_or(&c.rel)
                 .to_string();
             let _ = writeln!(o, "  {name:<40}  {state}");
-            if c.state == "bad_metadata" {
+            if c.state == ClipStatus::BadMetadata {
                 for line in c.detail.as_deref().unwrap_or_default().lines() {
                     let _ = writeln!(o, "      {line}");
                 }

@@ -1695,7 +1695,7 @@ impl<'a> Daemon<'a> {
             plan: p.slot.plan.clone(),
             slot: p.slot.id.clone(),
             title: p.slot.title.clone(),
-            priority: p.slot.priority.code().into(),
+            priority: p.slot.priority,
             scheduled_at: p.at,
             clips: clips.iter().map(|c| c.rel.clone()).collect(),
         });
@@ -1816,7 +1816,7 @@ impl<'a> Daemon<'a> {
         mut airing: crate::audio::actor::Airing,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(AirReport, Option<Reason>), DaemonError> {
-        let current = crate::schedule::Priority::parse(&prepared.info.priority).unwrap_or_default();
+        let current = prepared.info.priority;
         let mut stopped: Option<Reason> = None;
         let mut due_checked: Option<(DateTime<Utc>, u64)> = None;
         let report = loop {

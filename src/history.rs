@@ -153,7 +153,7 @@ impl View<'_> {
                 r.info.slot.clone(),
                 r.info.title.clone(),
                 r.info.topic.clone().unwrap_or_default(),
-                r.info.priority.clone(),
+                r.info.priority.code().to_string(),
                 r.info.manual.to_string(),
                 r.outcome.map(|o| o.code().to_string()).unwrap_or_default(),
                 r.reason
@@ -266,7 +266,7 @@ impl View<'_> {
                 let _ = writeln!(
                     o,
                     "                     {mark} {:<7} {}  {:.1}/{:.1}s{dead}",
-                    c.role,
+                    c.role.code(),
                     c.rel,
                     c.played_ms as f64 / 1000.0,
                     c.duration_ms as f64 / 1000.0

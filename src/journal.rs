@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::lang::Lang;
 use crate::library::hex;
+use crate::schedule::Priority;
 use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +225,7 @@ pub struct OccurrenceInfo {
     pub slot: String,
     pub title: String,
     pub topic: Option<String>,
-    pub priority: String,
+    pub priority: Priority,
     pub scheduled_at: DateTime<Utc>,
     /// Aired by hand (`loaxa play`, a rehearsal), not by the plan.
     pub manual: bool,
@@ -232,12 +233,35 @@ pub struct OccurrenceInfo {
     pub schedule_sha256: Option<String>,
 }
 
+/// What a clip is in its broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Intro,
+    /// A fixed clip of the slot (`play`).
+    Clip,
+    /// Picked from the slot's queue folder.
+    Queue,
+    Outro,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Intro => "intro",
+            Role::Clip => "clip",
+            Role::Queue => "queue",
+            Role::Outro => "outro",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipPlan {
     pub rel: String,
     pub sha256: String,
     pub duration_ms: u64,
-    pub role: String,
+    pub role: Role,
     /// The plan item the clip serves (its own, else its slot's).
     #[serde(default)]
     pub topic: Option<String>,
@@ -487,7 +511,7 @@ pub struct ClipFigure {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClipRecord {
     pub rel: String,
-    pub role: String,
+    pub role: Role,
     pub topic: Option<String>,
     pub sha256: String,
     pub duration_ms: u64,
@@ -1816,7 +1840,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                     } else {
                         r.clips.push(ClipRecord {
                             rel,
-                            role: "clip".into(),
+                            role: Role::Clip,
                             topic,
                             levels,
                             sha256,
@@ -1863,7 +1887,7 @@ mod tests {
             slot: "s".into(),
             title: "t".into(),
             topic: None,
-            priority: "normal".into(),
+            priority: Priority::Normal,
             scheduled_at: at,
             manual: false,
             schedule_sha256: None,
@@ -1883,7 +1907,7 @@ mod tests {
                     rel: "q/a.mp3".into(),
                     sha256: "ab".into(),
                     duration_ms: 1000,
-                    role: "clip".into(),
+                    role: Role::Clip,
                     topic: None,
                     gain_db: None,
                 }],

@@ -20,7 +20,11 @@ use crate::library::{self, PathProblem, ProbeCache};
 use crate::tr;
 
 /// Thông tư 39/2020's three levels. Order matters: a higher level outranks a lower one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// Journaled and published by its [`Priority::code`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Priority {
     #[default]
     Normal,

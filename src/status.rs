@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
+use crate::schedule::Priority;
 
 /// How old the file may be before the daemon counts as not running.
 pub const STALE_AFTER: Duration = Duration::from_secs(90);
@@ -44,7 +45,7 @@ pub struct OnAir {
     pub plan: String,
     pub slot: String,
     pub title: String,
-    pub priority: String,
+    pub priority: Priority,
     pub scheduled_at: DateTime<Utc>,
     pub clips: Vec<String>,
 }
@@ -55,7 +56,7 @@ pub struct Upcoming {
     pub plan: String,
     pub slot: String,
     pub title: String,
-    pub priority: String,
+    pub priority: Priority,
     /// Why a guard keeps it off the air (quiet hours, sessions a day), in the station's
     /// language; `None` when it airs.
     #[serde(default)]
@@ -69,7 +70,7 @@ impl Upcoming {
             plan: due.slot.plan.clone(),
             slot: due.slot.id.clone(),
             title: due.slot.title.clone(),
-            priority: due.slot.priority.code().into(),
+            priority: due.slot.priority,
             held: match planned {
                 crate::plan::Planned::Held(r) => Some(r.text(lang)),
                 crate::plan::Planned::Airs(_) => None,
@@ -169,20 +170,50 @@ pub struct Library {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Folder {
     pub folder: String,
-    /// "rotate", "once", "times:N"; "emergency" for the emergency folder.
-    pub mode: String,
+    pub mode: FolderMode,
     /// Rendered errors of the folder's `queue.toml`, if it has any.
     pub settings_errors: Vec<String>,
     pub clips: Vec<ClipRow>,
+}
+
+/// How a listed folder airs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderMode {
+    /// The emergency folder: each file airs at once, cutting what is on air.
+    Emergency,
+    /// Least recently aired first, for ever.
+    Rotate,
+    /// Each clip airs this many times, then is retired (1: `once`).
+    Times(u32),
+}
+
+/// Where a queue clip stands, as `status` shows it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipStatus {
+    /// It airs when its turn comes.
+    Waiting,
+    Incomplete,
+    Checking,
+    Undecodable,
+    /// A link leading outside the audio folder, or a name that is not UTF-8.
+    Refused,
+    NotAudio,
+    /// Its sidecar has errors.
+    BadMetadata,
+    NotYet,
+    Expired,
+    /// Aired as often as it should, about to be retired.
+    Spent,
+    Retired,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ClipRow {
     pub rel: String,
     pub title: String,
-    /// waiting, incomplete, checking, undecodable, bad_metadata, not_yet, expired, spent,
-    /// retired, not_audio.
-    pub state: String,
+    pub state: ClipStatus,
     /// The reason behind the state (decode error, dates), in the station's language.
     pub detail: Option<String>,
     pub aired: i64,
@@ -234,10 +265,10 @@ pub fn library(
         };
         let by_name = crate::journal::by_path(&history.aired);
         let aired_by_name = |rel: &str| by_name.get(rel).copied().unwrap_or(0);
-        let row = |c: &crate::catalog::Clip, state: &str, detail: Option<String>| ClipRow {
+        let row = |c: &crate::catalog::Clip, state: ClipStatus, detail: Option<String>| ClipRow {
             rel: c.rel.clone(),
             title: c.title(),
-            state: state.into(),
+            state,
             detail,
             aired: if c.info().is_some() {
                 rules.aired(c)
@@ -249,26 +280,26 @@ pub fn library(
         let mut clips = Vec::new();
         for c in catalog.queue(folder) {
             let (state, detail) = match (&c.state, &c.meta) {
-                (ClipState::Incomplete, _) => ("incomplete", None),
-                (ClipState::Checking, _) => ("checking", None),
-                (ClipState::NotAudio, _) => ("not_audio", None),
-                (ClipState::Retired, _) => ("retired", None),
-                (ClipState::Undecodable(r), _) => ("undecodable", Some(r.clone())),
-                (ClipState::Refused(r), _) => ("refused", Some(r.clone())),
-                (ClipState::Ready(_), Err(e)) => ("bad_metadata", Some(e.join("\n"))),
+                (ClipState::Incomplete, _) => (ClipStatus::Incomplete, None),
+                (ClipState::Checking, _) => (ClipStatus::Checking, None),
+                (ClipState::NotAudio, _) => (ClipStatus::NotAudio, None),
+                (ClipState::Retired, _) => (ClipStatus::Retired, None),
+                (ClipState::Undecodable(r), _) => (ClipStatus::Undecodable, Some(r.clone())),
+                (ClipState::Refused(r), _) => (ClipStatus::Refused, Some(r.clone())),
+                (ClipState::Ready(_), Err(e)) => (ClipStatus::BadMetadata, Some(e.join("\n"))),
                 (ClipState::Ready(_), Ok(m)) => match rules.hold(c) {
                     Some(Hold::NotYet) => (
-                        "not_yet",
+                        ClipStatus::NotYet,
                         m.from
                             .map(|f| crate::tr!(lang, "phát từ {f}", "airs from {f}")),
                     ),
                     Some(Hold::Expired) => (
-                        "expired",
+                        ClipStatus::Expired,
                         m.until
                             .map(|u| crate::tr!(lang, "ngày cuối {u}", "last day {u}")),
                     ),
-                    Some(Hold::Spent) => ("spent", None),
-                    _ => ("waiting", None),
+                    Some(Hold::Spent) => (ClipStatus::Spent, None),
+                    _ => (ClipStatus::Waiting, None),
                 },
             };
             clips.push(row(c, state, detail));
@@ -276,17 +307,16 @@ pub fn library(
         for c in catalog.retired(folder) {
             // Its airings are journaled under the name it had in the queue.
             let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
-            let mut r = row(c, "retired", None);
+            let mut r = row(c, ClipStatus::Retired, None);
             r.aired = aired_by_name(&format!("{folder}/{name}"));
             clips.push(r);
         }
         folders.push(Folder {
             folder: folder.to_string(),
             mode: match mode {
-                None if folder == emergency_dir => "emergency".into(),
-                None | Some(Mode::Rotate) => "rotate".into(),
-                Some(Mode::Times(1)) => "once".into(),
-                Some(Mode::Times(n)) => format!("times:{n}"),
+                None if folder == emergency_dir => FolderMode::Emergency,
+                None | Some(Mode::Rotate) => FolderMode::Rotate,
+                Some(Mode::Times(n)) => FolderMode::Times(n),
             },
             settings_errors: errors,
             clips,
