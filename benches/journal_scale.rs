@@ -28,7 +28,7 @@ fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
         slot: slot.clone(),
         title: format!("Bản tin xã {}", i % 200),
         topic: Some(topic.clone()),
-        priority: "normal".into(),
+        priority: loaxa::schedule::Priority::Normal,
         scheduled_at: at,
         manual: false,
         schedule_sha256: Some("5".repeat(64)),
@@ -45,7 +45,7 @@ fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
             rel: format!("cchc/ban-tin-{:04}.mp3", (i + c) % 5000),
             sha256: format!("{:064x}", (i + c) % 5000),
             duration_ms: 120_000,
-            role: "queue".into(),
+            role: loaxa::journal::Role::Queue,
             topic: Some(topic.clone()),
             gain_db: Some(-2.5),
         })
