@@ -605,7 +605,7 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
         normal.clips[0].played_ms
     );
     assert_eq!(urgent.outcome, Some(Outcome::Completed));
-    assert_eq!(urgent.info.priority, "emergency");
+    assert_eq!(urgent.info.priority, loaxa::schedule::Priority::Emergency);
     assert!(
         urgent.started_at.unwrap() - urgent.info.scheduled_at < chrono::Duration::milliseconds(900)
     );
@@ -876,7 +876,7 @@ fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_with_its_intro_three_tim
         Some(Reason::Preempted("Tin khẩn cấp: bao-lu.wav".into()))
     );
     let urgent = rs.iter().find(|r| r.info.plan == "khan-cap").unwrap();
-    assert_eq!(urgent.info.priority, "emergency");
+    assert_eq!(urgent.info.priority, loaxa::schedule::Priority::Emergency);
     assert_eq!(urgent.outcome, Some(Outcome::Completed));
     let aired: Vec<&str> = urgent.clips.iter().map(|c| c.rel.as_str()).collect();
     assert_eq!(
