@@ -812,6 +812,17 @@ impl Journal {
     /// normal open cannot create one). The daemon falls back to this when the journal cannot
     /// be opened at all, holds what it would have written, and reopens once it can.
     pub fn open_read_only(path: &Path) -> Result<Journal, JournalError> {
+        Self::open_for_reading(path, true)
+    }
+
+    /// Opens an existing journal to read it while the daemon may be writing it (`log`,
+    /// `report`, `status`, `next`): it sees what the daemon committed, and never writes,
+    /// migrates or creates anything.
+    pub fn open_reader(path: &Path) -> Result<Journal, JournalError> {
+        Self::open_for_reading(path, false)
+    }
+
+    fn open_for_reading(path: &Path, immutable: bool) -> Result<Journal, JournalError> {
         let sql = |source| JournalError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -826,10 +837,17 @@ impl Journal {
             .replace('?', "%3f")
             .replace('#', "%23");
         let conn = Connection::open_with_flags(
-            format!("file:{escaped}?immutable=1"),
+            format!(
+                "file:{escaped}{}",
+                if immutable { "?immutable=1" } else { "" }
+            ),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(sql)?;
+        if !immutable {
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(sql)?;
+        }
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sql)?;

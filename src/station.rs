@@ -1,18 +1,20 @@
 //! A station as loaxa runs it: the validated configuration plus every schedule in force,
-//! loaded together so each command sees the same, fully checked picture.
+//! loaded together so each command sees the same, fully checked picture. There is one way to
+//! load it; how a schedule file with errors is treated is the caller's choice ([`Schedules`]
+//! mode), because a command that checks (`validate`) and one that keeps a station on the air
+//! (`run`) must treat it differently.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{self, Config, ConfigError, Overrides};
+use crate::config::{Config, ConfigError};
 use crate::diagnostic::Diagnostic;
 use crate::lang::Lang;
 use crate::library::ProbeCache;
-use crate::schedule::{self, Context, Schedules};
+use crate::schedule::{self, Context};
 
 pub struct Station {
     pub config: Config,
-    pub schedules: Schedules,
+    pub schedules: schedule::Schedules,
     pub probes: Arc<ProbeCache>,
 }
 
@@ -25,27 +27,51 @@ pub enum StationError {
     Schedules(Vec<Diagnostic>),
 }
 
-impl Station {
-    /// Loads the configuration and the schedules. `check_audio` decodes every referenced
-    /// clip (what `validate` and `run` want); listing commands skip it to stay fast.
-    pub fn load(
-        overrides: &Overrides,
-        cwd: &Path,
-        check_audio: bool,
-    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
-        let config = config::load(overrides, &config::environment(), cwd)?;
-        Self::with_config(config, check_audio)
-    }
+/// What to do with a schedule file that has errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedules {
+    /// Fail the load (`validate`, `next`, `play`): the operator must fix it first. With
+    /// `check_audio`, every referenced clip is decoded too.
+    Strict { check_audio: bool },
+    /// Leave it out and carry on (`status`, `log`, `report`, `doctor`): reading what happened
+    /// must not depend on tomorrow's schedule.
+    Lenient,
+    /// Keep its last good version from the journal in force, or leave it out if there is
+    /// none (`run`): a bad edit must not keep a rebooted station silent.
+    KeepLastGood,
+}
 
-    pub fn with_config(
-        config: Config,
-        check_audio: bool,
-    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
+/// A loaded station, with what was found on the way.
+pub struct Loaded {
+    pub station: Station,
+    /// Warnings, and in the lenient modes the errors of the files left out or kept.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files whose last good version (from the journal) stands in for the broken one.
+    pub kept: Vec<String>,
+}
+
+impl Station {
+    /// Loads the schedules of a configuration, treating files with errors as `mode` says.
+    pub fn load(config: Config, mode: Schedules) -> Result<Loaded, StationError> {
         let probes = Arc::new(ProbeCache::default());
-        // Other commands use the clip cache of an existing journal, but never create one.
-        if config.journal.is_file() {
+        // The clip cache in the journal spares decoding the library again. Only `run`
+        // creates the journal (the daemon does anyway); other commands use an existing one.
+        // (Not a read-only journal: a read-only connection kept open would keep the journal
+        // from being reopened for writing later.)
+        let attach = match mode {
+            Schedules::KeepLastGood => {
+                crate::journal::Journal::open(&config.journal).is_ok_and(|j| !j.is_read_only())
+            }
+            _ => config.journal.is_file(),
+        };
+        if attach {
             probes.attach(&config.journal);
         }
+        let check_audio = match mode {
+            Schedules::Strict { check_audio } => check_audio,
+            Schedules::Lenient => false,
+            Schedules::KeepLastGood => true,
+        };
         let ctx = Context {
             lang: config.language,
             audio_dir: Some(&config.audio_dir),
@@ -53,110 +79,31 @@ impl Station {
             loudness: Some((config.loudness.target, config.loudness.margin)),
             guards: Some(config.guards),
         };
-        let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
-        if diags.iter().any(Diagnostic::is_error) {
-            return Err(StationError::Schedules(diags));
-        }
-        Ok((
-            Station {
-                config,
-                schedules,
-                probes,
-            },
-            diags,
-        ))
-    }
-
-    /// Like [`Station::load`], but schedule files with errors are left out instead of failing
-    /// the whole load (for commands that report on a running station, such as `status`).
-    pub fn load_lenient(
-        overrides: &Overrides,
-        cwd: &Path,
-    ) -> Result<(Station, Vec<Diagnostic>), StationError> {
-        let config = config::load(overrides, &config::environment(), cwd)?;
-        let probes = Arc::new(ProbeCache::default());
-        let ctx = Context {
-            lang: config.language,
-            audio_dir: Some(&config.audio_dir),
-            probes: None,
-            loudness: None,
-            guards: None,
-        };
-        let (schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
-        Ok((
-            Station {
-                config,
-                schedules,
-                probes,
-            },
-            diags,
-        ))
-    }
-
-    /// For `run`: a schedule file with errors does not keep the station off the air. Its last
-    /// version stored in the journal (the one that was airing before the bad edit) stays in
-    /// force; a file never stored before is left out. Either way its errors are returned.
-    pub fn load_for_run(
-        overrides: &Overrides,
-        cwd: &Path,
-    ) -> Result<(Station, Vec<Diagnostic>, Vec<String>), StationError> {
-        let config = config::load(overrides, &config::environment(), cwd)?;
-        let probes = Arc::new(ProbeCache::default());
-        // The daemon creates the journal anyway; opening it first lets the clip cache spare
-        // a restart from decoding the library again.
-        // (Not on a read-only journal: a read-only connection kept open would keep the
-        // journal from being reopened for writing later.)
-        if crate::journal::Journal::open(&config.journal).is_ok_and(|j| !j.is_read_only()) {
-            probes.attach(&config.journal);
-        }
-        let ctx = Context {
-            lang: config.language,
-            audio_dir: Some(&config.audio_dir),
-            probes: Some(&probes),
-            loudness: Some((config.loudness.target, config.loudness.margin)),
-            guards: Some(config.guards),
-        };
-        let (mut schedules, diags) = schedule::load_dir(&config.schedules_dir, &ctx);
-        let mut kept = Vec::new();
-        let broken: std::collections::BTreeSet<std::path::PathBuf> = diags
+        let (mut schedules, diagnostics) = schedule::load_dir(&config.schedules_dir, &ctx);
+        let broken: std::collections::BTreeSet<std::path::PathBuf> = diagnostics
             .iter()
             .filter(|d| d.is_error())
             .map(|d| d.file.clone())
             .collect();
-        if !broken.is_empty() && config.journal.is_file() {
-            if let Ok(journal) = crate::journal::Journal::open(&config.journal) {
-                let stored = journal.schedules_in_force().unwrap_or_default();
-                for file in &broken {
-                    let name = file.display().to_string();
-                    let Some((_, _, content)) = stored.iter().find(|(f, _, _)| *f == name) else {
-                        continue;
-                    };
-                    if let (Some(s), _) = schedule::parse(file, content, &ctx, 0) {
-                        if !schedules.files.iter().any(|f| f.plan.id == s.plan.id) {
-                            kept.push(name);
-                            schedules.files.push(s);
-                        }
-                    }
-                }
-                schedules.files.sort_by(|a, b| a.file.cmp(&b.file));
-                let mut order = 0;
-                for f in &mut schedules.files {
-                    for slot in &mut f.slots {
-                        slot.order = order;
-                        order += 1;
-                    }
-                }
+        let mut kept = Vec::new();
+        match mode {
+            Schedules::Strict { .. } if !broken.is_empty() => {
+                return Err(StationError::Schedules(diagnostics));
             }
+            Schedules::KeepLastGood if !broken.is_empty() && config.journal.is_file() => {
+                kept = keep_last_good(&config, &ctx, &broken, &mut schedules);
+            }
+            _ => {}
         }
-        Ok((
-            Station {
+        Ok(Loaded {
+            station: Station {
                 config,
                 schedules,
                 probes,
             },
-            diags,
+            diagnostics,
             kept,
-        ))
+        })
     }
 
     pub fn lang(&self) -> Lang {
@@ -175,4 +122,40 @@ impl Station {
         catalog.settle_now();
         catalog
     }
+}
+
+/// Puts the last version the journal stored of each broken file in force (the one that was
+/// airing before the bad edit); returns the files so kept.
+fn keep_last_good(
+    config: &Config,
+    ctx: &Context<'_>,
+    broken: &std::collections::BTreeSet<std::path::PathBuf>,
+    schedules: &mut schedule::Schedules,
+) -> Vec<String> {
+    let mut kept = Vec::new();
+    let Ok(journal) = crate::journal::Journal::open(&config.journal) else {
+        return kept;
+    };
+    let stored = journal.schedules_in_force().unwrap_or_default();
+    for file in broken {
+        let name = file.display().to_string();
+        let Some((_, _, content)) = stored.iter().find(|(f, _, _)| *f == name) else {
+            continue;
+        };
+        if let (Some(s), _) = schedule::parse(file, content, ctx, 0) {
+            if !schedules.files.iter().any(|f| f.plan.id == s.plan.id) {
+                kept.push(name);
+                schedules.files.push(s);
+            }
+        }
+    }
+    schedules.files.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut order = 0;
+    for f in &mut schedules.files {
+        for slot in &mut f.slots {
+            slot.order = order;
+            order += 1;
+        }
+    }
+    kept
 }

@@ -32,10 +32,10 @@ fn station(st: &TempStation) -> Station {
     let path = st.path().join("config/loaxa.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let cfg = config::parse(&path, &text, &Overrides::default(), &BTreeMap::new()).unwrap();
-    Station::with_config(cfg, true)
+    Station::load(cfg, loaxa::station::Schedules::Strict { check_audio: true })
         .map_err(|e| format!("{e:?}"))
         .unwrap()
-        .0
+        .station
 }
 
 /// Runs the daemon on a fake clock from `start` until the clock reaches `until`.

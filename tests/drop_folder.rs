@@ -128,8 +128,15 @@ fn a_restart_with_an_unchanged_library_decodes_nothing() {
     st.tone("q/2.wav", 0.3);
     let load = || {
         let cwd = st.path().to_path_buf();
-        let (station, _, _) =
-            Station::load_for_run(&loaxa::config::Overrides::default(), &cwd).unwrap();
+        let config = loaxa::config::load(
+            &loaxa::config::Overrides::default(),
+            &Default::default(),
+            &cwd,
+        )
+        .unwrap();
+        let station = Station::load(config, loaxa::station::Schedules::KeepLastGood)
+            .unwrap()
+            .station;
         let mut catalog = loaxa::catalog::Catalog::new(
             &station.config.audio_dir,
             station.probes.clone(),

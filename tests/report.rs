@@ -72,10 +72,10 @@ fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<
         &BTreeMap::new(),
     )
     .unwrap();
-    let station = Station::with_config(cfg, true)
+    let station = Station::load(cfg, loaxa::station::Schedules::Strict { check_audio: true })
         .map_err(|e| format!("{e:?}"))
         .unwrap()
-        .0;
+        .station;
     let mut journal = Journal::open(&st.journal()).unwrap();
     let c: Arc<dyn Clock> = Arc::new(clock.clone());
     let mut recorder = recorder;

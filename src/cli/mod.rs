@@ -1,0 +1,500 @@
+//! The command line: arguments (with their Vietnamese help beside the English, in `help`),
+//! and one file per command. Each command loads the station, does one job, writes to the
+//! writers it is given, and maps the outcome to an exit code: 0 ok, 1 a runtime failure,
+//! 2 invalid input or usage. `run_args` runs any command in-process, for tests.
+
+mod doctor;
+mod help;
+mod install;
+mod log;
+mod logging;
+mod next;
+mod play;
+mod report;
+mod run;
+mod status;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::audio::device::DeviceOutput;
+use crate::audio::paced::PacedOutput;
+use crate::audio::{AudioHandle, Output};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError, OutputSpec, Overrides};
+use crate::daemon::{self, RunOptions};
+use crate::diagnostic::Diagnostic;
+use crate::journal::{Journal, Record};
+use crate::lang::Lang;
+use crate::library;
+use crate::plan::{Planned, Planner};
+use crate::station::{Loaded, Schedules, Station, StationError};
+use crate::tr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loaxa",
+    version,
+    about = "loaxa (loa xã): airs a commune radio station's scheduled announcements on the second and journals every broadcast"
+)]
+pub struct Cli {
+    /// The station configuration (default: config/loaxa.toml in this directory or a parent,
+    /// else /etc/loaxa/loaxa.toml). Also LOAXA_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Language of messages: vi (default) or en. Also LOAXA_LANGUAGE.
+    #[arg(long, global = true, value_name = "vi|en")]
+    lang: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the station in the foreground: air the schedules, journal every broadcast.
+    Run {
+        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
+        /// First air every slot once, back to back, as a journaled manual rehearsal.
+        #[arg(long)]
+        rehearse: bool,
+    },
+    /// Check the configuration, every schedule and every referenced clip; report all problems.
+    Validate,
+    /// Show what will air, when and which clips, in the station's time zone.
+    Next {
+        /// How many days ahead to look.
+        #[arg(long, default_value_t = 2)]
+        days: u32,
+    },
+    /// Show what aired (and what did not, and why).
+    Log {
+        #[command(subcommand)]
+        action: Option<LogAction>,
+        #[command(flatten)]
+        args: LogArgs,
+    },
+    /// The commune's report: what the plan called for and what aired, per topic and slot,
+    /// the completion ratio as scored, what did not air in full and why, every clip aired.
+    Report {
+        /// A month: 2025-09. Default: this month.
+        #[arg(long, conflicts_with_all = ["quarter", "from", "to"])]
+        month: Option<String>,
+        /// A quarter: 2025-Q3.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        quarter: Option<String>,
+        /// First day (YYYY-MM-DD), with --to.
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Last day, inclusive (YYYY-MM-DD), with --from.
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+        /// Only this plan (its id).
+        #[arg(long)]
+        plan: Option<String>,
+        /// Output: table, csv, json, html (to print or save as PDF), xlsx (Excel).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output (xlsx on a terminal defaults to
+        /// bao-cao-PERIOD.xlsx).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check everything an operator would need to: configuration, schedules, audio library,
+    /// sound output, journal integrity, disk space, clock sync, the service; with fixes.
+    Doctor,
+    /// Install loaxa as a system service (as root): binary, systemd unit, the loaxa user,
+    /// /etc/loaxa/loaxa.toml and the station folder /var/lib/loaxa with the example plan.
+    Install {
+        /// Install into this directory instead of / (for packaging); nothing outside it changes.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Enable the service but do not start it now.
+        #[arg(long)]
+        no_start: bool,
+        /// The Debian package's post-install step: the package already placed the binary,
+        /// unit and sysusers file; do the rest (user, configuration, station folder, enable).
+        #[arg(long)]
+        packaged: bool,
+    },
+    /// Whether the station is running, what is on air, what airs next, the queues and their
+    /// clips, rejected schedule files and the output's state.
+    Status,
+    /// Air one file now (a sound check), journaled as manual. With loaxa running, the file is
+    /// handed to it and airs as soon as nothing is on air; otherwise it airs here, through
+    /// the configured output.
+    Play {
+        /// The audio file (relative to audio/, or any path).
+        file: PathBuf,
+        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
+        #[arg(long, value_name = "OUTPUT")]
+        output: Option<String>,
+        /// Air as soon as possible (the default; kept for clarity in scripts). With
+        /// `--priority emergency`, what is on air is cut.
+        #[arg(long)]
+        now: bool,
+        /// `emergency` hands the file to the running daemon, which cuts what is on air and
+        /// repeats it as configured; without a running daemon it airs here, repeated.
+        #[arg(long, value_enum, default_value_t = PlayPriority::Normal)]
+        priority: PlayPriority,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct LogArgs {
+    /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
+    #[arg(long, conflicts_with = "day")]
+    from: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD, station time). Default: today.
+    #[arg(long, conflicts_with = "day")]
+    to: Option<NaiveDate>,
+    /// One day as a timeline: what was planned against what aired, clip by clip.
+    #[arg(long)]
+    day: Option<NaiveDate>,
+    /// Only this plan (its id).
+    #[arg(long)]
+    plan: Option<String>,
+    /// Only this slot (its id).
+    #[arg(long)]
+    slot: Option<String>,
+    /// Only this plan item (topic key).
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only this outcome: completed, partial, failed, missed, interrupted or unfinished.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// Output: table, csv or json.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum LogAction {
+    /// Walk the journal's hash chain and report the first event altered, removed, inserted
+    /// or reordered. Exit 1 if the chain is broken.
+    Verify {
+        /// A report's pinned head, as printed on it: EVENTS:HASH. Checks that the journal
+        /// still holds the history that report was made from.
+        #[arg(long, value_name = "EVENTS:HASH")]
+        pin: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PlayPriority {
+    Normal,
+    Emergency,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Html,
+    Xlsx,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// How a command failed, which decides the exit code.
+pub(crate) enum Failure {
+    /// Invalid input: exit 2. Messages are already printed.
+    Invalid,
+    /// A runtime failure: exit 1.
+    Runtime(String),
+    /// A check failed (already reported): exit 1.
+    Broken,
+}
+
+/// A failed write to the terminal (a closed pipe): the command cannot finish its output.
+fn io(e: std::io::Error) -> Failure {
+    Failure::Runtime(format!("stdout: {e}"))
+}
+
+/// Everything a command reads of the world besides its arguments, so a test can run any
+/// command in-process: flags that apply to all, the environment's `LOAXA_*`, the working
+/// directory, and the time.
+pub struct Context {
+    pub overrides: Overrides,
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub now: DateTime<Utc>,
+    /// Standard output is a terminal (a workbook is then written to a file, not to it).
+    pub terminal: bool,
+}
+
+impl Context {
+    /// The language before the configuration is read (its own errors are said in it).
+    fn early_lang(&self) -> Lang {
+        self.overrides
+            .language
+            .as_deref()
+            .or(self.env.get("LOAXA_LANGUAGE").map(String::as_str))
+            .and_then(Lang::parse)
+            .unwrap_or_default()
+    }
+
+    /// The station's configuration; its errors are printed, located.
+    fn config(&self, err: &mut dyn Write) -> Result<Config, Failure> {
+        match crate::config::load(&self.overrides, &self.env, &self.cwd) {
+            Ok(c) => {
+                logging::set_zone(c.timezone);
+                Ok(c)
+            }
+            Err(ConfigError::Invalid(d)) => {
+                print_diagnostics(err, &d, self.early_lang())?;
+                Err(Failure::Invalid)
+            }
+            Err(ConfigError::NotFound(msg)) => {
+                writeln!(err, "loaxa: {msg}").map_err(io)?;
+                Err(Failure::Invalid)
+            }
+            Err(e) => Err(Failure::Runtime(e.to_string())),
+        }
+    }
+
+    /// The station, its schedules loaded as `mode` says. In the strict mode, schedule
+    /// errors fail the command and warnings are printed; the lenient modes print nothing
+    /// (the caller decides what to say of what was left out).
+    fn station(&self, mode: Schedules, err: &mut dyn Write) -> Result<Loaded, Failure> {
+        let config = self.config(err)?;
+        let lang = config.language;
+        match Station::load(config, mode) {
+            Ok(loaded) => {
+                if matches!(mode, Schedules::Strict { .. }) {
+                    print_diagnostics(err, &loaded.diagnostics, lang)?;
+                }
+                Ok(loaded)
+            }
+            Err(StationError::Schedules(d)) => {
+                print_diagnostics(err, &d, lang)?;
+                let errors = d.iter().filter(|d| d.is_error()).count();
+                writeln!(
+                    err,
+                    "{}",
+                    tr!(
+                        lang,
+                        "lịch phát có {errors} lỗi; hãy sửa rồi chạy lại",
+                        "the schedules have {errors} error(s); fix them and run again"
+                    )
+                )
+                .map_err(io)?;
+                Err(Failure::Invalid)
+            }
+            Err(StationError::Config(e)) => Err(Failure::Runtime(e.to_string())),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let lang = help::help_language();
+    let parsed = help::localize(Cli::command(), lang)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    logging::init_logging();
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("loaxa: current directory: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let ctx = Context {
+        overrides: Overrides::default(),
+        env: crate::config::environment(),
+        cwd,
+        now: Utc::now(),
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    };
+    let code = execute(
+        cli,
+        ctx,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    );
+    ExitCode::from(code)
+}
+
+/// Runs a command line as `loaxa` would (`args` without the program's name), writing to
+/// `out` and `err`; returns the exit code. For tests: every command in-process.
+pub fn run_args(args: &[&str], ctx: Context, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    use clap::Parser as _;
+    match Cli::try_parse_from(std::iter::once("loaxa").chain(args.iter().copied())) {
+        Ok(cli) => execute(cli, ctx, out, err),
+        Err(e) => {
+            let _ = write!(err, "{e}");
+            if e.use_stderr() {
+                2
+            } else {
+                0
+            }
+        }
+    }
+}
+
+fn execute(cli: Cli, mut ctx: Context, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    ctx.overrides.config = cli.config.clone();
+    ctx.overrides.language = cli.lang.clone();
+    let lang = ctx.early_lang();
+    match dispatch(cli.command, &mut ctx, out, err) {
+        Ok(()) => 0,
+        Err(Failure::Invalid) => 2,
+        Err(Failure::Broken) => 1,
+        Err(Failure::Runtime(msg)) => {
+            let _ = writeln!(err, "loaxa: {}: {msg}", lang.pick("lỗi", "error"));
+            1
+        }
+    }
+}
+
+fn print_diagnostics(err: &mut dyn Write, diags: &[Diagnostic], lang: Lang) -> Result<(), Failure> {
+    let journal = logging::stderr_is_journal();
+    for d in diags {
+        if journal {
+            // One journal entry per line, each with the diagnostic's priority.
+            let priority = if d.is_error() { 3 } else { 4 };
+            for line in d.render(lang).lines() {
+                writeln!(err, "<{priority}>{line}").map_err(io)?;
+            }
+            continue;
+        }
+        writeln!(err, "{}\n", d.render(lang)).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn open_output(config: &Config) -> Box<dyn Output> {
+    match &config.output {
+        OutputSpec::Default => Box::new(DeviceOutput::new(None, config.buffer_frames)),
+        OutputSpec::Device(name) => {
+            Box::new(DeviceOutput::new(Some(name.clone()), config.buffer_frames))
+        }
+        OutputSpec::Wav(path) => Box::new(PacedOutput::wav(path.clone())),
+        OutputSpec::Null => Box::new(PacedOutput::null()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("tokio: {e}")))
+}
+
+/// The journal for commands that only read it: one that does not exist yet is the
+/// operator's mistake (a wrong station or config), not something to create; one that does
+/// is opened read-only (these commands never write the daemon's files).
+fn existing_journal(config: &Config, lang: Lang, err: &mut dyn Write) -> Result<Journal, Failure> {
+    if !config.journal.is_file() {
+        writeln!(
+            err,
+            "{}",
+            tr!(
+                lang,
+                "chưa có nhật ký ở {}",
+                "no journal at {}",
+                config.journal.display()
+            )
+        )
+        .map_err(io)?;
+        return Err(Failure::Invalid);
+    }
+    journal_if_any(config)?.ok_or_else(|| Failure::Runtime(config.journal.display().to_string()))
+}
+
+/// The journal if the station has one yet, read-only: for commands that plan or show state
+/// and must not create it. On a read-only file system, where SQLite cannot share a journal
+/// being written, it is read as it stands on disk.
+fn journal_if_any(config: &Config) -> Result<Option<Journal>, Failure> {
+    if !config.journal.is_file() {
+        return Ok(None);
+    }
+    Journal::open_reader(&config.journal)
+        .or_else(|_| Journal::open_read_only(&config.journal))
+        .map(Some)
+        .map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+fn dispatch(
+    command: Command,
+    ctx: &mut Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    match command {
+        Command::Run { output, rehearse } => {
+            ctx.overrides.output = output;
+            run::run(ctx, rehearse, err)
+        }
+        Command::Validate => validate::validate(ctx, out, err),
+        Command::Status => status::status(ctx, out, err),
+        Command::Doctor => doctor::doctor(ctx, out, err),
+        Command::Install {
+            root,
+            no_start,
+            packaged,
+        } => install::install(ctx, &root, no_start, packaged, out),
+        Command::Next { days } => next::next(ctx, days, out, err),
+        Command::Log {
+            action: Some(LogAction::Verify { pin }),
+            ..
+        } => log::verify(ctx, pin.as_deref(), out, err),
+        Command::Log { args, .. } => log::log(ctx, args, out, err),
+        Command::Report {
+            month,
+            quarter,
+            from,
+            to,
+            plan,
+            format,
+            out: file,
+        } => report::report(
+            ctx,
+            report::Request {
+                month,
+                quarter,
+                days: from.zip(to),
+                plan,
+                format,
+                file,
+            },
+            out,
+            err,
+        ),
+        Command::Play {
+            file,
+            output,
+            priority,
+            ..
+        } => {
+            ctx.overrides.output = output;
+            play::play(ctx, &file, priority == PlayPriority::Emergency, out, err)
+        }
+    }
+}

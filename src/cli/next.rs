@@ -1,0 +1,124 @@
+//! `loaxa next`: what will air, when, with which clips — planned by [`crate::plan`] exactly
+//! as the daemon will plan it.
+
+use super::*;
+
+pub(super) fn next(
+    ctx: &Context,
+    days: u32,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    let station = ctx
+        .station(Schedules::Strict { check_audio: false }, err)?
+        .station;
+    let lang = station.lang();
+    let tz = station.config.timezone;
+    // Read, never created: `next` on a station that has not run yet plans from no history.
+    let journal = journal_if_any(&station.config)?;
+    let now = ctx.now;
+    let until = now + chrono::Duration::days(i64::from(days));
+    writeln!(
+        out,
+        "{}",
+        tr!(
+            lang,
+            "{} — lịch phát {} ngày tới (giờ {}, UTC{})",
+            "{} — the next {} day(s) (times in {}, UTC{})",
+            station.config.station_name,
+            days,
+            tz,
+            now.with_timezone(&tz).format("%:z")
+        )
+    )
+    .map_err(io)?;
+    let catalog = station.catalog();
+    let planner = Planner {
+        config: &station.config,
+        catalog: &catalog,
+        probes: &station.probes,
+    };
+    let ahead = planner
+        .forecast(&station.schedules, journal.as_ref(), now, until, usize::MAX)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    if ahead.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            lang.pick("(không có lần phát nào)", "(nothing scheduled)")
+        )
+        .map_err(io)?;
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    let mut last_at = None;
+    for (due, planned) in &ahead {
+        let (length, clips) = match planned {
+            Planned::Airs(prepared) => (
+                format!("{:.0}s", prepared.duration_ms() as f64 / 1000.0),
+                prepared
+                    .entries
+                    .iter()
+                    .map(|e| match &e.skip {
+                        None => e.plan.rel.clone(),
+                        Some(r) => format!("{} [{}]", e.plan.rel, r.text(lang)),
+                    })
+                    .chain(prepared.did_not_fit.iter().map(|rel| {
+                        tr!(lang, "{rel} [không đủ thời lượng]", "{rel} [does not fit]")
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Planned::Held(reason) => (
+                "-".to_string(),
+                tr!(lang, "KHÔNG PHÁT: {}", "NOT AIRED: {}", reason.text(lang)),
+            ),
+        };
+        let clash = last_at == Some(due.at);
+        last_at = Some(due.at);
+        rows.push(vec![
+            format!(
+                "{} {}",
+                weekday_label(due.at.with_timezone(&tz).date_naive(), lang),
+                due.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
+            ),
+            format!("{}/{}", due.slot.plan, due.slot.id),
+            due.slot.title.clone(),
+            due.slot.priority.label(lang).to_string()
+                + if clash {
+                    lang.pick(" (trùng giờ, phát sau)", " (clash: airs after)")
+                } else {
+                    ""
+                },
+            length,
+            clips,
+        ]);
+    }
+    let header = if lang == Lang::Vi {
+        ["GIỜ", "PHIÊN", "TÊN", "ƯU TIÊN", "DÀI", "BÀI PHÁT"]
+    } else {
+        ["TIME", "SLOT", "TITLE", "PRIORITY", "LENGTH", "CLIPS"]
+    };
+    write!(out, "{}", crate::report::text_table(&header, &rows)).map_err(io)?;
+    Ok(())
+}
+
+fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
+    use chrono::{Datelike, Weekday};
+    match (d.weekday(), lang) {
+        (Weekday::Mon, Lang::Vi) => "T2",
+        (Weekday::Tue, Lang::Vi) => "T3",
+        (Weekday::Wed, Lang::Vi) => "T4",
+        (Weekday::Thu, Lang::Vi) => "T5",
+        (Weekday::Fri, Lang::Vi) => "T6",
+        (Weekday::Sat, Lang::Vi) => "T7",
+        (Weekday::Sun, Lang::Vi) => "CN",
+        (Weekday::Mon, Lang::En) => "Mon",
+        (Weekday::Tue, Lang::En) => "Tue",
+        (Weekday::Wed, Lang::En) => "Wed",
+        (Weekday::Thu, Lang::En) => "Thu",
+        (Weekday::Fri, Lang::En) => "Fri",
+        (Weekday::Sat, Lang::En) => "Sat",
+        (Weekday::Sun, Lang::En) => "Sun",
+    }
+}
