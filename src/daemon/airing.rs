@@ -1,0 +1,271 @@
+//! Airing one occurrence: planned, handed to the audio thread to start on the second,
+//! watched while it airs (what falls due meanwhile queues, and what outranks it cuts it),
+//! and journaled with the verdict on every clip.
+
+use super::*;
+
+impl Daemon<'_> {
+    /// Airs one occurrence and journals it; returns how it ended (`None` if it was
+    /// already journaled).
+    pub(super) async fn air(
+        &mut self,
+        p: Pending,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Option<Outcome>, DaemonError> {
+        let lang = self.lang();
+        let now = self.clock.now();
+        let info = self.info(&p);
+        if self.knows(&info.key)? {
+            return Ok(None);
+        }
+        if let Some(q) = &p.slot.queue {
+            // A clip the broadcast needs is measured now rather than waited for.
+            if self.clips.catalog.measure_now(&q.folder) {
+                self.clips.library_dirty = true;
+                self.report_notices()?;
+            }
+        }
+        let planner = Planner {
+            config: &self.config,
+            catalog: &self.clips.catalog,
+            probes: &self.station.probes,
+        };
+        let prepared = match planner.plan(&*self.journal, &p, info.schedule_sha256.clone())? {
+            Planned::Held(reason) => {
+                self.journal_missed(&p, reason, now)?;
+                return Ok(Some(Outcome::Missed));
+            }
+            Planned::Airs(prepared) => prepared,
+        };
+        if let Some(folder) = &prepared.unreadable_queue {
+            tracing::error!(
+                "{}",
+                tr!(
+                    lang,
+                    "hàng đợi {}/ không phát được: {}/queue.toml có lỗi",
+                    "queue {}/ cannot air: its {}/queue.toml has errors",
+                    folder,
+                    folder
+                )
+            );
+        }
+        self.warn_undeclared_topics(&p.slot.plan, &prepared);
+        tracing::info!(
+            "{}",
+            tr!(
+                lang,
+                "phát {}: «{}» lúc {} ({} bài, {:.0} giây)",
+                "airing {}: “{}” at {} ({} clip(s), {:.0} s)",
+                p.slot.id,
+                p.slot.title,
+                self.local(p.at),
+                prepared.entries.len(),
+                prepared.duration_ms() as f64 / 1000.0
+            )
+        );
+        for e in &prepared.entries {
+            if let Some(r) = &e.skip {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "bỏ qua {}: {}",
+                        "skipping {}: {}",
+                        e.plan.rel,
+                        r.text(lang)
+                    )
+                );
+            }
+        }
+
+        let clips = prepared.playable();
+        self.publishing.status.on_air = Some(OnAir {
+            plan: p.slot.plan.clone(),
+            slot: p.slot.id.clone(),
+            title: p.slot.title.clone(),
+            priority: p.slot.priority,
+            scheduled_at: p.at,
+            clips: clips.iter().map(|c| c.rel.clone()).collect(),
+        });
+        self.publish_status(true);
+        let started = broadcast::started_event(&prepared, self.audio.output_name());
+        let (report, stopped) = if clips.is_empty() {
+            self.record(std::slice::from_ref(&started), self.clock.now());
+            (AirReport::silent(self.audio.output_name()), None)
+        } else {
+            let start_at = self
+                .clock
+                .instant_at(p.at)
+                .checked_sub(self.config.latency_compensation)
+                .unwrap_or_else(|| self.clock.instant_at(self.clock.now()));
+            let airing = self.audio.air(clips, self.config.volume, start_at).await;
+            // The start is journaled just before the first sample, not when the device was
+            // opened: a crash during the lead time then leaves the occurrence unjournaled, to
+            // be aired late (within the grace) or accounted as missed, not as "cut on air".
+            // The audio thread does not start until this write is durable.
+            let ahead = airing.state.as_ref().map_or(0, |s| {
+                s.clear_ahead_ms.load(std::sync::atomic::Ordering::SeqCst) as i64
+            });
+            let until = (p.at
+                - self.clock.now()
+                - chrono::Duration::milliseconds(JOURNAL_AHEAD_MS.max(ahead)))
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+            if !until.is_zero() {
+                tokio::select! {
+                    _ = self.clock.sleep(until) => {}
+                    _ = shutdown.as_mut(), if !self.stopping => {
+                        self.stopping = true;
+                    }
+                }
+            }
+            if self.stopping {
+                // Stopped during the lead time: nothing aired, nothing is journaled for it.
+                if let Some(s) = &airing.state {
+                    s.request_stop();
+                }
+                let _ = airing.done.await;
+                self.publishing.status.on_air = None;
+                return Ok(None);
+            }
+            self.record(std::slice::from_ref(&started), self.clock.now());
+            if let Some(s) = &airing.state {
+                s.clear_to_start();
+            }
+            self.watch_airing(&prepared, airing, shutdown).await?
+        };
+        let end = self.clock.now();
+        self.publishing.status.on_air = None;
+        self.publishing.status.output_error = report.aired.error.as_ref().map(|e| e.to_string());
+        match &report.aired.error {
+            Some(_) if self.device_down.is_none() => {
+                self.device_down = Some((self.mono() + DEVICE_RETRY_FIRST, DEVICE_RETRY_FIRST));
+                self.publishing.status.output_lost_since = Some(end);
+            }
+            Some(_) => {}
+            None if report.aired.started_at.is_some() => {
+                self.device_down = None;
+                self.publishing.status.output_lost_since = None;
+            }
+            None => {}
+        }
+        self.publish_status(true);
+        let events = broadcast::verdict(&prepared, &report, stopped, end);
+        // The clips' results and the end are one fact: written together, with one fsync.
+        self.record(&events, end);
+        if self.held.backlog.is_empty() {
+            if let Err(e) = self.journal.checkpoint() {
+                tracing::warn!("journal checkpoint: {e}");
+            }
+        }
+        let mut ended = None;
+        if let Some(Event::BroadcastEnded {
+            outcome, reason, ..
+        }) = events.last()
+        {
+            ended = Some(*outcome);
+            let reason = reason
+                .as_ref()
+                .map(|r| format!(" — {}", r.text(lang)))
+                .unwrap_or_default();
+            tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "kết thúc {}: {}{}",
+                    "ended {}: {}{}",
+                    p.slot.id,
+                    outcome.label(lang),
+                    reason
+                )
+            );
+        }
+        // Aired counts changed: queue clips may be spent.
+        self.clips.library_dirty = true;
+        self.refresh_catalog()?;
+        release_memory();
+        // The loop's own view of time restarts after a broadcast: airing is not a clock step.
+        self.timeline.last_wall = self.clock.now();
+        self.timeline.last_mono = self.clock.monotonic();
+        if let Some(n) = &self.publishing.notifier {
+            n.status(&self.next_status());
+        }
+        Ok(ended)
+    }
+
+    /// Waits for a broadcast to end while watching the schedule: what falls due meanwhile is
+    /// queued, and if it outranks what is on air, the broadcast gives way.
+    pub(super) async fn watch_airing(
+        &mut self,
+        prepared: &Prepared,
+        mut airing: crate::audio::actor::Airing,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(AirReport, Option<Reason>), DaemonError> {
+        let current = prepared.info.priority;
+        let mut stopped: Option<Reason> = None;
+        let mut due_checked: Option<(DateTime<Utc>, u64)> = None;
+        let report = loop {
+            // Wakes for what may cut this broadcast — an occurrence of higher priority at its
+            // instant, an emergency file once settled — and otherwise rarely: every wake-up
+            // is CPU the broadcast pays for.
+            let wait = self
+                .sleep_for(self.clock.now(), chrono::Duration::zero())
+                .min(AIRING_TICK);
+            tokio::select! {
+                r = &mut airing.done => {
+                    break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
+                }
+                _ = self.doze(wait) => {
+                    // Keeps the status fresh through long broadcasts, shows rejections at
+                    // once, and hears emergencies.
+                    let handed = self.housekeeping()?;
+                    let urgent = handed.iter().find(|p| p.slot.priority >= crate::schedule::Priority::Emergency);
+                    if let Some(u) = urgent.filter(|_| current < crate::schedule::Priority::Emergency && stopped.is_none()) {
+                        tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát để phát tin khẩn cấp", "cutting the broadcast on air for an emergency"));
+                        stopped = Some(Reason::Preempted(u.slot.title.clone()));
+                        if let Some(s) = &airing.state {
+                            s.request_stop();
+                        }
+                    }
+                    self.timeline.queue.extend(handed);
+                    let now = self.clock.now();
+                    // Asking the journal what is due costs queries: only when an occurrence
+                    // can have come due since the last look (or the schedules changed).
+                    let look = match due_checked {
+                        Some((t, epoch)) if epoch == self.files.schedules_epoch => recurrence::next_after(
+                            self.schedules.slots(),
+                            self.config.timezone,
+                            t,
+                            chrono::Duration::days(400),
+                        )
+                        .is_some_and(|o| o.at <= now),
+                        _ => true,
+                    };
+                    if !look {
+                        continue;
+                    }
+                    due_checked = Some((now, self.files.schedules_epoch));
+                    for p in self.due(now)? {
+                        self.timeline.cursor = self.timeline.cursor.max(p.at);
+                        if p.slot.priority > current && stopped.is_none() {
+                            tracing::warn!("{}", tr!(self.lang(), "nhường sóng cho «{}» ({})", "giving way to “{}” ({})", p.slot.title, p.slot.priority.label(self.lang())));
+                            stopped = Some(Reason::Preempted(p.slot.title.clone()));
+                            if let Some(s) = &airing.state {
+                                s.request_stop();
+                            }
+                        }
+                        self.timeline.queue.push(p);
+                    }
+                }
+                _ = shutdown.as_mut(), if !self.stopping => {
+                    self.stopping = true;
+                    stopped = Some(Reason::Stopped);
+                    if let Some(s) = &airing.state {
+                        s.request_stop();
+                    }
+                }
+            }
+        };
+        Ok((report, stopped))
+    }
+}

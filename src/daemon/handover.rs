@@ -1,0 +1,130 @@
+//! Files handed over through the operator's doors: the emergency folder (aired at once,
+//! cutting what is on air) and the play folder (aired once nothing is on air); each moves to
+//! its folder's `da-phat/` once aired.
+
+use super::*;
+
+impl Daemon<'_> {
+    /// Complete, decodable files handed over in the emergency folder and the play folder
+    /// that are not yet queued. An emergency file becomes an emergency broadcast of the file
+    /// repeated as configured; a played one airs once, as soon as nothing is on air.
+    /// (Undecodable ones are reported by the catalog, once.)
+    pub(super) fn scan_handed(&mut self) -> Vec<Pending> {
+        let lang = self.lang();
+        let mut out = Vec::new();
+        for dir in [self.config.emergency_dir.clone(), PLAY_DIR.to_string()] {
+            let emergency = dir == self.config.emergency_dir;
+            let ready: Vec<String> = self
+                .clips
+                .catalog
+                .queue(&dir)
+                .filter(|c| matches!(c.state, ClipState::Ready(_)))
+                .map(|c| c.rel.clone())
+                .collect();
+            for rel in ready {
+                let queued = self
+                    .timeline
+                    .queue
+                    .iter()
+                    .any(|q| self.handed_file(q).is_some_and(|f| f == rel));
+                let resting = self
+                    .clips
+                    .emergency_failed
+                    .get(&rel)
+                    .is_some_and(|t| self.since(*t) < EMERGENCY_RETRY);
+                let on_air = self
+                    .publishing
+                    .status
+                    .on_air
+                    .as_ref()
+                    .is_some_and(|a| a.clips.contains(&rel));
+                if queued || resting || on_air {
+                    continue;
+                }
+                let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+                let clip = crate::schedule::ClipRef {
+                    rel: rel.clone(),
+                    topic: None,
+                };
+                let slot = if emergency {
+                    tracing::warn!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "TIN KHẨN CẤP: {} — phát ngay",
+                            "EMERGENCY: {} — airing now",
+                            name
+                        )
+                    );
+                    let mut slot = Slot::ad_hoc(
+                        EMERGENCY_PLAN,
+                        EMERGENCY_PLAN,
+                        tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
+                        crate::schedule::Priority::Emergency,
+                        vec![clip; self.config.emergency_repeat as usize],
+                    );
+                    slot.intro = emergency_intro(&self.config);
+                    slot
+                } else {
+                    tracing::info!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "nhận bài phát thủ công {}: phát ngay khi không có gì đang phát",
+                            "manual play {} handed over: it airs as soon as nothing is on air",
+                            name
+                        )
+                    );
+                    Slot::ad_hoc(
+                        MANUAL_PLAN,
+                        MANUAL_SLOT,
+                        tr!(lang, "phát thủ công: {name}", "manual play: {name}"),
+                        crate::schedule::Priority::Normal,
+                        vec![clip],
+                    )
+                };
+                out.push(Pending {
+                    slot,
+                    at: self.clock.now(),
+                    manual: true,
+                    schedule_sha256: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// The handed-over file an occurrence airs, if it came through a hand-over folder.
+    pub(super) fn handed_file<'p>(&self, p: &'p Pending) -> Option<&'p str> {
+        if !p.manual {
+            return None;
+        }
+        let rel = p.slot.play.first().map(|c| c.rel.as_str())?;
+        let dir = match p.slot.plan.as_str() {
+            EMERGENCY_PLAN => self.config.emergency_dir.as_str(),
+            MANUAL_PLAN => PLAY_DIR,
+            _ => return None,
+        };
+        rel.strip_prefix(dir)
+            .is_some_and(|r| r.starts_with('/'))
+            .then_some(rel)
+    }
+
+    /// After a handed-over file aired, it moves to the aired folder so it never airs twice.
+    /// An emergency that could not air at all stays, to be tried again; a manual play is
+    /// not retried (its failure is journaled and the operator can play it again).
+    pub(super) fn settle_handed(&mut self, p: &Pending, outcome: Option<Outcome>) {
+        let Some(rel) = self.handed_file(p).map(str::to_string) else {
+            return;
+        };
+        if outcome == Some(Outcome::Failed) && p.slot.plan == EMERGENCY_PLAN {
+            let now = self.mono();
+            self.clips.emergency_failed.insert(rel, now);
+            return;
+        }
+        self.clips.emergency_failed.remove(&rel);
+        if let Err(e) = self.clips.catalog.retire(&rel) {
+            tracing::error!("{rel} → {}/: {e}", crate::catalog::RETIRED_DIR);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Writing the journal: events go in, or, when the journal refuses them (a full disk, a
+//! read-only file system), are held in order and said loudly until it takes them again.
+
+use super::*;
+
+impl Daemon<'_> {
+    /// Journals events, or, if the journal refuses them (a full disk, a read-only file), holds
+    /// them and says so loudly: the station keeps airing either way.
+    pub(super) fn record(&mut self, events: &[Event], at: DateTime<Utc>) {
+        if events.is_empty() {
+            return;
+        }
+        if !self.held.backlog.is_empty() {
+            self.retry_backlog(true);
+        }
+        // Behind held events, new ones wait their turn: the journal's order is the order of
+        // what happened.
+        let result = if self.held.backlog.is_empty() {
+            self.journal
+                .append_all(events, at)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        } else {
+            Err(self.held.backlog.error.clone().unwrap_or_default())
+        };
+        if let Err(reason) = result {
+            let first = self.held.backlog.is_empty();
+            self.held
+                .backlog
+                .hold(events, at, self.journal.head().0, reason.clone());
+            if first
+                || self
+                    .held
+                    .announced
+                    .is_none_or(|t| self.since(t) >= BACKLOG_REMIND)
+            {
+                self.announce_backlog(&reason);
+            }
+            self.publishing.status.journal_pending = self.held.backlog.len();
+            self.publishing.status.journal_error = Some(reason);
+            self.publish_status(true);
+        }
+    }
+
+    pub(super) fn announce_backlog(&mut self, reason: &str) {
+        self.held.announced = Some(self.mono());
+        tracing::error!(
+            "{}",
+            tr!(
+                self.lang(),
+                "KHÔNG GHI ĐƯỢC NHẬT KÝ ({reason}). loaxa vẫn phát bình thường; {} sự kiện đang được giữ trong bộ nhớ và trong {}, sẽ ghi vào nhật ký ngay khi ghi được. Hãy giải phóng ổ đĩa hoặc sửa quyền ghi.",
+                "CANNOT WRITE THE JOURNAL ({reason}). loaxa keeps airing; {} event(s) are held in memory and in {}, to be journaled as soon as it takes writes. Free disk space or fix its permissions.",
+                self.held.backlog.len(),
+                self.held.backlog
+                    .file()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(no fallback file could be written)".into())
+            )
+        );
+        if let Some(n) = &self.publishing.notifier {
+            n.status(&format!(
+                "JOURNAL NOT WRITABLE: {} event(s) held",
+                self.held.backlog.len()
+            ));
+        }
+    }
+
+    /// Offers held events to the journal again (every [`BACKLOG_RETRY`], or now if `force`).
+    pub(super) fn retry_backlog(&mut self, force: bool) {
+        if self.held.backlog.is_empty()
+            || (!force
+                && self
+                    .held
+                    .tried
+                    .is_some_and(|t| self.since(t) < BACKLOG_RETRY))
+        {
+            return;
+        }
+        self.held.tried = Some(self.mono());
+        let mut flushed = self.held.backlog.flush(self.journal);
+        if flushed.is_err() {
+            // A connection SQLite opened read-only (a read-only file system at start, which it
+            // does not always report as such) never becomes writable: open the journal afresh.
+            match self.journal.reopen() {
+                Ok(true) => flushed = self.held.backlog.flush(self.journal),
+                Ok(false) => {}
+                Err(e) => flushed = Err(e),
+            }
+        }
+        match flushed {
+            Ok(n) => {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        self.lang(),
+                        "nhật ký ghi được trở lại: đã ghi {n} sự kiện đang chờ",
+                        "the journal takes writes again: {n} held event(s) written"
+                    )
+                );
+                self.held.announced = None;
+                self.publishing.status.journal_pending = 0;
+                self.publishing.status.journal_error = None;
+                self.publish_status(true);
+            }
+            Err(e) => {
+                self.held.backlog.error = Some(e.to_string());
+                if self
+                    .held
+                    .announced
+                    .is_none_or(|t| self.since(t) >= BACKLOG_REMIND)
+                {
+                    self.announce_backlog(&e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Whether the journal, or the events held for it, already account for an occurrence.
+    pub(super) fn knows(&self, key: &str) -> Result<bool, DaemonError> {
+        Ok(self.held.backlog.knows(key) || self.journal.knows(key)?)
+    }
+}
