@@ -1,14 +1,13 @@
 //! The real `loaxa` binary on temporary stations: what an operator types, what they see,
 //! and what the journal says afterwards.
 
-mod support;
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
-use support::{TempStation, PLAN};
+use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::{TempStation, PLAN};
 
 #[test]
 fn validate_reports_every_problem_with_its_location_and_exits_2() {
@@ -75,8 +74,8 @@ fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
             "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"ok.wav\", \"nho.wav\"]\n"
         ),
     );
-    support::tone_wav_at(&st.path().join("audio/ok.wav"), 2.0, 1000.0, 8000, 1, 0.22);
-    support::tone_wav_at(&st.path().join("audio/nho.wav"), 2.0, 1000.0, 8000, 1, 0.01);
+    crate::support::tone_wav_at(&st.path().join("audio/ok.wav"), 2.0, 1000.0, 8000, 1, 0.22);
+    crate::support::tone_wav_at(&st.path().join("audio/nho.wav"), 2.0, 1000.0, 8000, 1, 0.01);
     let (code, out, err) = run({
         let mut c = loaxa(&st);
         c.args(["validate", "--lang", "en"]);
@@ -626,11 +625,11 @@ fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_air
     st.tone("q/tot.wav", 0.3);
     let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("ngoai.wav");
-    support::tone_wav(&target, 0.3, 440.0, 8000, 1);
+    crate::support::tone_wav(&target, 0.3, 440.0, 8000, 1);
     std::os::unix::fs::symlink(&target, st.path().join("audio/q/lien-ket.wav")).unwrap();
     // "thông-báo.wav" written in Windows-1258-ish bytes by an old USB stick.
     let garbled = std::ffi::OsStr::from_bytes(b"th\xf4ng-b\xe1o.wav");
-    support::tone_wav(
+    crate::support::tone_wav(
         &st.path().join("audio/q").join(garbled),
         0.3,
         440.0,

@@ -2,7 +2,6 @@
 //! schedule in milliseconds, clock steps, restarts, late starts and failures, each checked
 //! against the real SQLite journal.
 
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use loaxa::daemon::{self, RunOptions};
 use loaxa::journal::{Journal, Outcome, Reason, Record};
 use loaxa::recurrence::local_to_utc;
 use loaxa::station::Station;
-use support::{TempStation, PLAN};
+use crate::support::{TempStation, PLAN};
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -656,7 +655,7 @@ fn each_clip_journals_the_levels_that_went_out_and_silence_is_flagged_as_dead_ai
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"tone.wav\", \"silence.wav\"]\n"),
     );
     st.tone("tone.wav", 1.0); // a sine at half scale
-    support::silence_wav(&st.path().join("audio/silence.wav"), 1.0);
+    crate::support::silence_wav(&st.path().join("audio/silence.wav"), 1.0);
     let clock = FakeClock::new(local("2025-09-01 05:59:00"));
     run_until(
         &st,
@@ -729,8 +728,8 @@ fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
             "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"loud.wav\", \"quiet.wav\"]\n"
         ),
     );
-    support::tone_wav_at(&st.path().join("audio/loud.wav"), 3.0, 1000.0, 8000, 1, 0.9);
-    support::tone_wav_at(
+    crate::support::tone_wav_at(&st.path().join("audio/loud.wav"), 3.0, 1000.0, 8000, 1, 0.9);
+    crate::support::tone_wav_at(
         &st.path().join("audio/quiet.wav"),
         3.0,
         1000.0,
@@ -857,7 +856,7 @@ fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_with_its_intro_three_tim
         let when = at + chrono::Duration::milliseconds(500);
         std::thread::spawn(move || {
             std::thread::sleep((when - Utc::now()).to_std().unwrap_or_default());
-            support::tone_wav(&drop, 0.3, 880.0, 8000, 1);
+            crate::support::tone_wav(&drop, 0.3, 880.0, 8000, 1);
         })
     };
     run_real(

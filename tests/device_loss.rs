@@ -2,13 +2,12 @@
 //! clip on air is journaled partial or failed with the device's reason, never completed; the
 //! daemon keeps running, and once the server is back the next occurrence airs in full.
 
-mod support;
 
 use std::time::Duration;
 
-use support::bin::log_json;
-use support::pulse::{stop_daemon, unix_now, Pulse};
-use support::{TempStation, PLAN};
+use crate::support::bin::log_json;
+use crate::support::pulse::{stop_daemon, unix_now, Pulse};
+use crate::support::{TempStation, PLAN};
 
 /// `HH:MM:SS` in the station's zone, `offset` seconds after the Unix time `base`.
 fn at(base: f64, offset: f64) -> String {
@@ -35,7 +34,7 @@ fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_air
             at(base, 8.0)
         ),
     );
-    support::tone_wav(&st.path().join("audio/a.wav"), 3.0, 440.0, 48_000, 2);
+    crate::support::tone_wav(&st.path().join("audio/a.wav"), 3.0, 440.0, 48_000, 2);
     let child = pulse.start_daemon(st.path());
 
     // One second into the first broadcast, the sound server dies; it is back two seconds later.
@@ -78,11 +77,11 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
             at(base, 14.0)
         ),
     );
-    support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
+    crate::support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
     let child = pulse.start_daemon(st.path());
     sleep_until(base + 3.0);
-    let lost = support::bin::run({
-        let mut c = support::bin::loaxa(&st);
+    let lost = crate::support::bin::run({
+        let mut c = crate::support::bin::loaxa(&st);
         c.args(["status", "--lang", "en"]);
         c
     })

@@ -2,13 +2,12 @@
 //! is complete, a damaged one is passed over and reported once, the status shows each, and
 //! a restart with an unchanged library decodes nothing.
 
-mod support;
 
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
-use support::{TempStation, PLAN};
+use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::{TempStation, PLAN};
 
 /// Writes `bytes` to `path` in `chunks` pieces, `gap` apart, as a slow USB copy or a network
 /// share does; after each piece the mtime is set back a minute, as copy tools that keep the
@@ -44,7 +43,7 @@ fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported
         .unwrap();
     // The new clip, made aside and then copied in slowly.
     let src = st.path().join("src.wav");
-    support::tone_wav(&src, 1.0, 660.0, 8000, 1);
+    crate::support::tone_wav(&src, 1.0, 660.0, 8000, 1);
     let bytes = std::fs::read(&src).unwrap();
 
     let child = start_run(&st, &[]);

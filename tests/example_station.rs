@@ -3,7 +3,6 @@
 //! decode and play out in full through loaxa's program source.
 
 use std::path::{Path, PathBuf};
-mod support;
 
 use loaxa::audio::{PlannedClip, Program};
 use loaxa::library;
@@ -50,7 +49,7 @@ fn the_example_station_validates_and_lists_its_sessions() {
     for d in ["config", "schedules", "audio"] {
         copy_dir(&repo().join(d), &dir.path().join(d));
     }
-    let out = support::bin::command()
+    let out = crate::support::bin::command()
         .current_dir(dir.path())
         .args(["validate", "--lang", "en"])
         .output()
@@ -60,7 +59,7 @@ fn the_example_station_validates_and_lists_its_sessions() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid: 1 schedule file(s), 2 slot(s)"));
     assert!(!err.contains("warning"), "{err}");
 
-    let out = support::bin::command()
+    let out = crate::support::bin::command()
         .current_dir(dir.path())
         .args(["next", "--days", "7", "--lang", "en"])
         .output()

@@ -2,12 +2,11 @@
 //! station PC's root. Everything lands where the unit and the configuration expect it, an
 //! operator's configuration survives a reinstall, and the installed station validates.
 
-mod support;
 
 use std::process::Command;
 
 fn loaxa(args: &[&str]) -> std::process::Output {
-    support::bin::command().args(args).output().unwrap()
+    crate::support::bin::command().args(args).output().unwrap()
 }
 
 #[test]
@@ -57,7 +56,7 @@ fn install_lays_out_a_station_that_validates_and_keeps_the_operators_config() {
 
     let station = r.join("var/lib/loaxa");
     let validate = || {
-        support::bin::command()
+        crate::support::bin::command()
             .args([
                 "validate",
                 "--lang",

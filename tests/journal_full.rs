@@ -3,13 +3,12 @@
 //! space is back — even across a `kill -9` in between. A real full file system: a small tmpfs
 //! mounted for the test (needs root, as CI runs; skipped with a message otherwise).
 
-mod support;
 
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::bin::{in_secs, loaxa, run, stop};
-use support::{TempStation, PLAN};
+use crate::support::bin::{in_secs, loaxa, run, stop};
+use crate::support::{TempStation, PLAN};
 
 struct Tmpfs(std::path::PathBuf);
 
@@ -86,7 +85,7 @@ fn status(st: &TempStation, tmp: &std::path::Path) -> String {
 #[test]
 fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back() {
     if !is_root() {
-        support::skip("mounting a small file system needs root (CI runs as root)");
+        crate::support::skip("mounting a small file system needs root (CI runs as root)");
         return;
     }
     let (a, _) = in_secs(5);
@@ -97,7 +96,7 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
-        support::skip(
+        crate::support::skip(
             "this machine does not let root mount a tmpfs (a container without CAP_SYS_ADMIN?)",
         );
         return;
@@ -144,7 +143,7 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
         "{err}"
     );
 
-    let records = support::bin::log_json(&st);
+    let records = crate::support::bin::log_json(&st);
     let rs = records["records"].as_array().unwrap();
     let keys: Vec<&str> = rs.iter().map(|r| r["key"].as_str().unwrap()).collect();
     assert_eq!(rs.len(), 2, "each broadcast once: {keys:?}");
@@ -173,7 +172,7 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
 /// it as it stands).
 fn read_only_at_start(crashed: bool) {
     if !is_root() {
-        support::skip("mounting a small file system needs root (CI runs as root)");
+        crate::support::skip("mounting a small file system needs root (CI runs as root)");
         return;
     }
     let st = TempStation::new(
@@ -182,7 +181,7 @@ fn read_only_at_start(crashed: bool) {
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
-        support::skip("this machine does not let root mount a tmpfs");
+        crate::support::skip("this machine does not let root mount a tmpfs");
         return;
     };
     let tmp = st.path().join("tmp");
@@ -215,7 +214,7 @@ fn read_only_at_start(crashed: bool) {
     assert!(err.contains("the journal takes writes again"), "{err}");
     assert!(during.contains("JOURNAL NOT WRITABLE"), "{during}");
 
-    let log = support::bin::log_json(&st);
+    let log = crate::support::bin::log_json(&st);
     let rs = log["records"].as_array().unwrap();
     assert_eq!(rs.len(), 1, "{log:#}");
     assert_eq!(rs[0]["outcome"], "completed", "{log:#}");

@@ -2,12 +2,11 @@
 //! sink, and a recorder on the sink's monitor checks by wall clock that each clip's audio
 //! starts within 100 ms of its scheduled second and plays its full length.
 
-mod support;
 
 use std::time::Duration;
 
-use support::pulse::{stop_daemon, unix_now, Listener, Pulse};
-use support::{TempStation, PLAN};
+use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::{TempStation, PLAN};
 
 #[test]
 fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
@@ -30,8 +29,8 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
         ),
     );
     // Stereo 48 kHz, like the sink: no resampling blurs the onset.
-    support::tone_wav(&st.path().join("audio/a.wav"), 1.5, 440.0, 48_000, 2);
-    support::tone_wav(&st.path().join("audio/b.wav"), 1.0, 660.0, 48_000, 2);
+    crate::support::tone_wav(&st.path().join("audio/a.wav"), 1.5, 440.0, 48_000, 2);
+    crate::support::tone_wav(&st.path().join("audio/b.wav"), 1.0, 660.0, 48_000, 2);
 
     let child = pulse.start_daemon(st.path());
     let wait = base + 5.5 - unix_now();
@@ -80,7 +79,7 @@ fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
         ),
     );
     // The example station's format (22.05 kHz mono): the device opens in it, periods and all.
-    support::tone_wav(&st.path().join("audio/dai.wav"), 8.0, 440.0, 22_050, 1);
+    crate::support::tone_wav(&st.path().join("audio/dai.wav"), 8.0, 440.0, 22_050, 1);
     let child = pulse.start_daemon(st.path());
     std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
     let signalled = unix_now();
@@ -94,7 +93,7 @@ fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
         (0.0..=1.0).contains(&silent_after),
         "on air {silent_after:.3} s after SIGTERM"
     );
-    let log = support::bin::log_json(&st);
+    let log = crate::support::bin::log_json(&st);
     let r = &log["records"][0];
     assert_eq!(r["outcome"], "interrupted", "{log:#}");
     assert!(r["reason"].to_string().contains("stopped"), "{log:#}");

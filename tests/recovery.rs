@@ -3,17 +3,16 @@
 //! verifies, and at the end every occurrence since the first start has exactly one record —
 //! aired, interrupted (cut by the kill) or missed (due while down) — and none twice.
 
-mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use loaxa::journal::Journal;
-use support::{TempStation, PLAN};
+use crate::support::{TempStation, PLAN};
 
 fn start(st: &TempStation) -> std::process::Child {
-    support::bin::command()
+    crate::support::bin::command()
         .current_dir(st.path())
         .args(["run", "--lang", "en"])
         .stdout(Stdio::null())

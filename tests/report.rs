@@ -3,7 +3,6 @@
 //! The numbers are checked against what the plan called for, every format is produced by
 //! the real binary, and CSV and JSON come out byte-identical from the same journal.
 
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use loaxa::daemon::{self, RunOptions};
 use loaxa::journal::Journal;
 use loaxa::recurrence::local_to_utc;
 use loaxa::station::Station;
-use support::TempStation;
+use crate::support::TempStation;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -113,7 +112,7 @@ fn september() -> TempStation {
     st.tone("cchc/01-vai-tro.wav", 0.4);
     st.tone("cchc/02-thu-tuc.wav", 0.4);
     st.tone("mot-cua/01-mot-cua.wav", 0.4);
-    support::silence_wav(&st.path().join("audio/mot-cua/02-im-lang.wav"), 0.4);
+    crate::support::silence_wav(&st.path().join("audio/mot-cua/02-im-lang.wav"), 0.4);
     let clock = FakeClock::new(local("2025-08-31 00:00"));
     run(
         &st,
@@ -143,7 +142,7 @@ fn september() -> TempStation {
 }
 
 fn report(st: &TempStation, args: &[&str]) -> Vec<u8> {
-    let out = support::bin::command()
+    let out = crate::support::bin::command()
         .current_dir(st.path())
         .arg("report")
         .args(args)
@@ -362,7 +361,7 @@ fn demo_report_files() {
             out.join("bao-cao.xlsx").to_str().unwrap(),
         ],
     );
-    let day = support::bin::command()
+    let day = crate::support::bin::command()
         .current_dir(st.path())
         .args(["log", "--day", "2025-09-15"])
         .output()
@@ -371,7 +370,7 @@ fn demo_report_files() {
 }
 
 fn log(st: &TempStation, args: &[&str]) -> String {
-    let out = support::bin::command()
+    let out = crate::support::bin::command()
         .current_dir(st.path())
         .args(["log", "--lang", "en"])
         .args(args)
@@ -418,7 +417,7 @@ fn the_log_filters_by_plan_slot_topic_and_outcome_and_shows_a_day_as_a_timeline(
     assert!(day.contains("17:00:00  planned  cchc-2025/chieu"), "{day}");
     assert!(day.contains("completed"), "{day}");
 
-    let bad = support::bin::command()
+    let bad = crate::support::bin::command()
         .current_dir(st.path())
         .args(["log", "--outcome", "lost"])
         .output()
@@ -443,7 +442,7 @@ fn a_journal_written_by_release_0_1_0_verifies_and_reports_byte_identically() {
     std::fs::create_dir_all(st.journal().parent().unwrap()).unwrap();
     std::fs::write(st.journal(), read("loaxa.db")).unwrap();
 
-    let verify = support::bin::loaxa(&st)
+    let verify = crate::support::bin::loaxa(&st)
         .args(["log", "verify", "--lang", "en", "--pin"])
         .arg("183:3e395dff1fb22bb22673e3d728957130493145f77011b17b232fac3bfa1e3752")
         .output()

@@ -3,14 +3,13 @@
 //! journal's own form when stderr is the journal. Checked with a harness socket, since the
 //! test machine has no systemd as PID 1.
 
-mod support;
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{TempStation, PLAN};
+use crate::support::{TempStation, PLAN};
 
 /// What the daemon told the service manager over `sock` during `window`.
 fn notifications(sock: &UnixDatagram, window: Duration) -> Vec<String> {
@@ -37,7 +36,7 @@ fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
     let log = std::fs::File::create(&log_path).unwrap();
     let meta = std::fs::metadata(&log_path).unwrap();
 
-    let child = support::bin::command()
+    let child = crate::support::bin::command()
         .current_dir(st.path())
         .args(["run", "--lang", "en"])
         .env("NOTIFY_SOCKET", &sock_path)
@@ -123,7 +122,7 @@ fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
         watchdog_secs >= 10,
         "the unit's WatchdogSec leaves the main loop room: {watchdog_secs}"
     );
-    let child = support::bin::command()
+    let child = crate::support::bin::command()
         .args(&args)
         .current_dir("/")
         .env("NOTIFY_SOCKET", &sock_path)

@@ -2,7 +2,6 @@
 //! first, as an attacker would) and `verify` must name the first event that was altered,
 //! removed, inserted or reordered; a fully rewritten chain is caught by a report's pin.
 
-mod support;
 
 use chrono::{TimeZone, Utc};
 use loaxa::journal::{chain_hash, Event, Journal, Problem, GENESIS};
@@ -177,7 +176,7 @@ fn a_fully_rewritten_history_is_caught_by_the_pin_a_report_printed() {
 
 #[test]
 fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
-    let st = support::TempStation::new("", support::PLAN);
+    let st = crate::support::TempStation::new("", crate::support::PLAN);
     let path = st.journal();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     {
@@ -193,7 +192,7 @@ fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
         }
     }
     let verify = |lang: &str| {
-        support::bin::command()
+        crate::support::bin::command()
             .current_dir(st.path())
             .args(["log", "verify", "--lang", lang])
             .output()

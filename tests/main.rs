@@ -1,0 +1,23 @@
+//! loaxa's integration tests, one binary: each module is a spec of one part of the station,
+//! driven through the real binary in a temporary station folder, the daemon in-process on a
+//! fake clock, or a real audio stack (a private PulseAudio with a null sink). `support` is
+//! their shared harness.
+//!
+//! The tests run one at a time (`RUST_TEST_THREADS=1` in `.cargo/config.toml`): many of them
+//! measure real time — an onset on the null sink, a daemon's reaction within a second — and a
+//! month of fake-clock schedule running beside them on a two-core machine would make those
+//! measurements flaky.
+
+mod cli;
+mod daemon_time;
+mod device_loss;
+mod drop_folder;
+mod example_station;
+mod install;
+mod journal_full;
+mod onair;
+mod recovery;
+mod report;
+mod service;
+mod tamper;
+mod support;
