@@ -364,3 +364,193 @@ pub fn verdict(
     });
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::output::Aired;
+    use crate::audio::Program;
+    use crate::schedule::Priority;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_756_684_800, 0).unwrap_or_default()
+    }
+
+    /// A broadcast of clips of these lengths (ms); `None` is a clip skipped before airing.
+    fn prepared(clips: &[Option<u64>]) -> Prepared {
+        let mut slot = Slot::ad_hoc("kh", "s", "t".into(), Priority::Normal, Vec::new());
+        slot.topic = Some("a".into());
+        let entries = clips
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| {
+                let rel = format!("{i}.wav");
+                Entry {
+                    plan: ClipPlan {
+                        rel: rel.clone(),
+                        sha256: "00".into(),
+                        duration_ms: ms.unwrap_or(0),
+                        role: Role::Clip,
+                        topic: None,
+                        gain_db: None,
+                    },
+                    playable: ms.map(|ms| PlannedClip {
+                        rel: rel.clone(),
+                        path: std::path::PathBuf::from("/nonexistent").join(&rel),
+                        duration_ms: ms,
+                        sha256: "00".into(),
+                        gain: 1.0,
+                        channels: 1,
+                        sample_rate: 1000,
+                    }),
+                    skip: ms.is_none().then(|| Reason::MissingFile(rel.clone())),
+                }
+            })
+            .collect();
+        Prepared {
+            info: occurrence_info(&slot, at(), false, None),
+            entries,
+            did_not_fit: Vec::new(),
+            unreadable_queue: None,
+        }
+    }
+
+    /// What the output reports after handing over `played` ms of each playable clip (at
+    /// 1000 samples a second, mono), with a device error if given.
+    fn report(p: &Prepared, played: &[u64], error: Option<OutputError>) -> AirReport {
+        let program = Program::new(p.playable(), 1, 1000, 1.0);
+        let state = program.state();
+        if let Ok(mut e) = state.open_errors.lock() {
+            e.clear(); // the files do not exist: only the counts below matter here
+        }
+        for (k, ms) in played.iter().enumerate() {
+            state.samples[k].store(*ms, std::sync::atomic::Ordering::Relaxed);
+        }
+        AirReport {
+            output: "test".into(),
+            aired: Aired {
+                started_at: Some(at()),
+                error,
+            },
+            state: Some(state),
+        }
+    }
+
+    fn ended(events: &[Event]) -> (Outcome, Option<Reason>) {
+        match events.last() {
+            Some(Event::BroadcastEnded {
+                outcome, reason, ..
+            }) => (*outcome, reason.clone()),
+            other => panic!("no end: {other:?}"),
+        }
+    }
+
+    fn clip_outcomes(events: &[Event]) -> Vec<Outcome> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ClipAired { outcome, .. } => Some(*outcome),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_clip_out_in_full_is_completed() {
+        let p = prepared(&[Some(2000), Some(1000)]);
+        let events = verdict(&p, &report(&p, &[2000, 1000], None), None, at());
+        assert_eq!(ended(&events), (Outcome::Completed, None));
+        assert_eq!(
+            clip_outcomes(&events),
+            [Outcome::Completed, Outcome::Completed]
+        );
+    }
+
+    #[test]
+    fn a_clip_a_few_frames_short_from_resampling_still_counts_in_full() {
+        let p = prepared(&[Some(60_000)]);
+        let events = verdict(&p, &report(&p, &[59_960], None), None, at());
+        assert_eq!(ended(&events).0, Outcome::Completed);
+    }
+
+    #[test]
+    fn a_clip_that_ended_early_makes_the_broadcast_partial() {
+        let p = prepared(&[Some(2000), Some(1000)]);
+        let events = verdict(&p, &report(&p, &[2000, 400], None), None, at());
+        assert_eq!(ended(&events), (Outcome::Partial, Some(Reason::EndedEarly)));
+        assert_eq!(
+            clip_outcomes(&events),
+            [Outcome::Completed, Outcome::Partial]
+        );
+    }
+
+    #[test]
+    fn a_broadcast_loaxa_cut_is_interrupted_with_why() {
+        let p = prepared(&[Some(2000), Some(1000)]);
+        let why = Reason::Preempted("Tin khẩn cấp".into());
+        let events = verdict(&p, &report(&p, &[1200, 0], None), Some(why.clone()), at());
+        assert_eq!(ended(&events), (Outcome::Interrupted, Some(why)));
+        assert_eq!(
+            clip_outcomes(&events),
+            [Outcome::Interrupted, Outcome::Interrupted]
+        );
+    }
+
+    #[test]
+    fn a_device_error_fails_what_did_not_air_and_names_the_device() {
+        let p = prepared(&[Some(2000), Some(1000)]);
+        let error = OutputError::Device("unplugged".into());
+        let events = verdict(&p, &report(&p, &[2000, 0], Some(error)), None, at());
+        assert_eq!(
+            ended(&events),
+            (
+                Outcome::Partial,
+                Some(Reason::DeviceError("unplugged".into()))
+            )
+        );
+        assert_eq!(
+            clip_outcomes(&events),
+            [Outcome::Completed, Outcome::Failed]
+        );
+        let none = prepared(&[Some(1000)]);
+        let events = verdict(
+            &none,
+            &report(&none, &[0], Some(OutputError::NoDevice(None))),
+            None,
+            at(),
+        );
+        assert_eq!(ended(&events).0, Outcome::Failed);
+    }
+
+    #[test]
+    fn a_skipped_clip_makes_it_partial_and_nothing_to_play_fails() {
+        let p = prepared(&[Some(1000), None]);
+        let events = verdict(&p, &report(&p, &[1000], None), None, at());
+        assert_eq!(
+            ended(&events),
+            (Outcome::Partial, Some(Reason::ClipsSkipped { count: 1 }))
+        );
+        let empty = prepared(&[]);
+        let events = verdict(&empty, &AirReport::silent("test"), None, at());
+        assert_eq!(
+            ended(&events),
+            (Outcome::Failed, Some(Reason::NothingToPlay))
+        );
+    }
+
+    #[test]
+    fn clips_that_did_not_fit_keep_the_broadcast_from_counting_complete() {
+        let mut p = prepared(&[Some(1000)]);
+        p.did_not_fit = vec!["dai.wav".into()];
+        let events = verdict(&p, &report(&p, &[1000], None), None, at());
+        assert_eq!(
+            ended(&events),
+            (
+                Outcome::Partial,
+                Some(Reason::DidNotFit {
+                    clips: vec!["dai.wav".into()]
+                })
+            )
+        );
+    }
+}

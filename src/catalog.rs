@@ -686,7 +686,7 @@ fn start_workers(
 }
 
 #[cfg(test)]
-mod tests_support {
+pub(crate) mod tests_support {
     use std::path::Path;
     use std::time::Duration;
 

@@ -373,3 +373,132 @@ impl Planner<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests_support::wav;
+    use crate::lang::Lang;
+    use std::sync::Arc;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    /// A queue folder `q/` with these clips (name, sidecar text).
+    fn queue(clips: &[(&str, &str)]) -> (tempfile::TempDir, Catalog) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, sidecar) in clips {
+            wav(&dir.path().join("q").join(name));
+            if !sidecar.is_empty() {
+                let side = dir.path().join("q").join(name).with_extension("toml");
+                std::fs::write(side, sidecar).unwrap();
+            }
+        }
+        let mut catalog =
+            Catalog::new(dir.path(), Arc::new(ProbeCache::default()), Lang::En, false);
+        catalog.settle_now();
+        (dir, catalog)
+    }
+
+    fn picks(catalog: &Catalog, rules: &QueueRules<'_>, take: usize) -> Vec<String> {
+        rules
+            .pick(catalog, "q", take)
+            .into_iter()
+            .map(|c| c.rel)
+            .collect()
+    }
+
+    #[test]
+    fn priority_clips_first_then_never_aired_then_least_recently_aired_then_by_name() {
+        let (_dir, catalog) = queue(&[
+            ("a.wav", ""),
+            ("b.wav", ""),
+            ("c.wav", ""),
+            ("d.wav", "priority = \"priority\"\n"),
+            ("e.wav", ""),
+        ]);
+        let mut history = QueueHistory::default();
+        // a aired last, c before it; b and e never.
+        history.last.insert("q/c.wav".into(), 10);
+        history.last.insert("q/a.wav".into(), 20);
+        let rules = QueueRules {
+            mode: Mode::Rotate,
+            topic: None,
+            date: date("2025-09-01"),
+            history: &history,
+        };
+        assert_eq!(
+            picks(&catalog, &rules, 5),
+            ["q/d.wav", "q/b.wav", "q/e.wav", "q/c.wav", "q/a.wav"]
+        );
+        assert_eq!(picks(&catalog, &rules, 2), ["q/d.wav", "q/b.wav"]);
+    }
+
+    #[test]
+    fn dates_and_counts_hold_clips_back() {
+        let (_dir, catalog) = queue(&[
+            ("som.wav", "from = 2025-09-05\n"),
+            ("het.wav", "until = 2025-08-31\n"),
+            ("hai.wav", "times = 2\n"),
+            ("mot.wav", ""),
+        ]);
+        let sha = |rel: &str| {
+            catalog
+                .get(rel)
+                .and_then(|c| c.info())
+                .map(|i| i.sha256.clone())
+                .unwrap_or_default()
+        };
+        let mut history = QueueHistory::default();
+        history
+            .aired
+            .insert(("q/hai.wav".into(), sha("q/hai.wav")), 2);
+        history
+            .aired
+            .insert(("q/mot.wav".into(), sha("q/mot.wav")), 1);
+        let on = |day: &str, mode: Mode| {
+            let rules = QueueRules {
+                mode,
+                topic: None,
+                date: date(day),
+                history: &history,
+            };
+            picks(&catalog, &rules, 9)
+        };
+        // Rotate: only the sidecar's `times` limits; the dates always hold.
+        assert_eq!(on("2025-09-01", Mode::Rotate), ["q/mot.wav"]);
+        assert_eq!(on("2025-09-05", Mode::Rotate), ["q/mot.wav", "q/som.wav"]);
+        // Once: the clip that aired once is spent too.
+        assert_eq!(on("2025-09-05", Mode::Times(1)), ["q/som.wav"]);
+        let rules = QueueRules {
+            mode: Mode::Times(1),
+            topic: None,
+            date: date("2025-09-01"),
+            history: &history,
+        };
+        let hold = |rel: &str| catalog.get(rel).and_then(|c| rules.hold(c));
+        assert_eq!(hold("q/som.wav"), Some(Hold::NotYet));
+        assert_eq!(hold("q/het.wav"), Some(Hold::Expired));
+        assert_eq!(hold("q/hai.wav"), Some(Hold::Spent));
+        assert_eq!(hold("q/mot.wav"), Some(Hold::Spent));
+    }
+
+    #[test]
+    fn a_clip_takes_its_sidecar_topic_over_the_queue_topic() {
+        let (_dir, catalog) = queue(&[("a.wav", "topic = \"b\"\n"), ("c.wav", "")]);
+        let history = QueueHistory::default();
+        let rules = QueueRules {
+            mode: Mode::Rotate,
+            topic: Some("q".into()),
+            date: date("2025-09-01"),
+            history: &history,
+        };
+        let topics: Vec<_> = rules
+            .pick(&catalog, "q", 2)
+            .into_iter()
+            .map(|c| c.topic)
+            .collect();
+        assert_eq!(topics, [Some("b".to_string()), Some("q".to_string())]);
+    }
+}

@@ -1,7 +1,6 @@
 //! The real `loaxa` binary on temporary stations: what an operator types, what they see,
 //! and what the journal says afterwards.
 
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;

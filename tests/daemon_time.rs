@@ -2,10 +2,10 @@
 //! schedule in milliseconds, clock steps, restarts, late starts and failures, each checked
 //! against the real SQLite journal.
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::support::{TempStation, PLAN};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use loaxa::audio::recorder::{Recorder, Tape};
 use loaxa::audio::AudioHandle;
@@ -15,7 +15,6 @@ use loaxa::daemon::{self, RunOptions};
 use loaxa::journal::{Journal, Outcome, Reason, Record};
 use loaxa::recurrence::local_to_utc;
 use loaxa::station::Station;
-use crate::support::{TempStation, PLAN};
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 

@@ -2,7 +2,6 @@
 //! clip on air is journaled partial or failed with the device's reason, never completed; the
 //! daemon keeps running, and once the server is back the next occurrence airs in full.
 
-
 use std::time::Duration;
 
 use crate::support::bin::log_json;

@@ -2,7 +2,6 @@
 //! is complete, a damaged one is passed over and reported once, the status shows each, and
 //! a restart with an unchanged library decodes nothing.
 
-
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 

@@ -2,7 +2,6 @@
 //! station PC's root. Everything lands where the unit and the configuration expect it, an
 //! operator's configuration survives a reinstall, and the installed station validates.
 
-
 use std::process::Command;
 
 fn loaxa(args: &[&str]) -> std::process::Output {

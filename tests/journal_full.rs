@@ -3,7 +3,6 @@
 //! space is back — even across a `kill -9` in between. A real full file system: a small tmpfs
 //! mounted for the test (needs root, as CI runs; skipped with a message otherwise).
 
-
 use std::process::{Child, Stdio};
 use std::time::Duration;
 

@@ -19,5 +19,5 @@ mod onair;
 mod recovery;
 mod report;
 mod service;
-mod tamper;
 mod support;
+mod tamper;

@@ -2,7 +2,6 @@
 //! sink, and a recorder on the sink's monitor checks by wall clock that each clip's audio
 //! starts within 100 ms of its scheduled second and plays its full length.
 
-
 use std::time::Duration;
 
 use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};

@@ -3,13 +3,12 @@
 //! verifies, and at the end every occurrence since the first start has exactly one record —
 //! aired, interrupted (cut by the kill) or missed (due while down) — and none twice.
 
-
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::{TempStation, PLAN};
 use chrono::{DateTime, Utc};
 use loaxa::journal::Journal;
-use crate::support::{TempStation, PLAN};
 
 fn start(st: &TempStation) -> std::process::Child {
     crate::support::bin::command()

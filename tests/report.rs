@@ -3,11 +3,11 @@
 //! The numbers are checked against what the plan called for, every format is produced by
 //! the real binary, and CSV and JSON come out byte-identical from the same journal.
 
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::TempStation;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use loaxa::audio::recorder::{Recorder, Tape};
 use loaxa::audio::AudioHandle;
@@ -17,7 +17,6 @@ use loaxa::daemon::{self, RunOptions};
 use loaxa::journal::Journal;
 use loaxa::recurrence::local_to_utc;
 use loaxa::station::Station;
-use crate::support::TempStation;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 

@@ -3,7 +3,6 @@
 //! journal's own form when stderr is the journal. Checked with a harness socket, since the
 //! test machine has no systemd as PID 1.
 
-
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;

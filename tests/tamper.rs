@@ -2,7 +2,6 @@
 //! first, as an attacker would) and `verify` must name the first event that was altered,
 //! removed, inserted or reordered; a fully rewritten chain is caught by a report's pin.
 
-
 use chrono::{TimeZone, Utc};
 use loaxa::journal::{chain_hash, Event, Journal, Problem, GENESIS};
 use rusqlite::Connection;
