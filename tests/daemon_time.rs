@@ -2,19 +2,14 @@
 //! schedule in milliseconds, clock steps, restarts, late starts and failures, each checked
 //! against the real SQLite journal.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
+use crate::support::daemon::{self, run_real, station, Edit};
 use crate::support::{TempStation, PLAN};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use loaxa::audio::recorder::{Recorder, Tape};
-use loaxa::audio::AudioHandle;
-use loaxa::clock::{Clock, FakeClock};
-use loaxa::config::{self, Overrides};
-use loaxa::daemon::{self, RunOptions};
+use loaxa::clock::FakeClock;
+use loaxa::daemon::RunOptions;
 use loaxa::journal::{Journal, Outcome, Reason, Record};
 use loaxa::recurrence::local_to_utc;
-use loaxa::station::Station;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -24,16 +19,6 @@ fn local(s: &str) -> DateTime<Utc> {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap(),
     )
     .unwrap()
-}
-
-fn station(st: &TempStation) -> Station {
-    let path = st.path().join("config/loaxa.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let cfg = config::parse(&path, &text, &Overrides::default(), &BTreeMap::new()).unwrap();
-    Station::load(cfg, loaxa::station::Schedules::Strict { check_audio: true })
-        .map_err(|e| format!("{e:?}"))
-        .unwrap()
-        .station
 }
 
 /// Runs the daemon on a fake clock from `start` until the clock reaches `until`.
@@ -61,9 +46,6 @@ fn run_between(st: &TempStation, from: &str, until: &str) -> (Tape, FakeClock) {
     (tape, clock)
 }
 
-/// A file edit an operator makes at a given (fake) time: write `Some(text)` or delete `None`.
-type Edit = (DateTime<Utc>, std::path::PathBuf, Option<String>);
-
 fn run_with(
     st: &TempStation,
     recorder: Recorder,
@@ -72,7 +54,7 @@ fn run_with(
     steps: Vec<(DateTime<Utc>, chrono::Duration)>,
     edits: Vec<Edit>,
 ) {
-    run_with_options(
+    daemon::run(
         st,
         recorder,
         clock,
@@ -81,82 +63,6 @@ fn run_with(
         edits,
         RunOptions::default(),
     )
-}
-
-fn run_with_options(
-    st: &TempStation,
-    recorder: Recorder,
-    clock: &FakeClock,
-    until: DateTime<Utc>,
-    steps: Vec<(DateTime<Utc>, chrono::Duration)>,
-    edits: Vec<Edit>,
-    options: RunOptions,
-) {
-    let station = station(st);
-    let mut journal = Journal::open(&st.journal()).unwrap();
-    let c: Arc<dyn Clock> = Arc::new(clock.clone());
-    let mut recorder = recorder;
-    recorder.clock = Some(c.clone());
-    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
-    let watcher = clock.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut steps = steps;
-        let mut edits = edits;
-        let shutdown = async move {
-            loop {
-                let now = watcher.now();
-                if let Some(i) = steps.iter().position(|(at, _)| now >= *at) {
-                    let (_, by) = steps.remove(i);
-                    watcher.step(by);
-                }
-                if let Some(i) = edits.iter().position(|(at, _, _)| now >= *at) {
-                    let (_, path, content) = edits.remove(i);
-                    match content {
-                        Some(text) => std::fs::write(&path, text).unwrap(),
-                        None => std::fs::remove_file(&path).unwrap(),
-                    }
-                }
-                if now >= until {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-        };
-        daemon::run(&station, &mut journal, audio, c, shutdown, options)
-            .await
-            .unwrap();
-    });
-}
-
-/// Runs the daemon in real time with a paced null output until `stop_at`.
-fn run_real(st: &TempStation, stop_at: std::time::Instant) {
-    use loaxa::audio::paced::PacedOutput;
-    use loaxa::clock::SystemClock;
-    let station = station(st);
-    let mut journal = Journal::open(&st.journal()).unwrap();
-    let audio = AudioHandle::spawn(Box::new(PacedOutput::null())).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let stop = tokio::time::sleep_until(stop_at.into());
-        daemon::run(
-            &station,
-            &mut journal,
-            audio,
-            clock,
-            stop,
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
-    });
 }
 
 fn records(st: &TempStation) -> Vec<Record> {
@@ -1216,7 +1122,7 @@ fn what_next_predicts_for_a_month_is_what_the_journal_shows_aired_clip_by_clip()
         let (from, until) = (local("2025-09-01 00:00:00"), local("2025-10-01 00:00:00"));
         let predicted = plan_lines(&st, from, until);
         let clock = FakeClock::new(from);
-        run_with_options(
+        daemon::run(
             &st,
             Recorder::new(Tape::default()),
             &clock,

@@ -3,20 +3,15 @@
 //! The numbers are checked against what the plan called for, every format is produced by
 //! the real binary, and CSV and JSON come out byte-identical from the same journal.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::TempStation;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use loaxa::audio::recorder::{Recorder, Tape};
-use loaxa::audio::AudioHandle;
-use loaxa::clock::{Clock, FakeClock};
-use loaxa::config::{self, Overrides};
-use loaxa::daemon::{self, RunOptions};
+use loaxa::clock::FakeClock;
+use loaxa::daemon::RunOptions;
 use loaxa::journal::Journal;
 use loaxa::recurrence::local_to_utc;
-use loaxa::station::Station;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -62,42 +57,11 @@ fn local(s: &str) -> DateTime<Utc> {
 }
 
 fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<Utc>) {
-    let path = st.path().join("config/loaxa.toml");
-    let cfg = config::parse(
-        &path,
-        &std::fs::read_to_string(&path).unwrap(),
-        &Overrides::default(),
-        &BTreeMap::new(),
-    )
-    .unwrap();
-    let station = Station::load(cfg, loaxa::station::Schedules::Strict { check_audio: true })
-        .map_err(|e| format!("{e:?}"))
-        .unwrap()
-        .station;
-    let mut journal = Journal::open(&st.journal()).unwrap();
-    let c: Arc<dyn Clock> = Arc::new(clock.clone());
-    let mut recorder = recorder;
-    recorder.clock = Some(c.clone());
-    let audio = AudioHandle::spawn(Box::new(recorder)).unwrap();
-    let watcher = clock.clone();
     let options = RunOptions {
         tick: Duration::from_secs(3600),
         ..RunOptions::default()
     };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let shutdown = async move {
-                while watcher.now() < until {
-                    tokio::task::yield_now().await;
-                }
-            };
-            daemon::run(&station, &mut journal, audio, c, shutdown, options)
-                .await
-                .unwrap();
-        });
+    crate::support::daemon::run(st, recorder, clock, until, vec![], vec![], options);
 }
 
 fn september() -> TempStation {
