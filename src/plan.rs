@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::journal::{Journal, JournalError, Reason};
 use crate::library::ProbeCache;
 use crate::recurrence;
-use crate::schedule::{ClipRef, Priority, QueueRef, Schedules, Slot};
+use crate::schedule::{ClipRef, Priority, Schedules, Slot};
 use crate::sidecar::{Mode, Window};
 
 /// An occurrence to plan: a slot at an instant, or something aired by hand.
@@ -154,7 +154,26 @@ pub struct QueueRules<'a> {
     pub history: &'a QueueHistory,
 }
 
-impl QueueRules<'_> {
+impl<'a> QueueRules<'a> {
+    /// The rules a queue folder airs by on `date`: the slot's own `mode` over the folder's
+    /// `queue.toml`, whose topic the clips take. `Err` holds that file's rendered errors: the
+    /// queue does not air on guesses. The one place a queue's rules are made.
+    pub fn for_folder(
+        catalog: &Catalog,
+        folder: &str,
+        slot_mode: Option<Mode>,
+        date: NaiveDate,
+        history: &'a QueueHistory,
+    ) -> Result<QueueRules<'a>, Vec<String>> {
+        let settings = catalog.queue_settings(folder)?;
+        Ok(QueueRules {
+            mode: slot_mode.or(settings.mode).unwrap_or_default(),
+            topic: settings.topic,
+            date,
+            history,
+        })
+    }
+
     /// How many times this clip may air in all, if limited (its sidecar's `times` first).
     pub fn limit(&self, clip: &Clip) -> Option<u32> {
         clip.meta
@@ -251,13 +270,6 @@ pub enum Hold {
     Spent,
 }
 
-/// A slot's queue mode and topic: the slot's own `mode` over the folder's `queue.toml`;
-/// `None` while that file has errors (the queue does not air on guesses).
-pub fn queue_setup(catalog: &Catalog, q: &QueueRef) -> Option<(Mode, Option<String>)> {
-    let settings = catalog.queue_settings(&q.folder).ok()?;
-    Some((q.mode.or(settings.mode).unwrap_or_default(), settings.topic))
-}
-
 /// Everything a plan reads of the station as it stands.
 pub struct Planner<'a> {
     pub config: &'a Config,
@@ -279,19 +291,14 @@ impl Planner<'_> {
         }
         let (picks, unreadable_queue) = match &due.slot.queue {
             None => (Vec::new(), None),
-            Some(q) => match queue_setup(self.catalog, q) {
-                None => (Vec::new(), Some(q.folder.clone())),
-                Some((mode, topic)) => {
-                    let history = ledger.queue_history(&q.folder)?;
-                    let rules = QueueRules {
-                        mode,
-                        topic,
-                        date: due.at.with_timezone(&self.config.timezone).date_naive(),
-                        history: &history,
-                    };
-                    (rules.pick(self.catalog, &q.folder, q.take), None)
+            Some(q) => {
+                let history = ledger.queue_history(&q.folder)?;
+                let date = due.at.with_timezone(&self.config.timezone).date_naive();
+                match QueueRules::for_folder(self.catalog, &q.folder, q.mode, date, &history) {
+                    Err(_) => (Vec::new(), Some(q.folder.clone())),
+                    Ok(rules) => (rules.pick(self.catalog, &q.folder, q.take), None),
                 }
-            },
+            }
         };
         let loudness = self.config.loudness;
         let assembly = Assembly {

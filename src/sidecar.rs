@@ -51,6 +51,8 @@ impl Mode {
 pub struct ClipMeta {
     pub title: Option<String>,
     pub topic: Option<String>,
+    /// Where `topic` is written in the sidecar, for errors found later (an undeclared topic).
+    pub topic_span: Option<Range<usize>>,
     pub from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     pub times: Option<u32>,
@@ -81,6 +83,8 @@ pub enum Window {
 pub struct QueueSettings {
     pub mode: Option<Mode>,
     pub topic: Option<String>,
+    /// Where `topic` is written in `queue.toml`.
+    pub topic_span: Option<Range<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +222,7 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
     let meta = ClipMeta {
         title: raw.title.as_ref().and_then(|t| c.text(t, "title")),
         topic: raw.topic.as_ref().and_then(|t| c.text(t, "topic")),
+        topic_span: raw.topic.as_ref().map(|t| t.span()),
         from,
         until,
         times: raw.times.as_ref().and_then(|t| c.times(t)),
@@ -235,6 +240,7 @@ pub fn parse_queue(file: &Path, text: &str, lang: Lang) -> Result<QueueSettings,
     let settings = QueueSettings {
         mode,
         topic: raw.topic.as_ref().and_then(|t| c.text(t, "topic")),
+        topic_span: raw.topic.as_ref().map(|t| t.span()),
     };
     c.done(settings)
 }

@@ -241,28 +241,40 @@ pub fn library(
     journal: Option<&crate::journal::Journal>,
     schedules: &crate::schedule::Schedules,
     emergency_dir: &str,
-    date: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
     lang: Lang,
 ) -> Result<Library, crate::journal::JournalError> {
+    let date = now.with_timezone(&tz).date_naive();
     use crate::catalog::ClipState;
-    use crate::plan::{queue_setup, Hold, QueueHistory, QueueRules};
+    use crate::plan::{Hold, QueueHistory, QueueRules};
     use crate::sidecar::Mode;
     let mut queues: Vec<&crate::schedule::QueueRef> =
         schedules.slots().filter_map(|s| s.queue.as_ref()).collect();
     queues.sort_by(|a, b| a.folder.cmp(&b.folder));
     queues.dedup_by(|a, b| a.folder == b.folder);
     let mut folders = Vec::new();
-    let mut add = |folder: &str, mode: Option<Mode>, topic: Option<String>, errors: Vec<String>| {
+    let mut add = |folder: &str, slot_mode: Option<Mode>| {
         let history = match journal {
             Some(j) => crate::plan::Ledger::queue_history(j, folder)?,
             None => QueueHistory::default(),
         };
-        let rules = QueueRules {
-            mode: mode.unwrap_or_default(),
-            topic,
-            date,
-            history: &history,
-        };
+        // A queue whose `queue.toml` has errors does not air: its clips are still listed,
+        // by the slot's mode if it says one, with the errors.
+        let (rules, errors) =
+            match QueueRules::for_folder(catalog, folder, slot_mode, date, &history) {
+                Ok(rules) => (rules, Vec::new()),
+                Err(errors) => (
+                    QueueRules {
+                        mode: slot_mode.unwrap_or_default(),
+                        topic: None,
+                        date,
+                        history: &history,
+                    },
+                    errors,
+                ),
+            };
+        let mode = (errors.is_empty() || slot_mode.is_some()).then_some(rules.mode);
         let by_name = crate::journal::by_path(&history.aired);
         let aired_by_name = |rel: &str| by_name.get(rel).copied().unwrap_or(0);
         let row = |c: &crate::catalog::Clip, state: ClipStatus, detail: Option<String>| ClipRow {
@@ -314,7 +326,7 @@ pub fn library(
         folders.push(Folder {
             folder: folder.to_string(),
             mode: match mode {
-                None if folder == emergency_dir => FolderMode::Emergency,
+                _ if folder == emergency_dir => FolderMode::Emergency,
                 None | Some(Mode::Rotate) => FolderMode::Rotate,
                 Some(Mode::Times(n)) => FolderMode::Times(n),
             },
@@ -324,19 +336,11 @@ pub fn library(
         Ok::<(), crate::journal::JournalError>(())
     };
     for q in queues {
-        match queue_setup(catalog, q) {
-            Some((mode, topic)) => add(&q.folder, Some(mode), topic, Vec::new())?,
-            None => add(
-                &q.folder,
-                q.mode,
-                None,
-                catalog.queue_settings(&q.folder).err().unwrap_or_default(),
-            )?,
-        }
+        add(&q.folder, q.mode)?;
     }
-    add(emergency_dir, None, None, Vec::new())?;
+    add(emergency_dir, None)?;
     Ok(Library {
-        updated_at: Some(Utc::now()),
+        updated_at: Some(now),
         folders,
     })
 }

@@ -226,7 +226,8 @@ pub(super) fn status(
             journal.as_ref(),
             &station.schedules,
             &station.config.emergency_dir,
-            now.with_timezone(&tz).date_naive(),
+            now,
+            tz,
             lang,
         )
         .map_err(|e| Failure::Runtime(e.to_string()))?,

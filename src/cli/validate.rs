@@ -38,9 +38,13 @@ pub(super) fn validate(
     let mut reported = std::collections::HashSet::new();
     for f in &station.schedules.files {
         for q in f.slots.iter().filter_map(|s| s.queue.as_ref()) {
-            let mut named: Vec<(PathBuf, String)> = Vec::new();
-            if let Ok(crate::sidecar::QueueSettings { topic: Some(t), .. }) =
-                catalog.queue_settings(&q.folder)
+            // Each file that names a topic, with where the parser found it.
+            let mut named: Vec<(PathBuf, String, std::ops::Range<usize>)> = Vec::new();
+            if let Ok(crate::sidecar::QueueSettings {
+                topic: Some(t),
+                topic_span,
+                ..
+            }) = catalog.queue_settings(&q.folder)
             {
                 named.push((
                     station
@@ -49,35 +53,32 @@ pub(super) fn validate(
                         .join(&q.folder)
                         .join(crate::sidecar::QUEUE_FILE),
                     t,
+                    topic_span.unwrap_or_default(),
                 ));
             }
             for c in catalog.queue(&q.folder) {
-                if let Ok(crate::sidecar::ClipMeta { topic: Some(t), .. }) = &c.meta {
-                    named.push((crate::sidecar::sidecar_path(&c.path), t.clone()));
+                if let Ok(crate::sidecar::ClipMeta {
+                    topic: Some(t),
+                    topic_span,
+                    ..
+                }) = &c.meta
+                {
+                    named.push((
+                        crate::sidecar::sidecar_path(&c.path),
+                        t.clone(),
+                        topic_span.clone().unwrap_or_default(),
+                    ));
                 }
             }
-            for (file, topic) in named {
+            for (file, topic, span) in named {
                 if f.plan.topics.contains_key(&topic)
                     || !reported.insert((file.clone(), f.plan.id.clone()))
                 {
                     continue;
                 }
                 errors += 1;
+                // The line is shown as the operator wrote it.
                 let text = std::fs::read_to_string(&file).unwrap_or_default();
-                let span = text
-                    .lines()
-                    .scan(0, |at, line| {
-                        let start = *at;
-                        *at += line.len() + 1;
-                        Some((start, line))
-                    })
-                    .find(|(_, l)| l.trim_start().starts_with("topic"))
-                    .map(|(start, l)| {
-                        let v = l.find('=').map(|i| i + 1).unwrap_or(0);
-                        let lead = l[v..].len() - l[v..].trim_start().len();
-                        start + v + lead..start + l.trim_end().len()
-                    })
-                    .unwrap_or(0..0);
                 let message = tr!(
                     lang,
                     "chủ đề «{topic}» không có trong [topics] của kế hoạch «{}» (hàng đợi {}/ được lịch này dùng)",

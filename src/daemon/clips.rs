@@ -83,10 +83,13 @@ impl Daemon<'_> {
             .map(|a| a.clips.clone())
             .unwrap_or_default();
         for q in queues {
-            let Some((mode, topic)) = crate::plan::queue_setup(&self.clips.catalog, &q) else {
+            let none = QueueHistory::default();
+            let Ok(mut rules) =
+                QueueRules::for_folder(&self.clips.catalog, &q.folder, q.mode, today, &none)
+            else {
                 continue;
             };
-            let limited = mode.limit().is_some()
+            let limited = rules.mode.limit().is_some()
                 || self
                     .clips
                     .catalog
@@ -99,12 +102,7 @@ impl Daemon<'_> {
                 last: HashMap::new(),
                 aired: self.journal.aired_versions(&q.folder)?,
             };
-            let rules = QueueRules {
-                mode,
-                topic,
-                date: today,
-                history: &history,
-            };
+            rules.history = &history;
             let spent: Vec<(String, i64)> = self
                 .clips
                 .catalog

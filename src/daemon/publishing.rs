@@ -64,13 +64,13 @@ impl Daemon<'_> {
     pub(super) fn publish_library(&mut self) -> Result<(), DaemonError> {
         self.clips.library_dirty = false;
         let cfg = &self.config;
-        let date = self.clock.now().with_timezone(&cfg.timezone).date_naive();
         let library = status::library(
             &self.clips.catalog,
             Some(self.journal),
             &self.schedules,
             &cfg.emergency_dir,
-            date,
+            self.clock.now(),
+            cfg.timezone,
             self.lang(),
         )?;
         let path = status::library_path_for(&cfg.journal);
