@@ -592,7 +592,7 @@ impl Catalog {
             Notice::Refused { rel, reason } => tr!(
                 lang,
                 "tệp {rel} sẽ không được phát: {reason}",
-                "{rel} will not air: it {reason}",
+                "{rel} will not air: {reason}",
             ),
             Notice::BadMetadata { file, errors } => tr!(
                 lang,

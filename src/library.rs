@@ -184,14 +184,14 @@ pub fn refusal(audio_dir: &Path, path: &Path, lang: Lang) -> Option<String> {
         (Ok(t), Ok(h)) if t.starts_with(&h) => None,
         (Ok(t), _) => Some(crate::tr!(
             lang,
-            "là liên kết dẫn ra ngoài thư mục audio/ (tới {}): loaxa chỉ phát tệp nằm trong audio/ — hãy chép tệp vào đây thay cho liên kết",
-            "is a link leading outside the audio/ folder (to {}): loaxa airs only files inside audio/ — copy the file here instead of linking it",
+            "liên kết dẫn ra ngoài thư mục audio/ (tới {}): loaxa chỉ phát tệp nằm trong audio/ — hãy chép tệp vào đây thay cho liên kết",
+            "a link leading outside the audio/ folder (to {}): loaxa airs only files inside audio/ — copy the file here instead of linking it",
             t.display()
         )),
         (Err(e), _) => Some(crate::tr!(
             lang,
-            "là liên kết hỏng ({e}): tệp nó trỏ tới không còn",
-            "is a broken link ({e}): what it points to is gone"
+            "liên kết hỏng ({e}): tệp nó trỏ tới không còn",
+            "a broken link ({e}): what it points to is gone"
         )),
     }
 }

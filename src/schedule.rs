@@ -448,12 +448,10 @@ impl Checker<'_> {
                         audio.display()
                     ),
                 ),
-                Some(path) if library::refusal(audio, &path, lang).is_some() => {
-                    let why = library::refusal(audio, &path, lang).unwrap_or_default();
-                    self.error(v.span(), tr!(lang, "«{rel}» {why}", "“{rel}” {why}"));
-                }
                 Some(path) => {
-                    if let Some(probes) = ctx.probes {
+                    if let Some(why) = library::refusal(audio, &path, lang) {
+                        self.error(v.span(), tr!(lang, "«{rel}»: {why}", "“{rel}”: {why}"));
+                    } else if let Some(probes) = ctx.probes {
                         match probes.probe(&path) {
                             Err(e) => self.error(
                                 v.span(),

@@ -658,7 +658,7 @@ fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_air
     });
     assert_eq!(code, 0, "warnings, not errors: {out}{err}");
     assert!(
-        err.contains("lien-ket.wav: warning: it is a link leading outside"),
+        err.contains("lien-ket.wav: warning: a link leading outside"),
         "{err}"
     );
     assert!(err.contains("is not UTF-8"), "{err}");

@@ -44,18 +44,7 @@ pub(super) fn play(
     {
         library::normalize(&file.to_string_lossy())
     } else {
-        writeln!(
-            err,
-            "{}",
-            tr!(
-                lang,
-                "không tìm thấy tệp {}",
-                "file not found: {}",
-                file.display()
-            )
-        )
-        .map_err(io)?;
-        return Err(Failure::Invalid);
+        return Err(not_found(err, lang, file));
     };
     writeln!(
         err,
@@ -125,18 +114,7 @@ fn hand_over(
         .into_iter()
         .find(|p| p.is_file());
     let Some(source) = source else {
-        writeln!(
-            err,
-            "{}",
-            tr!(
-                lang,
-                "không tìm thấy tệp {}",
-                "file not found: {}",
-                file.display()
-            )
-        )
-        .map_err(io)?;
-        return Err(Failure::Invalid);
+        return Err(not_found(err, lang, file));
     };
     let dir = station.config.audio_dir.join(if emergency {
         station.config.emergency_dir.as_str()
@@ -222,4 +200,22 @@ fn hand_over(
         ).map_err(io)?;
     }
     Ok(())
+}
+
+/// Says a file the operator named is not there: invalid input.
+fn not_found(err: &mut dyn Write, lang: Lang, file: &Path) -> Failure {
+    let said = writeln!(
+        err,
+        "{}",
+        tr!(
+            lang,
+            "không tìm thấy tệp {}",
+            "file not found: {}",
+            file.display()
+        )
+    );
+    match said {
+        Ok(()) => Failure::Invalid,
+        Err(e) => io(e),
+    }
 }

@@ -297,7 +297,7 @@ pub(super) fn status(
                 ClipStatus::Undecodable => {
                     tr!(lang, "KHÔNG PHÁT ĐƯỢC: {detail}", "UNDECODABLE: {detail}")
                 }
-                ClipStatus::Refused => tr!(lang, "KHÔNG PHÁT: {detail}", "NOT AIRED: it {detail}"),
+                ClipStatus::Refused => tr!(lang, "KHÔNG PHÁT: {detail}", "NOT AIRED: {detail}"),
                 ClipStatus::BadMetadata => lang
                     .pick(
                         "KHÔNG PHÁT: tệp mô tả .toml có lỗi (xem dưới)",

@@ -139,7 +139,8 @@ pub(super) fn validate(
                         .map_err(io)?;
                     }
                 }
-                crate::catalog::ClipState::Undecodable(reason) => {
+                crate::catalog::ClipState::Undecodable(reason)
+                | crate::catalog::ClipState::Refused(reason) => {
                     warnings += 1;
                     writeln!(
                         err,
@@ -150,21 +151,6 @@ pub(super) fn validate(
                             lang,
                             "{reason} — sẽ bị bỏ qua khi phát",
                             "{reason} — it will be skipped"
-                        )
-                    )
-                    .map_err(io)?;
-                }
-                crate::catalog::ClipState::Refused(reason) => {
-                    warnings += 1;
-                    writeln!(
-                        err,
-                        "{}: {}: {}",
-                        c.path.display(),
-                        lang.pick("cảnh báo", "warning"),
-                        tr!(
-                            lang,
-                            "{reason} — sẽ bị bỏ qua khi phát",
-                            "it {reason} — it will be skipped"
                         )
                     )
                     .map_err(io)?;
