@@ -5,6 +5,8 @@
 //! The binary is a thin shell over this library so that tests can drive every part
 //! (clock, output, shutdown) directly.
 
+#![warn(unreachable_pub)]
+
 pub mod audio;
 pub mod backlog;
 pub mod broadcast;
