@@ -77,7 +77,7 @@ fn mpg123_round(pulse: &Pulse, mp3: &std::path::Path) -> Option<(f64, f64, f64)>
     // miss whatever it used after the last look.
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let reaped = unsafe { libc::wait4(child.id() as i32, &raw mut status, 0, &raw mut usage) };
     let wall = t.elapsed().as_secs_f64();
     if reaped <= 0 {
         let _ = child.wait();
@@ -179,7 +179,7 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     let n = v.len();
     if n == 0 {
         return f64::NAN;

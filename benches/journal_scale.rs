@@ -157,7 +157,7 @@ fn main() {
         journal.append_all(&batch, Utc::now()).unwrap();
         total
     });
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     println!(
         "journal: {OCCURRENCES} occurrences over {years} year(s), {events} events, {:.0} MB, generated in {:.0} s",
         size as f64 / 1e6,

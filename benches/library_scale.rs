@@ -95,7 +95,7 @@ fn stop(mut child: Child) {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
@@ -153,10 +153,8 @@ fn main() {
     stop(child);
     println!(
         "cold start: READY after {:.2} s; every clip measured after {}; RSS {:.1} MB (peak {:.1} MB)",
-        cold_ready.map(|d| d.as_secs_f64()).unwrap_or(f64::NAN),
-        ingested
-            .map(|d| format!("{:.1} s ({:.2} ms/clip)", d.as_secs_f64(), d.as_secs_f64() * 1000.0 / clips as f64))
-            .unwrap_or_else(|| "NOT within 30 min".into()),
+        cold_ready.map_or(f64::NAN, |d| d.as_secs_f64()),
+        ingested.map_or_else(|| "NOT within 30 min".into(), |d| format!("{:.1} s ({:.2} ms/clip)", d.as_secs_f64(), d.as_secs_f64() * 1000.0 / clips as f64)),
         rss_cold,
         hwm_cold
     );
@@ -165,17 +163,13 @@ fn main() {
     let mut warm = Vec::new();
     for _ in 0..3 {
         let c = start(&st, &sock_path);
-        warm.push(
-            wait_ready(&sock, Duration::from_secs(60))
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(f64::NAN),
-        );
+        warm.push(wait_ready(&sock, Duration::from_secs(60)).map_or(f64::NAN, |d| d.as_secs_f64()));
         stop(c);
     }
     let warm_median = median(warm.clone());
     let c = start(&st, &sock_path);
     let _ = wait_ready(&sock, Duration::from_secs(60));
-    let all_airable = library_states(&st).map(|(r, _, _)| r).unwrap_or(0);
+    let all_airable = library_states(&st).map_or(0, |(r, _, _)| r);
     println!(
         "warm start: READY after {} s (median {:.3} s; target ≤ 1 s: {}); clips airable at READY: {all_airable}",
         warm.iter().map(|w| format!("{w:.3}")).collect::<Vec<_>>().join(", "),

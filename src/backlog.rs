@@ -88,8 +88,7 @@ impl Backlog {
         for path in tried {
             let ok = path
                 .parent()
-                .map(|d| std::fs::create_dir_all(d).is_ok())
-                .unwrap_or(true)
+                .is_none_or(|d| std::fs::create_dir_all(d).is_ok())
                 && std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -194,8 +193,7 @@ fn occurrence_of(e: &Event) -> Option<&str> {
 pub fn fallback_files(journal: &Path, suffix: &str) -> Vec<PathBuf> {
     let name = journal
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "loaxa.db".into());
+        .map_or_else(|| "loaxa.db".into(), |n| n.to_string_lossy().into_owned());
     // Another station on the same machine must not pick up this one's files.
     let tag = {
         use sha2::{Digest, Sha256};

@@ -140,15 +140,16 @@ impl Assembly<'_> {
                     skip: None,
                 }
             }
-            Err(ClipError::Unreadable { reason, .. })
-            | Err(ClipError::Undecodable { reason, .. }) => Entry {
-                plan: plan(String::new(), 0, None),
-                playable: None,
-                skip: Some(Reason::DamagedFile {
-                    file: rel.to_string(),
-                    reason,
-                }),
-            },
+            Err(ClipError::Unreadable { reason, .. } | ClipError::Undecodable { reason, .. }) => {
+                Entry {
+                    plan: plan(String::new(), 0, None),
+                    playable: None,
+                    skip: Some(Reason::DamagedFile {
+                        file: rel.to_string(),
+                        reason,
+                    }),
+                }
+            }
         }
     }
 
@@ -181,7 +182,7 @@ impl Assembly<'_> {
             (a, b) => a.or(b),
         };
         if let Some(max) = cap {
-            let budget = max as u64 * 60_000;
+            let budget = u64::from(max) * 60_000;
             let frame: u64 = intro
                 .iter()
                 .chain(outro.iter())
@@ -262,7 +263,7 @@ pub fn verdict(
             (Some(clip), _) => {
                 let k = program_index;
                 program_index += 1;
-                let played = report.state.as_ref().map(|s| s.played_ms(k)).unwrap_or(0);
+                let played = report.state.as_ref().map_or(0, |s| s.played_ms(k));
                 if let Some((_, why)) = open_errors.iter().find(|(i, _)| *i == k) {
                     skipped += 1;
                     (

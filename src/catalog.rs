@@ -85,8 +85,7 @@ impl Clip {
         }
         Path::new(&self.rel)
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.rel.clone())
+            .map_or_else(|| self.rel.clone(), |s| s.to_string_lossy().into_owned())
     }
 
     /// The file's own name, without its folder.
@@ -471,8 +470,7 @@ impl Catalog {
             let fresh = self
                 .in_flight
                 .lock()
-                .map(|mut s| s.insert(path.clone()))
-                .unwrap_or(false);
+                .is_ok_and(|mut s| s.insert(path.clone()));
             if fresh && tx.send(path).is_err() {
                 tracing::error!("clip ingest worker is gone");
             }
@@ -481,10 +479,7 @@ impl Catalog {
 
     /// Whether clips are being measured right now.
     pub fn ingesting(&self) -> bool {
-        self.in_flight
-            .lock()
-            .map(|s| !s.is_empty())
-            .unwrap_or(false)
+        self.in_flight.lock().is_ok_and(|s| !s.is_empty())
     }
 
     /// Lists the whole folder again at the next refresh (SIGHUP).
@@ -547,8 +542,7 @@ impl Catalog {
     pub fn queue_settings(&self, folder: &str) -> Result<QueueSettings, Vec<String>> {
         self.queues
             .get(&library::normalize(folder))
-            .map(|(_, s)| s.clone())
-            .unwrap_or_else(|| Ok(QueueSettings::default()))
+            .map_or_else(|| Ok(QueueSettings::default()), |(_, s)| s.clone())
     }
 
     /// Moves a clip (and its sidecar) into its folder's `da-phat/`; the journal keeps its
@@ -653,8 +647,7 @@ fn start_workers(
     let (tx, rx) = mpsc::channel::<PathBuf>();
     let rx = Arc::new(Mutex::new(rx));
     let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+        .map_or(1, std::num::NonZero::get)
         .clamp(1, 2);
     for i in 0..workers {
         let (rx, probes, in_flight, measured, changed) = (
@@ -691,11 +684,11 @@ pub(crate) mod tests_support {
     use std::time::Duration;
 
     /// An old-enough (settled) 0.1 s WAV file.
-    pub fn wav(path: &Path) {
-        wav_aged(path, true)
+    pub(crate) fn wav(path: &Path) {
+        wav_aged(path, true);
     }
 
-    pub fn wav_aged(path: &Path, old: bool) {
+    pub(crate) fn wav_aged(path: &Path, old: bool) {
         // 0.1 s of an 8 kHz mono square wave.
         let frames = 800u32;
         let mut out = Vec::new();

@@ -95,10 +95,7 @@ impl FakeClock {
 
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        self.now
-            .lock()
-            .map(|n| *n)
-            .unwrap_or_else(|e| *e.into_inner())
+        self.now.lock().map_or_else(|e| *e.into_inner(), |n| *n)
     }
 
     fn sleep(

@@ -406,15 +406,16 @@ pub fn parse(
         None => default_station_dir,
     };
     let resolve = |s: Option<Setting<'_>>, default: &str| -> PathBuf {
-        station_dir.join(s.map(|s| s.value).unwrap_or_else(|| default.to_string()))
+        station_dir.join(s.map_or_else(|| default.to_string(), |s| s.value))
     };
 
-    let station_name = layered(file_setting(&raw.station), "LOAXA_STATION", None)
-        .map(|s| s.value)
-        .unwrap_or_else(|| {
+    let station_name = layered(file_setting(&raw.station), "LOAXA_STATION", None).map_or_else(
+        || {
             lang.pick("Đài truyền thanh xã", "Commune radio station")
                 .to_string()
-        });
+        },
+        |s| s.value,
+    );
 
     let timezone = match layered(file_setting(&raw.timezone), "LOAXA_TIMEZONE", None) {
         None => chrono_tz::Asia::Ho_Chi_Minh,

@@ -40,11 +40,8 @@ impl Diagnostic {
     ) -> Diagnostic {
         let start = span.start.min(text.len());
         let start = floor_char_boundary(text, start);
-        let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let line_end = text[start..]
-            .find('\n')
-            .map(|i| start + i)
-            .unwrap_or(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let line = text[..start].matches('\n').count() + 1;
         let col = text[line_start..start].chars().count() + 1;
         let source_line = text[line_start..line_end]

@@ -126,7 +126,7 @@ pub fn examine(
             match (&c.state, &c.meta) {
                 (crate::catalog::ClipState::Ready(_), Ok(_)) => airable += 1,
                 (crate::catalog::ClipState::Undecodable(_), _) | (_, Err(_)) => {
-                    bad.push(c.rel.clone())
+                    bad.push(c.rel.clone());
                 }
                 _ => {}
             }
@@ -324,7 +324,7 @@ fn free_mb(dir: &Path) -> Option<u64> {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
         let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+        let r = unsafe { libc::statvfs(c.as_ptr(), &raw mut st) };
         (r == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64 / 1_000_000)
     }
     #[cfg(not(unix))]

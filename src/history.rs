@@ -40,10 +40,7 @@ impl Filter {
             && (self.topic.is_none()
                 || r.info.topic == self.topic
                 || r.clips.iter().any(|c| c.topic == self.topic))
-            && is(
-                &self.outcome,
-                r.outcome.map(Outcome::code).unwrap_or("unfinished"),
-            )
+            && is(&self.outcome, r.outcome.map_or("unfinished", Outcome::code))
     }
 }
 
@@ -61,12 +58,13 @@ fn local(tz: Tz, t: Option<DateTime<Utc>>, fmt: &str) -> String {
 }
 
 fn outcome(r: &Record, lang: Lang) -> String {
-    r.outcome
-        .map(|o| o.label(lang).to_string())
-        .unwrap_or_else(|| {
+    r.outcome.map_or_else(
+        || {
             lang.pick("đang phát / chưa kết thúc", "on air / not ended")
                 .to_string()
-        })
+        },
+        |o| o.label(lang).to_string(),
+    )
 }
 
 fn played(r: &Record) -> String {
@@ -260,9 +258,10 @@ impl View<'_> {
                 };
                 let dead = c
                     .levels
-                    .filter(|l| l.is_dead_air())
-                    .map(|_| lang.pick("  CÂM (không có tiếng)", "  DEAD AIR (silent)"))
-                    .unwrap_or("");
+                    .filter(super::journal::Levels::is_dead_air)
+                    .map_or("", |_| {
+                        lang.pick("  CÂM (không có tiếng)", "  DEAD AIR (silent)")
+                    });
                 let _ = writeln!(
                     o,
                     "                     {mark} {:<7} {}  {:.1}/{:.1}s{dead}",

@@ -406,7 +406,7 @@ impl Event {
                 plan: Some(o.plan.clone()),
                 slot: Some(o.slot.clone()),
                 topic: o.topic.clone(),
-                manual: Some(o.manual as i64),
+                manual: Some(i64::from(o.manual)),
                 ..Columns::default()
             },
             Event::OccurrenceMissed { occurrence: o, .. } => Columns {
@@ -415,7 +415,7 @@ impl Event {
                 plan: Some(o.plan.clone()),
                 slot: Some(o.slot.clone()),
                 topic: o.topic.clone(),
-                manual: Some(o.manual as i64),
+                manual: Some(i64::from(o.manual)),
                 outcome: Some(Outcome::Missed.code().into()),
                 ..Columns::default()
             },
@@ -431,7 +431,7 @@ impl Event {
                 levels,
                 ..
             } => Columns {
-                dead_air: levels.map(|l| l.is_dead_air() as i64),
+                dead_air: levels.map(|l| i64::from(l.is_dead_air())),
                 occurrence: Some(occurrence.clone()),
                 scheduled_at: Some(ms(*scheduled_at)),
                 topic: topic.clone(),
@@ -452,7 +452,7 @@ impl Event {
                 plan: Some(o.plan.clone()),
                 slot: Some(o.slot.clone()),
                 topic: o.topic.clone(),
-                manual: Some(o.manual as i64),
+                manual: Some(i64::from(o.manual)),
                 outcome: Some(outcome.code().into()),
                 ..Columns::default()
             },

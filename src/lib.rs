@@ -5,6 +5,8 @@
 //! The binary is a thin shell over this library so that tests can drive every part
 //! (clock, output, shutdown) directly.
 
+// Every `pub` item is part of the library's face (the binary, the tests, the benches use
+// it); one only the crate reaches says so with `pub(crate)`.
 #![warn(unreachable_pub)]
 
 pub mod audio;

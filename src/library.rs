@@ -80,7 +80,7 @@ impl Tenths {
     }
 
     pub fn get(self) -> f64 {
-        self.0 as f64 / 10.0
+        f64::from(self.0) / 10.0
     }
 }
 
@@ -242,12 +242,10 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
     let sample_rate = decoder.sample_rate().get();
     let declared = decoder.total_duration();
     // One pass: count the samples (the exact length), and measure loudness and peak.
-    let mut meter =
-        ebur128::EbuR128::new(channels as u32, sample_rate, ebur128::Mode::I).map_err(|e| {
-            ClipError::Undecodable {
-                path: path.to_path_buf(),
-                reason: format!("loudness meter: {e:?}"),
-            }
+    let mut meter = ebur128::EbuR128::new(u32::from(channels), sample_rate, ebur128::Mode::I)
+        .map_err(|e| ClipError::Undecodable {
+            path: path.to_path_buf(),
+            reason: format!("loudness meter: {e:?}"),
         })?;
     let mut samples: u64 = 0;
     let mut peak: f32 = 0.0;
@@ -275,16 +273,16 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
         .ok()
         .filter(|l| l.is_finite() && *l > -70.0)
         .map(Tenths::of);
-    let peak_dbfs = Tenths::of(20.0 * (peak.max(1e-10) as f64).log10());
-    let frames = samples / channels as u64;
+    let peak_dbfs = Tenths::of(20.0 * f64::from(peak.max(1e-10)).log10());
+    let frames = samples / u64::from(channels);
     if frames == 0 {
         return Err(ClipError::Undecodable {
             path: path.to_path_buf(),
             reason: "no audio samples".into(),
         });
     }
-    let duration_ms = frames * 1000 / sample_rate as u64;
-    let ms_of = |samples: u64| samples / channels as u64 * 1000 / sample_rate as u64;
+    let duration_ms = frames * 1000 / u64::from(sample_rate);
+    let ms_of = |samples: u64| samples / u64::from(channels) * 1000 / u64::from(sample_rate);
     let (lead_silence_ms, trail_silence_ms) = match first_loud {
         Some(first) => (ms_of(first), ms_of(samples - last_loud)),
         None => (duration_ms, 0),

@@ -202,9 +202,8 @@ impl<'a> QueueRules<'a> {
 
     /// Why a clip of the queue cannot air today, if it cannot.
     pub fn hold(&self, clip: &Clip) -> Option<Hold> {
-        let meta = match &clip.meta {
-            Err(_) => return Some(Hold::BadMetadata),
-            Ok(m) => m,
+        let Ok(meta) = &clip.meta else {
+            return Some(Hold::BadMetadata);
         };
         if clip.info().is_none() {
             return Some(Hold::NotReady);

@@ -411,10 +411,10 @@ pub fn build(
             plan: r.info.plan.clone(),
             slot: r.info.slot.clone(),
             title: r.info.title.clone(),
-            outcome: r
-                .outcome
-                .map(|o| o.label(lang).to_string())
-                .unwrap_or_else(|| lang.pick("chưa kết thúc", "not ended").to_string()),
+            outcome: r.outcome.map_or_else(
+                || lang.pick("chưa kết thúc", "not ended").to_string(),
+                |o| o.label(lang).to_string(),
+            ),
             reason: r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
         })
         .collect();
@@ -459,7 +459,7 @@ pub fn build(
 }
 
 fn pct(p: Option<f64>) -> String {
-    p.map(|p| format!("{p:.1}%")).unwrap_or_else(|| "—".into())
+    p.map_or_else(|| "—".into(), |p| format!("{p:.1}%"))
 }
 
 impl Report {
@@ -717,11 +717,11 @@ impl Report {
             "key".into(),
             "title".into(),
         ];
-        header.extend(count_cols.iter().map(|c| c.to_string()));
+        header.extend(count_cols.iter().map(std::string::ToString::to_string));
         line(&mut o, &header);
         for p in &self.plans {
             for (section, rows) in [("topic", &p.topics), ("slot", &p.slots)] {
-                for r in rows.iter() {
+                for r in rows {
                     let mut v = vec![
                         section.to_string(),
                         p.id.clone(),
@@ -890,7 +890,7 @@ tr.total td {{ font-weight: bold; }}
                     let _ = write!(o, "<th>{}</th>", e(h));
                 }
                 let _ = writeln!(o, "</tr>");
-                for r in rows.iter() {
+                for r in rows {
                     let _ = write!(o, "<tr><td>{} {}</td>", e(&r.key), e(&r.title));
                     for c in Self::count_cells(&r.counts) {
                         let _ = write!(o, "<td class=\"n\">{}</td>", e(&c));

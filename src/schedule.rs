@@ -348,9 +348,11 @@ pub(crate) fn date_value(v: &Value) -> Option<NaiveDate> {
     match v {
         Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
         Value::Datetime(d) => match (d.date, d.time) {
-            (Some(date), None) => {
-                NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
-            }
+            (Some(date), None) => NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            ),
             _ => None,
         },
         _ => None,
@@ -539,12 +541,7 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
     {
         return None;
     }
-    let n = |i: usize| {
-        parts
-            .get(i)
-            .map(|p| p.parse::<u32>().unwrap_or(99))
-            .unwrap_or(0)
-    };
+    let n = |i: usize| parts.get(i).map_or(0, |p| p.parse::<u32>().unwrap_or(99));
     NaiveTime::from_hms_opt(n(0), n(1), n(2))
 }
 
@@ -726,7 +723,7 @@ pub fn parse(
             (None, Some(cron)) => {
                 if rs.days.is_some() {
                     c.error(
-                        rs.days.as_ref().map(|d| d.span()).unwrap_or(0..0),
+                        rs.days.as_ref().map(toml::Spanned::span).unwrap_or(0..0),
                         lang.pick(
                             "`days` không dùng cùng `cron`: ghi ngày trong mẫu cron",
                             "`days` does not combine with `cron`: put the days in the cron pattern",
@@ -773,7 +770,7 @@ pub fn parse(
                     .from
                     .as_ref()
                     .or(rs.until.as_ref())
-                    .map(|v| v.span())
+                    .map(toml::Spanned::span)
                     .unwrap_or(slot_span.clone());
                 c.error(
                     span,
@@ -829,8 +826,8 @@ pub fn parse(
                     );
                 }
                 for span in [
-                    rs.mode.as_ref().map(|m| m.span()),
-                    rs.times.as_ref().map(|t| t.span()),
+                    rs.mode.as_ref().map(toml::Spanned::span),
+                    rs.times.as_ref().map(toml::Spanned::span),
                 ]
                 .into_iter()
                 .flatten()
@@ -970,7 +967,7 @@ pub fn parse(
             ctx.guards.and_then(|g| g.max_session_minutes),
             &rs.max_minutes,
         ) {
-            if *m.get_ref() > max as i64 {
+            if *m.get_ref() > i64::from(max) {
                 c.warning(
                     m.span(),
                     tr!(
@@ -988,8 +985,7 @@ pub fn parse(
                 title: rs
                     .title
                     .as_ref()
-                    .map(|t| t.get_ref().clone())
-                    .unwrap_or_else(|| rs.id.get_ref().clone()),
+                    .map_or_else(|| rs.id.get_ref().clone(), |t| t.get_ref().clone()),
                 when,
                 from,
                 until,
@@ -1331,7 +1327,10 @@ play = ["canh-bao.mp3"]
 
     fn errors(text: &str) -> Vec<Diagnostic> {
         let (s, d) = parse(Path::new("s.toml"), text, &ctx(), 0);
-        let errs: Vec<Diagnostic> = d.into_iter().filter(|d| d.is_error()).collect();
+        let errs: Vec<Diagnostic> = d
+            .into_iter()
+            .filter(super::super::diagnostic::Diagnostic::is_error)
+            .collect();
         assert_eq!(s.is_none(), !errs.is_empty());
         errs
     }

@@ -222,7 +222,7 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
     let meta = ClipMeta {
         title: raw.title.as_ref().and_then(|t| c.text(t, "title")),
         topic: raw.topic.as_ref().and_then(|t| c.text(t, "topic")),
-        topic_span: raw.topic.as_ref().map(|t| t.span()),
+        topic_span: raw.topic.as_ref().map(toml::Spanned::span),
         from,
         until,
         times: raw.times.as_ref().and_then(|t| c.times(t)),
@@ -240,7 +240,7 @@ pub fn parse_queue(file: &Path, text: &str, lang: Lang) -> Result<QueueSettings,
     let settings = QueueSettings {
         mode,
         topic: raw.topic.as_ref().and_then(|t| c.text(t, "topic")),
-        topic_span: raw.topic.as_ref().map(|t| t.span()),
+        topic_span: raw.topic.as_ref().map(toml::Spanned::span),
     };
     c.done(settings)
 }

@@ -138,8 +138,7 @@ impl Status {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         let fresh = (now - self.updated_at)
             .to_std()
-            .map(|age| age <= STALE_AFTER)
-            .unwrap_or(true);
+            .map_or(true, |age| age <= STALE_AFTER);
         fresh && process_exists(self.pid)
     }
 }

@@ -112,7 +112,7 @@ fn watch_clock_steps(wake: &Arc<Notify>) {
                     tv_sec: 0,
                     tv_nsec: 0,
                 };
-                unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+                unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &raw mut now) };
                 let spec = libc::itimerspec {
                     it_interval: libc::timespec {
                         tv_sec: 0,
@@ -124,7 +124,10 @@ fn watch_clock_steps(wake: &Arc<Notify>) {
                     },
                 };
                 let flags = libc::TFD_TIMER_ABSTIME | libc::TFD_TIMER_CANCEL_ON_SET;
-                if unsafe { libc::timerfd_settime(fd, flags, &spec, std::ptr::null_mut()) } != 0 {
+                if unsafe {
+                    libc::timerfd_settime(fd, flags, &raw const spec, std::ptr::null_mut())
+                } != 0
+                {
                     tracing::debug!(
                         "timerfd_settime: {}; clock steps are seen at the next tick",
                         std::io::Error::last_os_error()
@@ -136,7 +139,7 @@ fn watch_clock_steps(wake: &Arc<Notify>) {
                 let n = unsafe {
                     libc::read(
                         fd,
-                        (&mut expirations as *mut u64).cast(),
+                        (&raw mut expirations).cast(),
                         std::mem::size_of::<u64>(),
                     )
                 };

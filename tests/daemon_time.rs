@@ -29,7 +29,7 @@ fn run_until(
     until: DateTime<Utc>,
     steps: Vec<(DateTime<Utc>, chrono::Duration)>,
 ) {
-    run_with(st, recorder, clock, until, steps, Vec::new())
+    run_with(st, recorder, clock, until, steps, Vec::new());
 }
 
 /// Runs the daemon on a fake clock from local time `from` to `until`, recording what it airs.
@@ -62,7 +62,7 @@ fn run_with(
         steps,
         edits,
         RunOptions::default(),
-    )
+    );
 }
 
 fn records(st: &TempStation) -> Vec<Record> {

@@ -18,8 +18,7 @@ impl Tmpfs {
             .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
             .arg(dir)
             .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
+            .is_ok_and(|s| s.success());
         ok.then(|| Tmpfs(dir.to_path_buf()))
     }
 

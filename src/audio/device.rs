@@ -116,7 +116,7 @@ impl DeviceOutput {
         };
         // The period keeps the same length in time whatever the rate.
         let mut period =
-            (self.buffer_frames as u64 * format.sample_rate as u64 / 48_000).max(64) as u32;
+            (u64::from(self.buffer_frames) * u64::from(format.sample_rate) / 48_000).max(64) as u32;
         if let cpal::SupportedBufferSize::Range { min, max } = frames {
             period = period.clamp(min.max(1), max.max(min.max(1)));
         }
@@ -129,7 +129,7 @@ impl DeviceOutput {
             handover: self.handover.clone(),
             playing: None,
             channels: format.channels.max(1) as usize,
-            rate: format.sample_rate.max(1) as f64,
+            rate: f64::from(format.sample_rate.max(1)),
             scratch: Vec::new(),
         };
         let error = self.error.clone();
@@ -174,8 +174,7 @@ impl DeviceOutput {
     fn withdraw(&self) -> bool {
         self.handover
             .lock()
-            .map(|mut h| h.pending.take().is_some())
-            .unwrap_or(true)
+            .map_or(true, |mut h| h.pending.take().is_some())
     }
 
     /// Waits for the callback to start the program. `Err` if it never will: stopped first
@@ -247,7 +246,7 @@ impl Feeder {
             };
         }
         if let Some(program) = self.playing.as_mut() {
-            for slot in data[from..].iter_mut() {
+            for slot in &mut data[from..] {
                 match program.next() {
                     Some(v) => *slot = v,
                     None => {
@@ -386,7 +385,7 @@ impl Output for DeviceOutput {
     /// program may start by the time the instant comes into that reach.
     fn clear_ahead(&self) -> Duration {
         let (frames, rate) = self.period;
-        Duration::from_millis(frames as u64 * 3000 / rate.max(1) as u64 + 100)
+        Duration::from_millis(u64::from(frames) * 3000 / u64::from(rate.max(1)) + 100)
     }
 
     fn air(&mut self, program: Program, start_at: Instant) -> Aired {
@@ -399,7 +398,7 @@ impl Output for DeviceOutput {
         let state = program.state();
         let (frames, rate) = self.period;
         // What the device holds (two periods) plays out after the program's last sample.
-        let drain = Duration::from_millis(frames as u64 * 2000 / rate as u64 + 60);
+        let drain = Duration::from_millis(u64::from(frames) * 2000 / u64::from(rate) + 60);
         if let Ok(mut h) = self.handover.lock() {
             h.started_at = None;
             h.pending = Some((program, start_at, state.clone()));
@@ -461,7 +460,7 @@ impl Output for DeviceOutput {
         let Some(stream) = self.stream.take() else {
             return;
         };
-        if self.error.lock().map(|e| e.is_some()).unwrap_or(true) || self.failed {
+        if self.error.lock().map_or(true, |e| e.is_some()) || self.failed {
             // Dropping a dead stream joins its ALSA thread, which can hang for good when the
             // sound server is gone; the audio thread must stay free for the next broadcast.
             let _ = std::thread::Builder::new()

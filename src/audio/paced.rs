@@ -49,7 +49,7 @@ fn file_error(path: &Path, e: impl ToString) -> OutputError {
 /// The canonical 44-byte header of a 16-bit PCM WAV file holding `data_len` bytes.
 fn header(data_len: u32) -> [u8; 44] {
     let mut h = [0u8; 44];
-    let ch = FORMAT.channels as u32;
+    let ch = u32::from(FORMAT.channels);
     let rate = FORMAT.sample_rate;
     h[0..4].copy_from_slice(b"RIFF");
     h[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
@@ -104,7 +104,7 @@ fn open_wav(path: &Path) -> Result<File, OutputError> {
 
 fn finalize(f: &mut File) -> std::io::Result<()> {
     let len = f.seek(SeekFrom::End(0))?;
-    let data = (len.saturating_sub(HEADER_LEN)).min(u32::MAX as u64 - 36) as u32;
+    let data = (len.saturating_sub(HEADER_LEN)).min(u64::from(u32::MAX) - 36) as u32;
     f.seek(SeekFrom::Start(0))?;
     f.write_all(&header(data))?;
     f.seek(SeekFrom::End(0))?;
@@ -158,7 +158,7 @@ impl Output for PacedOutput {
             }
             frames += (n / FORMAT.channels as usize) as u64;
             sleep_until(
-                start + Duration::from_micros(frames * 1_000_000 / FORMAT.sample_rate as u64),
+                start + Duration::from_micros(frames * 1_000_000 / u64::from(FORMAT.sample_rate)),
             );
         }
         if let (Some(f), Some(path)) = (self.file.as_mut(), self.wav.as_ref()) {

@@ -87,7 +87,7 @@ fn dbfs(amplitude: f64) -> f64 {
 impl LevelMeter {
     pub fn levels(&self) -> Option<crate::journal::Levels> {
         (self.samples > 0).then(|| crate::journal::Levels {
-            peak_dbfs: dbfs(self.peak as f64),
+            peak_dbfs: dbfs(f64::from(self.peak)),
             rms_dbfs: dbfs((self.sum_squares / self.samples as f64).sqrt()),
             silent_percent: (self.silent_windows as f64 * 1000.0 / self.windows.max(1) as f64)
                 .round()
@@ -105,9 +105,8 @@ impl ProgramState {
         let samples = self
             .samples
             .get(clip)
-            .map(|s| s.load(Ordering::Relaxed))
-            .unwrap_or(0);
-        samples * 1000 / (self.channels as u64 * self.sample_rate as u64)
+            .map_or(0, |s| s.load(Ordering::Relaxed));
+        samples * 1000 / (u64::from(self.channels) * u64::from(self.sample_rate))
     }
 
     /// Samples handed to the output so far, all clips together.
@@ -250,11 +249,12 @@ impl Program {
             channels,
             rate,
             master,
-            fade_total: FADE.as_millis() as u64 * rate.get() as u64 * channels.get() as u64 / 1000,
+            fade_total: FADE.as_millis() as u64 * u64::from(rate.get()) * u64::from(channels.get())
+                / 1000,
             fade_left: None,
             meter: LevelMeter::default(),
             unpublished: 0,
-            window_len: rate.get() * channels.get() as u32 / 100,
+            window_len: rate.get() * u32::from(channels.get()) / 100,
             window_n: 0,
             window_squares: 0.0,
         };
@@ -285,7 +285,7 @@ impl Program {
                             self.channels,
                             self.rate,
                         ))
-                    })
+                    });
                 }
                 Err(e) => {
                     if let Ok(mut errs) = self.state.open_errors.lock() {
@@ -308,7 +308,7 @@ impl Program {
         }
         if self.window_n > 0 && (clip_ended || self.window_n >= self.window_len) {
             self.meter.windows += 1;
-            if (self.window_squares / self.window_n as f64).sqrt() < SILENCE {
+            if (self.window_squares / f64::from(self.window_n)).sqrt() < SILENCE {
                 self.meter.silent_windows += 1;
             }
             self.window_n = 0;
@@ -325,7 +325,7 @@ impl Program {
     }
 
     fn measure(&mut self, s: f32) {
-        let sq = s as f64 * s as f64;
+        let sq = f64::from(s) * f64::from(s);
         self.meter.peak = self.meter.peak.max(s.abs());
         self.meter.sum_squares += sq;
         self.meter.samples += 1;

@@ -22,7 +22,7 @@ pub struct Tape {
 
 impl Tape {
     pub fn count(&self) -> usize {
-        self.broadcasts.lock().map(|b| b.len()).unwrap_or(0)
+        self.broadcasts.lock().map_or(0, |b| b.len())
     }
 }
 
@@ -72,12 +72,7 @@ impl Output for Recorder {
             }
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        let started_at = Some(
-            self.clock
-                .as_ref()
-                .map(|c| c.now())
-                .unwrap_or_else(Utc::now),
-        );
+        let started_at = Some(self.clock.as_ref().map_or_else(Utc::now, |c| c.now()));
         if let Some(c) = &self.clock {
             c.playing(true);
         }

@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn every_command_and_argument_has_vietnamese_and_english_help() {
         fn walk(en: &clap::Command, vi: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            let about = |c: &clap::Command| c.get_about().map(|a| a.to_string());
+            let about = |c: &clap::Command| c.get_about().map(std::string::ToString::to_string);
             match (about(en), about(vi)) {
                 (Some(e), Some(v)) if e != v => {}
                 (e, v) => missing.push(format!("{path}: about en={e:?} vi={v:?}")),
@@ -164,11 +164,11 @@ mod tests {
                 if id == "help" || id == "version" {
                     continue;
                 }
-                let e = a.get_help().map(|h| h.to_string());
+                let e = a.get_help().map(std::string::ToString::to_string);
                 let v = vi
                     .get_arguments()
                     .find(|b| b.get_id() == a.get_id())
-                    .and_then(|b| b.get_help().map(|h| h.to_string()));
+                    .and_then(|b| b.get_help().map(std::string::ToString::to_string));
                 match (e, v) {
                     (Some(e), Some(v)) if e != v => {}
                     (e, v) => missing.push(format!("{path} --{id}: en={e:?} vi={v:?}")),

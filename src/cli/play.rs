@@ -30,10 +30,10 @@ pub(super) fn play(
             .ok()
             .zip(station.config.audio_dir.canonicalize().ok())
         {
-            Some((a, audio)) => a
-                .strip_prefix(&audio)
-                .map(|r| library::normalize(&r.to_string_lossy()))
-                .unwrap_or_else(|_| a.display().to_string()),
+            Some((a, audio)) => a.strip_prefix(&audio).map_or_else(
+                |_| a.display().to_string(),
+                |r| library::normalize(&r.to_string_lossy()),
+            ),
             None => abs.display().to_string(),
         }
     } else if library::resolve(

@@ -136,7 +136,11 @@ impl Daemon<'_> {
         };
         let end = self.clock.now();
         self.publishing.status.on_air = None;
-        self.publishing.status.output_error = report.aired.error.as_ref().map(|e| e.to_string());
+        self.publishing.status.output_error = report
+            .aired
+            .error
+            .as_ref()
+            .map(std::string::ToString::to_string);
         match &report.aired.error {
             Some(_) if self.device_down.is_none() => {
                 self.device_down = Some((self.mono() + DEVICE_RETRY_FIRST, DEVICE_RETRY_FIRST));

@@ -52,9 +52,7 @@ impl Daemon<'_> {
                 "CANNOT WRITE THE JOURNAL ({reason}). loaxa keeps airing; {} event(s) are held in memory and in {}, to be journaled as soon as it takes writes. Free disk space or fix its permissions.",
                 self.held.backlog.len(),
                 self.held.backlog
-                    .file()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "(no fallback file could be written)".into())
+                    .file().map_or_else(|| "(no fallback file could be written)".into(), |p| p.display().to_string())
             )
         );
         if let Some(n) = &self.publishing.notifier {

@@ -329,9 +329,7 @@ pub async fn run(
                 "{} event(s) could not reach the journal and wait in {}: they are written when loaxa runs again and the journal takes writes",
                 d.held.backlog.len(),
                 d.held.backlog
-                    .file()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "(memory only: LOST)".into())
+                    .file().map_or_else(|| "(memory only: LOST)".into(), |p| p.display().to_string())
             )
         );
     }
@@ -493,7 +491,7 @@ impl<'a> Daemon<'a> {
             .publishing
             .notifier
             .as_ref()
-            .and_then(|n| n.max_sleep())
+            .and_then(super::service::Notifier::max_sleep)
         {
             wait = wait.min(ping_every);
         }

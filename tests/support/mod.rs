@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 /// Writes a 16-bit PCM WAV tone at half scale: `secs` long, at `rate` Hz, `channels` channels.
 pub fn tone_wav(path: &Path, secs: f64, freq: f64, rate: u32, channels: u16) {
-    tone_wav_at(path, secs, freq, rate, channels, 0.5)
+    tone_wav_at(path, secs, freq, rate, channels, 0.5);
 }
 
 /// Writes a 16-bit PCM WAV sine of the given peak amplitude (0–1).
 pub fn tone_wav_at(path: &Path, secs: f64, freq: f64, rate: u32, channels: u16, amplitude: f64) {
-    let frames = (secs * rate as f64).round() as u32;
-    let data_len = frames * channels as u32 * 2;
+    let frames = (secs * f64::from(rate)).round() as u32;
+    let data_len = frames * u32::from(channels) * 2;
     let mut out = Vec::with_capacity(44 + data_len as usize);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&(36 + data_len).to_le_bytes());
@@ -22,13 +22,13 @@ pub fn tone_wav_at(path: &Path, secs: f64, freq: f64, rate: u32, channels: u16, 
     out.extend_from_slice(&1u16.to_le_bytes());
     out.extend_from_slice(&channels.to_le_bytes());
     out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
+    out.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
     out.extend_from_slice(&(channels * 2).to_le_bytes());
     out.extend_from_slice(&16u16.to_le_bytes());
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
     for i in 0..frames {
-        let t = i as f64 / rate as f64;
+        let t = f64::from(i) / f64::from(rate);
         let v = ((t * freq * std::f64::consts::TAU).sin() * amplitude * 32767.0) as i16;
         for _ in 0..channels {
             out.extend_from_slice(&v.to_le_bytes());

@@ -53,8 +53,7 @@ impl Pulse {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+            .is_ok_and(|s| s.success())
         {
             assert!(Instant::now() < deadline, "pulseaudio did not answer");
             std::thread::sleep(Duration::from_millis(100));
@@ -165,7 +164,7 @@ impl Listener {
                     .as_secs_f64();
                 let mut sum = 0.0;
                 for s in buf.chunks_exact(2) {
-                    let v = i16::from_le_bytes([s[0], s[1]]) as f64 / 32768.0;
+                    let v = f64::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0;
                     sum += v * v;
                 }
                 let rms = (sum / BLOCK as f64).sqrt();
