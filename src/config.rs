@@ -92,16 +92,6 @@ impl OutputSpec {
                 .into(),
         }
     }
-
-    /// The short form stored in the journal.
-    pub fn journal_name(&self) -> String {
-        match self {
-            OutputSpec::Default => "default".into(),
-            OutputSpec::Device(d) => format!("device:{d}"),
-            OutputSpec::Wav(p) => format!("wav:{}", p.display()),
-            OutputSpec::Null => "null".into(),
-        }
-    }
 }
 
 /// The device's period in frames at 48 kHz (170 ms). loaxa places a broadcast's first sample
