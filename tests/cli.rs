@@ -867,3 +867,56 @@ fn rust_log_filters_the_log_by_target_and_a_malformed_one_is_reported_not_ignore
     assert!(err.contains("RUST_LOG «loaxa=loud»"), "{err}");
     assert!(err.contains("ready"), "the default levels apply: {err}");
 }
+
+#[test]
+fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_whole() {
+    // In-process, at a fixed time: the command reads its world only from the context.
+    let st = TempStation::new(
+        "quiet_hours = \"22:00-05:00\"\nmax_sessions_per_day = 1\nmax_session_minutes = 1",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"sang\"\nat = [\"04:30\", \"06:00\", \"07:00\"]\nplay = [\"a.wav\"]\n\
+             [[slot]]\nid = \"bao\"\nat = [\"23:00\"]\npriority = \"emergency\"\nplay = [\"dai.wav\", \"dai.wav\"]\n"
+        ),
+    );
+    st.tone("a.wav", 1.0);
+    st.tone("dai.wav", 40.0);
+    let ctx = loaxa::cli::Context {
+        overrides: Default::default(),
+        env: Default::default(),
+        cwd: st.path().to_path_buf(),
+        now: chrono::DateTime::parse_from_rfc3339("2025-09-01T03:00:00+07:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        terminal: false,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = loaxa::cli::run_args(
+        &["next", "--days", "1", "--lang", "en"],
+        ctx,
+        &mut out,
+        &mut err,
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(code, 0, "{out}{}", String::from_utf8_lossy(&err));
+    let line = |time: &str| {
+        out.lines()
+            .find(|l| l.contains(time))
+            .unwrap_or_else(|| panic!("no {time}: {out}"))
+            .to_string()
+    };
+    assert!(
+        line("2025-09-01 04:30:00").contains("NOT AIRED: within the station's quiet hours"),
+        "{out}"
+    );
+    assert!(line("2025-09-01 06:00:00").contains("a.wav"), "{out}");
+    assert!(
+        line("2025-09-01 07:00:00").contains("NOT AIRED: the station's limit of 1 sessions"),
+        "{out}"
+    );
+    // The emergency slot airs whole, past the station's one-minute cap and in quiet hours.
+    let bao = line("2025-09-01 23:00:00");
+    assert!(
+        bao.contains("dai.wav, dai.wav") && !bao.contains("does not fit"),
+        "{out}"
+    );
+}

@@ -3,6 +3,7 @@
 //! writers it is given, and maps the outcome to an exit code: 0 ok, 1 a runtime failure,
 //! 2 invalid input or usage. `run_args` runs any command in-process, for tests.
 
+mod args;
 mod doctor;
 mod help;
 mod install;
@@ -22,7 +23,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+
+pub use args::Cli;
+use args::{Command, Format, LogAction, LogArgs, PlayPriority, ReportFormat};
 
 use crate::audio::device::DeviceOutput;
 use crate::audio::paced::PacedOutput;
@@ -37,178 +40,6 @@ use crate::library;
 use crate::plan::{Planned, Planner};
 use crate::station::{Loaded, Schedules, Station, StationError};
 use crate::tr;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "loaxa",
-    version,
-    about = "loaxa (loa xã): airs a commune radio station's scheduled announcements on the second and journals every broadcast"
-)]
-pub struct Cli {
-    /// The station configuration (default: config/loaxa.toml in this directory or a parent,
-    /// else /etc/loaxa/loaxa.toml). Also LOAXA_CONFIG.
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Language of messages: vi (default) or en. Also LOAXA_LANGUAGE.
-    #[arg(long, global = true, value_name = "vi|en")]
-    lang: Option<String>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the station in the foreground: air the schedules, journal every broadcast.
-    Run {
-        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
-        #[arg(long, value_name = "OUTPUT")]
-        output: Option<String>,
-        /// First air every slot once, back to back, as a journaled manual rehearsal.
-        #[arg(long)]
-        rehearse: bool,
-    },
-    /// Check the configuration, every schedule and every referenced clip; report all problems.
-    Validate,
-    /// Show what will air, when and which clips, in the station's time zone.
-    Next {
-        /// How many days ahead to look.
-        #[arg(long, default_value_t = 2)]
-        days: u32,
-    },
-    /// Show what aired (and what did not, and why).
-    Log {
-        #[command(subcommand)]
-        action: Option<LogAction>,
-        #[command(flatten)]
-        args: LogArgs,
-    },
-    /// The commune's report: what the plan called for and what aired, per topic and slot,
-    /// the completion ratio as scored, what did not air in full and why, every clip aired.
-    Report {
-        /// A month: 2025-09. Default: this month.
-        #[arg(long, conflicts_with_all = ["quarter", "from", "to"])]
-        month: Option<String>,
-        /// A quarter: 2025-Q3.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        quarter: Option<String>,
-        /// First day (YYYY-MM-DD), with --to.
-        #[arg(long, requires = "to")]
-        from: Option<NaiveDate>,
-        /// Last day, inclusive (YYYY-MM-DD), with --from.
-        #[arg(long, requires = "from")]
-        to: Option<NaiveDate>,
-        /// Only this plan (its id).
-        #[arg(long)]
-        plan: Option<String>,
-        /// Output: table, csv, json, html (to print or save as PDF), xlsx (Excel).
-        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
-        /// Write to this file instead of standard output (xlsx on a terminal defaults to
-        /// bao-cao-PERIOD.xlsx).
-        #[arg(long, short = 'o', value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Check everything an operator would need to: configuration, schedules, audio library,
-    /// sound output, journal integrity, disk space, clock sync, the service; with fixes.
-    Doctor,
-    /// Install loaxa as a system service (as root): binary, systemd unit, the loaxa user,
-    /// /etc/loaxa/loaxa.toml and the station folder /var/lib/loaxa with the example plan.
-    Install {
-        /// Install into this directory instead of / (for packaging); nothing outside it changes.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        root: PathBuf,
-        /// Enable the service but do not start it now.
-        #[arg(long)]
-        no_start: bool,
-        /// The Debian package's post-install step: the package already placed the binary,
-        /// unit and sysusers file; do the rest (user, configuration, station folder, enable).
-        #[arg(long)]
-        packaged: bool,
-    },
-    /// Whether the station is running, what is on air, what airs next, the queues and their
-    /// clips, rejected schedule files and the output's state.
-    Status,
-    /// Air one file now (a sound check), journaled as manual. With loaxa running, the file is
-    /// handed to it and airs as soon as nothing is on air; otherwise it airs here, through
-    /// the configured output.
-    Play {
-        /// The audio file (relative to audio/, or any path).
-        file: PathBuf,
-        /// Where audio goes: default, a device name, wav:PATH or null. Also LOAXA_OUTPUT.
-        #[arg(long, value_name = "OUTPUT")]
-        output: Option<String>,
-        /// Air as soon as possible (the default; kept for clarity in scripts). With
-        /// `--priority emergency`, what is on air is cut.
-        #[arg(long)]
-        now: bool,
-        /// `emergency` hands the file to the running daemon, which cuts what is on air and
-        /// repeats it as configured; without a running daemon it airs here, repeated.
-        #[arg(long, value_enum, default_value_t = PlayPriority::Normal)]
-        priority: PlayPriority,
-    },
-}
-
-#[derive(Debug, clap::Args)]
-struct LogArgs {
-    /// First day (YYYY-MM-DD, station time). Default: 7 days ago.
-    #[arg(long, conflicts_with = "day")]
-    from: Option<NaiveDate>,
-    /// Last day, inclusive (YYYY-MM-DD, station time). Default: today.
-    #[arg(long, conflicts_with = "day")]
-    to: Option<NaiveDate>,
-    /// One day as a timeline: what was planned against what aired, clip by clip.
-    #[arg(long)]
-    day: Option<NaiveDate>,
-    /// Only this plan (its id).
-    #[arg(long)]
-    plan: Option<String>,
-    /// Only this slot (its id).
-    #[arg(long)]
-    slot: Option<String>,
-    /// Only this plan item (topic key).
-    #[arg(long)]
-    topic: Option<String>,
-    /// Only this outcome: completed, partial, failed, missed, interrupted or unfinished.
-    #[arg(long)]
-    outcome: Option<String>,
-    /// Output: table, csv or json.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-#[derive(Debug, Subcommand)]
-enum LogAction {
-    /// Walk the journal's hash chain and report the first event altered, removed, inserted
-    /// or reordered. Exit 1 if the chain is broken.
-    Verify {
-        /// A report's pinned head, as printed on it: EVENTS:HASH. Checks that the journal
-        /// still holds the history that report was made from.
-        #[arg(long, value_name = "EVENTS:HASH")]
-        pin: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum PlayPriority {
-    Normal,
-    Emergency,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum ReportFormat {
-    Table,
-    Csv,
-    Json,
-    Html,
-    Xlsx,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Csv,
-    Json,
-}
 
 /// How a command failed, which decides the exit code.
 pub(crate) enum Failure {
@@ -303,6 +134,7 @@ impl Context {
 pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let lang = help::help_language();
+    args::set_help_language(lang);
     let parsed = help::localize(Cli::command(), lang)
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));

@@ -1,0 +1,261 @@
+//! The command line's arguments, each with its help in Vietnamese beside its English: `h`
+//! picks the language decided before parsing (`help::help_language`), so `loaxa --help` and
+//! clap's usage errors speak the operator's language.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::lang::Lang;
+
+/// Help is in English (else Vietnamese): set once, before the command line is parsed.
+static ENGLISH: AtomicBool = AtomicBool::new(false);
+
+/// Sets the language of the help texts built from here on.
+pub(super) fn set_help_language(lang: Lang) {
+    ENGLISH.store(lang == Lang::En, Ordering::Relaxed);
+}
+
+/// One help text in both languages.
+fn h(vi: &'static str, en: &'static str) -> &'static str {
+    if ENGLISH.load(Ordering::Relaxed) {
+        en
+    } else {
+        vi
+    }
+}
+
+const OUTPUT_VI: &str =
+    "Đầu ra âm thanh: default, tên thiết bị, wav:ĐƯỜNG_DẪN hoặc null (hoặc LOAXA_OUTPUT)";
+const OUTPUT_EN: &str =
+    "Where audio goes: default, a device name, wav:PATH or null (also LOAXA_OUTPUT)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loaxa",
+    version,
+    about = h(
+        "loaxa (loa xã): phát các bản tin theo lịch của đài truyền thanh xã đúng từng giây và ghi nhật ký mọi lần phát",
+        "loaxa (loa xã): airs a commune radio station's scheduled announcements on the second and journals every broadcast",
+    )
+)]
+pub struct Cli {
+    #[arg(long, global = true, value_name = "FILE", help = h(
+        "Tệp cấu hình của đài (mặc định: config/loaxa.toml ở thư mục này hoặc thư mục cha, rồi /etc/loaxa/loaxa.toml; hoặc LOAXA_CONFIG)",
+        "The station configuration (default: config/loaxa.toml in this directory or a parent, else /etc/loaxa/loaxa.toml; also LOAXA_CONFIG)",
+    ))]
+    pub(super) config: Option<PathBuf>,
+    #[arg(long, global = true, value_name = "vi|en", help = h(
+        "Ngôn ngữ: vi (mặc định) hoặc en (hoặc LOAXA_LANGUAGE)",
+        "Language of messages: vi (default) or en (also LOAXA_LANGUAGE)",
+    ))]
+    pub(super) lang: Option<String>,
+    #[command(subcommand)]
+    pub(super) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    #[command(about = h(
+        "Chạy đài: phát theo lịch, ghi nhật ký mọi lần phát (chạy ở tiền cảnh; Ctrl-C để dừng)",
+        "Run the station in the foreground: air the schedules, journal every broadcast",
+    ))]
+    Run {
+        #[arg(long, value_name = "OUTPUT", help = h(OUTPUT_VI, OUTPUT_EN))]
+        output: Option<String>,
+        #[arg(long, help = h(
+            "Phát thử mỗi phiên một lần ngay khi khởi động (ghi là phát thủ công)",
+            "First air every slot once, back to back, as a journaled manual rehearsal",
+        ))]
+        rehearse: bool,
+    },
+    #[command(about = h(
+        "Kiểm tra cấu hình, mọi lịch phát và mọi tệp âm thanh; báo tất cả lỗi",
+        "Check the configuration, every schedule and every referenced clip; report all problems",
+    ))]
+    Validate,
+    #[command(about = h(
+        "Xem các lần phát sắp tới: giờ nào, bài nào, và lần nào sẽ không phát vì sao (theo giờ của đài)",
+        "Show what will air, when and which clips, and what will not and why, in the station's time zone",
+    ))]
+    Next {
+        #[arg(long, default_value_t = 2, help = h(
+            "Xem trước bao nhiêu ngày",
+            "How many days ahead to look",
+        ))]
+        days: u32,
+    },
+    #[command(about = h(
+        "Xem nhật ký: đã phát gì, chưa phát được gì và vì sao",
+        "Show what aired (and what did not, and why)",
+    ))]
+    Log {
+        #[command(subcommand)]
+        action: Option<LogAction>,
+        #[command(flatten)]
+        args: LogArgs,
+    },
+    #[command(about = h(
+        "Báo cáo kết quả phát sóng: kế hoạch và thực tế theo chủ đề và phiên, tỷ lệ hoàn thành và điểm, các lần không phát đủ và lý do, các bài đã phát",
+        "The commune's report: what the plan called for and what aired, per topic and slot, the completion ratio as scored, what did not air in full and why, every clip aired",
+    ))]
+    Report {
+        #[arg(long, conflicts_with_all = ["quarter", "from", "to"], help = h(
+            "Tháng: 2025-09. Mặc định: tháng này",
+            "A month: 2025-09. Default: this month",
+        ))]
+        month: Option<String>,
+        #[arg(long, conflicts_with_all = ["from", "to"], help = h("Quý: 2025-Q3", "A quarter: 2025-Q3"))]
+        quarter: Option<String>,
+        #[arg(long, requires = "to", help = h(
+            "Từ ngày (NĂM-THÁNG-NGÀY), đi cùng --to",
+            "First day (YYYY-MM-DD), with --to",
+        ))]
+        from: Option<NaiveDate>,
+        #[arg(long, requires = "from", help = h(
+            "Đến hết ngày (NĂM-THÁNG-NGÀY), đi cùng --from",
+            "Last day, inclusive (YYYY-MM-DD), with --from",
+        ))]
+        to: Option<NaiveDate>,
+        #[arg(long, help = h("Chỉ một kế hoạch (mã của nó)", "Only this plan (its id)"))]
+        plan: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table, help = h(
+            "Dạng: table (bảng), csv, json, html (in ra giấy/PDF), xlsx (Excel)",
+            "Output: table, csv, json, html (to print or save as PDF), xlsx (Excel)",
+        ))]
+        format: ReportFormat,
+        #[arg(long, short = 'o', value_name = "FILE", help = h(
+            "Ghi ra tệp này thay vì đầu ra chuẩn (xlsx khi in ra màn hình thì mặc định ghi vào bao-cao-KỲ.xlsx)",
+            "Write to this file instead of standard output (xlsx on a terminal defaults to bao-cao-PERIOD.xlsx)",
+        ))]
+        out: Option<PathBuf>,
+    },
+    #[command(about = h(
+        "Kiểm tra toàn bộ: cấu hình, lịch phát, thư viện bài, đầu ra âm thanh, nhật ký, dung lượng đĩa, đồng bộ giờ, dịch vụ; kèm cách khắc phục",
+        "Check everything an operator would need to: configuration, schedules, audio library, sound output, journal integrity, disk space, clock sync, the service; with fixes",
+    ))]
+    Doctor,
+    #[command(about = h(
+        "Cài loaxa làm dịch vụ hệ thống (chạy với quyền root): chương trình, dịch vụ systemd, người dùng loaxa, /etc/loaxa/loaxa.toml và thư mục đài /var/lib/loaxa kèm kế hoạch mẫu",
+        "Install loaxa as a system service (as root): binary, systemd unit, the loaxa user, /etc/loaxa/loaxa.toml and the station folder /var/lib/loaxa with the example plan",
+    ))]
+    Install {
+        #[arg(long, value_name = "DIR", default_value = "/", help = h(
+            "Cài vào thư mục này thay vì / (để đóng gói); không đụng gì bên ngoài",
+            "Install into this directory instead of / (for packaging); nothing outside it changes",
+        ))]
+        root: PathBuf,
+        #[arg(long, help = h(
+            "Bật dịch vụ nhưng chưa chạy ngay",
+            "Enable the service but do not start it now",
+        ))]
+        no_start: bool,
+        #[arg(long, help = h(
+            "Bước sau khi cài gói Debian: gói đã đặt chương trình, dịch vụ và tệp sysusers; làm nốt phần còn lại (người dùng, cấu hình, thư mục đài, bật dịch vụ)",
+            "The Debian package's post-install step: the package already placed the binary, unit and sysusers file; do the rest (user, configuration, station folder, enable)",
+        ))]
+        packaged: bool,
+    },
+    #[command(about = h(
+        "Trạng thái: đài có đang chạy không, đang phát gì, sắp phát gì, các hàng đợi và bài trong đó, lịch phát bị từ chối, tình trạng đầu ra",
+        "Whether the station is running, what is on air, what airs next, the queues and their clips, rejected schedule files and the output's state",
+    ))]
+    Status,
+    #[command(about = h(
+        "Phát ngay một tệp (thử loa), ghi là phát thủ công. Nếu loaxa đang chạy, tệp được giao cho nó và phát ngay khi không có gì đang phát; nếu không, phát tại đây qua đầu ra đã cấu hình",
+        "Air one file now (a sound check), journaled as manual. With loaxa running, the file is handed to it and airs as soon as nothing is on air; otherwise it airs here, through the configured output",
+    ))]
+    Play {
+        #[arg(help = h(
+            "Tệp âm thanh (tính từ audio/, hoặc đường dẫn bất kỳ)",
+            "The audio file (relative to audio/, or any path)",
+        ))]
+        file: PathBuf,
+        #[arg(long, value_name = "OUTPUT", help = h(OUTPUT_VI, OUTPUT_EN))]
+        output: Option<String>,
+        #[arg(long, help = h(
+            "Phát sớm nhất có thể (mặc định); đi cùng --priority emergency thì ngắt phiên đang phát",
+            "Air as soon as possible (the default; kept for clarity in scripts); with --priority emergency, what is on air is cut",
+        ))]
+        now: bool,
+        #[arg(long, value_enum, default_value_t = PlayPriority::Normal, help = h(
+            "emergency: giao cho loaxa đang chạy để ngắt phiên đang phát và phát lặp lại như tin khẩn cấp; nếu loaxa không chạy thì phát tại đây",
+            "emergency: hand the file to the running loaxa, which cuts what is on air and repeats it as configured; without a running loaxa it airs here, repeated",
+        ))]
+        priority: PlayPriority,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct LogArgs {
+    #[arg(long, conflicts_with = "day", help = h(
+        "Từ ngày (NĂM-THÁNG-NGÀY, giờ của đài). Mặc định: 7 ngày trước",
+        "First day (YYYY-MM-DD, station time). Default: 7 days ago",
+    ))]
+    pub(super) from: Option<NaiveDate>,
+    #[arg(long, conflicts_with = "day", help = h(
+        "Đến hết ngày (NĂM-THÁNG-NGÀY). Mặc định: hôm nay",
+        "Last day, inclusive (YYYY-MM-DD, station time). Default: today",
+    ))]
+    pub(super) to: Option<NaiveDate>,
+    #[arg(long, help = h(
+        "Xem một ngày theo dòng thời gian: kế hoạch và thực tế, từng bài",
+        "One day as a timeline: what was planned against what aired, clip by clip",
+    ))]
+    pub(super) day: Option<NaiveDate>,
+    #[arg(long, help = h("Chỉ một kế hoạch (mã)", "Only this plan (its id)"))]
+    pub(super) plan: Option<String>,
+    #[arg(long, help = h("Chỉ một phiên (mã)", "Only this slot (its id)"))]
+    pub(super) slot: Option<String>,
+    #[arg(long, help = h("Chỉ một nội dung/chủ đề (mã)", "Only this plan item (topic key)"))]
+    pub(super) topic: Option<String>,
+    #[arg(long, help = h(
+        "Chỉ một kết quả: completed, partial, failed, missed, interrupted hoặc unfinished",
+        "Only this outcome: completed, partial, failed, missed, interrupted or unfinished",
+    ))]
+    pub(super) outcome: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table, help = h(
+        "Dạng in: table (bảng), csv hoặc json",
+        "Output: table, csv or json",
+    ))]
+    pub(super) format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum LogAction {
+    #[command(about = h(
+        "Kiểm tra chuỗi băm của nhật ký: báo sự kiện đầu tiên bị sửa, xóa, chèn hoặc đổi chỗ (mã thoát 1 nếu hỏng)",
+        "Walk the journal's hash chain and report the first event altered, removed, inserted or reordered (exit 1 if the chain is broken)",
+    ))]
+    Verify {
+        #[arg(long, value_name = "EVENTS:HASH", help = h(
+            "Mốc in trên báo cáo, dạng SỐ_SỰ_KIỆN:MÃ_BĂM: kiểm tra nhật ký vẫn đúng là lịch sử báo cáo đã dựa vào",
+            "A report's pinned head, as printed on it (EVENTS:HASH): checks that the journal still holds the history that report was made from",
+        ))]
+        pin: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(super) enum PlayPriority {
+    Normal,
+    Emergency,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(super) enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Html,
+    Xlsx,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum Format {
+    Table,
+    Csv,
+    Json,
+}
