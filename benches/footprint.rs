@@ -118,7 +118,11 @@ fn loaxa_round(pulse: &Pulse, mp3: &std::path::Path, wall: f64) -> LoaxaRound {
             std::env::var("LOAXA_BENCH_CONFIG").unwrap_or_default()
         ),
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\"]\nplay = [{}]\n",
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{}"]
+play = [{}]
+"#,
             t_at.format("%H:%M:%S"),
             ["\"tin.mp3\""; REPEAT].join(", ")
         ),

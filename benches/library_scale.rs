@@ -110,7 +110,11 @@ fn main() {
     for i in 0..SLOTS {
         let secs = i * 3;
         schedule.push_str(&format!(
-            "[[slot]]\nid = \"s{i}\"\nat = [\"{:02}:{:02}:{:02}\"]\nqueue = \"q{:03}\"\n",
+            r#"[[slot]]
+id = "s{i}"
+at = ["{:02}:{:02}:{:02}"]
+queue = "q{:03}"
+"#,
             secs / 3600,
             secs / 60 % 60,
             secs % 60,

@@ -66,7 +66,11 @@ fn main() {
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"bench\"\nat = [{}]\nplay = [\"a.wav\"]\n",
+            r#"{PLAN}[[slot]]
+id = "bench"
+at = [{}]
+play = ["a.wav"]
+"#,
             at.join(", ")
         ),
     );

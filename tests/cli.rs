@@ -11,7 +11,20 @@ use crate::support::{TempStation, PLAN};
 #[test]
 fn validate_reports_every_problem_with_its_location_and_exits_2() {
     let schedule = format!(
-        "{PLAN}[[slot]]\nid = \"sang\"\nat = [\"06:00\", \"24:30\"]\ndays = \"mon-fry\"\nplay = [\"khong-co.mp3\", \"../../etc/passwd\", \"hong.mp3\"]\nqueue = \"khong-co-thu-muc\"\n\n[[slot]]\nid = \"sang\"\nat = [\"07:00\"]\nplay = [\"tot.wav\"]\nfrom = 2025-10-01\nuntil = 2025-09-01\n"
+        r#"{PLAN}[[slot]]
+id = "sang"
+at = ["06:00", "24:30"]
+days = "mon-fry"
+play = ["khong-co.mp3", "../../etc/passwd", "hong.mp3"]
+queue = "khong-co-thu-muc"
+
+[[slot]]
+id = "sang"
+at = ["07:00"]
+play = ["tot.wav"]
+from = 2025-10-01
+until = 2025-09-01
+"#
     );
     let st = TempStation::new("", &schedule);
     st.tone("tot.wav", 0.5);
@@ -41,7 +54,13 @@ fn validate_reports_every_problem_with_its_location_and_exits_2() {
 fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"25:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["25:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.2);
     let (code, _, err) = run({
@@ -54,7 +73,13 @@ fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
 
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     let (code, out, err) = run({
         let mut c = loaxa(&st);
@@ -70,7 +95,11 @@ fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
     let st = TempStation::new(
         "loudness_target = -16.0\nloudness_margin = 3.0",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"ok.wav\", \"nho.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["ok.wav", "nho.wav"]
+"#
         ),
     );
     crate::support::tone_wav_at(&st.path().join("audio/ok.wav"), 2.0, 1000.0, 8000, 1, 0.22);
@@ -97,7 +126,13 @@ fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
 fn a_bad_configuration_key_is_located_and_a_named_missing_config_is_an_error() {
     let st = TempStation::new(
         "volumne = 1.0",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     let (code, _, err) = run({
         let mut c = loaxa(&st);
@@ -124,7 +159,17 @@ fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
     let (t, at) = in_secs(3);
     let st = TempStation::new(
         "output = \"wav:journal/air.wav\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{t}\"]\ntopic = \"a\"\nintro = \"intro.wav\"\nplay = [\"a.wav\"]\noutro = \"outro.wav\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+title = "Bản tin"
+at = ["{t}"]
+topic = "a"
+intro = "intro.wav"
+play = ["a.wav"]
+outro = "outro.wav"
+"#
+        ),
     );
     st.tone("intro.wav", 0.5);
     st.tone("a.wav", 1.0);
@@ -176,7 +221,13 @@ fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
     let (t, _) = in_secs(4);
     let st = TempStation::new(
         "grace_seconds = 1",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.2);
     // loaxa runs once (the journal learns it was alive), then is down over the slot.
@@ -228,7 +279,13 @@ fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
 fn play_airs_one_file_now_journaled_as_manual_and_env_overrides_the_output() {
     let st = TempStation::new(
         "output = \"default\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.4);
     let (code, out, err) = run({
@@ -257,7 +314,13 @@ fn play_airs_one_file_now_journaled_as_manual_and_env_overrides_the_output() {
 fn play_with_no_sound_device_is_an_error_the_operator_sees_and_the_journal_records() {
     let st = TempStation::new(
         "output = \"device:khong-ton-tai\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.2);
     let (code, out, err) = run({
@@ -274,7 +337,15 @@ fn play_with_no_sound_device_is_an_error_the_operator_sees_and_the_journal_recor
 fn next_lists_upcoming_occurrences_with_their_clips_in_the_station_zone() {
     let st = TempStation::new(
         "timezone = \"Asia/Ho_Chi_Minh\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\", \"17:00\"]\nplay = [\"a.wav\"]\nqueue = \"q\"\ntake = 1\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00", "17:00"]
+play = ["a.wav"]
+queue = "q"
+take = 1
+"#
+        ),
     );
     st.tone("a.wav", 1.0);
     st.tone("q/1.wav", 1.0);
@@ -332,7 +403,13 @@ fn usage_errors_exit_2_and_help_exists_everywhere() {
 fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_is_reported() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.3);
     let child = start_run(&st, &["--lang", "en"]);
@@ -340,14 +417,26 @@ fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_i
     // A broken save: rejected with its location, the old version stays.
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"6h\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["6h"]
+play = ["a.wav"]
+"#
+        ),
     );
     std::thread::sleep(Duration::from_millis(1500));
     // A good save: a slot three seconds from now.
     let (t, _) = in_secs(3);
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"moi\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "moi"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     std::thread::sleep(Duration::from_secs(5));
     // A hang-up (a closed terminal, `systemctl reload`) does not end the station.
@@ -377,7 +466,15 @@ fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_cli
     let (t, _) = in_secs(3);
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{t}\"]\nqueue = \"q\"\ntake = 1\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+title = "Bản tin"
+at = ["{t}"]
+queue = "q"
+take = 1
+"#
+        ),
     );
     st.tone("q/1-tin.wav", 2.0);
     st.tone("q/2-tin.wav", 1.0);
@@ -395,7 +492,17 @@ fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_cli
     let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(1000));
     // A broken copy of another schedule, saved while running.
-    st.write("schedules/zz.toml", "[plan]\nid = \"x\"\ntitle = \"t\"\n[[slot]]\nid = \"y\"\nat = [\"99:00\"]\nplay = [\"q/2-tin.wav\"]\n");
+    st.write(
+        "schedules/zz.toml",
+        r#"[plan]
+id = "x"
+title = "t"
+[[slot]]
+id = "y"
+at = ["99:00"]
+play = ["q/2-tin.wav"]
+"#,
+    );
     std::thread::sleep(Duration::from_millis(3000));
     let during = status();
     std::thread::sleep(Duration::from_millis(2500));
@@ -436,7 +543,13 @@ fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs(
     // No daemon: it airs here, repeated, with emergency priority.
     let st = TempStation::new(
         "emergency_repeat = 2",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 6.0);
     st.tone("canh-bao.wav", 0.3);
@@ -462,7 +575,13 @@ fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs(
     let (t, _) = in_secs(2);
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(3500));
@@ -525,7 +644,13 @@ fn play_while_the_daemon_runs_is_handed_to_it_and_airs_after_what_is_on_air() {
     let (t, _) = in_secs(3);
     let st = TempStation::new(
         "output = \"wav:journal/air.wav\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 4.0);
     st.tone("thu-loa.wav", 0.5);
@@ -592,7 +717,13 @@ fn play_while_the_daemon_runs_is_handed_to_it_and_airs_after_what_is_on_air() {
 fn play_without_a_daemon_airs_here_and_writes_none_of_the_daemons_files() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+"#
+        ),
     );
     st.write("audio/q/queue.toml", "mode = \"once\"\n");
     st.tone("q/1.wav", 0.3);
@@ -619,7 +750,13 @@ fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_air
     use std::os::unix::ffi::OsStrExt;
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+"#
+        ),
     );
     st.tone("q/tot.wav", 0.3);
     let outside = tempfile::tempdir().unwrap();
@@ -679,7 +816,13 @@ fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_air
 fn doctor_names_each_problem_with_its_fix() {
     let st = TempStation::new(
         "output = \"device:khong-co-card\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+"#
+        ),
     );
     st.tone("q/tot.wav", 0.5);
     st.write("audio/q/hong.mp3", "not audio");
@@ -717,13 +860,25 @@ fn doctor_names_each_problem_with_its_fix() {
 fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.3);
     let (t, _) = in_secs(5);
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     // The good version runs once, so the journal stores it.
     let child = loaxa(&st)
@@ -737,7 +892,13 @@ fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
     // A bad edit, then a restart (a reboot, say).
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\", \"7h\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}", "7h"]
+play = ["a.wav"]
+"#
+        ),
     );
     let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_secs(5));
@@ -762,7 +923,11 @@ fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected
     let st = TempStation::new(
         "language = \"en\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{first}\", \"{second}\"]\nplay = [\"a.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{first}", "{second}"]
+play = ["a.wav"]
+"#
         ),
     );
     st.tone("a.wav", 0.3);
@@ -838,7 +1003,13 @@ fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
 fn rust_log_filters_the_log_by_target_and_a_malformed_one_is_reported_not_ignored() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"03:00:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["03:00:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.2);
     let daemon = |rust_log: &str| {

@@ -88,7 +88,14 @@ fn summary(rs: &[Record]) -> Vec<String> {
 }
 
 fn daily(at: &str) -> String {
-    format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{at}\"]\ntopic = \"a\"\nplay = [\"a.wav\"]\n")
+    format!(
+        r#"{PLAN}[[slot]]
+id = "s"
+at = ["{at}"]
+topic = "a"
+play = ["a.wav"]
+"#
+    )
 }
 
 #[test]
@@ -96,7 +103,11 @@ fn days_of_schedule_run_in_milliseconds_across_midnight_month_and_year() {
     let st = TempStation::new(
         "",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"23:59:50\", \"00:00:05\"]\nplay = [\"a.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["23:59:50", "00:00:05"]
+play = ["a.wav"]
+"#
         ),
     );
     st.tone("a.wav", 0.5);
@@ -119,7 +130,16 @@ fn days_of_schedule_run_in_milliseconds_across_midnight_month_and_year() {
 fn excluded_dates_and_date_ranges_do_not_air_and_are_not_owed() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nfrom = 2025-09-01\nuntil = 2025-09-04\nexcept = [2025-09-02]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+from = 2025-09-01
+until = 2025-09-04
+except = [2025-09-02]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-08-31 00:00:00"));
@@ -256,7 +276,13 @@ fn a_missing_device_fails_the_broadcast_with_the_reason() {
 fn a_device_error_mid_clip_makes_the_broadcast_partial_never_completed() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\", \"b.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav", "b.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 1.0);
     st.tone("b.wav", 1.0);
@@ -285,7 +311,12 @@ fn a_damaged_queue_file_is_passed_over_reported_once_and_the_rest_airs() {
     let st = TempStation::new(
         "",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\", \"07:00\"]\nqueue = \"q\"\ntake = 2\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00", "07:00"]
+queue = "q"
+take = 2
+"#
         ),
     );
     st.tone("q/1-good.wav", 0.3);
@@ -328,7 +359,14 @@ fn a_damaged_queue_file_is_passed_over_reported_once_and_the_rest_airs() {
 fn queue_rotation_follows_the_journal_and_survives_restarts() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\ntake = 1\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+take = 1
+"#
+        ),
     );
     for n in ["a", "b", "c"] {
         st.tone(&format!("q/{n}.wav"), 0.2);
@@ -393,7 +431,12 @@ fn a_slot_added_mid_run_is_not_owed_from_before_it_was_added() {
     let file = st.path().join("schedules/test.toml");
     let clock = FakeClock::new(local("2025-09-01 07:00:00"));
     let edited = format!(
-        "{PLAN}[[slot]]\nid = \"s\"\nat = [\"08:00:00\", \"12:00:00\"]\ntopic = \"a\"\nplay = [\"a.wav\"]\n"
+        r#"{PLAN}[[slot]]
+id = "s"
+at = ["08:00:00", "12:00:00"]
+topic = "a"
+play = ["a.wav"]
+"#
     );
     run_with(
         &st,
@@ -465,7 +508,20 @@ fn clashing_slots_air_back_to_back_by_priority_then_order() {
     let st = TempStation::new(
         "",
         &format!(
-            "{PLAN}[[slot]]\nid = \"n1\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n[[slot]]\nid = \"n2\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n[[slot]]\nid = \"p\"\nat = [\"06:00\"]\npriority = \"priority\"\nplay = [\"a.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "n1"
+at = ["06:00"]
+play = ["a.wav"]
+[[slot]]
+id = "n2"
+at = ["06:00"]
+play = ["a.wav"]
+[[slot]]
+id = "p"
+at = ["06:00"]
+priority = "priority"
+play = ["a.wav"]
+"#
         ),
     );
     st.tone("a.wav", 0.2);
@@ -488,7 +544,17 @@ fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
     let st = TempStation::new(
         "",
         &format!(
-            "{PLAN}[[slot]]\nid = \"thuong\"\nat = [\"{t1}\"]\nplay = [\"long.wav\"]\n[[slot]]\nid = \"bao-lu\"\ntitle = \"Cảnh báo lũ\"\nat = [\"{t2}\"]\npriority = \"emergency\"\nplay = [\"short.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "thuong"
+at = ["{t1}"]
+play = ["long.wav"]
+[[slot]]
+id = "bao-lu"
+title = "Cảnh báo lũ"
+at = ["{t2}"]
+priority = "emergency"
+play = ["short.wav"]
+"#
         ),
     );
     st.tone("long.wav", 6.0);
@@ -524,7 +590,13 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 1.0);
     let stop_at = std::time::Instant::now() + (at - Utc::now()).to_std().unwrap()
@@ -557,7 +629,13 @@ fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
 fn each_clip_journals_the_levels_that_went_out_and_silence_is_flagged_as_dead_air() {
     let st = TempStation::new(
         "volume = 0.5\nloudness_normalize = false",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"tone.wav\", \"silence.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["tone.wav", "silence.wav"]
+"#
+        ),
     );
     st.tone("tone.wav", 1.0); // a sine at half scale
     crate::support::silence_wav(&st.path().join("audio/silence.wav"), 1.0);
@@ -630,7 +708,11 @@ fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
     let st = TempStation::new(
         "loudness_target = -16.0",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"loud.wav\", \"quiet.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["loud.wav", "quiet.wav"]
+"#
         ),
     );
     crate::support::tone_wav_at(&st.path().join("audio/loud.wav"), 3.0, 1000.0, 8000, 1, 0.9);
@@ -750,7 +832,13 @@ fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_with_its_intro_three_tim
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
         "emergency_intro = \"chuong.wav\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"dai.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{t}"]
+play = ["dai.wav"]
+"#
+        ),
     );
     st.tone("dai.wav", 6.0);
     st.tone("chuong.wav", 0.2);
@@ -815,7 +903,16 @@ fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions()
     let st = TempStation::new(
         "quiet_hours = \"21:00-05:00\"\nmax_sessions_per_day = 2\nmax_session_minutes = 1",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"04:30\", \"06:00\", \"07:00\", \"08:00\"]\nplay = [\"a.wav\", \"b.wav\"]\n[[slot]]\nid = \"bao\"\nat = [\"23:00\"]\npriority = \"emergency\"\nplay = [\"b.wav\"]\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["04:30", "06:00", "07:00", "08:00"]
+play = ["a.wav", "b.wav"]
+[[slot]]
+id = "bao"
+at = ["23:00"]
+priority = "emergency"
+play = ["b.wav"]
+"#
         ),
     );
     st.tone("a.wav", 40.0);
@@ -882,7 +979,15 @@ fn picks(rs: &[Record]) -> Vec<String> {
 fn queue_modes_sidecars_and_dates_behave_as_written() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\ntopic = \"a\"\nqueue = \"q\"\ntake = 1\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+topic = "a"
+queue = "q"
+take = 1
+"#
+        ),
     );
     // Each clip airs once, then is retired; the sidecars say otherwise for some.
     st.write("audio/q/queue.toml", "mode = \"once\"\n");
@@ -942,7 +1047,13 @@ fn queue_modes_sidecars_and_dates_behave_as_written() {
 fn a_queue_settings_file_with_errors_holds_the_queue_and_is_journaled() {
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+"#
+        ),
     );
     st.write("audio/q/queue.toml", "mode = \"shuffle\"\n");
     st.tone("q/1.wav", 0.2);

@@ -28,7 +28,11 @@ fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_air
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\", \"{}\"]\nplay = [\"a.wav\"]\n",
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{}", "{}"]
+play = ["a.wav"]
+"#,
             at(base, 0.0),
             at(base, 8.0)
         ),
@@ -71,7 +75,11 @@ fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{}\", \"{}\"]\nplay = [\"a.wav\"]\n",
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{}", "{}"]
+play = ["a.wav"]
+"#,
             at(base, 0.0),
             at(base, 14.0)
         ),

@@ -29,7 +29,12 @@ fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported
     let st = TempStation::new(
         "language = \"en\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{first}\", \"{second}\"]\nqueue = \"q\"\ntake = 1\n"
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{first}", "{second}"]
+queue = "q"
+take = 1
+"#
         ),
     );
     st.tone("q/0-cu.wav", 0.5);
@@ -118,7 +123,14 @@ fn a_restart_with_an_unchanged_library_decodes_nothing() {
     use loaxa::station::Station;
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\", \"b.wav\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav", "b.wav"]
+queue = "q"
+"#
+        ),
     );
     st.tone("a.wav", 0.3);
     st.tone("b.wav", 0.3);
@@ -159,7 +171,13 @@ fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates
     let (c, _) = in_secs(10);
     let st = TempStation::new(
         "language = \"en\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a}\", \"{b}\", \"{c}\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{a}", "{b}", "{c}"]
+queue = "q"
+"#
+        ),
     );
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
@@ -221,7 +239,13 @@ fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates
 fn validate_rejects_sidecars_with_errors_or_topics_the_plan_does_not_declare() {
     let st = TempStation::new(
         "language = \"en\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nqueue = \"q\"\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+queue = "q"
+"#
+        ),
     );
     st.tone("q/1.wav", 0.3);
     st.write("audio/q/1.toml", "title = \"Tin 1\"\ntopic = \"zz\"\n");

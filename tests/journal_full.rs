@@ -90,7 +90,13 @@ fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back(
     let (b, _) = in_secs(17);
     let st = TempStation::new(
         "language = \"en\"\njournal = \"disk/loaxa.db\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a}\", \"{b}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{a}", "{b}"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
@@ -175,7 +181,13 @@ fn read_only_at_start(crashed: bool) {
     }
     let st = TempStation::new(
         "language = \"en\"\njournal = \"disk/loaxa.db\"",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.5);
     let Some(disk) = Tmpfs::mount(&st.path().join("disk")) else {
@@ -199,7 +211,13 @@ fn read_only_at_start(crashed: bool) {
     let (a, _) = in_secs(4);
     st.write(
         "schedules/test.toml",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a}\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["{a}"]
+play = ["a.wav"]
+"#
+        ),
     );
     let child = start(&st, &tmp);
     std::thread::sleep(Duration::from_millis(6000));

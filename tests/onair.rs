@@ -22,7 +22,15 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"mot\"\nat = [\"{}\"]\nplay = [\"a.wav\"]\n[[slot]]\nid = \"hai\"\nat = [\"{}\"]\nplay = [\"b.wav\"]\n",
+            r#"{PLAN}[[slot]]
+id = "mot"
+at = ["{}"]
+play = ["a.wav"]
+[[slot]]
+id = "hai"
+at = ["{}"]
+play = ["b.wav"]
+"#,
             at(0.0),
             at(3.0)
         ),
@@ -72,7 +80,11 @@ fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
-            "{PLAN}[[slot]]\nid = \"dai\"\nat = [\"{}\"]\nplay = [\"dai.wav\"]\n",
+            r#"{PLAN}[[slot]]
+id = "dai"
+at = ["{}"]
+play = ["dai.wav"]
+"#,
             t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
                 .format("%H:%M:%S")
         ),

@@ -26,7 +26,13 @@ fn killed_at_random_points_every_occurrence_ends_up_with_exactly_one_record() {
     // while loaxa is down is missed rather than aired late.
     let st = TempStation::new(
         "grace_seconds = 1",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\ncron = \"*/2 * * * * *\"\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+cron = "*/2 * * * * *"
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.8);
     let first_start = Utc::now();

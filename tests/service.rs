@@ -25,7 +25,17 @@ fn notifications(sock: &UnixDatagram, window: Duration) -> Vec<String> {
 
 #[test]
 fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
-    let st = TempStation::new("", &format!("{PLAN}[[slot]]\nid = \"sang\"\ntitle = \"Bản tin sáng\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"));
+    let st = TempStation::new(
+        "",
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "sang"
+title = "Bản tin sáng"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
+    );
     st.tone("a.wav", 0.2);
     let sock_path = st.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
@@ -98,7 +108,13 @@ fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
 
     let st = TempStation::new(
         "",
-        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"06:00\"]\nplay = [\"a.wav\"]\n"),
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+at = ["06:00"]
+play = ["a.wav"]
+"#
+        ),
     );
     st.tone("a.wav", 0.5);
     let config = st.path().join("config/loaxa.toml");
