@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use crate::journal::{Outcome, Record};
 use crate::lang::Lang;
-use crate::report::{csv_field, text_table};
+use crate::report::{csv_line, text_table};
 use crate::tr;
 
 /// Which records to show. Empty fields match everything.
@@ -173,15 +173,7 @@ impl View<'_> {
                     .join(" | "),
                 r.output.clone().unwrap_or_default(),
             ];
-            let _ = writeln!(
-                o,
-                "{}",
-                fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
+            csv_line(&mut o, &fields);
         }
         o
     }

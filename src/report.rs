@@ -669,17 +669,7 @@ impl Report {
     /// generation time.
     pub fn to_csv(&self) -> String {
         let mut o = String::new();
-        let line = |o: &mut String, cells: &[String]| {
-            let _ = writeln!(
-                o,
-                "{}",
-                cells
-                    .iter()
-                    .map(|c| csv_field(c))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-        };
+        let line = |o: &mut String, cells: &[String]| csv_line(o, cells);
         line(&mut o, &["section".into(), "key".into(), "value".into()]);
         for (k, v) in [
             ("station", self.station.clone()),
@@ -1188,12 +1178,19 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn csv_field(s: &str) -> String {
+fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
     }
+}
+
+/// One CSV record: the cells quoted where they need it, comma-separated, ended by a newline.
+pub fn csv_line<S: AsRef<str>>(o: &mut String, cells: &[S]) {
+    let cells: Vec<String> = cells.iter().map(|c| csv_field(c.as_ref())).collect();
+    o.push_str(&cells.join(","));
+    o.push('\n');
 }
 
 /// An aligned text table; widths count characters, so Vietnamese lines up.
