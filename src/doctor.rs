@@ -43,6 +43,7 @@ pub fn examine(
     schedule_errors: usize,
     schedule_warnings: usize,
     open_device: &dyn Fn(&Config) -> Option<Box<dyn Output>>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Finding> {
     let lang = station.lang();
     let cfg = &station.config;
@@ -173,7 +174,9 @@ pub fn examine(
         )
     });
 
-    // The output: open it for real, as a broadcast would.
+    // The output: open it for real, as a broadcast would — unless the daemon holds it.
+    let live =
+        crate::status::read(&crate::status::path_for(&cfg.journal)).filter(|s| s.is_live(now));
     out.push(match &cfg.output {
         OutputSpec::Null => finding(
             Level::Warn,
@@ -187,6 +190,29 @@ pub fn examine(
             cfg.output.describe(lang),
             l("đặt `output = \"default\"` trong cấu hình để phát ra loa", "set `output = \"default\"` in the configuration to air to the loudspeakers").into(),
         ),
+        // On air, the running daemon holds the device: opening it again would say "busy" (or
+        // cut in on the broadcast); and while it has lost it, it is already looking. What the
+        // daemon sees of it is the answer then. (Between broadcasts the device is closed and
+        // is opened here as usual.)
+        _ if live
+            .as_ref()
+            .is_some_and(|s| s.on_air.is_some() || s.output_lost_since.is_some()) =>
+        {
+            match live.as_ref().map(|s| (&s.output_lost_since, &s.output_error)) {
+            Some((Some(since), e)) => finding(
+                Level::Fail,
+                l("Đầu ra âm thanh", "Sound output"),
+                tr!(lang, "mất từ {} ({}); loaxa đang tìm lại", "lost since {} ({}); loaxa keeps looking for it", since.with_timezone(&cfg.timezone).format("%Y-%m-%d %H:%M:%S"), e.clone().unwrap_or_default()),
+                l("kiểm tra card âm thanh/USB đã cắm, dây loa, âm lượng (alsamixer); `aplay -l` liệt kê thiết bị", "check the sound card/USB is plugged in, the cables, the volume (alsamixer); `aplay -l` lists devices").into(),
+            ),
+            _ => finding(
+                Level::Ok,
+                l("Đầu ra âm thanh", "Sound output"),
+                tr!(lang, "{} đang phát (do loaxa đang chạy giữ)", "{} on air (held by the running loaxa)", cfg.output.describe(lang)),
+                String::new(),
+            ),
+            }
+        }
         _ => match open_device(cfg).map(|mut o| (o.open(None), o)) {
             Some((Ok(format), mut o)) => {
                 o.close();
@@ -206,7 +232,7 @@ pub fn examine(
     out.push(if !cfg.journal.is_file() {
         finding(Level::Warn, l("Nhật ký", "Journal"), tr!(lang, "chưa có ({})", "none yet ({})", cfg.journal.display()), l("sẽ được tạo khi loaxa chạy lần đầu", "it is created when loaxa first runs").into())
     } else {
-        match crate::journal::Journal::open(&cfg.journal).and_then(|j| j.verify(None)) {
+        match crate::journal::Journal::open_reader(&cfg.journal).and_then(|j| j.verify(None)) {
             Ok(v) if v.is_intact() => finding(Level::Ok, l("Nhật ký", "Journal"), tr!(lang, "{} sự kiện, chuỗi băm nguyên vẹn", "{} events, hash chain intact", v.events), String::new()),
             Ok(v) => finding(
                 Level::Fail,
@@ -296,8 +322,8 @@ pub fn examine(
     );
 
     // The service, and whether a daemon is running at all.
-    let live = crate::status::read(&crate::status::path_for(&cfg.journal))
-        .filter(|s| s.is_live(chrono::Utc::now()));
+    let live =
+        crate::status::read(&crate::status::path_for(&cfg.journal)).filter(|s| s.is_live(now));
     let service = command_output("systemctl", &["is-active", "loaxa"]);
     out.push(match (live, service.as_deref()) {
         (Some(s), _) => finding(Level::Ok, l("Dịch vụ", "Service"), tr!(lang, "loaxa đang chạy (pid {})", "loaxa is running (pid {})", s.pid), String::new()),

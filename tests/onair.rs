@@ -109,3 +109,45 @@ play = ["dai.wav"]
     assert_eq!(r["outcome"], "interrupted", "{log:#}");
     assert!(r["reason"].to_string().contains("stopped"), "{log:#}");
 }
+
+#[test]
+fn doctor_during_a_broadcast_reports_the_device_the_daemon_holds_without_opening_it_again() {
+    let pulse = Pulse::start();
+    let base = (unix_now() + 3.0).floor();
+    let at = chrono::DateTime::from_timestamp(base as i64, 0)
+        .unwrap()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string();
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "dai"
+at = ["{at}"]
+play = ["dai.wav"]
+"#
+        ),
+    );
+    crate::support::tone_wav(&st.path().join("audio/dai.wav"), 4.0, 440.0, 48_000, 2);
+    let child = pulse.start_daemon(st.path());
+    std::thread::sleep(Duration::from_secs_f64((base + 1.5 - unix_now()).max(0.0)));
+    let mut doctor = pulse.command(env!("CARGO_BIN_EXE_loaxa"));
+    doctor
+        .current_dir(st.path())
+        .args(["doctor", "--lang", "en"]);
+    let out = doctor.output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::thread::sleep(Duration::from_secs_f64((base + 5.0 - unix_now()).max(0.0)));
+    let stderr = stop_daemon(child);
+    assert!(
+        said.contains("on air (held by the running loaxa)"),
+        "{said}\n{stderr}"
+    );
+    // The broadcast was not disturbed.
+    let log = crate::support::bin::log_json(&st);
+    assert_eq!(
+        log["records"][0]["outcome"], "completed",
+        "{log:#}\n{stderr}"
+    );
+}

@@ -23,8 +23,13 @@ pub(super) fn doctor(
         ),
         Err(StationError::Config(_)) => (1, 0),
     };
-    let findings =
-        crate::doctor::examine(&station, errors, warnings, &|cfg| Some(open_output(cfg)));
+    let findings = crate::doctor::examine(
+        &station,
+        errors,
+        warnings,
+        &|cfg| Some(open_output(cfg)),
+        ctx.now,
+    );
     writeln!(
         out,
         "{}",
