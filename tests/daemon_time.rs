@@ -2,7 +2,7 @@
 //! schedule in milliseconds, clock steps, restarts, late starts and failures, each checked
 //! against the real SQLite journal.
 
-use crate::support::daemon::{self, run_real, station, Edit};
+use crate::support::daemon::{self, run_real, Edit};
 use crate::support::{TempStation, PLAN};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use loaxa::audio::recorder::{Recorder, Tape};
@@ -1173,32 +1173,51 @@ fn random_station(seed: u64) -> TempStation {
 
 /// One line per occurrence: when, which slot, and either the clips (and what did not fit)
 /// or why it did not air.
-fn plan_lines(st: &TempStation, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
-    use loaxa::plan::{Planned, Planner};
-    let station = station(st);
-    let catalog = station.catalog();
-    let planner = Planner {
-        config: &station.config,
-        catalog: &catalog,
-        probes: &station.probes,
+/// What `loaxa next --days 31 --format json` predicts at `now`, run in-process: one line per
+/// occurrence, when, which slot, and either the clips (and what did not fit) or why it will not
+/// air.
+fn next_31_days(st: &TempStation, now: DateTime<Utc>) -> Vec<String> {
+    let ctx = loaxa::cli::Context {
+        overrides: Default::default(),
+        env: Default::default(),
+        cwd: st.path().to_path_buf(),
+        now,
+        terminal: false,
     };
-    planner
-        .forecast(&station.schedules, None, from, until, usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|(due, planned)| {
-            let at = due.at.with_timezone(&TZ).format("%m-%d %H:%M");
-            match planned {
-                Planned::Airs(p) => format!(
-                    "{at} {} airs {:?} cut {:?}",
-                    due.slot.id,
-                    p.entries
-                        .iter()
-                        .map(|e| e.plan.rel.clone())
-                        .collect::<Vec<_>>(),
-                    p.did_not_fit
-                ),
-                Planned::Held(reason) => format!("{at} {} held {reason:?}", due.slot.id),
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let args = ["next", "--days", "31", "--format", "json"];
+    let code = loaxa::cli::run_args(&args, ctx, &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+    rows.iter()
+        .map(|r| {
+            let at = chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&TZ)
+                .format("%m-%d %H:%M");
+            let slot = r["slot"].as_str().unwrap();
+            match r["held"].as_object() {
+                Some(_) => {
+                    let reason: Reason = serde_json::from_value(r["held"].clone()).unwrap();
+                    format!("{at} {slot} held {reason:?}")
+                }
+                None => {
+                    let strings = |v: &serde_json::Value, key: &str| -> Vec<String> {
+                        v.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|c| {
+                                let c = if key.is_empty() { c } else { &c[key] };
+                                c.as_str().unwrap().to_string()
+                            })
+                            .collect()
+                    };
+                    format!(
+                        "{at} {slot} airs {:?} cut {:?}",
+                        strings(&r["clips"], "rel"),
+                        strings(&r["did_not_fit"], "")
+                    )
+                }
             }
         })
         .collect()
@@ -1230,8 +1249,8 @@ fn journal_lines(rs: &[Record]) -> Vec<String> {
 fn what_next_predicts_for_a_month_is_what_the_journal_shows_aired_clip_by_clip() {
     for seed in [1, 2, 3] {
         let st = random_station(seed);
-        let (from, until) = (local("2025-09-01 00:00:00"), local("2025-10-01 00:00:00"));
-        let predicted = plan_lines(&st, from, until);
+        let (from, until) = (local("2025-09-01 00:00:00"), local("2025-10-02 00:00:00"));
+        let predicted = next_31_days(&st, from);
         let clock = FakeClock::new(from);
         daemon::run(
             &st,

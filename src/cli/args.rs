@@ -86,6 +86,11 @@ pub(super) enum Command {
             "How many days ahead to look",
         ))]
         days: u32,
+        #[arg(long, value_enum, default_value_t = NextFormat::Table, help = h(
+            "Dạng in: table (bảng) hoặc json (cho phần mềm khác)",
+            "Output: table, or json (for other programs)",
+        ))]
+        format: NextFormat,
     },
     #[command(about = h(
         "Xem nhật ký: đã phát gì, chưa phát được gì và vì sao",
@@ -251,6 +256,12 @@ pub(super) enum ReportFormat {
     Json,
     Html,
     Xlsx,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum NextFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use args::Cli;
-use args::{Command, Format, LogAction, LogArgs, PlayPriority, ReportFormat};
+use args::{Command, Format, LogAction, LogArgs, NextFormat, PlayPriority, ReportFormat};
 
 use crate::audio::device::DeviceOutput;
 use crate::audio::paced::PacedOutput;
@@ -292,7 +292,7 @@ fn dispatch(
             no_start,
             packaged,
         } => install::install(ctx, &root, no_start, packaged, out),
-        Command::Next { days } => next::next(ctx, days, out, err),
+        Command::Next { days, format } => next::next(ctx, days, format, out, err),
         Command::Log {
             action: Some(LogAction::Verify { pin }),
             ..
