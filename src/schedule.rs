@@ -1266,16 +1266,22 @@ impl Schedules {
             keep
         });
         if !out.loaded.is_empty() || !out.removed.is_empty() {
-            self.files.sort_by(|a, b| a.file.cmp(&b.file));
-            let mut order = 0;
-            for f in &mut self.files {
-                for slot in &mut f.slots {
-                    slot.order = order;
-                    order += 1;
-                }
-            }
+            self.put_in_order();
         }
         out
+    }
+
+    /// Files by name, and every slot numbered in that order: clashing slots of equal
+    /// priority air in the order the operator reads them.
+    pub fn put_in_order(&mut self) {
+        self.files.sort_by(|a, b| a.file.cmp(&b.file));
+        let mut order = 0;
+        for f in &mut self.files {
+            for slot in &mut f.slots {
+                slot.order = order;
+                order += 1;
+            }
+        }
     }
 }
 

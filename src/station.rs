@@ -149,13 +149,6 @@ fn keep_last_good(
             }
         }
     }
-    schedules.files.sort_by(|a, b| a.file.cmp(&b.file));
-    let mut order = 0;
-    for f in &mut schedules.files {
-        for slot in &mut f.slots {
-            slot.order = order;
-            order += 1;
-        }
-    }
+    schedules.put_in_order();
     kept
 }
