@@ -1091,3 +1091,23 @@ fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_wh
         "{out}"
     );
 }
+
+#[test]
+fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
+    let st = TempStation::new("", PLAN);
+    let (code, _, err) = run({
+        let mut c = loaxa(&st);
+        c.arg("nxt");
+        c
+    });
+    assert_eq!(code, 2);
+    assert!(err.contains("lỗi: không có lệnh «nxt»"), "{err}");
+    assert!(err.contains("có phải ý bạn là «next»?"), "{err}");
+    let (code, _, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["nxt", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 2);
+    assert!(err.contains("unrecognized subcommand 'nxt'"), "{err}");
+}

@@ -82,6 +82,72 @@ pub(super) fn localize(cmd: clap::Command, lang: Lang) -> clap::Command {
         )
 }
 
+/// A usage error in Vietnamese (clap's own are English): what was wrong, the nearest right
+/// spelling if clap has one, the usage line, and where to look. `None` for the kinds that are
+/// not errors (help, version) or that clap words best itself.
+pub(super) fn usage_error(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = |kind: ContextKind| -> Option<String> {
+        match e.get(kind)? {
+            ContextValue::String(s) => Some(s.clone()),
+            ContextValue::Strings(v) => Some(v.join(", ")),
+            ContextValue::StyledStr(s) => Some(s.to_string()),
+            ContextValue::StyledStrs(v) => Some(
+                v.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            ContextValue::Number(n) => Some(n.to_string()),
+            ContextValue::Bool(_) | ContextValue::None => None,
+            _ => None,
+        }
+    };
+    let arg = text(ContextKind::InvalidArg).unwrap_or_default();
+    let mut what = match e.kind() {
+        ErrorKind::InvalidSubcommand => format!(
+            "không có lệnh «{}»",
+            text(ContextKind::InvalidSubcommand).unwrap_or_default()
+        ),
+        ErrorKind::UnknownArgument => format!("không có tùy chọn «{arg}»"),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let value = text(ContextKind::InvalidValue).unwrap_or_default();
+            let mut t = format!("giá trị «{value}» không dùng được cho {arg}");
+            if let Some(valid) = text(ContextKind::ValidValue) {
+                t += &format!("; dùng một trong: {valid}");
+            }
+            t
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "{arg} không dùng cùng {}",
+            text(ContextKind::PriorArg).unwrap_or_default()
+        ),
+        ErrorKind::MissingRequiredArgument => format!("còn thiếu: {arg}"),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            format!("số giá trị cho {arg} không đúng")
+        }
+        ErrorKind::NoEquals => format!("{arg} cần dấu = trước giá trị"),
+        ErrorKind::InvalidUtf8 => "tham số có ký tự không phải UTF-8".to_string(),
+        _ => return None,
+    };
+    let suggested = text(ContextKind::SuggestedSubcommand)
+        .or_else(|| text(ContextKind::SuggestedArg))
+        .or_else(|| text(ContextKind::SuggestedValue));
+    if let Some(s) = suggested {
+        what += &format!("\n\n  gợi ý: có phải ý bạn là «{s}»?");
+    }
+    let usage = text(ContextKind::Usage)
+        .map(|u| {
+            let u = u.trim_start();
+            let u = u.strip_prefix("Usage:").unwrap_or(u).trim();
+            format!("\n\nCách dùng: {u}")
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "lỗi: {what}{usage}\n\nXem thêm: loaxa --help (hoặc --lang en)\n"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::args::set_help_language;
@@ -129,5 +195,45 @@ mod tests {
         let mut missing = Vec::new();
         walk(&en, &vi, "loaxa", &mut missing);
         assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    /// A usage error speaks Vietnamese too, with clap's suggestion and the usage line.
+    #[test]
+    fn usage_errors_are_said_in_vietnamese() {
+        use clap::Parser as _;
+        set_help_language(Lang::Vi);
+        let said = |args: &[&str]| {
+            let e = Cli::try_parse_from(std::iter::once("loaxa").chain(args.iter().copied()))
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            usage_error(&e).unwrap_or_else(|| format!("(clap's own) {e}"))
+        };
+        let t = said(&["nxt"]);
+        assert!(
+            t.contains("không có lệnh «nxt»") && t.contains("«next»"),
+            "{t}"
+        );
+        let t = said(&["next", "--dayz", "3"]);
+        assert!(
+            t.contains("không có tùy chọn «--dayz»") && t.contains("«--days»"),
+            "{t}"
+        );
+        let t = said(&["next", "--days", "abc"]);
+        assert!(
+            t.contains("giá trị «abc» không dùng được cho --days"),
+            "{t}"
+        );
+        let t = said(&["report", "--format", "pdf"]);
+        assert!(
+            t.contains("dùng một trong: table, csv, json, html, xlsx"),
+            "{t}"
+        );
+        let t = said(&["report", "--month", "2025-09", "--quarter", "2025-Q3"]);
+        assert!(t.contains("không dùng cùng"), "{t}");
+        let t = said(&["play"]);
+        assert!(
+            t.contains("còn thiếu: <FILE>") && t.contains("Cách dùng: loaxa play"),
+            "{t}"
+        );
     }
 }
