@@ -1111,3 +1111,53 @@ fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
     assert_eq!(code, 2);
     assert!(err.contains("unrecognized subcommand 'nxt'"), "{err}");
 }
+
+#[test]
+fn a_week_down_is_journaled_missed_in_full_and_summed_up_in_the_log_not_line_by_line() {
+    use loaxa::audio::recorder::{Recorder, Tape};
+    // A slot every 10 minutes; the station last ran a week ago (in-process, on a clock set
+    // back a week), then starts for real now.
+    let st = TempStation::new(
+        "",
+        &format!(
+            r#"{PLAN}[[slot]]
+id = "s"
+cron = "0 */10 * * * *"
+play = ["a.wav"]
+"#
+        ),
+    );
+    st.tone("a.wav", 0.2);
+    let week_ago = chrono::Utc::now() - chrono::Duration::days(7);
+    let clock = loaxa::clock::FakeClock::new(week_ago);
+    crate::support::daemon::run(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        week_ago + chrono::Duration::minutes(1),
+        vec![],
+        vec![],
+        loaxa::daemon::RunOptions::default(),
+    );
+    let child = start_run(&st, &["--lang", "en"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, err) = stop(child);
+    assert_eq!(code, 0, "{err}");
+    let said = err.lines().filter(|l| l.contains("missed: ")).count();
+    assert_eq!(said, 10, "the first ten each get a line:\n{err}");
+    assert!(
+        err.contains("occurrence(s) fell due while loaxa was not running, from "),
+        "{err}"
+    );
+    let log = log_json(&st);
+    let missed = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "missed")
+        .count();
+    assert!(
+        (1000..=1010).contains(&missed),
+        "a week of 10-minute slots: {missed}"
+    );
+}

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How many occurrences missed while loaxa was down get a log line each at start-up.
+const MISSED_SAID: usize = 10;
+
 impl Daemon<'_> {
     pub(super) fn startup(&mut self, now: DateTime<Utc>) -> Result<(), DaemonError> {
         let lang = self.lang();
@@ -128,22 +131,31 @@ impl Daemon<'_> {
             // After a long run most of these are journaled: one range query, not one each.
             let known = self.journal.occurrences_scheduled(from, horizon)?;
             let mut missed = Vec::new();
+            let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
             for p in owed {
                 if known.contains(&self.info(&p).key) {
                     continue;
                 }
-                missed.extend(self.missed(&p, Reason::NotRunning)?);
+                // The first few each get a line; a week down is summed up below, not
+                // thousands of lines.
+                let say = missed.len() < MISSED_SAID;
+                if let Some(e) = self.missed_said(&p, Reason::NotRunning, say)? {
+                    missed.push(e);
+                    span = Some(span.map_or((p.at, p.at), |(a, _)| (a, p.at)));
+                }
             }
             // One write for all of them: a week down at a busy station is thousands.
             let count = missed.len();
             self.record(&missed, now);
-            if count > 0 {
+            if let Some((first, last)) = span {
                 tracing::warn!(
                     "{}",
                     tr!(
                         lang,
-                        "{count} lần phát đã bị lỡ khi loaxa không chạy (đã ghi vào nhật ký)",
-                        "{count} occurrence(s) fell due while loaxa was not running (journaled as missed)"
+                        "{count} lần phát đã bị lỡ khi loaxa không chạy, từ {} đến {} (đã ghi vào nhật ký; xem `loaxa log`)",
+                        "{count} occurrence(s) fell due while loaxa was not running, from {} to {} (journaled as missed; see `loaxa log`)",
+                        self.local(first),
+                        self.local(last)
                     )
                 );
             }
@@ -252,9 +264,25 @@ impl Daemon<'_> {
     /// The event that journals an occurrence as missed, said in the log; `None` if the
     /// journal already accounts for it.
     pub(super) fn missed(&self, p: &Pending, reason: Reason) -> Result<Option<Event>, DaemonError> {
+        self.missed_said(p, reason, true)
+    }
+
+    /// [`Self::missed`], said in the log only if `say` (a long downtime is summed up instead).
+    fn missed_said(
+        &self,
+        p: &Pending,
+        reason: Reason,
+        say: bool,
+    ) -> Result<Option<Event>, DaemonError> {
         let info = self.info(p);
         if self.knows(&info.key)? {
             return Ok(None);
+        }
+        if !say {
+            return Ok(Some(Event::OccurrenceMissed {
+                occurrence: info,
+                reason,
+            }));
         }
         tracing::warn!(
             "{}",
