@@ -29,13 +29,16 @@ impl Wakers {
     pub fn start(watch: &[&Path], lang: Lang) -> Wakers {
         let notify = Arc::new(Notify::new());
         let files = Arc::new(AtomicBool::new(false));
-        let watcher = watch_files(watch, &files, &notify, lang);
+        let (watcher, all) = match watch_files(watch, &files, &notify, lang) {
+            Some((w, all)) => (Some(w), all),
+            None => (None, false),
+        };
         // A step only needs to wake the loop: `watch_clock` tells it from sleeping.
         watch_clock_steps(&notify);
         Wakers {
             notify,
             files,
-            watching_files: watcher.is_some(),
+            watching_files: all,
             _watcher: watcher,
         }
     }
@@ -46,12 +49,14 @@ impl Wakers {
     }
 }
 
+/// The watcher, and whether it watches every folder: one that cannot be watched (not there
+/// yet, say) does not keep the others from waking the daemon at once.
 fn watch_files(
     paths: &[&Path],
     flag: &Arc<AtomicBool>,
     wake: &Arc<Notify>,
     lang: Lang,
-) -> Option<notify::RecommendedWatcher> {
+) -> Option<(notify::RecommendedWatcher, bool)> {
     use notify::Watcher as _;
     let (f, w) = (flag.clone(), wake.clone());
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -62,6 +67,7 @@ fn watch_files(
         }
     })
     .ok()?;
+    let mut all = true;
     for path in paths {
         // Editors save by writing a new file and renaming it over the old: the folder is
         // watched, not the file.
@@ -83,10 +89,10 @@ fn watch_files(
                     dir.display()
                 )
             );
-            return None;
+            all = false;
         }
     }
-    Some(watcher)
+    Some((watcher, all))
 }
 
 /// A thread blocked on a timerfd armed a year ahead on the wall clock with
@@ -154,4 +160,30 @@ fn watch_clock_steps(wake: &Arc<Notify>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = wake;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a schedules folder that could not be watched (not there yet) kept the
+    /// configuration's folder from being watched too.
+    #[test]
+    fn a_folder_that_cannot_be_watched_does_not_keep_the_others_from_waking() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("khong-co/schedules");
+        let config = dir.path().join("loaxa.toml");
+        std::fs::write(&config, "station = \"x\"\n").unwrap();
+        let w = Wakers::start(&[missing.as_path(), config.as_path()], Lang::En);
+        assert!(!w.watching_files, "not every folder is watched");
+        std::fs::write(&config, "station = \"y\"\n").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !w.take_files() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the edit woke nothing"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
