@@ -220,7 +220,13 @@ impl Catalog {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 // A link is looked through (to a file inside the folder it is that file),
                 // unless it is refused below.
-                let refused = library::refusal(&self.audio_dir, &entry.path(), self.lang);
+                // Only a link or a name that is not UTF-8 can be refused, and the listing
+                // says which: a library of thousands pays no extra look per file per rescan.
+                let suspect = entry.file_name().to_str().is_none()
+                    || entry.file_type().is_ok_and(|t| t.is_symlink());
+                let refused = suspect
+                    .then(|| library::refusal(&self.audio_dir, &entry.path(), self.lang))
+                    .flatten();
                 let Ok(meta) = std::fs::metadata(entry.path())
                     .or_else(|_| std::fs::symlink_metadata(entry.path()))
                 else {
