@@ -64,7 +64,24 @@ pub struct Upcoming {
 }
 
 impl Upcoming {
-    pub fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
+    /// The next few occurrences from `now` (five, within two weeks), each as planned: what
+    /// the daemon publishes and `status` shows when no daemon runs.
+    pub fn ahead(
+        planner: &crate::plan::Planner<'_>,
+        schedules: &crate::schedule::Schedules,
+        journal: Option<&crate::journal::Journal>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Upcoming>, crate::journal::JournalError> {
+        let lang = planner.config.language;
+        let until = now + chrono::Duration::days(14);
+        Ok(planner
+            .forecast(schedules, journal, now, until, 5)?
+            .iter()
+            .map(|(due, planned)| Upcoming::of(due, planned, lang))
+            .collect())
+    }
+
+    fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
         Upcoming {
             at: due.at,
             plan: due.slot.plan.clone(),

@@ -156,18 +156,8 @@ pub(super) fn status(
                 catalog: catalog.get_or_init(|| station.catalog()),
                 probes: &station.probes,
             };
-            planner
-                .forecast(
-                    &station.schedules,
-                    journal.as_ref(),
-                    now,
-                    now + chrono::Duration::days(14),
-                    5,
-                )
+            crate::status::Upcoming::ahead(&planner, &station.schedules, journal.as_ref(), now)
                 .map_err(|e| Failure::Runtime(e.to_string()))?
-                .iter()
-                .map(|(due, planned)| crate::status::Upcoming::of(due, planned, lang))
-                .collect()
         }
     };
     if next.is_empty() {

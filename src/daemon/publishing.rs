@@ -25,20 +25,8 @@ impl Daemon<'_> {
             catalog: &self.clips.catalog,
             probes: &self.station.probes,
         };
-        let lang = self.lang();
-        match planner.forecast(
-            &self.schedules,
-            Some(&*self.journal),
-            now,
-            now + chrono::Duration::days(14),
-            5,
-        ) {
-            Ok(ahead) => {
-                self.publishing.status.next = ahead
-                    .into_iter()
-                    .map(|(due, planned)| Upcoming::of(&due, &planned, lang))
-                    .collect();
-            }
+        match Upcoming::ahead(&planner, &self.schedules, Some(&*self.journal), now) {
+            Ok(ahead) => self.publishing.status.next = ahead,
             Err(e) => tracing::debug!("status: next occurrences: {e}"),
         }
         self.publishing.status.rejected = self
