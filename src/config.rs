@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diagnostic::{from_toml_error, Diagnostic};
@@ -127,6 +127,52 @@ pub struct Config {
     /// How many times an emergency file airs back to back.
     pub emergency_repeat: u32,
     pub guards: Guards,
+    /// The operator's console (`loaxa web`).
+    pub web: Web,
+}
+
+/// The console's listener and accounts (`[web]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Web {
+    pub listen: std::net::SocketAddr,
+    /// By name, sorted.
+    pub users: Vec<WebUser>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            users: Vec::new(),
+        }
+    }
+}
+
+/// One console account: its role and its password's argon2id hash (never the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebUser {
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// What a console account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything the console offers.
+    Operator,
+    /// Reads every page, changes nothing (the commune chairman, say).
+    Viewer,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
 }
 
 /// Station-wide limits the operator sets once; emergencies are exempt.
@@ -199,6 +245,22 @@ struct RawConfig {
     max_session_minutes: Option<Spanned<i64>>,
     max_sessions_per_day: Option<Spanned<i64>>,
     quiet_hours: Option<Spanned<String>>,
+    web: Option<RawWeb>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    users: BTreeMap<String, Spanned<RawWebUser>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebUser {
+    role: Spanned<String>,
+    password: Spanned<String>,
 }
 
 /// Command-line overrides, the last layer.
@@ -678,10 +740,13 @@ pub fn parse(
         parsed
     });
 
+    let web = web_settings(raw.web.as_ref(), path, text, lang, &mut problems);
+
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
+        web,
         guards: Guards {
             max_session_minutes: guards_minutes,
             max_sessions_per_day: guards_sessions,
@@ -705,6 +770,71 @@ pub fn parse(
         buffer_frames: buffer_frames as u32,
         latency_compensation: Duration::from_millis(latency as u64),
     })
+}
+
+/// The `[web]` section, each problem located.
+fn web_settings(
+    raw: Option<&RawWeb>,
+    path: &Path,
+    text: &str,
+    lang: Lang,
+    problems: &mut Vec<Diagnostic>,
+) -> Web {
+    let mut web = Web::default();
+    let Some(raw) = raw else {
+        return web;
+    };
+    if let Some(l) = &raw.listen {
+        match l.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(a) => web.listen = a,
+            Err(_) => problems.push(Diagnostic::error(
+                path,
+                text,
+                l.span(),
+                lang.pick(
+                    "`listen` là một địa chỉ IP và cổng, ví dụ \"127.0.0.1:8080\"",
+                    "`listen` is an IP address and port, for example \"127.0.0.1:8080\"",
+                ),
+            )),
+        }
+    }
+    for (name, u) in &raw.users {
+        let u = u.get_ref();
+        let role = match u.role.get_ref().as_str() {
+            "operator" => Role::Operator,
+            "viewer" => Role::Viewer,
+            _ => {
+                problems.push(Diagnostic::error(
+                    path,
+                    text,
+                    u.role.span(),
+                    lang.pick(
+                        "`role` là \"operator\" (người vận hành) hoặc \"viewer\" (chỉ xem)",
+                        "`role` is \"operator\" or \"viewer\" (read-only)",
+                    ),
+                ));
+                continue;
+            }
+        };
+        if !u.password.get_ref().starts_with("$argon2id$") {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                u.password.span(),
+                lang.pick(
+                    "`password` là mã băm argon2id do `loaxa web passwd` ghi, không phải mật khẩu",
+                    "`password` is the argon2id hash `loaxa web passwd` writes, not a password",
+                ),
+            ));
+            continue;
+        }
+        web.users.push(WebUser {
+            name: name.clone(),
+            role,
+            password_hash: u.password.get_ref().clone(),
+        });
+    }
+    web
 }
 
 /// The `LOAXA_*` variables of this process, for [`load`].

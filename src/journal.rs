@@ -335,6 +335,8 @@ pub enum Event {
         sha256: Option<String>,
         reason: String,
     },
+    /// Something done from the operator's console, by whom (handed over by `loaxa web`).
+    ConsoleAction(crate::console::Action),
 }
 
 /// Levels of the samples actually handed to the output (after volume), per clip: the proof
@@ -471,6 +473,7 @@ impl Event {
             Event::BroadcastEnded { .. } => "broadcast_ended",
             Event::OccurrenceMissed { .. } => "occurrence_missed",
             Event::ClipRejected { .. } => "clip_rejected",
+            Event::ConsoleAction(_) => "console_action",
         }
     }
 }
@@ -1032,6 +1035,23 @@ impl Journal {
     /// removed, inserted or reordered. With `pin` (an event number and the hash a printed
     /// report showed for it), also checks that the journal still holds that very history.
     pub fn verify(&self, pin: Option<(i64, &str)>) -> Result<Verification, JournalError> {
+        self.verify_counting(pin, &std::sync::atomic::AtomicI64::new(0))
+    }
+
+    /// The events in the journal (its last sequence number), for a progress bar.
+    pub fn event_count(&self) -> Result<i64, JournalError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
+    /// As [`Journal::verify`], adding to `checked` as it goes (every few thousand events), so
+    /// another thread can show progress on a large journal.
+    pub fn verify_counting(
+        &self,
+        pin: Option<(i64, &str)>,
+        checked: &std::sync::atomic::AtomicI64,
+    ) -> Result<Verification, JournalError> {
         // The chain is checked in two halves at once, one per core, each on its own read-only
         // connection: the second half starts from the stored hash at the split, which the
         // first half checks. The first problem found, in sequence order, is the one reported.
@@ -1070,14 +1090,23 @@ impl Journal {
                     (0, GENESIS.to_string()),
                     i64::MAX,
                     pin,
+                    checked,
                 )?,
                 None,
             )
         } else {
             std::thread::scope(|scope| -> Result<_, JournalError> {
-                let tail = scope.spawn(|| verify_span(&open()?, &path, at_split, i64::MAX, pin));
+                let tail = scope
+                    .spawn(|| verify_span(&open()?, &path, at_split, i64::MAX, pin, checked));
                 let head =
-                    verify_span(&self.conn, &self.path, (0, GENESIS.to_string()), split, pin)?;
+                    verify_span(
+                    &self.conn,
+                    &self.path,
+                    (0, GENESIS.to_string()),
+                    split,
+                    pin,
+                    checked,
+                )?;
                 let tail = tail.join().map_err(|_| JournalError::Corrupt {
                     path: path.clone(),
                     seq: split,
@@ -1600,6 +1629,7 @@ fn verify_span(
     after: (i64, String),
     upto: i64,
     pin: Option<(i64, &str)>,
+    checked: &std::sync::atomic::AtomicI64,
 ) -> Result<Verification, JournalError> {
     let sql = |source| JournalError::Sqlite {
         path: path.to_path_buf(),
@@ -1620,6 +1650,9 @@ fn verify_span(
     let mut last_digest = unhex(last_hash.as_bytes());
     while let Some(r) = rows.next().map_err(sql)? {
         use rusqlite::types::ValueRef;
+        if count % 4096 == 4095 {
+            checked.fetch_add(4096, std::sync::atomic::Ordering::Relaxed);
+        }
         let bytes = |i: usize| -> Result<Option<&[u8]>, JournalError> {
             match r.get_ref(i).map_err(sql)? {
                 ValueRef::Null => Ok(None),

@@ -196,6 +196,79 @@ pub fn refusal(audio_dir: &Path, path: &Path, lang: Lang) -> Option<String> {
     }
 }
 
+/// Why a file handed to the daemon's folders (by `play`, or uploaded from the console) was not
+/// put in place. Nothing is left behind in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// It does not decode to the end.
+    #[error("{0}")]
+    Clip(ClipError),
+}
+
+/// Puts a fully written file (`part`, under a temporary name in `dir`) in place as `name`,
+/// the way a careful operator would: decoded in full first (a damaged file is refused now,
+/// with whoever handed it at the keyboard), dated as settled so the daemon airs it without a
+/// settle wait, then linked under its real name. A name already taken gets `-2`, `-3`…: a
+/// second file of the same name is a second file, never a replacement of the first. Returns
+/// where it went and what was measured.
+pub fn put_in_place(
+    part: &Path,
+    dir: &Path,
+    name: &str,
+    probes: &ProbeCache,
+) -> Result<(PathBuf, ClipInfo), PlaceError> {
+    let fail = |path: &Path, source| {
+        let _ = std::fs::remove_file(part);
+        PlaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let settled = SystemTime::now() - SETTLE - Duration::from_secs(1);
+    if let Err(e) = File::options()
+        .write(true)
+        .open(part)
+        .and_then(|f| f.set_modified(settled))
+    {
+        return Err(fail(part, e));
+    }
+    let info = match probe(part) {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = std::fs::remove_file(part);
+            return Err(PlaceError::Clip(e));
+        }
+    };
+    let stem_ext = Path::new(name);
+    let stem = stem_ext.file_stem().unwrap_or_default().to_string_lossy();
+    for n in 1.. {
+        let candidate = match (n, stem_ext.extension()) {
+            (1, _) => dir.join(name),
+            (_, Some(ext)) => dir.join(format!("{stem}-{n}.{}", ext.to_string_lossy())),
+            (_, None) => dir.join(format!("{stem}-{n}")),
+        };
+        // A link fails where a rename would overwrite: two hand-overs of one name at once
+        // both land.
+        match std::fs::hard_link(part, &candidate) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(part);
+                if let Ok(meta) = std::fs::metadata(&candidate) {
+                    probes.remember(&candidate, stamp_of(&meta), info.clone());
+                }
+                return Ok((candidate, info));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(fail(&candidate, e)),
+        }
+    }
+    unreachable!("the names to try are endless")
+}
+
 /// Whether a file name is a temporary or hidden name that copy tools use while writing.
 pub fn is_temporary_name(name: &str) -> bool {
     let lower = name.to_lowercase();

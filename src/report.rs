@@ -810,8 +810,15 @@ impl Report {
 <html lang="{lang}"><head><meta charset="utf-8">
 <title>{title}</title>
 <style>
-@page {{ size: A4; margin: 15mm 12mm; }}
-body {{ font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 11pt; color: #000; margin: 0 auto; max-width: 186mm; }}
+@page {{ size: A4; margin: 20mm 15mm 20mm 30mm; }}
+body {{ font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; color: #000; margin: 0 auto; max-width: 165mm; }}
+.nd30 {{ display: flex; justify-content: space-between; text-align: center; font-size: 12pt; }}
+.nd30 .body {{ width: 40%; }}
+.nd30 .nation {{ width: 58%; }}
+.motto {{ text-decoration: underline; }}
+.dateline {{ font-style: italic; margin-top: 2mm; }}
+.doctype {{ text-align: center; font-weight: bold; font-size: 14pt; margin: 6mm 0 0; }}
+.recipients {{ font-size: 11pt; text-align: left !important; }}
 h1 {{ font-size: 14pt; text-align: center; margin: 4mm 0 1mm; }}
 h2 {{ font-size: 12pt; margin: 5mm 0 2mm; }}
 h3 {{ font-size: 11pt; margin: 3mm 0 1mm; }}
@@ -832,11 +839,19 @@ tr.total td {{ font-weight: bold; }}
             lang = self.lang.code(),
             title = e(&self.title())
         );
+        // The administrative document layout of Nghị định 30/2020/NĐ-CP, so the printed
+        // report can be signed as is: issuing body and number on the left, national name,
+        // motto and the place-and-date line on the right, the document type centred.
         let _ = writeln!(
             o,
-            "<p class=\"center\"><b>{}</b></p>",
-            e(&self.station.to_uppercase())
+            "<div class=\"nd30\"><div class=\"body\"><b>{}</b><br>{}</div><div class=\"nation\"><b>{}</b><br><b class=\"motto\">{}</b><div class=\"dateline\">{}</div></div></div>",
+            e(&self.station.to_uppercase()),
+            e(self.l("Số: …/BC-…", "No.: …/BC-…")),
+            e(self.l("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIETNAM")),
+            e(self.l("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness")),
+            e(self.l("……, ngày … tháng … năm ……", "……, date ……")),
         );
+        let _ = writeln!(o, "<p class=\"doctype\">{}</p>", e(self.l("BÁO CÁO", "REPORT")));
         let _ = writeln!(o, "<h1>{}</h1>", e(&self.title()));
         let _ = writeln!(
             o,
@@ -976,7 +991,10 @@ tr.total td {{ font-weight: bold; }}
         let _ = writeln!(o, "<p class=\"hash\">{}</p>", e(&self.chain_text()));
         let _ = writeln!(
             o,
-            "<div class=\"sign\"><div><b>{}</b><br><i>{}</i></div><div><b>{}</b><br><i>{}</i></div></div>",
+            "<div class=\"sign\"><div class=\"recipients\"><b><i>{}</i></b><br>{}<br>{}<br><br><b>{}</b><br><i>{}</i></div><div><b>{}</b><br><i>{}</i></div></div>",
+            e(self.l("Nơi nhận:", "Recipients:")),
+            e(self.l("- UBND tỉnh (để báo cáo);", "- Provincial People's Committee (for report);")),
+            e(self.l("- Lưu: VT.", "- Archive.")),
             e(self.l("NGƯỜI LẬP BÁO CÁO", "PREPARED BY")),
             e(self.l("(Ký, ghi rõ họ tên)", "(signature, name)")),
             e(self.l("CHỦ TỊCH UBND XÃ", "COMMUNE CHAIRMAN")),

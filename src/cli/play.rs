@@ -126,56 +126,22 @@ fn hand_over(
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    // A second play of the same file while the first waits is a second airing, not a
-    // replacement of the first.
-    let mut target = dir.join(&name);
-    for n in 2.. {
-        if !target.exists() {
-            break;
-        }
-        let p = Path::new(&name);
-        let stem = p.file_stem().unwrap_or_default().to_string_lossy();
-        target = match p.extension() {
-            Some(ext) => dir.join(format!("{stem}-{n}.{}", ext.to_string_lossy())),
-            None => dir.join(format!("{stem}-{n}")),
-        };
-    }
-    let name = target
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
     let part = dir.join(format!("{name}.part"));
-    let copied = std::fs::create_dir_all(&dir)
+    std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&source, &part))
-        .and_then(|_| std::fs::File::options().write(true).open(&part))
-        .and_then(|f| {
-            f.set_modified(
-                std::time::SystemTime::now()
-                    - crate::library::SETTLE
-                    - std::time::Duration::from_secs(1),
-            )
-        })
-        .map(|_| ());
-    copied.map_err(|e| Failure::Runtime(format!("{}: {e}", part.display())))?;
-    // Measured here, before it appears under its real name: a damaged file is refused now,
-    // with the operator at the keyboard, and a good one airs without a settle wait.
-    match library::probe(&part) {
-        Ok(info) => {
-            if let Ok(meta) = std::fs::metadata(&part) {
-                station
-                    .probes
-                    .remember(&target, library::stamp_of(&meta), info);
-            }
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
+        .map_err(|e| Failure::Runtime(format!("{}: {e}", part.display())))?;
+    let name = match library::put_in_place(&part, &dir, &name, &station.probes) {
+        Ok((target, _)) => target
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        Err(library::PlaceError::Clip(e)) => {
             writeln!(err, "{}: {}", source.display(), e.reason(lang)).map_err(io)?;
             return Err(Failure::Invalid);
         }
-    }
-    std::fs::rename(&part, &target)
-        .map_err(|e| Failure::Runtime(format!("{}: {e}", target.display())))?;
+        Err(e) => return Err(Failure::Runtime(e.to_string())),
+    };
     if emergency {
         writeln!(
             out,

@@ -118,3 +118,40 @@ impl Daemon<'_> {
         Ok(self.held.backlog.knows(key) || self.journal.knows(key)?)
     }
 }
+
+impl Daemon<'_> {
+    /// Journals what the console handed over (see [`crate::console`]), in the order it was
+    /// done, and removes each file once its event is journaled or held. A file that does not
+    /// parse is set aside under a `.bad` name and said, never silently dropped.
+    pub(super) fn journal_console_actions(&mut self) {
+        let pending = crate::console::pending(&self.config.audio_dir);
+        if pending.is_empty() {
+            return;
+        }
+        let lang = self.lang();
+        for (path, action) in pending {
+            match action {
+                Ok(action) => {
+                    let at = self.clock.now();
+                    self.record(&[Event::ConsoleAction(action)], at);
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        tracing::error!("{}: {e}", path.display());
+                    }
+                }
+                Err(reason) => {
+                    tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "thao tác từ bảng điều khiển không đọc được, để riêng: {}: {}",
+                            "a console action that does not read, set aside: {}: {}",
+                            path.display(),
+                            reason
+                        )
+                    );
+                    let _ = std::fs::rename(&path, path.with_extension("bad"));
+                }
+            }
+        }
+    }
+}

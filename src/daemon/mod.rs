@@ -441,6 +441,7 @@ impl<'a> Daemon<'a> {
         self.retry_backlog(false);
         self.refresh_files()?;
         self.refresh_catalog()?;
+        self.journal_console_actions();
         self.publish_status(false);
         Ok(self.scan_handed())
     }

@@ -1,0 +1,145 @@
+//! What the operator's console (`loaxa web`) did, handed to the daemon to journal. The
+//! console may write only into the audio and schedules folders, so each of its actions
+//! (a login, an upload, a retirement, a schedule saved, an emergency) is a small JSON file
+//! dropped into a hidden folder of `audio/`; the daemon, the journal's one writer, appends it
+//! to the hash chain and removes it. One writer keeps the chain one sequence without relying
+//! on two processes sharing SQLite's lock, and the console needs no write access to the
+//! journal. While no daemon runs, the files wait and are journaled when it starts.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The hidden folder under `audio/` (the catalog skips hidden folders).
+pub const PENDING_DIR: &str = ".loaxa-console";
+
+/// One thing done from the console, by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub at: DateTime<Utc>,
+    /// The account's name (empty for a failed login with an unknown name).
+    pub user: String,
+    /// The client's address.
+    pub from: String,
+    pub what: What,
+    /// The file it concerns, relative to the station's audio or schedules folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum What {
+    Login,
+    LoginFailed,
+    Logout,
+    Upload,
+    Retire,
+    SidecarSaved,
+    ScheduleSaved,
+    Emergency,
+}
+
+impl What {
+    pub fn label(self, lang: crate::lang::Lang) -> &'static str {
+        match self {
+            What::Login => lang.pick("đăng nhập", "login"),
+            What::LoginFailed => lang.pick("đăng nhập sai", "failed login"),
+            What::Logout => lang.pick("đăng xuất", "logout"),
+            What::Upload => lang.pick("tải lên", "upload"),
+            What::Retire => lang.pick("cho nghỉ", "retire"),
+            What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
+            What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
+            What::Emergency => lang.pick("phát khẩn cấp", "emergency"),
+        }
+    }
+}
+
+/// Hands an action over: written under a temporary name, then renamed, so the daemon never
+/// reads half of one. Names sort in the order they were handed over.
+pub fn hand(audio_dir: &Path, action: &Action) -> std::io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = audio_dir.join(PENDING_DIR);
+    std::fs::create_dir_all(&dir)?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!(
+        "{:016}-{:08}-{:06}.json",
+        action.at.timestamp_micros(),
+        std::process::id(),
+        n
+    );
+    let text = serde_json::to_vec(action).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text)?;
+    let path = dir.join(name);
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// The actions waiting, oldest first, each with its file (to remove once journaled). A file
+/// that does not parse is returned as an error with its path, to be set aside, not lost.
+pub fn pending(audio_dir: &Path) -> Vec<(PathBuf, Result<Action, String>)> {
+    let Ok(rd) = std::fs::read_dir(audio_dir.join(PENDING_DIR)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let parsed = std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+            (p, parsed)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_handed_over_come_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc::now();
+        for (i, what) in [What::Login, What::Upload, What::Emergency]
+            .into_iter()
+            .enumerate()
+        {
+            hand(
+                dir.path(),
+                &Action {
+                    at: at + chrono::Duration::milliseconds(i as i64),
+                    user: "can-bo".into(),
+                    from: "127.0.0.1".into(),
+                    what,
+                    file: Some("cchc/a.mp3".into()),
+                    sha256: None,
+                    detail: None,
+                },
+            )
+            .unwrap();
+        }
+        let got: Vec<What> = pending(dir.path())
+            .into_iter()
+            .map(|(_, a)| a.unwrap().what)
+            .collect();
+        assert_eq!(got, vec![What::Login, What::Upload, What::Emergency]);
+    }
+}
