@@ -41,6 +41,8 @@ pub enum What {
     Logout,
     Upload,
     Retire,
+    /// A clip that never aired, removed.
+    Delete,
     SidecarSaved,
     ScheduleSaved,
     Emergency,
@@ -54,6 +56,7 @@ impl What {
             What::Logout => lang.pick("đăng xuất", "logout"),
             What::Upload => lang.pick("tải lên", "upload"),
             What::Retire => lang.pick("cho nghỉ", "retire"),
+            What::Delete => lang.pick("xóa bài chưa phát", "delete a never-aired clip"),
             What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
             What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
             What::Emergency => lang.pick("phát khẩn cấp", "emergency"),

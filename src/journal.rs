@@ -1096,10 +1096,9 @@ impl Journal {
             )
         } else {
             std::thread::scope(|scope| -> Result<_, JournalError> {
-                let tail = scope
-                    .spawn(|| verify_span(&open()?, &path, at_split, i64::MAX, pin, checked));
-                let head =
-                    verify_span(
+                let tail =
+                    scope.spawn(|| verify_span(&open()?, &path, at_split, i64::MAX, pin, checked));
+                let head = verify_span(
                     &self.conn,
                     &self.path,
                     (0, GENESIS.to_string()),
@@ -1128,6 +1127,18 @@ impl Journal {
             };
         }
         Ok(v)
+    }
+
+    /// Whether a clip with this content ever went on air (a scan: for the rare deletion of a
+    /// clip from the console, which must never remove evidence).
+    pub fn knows_clip(&self, sha256: &str) -> Result<bool, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM events WHERE kind = 'clip_aired' AND sha256 = ?1 AND played_ms > 0)",
+                [sha256],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
     }
 
     /// Whether anything is journaled for this occurrence (it must never be journaled twice).

@@ -34,3 +34,4 @@ pub mod sidecar;
 pub mod station;
 pub mod status;
 pub mod watch;
+pub mod web;

@@ -37,6 +37,11 @@ pub const MAX_OCCURRENCES: usize = 200_000;
 /// Maps a local wall-clock time to an instant. A time that occurs twice (clocks going back)
 /// fires once, at its first instance; a time skipped by a clock change fires at the first
 /// instant after the gap, so a slot never silently disappears.
+/// The instant a local day begins in the station's zone.
+pub fn local_midnight(tz: Tz, day: chrono::NaiveDate) -> DateTime<Utc> {
+    local_to_utc(tz, day.and_hms_opt(0, 0, 0).unwrap_or_default()).unwrap_or_default()
+}
+
 pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     if let Some(t) = tz.from_local_datetime(&local).earliest() {
         return Some(t.with_timezone(&Utc));

@@ -851,7 +851,11 @@ tr.total td {{ font-weight: bold; }}
             e(self.l("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness")),
             e(self.l("……, ngày … tháng … năm ……", "……, date ……")),
         );
-        let _ = writeln!(o, "<p class=\"doctype\">{}</p>", e(self.l("BÁO CÁO", "REPORT")));
+        let _ = writeln!(
+            o,
+            "<p class=\"doctype\">{}</p>",
+            e(self.l("BÁO CÁO", "REPORT"))
+        );
         let _ = writeln!(o, "<h1>{}</h1>", e(&self.title()));
         let _ = writeln!(
             o,
@@ -1189,7 +1193,7 @@ tr.total td {{ font-weight: bold; }}
     }
 }
 
-fn html_escape(s: &str) -> String {
+pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

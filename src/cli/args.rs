@@ -191,6 +191,17 @@ pub(super) enum Command {
         ))]
         priority: PlayPriority,
     },
+    #[command(about = h(
+        "Bảng điều khiển trên trình duyệt (một tiến trình riêng, mặc định ở http://127.0.0.1:8080/). `loaxa web passwd` đặt mật khẩu; `loaxa web --help` xem thêm",
+        "The operator's console in a browser (its own process, by default at http://127.0.0.1:8080/). `loaxa web passwd` sets a password; `loaxa web --help` for more",
+    ))]
+    Web {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS", help = h(
+            "Tham số cho bảng điều khiển: [--listen ĐỊA_CHỈ:CỔNG] hoặc passwd [--user TÊN] [--role operator|viewer]",
+            "The console's arguments: [--listen ADDRESS:PORT] or passwd [--user NAME] [--role operator|viewer]",
+        ))]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -34,7 +34,7 @@ impl tracing_subscriber::fmt::time::FormatTime for StationTime {
 /// RUST_LOG takes `target=level` directives, comma-separated, and a bare level for the rest
 /// (env_logger's form without its regular expressions, which would cost the daemon a regex
 /// engine in memory for a feature nobody at a station uses).
-pub(super) fn init_logging() {
+pub fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;

@@ -8,13 +8,14 @@ mod doctor;
 mod help;
 mod install;
 mod log;
-mod logging;
+pub mod logging;
 mod next;
 mod play;
 mod report;
 mod run;
 mod status;
 mod validate;
+mod web;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -324,6 +325,7 @@ fn dispatch(
             out,
             err,
         ),
+        Command::Web { args } => web::web(&ctx, &args, err),
         Command::Play {
             file,
             output,

@@ -1,0 +1,213 @@
+//! Who is at the console: passwords (argon2id hashes in the configuration, never the
+//! password), sessions held in memory behind an HttpOnly, SameSite=Strict cookie, a CSRF
+//! token per session for every state-changing request, and login attempts limited per
+//! address with growing delays.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use crate::config::{Role, WebUser};
+
+pub(super) const COOKIE: &str = "loaxa_session";
+/// A session ends this long after its last request.
+const IDLE: Duration = Duration::from_secs(2 * 3600);
+/// And this long after it began, whatever happens.
+const LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// Failures from one address allowed before each further attempt must wait.
+const FREE_FAILURES: u32 = 3;
+const LONGEST_WAIT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+pub(super) struct Session {
+    pub(super) user: String,
+    pub(super) role: Role,
+    pub(super) csrf: String,
+    started: Instant,
+    seen: Instant,
+}
+
+impl Session {
+    pub(super) fn can_change(&self) -> bool {
+        self.role == Role::Operator
+    }
+}
+
+/// Random bytes from the kernel, as hex: session ids and CSRF tokens.
+pub(super) fn token() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    // The kernel's generator does not fail once the system is up; if it ever did, a
+    // predictable token would be worse than stopping.
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("the kernel's random generator (/dev/urandom) is readable");
+    crate::library::hex(&b)
+}
+
+/// The argon2id hash `loaxa web passwd` stores (RustCrypto's defaults: 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::encode_b64(&token().as_bytes()[..16]).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Sessions and the login limiter.
+#[derive(Default)]
+pub(super) struct Gate {
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+/// What a login attempt came to.
+pub(super) enum Login {
+    Ok {
+        id: String,
+        session: Session,
+    },
+    Wrong,
+    /// Too many failures from this address: wait this long.
+    Wait(Duration),
+}
+
+impl Gate {
+    /// The session a cookie names, if it is still alive (and marks it used).
+    pub(super) fn session(&self, id: &str) -> Option<Session> {
+        let mut all = self.sessions.lock().ok()?;
+        let now = Instant::now();
+        all.retain(|_, s| now - s.seen < IDLE && now - s.started < LIFETIME);
+        let s = all.get_mut(id)?;
+        s.seen = now;
+        Some(s.clone())
+    }
+
+    pub(super) fn end(&self, id: &str) {
+        if let Ok(mut all) = self.sessions.lock() {
+            all.remove(id);
+        }
+    }
+
+    /// How long `from` must still wait before trying again.
+    pub(super) fn wait(&self, from: IpAddr) -> Option<Duration> {
+        let failures = self.failures.lock().ok()?;
+        let (n, last) = failures.get(&from)?;
+        let wait = delay(*n)?;
+        let passed = last.elapsed();
+        (passed < wait).then(|| wait - passed)
+    }
+
+    /// Checks a name and password (slow on purpose: argon2id), counting failures per address.
+    pub(super) fn login(
+        &self,
+        users: &[WebUser],
+        from: IpAddr,
+        name: &str,
+        password: &str,
+    ) -> Login {
+        if let Some(w) = self.wait(from) {
+            return Login::Wait(w);
+        }
+        // The hash is checked even for an unknown name, so the time taken does not tell
+        // which names exist.
+        static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let decoy = DECOY.get_or_init(|| hash_password(&token()).unwrap_or_default());
+        let user = users.iter().find(|u| u.name == name);
+        let ok = password_matches(user.map_or(decoy, |u| u.password_hash.as_str()), password)
+            && user.is_some();
+        let Some(user) = user.filter(|_| ok) else {
+            if let Ok(mut f) = self.failures.lock() {
+                let e = f.entry(from).or_insert((0, Instant::now()));
+                e.0 += 1;
+                e.1 = Instant::now();
+            }
+            return Login::Wrong;
+        };
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(&from);
+        }
+        let now = Instant::now();
+        let session = Session {
+            user: user.name.clone(),
+            role: user.role,
+            csrf: token(),
+            started: now,
+            seen: now,
+        };
+        let id = token();
+        if let Ok(mut all) = self.sessions.lock() {
+            all.insert(id.clone(), session.clone());
+        }
+        Login::Ok { id, session }
+    }
+}
+
+/// The wait after `failures` failures in a row: none for the first few, then doubling.
+fn delay(failures: u32) -> Option<Duration> {
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    Some((Duration::from_secs(1) * 2u32.saturating_pow(over.min(16))).min(LONGEST_WAIT))
+}
+
+/// Compares two tokens in time independent of where they differ.
+pub(super) fn same_token(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_after_the_first_failures_and_are_capped() {
+        assert_eq!(delay(1), None);
+        assert_eq!(delay(3), Some(Duration::from_secs(1)));
+        assert_eq!(delay(5), Some(Duration::from_secs(4)));
+        assert_eq!(delay(40), Some(LONGEST_WAIT));
+    }
+
+    #[test]
+    fn a_password_matches_its_hash_and_nothing_else() {
+        let h = hash_password("mật khẩu đài").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(password_matches(&h, "mật khẩu đài"));
+        assert!(!password_matches(&h, "mat khau dai"));
+    }
+
+    #[test]
+    fn wrong_passwords_from_one_address_make_it_wait() {
+        let gate = Gate::default();
+        let users = vec![WebUser {
+            name: "a".into(),
+            role: Role::Operator,
+            password_hash: hash_password("right").unwrap(),
+        }];
+        let ip: IpAddr = [10, 0, 0, 9].into();
+        for _ in 0..FREE_FAILURES {
+            assert!(matches!(gate.login(&users, ip, "a", "wrong"), Login::Wrong));
+        }
+        // Even the right password waits now: the limiter does not tell which was right.
+        assert!(matches!(
+            gate.login(&users, ip, "a", "right"),
+            Login::Wait(_)
+        ));
+        let other: IpAddr = [10, 0, 0, 10].into();
+        assert!(matches!(
+            gate.login(&users, other, "a", "right"),
+            Login::Ok { .. }
+        ));
+    }
+}

@@ -1,0 +1,375 @@
+//! Editing a schedule in the browser: the text is checked exactly as `validate` checks it
+//! (against the other schedule files, so plan ids stay unique) and its errors shown at their
+//! line and column before anything is saved; a diff against the version in force is shown;
+//! saving writes a temporary file and renames it, so the daemon sees the whole new version or
+//! none, and a version it rejects leaves the previous one in force.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::view::{render, Chrome};
+use super::{check_csrf, App, Refusal, Visitor};
+use crate::console::What;
+use crate::diagnostic::Diagnostic;
+use crate::lang::Lang;
+use crate::tr;
+
+#[derive(Template)]
+#[template(path = "edit.html")]
+struct EditPage {
+    c: Chrome,
+    file: String,
+    base: String,
+    text: String,
+    diagnostics: Vec<String>,
+    has_errors: bool,
+    diff: Vec<DiffLine>,
+    checked: bool,
+    saved: Option<String>,
+}
+
+const NEW_FILE: &str = r#"# Lịch phát mới: xem README, mục "Schedules"
+[plan]
+id = "ke-hoach-moi"
+title = "Kế hoạch mới"
+
+[[slot]]
+id = "sang"
+title = "Bản tin sáng"
+at = "06:00"
+days = "daily"
+queue = "cchc"
+"#;
+
+/// A schedule file's name as the console accepts it: lower-case letters, digits, `-`, `_`,
+/// ending in `.toml` (no folders, nothing hidden).
+pub(super) fn checked_name(name: &str, lang: Lang) -> Result<String, Refusal> {
+    let stem = name.strip_suffix(".toml").unwrap_or("");
+    if stem.is_empty()
+        || !stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(Refusal::Invalid(tr!(
+            lang,
+            "tên tệp lịch chỉ gồm chữ thường không dấu, số, - và _, kết thúc bằng .toml: {name:?}",
+            "a schedule file name is lower-case letters, digits, - and _, ending in .toml: {name:?}"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn sha(text: &str) -> String {
+    crate::library::hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// What is on disk now, and its hash (empty for a new file).
+fn on_disk(app: &App, name: &str) -> (String, String) {
+    match std::fs::read_to_string(app.config.schedules_dir.join(name)) {
+        Ok(t) => {
+            let h = sha(&t);
+            (t, h)
+        }
+        Err(_) => (String::new(), String::new()),
+    }
+}
+
+/// Checks `text` as the schedule file `name`, beside the other files as they stand: the
+/// diagnostics `validate` would print, each rendered at its line and column.
+pub(super) fn validate_text(
+    app: &App,
+    name: &str,
+    text: &str,
+    lang: Lang,
+) -> Result<Vec<Diagnostic>, Refusal> {
+    let dir = std::env::temp_dir().join(format!("loaxa-web-check-{}", super::auth::token()));
+    let result = (|| -> std::io::Result<Vec<Diagnostic>> {
+        std::fs::create_dir_all(&dir)?;
+        for e in std::fs::read_dir(&app.config.schedules_dir)?.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.ends_with(".toml") && !n.starts_with('.') && n != name {
+                std::fs::copy(e.path(), dir.join(&n))?;
+            }
+        }
+        std::fs::write(dir.join(name), text)?;
+        let probes = crate::library::ProbeCache::default();
+        let ctx = crate::schedule::Context {
+            lang,
+            audio_dir: Some(&app.config.audio_dir),
+            probes: Some(&probes),
+            loudness: Some((app.config.loudness.target, app.config.loudness.margin)),
+            guards: Some(app.config.guards),
+        };
+        let (_, diagnostics) = crate::schedule::load_dir(&dir, &ctx);
+        Ok(diagnostics
+            .into_iter()
+            .map(|mut d| {
+                // Shown where the operator knows the file to be.
+                if let Some(f) = d.file.file_name() {
+                    d.file = app.config.schedules_dir.join(f);
+                }
+                d
+            })
+            .collect())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result.map_err(|e| Refusal::Failed(format!("{}: {e}", dir.display())))
+}
+
+/// One line of a diff: `same`, `add` or `del`.
+pub(super) struct DiffLine {
+    pub(super) kind: &'static str,
+    pub(super) line: String,
+}
+
+/// A line diff (longest common subsequence): each line kept, added or removed.
+pub(super) fn diff(old: &str, new: &str) -> Vec<DiffLine> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push(DiffLine {
+                kind: "same",
+                line: a[i].to_string(),
+            });
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(DiffLine {
+                kind: "add",
+                line: b[j].to_string(),
+            });
+            j += 1;
+        } else {
+            out.push(DiffLine {
+                kind: "del",
+                line: a[i].to_string(),
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+pub(super) struct FileQuery {
+    file: String,
+}
+
+pub(super) async fn edit(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Query(q): Query<FileQuery>,
+) -> Response {
+    let name = match checked_name(&q.file, v.lang) {
+        Ok(n) => n,
+        Err(r) => return r.into_response(),
+    };
+    let (text, base) = on_disk(&app, &name);
+    let text = if base.is_empty() {
+        NEW_FILE.to_string()
+    } else {
+        text
+    };
+    render(&EditPage {
+        c: Chrome::new(&app, &v, "timetable"),
+        file: name,
+        base,
+        text,
+        diagnostics: Vec::new(),
+        has_errors: false,
+        diff: Vec::new(),
+        checked: false,
+        saved: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct EditForm {
+    csrf: Option<String>,
+    file: String,
+    base: String,
+    text: String,
+}
+
+fn checked_page(
+    app: &App,
+    v: &Visitor,
+    f: &EditForm,
+    saved: Option<String>,
+) -> Result<(EditPage, bool), Refusal> {
+    let name = checked_name(&f.file, v.lang)?;
+    let diagnostics = validate_text(app, &name, &f.text, v.lang)?;
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let (current, _) = on_disk(app, &name);
+    Ok((
+        EditPage {
+            c: Chrome::new(app, v, "timetable"),
+            diff: if current == f.text {
+                Vec::new()
+            } else {
+                diff(&current, &f.text)
+            },
+            diagnostics: diagnostics.iter().map(|d| d.render(v.lang)).collect(),
+            has_errors,
+            file: name,
+            base: f.base.clone(),
+            text: f.text.clone(),
+            checked: true,
+            saved,
+        },
+        has_errors,
+    ))
+}
+
+/// "Check": shows the located errors and the diff; offers to save only a text without errors.
+pub(super) async fn check_form(app: &Arc<App>, v: Visitor, f: EditForm) -> Response {
+    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    let a = app.clone();
+    let page = tokio::task::spawn_blocking(move || checked_page(&a, &v, &f, None)).await;
+    match page {
+        Ok(Ok((p, errors))) => {
+            let mut r = render(&p);
+            if errors {
+                *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            r
+        }
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+pub(super) async fn check(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    check_form(&app, v, f).await
+}
+
+/// Writes the new version beside the old under a hidden temporary name, then renames it over.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let r = std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+pub(super) async fn save(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<Response, Refusal> {
+        let lang = v.lang;
+        let name = checked_name(&f.file, lang)?;
+        let (_, current) = on_disk(&a, &name);
+        if current != f.base {
+            return Err(Refusal::Invalid(tr!(
+                lang,
+                "{name} đã bị sửa ở nơi khác từ lúc mở: hãy mở lại và sửa trên bản mới",
+                "{name} was changed elsewhere since it was opened: open it again and edit the new version"
+            )));
+        }
+        let (page, errors) = checked_page(&a, &v, &f, None)?;
+        if errors {
+            let mut r = render(&page);
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+        let path = a.config.schedules_dir.join(&name);
+        let mut action = v.action(What::ScheduleSaved);
+        action.file = Some(name.clone());
+        action.sha256 = Some(sha(&f.text));
+        a.record(action)?;
+        write_atomically(&path, &f.text)
+            .map_err(|e| Refusal::Failed(format!("{}: {e}", path.display())))?;
+        let (mut page, _) = checked_page(
+            &a,
+            &v,
+            &EditForm {
+                csrf: None,
+                file: name.clone(),
+                base: sha(&f.text),
+                text: f.text.clone(),
+            },
+            Some(tr!(
+                lang,
+                "đã lưu {name}; loaxa áp dụng ngay",
+                "{name} saved; loaxa applies it at once"
+            )),
+        )?;
+        page.checked = false;
+        Ok(render(&page))
+    })
+    .await;
+    match done {
+        Ok(Ok(r)) => r,
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_keeps_adds_and_removes_lines() {
+        let d = diff("a\nb\nc\n", "a\nB\nc\nd\n");
+        let kinds: Vec<&str> = d.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, vec!["same", "add", "del", "same", "add"]);
+    }
+
+    #[test]
+    fn schedule_names_are_plain() {
+        assert!(checked_name("sang-chieu.toml", Lang::Vi).is_ok());
+        for bad in [
+            "../x.toml",
+            ".an.toml",
+            "a/b.toml",
+            "x.txt",
+            ".toml",
+            "Ă.toml",
+        ] {
+            assert!(checked_name(bad, Lang::Vi).is_err(), "{bad}");
+        }
+    }
+}

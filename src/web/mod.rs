@@ -1,0 +1,605 @@
+//! The operator's console, `loaxa web`: a separate process serving server-rendered pages (and
+//! the JSON API and Prometheus metrics they share) for everything the operator otherwise does
+//! with a terminal. It never airs or journals by itself: it works through the operator's
+//! doors — files written into `audio/` and `schedules/` under a temporary name and then
+//! renamed, emergencies handed to the emergency folder, its own actions handed to the daemon
+//! to journal ([`crate::console`]) — and reads the journal and `status.json`.
+//!
+//! A network listener on a government PC: loopback by default, a non-loopback address only
+//! once a password is set, every request but the login page and its assets needs a session,
+//! every change a CSRF token and the operator role.
+
+mod api;
+mod auth;
+mod editor;
+mod pages;
+mod passwd;
+mod upload;
+mod view;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::config::{Config, Overrides};
+use crate::console;
+use crate::lang::Lang;
+use crate::tr;
+
+pub use auth::hash_password;
+
+/// The largest upload the console takes, per file.
+pub const UPLOAD_LIMIT: u64 = 500 * 1024 * 1024;
+
+/// What every request handler shares.
+pub struct App {
+    config: Config,
+    gate: auth::Gate,
+    /// The verification running or last run from the Health page.
+    verification: std::sync::Mutex<Option<Arc<view::VerifyRun>>>,
+}
+
+impl App {
+    pub fn new(config: Config) -> App {
+        App {
+            config,
+            gate: auth::Gate::default(),
+            verification: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Hands one of the console's actions to the daemon to journal. If it cannot be handed
+    /// over, the change it records is refused: nothing may change unjournaled.
+    fn record(&self, action: console::Action) -> Result<(), Refusal> {
+        console::hand(&self.config.audio_dir, &action).map_err(|e| {
+            tracing::error!(
+                "{}: {e}",
+                self.config.audio_dir.join(console::PENDING_DIR).display()
+            );
+            Refusal::Failed(tr!(
+                self.config.language,
+                "không ghi được nhật ký thao tác: {e}",
+                "cannot hand the action to the journal: {e}"
+            ))
+        })?;
+        Ok(())
+    }
+}
+
+/// Who asks, from where, in which language: what every page handler needs.
+#[derive(Clone)]
+pub(crate) struct Visitor {
+    session: Option<auth::Session>,
+    session_id: Option<String>,
+    from: IpAddr,
+    lang: Lang,
+}
+
+impl Visitor {
+    fn can_change(&self) -> bool {
+        self.session.as_ref().is_some_and(auth::Session::can_change)
+    }
+
+    fn user(&self) -> String {
+        self.session
+            .as_ref()
+            .map(|s| s.user.clone())
+            .unwrap_or_default()
+    }
+
+    fn csrf(&self) -> String {
+        self.session
+            .as_ref()
+            .map(|s| s.csrf.clone())
+            .unwrap_or_default()
+    }
+
+    fn action(&self, what: console::What) -> console::Action {
+        console::Action {
+            at: chrono::Utc::now(),
+            user: self.user(),
+            from: self.from.to_string(),
+            what,
+            file: None,
+            sha256: None,
+            detail: None,
+        }
+    }
+}
+
+/// Why a request was not carried out; each becomes a page (or JSON) that says so.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// No session: to the login page.
+    LoggedOut,
+    /// A viewer, or a change without its CSRF token.
+    Forbidden(String),
+    NotFound,
+    /// The request itself is wrong (an upload that does not decode, a bad name).
+    Invalid(String),
+    Failed(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (code, text) = match self {
+            Refusal::LoggedOut => {
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
+            }
+            Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, t),
+            Refusal::NotFound => (StatusCode::NOT_FOUND, "404".to_string()),
+            Refusal::Invalid(t) => (StatusCode::UNPROCESSABLE_ENTITY, t),
+            Refusal::Failed(t) => (StatusCode::INTERNAL_SERVER_ERROR, t),
+        };
+        (code, view::message_page(&text)).into_response()
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Whether a host is loopback: a listener there is reachable from this PC only.
+fn loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+/// Every request passes here: the Host header (on a loopback listener, only loopback names,
+/// so a web page elsewhere cannot reach the console by rebinding its name to 127.0.0.1), the
+/// session and role, the CSRF token of a change, and the security headers of the answer.
+async fn guard(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers();
+    let lang = cookie(headers, "loaxa_lang")
+        .and_then(|l| Lang::parse(&l))
+        .unwrap_or(app.config.language);
+    if loopback(app.config.web.listen.ip()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let name = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host, |(n, _)| n);
+        if !matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+            return secure(
+                (StatusCode::MISDIRECTED_REQUEST, "host not served here").into_response(),
+            );
+        }
+    }
+    let session_id = cookie(headers, auth::COOKIE);
+    let session = session_id.as_deref().and_then(|id| app.gate.session(id));
+    let path = req.uri().path().to_string();
+    let open = path == "/login" || path.starts_with("/assets/") || path.starts_with("/lang/");
+    let api = path.starts_with("/api/") || path == "/metrics";
+    if session.is_none() && !open {
+        let r = if api {
+            (StatusCode::UNAUTHORIZED, "login required").into_response()
+        } else {
+            Refusal::LoggedOut.into_response()
+        };
+        return secure(r);
+    }
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if changes {
+        // A change must come from a page of this console: the Origin a browser sends, when it
+        // sends one, names this host.
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            let same = host.is_some_and(|h| {
+                origin == format!("http://{h}") || origin == format!("https://{h}")
+            });
+            if !same {
+                return secure(
+                    Refusal::Forbidden(
+                        lang.pick("yêu cầu từ trang khác", "cross-site request")
+                            .into(),
+                    )
+                    .into_response(),
+                );
+            }
+        }
+        if path != "/login" {
+            let Some(s) = &session else {
+                return secure(Refusal::LoggedOut.into_response());
+            };
+            if !s.can_change() {
+                return secure(
+                    Refusal::Forbidden(
+                        lang.pick(
+                            "tài khoản chỉ xem không được thay đổi gì",
+                            "a viewer account cannot change anything",
+                        )
+                        .into(),
+                    )
+                    .into_response(),
+                );
+            }
+            // The token comes in a header (scripts) or is checked by the form handler
+            // (plain forms and uploads), which reads the body.
+            if let Some(t) = headers.get("x-csrf-token").and_then(|t| t.to_str().ok()) {
+                if !auth::same_token(t, &s.csrf) {
+                    return secure(csrf_refused(lang).into_response());
+                }
+                req.extensions_mut().insert(CsrfChecked);
+            }
+        }
+    }
+    req.extensions_mut().insert(Visitor {
+        session,
+        session_id,
+        from: peer.ip(),
+        lang,
+    });
+    secure(next.run(req).await)
+}
+
+/// Marks a request whose CSRF token came in its header and matched.
+#[derive(Clone, Copy)]
+pub(crate) struct CsrfChecked;
+
+fn csrf_refused(lang: Lang) -> Refusal {
+    Refusal::Forbidden(
+        lang.pick(
+            "thiếu mã chống giả mạo (CSRF) hoặc mã không đúng: hãy tải lại trang",
+            "missing or wrong CSRF token: reload the page",
+        )
+        .into(),
+    )
+}
+
+/// Checks a form's CSRF token against the session's.
+fn check_csrf(v: &Visitor, token: Option<&str>) -> Result<(), Refusal> {
+    match (token, &v.session) {
+        (Some(t), Some(s)) if auth::same_token(t, &s.csrf) => Ok(()),
+        _ => Err(csrf_refused(v.lang)),
+    }
+}
+
+fn secure(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    );
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "x-content-type-options", "nosniff");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+    r
+}
+
+/// The console's routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(pages::now))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/lang/{code}", get(pages::language))
+        .route("/timetable", get(pages::timetable))
+        .route("/timetable/edit", get(editor::edit).post(editor::check))
+        .route("/timetable/save", post(editor::save))
+        .route("/library", get(pages::library))
+        .route("/library/clip", get(pages::clip).post(upload::save_sidecar))
+        .route("/library/retire", post(upload::retire))
+        .route("/library/delete", post(upload::delete))
+        .route(
+            "/library/upload",
+            post(upload::upload).layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
+        )
+        .route("/audio/{*rel}", get(upload::listen))
+        .route("/emergency", get(pages::emergency).post(upload::emergency))
+        .route("/log", get(pages::log))
+        .route("/log.csv", get(pages::log_csv))
+        .route("/report", get(pages::report))
+        .route("/report/download", get(pages::report_download))
+        .route("/health", get(pages::health))
+        .route("/api/status", get(api::status))
+        .route("/api/events", get(api::events))
+        .route("/api/timetable", get(api::timetable))
+        .route("/api/clips", get(api::clips))
+        .route("/api/log", get(api::log))
+        .route("/api/report", get(api::report))
+        .route("/api/verify", get(api::verify))
+        .route("/api/emergency", post(upload::emergency_api))
+        .route("/metrics", get(api::metrics))
+        .route("/assets/{name}", get(view::asset))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .with_state(app)
+}
+
+/// Why `loaxa web` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Serves the console on `listener` until `shutdown` completes (mini-redis style, so tests
+/// drive it in-process).
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Refuses a listener the configuration does not allow: anything but loopback needs at
+/// least one account with a password.
+pub fn check_listen(config: &Config, addr: SocketAddr) -> Result<(), WebError> {
+    if !loopback(addr.ip()) && config.web.users.is_empty() {
+        return Err(WebError::Refused(tr!(
+            config.language,
+            "không mở bảng điều khiển ra mạng ở {addr} khi chưa có mật khẩu: chạy `loaxa web passwd` trước",
+            "will not open the console to the network at {addr} before a password is set: run `loaxa web passwd` first"
+        )));
+    }
+    Ok(())
+}
+
+/// `loaxa web [--listen ADDR]`: loads the station's configuration and serves until SIGTERM
+/// or Ctrl-C.
+pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
+    let addr = listen.unwrap_or(config.web.listen);
+    check_listen(&config, addr)?;
+    let lang = config.language;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| WebError::Listen { addr, source })?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| WebError::Listen { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        if config.web.users.is_empty() {
+            tracing::warn!(
+                "{}",
+                tr!(
+                    lang,
+                    "chưa có tài khoản nào: chạy `loaxa web passwd` để đặt mật khẩu rồi đăng nhập",
+                    "no account yet: run `loaxa web passwd` to set a password, then log in"
+                )
+            );
+        }
+        tracing::info!(
+            "{}",
+            tr!(
+                lang,
+                "bảng điều khiển: http://{bound}/",
+                "console: http://{bound}/"
+            )
+        );
+        let app = Arc::new(App::new(config));
+        serve(app, listener, stop_signal())
+            .await
+            .map_err(|source| WebError::Listen { addr, source })
+    })
+}
+
+/// SIGTERM (systemd stopping the unit) or Ctrl-C.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `loaxa web passwd`: sets an account's password in the configuration file.
+pub fn set_password(
+    config_file: &std::path::Path,
+    user: &str,
+    role: crate::config::Role,
+    password: &str,
+    lang: Lang,
+) -> Result<PathBuf, String> {
+    passwd::set(config_file, user, role, password, lang)
+}
+
+/// Loads the configuration as every other command does.
+pub fn load_config(
+    overrides: &Overrides,
+    cwd: &std::path::Path,
+) -> Result<Config, crate::config::ConfigError> {
+    crate::config::load(overrides, &crate::config::environment(), cwd)
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "loaxa web",
+    version,
+    about = "loaxa: the operator's console (bảng điều khiển)"
+)]
+struct Args {
+    /// The station configuration (as for `loaxa`).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// vi or en.
+    #[arg(long, global = true)]
+    lang: Option<String>,
+    /// Where to listen (default: [web] listen, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    listen: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Option<WebCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum WebCommand {
+    /// Set an account's password (read from the terminal, or one line of standard input).
+    Passwd {
+        #[arg(long, default_value = "van-hanh")]
+        user: String,
+        #[arg(long, default_value = "operator", value_parser = ["operator", "viewer"])]
+        role: String,
+    },
+}
+
+/// Reads a password: twice, unechoed, at a terminal; else one line of standard input (for
+/// scripts and tests).
+fn read_password(lang: Lang) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> Result<String, String> {
+        let mut s = String::new();
+        stdin.lock().read_line(&mut s).map_err(|e| e.to_string())?;
+        Ok(s.trim_end_matches(['\n', '\r']).to_string())
+    };
+    if !stdin.is_terminal() {
+        return read_line();
+    }
+    let echo = |on: bool| {
+        // SAFETY: termios on the standard input, a terminal here; failure leaves echo as is.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) == 0 {
+                if on {
+                    t.c_lflag |= libc::ECHO;
+                } else {
+                    t.c_lflag &= !libc::ECHO;
+                }
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
+    };
+    eprint!("{}", lang.pick("Mật khẩu mới: ", "New password: "));
+    echo(false);
+    let first = read_line();
+    eprint!("\n{}", lang.pick("Nhập lại: ", "Again: "));
+    let second = read_line();
+    echo(true);
+    eprintln!();
+    let (first, second) = (first?, second?);
+    if first != second {
+        return Err(lang
+            .pick("hai lần nhập không khớp", "the two entries differ")
+            .into());
+    }
+    Ok(first)
+}
+
+/// The `loaxa-web` program: 0 ok, 1 runtime failure, 2 invalid input or usage.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser as _;
+    use std::process::ExitCode;
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    crate::cli::logging::init_logging();
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("loaxa web: current directory: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let overrides = Overrides {
+        config: args.config,
+        output: None,
+        language: args.lang,
+    };
+    let config = match load_config(&overrides, &cwd) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let lang = config.language;
+    match args.command {
+        Some(WebCommand::Passwd { user, role }) => {
+            let role = if role == "viewer" {
+                crate::config::Role::Viewer
+            } else {
+                crate::config::Role::Operator
+            };
+            let Some(file) = config.file.clone() else {
+                return ExitCode::from(2);
+            };
+            let result =
+                read_password(lang).and_then(|p| set_password(&file, &user, role, &p, lang));
+            match result {
+                Ok(f) => {
+                    println!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "đã đặt mật khẩu cho {user} ({}) trong {}; khởi động lại bảng điều khiển: sudo systemctl restart loaxa-web",
+                            "password set for {user} ({}) in {}; restart the console: sudo systemctl restart loaxa-web",
+                            role.code(),
+                            f.display()
+                        )
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("loaxa web passwd: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        None => match run(config, args.listen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ WebError::Refused(_)) => {
+                eprintln!("loaxa web: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("loaxa web: {e}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}

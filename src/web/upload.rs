@@ -1,0 +1,758 @@
+//! Changing the library from the console: uploads (streamed to a hidden temporary file,
+//! size-limited, decoded in full, then linked under a clean name — so the daemon's settle
+//! and decode rules hold and nothing is left half-written), clip details (the sidecar),
+//! retiring a clip, deleting one that never aired, listening to one, and emergencies handed
+//! over as `play --now --priority emergency` hands them. Every change is journaled.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form, Json};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use unicode_normalization::UnicodeNormalization;
+
+use super::pages::{emergency_page, library_of, ClipPage};
+use super::view::{render, Chrome};
+use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
+use crate::console::What;
+use crate::lang::Lang;
+use crate::tr;
+
+/// An uploaded file's name made safe: the last path component only (browsers on Windows
+/// send `C:\…\x.mp3`), Unicode NFC (as the catalog compares names), no control characters
+/// or characters that mean something to a shell or a file system, not hidden, an audio
+/// extension, at most 120 characters.
+pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let nfc: String = last.nfc().collect();
+    let cleaned: String = nfc
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '(' | ')') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    let cleaned: String = if cleaned.chars().count() > 120 {
+        let ext = Path::new(&cleaned)
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem: String = cleaned.chars().take(110).collect();
+        format!("{stem}.{ext}")
+    } else {
+        cleaned
+    };
+    if cleaned.is_empty() || crate::library::is_temporary_name(&cleaned) {
+        return Err(tr!(
+            lang,
+            "tên tệp không dùng được: {raw:?}",
+            "unusable file name: {raw:?}"
+        ));
+    }
+    if !crate::library::has_audio_extension(&cleaned) {
+        return Err(tr!(
+            lang,
+            "{cleaned} không phải tệp âm thanh loaxa phát được (mp3, wav, ogg, flac, m4a)",
+            "{cleaned} is not an audio file loaxa airs (mp3, wav, ogg, flac, m4a)"
+        ));
+    }
+    Ok(cleaned)
+}
+
+/// A clip named by the browser, confined to the audio folder: no `..`, no absolute path, no
+/// link leading outside.
+pub(super) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refusal> {
+    let rel = crate::library::check_relative(rel).map_err(|_| Refusal::NotFound)?;
+    let path = crate::library::resolve(&app.config.audio_dir, &rel)
+        .filter(|p| p.is_file())
+        .ok_or(Refusal::NotFound)?;
+    if let Some(why) = crate::library::refusal(&app.config.audio_dir, &path, lang) {
+        return Err(Refusal::Forbidden(why));
+    }
+    let inside = std::fs::canonicalize(&path)
+        .ok()
+        .zip(std::fs::canonicalize(&app.config.audio_dir).ok())
+        .is_some_and(|(p, root)| p.starts_with(root));
+    if !inside {
+        return Err(Refusal::NotFound);
+    }
+    Ok(path)
+}
+
+fn sha_of_file(path: &Path) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).ok()?;
+    Some(crate::library::hex(&h.finalize()))
+}
+
+/// What became of one uploaded file.
+#[derive(Debug, Serialize)]
+pub(super) struct Uploaded {
+    pub name: String,
+    pub ok: bool,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// Streams one multipart file field into a hidden temporary file in `dir`, refusing it past
+/// the size limit or if the stream breaks off; then decodes it in full and puts it in place.
+async fn receive(
+    app: &Arc<App>,
+    v: &Visitor,
+    field: &mut axum::extract::multipart::Field<'_>,
+    dir: &Path,
+    raw_name: &str,
+    what: What,
+) -> Uploaded {
+    let lang = v.lang;
+    let fail = |name: &str, message: String| Uploaded {
+        name: name.to_string(),
+        ok: false,
+        message,
+        sha256: None,
+    };
+    let name = match clean_name(raw_name, lang) {
+        Ok(n) => n,
+        Err(e) => {
+            // The rest of the field is read and dropped, so the next one can be.
+            while let Ok(Some(_)) = field.chunk().await {}
+            return fail(raw_name, e);
+        }
+    };
+    if let Err(e) = tokio::fs::create_dir_all(dir).await {
+        return fail(&name, format!("{}: {e}", dir.display()));
+    }
+    let part = dir.join(format!(".{name}.{}.part", &super::auth::token()[..12]));
+    let mut file = match tokio::fs::File::create(&part).await {
+        Ok(f) => f,
+        Err(e) => return fail(&name, format!("{}: {e}", part.display())),
+    };
+    let mut size: u64 = 0;
+    let outcome: Result<(), String> = loop {
+        match field.chunk().await {
+            Ok(Some(bytes)) => {
+                size += bytes.len() as u64;
+                if size > UPLOAD_LIMIT {
+                    break Err(tr!(
+                        lang,
+                        "{name} lớn hơn giới hạn 500 MB",
+                        "{name} is larger than the 500 MB limit"
+                    ));
+                }
+                if let Err(e) = file.write_all(&bytes).await {
+                    break Err(format!("{}: {e}", part.display()));
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => {
+                break Err(tr!(
+                    lang,
+                    "{name} tải lên không trọn vẹn ({e}): không lưu gì",
+                    "{name} did not arrive whole ({e}): nothing kept"
+                ))
+            }
+        }
+    };
+    let flushed = match outcome {
+        Ok(()) => file
+            .sync_all()
+            .await
+            .map_err(|e| format!("{}: {e}", part.display())),
+        Err(e) => Err(e),
+    };
+    drop(file);
+    if let Err(e) = flushed {
+        let _ = tokio::fs::remove_file(&part).await;
+        return fail(&name, e);
+    }
+    if size == 0 {
+        let _ = tokio::fs::remove_file(&part).await;
+        return fail(
+            &name,
+            lang.pick("tệp rỗng", "the file is empty").to_string(),
+        );
+    }
+    let a = app.clone();
+    let (d, n, p) = (dir.to_path_buf(), name.clone(), part.clone());
+    let placed = tokio::task::spawn_blocking(move || {
+        let probes = crate::library::ProbeCache::default();
+        crate::library::put_in_place(&p, &d, &n, &probes)
+    })
+    .await;
+    let (target, info) = match placed {
+        Ok(Ok(x)) => x,
+        Ok(Err(crate::library::PlaceError::Clip(e))) => {
+            return fail(&name, format!("{name}: {}", e.reason(lang)));
+        }
+        Ok(Err(e)) => return fail(&name, e.to_string()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return fail(&name, e.to_string());
+        }
+    };
+    let rel = target
+        .strip_prefix(&a.config.audio_dir)
+        .unwrap_or(&target)
+        .to_string_lossy()
+        .into_owned();
+    let mut action = v.action(what);
+    action.file = Some(rel.clone());
+    action.sha256 = Some(info.sha256.clone());
+    action.detail = Some(format!("{size} bytes"));
+    if let Err(Refusal::Failed(e)) = a.record(action) {
+        // Unjournaled, it must not stay.
+        let _ = std::fs::remove_file(&target);
+        return fail(&name, e);
+    }
+    Uploaded {
+        message: tr!(
+            lang,
+            "đã nhận {rel} ({:.1} giây)",
+            "{rel} received ({:.1} s)",
+            info.duration_ms as f64 / 1000.0
+        ),
+        name: rel,
+        ok: true,
+        sha256: Some(info.sha256),
+    }
+}
+
+/// The queue folders the console may upload into: those the schedules name (not the
+/// emergency folder: an emergency goes through its own page, with a confirmation).
+fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
+    Ok(library_of(app)?
+        .folders
+        .into_iter()
+        .filter(|f| f.mode != crate::status::FolderMode::Emergency)
+        .map(|f| f.folder)
+        .collect())
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// Uploads into a queue folder: the page's form (several files) or its script (one file per
+/// request, for a progress bar each). The CSRF token comes in a header, or as the form's
+/// first field, before any file is read.
+pub(super) async fn upload(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    checked: Option<Extension<CsrfChecked>>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let lang = v.lang;
+    let mut csrf_ok = checked.is_some();
+    let mut folder: Option<String> = None;
+    let mut results = Vec::new();
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                results.push(Uploaded {
+                    name: String::new(),
+                    ok: false,
+                    message: tr!(
+                        lang,
+                        "yêu cầu tải lên không đọc được ({e}): không lưu gì thêm",
+                        "the upload could not be read ({e}): nothing more kept"
+                    ),
+                    sha256: None,
+                });
+                break;
+            }
+        };
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                let t = field.text().await.unwrap_or_default();
+                if check_csrf(&v, Some(&t)).is_err() {
+                    return super::csrf_refused(lang).into_response();
+                }
+                csrf_ok = true;
+            }
+            "folder" => folder = Some(field.text().await.unwrap_or_default()),
+            "file" => {
+                if !csrf_ok {
+                    return super::csrf_refused(lang).into_response();
+                }
+                let raw = field.file_name().unwrap_or("").to_string();
+                if raw.is_empty() {
+                    continue;
+                }
+                let a = app.clone();
+                let allowed = tokio::task::spawn_blocking(move || upload_folders(&a))
+                    .await
+                    .map_err(|e| Refusal::Failed(e.to_string()))
+                    .and_then(|r| r);
+                let dir = match (&folder, allowed) {
+                    (Some(f), Ok(allowed)) if allowed.contains(f) => app.config.audio_dir.join(f),
+                    (_, Err(r)) => return r.into_response(),
+                    _ => {
+                        return Refusal::Invalid(tr!(
+                            lang,
+                            "hãy chọn một hàng bài có trong lịch phát: {:?}",
+                            "pick a queue the schedules name: {:?}",
+                            folder.unwrap_or_default()
+                        ))
+                        .into_response()
+                    }
+                };
+                results.push(receive(&app, &v, &mut field, &dir, &raw, What::Upload).await);
+            }
+            _ => while let Ok(Some(_)) = field.chunk().await {},
+        }
+    }
+    if !csrf_ok {
+        return super::csrf_refused(lang).into_response();
+    }
+    let status = if results.iter().all(|r| r.ok) && !results.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    if wants_json(&headers) {
+        return (status, Json(results)).into_response();
+    }
+    let text = results
+        .iter()
+        .map(|r| r.message.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut r = super::view::message_page(if text.is_empty() {
+        lang.pick("không có tệp nào", "no file")
+    } else {
+        &text
+    })
+    .into_response();
+    *r.status_mut() = status;
+    r
+}
+
+#[derive(Deserialize)]
+pub(super) struct RelForm {
+    csrf: Option<String>,
+    rel: String,
+}
+
+/// Whether the journal has ever aired this file (by path or by content).
+fn ever_aired(app: &App, rel: &str, path: &Path) -> Result<bool, Refusal> {
+    let Some(journal) = app.journal()? else {
+        return Ok(false);
+    };
+    let folder = rel.rsplit_once('/').map_or("", |(f, _)| f);
+    let counts = journal
+        .aired_counts(folder)
+        .map_err(|e| Refusal::Failed(e.to_string()))?;
+    if counts.get(rel).is_some_and(|n| *n > 0) {
+        return Ok(true);
+    }
+    let sha = sha_of_file(path).unwrap_or_default();
+    journal
+        .knows_clip(&sha)
+        .map_err(|e| Refusal::Failed(e.to_string()))
+}
+
+/// Retires a clip: into its folder's `da-phat/` with its sidecar, as the daemon retires a
+/// spent one. The journal keeps every record of it.
+pub(super) async fn retire(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<RelForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<String, Refusal> {
+        let lang = v.lang;
+        let path = confined(&a, &f.rel, lang)?;
+        let parent = path.parent().unwrap_or(&a.config.audio_dir);
+        if parent
+            .file_name()
+            .is_some_and(|n| n == crate::catalog::RETIRED_DIR)
+        {
+            return Err(Refusal::Invalid(
+                lang.pick("bài này đã nghỉ", "this clip is already retired")
+                    .into(),
+            ));
+        }
+        let to_dir = parent.join(crate::catalog::RETIRED_DIR);
+        let to = to_dir.join(path.file_name().unwrap_or_default());
+        let mut action = v.action(What::Retire);
+        action.file = Some(f.rel.clone());
+        action.sha256 = sha_of_file(&path);
+        a.record(action)?;
+        std::fs::create_dir_all(&to_dir)
+            .and_then(|_| std::fs::rename(&path, &to))
+            .map_err(|e| Refusal::Failed(format!("{}: {e}", to.display())))?;
+        let side = crate::sidecar::sidecar_path(&path);
+        if side.is_file() {
+            let _ = std::fs::rename(&side, to_dir.join(side.file_name().unwrap_or_default()));
+        }
+        Ok(tr!(lang, "đã cho nghỉ {}", "{} retired", f.rel))
+    })
+    .await;
+    finish(done)
+}
+
+/// Deletes a clip that never aired (an upload by mistake). One that aired is evidence: it can
+/// only be retired.
+pub(super) async fn delete(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<RelForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<String, Refusal> {
+        let lang = v.lang;
+        let path = confined(&a, &f.rel, lang)?;
+        if ever_aired(&a, &f.rel, &path)? {
+            return Err(Refusal::Forbidden(tr!(
+                lang,
+                "{} đã từng phát: đó là bằng chứng, không xóa được; chỉ có thể cho nghỉ",
+                "{} has aired: it is evidence and cannot be deleted, only retired",
+                f.rel
+            )));
+        }
+        let mut action = v.action(What::Delete);
+        action.file = Some(f.rel.clone());
+        action.sha256 = sha_of_file(&path);
+        a.record(action)?;
+        std::fs::remove_file(&path)
+            .map_err(|e| Refusal::Failed(format!("{}: {e}", path.display())))?;
+        let _ = std::fs::remove_file(crate::sidecar::sidecar_path(&path));
+        Ok(tr!(lang, "đã xóa {}", "{} deleted", f.rel))
+    })
+    .await;
+    finish(done)
+}
+
+fn finish(done: Result<Result<String, Refusal>, tokio::task::JoinError>) -> Response {
+    match done {
+        Ok(Ok(_)) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response(),
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SidecarForm {
+    csrf: Option<String>,
+    rel: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    times: String,
+    #[serde(default)]
+    priority: String,
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Saves a clip's details as its sidecar, checked by the same parser the daemon uses.
+pub(super) async fn save_sidecar(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<SidecarForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    let a = app.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<Response, Refusal> {
+        let lang = v.lang;
+        let path = confined(&a, &f.rel, lang)?;
+        let mut text = String::new();
+        for (k, val) in [
+            ("title", &f.title),
+            ("topic", &f.topic),
+            ("priority", &f.priority),
+        ] {
+            if !val.trim().is_empty() {
+                text.push_str(&format!("{k} = {}\n", toml_string(val.trim())));
+            }
+        }
+        for (k, val) in [("from", &f.from), ("until", &f.until)] {
+            if !val.trim().is_empty() {
+                // A date is a TOML date, bare; anything else is quoted and the parser says why.
+                let v = val.trim();
+                if v.parse::<chrono::NaiveDate>().is_ok() {
+                    text.push_str(&format!("{k} = {v}\n"));
+                } else {
+                    text.push_str(&format!("{k} = {}\n", toml_string(v)));
+                }
+            }
+        }
+        if !f.times.trim().is_empty() {
+            match f.times.trim().parse::<i64>() {
+                Ok(n) => text.push_str(&format!("times = {n}\n")),
+                Err(_) => text.push_str(&format!("times = {}\n", toml_string(f.times.trim()))),
+            }
+        }
+        let side = crate::sidecar::sidecar_path(&path);
+        if let Err(errors) = crate::sidecar::parse_clip(&side, &text, lang) {
+            let mut r = render(&ClipPage {
+                c: Chrome::new(&a, &v, "library"),
+                rel: f.rel.clone(),
+                errors: errors.iter().map(|d| d.render(lang)).collect(),
+                title: f.title,
+                topic: f.topic,
+                from: f.from,
+                until: f.until,
+                times: f.times,
+                priority: f.priority,
+            });
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(r);
+        }
+        let mut action = v.action(What::SidecarSaved);
+        action.file = Some(f.rel.clone());
+        action.sha256 = Some(crate::library::hex(&Sha256::digest(text.as_bytes())));
+        action.detail = Some(text.clone());
+        a.record(action)?;
+        let tmp = side.with_extension("toml.tmp");
+        std::fs::write(&tmp, &text)
+            .and_then(|_| std::fs::rename(&tmp, &side))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Refusal::Failed(format!("{}: {e}", side.display()))
+            })?;
+        Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response())
+    })
+    .await;
+    match done {
+        Ok(Ok(r)) => r,
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+/// Plays a clip in the browser.
+pub(super) async fn listen(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    UrlPath(rel): UrlPath<String>,
+) -> Response {
+    let path = match confined(&app, &rel, v.lang) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let kind = match path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
+        Some("ogg" | "oga" | "opus") => "audio/ogg",
+        Some("flac") => "audio/flac",
+        Some("m4a" | "mp4" | "aac") => "audio/mp4",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
+        Err(e) => Refusal::Failed(format!("{}: {e}", path.display())).into_response(),
+    }
+}
+
+/// Hands an existing clip to the emergency folder (copied, decoded, then linked in), and
+/// journals who did it.
+fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> {
+    let lang = v.lang;
+    let source = confined(app, rel, lang)?;
+    let dir = app.config.audio_dir.join(&app.config.emergency_dir);
+    let name = source
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let part = dir.join(format!(".{name}.{}.part", &super::auth::token()[..12]));
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::copy(&source, &part))
+        .map_err(|e| Refusal::Failed(format!("{}: {e}", part.display())))?;
+    let probes = crate::library::ProbeCache::default();
+    let (target, info) =
+        crate::library::put_in_place(&part, &dir, &name, &probes).map_err(|e| match e {
+            crate::library::PlaceError::Clip(c) => Refusal::Invalid(c.reason(lang)),
+            other => Refusal::Failed(other.to_string()),
+        })?;
+    let handed = target
+        .strip_prefix(&app.config.audio_dir)
+        .unwrap_or(&target)
+        .to_string_lossy()
+        .into_owned();
+    let mut action = v.action(What::Emergency);
+    action.file = Some(handed.clone());
+    action.sha256 = Some(info.sha256);
+    action.detail = Some(rel.to_string());
+    if let Err(r) = app.record(action) {
+        let _ = std::fs::remove_file(&target);
+        return Err(r);
+    }
+    Ok(tr!(
+        lang,
+        "đã giao {handed} cho loaxa: phát ngay như tin khẩn cấp",
+        "{handed} handed to loaxa: it airs now as an emergency"
+    ))
+}
+
+/// The Emergency page's form: a clip picked, or a file uploaded, and the confirmation.
+pub(super) async fn emergency(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    checked: Option<Extension<CsrfChecked>>,
+    mut form: Multipart,
+) -> Response {
+    let lang = v.lang;
+    let mut csrf_ok = checked.is_some();
+    let mut confirmed = false;
+    let mut rel = String::new();
+    let mut uploaded: Option<Uploaded> = None;
+    while let Ok(Some(mut field)) = form.next_field().await {
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                let t = field.text().await.unwrap_or_default();
+                csrf_ok = check_csrf(&v, Some(&t)).is_ok();
+            }
+            "confirm" => confirmed = field.text().await.unwrap_or_default() == "yes",
+            "rel" => rel = field.text().await.unwrap_or_default(),
+            "file" => {
+                let raw = field.file_name().unwrap_or("").to_string();
+                if raw.is_empty() || !csrf_ok || !confirmed {
+                    while let Ok(Some(_)) = field.chunk().await {}
+                    continue;
+                }
+                let dir = app.config.audio_dir.join(&app.config.emergency_dir);
+                uploaded = Some(receive(&app, &v, &mut field, &dir, &raw, What::Emergency).await);
+            }
+            _ => while let Ok(Some(_)) = field.chunk().await {},
+        }
+    }
+    if !csrf_ok {
+        return super::csrf_refused(lang).into_response();
+    }
+    if !confirmed {
+        return Refusal::Invalid(
+            lang.pick(
+                "chưa xác nhận: đánh dấu ô xác nhận rồi bấm lại",
+                "not confirmed: tick the confirmation and press again",
+            )
+            .into(),
+        )
+        .into_response();
+    }
+    let a = app.clone();
+    let vv = v.clone();
+    let done = tokio::task::spawn_blocking(move || match uploaded {
+        Some(u) if u.ok => Ok(tr!(
+            vv.lang,
+            "đã giao {} cho loaxa: phát ngay như tin khẩn cấp",
+            "{} handed to loaxa: it airs now as an emergency",
+            u.name
+        )),
+        Some(u) => Err(Refusal::Invalid(u.message)),
+        None if !rel.is_empty() => hand_emergency(&a, &vv, &rel),
+        None => Err(Refusal::Invalid(
+            vv.lang
+                .pick("hãy chọn hoặc tải lên một bài", "pick or upload a clip")
+                .into(),
+        )),
+    })
+    .await;
+    match done {
+        Ok(Ok(message)) => {
+            let a = app.clone();
+            tokio::task::spawn_blocking(move || emergency_page(&a, &v, Some(message)))
+                .await
+                .unwrap_or_else(|e| Refusal::Failed(e.to_string()).into_response())
+        }
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct EmergencyRequest {
+    rel: String,
+    #[serde(default)]
+    confirm: bool,
+}
+
+/// `POST /api/emergency` `{"rel": "...", "confirm": true}` with the `X-CSRF-Token` header.
+pub(super) async fn emergency_api(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    checked: Option<Extension<CsrfChecked>>,
+    Json(req): Json<EmergencyRequest>,
+) -> Response {
+    if checked.is_none() {
+        return super::csrf_refused(v.lang).into_response();
+    }
+    if !req.confirm {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({"ok": false, "message": "confirm must be true"})),
+        )
+            .into_response();
+    }
+    let a = app.clone();
+    match tokio::task::spawn_blocking(move || hand_emergency(&a, &v, &req.rel)).await {
+        Ok(Ok(m)) => Json(serde_json::json!({"ok": true, "message": m})).into_response(),
+        Ok(Err(r)) => r.into_response(),
+        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_names_are_cleaned_and_confined() {
+        let ok = |s: &str| clean_name(s, Lang::Vi).unwrap();
+        assert_eq!(ok("C:\\Users\\x\\Bản tin.mp3"), "Bản tin.mp3");
+        assert_eq!(ok("../../etc/bao-lu.wav"), "bao-lu.wav");
+        assert_eq!(ok("a;rm -rf $HOME.mp3"), "a-rm -rf -HOME.mp3");
+        // Decomposed (macOS) spelling becomes the composed one the catalog compares.
+        assert_eq!(ok("Tho\u{302}ng ba\u{301}o.mp3"), "Thông báo.mp3");
+        for bad in [
+            "",
+            "..",
+            ".hidden.mp3",
+            "x.exe",
+            "x.mp3.part",
+            "/",
+            "..\\..\\",
+        ] {
+            assert!(clean_name(bad, Lang::Vi).is_err(), "{bad:?}");
+        }
+    }
+}
