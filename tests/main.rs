@@ -21,3 +21,4 @@ mod report;
 mod service;
 mod support;
 mod tamper;
+mod web;

@@ -325,7 +325,7 @@ fn dispatch(
             out,
             err,
         ),
-        Command::Web { args } => web::web(&ctx, &args, err),
+        Command::Web { args } => web::web(ctx, &args, err),
         Command::Play {
             file,
             output,

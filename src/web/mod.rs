@@ -122,6 +122,8 @@ pub(crate) enum Refusal {
     /// A viewer, or a change without its CSRF token.
     Forbidden(String),
     NotFound,
+    /// An upload larger than the console takes.
+    TooLarge(String),
     /// The request itself is wrong (an upload that does not decode, a bad name).
     Invalid(String),
     Failed(String),
@@ -135,6 +137,7 @@ impl IntoResponse for Refusal {
             }
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, t),
             Refusal::NotFound => (StatusCode::NOT_FOUND, "404".to_string()),
+            Refusal::TooLarge(t) => (StatusCode::PAYLOAD_TOO_LARGE, t),
             Refusal::Invalid(t) => (StatusCode::UNPROCESSABLE_ENTITY, t),
             Refusal::Failed(t) => (StatusCode::INTERNAL_SERVER_ERROR, t),
         };
@@ -313,7 +316,12 @@ pub fn router(app: Arc<App>) -> Router {
             post(upload::upload).layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
         )
         .route("/audio/{*rel}", get(upload::listen))
-        .route("/emergency", get(pages::emergency).post(upload::emergency))
+        .route(
+            "/emergency",
+            get(pages::emergency)
+                .post(upload::emergency)
+                .layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
+        )
         .route("/log", get(pages::log))
         .route("/log.csv", get(pages::log_csv))
         .route("/report", get(pages::report))
@@ -496,13 +504,13 @@ fn read_password(lang: Lang) -> Result<String, String> {
         // SAFETY: termios on the standard input, a terminal here; failure leaves echo as is.
         unsafe {
             let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut t) == 0 {
+            if libc::tcgetattr(0, &raw mut t) == 0 {
                 if on {
                     t.c_lflag |= libc::ECHO;
                 } else {
                     t.c_lflag &= !libc::ECHO;
                 }
-                libc::tcsetattr(0, libc::TCSANOW, &t);
+                libc::tcsetattr(0, libc::TCSANOW, &raw const t);
             }
         }
     };

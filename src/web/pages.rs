@@ -380,6 +380,7 @@ pub(super) struct ClipView {
 struct LibraryPage {
     c: Chrome,
     folders: Vec<FolderView>,
+    queues: Vec<String>,
 }
 
 /// Every queue and its clips with their states: as the daemon last published them, or
@@ -460,10 +461,18 @@ pub(super) async fn library(
     Extension(v): Extension<Visitor>,
 ) -> Response {
     let lang = v.lang;
-    match blocking(&app, move |a| library_of(a).map(|l| folder_views(l, lang))).await {
-        Ok(folders) => render(&LibraryPage {
+    let shown = blocking(&app, move |a| {
+        Ok((
+            folder_views(library_of(a)?, lang),
+            super::upload::upload_folders(a)?,
+        ))
+    })
+    .await;
+    match shown {
+        Ok((folders, queues)) => render(&LibraryPage {
             c: Chrome::new(&app, &v, "library"),
             folders,
+            queues,
         }),
         Err(r) => r.into_response(),
     }
@@ -699,7 +708,7 @@ fn timeline(r: &crate::journal::Record, lang: Lang) -> String {
         } else {
             match c.outcome {
                 Some(Outcome::Completed) => "#2e7d32",
-                Some(Outcome::Partial) | Some(Outcome::Interrupted) => "#ef6c00",
+                Some(Outcome::Partial | Outcome::Interrupted) => "#ef6c00",
                 Some(Outcome::Failed) => "#c62828",
                 _ => "#9e9e9e",
             }
@@ -1067,7 +1076,7 @@ pub(super) async fn report(
     };
     let built = blocking(&app, move |a| {
         let period = q.period(a)?;
-        let r = build_report(a, period.clone(), lang)?;
+        let r = build_report(a, period, lang)?;
         Ok((
             bars(&r),
             calendar(a, &period, lang)?,
@@ -1097,7 +1106,7 @@ pub(super) async fn report_download(
     let lang = v.lang;
     let built = blocking(&app, move |a| {
         let period = q.period(a)?;
-        let r = build_report(a, period.clone(), lang)?;
+        let r = build_report(a, period, lang)?;
         let name = format!("bao-cao-{}", period.label(Lang::En).replace(' ', "-"));
         Ok(match q.format.as_str() {
             "xlsx" => (

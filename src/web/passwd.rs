@@ -86,7 +86,7 @@ fn with_account(text: &str, user: &str, role: Role, hash: &str) -> String {
             .iter()
             .position(|l| l.trim_start().starts_with('['))
             .map_or(lines.len(), |i| start + 1 + i);
-        let mut out: Vec<String> = lines[..=start].iter().map(|l| l.to_string()).collect();
+        let mut out: Vec<String> = lines[..=start].iter().map(ToString::to_string).collect();
         // Comments inside the table stay; its role and password lines are replaced.
         out.extend(
             lines[start + 1..end]
@@ -95,7 +95,7 @@ fn with_account(text: &str, user: &str, role: Role, hash: &str) -> String {
                     let k = l.trim_start();
                     !(k.starts_with("role") || k.starts_with("password"))
                 })
-                .map(|l| l.to_string()),
+                .map(ToString::to_string),
         );
         let mut s = out.join("\n");
         s.push('\n');

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use unicode_normalization::UnicodeNormalization;
 
-use super::pages::{emergency_page, library_of, ClipPage};
+use super::pages::{emergency_page, ClipPage};
 use super::view::{render, Chrome};
 use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
 use crate::console::What;
@@ -231,13 +231,41 @@ async fn receive(
 
 /// The queue folders the console may upload into: those the schedules name (not the
 /// emergency folder: an emergency goes through its own page, with a confirmation).
-fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
-    Ok(library_of(app)?
-        .folders
-        .into_iter()
-        .filter(|f| f.mode != crate::status::FolderMode::Emergency)
-        .map(|f| f.folder)
-        .collect())
+pub(super) fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
+    let loaded = app.station()?;
+    let mut folders: Vec<String> = loaded
+        .station
+        .schedules
+        .slots()
+        .filter_map(|s| {
+            s.queue
+                .as_ref()
+                .map(|q| crate::library::normalize(&q.folder))
+        })
+        .filter(|f| *f != crate::library::normalize(&app.config.emergency_dir))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    Ok(folders)
+}
+
+/// Refuses, before reading any of it, a request whose declared length is past the limit.
+fn declared_too_large(headers: &HeaderMap, lang: Lang) -> Option<Refusal> {
+    let declared: u64 = headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    (declared > UPLOAD_LIMIT + (1 << 20)).then(|| {
+        Refusal::TooLarge(
+            lang.pick(
+                "tệp tải lên lớn hơn giới hạn 500 MB",
+                "the upload is larger than the 500 MB limit",
+            )
+            .into(),
+        )
+    })
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -258,6 +286,9 @@ pub(super) async fn upload(
     mut form: Multipart,
 ) -> Response {
     let lang = v.lang;
+    if let Some(r) = declared_too_large(&headers, lang) {
+        return r.into_response();
+    }
     let mut csrf_ok = checked.is_some();
     let mut folder: Option<String> = None;
     let mut results = Vec::new();
@@ -602,7 +633,7 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> 
     let (target, info) =
         crate::library::put_in_place(&part, &dir, &name, &probes).map_err(|e| match e {
             crate::library::PlaceError::Clip(c) => Refusal::Invalid(c.reason(lang)),
-            other => Refusal::Failed(other.to_string()),
+            other @ crate::library::PlaceError::Io { .. } => Refusal::Failed(other.to_string()),
         })?;
     let handed = target
         .strip_prefix(&app.config.audio_dir)
@@ -629,9 +660,13 @@ pub(super) async fn emergency(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
     checked: Option<Extension<CsrfChecked>>,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
     let lang = v.lang;
+    if let Some(r) = declared_too_large(&headers, lang) {
+        return r.into_response();
+    }
     let mut csrf_ok = checked.is_some();
     let mut confirmed = false;
     let mut rel = String::new();

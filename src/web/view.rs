@@ -235,7 +235,7 @@ impl App {
                 .find(|r| r.info.slot == a.slot && r.outcome.is_none())
             });
             let progress = record.as_ref().and_then(|r| {
-                let started = r.started_at?;
+                let started = r.started_at.unwrap_or(r.info.scheduled_at);
                 let total: u64 = r.clips.iter().map(|c| c.duration_ms).sum();
                 let done = (now - started).num_milliseconds().max(0) as u64;
                 (total > 0).then(|| (done * 100 / total).min(100) as u32)
@@ -321,8 +321,7 @@ impl App {
             rejected_clips,
             chain_head: journal
                 .as_ref()
-                .map(|j| (j.head().0, j.head().1.to_string()))
-                .unwrap_or((0, String::new())),
+                .map_or((0, String::new()), |j| (j.head().0, j.head().1.to_string())),
             actions_waiting: crate::console::pending(&self.config.audio_dir).len(),
             updated_at: live.map(|s| s.updated_at),
         })

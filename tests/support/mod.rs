@@ -99,6 +99,7 @@ pub mod bin;
 pub mod daemon;
 #[path = "pulse.rs"]
 pub mod pulse;
+pub mod web;
 
 /// A test that cannot run here (it needs root, or a kernel feature) says why and is skipped —
 /// except under CI (`CI=true`), where the machine is set up for it and a skip would hide a
@@ -113,4 +114,13 @@ pub fn skip(why: &str) {
 /// Writes a WAV file of digital silence, `secs` long (8 kHz mono), already settled.
 pub fn silence_wav(path: &Path, secs: f64) {
     tone_wav(path, secs, 0.0, 8000, 1);
+}
+
+/// The SHA-256 of some bytes, as hex (as the journal writes it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

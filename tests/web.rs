@@ -1,0 +1,524 @@
+//! The operator's console (`loaxa web`), spoken to over HTTP as a browser and as an attacker
+//! would: what it changes goes through the operator's doors and is journaled by the daemon;
+//! what it refuses leaves nothing behind.
+
+use std::time::Duration;
+
+use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::web::{console_actions, eventually, Console, Part, OPERATOR, VIEWER};
+use crate::support::{TempStation, PLAN};
+
+fn wav(secs: f64) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.wav");
+    crate::support::tone_wav(&p, secs, 440.0, 8000, 1);
+    std::fs::read(p).unwrap()
+}
+
+fn queue_station(at: &str) -> TempStation {
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
+        ),
+    );
+    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
+    st
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_with_user_and_sha256(
+) {
+    let (at, _) = in_secs(12);
+    let st = queue_station(&at);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    let clip = wav(1.0);
+    let r = op.post_multipart(
+        "/library/upload",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("folder", "q"),
+            Part::File("file", "Bản tin sáng.wav", &clip),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(st.path().join("audio/q/Bản tin sáng.wav").is_file());
+    eventually(30, "the uploaded clip aired", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter().any(|r| {
+                r["outcome"] == "completed"
+                    && r["clips"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["rel"] == "q/Bản tin sáng.wav"))
+            })
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let actions = console_actions(&st);
+    let upload = actions
+        .iter()
+        .find(|a| a["what"] == "upload")
+        .expect("the upload is journaled");
+    assert_eq!(upload["user"], OPERATOR.0);
+    assert_eq!(upload["file"], "q/Bản tin sáng.wav");
+    let sha = crate::support::sha256_hex(&clip);
+    assert_eq!(upload["sha256"], sha.as_str());
+    assert!(actions
+        .iter()
+        .any(|a| a["what"] == "login" && a["user"] == OPERATOR.0));
+}
+
+#[test]
+fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_version_stays() {
+    let st = queue_station("06:00");
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let before = std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap();
+    let broken = before.replace("\"06:00\"", "\"25:99\"");
+    let sha = crate::support::sha256_hex(before.as_bytes());
+    for path in ["/timetable/edit", "/timetable/save"] {
+        let r = op.post_form_csrf(
+            path,
+            &[("file", "test.toml"), ("base", &sha), ("text", &broken)],
+        );
+        assert_eq!(r.status, 422, "{path}: {}", r.body);
+        // Located as `validate` prints it: file:line:col, the line, a caret.
+        assert!(r.body.contains("test.toml:9:"), "{path}: {}", r.body);
+        assert!(r.body.contains("25:99"), "{}", r.body);
+        assert!(
+            !r.body.contains("id=\"save\""),
+            "no save button for a text with errors"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap(),
+        before
+    );
+    // A good edit shows its diff, then saves atomically.
+    let good = before.replace("\"06:00\"", "\"06:30\"");
+    let r = op.post_form_csrf(
+        "/timetable/edit",
+        &[("file", "test.toml"), ("base", &sha), ("text", &good)],
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("- at = [&#34;06:00&#34;]"), "{}", r.body);
+    let r = op.post_form_csrf(
+        "/timetable/save",
+        &[("file", "test.toml"), ("base", &sha), ("text", &good)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap(),
+        good
+    );
+    assert!(files_in(&st.path().join("schedules")) == vec!["test.toml".to_string()]);
+    // Saving over a version changed meanwhile is refused.
+    let r = op.post_form_csrf(
+        "/timetable/save",
+        &[("file", "test.toml"), ("base", &sha), ("text", &before)],
+    );
+    assert_eq!(r.status, 422);
+}
+
+#[test]
+fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emergency() {
+    let st = queue_station("06:00");
+    st.tone("q/bao-lu.wav", 1.0);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    // Not confirmed: nothing happens.
+    let r = op.post_multipart(
+        "/emergency",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("rel", "q/bao-lu.wav"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(files_in(&st.path().join("audio/khan-cap")).is_empty());
+    let r = op.post_multipart(
+        "/emergency",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("rel", "q/bao-lu.wav"),
+            Part::Field("confirm", "yes"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually(30, "the emergency aired", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["priority"] == "emergency" && r["outcome"] == "completed")
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let e = console_actions(&st)
+        .into_iter()
+        .find(|a| a["what"] == "emergency")
+        .expect("journaled");
+    assert_eq!(e["user"], OPERATOR.0);
+    assert_eq!(e["file"], "khan-cap/bao-lu.wav");
+    assert!(e["sha256"].as_str().is_some_and(|s| s.len() == 64));
+}
+
+#[test]
+fn a_viewer_reads_every_page_and_can_change_nothing() {
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let viewer = console.login(VIEWER);
+    for page in [
+        "/",
+        "/timetable",
+        "/library",
+        "/emergency",
+        "/log",
+        "/health",
+    ] {
+        let r = viewer.get(page);
+        assert_eq!(r.status, 200, "{page}");
+        // The only form that posts is the logout.
+        assert_eq!(
+            r.body.matches("method=\"post\"").count(),
+            1,
+            "{page} offers a change to a viewer"
+        );
+        assert!(!r.body.contains("type=\"file\""), "{page}");
+    }
+    let token = viewer.csrf.clone().unwrap();
+    for (path, fields) in [
+        ("/library/retire", vec![("rel", "q/a.wav")]),
+        ("/library/delete", vec![("rel", "q/a.wav")]),
+        ("/library/clip", vec![("rel", "q/a.wav"), ("title", "x")]),
+        (
+            "/timetable/save",
+            vec![("file", "test.toml"), ("base", ""), ("text", "")],
+        ),
+    ] {
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend(fields);
+        let r = viewer.post_form(path, &all);
+        assert_eq!(r.status, 403, "{path}");
+    }
+    assert!(st.path().join("audio/q/a.wav").is_file());
+}
+
+#[test]
+fn a_state_changing_request_without_the_csrf_token_is_refused() {
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    for token in [None, Some("0".repeat(64))] {
+        let mut fields = vec![("rel", "q/a.wav")];
+        if let Some(t) = &token {
+            fields.push(("csrf", t));
+        }
+        for path in ["/library/retire", "/library/delete"] {
+            let r = op.post_form(path, &fields);
+            assert_eq!(r.status, 403, "{path} with {token:?}");
+        }
+        let mut parts = vec![Part::Field("folder", "q")];
+        if let Some(t) = &token {
+            parts.insert(0, Part::Field("csrf", t));
+        }
+        let clip = wav(0.5);
+        parts.push(Part::File("file", "b.wav", &clip));
+        let r = op.post_multipart("/library/upload", &parts);
+        assert_eq!(r.status, 403);
+        let r = op.request(
+            "POST",
+            "/api/emergency",
+            &[("Content-Type", "application/json")],
+            br#"{"rel":"q/a.wav","confirm":true}"#,
+        );
+        assert_eq!(r.status, 403);
+    }
+    // A page elsewhere cannot post here even with a token (its Origin says where it is).
+    let token = op.csrf.clone().unwrap();
+    let r = op.request(
+        "POST",
+        "/library/retire",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "http://evil.example"),
+        ],
+        format!("csrf={token}&rel=q%2Fa.wav").as_bytes(),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(files_in(&st.path().join("audio/q")), vec!["a.wav"]);
+    assert!(!st.path().join("audio/khan-cap").exists());
+}
+
+#[test]
+fn hostile_uploads_are_confined_refused_or_left_nowhere() {
+    let st = queue_station("06:00");
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    let clip = wav(0.5);
+    // Path traversal in the name: only its last part is kept, inside the queue.
+    let r = op.post_multipart(
+        "/library/upload",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("folder", "q"),
+            Part::File("file", "../../config/loaxa.wav", &clip),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(st.path().join("audio/q/loaxa.wav").is_file());
+    assert!(!st.path().join("config/loaxa.wav").exists());
+    // Into a folder that is no queue, or outside audio/.
+    for folder in ["../config", "/etc", "khan-cap", ""] {
+        let r = op.post_multipart(
+            "/library/upload",
+            &[
+                Part::Field("csrf", &token),
+                Part::Field("folder", folder),
+                Part::File("file", "x.wav", &clip),
+            ],
+        );
+        assert_eq!(r.status, 422, "{folder}");
+    }
+    // Not audio, by name or by content.
+    for (name, bytes) in [("x.exe", &clip[..]), ("gia.wav", &b"not audio at all"[..])] {
+        let r = op.post_multipart(
+            "/library/upload",
+            &[
+                Part::Field("csrf", &token),
+                Part::Field("folder", "q"),
+                Part::File("file", name, bytes),
+            ],
+        );
+        assert_eq!(r.status, 422, "{name}: {}", r.body);
+    }
+    // The wrong content type altogether.
+    let r = op.request(
+        "POST",
+        "/library/upload",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", &token),
+        ],
+        b"{}",
+    );
+    assert!(r.status == 400 || r.status == 415, "{}", r.status);
+    // Larger than the limit, by its declared length: refused before anything is read.
+    let head = format!(
+        "POST /library/upload HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nX-CSRF-Token: {token}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 600000000\r\n\r\n",
+        op.addr,
+        op.cookie.clone().unwrap()
+    );
+    let r = op.raw(head.as_bytes());
+    assert_eq!(r.status, 413, "{}", r.body);
+    // Truncated: the connection closes mid-file.
+    let mut body = crate::support::web::multipart(&[
+        Part::Field("csrf", &token),
+        Part::Field("folder", "q"),
+        Part::File("file", "cut.wav", &clip),
+    ]);
+    let full = body.len();
+    body.truncate(full / 2);
+    let head = format!(
+        "POST /library/upload HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={}\r\nAccept: application/json\r\nContent-Length: {full}\r\n\r\n",
+        op.addr,
+        op.cookie.clone().unwrap(),
+        crate::support::web::BOUNDARY
+    );
+    {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(op.addr).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&body).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let _ = crate::support::web::read_response(&mut s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Nothing half-written anywhere: only the one good upload.
+    assert_eq!(files_in(&st.path().join("audio/q")), vec!["loaxa.wav"]);
+}
+
+#[test]
+fn requests_without_a_session_get_nothing_and_a_foreign_host_is_not_served() {
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let anon = console.client();
+    for page in [
+        "/",
+        "/library",
+        "/log",
+        "/report",
+        "/audio/q/a.wav",
+        "/log.csv",
+    ] {
+        let r = anon.get(page);
+        assert_eq!(r.status, 303, "{page}");
+        assert_eq!(r.header("location"), Some("/login"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert!(r
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("script-src 'self'") && !c.contains("unsafe-inline")));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    }
+    for api in ["/api/status", "/api/log", "/metrics"] {
+        assert_eq!(anon.get(api).status, 401, "{api}");
+    }
+    let r = anon.post_form("/library/retire", &[("rel", "q/a.wav")]);
+    assert_eq!(r.status, 303);
+    assert!(st.path().join("audio/q/a.wav").is_file());
+    // A name that rebinds to 127.0.0.1 is not this console.
+    let r =
+        anon.raw(b"GET /login HTTP/1.1\r\nHost: evil.example:8080\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 421);
+    // The session cookie is HttpOnly and SameSite=Strict.
+    let r = anon.post_form("/login", &[("user", OPERATOR.0), ("password", OPERATOR.1)]);
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+}
+
+#[test]
+fn many_bad_logins_from_one_address_are_slowed_and_journaled() {
+    let st = queue_station("06:00");
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let anon = console.client();
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let r = anon.post_form("/login", &[("user", OPERATOR.0), ("password", "doan-bua")]);
+        codes.push(r.status);
+    }
+    assert_eq!(&codes[..3], &[401, 401, 401]);
+    assert!(codes[3..].iter().all(|c| *c == 429), "{codes:?}");
+    // While it waits, even the right password is not let in.
+    let r = anon.post_form("/login", &[("user", OPERATOR.0), ("password", OPERATOR.1)]);
+    assert_eq!(r.status, 429);
+    eventually(20, "failed logins journaled", || {
+        console_actions(&st)
+            .iter()
+            .filter(|a| a["what"] == "login_failed")
+            .count()
+            >= 3
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
+    let st = queue_station("06:00");
+    let console = Console::start(&st);
+    use std::io::Write;
+    // Headers begun and never finished, on several connections.
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut s = std::net::TcpStream::connect(console.addr).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .unwrap();
+        slow.push(s);
+    }
+    let op = console.login(OPERATOR);
+    let t = std::time::Instant::now();
+    assert_eq!(op.get("/api/status").status, 200);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    drop(slow);
+}
+
+#[test]
+fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
+    let st = queue_station("06:00");
+    let (code, _, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["web", "--listen", "0.0.0.0:0"]);
+        c
+    });
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("loaxa web passwd"), "{err}");
+    // The password is stored as an argon2id hash, never as itself.
+    crate::support::web::passwd(&st, "van-hanh", "mat-khau-van-hanh", "operator");
+    let config = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();
+    assert!(config.contains("$argon2id$") && !config.contains("mat-khau-van-hanh"));
+}
+
+#[test]
+fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
+    // Broadcasts every few seconds while the console saves clip details as fast as it can:
+    // every action lands in the journal, in order, and the chain verifies.
+    let (a1, _) = in_secs(4);
+    let (a2, _) = in_secs(7);
+    let (a3, _) = in_secs(10);
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\nat = [\"{a1}\", \"{a2}\", \"{a3}\"]\nqueue = \"q\"\n"
+        ),
+    );
+    st.tone("q/a.wav", 1.5);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(12) {
+        let title = format!("Tiêu đề {n}");
+        let r = op.post_form_csrf("/library/clip", &[("rel", "q/a.wav"), ("title", &title)]);
+        assert_eq!(r.status, 303, "{}", r.body);
+        n += 1;
+    }
+    eventually(20, "every action journaled", || {
+        console_actions(&st)
+            .iter()
+            .filter(|a| a["what"] == "sidecar_saved")
+            .count()
+            == n
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let titles: Vec<String> = console_actions(&st)
+        .iter()
+        .filter(|a| a["what"] == "sidecar_saved")
+        .map(|a| a["detail"].as_str().unwrap().to_string())
+        .collect();
+    for (i, t) in titles.iter().enumerate() {
+        assert!(
+            t.contains(&format!("Tiêu đề {i}\"")),
+            "action {i} out of order: {t}"
+        );
+    }
+    let aired = log_json(&st)["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "completed")
+        .count();
+    assert_eq!(aired, 3);
+    let (code, out, err) = run({
+        let mut c = loaxa(&st);
+        c.args(["log", "verify"]);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+}
