@@ -34,7 +34,10 @@ apt-get install -y "./$deb"
 step "what the package promises"
 test -x /usr/bin/loaxa
 /usr/bin/loaxa --version
+test -x /usr/bin/loaxa-web
+/usr/bin/loaxa web --version
 test -f /usr/lib/systemd/system/loaxa.service
+test -f /usr/lib/systemd/system/loaxa-web.service
 test -f /usr/lib/sysusers.d/loaxa.conf
 id loaxa
 id -nG loaxa | grep -qw audio
@@ -44,6 +47,7 @@ test -f /var/lib/loaxa/audio/nhac-hieu.ogg
 test "$(stat -c %U /var/lib/loaxa)" = loaxa
 if [ -d /run/systemd/system ]; then
     systemctl is-enabled loaxa.service
+    systemctl is-enabled loaxa-web.service
 else
     echo "(no systemd as PID 1 here: enabling the unit is not checked)"
 fi

@@ -11,6 +11,7 @@ use crate::lang::Lang;
 use crate::tr;
 
 const UNIT: &str = include_str!("../packaging/loaxa.service");
+const WEB_UNIT: &str = include_str!("../packaging/loaxa-web.service");
 const SYSUSERS: &str = include_str!("../packaging/loaxa.sysusers");
 const EXAMPLE_SCHEDULE: &str = include_str!("../schedules/cchc-2025.toml");
 const README: &str = include_str!("../README.md");
@@ -131,6 +132,21 @@ fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), Instal
         std::fs::rename(&tmp, &bin).map_err(io(&bin))?;
         done.push(bin.display().to_string());
     }
+    // The console is its own program, built beside this one.
+    let web_exe = exe.with_file_name("loaxa-web");
+    let web_bin = at("/usr/bin/loaxa-web");
+    if web_exe.canonicalize().ok() != web_bin.canonicalize().ok() {
+        let tmp = web_bin.with_extension("new");
+        std::fs::copy(&web_exe, &tmp).map_err(io(&web_exe))?;
+        std::fs::rename(&tmp, &web_bin).map_err(io(&web_bin))?;
+        done.push(web_bin.display().to_string());
+    }
+    put(
+        &at("/etc/systemd/system/loaxa-web.service"),
+        WEB_UNIT.as_bytes(),
+        true,
+        done,
+    )?;
     put(
         &at("/etc/systemd/system/loaxa.service"),
         UNIT.as_bytes(),
@@ -204,11 +220,12 @@ fn activate(no_start: bool, lang: Lang, done: &mut Vec<String>) -> Result<(), In
                 enable.push("--now");
             }
             enable.push("loaxa.service");
+            enable.push("loaxa-web.service");
             run("systemctl", &enable)?;
             done.push(tr!(
                 lang,
-                "đã bật dịch vụ loaxa (tự chạy khi khởi động máy)",
-                "enabled the loaxa service (starts at boot)"
+                "đã bật dịch vụ loaxa và bảng điều khiển loaxa-web (http://127.0.0.1:8080/; đặt mật khẩu: sudo loaxa web passwd)",
+                "enabled the loaxa service and the loaxa-web console (http://127.0.0.1:8080/; set a password: sudo loaxa web passwd)"
             ));
         } else {
             done.push(tr!(

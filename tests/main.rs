@@ -8,6 +8,7 @@
 //! month of fake-clock schedule running beside them on a two-core machine would make those
 //! measurements flaky.
 
+mod browser;
 mod cli;
 mod daemon_time;
 mod device_loss;

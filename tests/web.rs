@@ -522,3 +522,37 @@ fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
     });
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn the_console_stops_promptly_on_sigterm_even_with_a_live_page_open() {
+    let st = queue_station("06:00");
+    let mut console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    use std::io::{Read, Write};
+    let mut sse = std::net::TcpStream::connect(console.addr).unwrap();
+    write!(
+        sse,
+        "GET /api/events HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
+        console.addr,
+        op.cookie.clone().unwrap()
+    )
+    .unwrap();
+    let mut head = [0u8; 64];
+    let n = sse.read(&mut head).unwrap();
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
+    unsafe {
+        libc::kill(console.child.id() as i32, libc::SIGTERM);
+    }
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -61,6 +61,9 @@ pub(super) async fn events(State(app): State<Arc<App>>) -> Response {
     let stream = futures_util::stream::unfold((app, first), |(app, last)| async move {
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
+            if *app.stopping.borrow() {
+                return None;
+            }
             let now = fingerprint(&app);
             if now != last {
                 let e: Result<Event, Infallible> = Ok(Event::default().event("change").data("1"));

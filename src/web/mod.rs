@@ -44,6 +44,9 @@ pub struct App {
     gate: auth::Gate,
     /// The verification running or last run from the Health page.
     verification: std::sync::Mutex<Option<Arc<view::VerifyRun>>>,
+    /// Set when the console is stopping: live-update streams end, so shutdown does not wait
+    /// on browsers that keep them open.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -52,6 +55,7 @@ impl App {
             config,
             gate: auth::Gate::default(),
             verification: std::sync::Mutex::new(None),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -204,22 +208,28 @@ async fn guard(
     }
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if changes {
-        // A change must come from a page of this console: the Origin a browser sends, when it
-        // sends one, names this host.
+        // A change must come from a page of this console. Browsers say where a request comes
+        // from in `Sec-Fetch-Site`, whatever the referrer policy; `Origin`, when it is not
+        // the "null" that the no-referrer policy makes of it, must name this host.
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let same = host.is_some_and(|h| {
+        let site = headers
+            .get("sec-fetch-site")
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("same-origin");
+        let origin_ok = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            None | Some("null") => true,
+            Some(origin) => host.is_some_and(|h| {
                 origin == format!("http://{h}") || origin == format!("https://{h}")
-            });
-            if !same {
-                return secure(
-                    Refusal::Forbidden(
-                        lang.pick("yêu cầu từ trang khác", "cross-site request")
-                            .into(),
-                    )
-                    .into_response(),
-                );
-            }
+            }),
+        };
+        if !origin_ok || !matches!(site, "same-origin" | "none") {
+            return secure(
+                Refusal::Forbidden(
+                    lang.pick("yêu cầu từ trang khác", "cross-site request")
+                        .into(),
+                )
+                .into_response(),
+            );
         }
         if path != "/login" {
             let Some(s) = &session else {
@@ -360,12 +370,26 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let stopping = app.stopping.clone();
+    let mut stopped = app.stopping.subscribe();
+    let server = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    });
+    // Requests under way get a few seconds to finish; a client that holds its connection
+    // open does not keep the console from stopping.
+    let deadline = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    };
+    tokio::select! {
+        r = server => r,
+        () = deadline => Ok(()),
+    }
 }
 
 /// Refuses a listener the configuration does not allow: anything but loopback needs at

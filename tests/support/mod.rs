@@ -96,6 +96,7 @@ impl TempStation {
 pub const PLAN: &str =
     "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";
 pub mod bin;
+pub mod browser;
 pub mod daemon;
 #[path = "pulse.rs"]
 pub mod pulse;

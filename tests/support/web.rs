@@ -253,8 +253,39 @@ impl Client {
 }
 
 pub fn read_response(s: &mut TcpStream) -> Response {
+    // Read the head, then exactly the body its Content-Length says (a server may keep the
+    // connection open despite `Connection: close`), else until it closes.
     let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
+    let mut byte = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break Some(i + 4);
+        }
+        match s.read(&mut byte) {
+            Ok(0) | Err(_) => break None,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+        }
+    };
+    if let Some(end) = head_end {
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        match length {
+            Some(n) => {
+                while buf.len() < end + n {
+                    match s.read(&mut byte) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => buf.extend_from_slice(&byte[..k]),
+                    }
+                }
+            }
+            None => {
+                let _ = s.read_to_end(&mut buf);
+            }
+        }
+    }
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();

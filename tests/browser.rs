@@ -1,0 +1,216 @@
+//! The console in a real browser (headless Chromium over WebDriver), as the commune's
+//! operator and chairman would use it: what they do in the page reaches the air and the
+//! journal; what they may not do is not offered, and refused if forced.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::bin::{in_secs, log_json, start_run, stop};
+use crate::support::browser::Browser;
+use crate::support::web::{console_actions, eventually, Console, OPERATOR, VIEWER};
+use crate::support::{TempStation, PLAN};
+
+fn station(at: &str) -> TempStation {
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
+        ),
+    );
+    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
+    st
+}
+
+fn aired(st: &TempStation, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
+    log_json(st)["records"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed" && pred(r)))
+}
+
+#[test]
+fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
+    let Some(b) = Browser::start(1366, 768) else {
+        return;
+    };
+    let (at, _) = in_secs(25);
+    let st = station(&at);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/library"));
+    let src = st.path().join("Thông báo họp.wav");
+    crate::support::tone_wav(&src, 1.0, 440.0, 8000, 1);
+    b.type_into("#files", &src.display().to_string());
+    b.click("#upload");
+    b.wait_for(".upload-done", 20);
+    assert!(st.path().join("audio/q/Thông báo họp.wav").is_file());
+    eventually(40, "the uploaded clip aired at its slot", || {
+        aired(&st, |r| {
+            r["clips"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["rel"] == "q/Thông báo họp.wav"))
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    assert!(console_actions(&st)
+        .iter()
+        .any(|a| a["what"] == "upload" && a["user"] == OPERATOR.0));
+}
+
+#[test]
+fn in_the_browser_a_schedule_saved_with_an_error_shows_it_located_and_the_old_version_keeps_airing()
+{
+    let Some(b) = Browser::start(1366, 768) else {
+        return;
+    };
+    let (at, _) = in_secs(20);
+    let st = station(&at);
+    st.tone("q/cu.wav", 1.0);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/timetable/edit?file=test.toml"));
+    let before = std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap();
+    let broken = before.replace("queue = \"q\"", "queue = \"q\"\nso_lan = 3");
+    b.run(
+        "document.getElementById('text').value = arguments[0];",
+        json!([broken]),
+    );
+    b.click("#check");
+    let shown = b.text("#diagnostics");
+    assert!(shown.contains("test.toml:11:1"), "{shown}");
+    assert!(
+        b.find("#save").is_none(),
+        "a text with errors cannot be saved"
+    );
+    assert_eq!(
+        std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap(),
+        before
+    );
+    eventually(40, "the old version aired its slot", || {
+        aired(&st, |r| r["slot"] == "s")
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn in_the_browser_the_emergency_button_airs_the_clip_journaled_as_emergency() {
+    let Some(b) = Browser::start(1366, 768) else {
+        return;
+    };
+    let st = station("06:00");
+    st.tone("q/bao-lu.wav", 1.0);
+    let daemon = start_run(&st, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/emergency"));
+    b.run(
+        "document.getElementById('pick').value = arguments[0];",
+        json!(["q/bao-lu.wav"]),
+    );
+    b.click("#confirm");
+    b.click("#air-emergency");
+    b.wait_for("#handed", 20);
+    eventually(40, "the emergency aired", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["priority"] == "emergency" && r["outcome"] == "completed")
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    assert!(console_actions(&st)
+        .iter()
+        .any(|a| a["what"] == "emergency" && a["user"] == OPERATOR.0));
+}
+
+/// Posts a change from the page's own script context; returns the HTTP status.
+const POST: &str = "const done = arguments[arguments.length - 1];
+fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: arguments[1]})
+  .then(r => done(r.status)).catch(e => done(String(e)));";
+
+#[test]
+fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
+    let Some(b) = Browser::start(390, 844) else {
+        return;
+    };
+    let st = station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, VIEWER);
+    for page in [
+        "/",
+        "/timetable",
+        "/library",
+        "/emergency",
+        "/log",
+        "/report",
+        "/health",
+    ] {
+        b.go(&format!("{base}{page}"));
+        b.wait_for("main", 10);
+        assert_eq!(
+            b.count("form[method=post]:not([action='/logout'])"),
+            0,
+            "{page} offers a change"
+        );
+        assert_eq!(b.count("input[type=file], textarea"), 0, "{page}");
+    }
+    // Forcing it from the page, with the session's own token, is refused.
+    b.go(&format!("{base}/library"));
+    let token = b.run(
+        "return document.querySelector('meta[name=csrf]').content;",
+        json!([]),
+    );
+    let status = b.run_async(
+        POST,
+        json!([
+            "/library/retire",
+            format!("csrf={}&rel=q%2Fa.wav", token.as_str().unwrap())
+        ]),
+    );
+    assert_eq!(status, json!(403));
+    assert!(st.path().join("audio/q/a.wav").is_file());
+}
+
+#[test]
+fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
+    let Some(b) = Browser::start(1366, 768) else {
+        return;
+    };
+    let st = station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/library"));
+    let status = b.run_async(POST, json!(["/library/retire", "rel=q%2Fa.wav"]));
+    assert_eq!(status, json!(403));
+    assert!(st.path().join("audio/q/a.wav").is_file());
+    // The same request with the token goes through: the refusal was the token's.
+    let token = b.run(
+        "return document.querySelector('meta[name=csrf]').content;",
+        json!([]),
+    );
+    let status = b.run_async(
+        POST,
+        json!([
+            "/library/retire",
+            format!("csrf={}&rel=q%2Fa.wav", token.as_str().unwrap())
+        ]),
+    );
+    assert_eq!(
+        status,
+        json!(200),
+        "redirected to the library after retiring"
+    );
+    assert!(st.path().join("audio/q/da-phat/a.wav").is_file());
+}

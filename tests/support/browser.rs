@@ -1,0 +1,254 @@
+//! A real browser for the console's tests: headless Chromium driven over the W3C WebDriver
+//! protocol by the Debian `chromium-driver`, spoken to with the same small HTTP client the
+//! console tests use (WebDriver is JSON over HTTP; a client crate would add little).
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::web::Client;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    driver: Child,
+    http: Client,
+    session: String,
+}
+
+/// Where Debian puts them.
+fn found(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .map(|p| p.to_string())
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium at `width`×`height`, or `None` (after
+    /// [`super::skip`], which fails under CI) when they are not installed.
+    pub fn start(width: u32, height: u32) -> Option<Browser> {
+        let Some(driver) = found(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
+        else {
+            super::skip(
+                "chromium-driver is not installed (apt-get install chromium chromium-driver)",
+            );
+            return None;
+        };
+        let Some(chromium) = found(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]) else {
+            super::skip("chromium is not installed (apt-get install chromium)");
+            return None;
+        };
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = Client {
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            cookie: None,
+            csrf: None,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(http.addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut b = Browser {
+            driver: child,
+            http,
+            session: String::new(),
+        };
+        let r = b.call(
+            "POST",
+            "/session",
+            json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         format!("--window-size={width},{height}"), "--lang=vi"]
+            }}}}),
+        );
+        b.session = r["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_string();
+        Some(b)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" || method == "DELETE" {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let t = std::time::Instant::now();
+        let r = self.http.request(
+            method,
+            path,
+            &[("Content-Type", "application/json; charset=utf-8")],
+            &body,
+        );
+        if t.elapsed() > Duration::from_secs(5) {
+            eprintln!("webdriver {method} {path} took {:?}", t.elapsed());
+        }
+        let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        v.get("value").cloned().map_or(v.clone(), |inner| {
+            if let Some(s) = v.get("sessionId") {
+                json!({"sessionId": s, "value": inner})
+            } else {
+                inner
+            }
+        })
+    }
+
+    fn s(&self, tail: &str) -> String {
+        format!("/session/{}{tail}", self.session)
+    }
+
+    pub fn go(&self, url: &str) {
+        self.call("POST", &self.s("/url"), json!({ "url": url }));
+    }
+
+    /// The element a CSS selector finds, if any.
+    pub fn find(&self, css: &str) -> Option<String> {
+        let v = self.call(
+            "POST",
+            &self.s("/element"),
+            json!({"using": "css selector", "value": css}),
+        );
+        v.get(ELEMENT).and_then(Value::as_str).map(str::to_string)
+    }
+
+    pub fn count(&self, css: &str) -> usize {
+        let v = self.call(
+            "POST",
+            &self.s("/elements"),
+            json!({"using": "css selector", "value": css}),
+        );
+        v.as_array().map_or(0, Vec::len)
+    }
+
+    /// Waits for an element.
+    pub fn wait_for(&self, css: &str, secs: u64) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(e) = self.find(css) {
+                return e;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {css} within {secs} s on {}",
+                self.source().chars().take(2000).collect::<String>()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn click(&self, css: &str) {
+        let e = self.wait_for(css, 10);
+        self.call("POST", &self.s(&format!("/element/{e}/click")), json!({}));
+    }
+
+    pub fn type_into(&self, css: &str, text: &str) {
+        let e = self.wait_for(css, 10);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{e}/value")),
+            json!({ "text": text }),
+        );
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let e = self.wait_for(css, 10);
+        self.call("GET", &self.s(&format!("/element/{e}/text")), json!({}))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn source(&self) -> String {
+        self.call("GET", &self.s("/source"), json!({}))
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs a script in the page (from a file the test names, not inline in a page: the
+    /// console's CSP applies to its pages, not to WebDriver).
+    pub fn run(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            json!({"script": script, "args": args}),
+        )
+    }
+
+    /// Runs an asynchronous script; it calls its last argument with the result.
+    pub fn run_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/async"),
+            json!({"script": script, "args": args}),
+        )
+    }
+
+    /// A PNG of the window.
+    pub fn screenshot(&self) -> Vec<u8> {
+        let b64 = self.call("GET", &self.s("/screenshot"), json!({}));
+        base64_decode(b64.as_str().unwrap_or_default())
+    }
+
+    pub fn log_in(&self, base: &str, who: (&str, &str)) {
+        self.go(&format!("{base}/login"));
+        self.type_into("input[name=user]", who.0);
+        self.type_into("input[name=password]", who.1);
+        self.click("#login");
+        self.wait_for("nav", 10);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            self.call("DELETE", &self.s(""), json!({}));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
