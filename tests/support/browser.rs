@@ -24,7 +24,7 @@ fn found(names: &[&str]) -> Option<String> {
     names
         .iter()
         .find(|p| std::path::Path::new(p).is_file())
-        .map(|p| p.to_string())
+        .map(ToString::to_string)
 }
 
 impl Browser {
@@ -230,14 +230,14 @@ impl Drop for Browser {
 
 fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> Option<u32> {
-        Some(match c {
+        Some(u32::from(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
             _ => return None,
-        } as u32)
+        }))
     };
     let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0);
