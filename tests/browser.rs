@@ -214,3 +214,57 @@ fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
     );
     assert!(st.path().join("audio/q/da-phat/a.wav").is_file());
 }
+
+/// Not a check: `scripts/console-screenshots.sh` runs it to save a picture of every page of
+/// the console on the example station, at 1366×768 and on a phone, into `$LOAXA_SCREENSHOTS`.
+#[test]
+#[ignore = "run by scripts/console-screenshots.sh"]
+fn screenshots_of_every_page() {
+    let Ok(out) = std::env::var("LOAXA_SCREENSHOTS") else {
+        panic!("set LOAXA_SCREENSHOTS to the folder the pictures go to");
+    };
+    let out = std::path::PathBuf::from(out);
+    std::fs::create_dir_all(&out).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let st = TempStation {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for dir in ["config", "schedules", "audio"] {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(root.join(dir))
+            .arg(st.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let daemon = start_run(&st, &["--rehearse"]);
+    let console = Console::start(&st);
+    std::thread::sleep(Duration::from_secs(6));
+    let base = format!("http://{}", console.addr);
+    for (size, (w, h)) in [("1366x768", (1366, 768)), ("phone", (390, 844))] {
+        let Some(b) = Browser::start(w, h) else {
+            return;
+        };
+        b.go(&format!("{base}/login"));
+        std::fs::write(out.join(format!("login-{size}.png")), b.screenshot()).unwrap();
+        b.log_in(&base, OPERATOR);
+        for (name, path) in [
+            ("now", "/"),
+            ("timetable", "/timetable"),
+            ("edit", "/timetable/edit?file=cchc-2025.toml"),
+            ("library", "/library"),
+            ("clip", "/library/clip?rel=cchc/01-vai-tro-cchc.mp3"),
+            ("emergency", "/emergency"),
+            ("log", "/log"),
+            ("report", "/report"),
+            ("health", "/health?verify=1"),
+        ] {
+            b.go(&format!("{base}{path}"));
+            b.wait_for("main", 10);
+            std::thread::sleep(Duration::from_millis(700));
+            std::fs::write(out.join(format!("{name}-{size}.png")), b.screenshot()).unwrap();
+        }
+    }
+    let _ = stop(daemon);
+}

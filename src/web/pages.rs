@@ -312,7 +312,7 @@ pub(super) fn week(
     Ok((days, files))
 }
 
-fn weekday(d: NaiveDate, lang: Lang) -> &'static str {
+pub(super) fn weekday(d: NaiveDate, lang: Lang) -> &'static str {
     let vi = [
         "Thứ Hai",
         "Thứ Ba",
@@ -953,6 +953,15 @@ struct ReportPage {
 fn bars(report: &crate::report::Report) -> String {
     use std::fmt::Write;
     let rows: Vec<&crate::report::Row> = report.plans.iter().flat_map(|p| &p.topics).collect();
+    if rows.is_empty() {
+        return format!(
+            "<p id=\"chart-items\">{}</p>",
+            report.lang.pick(
+                "Chưa có buổi phát nào theo kế hoạch trong kỳ này.",
+                "Nothing planned aired in this period yet."
+            )
+        );
+    }
     let h = 26 * rows.len().max(1) + 4;
     let mut o = format!(
         "<svg class=\"chart\" id=\"chart-items\" width=\"640\" height=\"{h}\" viewBox=\"0 0 640 {h}\" role=\"img\">"
@@ -1065,8 +1074,15 @@ pub(super) async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let lang = v.lang;
-    let month = q.month.clone();
     let quarter = q.quarter.clone();
+    let month = if q.month.is_empty() && quarter.is_empty() {
+        Utc::now()
+            .with_timezone(&app.config.timezone)
+            .format("%Y-%m")
+            .to_string()
+    } else {
+        q.month.clone()
+    };
     let query = if !quarter.is_empty() {
         format!("quarter={}", url_escape(&quarter))
     } else if !month.is_empty() {

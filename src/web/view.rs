@@ -302,7 +302,14 @@ impl App {
                 .into_iter()
                 .take(5)
                 .map(|u| NextView {
-                    when: self.local(u.at, "%a %d/%m %H:%M"),
+                    when: format!(
+                        "{} {}",
+                        super::pages::weekday(
+                            u.at.with_timezone(&self.config.timezone).date_naive(),
+                            lang
+                        ),
+                        self.local(u.at, "%d/%m %H:%M")
+                    ),
                     at: u.at,
                     title: u.title,
                     plan: u.plan,
