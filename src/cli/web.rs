@@ -15,17 +15,18 @@ pub(super) fn web(
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_default();
-    let exe = std::env::current_exe()
+    let beside = std::env::current_exe()
         .ok()
-        .and_then(|e| Some(e.parent()?.join("loaxa-web")))
-        .filter(|p| p.is_file());
-    let Some(exe) = exe else {
+        .and_then(|e| Some(e.parent()?.join("loaxa-web")));
+    let Some(exe) = beside.clone().filter(|p| p.is_file()) else {
         writeln!(
             err,
             "{}",
-            lang.pick(
-                "không tìm thấy chương trình loaxa-web bên cạnh loaxa: hãy cài lại gói loaxa",
-                "loaxa-web is not installed beside loaxa: reinstall the loaxa package",
+            tr!(
+                lang,
+                "không tìm thấy chương trình bảng điều khiển {}: hãy cài lại gói loaxa (hoặc `cargo build` nếu chạy từ mã nguồn)",
+                "the console program {} is missing: reinstall the loaxa package (or `cargo build` when running from source)",
+                beside.map_or_else(|| "loaxa-web".into(), |p| p.display().to_string())
             )
         )
         .map_err(io)?;
