@@ -209,7 +209,9 @@ fn main() {
             .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::from_std(listener).unwrap();
-            loaxa::web::serve(app, l, std::future::pending()).await.unwrap();
+            loaxa::web::serve(app, l, std::future::pending())
+                .await
+                .unwrap();
         });
     });
     std::thread::sleep(Duration::from_millis(200));
@@ -228,7 +230,9 @@ fn main() {
     let (a, b) = month.bounds(TZ);
     let mut lines = Vec::new();
 
-    let asset = timed(200, || assert_eq!(get(addr, "/assets/console.css", &cookie).0, 200));
+    let asset = timed(200, || {
+        assert_eq!(get(addr, "/assets/console.css", &cookie).0, 200)
+    });
     let now = timed(200, || assert_eq!(get(addr, "/", &cookie).0, 200));
     lines.push(format!(
         "Now page       p95 {:>7.2} ms  median {:>6.2} ms  (baseline: a static asset through the same stack p95 {:.2} ms, ratio {:.1})  target p95 ≤ 20 ms: {}",

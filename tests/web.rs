@@ -312,6 +312,24 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
         );
         assert_eq!(r.status, 422, "{name}: {}", r.body);
     }
+    // A queue folder that is a link leading outside audio/ takes nothing.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::remove_dir(st.path().join("audio/q")).ok();
+    let kept = st.path().join("audio/q-real");
+    std::fs::rename(st.path().join("audio/q"), &kept).ok();
+    std::os::unix::fs::symlink(outside.path(), st.path().join("audio/q")).unwrap();
+    let r = op.post_multipart(
+        "/library/upload",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("folder", "q"),
+            Part::File("file", "x.wav", &clip),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(files_in(outside.path()).is_empty());
+    std::fs::remove_file(st.path().join("audio/q")).unwrap();
+    std::fs::rename(&kept, st.path().join("audio/q")).unwrap();
     // The wrong content type altogether.
     let r = op.request(
         "POST",
@@ -555,4 +573,109 @@ fn the_console_stops_promptly_on_sigterm_even_with_a_live_page_open() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_within_a_second() {
+    let (at, when) = in_secs(8);
+    let st = queue_station(&at);
+    st.tone("q/a.wav", 6.0);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let viewer = console.login(VIEWER);
+    use std::io::{Read, Write};
+    let mut sse = std::net::TcpStream::connect(console.addr).unwrap();
+    write!(
+        sse,
+        "GET /api/events HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
+        console.addr,
+        viewer.cookie.clone().unwrap()
+    )
+    .unwrap();
+    sse.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // Changes (the daemon's status, its journal) arrive as events. The broadcast is put on
+    // air (published, journaled) within its lead before the second: an event must follow
+    // within a second of that.
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 4096];
+    while chrono::Utc::now() < when + chrono::Duration::seconds(1) {
+        if let Ok(n) = sse.read(&mut buf) {
+            if n > 0 && String::from_utf8_lossy(&buf[..n]).contains("event: change") {
+                heard.push(chrono::Utc::now());
+            }
+        }
+    }
+    assert!(
+        heard
+            .iter()
+            .any(|t| *t >= when - chrono::Duration::milliseconds(1600)),
+        "no change heard around the broadcast's start: {heard:?} (start {when})"
+    );
+    let status: serde_json::Value = serde_json::from_str(&viewer.get("/api/status").body).unwrap();
+    assert_eq!(status["daemon_running"], true);
+    assert_eq!(status["on_air"]["title"], "Bản tin", "{status}");
+    assert!(status["on_air"]["progress"]
+        .as_u64()
+        .is_some_and(|p| p > 0 && p < 100));
+    assert!(status["chain_head"][0].as_i64().unwrap() > 0);
+    let clips: serde_json::Value = serde_json::from_str(&viewer.get("/api/clips").body).unwrap();
+    assert_eq!(clips["folders"][0]["clips"][0]["rel"], "q/a.wav");
+    let tt: serde_json::Value =
+        serde_json::from_str(&viewer.get("/api/timetable?days=2").body).unwrap();
+    assert!(tt
+        .as_array()
+        .is_some_and(|a| a.iter().all(|o| o["slot"] == "s")));
+    let metrics = viewer.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    for series in [
+        "loaxa_daemon_up{station=\"Đài thử\"} 1",
+        "loaxa_on_air{",
+        "loaxa_output_up{",
+        "loaxa_journal_backlog{station=\"Đài thử\"} 0",
+        "loaxa_chain_head_seq{",
+        "loaxa_rejected_schedule_files{",
+        "loaxa_rejected_clips{",
+    ] {
+        assert!(
+            metrics.body.contains(series),
+            "{series} in\n{}",
+            metrics.body
+        );
+    }
+    eventually(20, "the broadcast ended", || {
+        log_json(&st)["records"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["outcome"] == "completed"))
+    });
+    let metrics = viewer.get("/metrics").body;
+    assert!(
+        metrics.contains("loaxa_slot_last_outcome{station=\"Đài thử\",plan=\"kh\",slot=\"s\",outcome=\"completed\"} 1"),
+        "{metrics}"
+    );
+    let log: serde_json::Value = serde_json::from_str(&viewer.get("/api/log").body).unwrap();
+    assert_eq!(log[0]["outcome"], "completed");
+    let csv = viewer.get("/log.csv");
+    assert!(csv.body.starts_with("scheduled,plan,slot"), "{}", csv.body);
+    let month = when.format("%Y-%m").to_string();
+    let report: serde_json::Value =
+        serde_json::from_str(&viewer.get(&format!("/api/report?month={month}")).body).unwrap();
+    assert_eq!(report["totals"]["completed"], 1);
+    let page = viewer.get(&format!("/report?month={month}"));
+    assert!(page.body.contains("id=\"chart-items\"") && page.body.contains("id=\"chart-days\""));
+    assert!(page.body.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
+    let xlsx = viewer.get(&format!("/report/download?month={month}&format=xlsx"));
+    assert!(xlsx.body.starts_with("PK"), "an XLSX is a zip");
+    // The Health page's verification, watched by its progress.
+    assert_eq!(viewer.get("/health?verify=1").status, 303);
+    eventually(10, "the verification finished", || {
+        let v: serde_json::Value = serde_json::from_str(&viewer.get("/api/verify").body).unwrap();
+        v["running"] == false && v["percent"] == 100 && v["intact"] == true
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
 }

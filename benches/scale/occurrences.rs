@@ -84,4 +84,3 @@ pub fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
     });
     events
 }
-

@@ -89,6 +89,20 @@ pub(super) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refu
     Ok(path)
 }
 
+/// Whether a folder (to write into) is inside the audio folder once links are followed: a
+/// queue folder that is a link to elsewhere takes no uploads.
+fn inside_audio(app: &App, dir: &Path) -> bool {
+    match (
+        std::fs::canonicalize(dir),
+        std::fs::canonicalize(&app.config.audio_dir),
+    ) {
+        (Ok(d), Ok(root)) => d.starts_with(root),
+        // Not there yet: it is created inside the (real) audio folder.
+        (Err(_), Ok(_)) => !dir.is_symlink(),
+        _ => false,
+    }
+}
+
 fn sha_of_file(path: &Path) -> Option<String> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut h = Sha256::new();
@@ -333,7 +347,12 @@ pub(super) async fn upload(
                     .map_err(|e| Refusal::Failed(e.to_string()))
                     .and_then(|r| r);
                 let dir = match (&folder, allowed) {
-                    (Some(f), Ok(allowed)) if allowed.contains(f) => app.config.audio_dir.join(f),
+                    (Some(f), Ok(allowed))
+                        if allowed.contains(f)
+                            && inside_audio(&app, &app.config.audio_dir.join(f)) =>
+                    {
+                        app.config.audio_dir.join(f)
+                    }
                     (_, Err(r)) => return r.into_response(),
                     _ => {
                         return Refusal::Invalid(tr!(
@@ -620,6 +639,14 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> 
     let lang = v.lang;
     let source = confined(app, rel, lang)?;
     let dir = app.config.audio_dir.join(&app.config.emergency_dir);
+    if !inside_audio(app, &dir) {
+        return Err(Refusal::Forbidden(tr!(
+            lang,
+            "{} dẫn ra ngoài thư mục audio/",
+            "{} leads outside the audio folder",
+            dir.display()
+        )));
+    }
     let name = source
         .file_name()
         .unwrap_or_default()
