@@ -233,7 +233,9 @@ fn main() {
     let asset = timed(200, || {
         assert_eq!(get(addr, "/assets/console.css", &cookie).0, 200)
     });
-    let now = timed(200, || assert_eq!(get(addr, "/", &cookie).0, 200));
+    let now = timed(200, || {
+        assert_eq!(get(addr, "/", &cookie).0, 200);
+    });
     lines.push(format!(
         "Now page       p95 {:>7.2} ms  median {:>6.2} ms  (baseline: a static asset through the same stack p95 {:.2} ms, ratio {:.1})  target p95 ≤ 20 ms: {}",
         at(&now, 0.95),
