@@ -231,7 +231,7 @@ fn main() {
     let mut lines = Vec::new();
 
     let asset = timed(200, || {
-        assert_eq!(get(addr, "/assets/console.css", &cookie).0, 200)
+        assert_eq!(get(addr, "/assets/console.css", &cookie).0, 200);
     });
     let now = timed(200, || {
         assert_eq!(get(addr, "/", &cookie).0, 200);
