@@ -244,7 +244,7 @@ fn screenshots_of_every_page() {
     let base = format!("http://{}", console.addr);
     for (size, (w, h)) in [("1366x768", (1366, 768)), ("phone", (390, 844))] {
         let Some(b) = Browser::start(w, h) else {
-            return;
+            break;
         };
         b.go(&format!("{base}/login"));
         std::fs::write(out.join(format!("login-{size}.png")), b.screenshot()).unwrap();
