@@ -15,6 +15,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::pages::blocking;
 use super::view::{render, Chrome};
 use super::{check_csrf, App, Refusal, Visitor};
 use crate::console::What;
@@ -248,18 +249,15 @@ pub(super) async fn check_form(app: &Arc<App>, v: Visitor, f: EditForm) -> Respo
     if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
         return r.into_response();
     }
-    let a = app.clone();
-    let page = tokio::task::spawn_blocking(move || checked_page(&a, &v, &f, None)).await;
-    match page {
-        Ok(Ok((p, errors))) => {
+    match blocking(app, move |a| checked_page(a, &v, &f, None)).await {
+        Ok((p, errors)) => {
             let mut r = render(&p);
             if errors {
                 *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             }
             r
         }
-        Ok(Err(r)) => r.into_response(),
-        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+        Err(r) => r.into_response(),
     }
 }
 
@@ -296,11 +294,10 @@ pub(super) async fn save(
     if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
         return r.into_response();
     }
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Response, Refusal> {
+    let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
         let name = checked_name(&f.file, lang)?;
-        let (_, current) = on_disk(&a, &name);
+        let (_, current) = on_disk(a, &name);
         if current != f.base {
             return Err(Refusal::Invalid(tr!(
                 lang,
@@ -308,7 +305,7 @@ pub(super) async fn save(
                 "{name} was changed elsewhere since it was opened: open it again and edit the new version"
             )));
         }
-        let (page, errors) = checked_page(&a, &v, &f, None)?;
+        let (page, errors) = checked_page(a, &v, &f, None)?;
         if errors {
             let mut r = render(&page);
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -322,7 +319,7 @@ pub(super) async fn save(
         write_atomically(&path, &f.text)
             .map_err(|e| Refusal::Failed(format!("{}: {e}", path.display())))?;
         let (mut page, _) = checked_page(
-            &a,
+            a,
             &v,
             &EditForm {
                 csrf: None,
@@ -340,11 +337,7 @@ pub(super) async fn save(
         Ok(render(&page))
     })
     .await;
-    match done {
-        Ok(Ok(r)) => r,
-        Ok(Err(r)) => r.into_response(),
-        Err(e) => Refusal::Failed(e.to_string()).into_response(),
-    }
+    done.unwrap_or_else(IntoResponse::into_response)
 }
 
 #[cfg(test)]

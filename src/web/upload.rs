@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use unicode_normalization::UnicodeNormalization;
 
+use super::pages::blocking;
 use super::pages::{emergency_page, ClipPage};
 use super::view::{render, Chrome};
 use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
@@ -341,11 +342,7 @@ pub(super) async fn upload(
                 if raw.is_empty() {
                     continue;
                 }
-                let a = app.clone();
-                let allowed = tokio::task::spawn_blocking(move || upload_folders(&a))
-                    .await
-                    .map_err(|e| Refusal::Failed(e.to_string()))
-                    .and_then(|r| r);
+                let allowed = blocking(&app, upload_folders).await;
                 let dir = match (&folder, allowed) {
                     (Some(f), Ok(allowed))
                         if allowed.contains(f)
@@ -429,10 +426,9 @@ pub(super) async fn retire(
     if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
         return r.into_response();
     }
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<String, Refusal> {
+    let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
-        let path = confined(&a, &f.rel, lang)?;
+        let path = confined(a, &f.rel, lang)?;
         let parent = path.parent().unwrap_or(&a.config.audio_dir);
         if parent
             .file_name()
@@ -472,11 +468,10 @@ pub(super) async fn delete(
     if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
         return r.into_response();
     }
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<String, Refusal> {
+    let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
-        let path = confined(&a, &f.rel, lang)?;
-        if ever_aired(&a, &f.rel, &path)? {
+        let path = confined(a, &f.rel, lang)?;
+        if ever_aired(a, &f.rel, &path)? {
             return Err(Refusal::Forbidden(tr!(
                 lang,
                 "{} đã từng phát: đó là bằng chứng, không xóa được; chỉ có thể cho nghỉ",
@@ -497,11 +492,10 @@ pub(super) async fn delete(
     finish(done)
 }
 
-fn finish(done: Result<Result<String, Refusal>, tokio::task::JoinError>) -> Response {
+fn finish(done: Result<String, Refusal>) -> Response {
     match done {
-        Ok(Ok(_)) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response(),
-        Ok(Err(r)) => r.into_response(),
-        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+        Ok(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response(),
+        Err(r) => r.into_response(),
     }
 }
 
@@ -536,10 +530,9 @@ pub(super) async fn save_sidecar(
     if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
         return r.into_response();
     }
-    let a = app.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<Response, Refusal> {
+    let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
-        let path = confined(&a, &f.rel, lang)?;
+        let path = confined(a, &f.rel, lang)?;
         let mut text = String::new();
         for (k, val) in [
             ("title", &f.title),
@@ -570,7 +563,7 @@ pub(super) async fn save_sidecar(
         let side = crate::sidecar::sidecar_path(&path);
         if let Err(errors) = crate::sidecar::parse_clip(&side, &text, lang) {
             let mut r = render(&ClipPage {
-                c: Chrome::new(&a, &v, "library"),
+                c: Chrome::new(a, &v, "library"),
                 rel: f.rel.clone(),
                 errors: errors.iter().map(|d| d.render(lang)).collect(),
                 title: f.title,
@@ -598,11 +591,7 @@ pub(super) async fn save_sidecar(
         Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response())
     })
     .await;
-    match done {
-        Ok(Ok(r)) => r,
-        Ok(Err(r)) => r.into_response(),
-        Err(e) => Refusal::Failed(e.to_string()).into_response(),
-    }
+    done.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Plays a clip in the browser.
@@ -785,11 +774,9 @@ pub(super) async fn emergency_api(
         )
             .into_response();
     }
-    let a = app.clone();
-    match tokio::task::spawn_blocking(move || hand_emergency(&a, &v, &req.rel)).await {
-        Ok(Ok(m)) => Json(serde_json::json!({"ok": true, "message": m})).into_response(),
-        Ok(Err(r)) => r.into_response(),
-        Err(e) => Refusal::Failed(e.to_string()).into_response(),
+    match blocking(&app, move |a| hand_emergency(a, &v, &req.rel)).await {
+        Ok(m) => Json(serde_json::json!({"ok": true, "message": m})).into_response(),
+        Err(r) => r.into_response(),
     }
 }
 
