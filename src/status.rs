@@ -81,7 +81,7 @@ impl Upcoming {
             .collect())
     }
 
-    fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
+    pub fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
         Upcoming {
             at: due.at,
             plan: due.slot.plan.clone(),

@@ -8,19 +8,8 @@ use serde_json::json;
 
 use crate::support::bin::{in_secs, log_json, start_run, stop};
 use crate::support::browser::Browser;
-use crate::support::web::{console_actions, eventually, Console, OPERATOR, VIEWER};
-use crate::support::{TempStation, PLAN};
-
-fn station(at: &str) -> TempStation {
-    let st = TempStation::new(
-        "",
-        &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
-        ),
-    );
-    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
-    st
-}
+use crate::support::web::{console_actions, eventually, queue_station, Console, OPERATOR, VIEWER};
+use crate::support::TempStation;
 
 fn aired(st: &TempStation, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
     log_json(st)["records"]
@@ -34,7 +23,7 @@ fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
         return;
     };
     let (at, _) = in_secs(25);
-    let st = station(&at);
+    let st = queue_station(&at);
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
     let base = format!("http://{}", console.addr);
@@ -67,7 +56,7 @@ fn in_the_browser_a_schedule_saved_with_an_error_shows_it_located_and_the_old_ve
         return;
     };
     let (at, _) = in_secs(20);
-    let st = station(&at);
+    let st = queue_station(&at);
     st.tone("q/cu.wav", 1.0);
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
@@ -103,7 +92,7 @@ fn in_the_browser_the_emergency_button_airs_the_clip_journaled_as_emergency() {
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
-    let st = station("06:00");
+    let st = queue_station("06:00");
     st.tone("q/bao-lu.wav", 1.0);
     let daemon = start_run(&st, &[]);
     std::thread::sleep(Duration::from_secs(2));
@@ -141,7 +130,7 @@ fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
     let Some(b) = Browser::start(390, 844) else {
         return;
     };
-    let st = station("06:00");
+    let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
     let base = format!("http://{}", console.addr);
@@ -186,7 +175,7 @@ fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
-    let st = station("06:00");
+    let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
     let base = format!("http://{}", console.addr);

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
-use crate::support::web::{console_actions, eventually, Console, Part, OPERATOR, VIEWER};
+use crate::support::web::{
+    console_actions, eventually, queue_station, Console, Part, OPERATOR, VIEWER,
+};
 use crate::support::{TempStation, PLAN};
 
 fn wav(secs: f64) -> Vec<u8> {
@@ -13,17 +15,6 @@ fn wav(secs: f64) -> Vec<u8> {
     let p = dir.path().join("x.wav");
     crate::support::tone_wav(&p, secs, 440.0, 8000, 1);
     std::fs::read(p).unwrap()
-}
-
-fn queue_station(at: &str) -> TempStation {
-    let st = TempStation::new(
-        "",
-        &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
-        ),
-    );
-    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
-    st
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {

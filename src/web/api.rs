@@ -102,25 +102,13 @@ pub(super) async fn timetable(
     let days = q.days.unwrap_or(7).clamp(1, 62);
     json(
         blocking(&app, move |a| {
-            let loaded = a.station()?;
-            let station = loaded.station;
-            let journal = a.journal()?;
-            let catalog = station.catalog();
-            let planner = crate::plan::Planner {
-                config: &station.config,
-                catalog: &catalog,
-                probes: &station.probes,
-            };
             let now = Utc::now();
-            let planned = planner
-                .forecast(
-                    &station.schedules,
-                    journal.as_ref(),
-                    now,
-                    now + chrono::Duration::days(days),
-                    20_000,
-                )
-                .map_err(|e| Refusal::Failed(e.to_string()))?;
+            let planned = a.planned(
+                &a.station()?,
+                now,
+                now + chrono::Duration::days(days),
+                20_000,
+            )?;
             Ok(planned
                 .into_iter()
                 .map(|(due, p)| Occurrence {

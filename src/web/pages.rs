@@ -237,20 +237,10 @@ pub(super) fn week(
     lang: Lang,
 ) -> Result<(Vec<DayColumn>, Vec<FileState>), Refusal> {
     let loaded = app.station()?;
-    let station = &loaded.station;
     let tz = app.config.timezone;
-    let journal = app.journal()?;
-    let catalog = station.catalog();
-    let planner = crate::plan::Planner {
-        config: &station.config,
-        catalog: &catalog,
-        probes: &station.probes,
-    };
     let start = crate::recurrence::local_midnight(tz, monday);
     let end = crate::recurrence::local_midnight(tz, monday + Duration::days(7));
-    let planned = planner
-        .forecast(&station.schedules, journal.as_ref(), start, end, 5000)
-        .map_err(|e| Refusal::Failed(e.to_string()))?;
+    let planned = app.planned(&loaded, start, end, 5000)?;
     let mut days: Vec<DayColumn> = (0..7)
         .map(|i| {
             let d = monday + Duration::days(i);

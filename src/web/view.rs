@@ -139,6 +139,28 @@ impl App {
             .map_err(|e| Refusal::Failed(e.to_string()))
     }
 
+    /// The occurrences in `[after, until)`, each planned by the planning function the daemon
+    /// uses (at most `limit`).
+    pub(crate) fn planned(
+        &self,
+        loaded: &crate::station::Loaded,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(crate::plan::Due, crate::plan::Planned)>, Refusal> {
+        let station = &loaded.station;
+        let journal = self.journal()?;
+        let catalog = station.catalog();
+        let planner = crate::plan::Planner {
+            config: &station.config,
+            catalog: &catalog,
+            probes: &station.probes,
+        };
+        planner
+            .forecast(&station.schedules, journal.as_ref(), after, until, limit)
+            .map_err(|e| Refusal::Failed(e.to_string()))
+    }
+
     /// The journal, read-only; `None` before the daemon first created it.
     pub(crate) fn journal(&self) -> Result<Option<Journal>, Refusal> {
         if !self.config.journal.is_file() {
@@ -210,18 +232,11 @@ impl App {
         let live = self.live_status(now);
         let next = match &live {
             Some(s) => s.next.clone(),
-            None => {
-                let loaded = self.station()?;
-                let station = loaded.station;
-                let catalog = station.catalog();
-                let planner = crate::plan::Planner {
-                    config: &station.config,
-                    catalog: &catalog,
-                    probes: &station.probes,
-                };
-                crate::status::Upcoming::ahead(&planner, &station.schedules, journal.as_ref(), now)
-                    .map_err(|e| Refusal::Failed(e.to_string()))?
-            }
+            None => self
+                .planned(&self.station()?, now, now + chrono::Duration::days(14), 5)?
+                .iter()
+                .map(|(due, planned)| crate::status::Upcoming::of(due, planned, lang))
+                .collect(),
         };
         let on_air = live.as_ref().and_then(|s| s.on_air.as_ref()).map(|a| {
             let record = journal.as_ref().and_then(|j| {

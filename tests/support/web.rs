@@ -12,10 +12,22 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use super::bin::loaxa;
-use super::TempStation;
+use super::{TempStation, PLAN};
 
 pub const OPERATOR: (&str, &str) = ("van-hanh", "mat-khau-van-hanh");
 pub const VIEWER: (&str, &str) = ("chu-tich", "mat-khau-chu-tich");
+
+/// A station with one slot at `at` (HH:MM or HH:MM:SS) airing the queue `q`, empty.
+pub fn queue_station(at: &str) -> TempStation {
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
+        ),
+    );
+    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
+    st
+}
 
 /// Sets a console account's password as the operator would.
 pub fn passwd(st: &TempStation, user: &str, password: &str, role: &str) {
