@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 mod editor;
+mod memory;
 mod pages;
 mod passwd;
 mod upload;
@@ -411,8 +412,11 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
     let addr = listen.unwrap_or(config.web.listen);
     check_listen(&config, addr)?;
     let lang = config.language;
+    memory::keep_small();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // Disk and database work runs on these; a console has one or two visitors.
+        .max_blocking_threads(4)
         .build()
         .map_err(|source| WebError::Listen { addr, source })?;
     rt.block_on(async move {

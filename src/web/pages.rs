@@ -28,9 +28,13 @@ pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&App) -> Result<T, Refusal> + Send + 'static,
 ) -> Result<T, Refusal> {
     let app = app.clone();
-    tokio::task::spawn_blocking(move || f(&app))
-        .await
-        .map_err(|e| Refusal::Failed(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        let r = f(&app);
+        super::memory::give_back();
+        r
+    })
+    .await
+    .map_err(|e| Refusal::Failed(e.to_string()))?
 }
 
 #[derive(Template)]
