@@ -211,6 +211,8 @@ pub(super) struct Occ {
     held: Option<String>,
     emergency: bool,
     clips: String,
+    /// For what is past: how it went, from the journal.
+    outcome: Option<String>,
 }
 
 pub(super) struct FileState {
@@ -244,7 +246,19 @@ pub(super) fn week(
     let tz = app.config.timezone;
     let start = crate::recurrence::local_midnight(tz, monday);
     let end = crate::recurrence::local_midnight(tz, monday + Duration::days(7));
-    let planned = app.planned(&loaded, start, end, 5000)?;
+    // What is past is what the journal says happened; what is ahead, as it will be planned.
+    let now = Utc::now();
+    let planned = if end > now {
+        app.planned(&loaded, start.max(now), end, 5000)?
+    } else {
+        Vec::new()
+    };
+    let past = match app.journal()? {
+        Some(j) if start < now => j
+            .records(start, end.min(now))
+            .map_err(|e| Refusal::Failed(e.to_string()))?,
+        _ => Vec::new(),
+    };
     let mut days: Vec<DayColumn> = (0..7)
         .map(|i| {
             let d = monday + Duration::days(i);
@@ -277,7 +291,26 @@ pub(super) fn week(
             held,
             emergency: due.slot.priority == crate::schedule::Priority::Emergency,
             clips,
+            outcome: None,
         });
+    }
+    for r in past {
+        let local = r.info.scheduled_at.with_timezone(&tz);
+        let i = (local.date_naive() - monday).num_days();
+        let Some(day) = usize::try_from(i).ok().and_then(|i| days.get_mut(i)) else {
+            continue;
+        };
+        day.items.push(Occ {
+            time: local.format("%H:%M").to_string(),
+            title: r.info.title.clone(),
+            held: None,
+            emergency: r.info.priority == crate::schedule::Priority::Emergency,
+            clips: String::new(),
+            outcome: Some(outcome_label(r.outcome, lang)),
+        });
+    }
+    for day in &mut days {
+        day.items.sort_by(|a, b| a.time.cmp(&b.time));
     }
     let mut files: Vec<FileState> = std::fs::read_dir(&app.config.schedules_dir)
         .map(|rd| {
