@@ -291,6 +291,17 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
         );
         assert_eq!(r.status, 422, "{folder}");
     }
+    // Nothing outside audio/ is read or served, by any page that takes a clip's name.
+    for path in [
+        "/library/clip?rel=..%2Fconfig%2Floaxa.toml",
+        "/library/clip?rel=%2Fetc%2Fpasswd",
+        "/audio/..%2Fconfig%2Floaxa.toml",
+        "/audio/%2Fetc%2Fpasswd",
+    ] {
+        let r = op.get(path);
+        assert!(r.status == 404 || r.status == 403, "{path}: {}", r.status);
+        assert!(!r.body.contains("argon2id"), "{path}");
+    }
     // Not audio, by name or by content.
     for (name, bytes) in [("x.exe", &clip[..]), ("gia.wav", &b"not audio at all"[..])] {
         let r = op.post_multipart(

@@ -529,9 +529,9 @@ pub(super) async fn clip(
     Extension(v): Extension<Visitor>,
     Query(q): Query<RelQuery>,
 ) -> Response {
-    let Some(path) = crate::library::resolve(&app.config.audio_dir, &q.rel).filter(|p| p.is_file())
-    else {
-        return Refusal::NotFound.into_response();
+    let path = match super::upload::confined(&app, &q.rel, v.lang) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
     };
     let side = crate::sidecar::sidecar_path(&path);
     let text = std::fs::read_to_string(&side).unwrap_or_default();
