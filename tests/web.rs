@@ -302,6 +302,17 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
         assert!(r.status == 404 || r.status == 403, "{path}: {}", r.status);
         assert!(!r.body.contains("argon2id"), "{path}");
     }
+    // A queue's settings are not a clip: not deleted, retired or overwritten from here.
+    std::fs::write(st.path().join("audio/q/queue.toml"), "mode = \"rotate\"\n").unwrap();
+    for path in ["/library/delete", "/library/retire", "/library/clip"] {
+        let r = op.post_form_csrf(path, &[("rel", "q/queue.toml"), ("title", "x")]);
+        assert_eq!(r.status, 404, "{path}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(st.path().join("audio/q/queue.toml")).unwrap(),
+        "mode = \"rotate\"\n"
+    );
+    std::fs::remove_file(st.path().join("audio/q/queue.toml")).unwrap();
     // Not audio, by name or by content.
     for (name, bytes) in [("x.exe", &clip[..]), ("gia.wav", &b"not audio at all"[..])] {
         let r = op.post_multipart(

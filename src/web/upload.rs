@@ -70,10 +70,15 @@ pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
     Ok(cleaned)
 }
 
-/// A clip named by the browser, confined to the audio folder: no `..`, no absolute path, no
-/// link leading outside.
+/// A clip named by the browser, confined to the audio folder: an audio file, no `..`, no
+/// absolute path, no link leading outside.
 pub(super) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refusal> {
     let rel = crate::library::check_relative(rel).map_err(|_| Refusal::NotFound)?;
+    // Clips only: a queue's settings or a sidecar is not something to play, retire, delete
+    // or give details to.
+    if !crate::library::has_audio_extension(&rel) {
+        return Err(Refusal::NotFound);
+    }
     let path = crate::library::resolve(&app.config.audio_dir, &rel)
         .filter(|p| p.is_file())
         .ok_or(Refusal::NotFound)?;
