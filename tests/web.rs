@@ -692,3 +692,45 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
     let (code, err) = stop(daemon);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothing_with_them() {
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let anon = console.client();
+    let basic = |user: &str, password: &str| {
+        let raw = format!("{user}:{password}");
+        format!("Basic {}", crate::support::web::base64(raw.as_bytes()))
+    };
+    let r = anon.request(
+        "GET",
+        "/metrics",
+        &[("Authorization", &basic(VIEWER.0, VIEWER.1))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("loaxa_daemon_up"));
+    // An operator's credentials sent this way still change nothing.
+    let r = anon.request(
+        "POST",
+        "/library/retire",
+        &[
+            ("Authorization", &basic(OPERATOR.0, OPERATOR.1)),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"rel=q%2Fa.wav",
+    );
+    assert_eq!(r.status, 303, "to the login page");
+    assert!(st.path().join("audio/q/a.wav").is_file());
+    let r = anon.request(
+        "GET",
+        "/metrics",
+        &[("Authorization", &basic(VIEWER.0, "sai"))],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|h| h.starts_with("Basic")));
+}

@@ -118,27 +118,10 @@ impl Gate {
         name: &str,
         password: &str,
     ) -> Login {
-        if let Some(w) = self.wait(from) {
-            return Login::Wait(w);
-        }
-        // The hash is checked even for an unknown name, so the time taken does not tell
-        // which names exist.
-        static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let decoy = DECOY.get_or_init(|| hash_password(&token()).unwrap_or_default());
-        let user = users.iter().find(|u| u.name == name);
-        let ok = password_matches(user.map_or(decoy, |u| u.password_hash.as_str()), password)
-            && user.is_some();
-        let Some(user) = user.filter(|_| ok) else {
-            if let Ok(mut f) = self.failures.lock() {
-                let e = f.entry(from).or_insert((0, Instant::now()));
-                e.0 += 1;
-                e.1 = Instant::now();
-            }
-            return Login::Wrong;
+        let user = match self.authenticate(users, from, name, password) {
+            Ok(u) => u,
+            Err(refused) => return refused,
         };
-        if let Ok(mut f) = self.failures.lock() {
-            f.remove(&from);
-        }
         let now = Instant::now();
         let session = Session {
             user: user.name.clone(),
@@ -153,6 +136,89 @@ impl Gate {
         }
         Login::Ok { id, session }
     }
+
+    /// HTTP Basic credentials (`Authorization: Basic …`), for tools that read without a
+    /// browser (Prometheus's `basic_auth`): a session for this request only, and read-only
+    /// whatever the account, since a browser would send them on its own.
+    pub(super) fn basic(
+        &self,
+        users: &[WebUser],
+        from: IpAddr,
+        header: &str,
+    ) -> Result<Session, Login> {
+        let decoded = header
+            .strip_prefix("Basic ")
+            .map(|b| base64_decode(b.trim()))
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(Login::Wrong)?;
+        let (name, password) = decoded.split_once(':').ok_or(Login::Wrong)?;
+        let user = self.authenticate(users, from, name, password)?;
+        let now = Instant::now();
+        Ok(Session {
+            user: user.name.clone(),
+            role: Role::Viewer,
+            csrf: token(),
+            started: now,
+            seen: now,
+        })
+    }
+
+    fn authenticate<'u>(
+        &self,
+        users: &'u [WebUser],
+        from: IpAddr,
+        name: &str,
+        password: &str,
+    ) -> Result<&'u WebUser, Login> {
+        if let Some(w) = self.wait(from) {
+            return Err(Login::Wait(w));
+        }
+        // The hash is checked even for an unknown name, so the time taken does not tell
+        // which names exist.
+        static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let decoy = DECOY.get_or_init(|| hash_password(&token()).unwrap_or_default());
+        let user = users.iter().find(|u| u.name == name);
+        let ok = password_matches(user.map_or(decoy, |u| u.password_hash.as_str()), password)
+            && user.is_some();
+        let Some(user) = user.filter(|_| ok) else {
+            if let Ok(mut f) = self.failures.lock() {
+                let e = f.entry(from).or_insert((0, Instant::now()));
+                e.0 += 1;
+                e.1 = Instant::now();
+            }
+            return Err(Login::Wrong);
+        };
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(&from);
+        }
+        Ok(user)
+    }
+}
+
+/// Standard base64, as HTTP Basic credentials carry it.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 /// The wait after `failures` failures in a row: none for the first few, then doubling.
@@ -170,6 +236,14 @@ pub(super) fn same_token(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        assert_eq!(
+            base64_decode("Y2h1LXRpY2g6bcOgdA=="),
+            "chu-tich:màt".as_bytes()
+        );
+    }
 
     #[test]
     fn waits_grow_after_the_first_failures_and_are_capped() {

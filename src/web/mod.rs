@@ -195,10 +195,50 @@ async fn guard(
         }
     }
     let session_id = cookie(headers, auth::COOKIE);
-    let session = session_id.as_deref().and_then(|id| app.gate.session(id));
+    let mut session = session_id.as_deref().and_then(|id| app.gate.session(id));
     let path = req.uri().path().to_string();
     let open = path == "/login" || path.starts_with("/assets/") || path.starts_with("/lang/");
     let api = path.starts_with("/api/") || path == "/metrics";
+    // Tools without a browser (a monitoring server) read the API with HTTP Basic credentials.
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    if let (None, true, Some(basic), &Method::GET) = (&session, api, basic, req.method()) {
+        let (a, from) = (app.clone(), peer.ip());
+        let checked = tokio::task::spawn_blocking(move || {
+            let r = a.gate.basic(&a.config.web.users, from, &basic);
+            memory::give_back();
+            r
+        })
+        .await;
+        match checked {
+            Ok(Ok(s)) => session = Some(s),
+            Ok(Err(auth::Login::Wait(_))) => {
+                return secure(
+                    (StatusCode::TOO_MANY_REQUESTS, "too many failed logins").into_response(),
+                )
+            }
+            _ => {
+                let _ = app.record(console::Action {
+                    at: chrono::Utc::now(),
+                    user: String::new(),
+                    from: peer.ip().to_string(),
+                    what: console::What::LoginFailed,
+                    file: None,
+                    sha256: None,
+                    detail: Some(format!("HTTP Basic, {path}")),
+                });
+                let mut r = (StatusCode::UNAUTHORIZED, "wrong credentials").into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"loaxa\", charset=\"UTF-8\""),
+                );
+                return secure(r);
+            }
+        }
+    }
+    let headers = req.headers();
     if session.is_none() && !open {
         let r = if api {
             (StatusCode::UNAUTHORIZED, "login required").into_response()
