@@ -626,7 +626,7 @@ pub(super) const PAGE_SIZE: usize = 50;
 
 impl LogFilter {
     /// The dates it covers (the last seven days unless it says).
-    fn days(&self, app: &App) -> (NaiveDate, NaiveDate) {
+    pub(super) fn days(&self, app: &App) -> (NaiveDate, NaiveDate) {
         let today = Utc::now().with_timezone(&app.config.timezone).date_naive();
         let to = self.to.parse().unwrap_or(today);
         let from = self.from.parse().unwrap_or(to - Duration::days(6));
@@ -807,6 +807,11 @@ pub(super) async fn log(
         Ok((total, page, pages, rows))
     })
     .await;
+    // The form shows the dates it covers, said or not.
+    let mut f = f;
+    let (from, to) = f.days(&app);
+    f.from = from.to_string();
+    f.to = to.to_string();
     match rows {
         Ok((total, page, pages, rows)) => render(&LogPage {
             c: Chrome::new(&app, &v, "log"),
