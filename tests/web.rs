@@ -734,3 +734,202 @@ fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothi
         .header("www-authenticate")
         .is_some_and(|h| h.starts_with("Basic")));
 }
+
+/// Every route that changes something, called without a session, then without its CSRF token,
+/// then with hostile input: refused each time, and nothing on disk changes but what a good
+/// request may change.
+#[test]
+fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_input() {
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let anon = console.client();
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    let config = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();
+    let schedule = std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap();
+    let clip = wav(0.5);
+    let form = |path: &'static str, fields: Vec<(&'static str, String)>| (path, fields);
+    let forms = vec![
+        form("/logout", vec![]),
+        form(
+            "/timetable/edit",
+            vec![
+                ("file", "test.toml".into()),
+                ("base", String::new()),
+                ("text", schedule.clone()),
+            ],
+        ),
+        form(
+            "/timetable/save",
+            vec![
+                ("file", "test.toml".into()),
+                ("base", String::new()),
+                ("text", String::new()),
+            ],
+        ),
+        form(
+            "/library/clip",
+            vec![("rel", "q/a.wav".into()), ("title", "x".into())],
+        ),
+        form("/library/retire", vec![("rel", "q/a.wav".into())]),
+        form("/library/delete", vec![("rel", "q/a.wav".into())]),
+    ];
+    let multiparts = ["/library/upload", "/emergency"];
+    let unchanged = |when: &str| {
+        assert_eq!(
+            files_in(&st.path().join("audio/q")),
+            vec!["a.wav"],
+            "{when}"
+        );
+        assert!(!st.path().join("audio/khan-cap").exists(), "{when}");
+        assert_eq!(
+            std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap(),
+            schedule,
+            "{when}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap(),
+            config,
+            "{when}"
+        );
+    };
+    for (who, client, token, want) in [
+        ("no session", &anon, Some(token.as_str()), 303),
+        ("no token", &op, None, 403),
+    ] {
+        for (path, fields) in &forms {
+            let mut all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            if let Some(t) = token {
+                all.push(("csrf", t));
+            }
+            assert_eq!(client.post_form(path, &all).status, want, "{path}, {who}");
+        }
+        for path in multiparts {
+            let mut parts = vec![
+                Part::Field("folder", "q"),
+                Part::Field("rel", "q/a.wav"),
+                Part::Field("confirm", "yes"),
+                Part::File("file", "b.wav", &clip),
+            ];
+            if let Some(t) = token {
+                parts.insert(0, Part::Field("csrf", t));
+            }
+            assert_eq!(
+                client.post_multipart(path, &parts).status,
+                want,
+                "{path}, {who}"
+            );
+        }
+        let r = client.request(
+            "POST",
+            "/api/emergency",
+            &[("Content-Type", "application/json")],
+            br#"{"rel":"q/a.wav","confirm":true}"#,
+        );
+        assert_eq!(
+            r.status,
+            if want == 303 { 401 } else { 403 },
+            "/api/emergency, {who}"
+        );
+        unchanged(who);
+    }
+
+    // Hostile input, with a session and its token.
+    let long = "x".repeat(20_000);
+    for (path, fields, want) in [
+        (
+            "/timetable/save",
+            vec![
+                ("file", "../config/loaxa.toml"),
+                ("base", ""),
+                ("text", "station = \"x\""),
+            ],
+            422,
+        ),
+        (
+            "/timetable/save",
+            vec![("file", "/etc/cron.d/x.toml"), ("base", ""), ("text", "")],
+            422,
+        ),
+        (
+            "/timetable/edit",
+            vec![("file", "tes\u{0}t.toml"), ("base", ""), ("text", "")],
+            422,
+        ),
+        (
+            "/library/clip",
+            vec![("rel", "../config/loaxa.wav"), ("title", "x")],
+            404,
+        ),
+        (
+            "/library/retire",
+            vec![("rel", "q/../../config/loaxa.toml")],
+            404,
+        ),
+        ("/library/delete", vec![("rel", "/etc/passwd")], 404),
+        ("/library/delete", vec![("rel", long.as_str())], 404),
+    ] {
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend(fields);
+        let r = op.post_form(path, &all);
+        assert_eq!(
+            r.status,
+            want,
+            "{path} {:?}",
+            &all[1..]
+                .iter()
+                .map(|(k, v)| (k, &v[..v.len().min(40)]))
+                .collect::<Vec<_>>()
+        );
+    }
+    // Bytes that are not UTF-8, and a login name far too long: refused, nothing breaks.
+    let r = op.request(
+        "POST",
+        "/library/retire",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("csrf={token}&rel=q%2F%FF%FE.wav").as_bytes(),
+    );
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    let r = anon.post_form("/login", &[("user", &long), ("password", &long)]);
+    assert_eq!(r.status, 401);
+    let r = op.post_multipart(
+        "/emergency",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("rel", "../config/loaxa.toml"),
+            Part::Field("confirm", "yes"),
+        ],
+    );
+    assert_eq!(r.status, 404);
+    let r = op.request(
+        "POST",
+        "/api/emergency",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", &token),
+        ],
+        br#"{"rel":"/etc/passwd","confirm":true}"#,
+    );
+    assert_eq!(r.status, 404);
+    let r = op.request(
+        "POST",
+        "/api/emergency",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", &token),
+        ],
+        b"{\"rel\": ",
+    );
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    unchanged("hostile input");
+    // A title that tries to break out of its TOML string stays a title.
+    let evil = "Tin \"x\"\n[web.users.ke-gian]\nrole = \"operator\"";
+    let r = op.post_form_csrf("/library/clip", &[("rel", "q/a.wav"), ("title", evil)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let side: toml::Table =
+        toml::from_str(&std::fs::read_to_string(st.path().join("audio/q/a.toml")).unwrap())
+            .unwrap();
+    assert_eq!(side.get("title").and_then(|t| t.as_str()), Some(evil));
+    assert_eq!(side.len(), 1);
+}
