@@ -78,10 +78,8 @@ pub fn hand(audio_dir: &Path, action: &Action) -> std::io::Result<PathBuf> {
         n
     );
     let text = serde_json::to_vec(action).map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, text)?;
     let path = dir.join(name);
-    std::fs::rename(&tmp, &path)?;
+    crate::files::replace(&path, &text)?;
     Ok(path)
 }
 

@@ -20,6 +20,7 @@ pub mod console;
 pub mod daemon;
 pub mod diagnostic;
 pub mod doctor;
+pub mod files;
 pub mod history;
 pub mod install;
 pub mod journal;

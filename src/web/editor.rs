@@ -4,7 +4,6 @@
 //! saving writes a temporary file and renames it, so the daemon sees the whole new version or
 //! none, and a version it rejects leaves the previous one in force.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use askama::Template;
@@ -269,23 +268,6 @@ pub(super) async fn check(
     check_form(&app, v, f).await
 }
 
-/// Writes the new version beside the old under a hidden temporary name, then renames it over.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let r = std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
-}
-
 pub(super) async fn save(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
@@ -316,7 +298,7 @@ pub(super) async fn save(
         action.file = Some(name.clone());
         action.sha256 = Some(sha(&f.text));
         a.record(action)?;
-        write_atomically(&path, &f.text)
+        crate::files::replace(&path, f.text.as_bytes())
             .map_err(|e| Refusal::Failed(format!("{}: {e}", path.display())))?;
         let (mut page, _) = checked_page(
             a,

@@ -263,7 +263,7 @@ pub(super) fn week(
         .map(|i| {
             let d = monday + Duration::days(i);
             DayColumn {
-                label: format!("{} {}", weekday(d, lang), d.format("%d/%m")),
+                label: format!("{} {}", weekday(d.weekday(), lang), d.format("%d/%m")),
                 items: Vec::new(),
             }
         })
@@ -339,7 +339,7 @@ pub(super) fn week(
     Ok((days, files))
 }
 
-pub(super) fn weekday(d: NaiveDate, lang: Lang) -> &'static str {
+pub(super) fn weekday(d: chrono::Weekday, lang: Lang) -> &'static str {
     let vi = [
         "Thứ Hai",
         "Thứ Ba",
@@ -350,7 +350,7 @@ pub(super) fn weekday(d: NaiveDate, lang: Lang) -> &'static str {
         "Chủ Nhật",
     ];
     let en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let i = d.weekday().num_days_from_monday() as usize;
+    let i = d.num_days_from_monday() as usize;
     lang.pick(vi[i], en[i])
 }
 
@@ -1037,19 +1037,15 @@ fn calendar(app: &App, period: &Period, lang: Lang) -> Result<String, Refusal> {
     let mut o = format!(
         "<svg class=\"chart\" id=\"chart-days\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">"
     );
+    let mut day = chrono::Weekday::Mon;
     for i in 0..7 {
-        let d = NaiveDate::from_isoywd_opt(
-            2025,
-            1,
-            chrono::Weekday::try_from(i as u8).unwrap_or(chrono::Weekday::Mon),
-        )
-        .unwrap_or(from);
         let _ = write!(
             o,
             "<text x=\"{}\" y=\"14\" font-size=\"12\">{}</text>",
             i * cw + 4,
-            weekday(d, lang)
+            weekday(day, lang)
         );
+        day = day.succ();
     }
     for n in 0..days {
         let d = from + Duration::days(n);

@@ -60,19 +60,7 @@ pub(super) fn set(
             role.code()
         ));
     }
-    let tmp = file.with_extension("toml.tmp");
-    std::fs::write(&tmp, &new)
-        .and_then(|_| {
-            // The hashes are not the passwords, but nobody else needs to read them.
-            if let Ok(meta) = std::fs::metadata(file) {
-                let _ = std::fs::set_permissions(&tmp, meta.permissions());
-            }
-            std::fs::rename(&tmp, file)
-        })
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("{}: {e}", file.display())
-        })?;
+    crate::files::replace(file, new.as_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(file.to_path_buf())
 }
 

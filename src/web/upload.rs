@@ -586,13 +586,8 @@ pub(super) async fn save_sidecar(
         action.sha256 = Some(crate::library::hex(&Sha256::digest(text.as_bytes())));
         action.detail = Some(text.clone());
         a.record(action)?;
-        let tmp = side.with_extension("toml.tmp");
-        std::fs::write(&tmp, &text)
-            .and_then(|_| std::fs::rename(&tmp, &side))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Refusal::Failed(format!("{}: {e}", side.display()))
-            })?;
+        crate::files::replace(&side, text.as_bytes())
+            .map_err(|e| Refusal::Failed(format!("{}: {e}", side.display())))?;
         Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response())
     })
     .await;

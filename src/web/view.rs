@@ -320,7 +320,7 @@ impl App {
                     when: format!(
                         "{} {}",
                         super::pages::weekday(
-                            u.at.with_timezone(&self.config.timezone).date_naive(),
+                            chrono::Datelike::weekday(&u.at.with_timezone(&self.config.timezone)),
                             lang
                         ),
                         self.local(u.at, "%d/%m %H:%M")
