@@ -182,6 +182,7 @@ fn occurrence_of(e: &Event) -> Option<&str> {
         | Event::BroadcastEnded { occurrence, .. }
         | Event::OccurrenceMissed { occurrence, .. } => Some(&occurrence.key),
         Event::ClipAired { occurrence, .. } => Some(occurrence),
+        Event::RelayAired(r) => Some(&r.occurrence),
         _ => None,
     }
 }

@@ -136,6 +136,7 @@ impl Assembly<'_> {
                         gain,
                         channels: info.channels,
                         sample_rate: info.sample_rate,
+                        relay: None,
                     }),
                     skip: None,
                 }
@@ -150,6 +151,60 @@ impl Assembly<'_> {
                     }),
                 }
             }
+        }
+    }
+
+    /// A relay slot's relay as one entry, with its fallback clips resolved (those that will
+    /// not play are left out: a gap then falls to the next, or to silence).
+    fn relay_entry(&self, slot: &Slot, r: &crate::schedule::RelaySlot) -> Entry {
+        let mut fallback = Vec::new();
+        for f in &r.fallback {
+            match f {
+                crate::schedule::FallbackRef::Clip(c) => {
+                    fallback.extend(self.entry(&c.rel, Role::Clip, None, slot.volume).playable);
+                }
+                crate::schedule::FallbackRef::Folder(folder) => {
+                    let mut names: Vec<String> = library::resolve(self.audio_dir, folder)
+                        .and_then(|dir| std::fs::read_dir(dir).ok())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .filter(|n| library::has_audio_extension(n) && !n.starts_with('.'))
+                        .collect();
+                    names.sort();
+                    for n in names {
+                        let rel = format!("{folder}/{n}");
+                        fallback.extend(self.entry(&rel, Role::Clip, None, slot.volume).playable);
+                    }
+                }
+            }
+        }
+        let duration_ms = r.duration_ms;
+        let format = crate::audio::Format::default();
+        Entry {
+            plan: ClipPlan {
+                rel: r.text.clone(),
+                sha256: String::new(),
+                duration_ms,
+                role: Role::Relay,
+                topic: slot.topic.clone(),
+                gain_db: None,
+            },
+            playable: Some(PlannedClip {
+                rel: r.text.clone(),
+                path: std::path::PathBuf::new(),
+                duration_ms,
+                sha256: String::new(),
+                gain: slot.volume,
+                channels: format.channels,
+                sample_rate: format.sample_rate,
+                relay: Some(crate::audio::RelayItem {
+                    source: r.text.clone(),
+                    fallback,
+                    feed: None,
+                }),
+            }),
+            skip: None,
         }
     }
 
@@ -169,6 +224,9 @@ impl Assembly<'_> {
         let intro = slot.intro.as_ref().map(|c| make(c, Role::Intro));
         let outro = slot.outro.as_ref().map(|c| make(c, Role::Outro));
         let mut body: Vec<Entry> = slot.play.iter().map(|c| make(c, Role::Clip)).collect();
+        if let Some(r) = &slot.relay {
+            body.push(self.relay_entry(slot, r));
+        }
         body.extend(queue_picks.iter().map(|c| {
             let topic = c.topic.clone().or_else(|| slot.topic.clone());
             self.entry(&c.rel, Role::Queue, topic, slot.volume)
@@ -189,8 +247,19 @@ impl Assembly<'_> {
                 .map(|e| e.plan.duration_ms)
                 .sum();
             let mut used = frame;
+            // A relay is cut to what is left rather than dropped.
+            for e in body.iter_mut().filter(|e| e.plan.role == Role::Relay) {
+                let left = budget.saturating_sub(used).max(60_000);
+                if e.plan.duration_ms > left {
+                    did_not_fit.push(e.plan.rel.clone());
+                    e.plan.duration_ms = left;
+                    if let Some(p) = e.playable.as_mut() {
+                        p.duration_ms = left;
+                    }
+                }
+            }
             body.retain(|e| {
-                if e.playable.is_none() {
+                if e.playable.is_none() || e.plan.role == Role::Relay {
                     return true;
                 }
                 if used + e.plan.duration_ms <= budget {
@@ -254,6 +323,7 @@ pub fn verdict(
     let mut program_index = 0;
     let (mut completed, mut played_any, mut skipped) = (0usize, false, 0usize);
     let mut ended_early = false;
+    let mut relay_short: Option<Option<Reason>> = None;
     for (index, e) in p.entries.iter().enumerate() {
         let (played_ms, outcome, reason) = match (&e.playable, &e.skip) {
             (None, skip) => {
@@ -312,6 +382,15 @@ pub fn verdict(
             .as_ref()
             .and(report.state.as_ref())
             .and_then(|s| s.levels(program_index.saturating_sub(1)));
+        if let Some(relay) = e.playable.as_ref().and_then(|c| c.relay.as_ref()) {
+            let aired = relay_verdict(&p.info, index, e, relay, played_ms, outcome, reason, levels);
+            if aired.outcome != Outcome::Completed && outcome == Outcome::Completed {
+                completed -= 1;
+                relay_short = Some(aired.reason.clone());
+            }
+            events.push(Event::RelayAired(Box::new(aired)));
+            continue;
+        }
         events.push(Event::ClipAired {
             occurrence: key.clone(),
             scheduled_at: p.info.scheduled_at,
@@ -339,6 +418,8 @@ pub fn verdict(
         (Outcome::Failed, r.or(Some(Reason::NothingToPlay)))
     } else if let Some(r) = device_reason {
         (Outcome::Partial, Some(r))
+    } else if let Some(r) = relay_short {
+        (Outcome::Partial, r)
     } else if skipped > 0 {
         (
             Outcome::Partial,
@@ -364,6 +445,94 @@ pub fn verdict(
         ended_at: now,
     });
     events
+}
+
+/// A relay's own verdict: `completed` only if the whole slot came from the source and it
+/// was not silence. The output's verdict (`outcome`, from the samples handed over) comes
+/// first: a relay cut short is interrupted or partial whatever the source did.
+#[allow(clippy::too_many_arguments)]
+fn relay_verdict(
+    info: &OccurrenceInfo,
+    index: usize,
+    e: &Entry,
+    relay: &crate::audio::RelayItem,
+    played_ms: u64,
+    outcome: Outcome,
+    reason: Option<Reason>,
+    levels: Option<crate::journal::Levels>,
+) -> crate::journal::RelayAired {
+    let facts = relay.feed.as_ref().map(|f| f.facts()).unwrap_or_default();
+    let ms = |samples: u64| relay.feed.as_ref().map_or(0, |f| f.ms(samples));
+    let relayed_ms = ms(facts.source_samples);
+    let last_error = facts.errors.last().map(|(_, e, _)| e.clone());
+    let duration_ms = e.plan.duration_ms;
+    let (outcome, reason) = if outcome != Outcome::Completed {
+        (outcome, reason)
+    } else if relayed_ms == 0 {
+        (
+            Outcome::Failed,
+            Some(Reason::SourceDown {
+                source: relay.source.clone(),
+                error: last_error.unwrap_or_else(|| "?".into()),
+            }),
+        )
+    } else if relayed_ms + 500 < duration_ms {
+        (
+            Outcome::Partial,
+            Some(Reason::SourceGaps {
+                count: facts.gaps.len(),
+                missing_ms: duration_ms.saturating_sub(relayed_ms),
+                error: last_error,
+            }),
+        )
+    } else if levels.is_some_and(|l| l.is_dead_air()) {
+        (Outcome::Partial, Some(Reason::DeadAir))
+    } else {
+        (Outcome::Completed, None)
+    };
+    crate::journal::RelayAired {
+        occurrence: info.key.clone(),
+        scheduled_at: info.scheduled_at,
+        index,
+        source: relay.source.clone(),
+        topic: e.plan.topic.clone(),
+        duration_ms,
+        played_ms,
+        relayed_ms,
+        connected_at: facts.connected_at,
+        reconnects: facts.connections.saturating_sub(1),
+        codec: facts.codec.clone(),
+        dropouts: facts
+            .gaps
+            .iter()
+            .map(|g| crate::journal::Dropout {
+                at_ms: g.at_ms,
+                length_ms: g.length_ms,
+            })
+            .collect(),
+        fallback: facts
+            .fallback
+            .iter()
+            .map(|(rel, sha256, n)| crate::journal::FallbackAired {
+                rel: rel.clone(),
+                sha256: sha256.clone(),
+                played_ms: ms(*n),
+            })
+            .collect(),
+        silence_ms: ms(facts.silence_samples),
+        errors: facts
+            .errors
+            .iter()
+            .map(|(at, error, times)| crate::journal::SourceError {
+                at: *at,
+                error: error.clone(),
+                times: *times,
+            })
+            .collect(),
+        levels,
+        outcome,
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -403,6 +572,7 @@ mod tests {
                         gain: 1.0,
                         channels: 1,
                         sample_rate: 1000,
+                        relay: None,
                     }),
                     skip: ms.is_none().then(|| Reason::MissingFile(rel.clone())),
                 }

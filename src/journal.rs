@@ -133,6 +133,19 @@ pub enum Reason {
     SessionLimit {
         per_day: u32,
     },
+    /// A relay's source gave no audio at all.
+    SourceDown {
+        source: String,
+        error: String,
+    },
+    /// A relay's source was missing for part of the slot.
+    SourceGaps {
+        count: usize,
+        missing_ms: u64,
+        error: Option<String>,
+    },
+    /// What went out was (nearly) silent: the source sent silence.
+    DeadAir,
 }
 
 impl Reason {
@@ -207,6 +220,33 @@ impl Reason {
                 "đã đủ {per_day} phiên trong ngày theo giới hạn của đài",
                 "the station's limit of {per_day} sessions a day was reached"
             ),
+            Reason::SourceDown { source, error } => tr!(
+                lang,
+                "nguồn tiếp sóng {source} không có tín hiệu: {error}",
+                "relay source {source} gave no audio: {error}"
+            ),
+            Reason::SourceGaps {
+                count,
+                missing_ms,
+                error,
+            } => {
+                let secs = (*missing_ms as f64 / 1000.0).round();
+                let why = error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                tr!(
+                    lang,
+                    "nguồn tiếp sóng bị mất {count} lần, thiếu {secs} giây{why}",
+                    "the relay source dropped {count} time(s), {secs} s missing{why}"
+                )
+            }
+            Reason::DeadAir => lang
+                .pick(
+                    "phát ra gần như im lặng (nguồn gửi khoảng lặng)",
+                    "what went out was (nearly) silent: the source sent silence",
+                )
+                .into(),
             Reason::EndedEarly => lang
                 .pick(
                     "tệp kết thúc sớm hơn độ dài đo được",
@@ -243,6 +283,8 @@ pub enum Role {
     /// Picked from the slot's queue folder.
     Queue,
     Outro,
+    /// A relay of the slot's source (its `rel` is the source).
+    Relay,
 }
 
 impl Role {
@@ -252,6 +294,7 @@ impl Role {
             Role::Clip => "clip",
             Role::Queue => "queue",
             Role::Outro => "outro",
+            Role::Relay => "relay",
         }
     }
 }
@@ -337,6 +380,59 @@ pub enum Event {
     },
     /// Something done from the operator's console, by whom (handed over by `loaxa web`).
     ConsoleAction(crate::console::Action),
+    /// A relay of the broadcast, as a clip is journaled: its verdict and what it was made of.
+    RelayAired(Box<RelayAired>),
+}
+
+/// What the journal keeps of one relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayAired {
+    pub occurrence: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub index: usize,
+    /// The source as the schedule names it (an address without credentials, or `alsa:…`).
+    pub source: String,
+    pub topic: Option<String>,
+    /// The slot's minutes, and what went out of them (source, fallback and silence).
+    pub duration_ms: u64,
+    pub played_ms: u64,
+    /// What came from the source itself.
+    pub relayed_ms: u64,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub reconnects: u32,
+    /// What the source was (codec, channels, rate), as first connected.
+    #[serde(default)]
+    pub codec: Option<String>,
+    /// Each gap while on air: where (ms from the relay's start) and how long.
+    pub dropouts: Vec<Dropout>,
+    /// Fallback clips that filled gaps.
+    pub fallback: Vec<FallbackAired>,
+    pub silence_ms: u64,
+    /// What went wrong with the source, in order, with how often.
+    pub errors: Vec<SourceError>,
+    pub levels: Option<Levels>,
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dropout {
+    pub at_ms: u64,
+    pub length_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FallbackAired {
+    pub rel: String,
+    pub sha256: String,
+    pub played_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceError {
+    pub at: DateTime<Utc>,
+    pub error: String,
+    pub times: u32,
 }
 
 /// Levels of the samples actually handed to the output (after volume), per clip: the proof
@@ -444,6 +540,17 @@ impl Event {
                 sha256: Some(sha256.clone()),
                 ..Columns::default()
             },
+            Event::RelayAired(r) => Columns {
+                dead_air: r.levels.map(|l| i64::from(l.is_dead_air())),
+                occurrence: Some(r.occurrence.clone()),
+                scheduled_at: Some(ms(r.scheduled_at)),
+                topic: r.topic.clone(),
+                outcome: Some(r.outcome.code().into()),
+                played_ms: Some(r.relayed_ms as i64),
+                duration_ms: Some(r.duration_ms as i64),
+                clip: Some(r.source.clone()),
+                ..Columns::default()
+            },
             Event::BroadcastEnded {
                 occurrence: o,
                 outcome,
@@ -470,6 +577,7 @@ impl Event {
             Event::ScheduleUnloaded { .. } => "schedule_unloaded",
             Event::BroadcastStarted { .. } => "broadcast_started",
             Event::ClipAired { .. } => "clip_aired",
+            Event::RelayAired(_) => "relay_aired",
             Event::BroadcastEnded { .. } => "broadcast_ended",
             Event::OccurrenceMissed { .. } => "occurrence_missed",
             Event::ClipRejected { .. } => "clip_rejected",
@@ -522,6 +630,9 @@ pub struct ClipRecord {
     pub outcome: Option<Outcome>,
     pub reason: Option<Reason>,
     pub levels: Option<Levels>,
+    /// For a relay: what came from the source, the gaps, the fallback, the errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<Box<RelayAired>>,
 }
 
 /// Everything the journal says about one occurrence.
@@ -1860,6 +1971,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                                 played_ms: 0,
                                 outcome: None,
                                 reason: None,
+                                relay: None,
                             })
                             .collect(),
                     },
@@ -1910,7 +2022,19 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                             played_ms,
                             outcome: Some(outcome),
                             reason,
+                            relay: None,
                         });
+                    }
+                }
+            }
+            Event::RelayAired(relay) => {
+                if let Some(r) = by_key.get_mut(&relay.occurrence) {
+                    if let Some(c) = r.clips.get_mut(relay.index) {
+                        c.played_ms = relay.played_ms;
+                        c.outcome = Some(relay.outcome);
+                        c.reason = relay.reason.clone();
+                        c.levels = relay.levels;
+                        c.relay = Some(relay);
                     }
                 }
             }

@@ -28,6 +28,7 @@ pub mod lang;
 pub mod library;
 pub mod plan;
 pub mod recurrence;
+pub mod relay;
 pub mod report;
 pub mod schedule;
 pub mod service;

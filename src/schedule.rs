@@ -145,6 +145,24 @@ pub struct QueueRef {
     pub mode: Option<crate::sidecar::Mode>,
 }
 
+/// What a relay slot relays, for how long, and what fills a gap in the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelaySlot {
+    pub source: crate::relay::Source,
+    /// The text as the schedule wrote it (journaled and shown as is).
+    pub text: String,
+    /// How long it relays (`minutes`, which may have a fraction).
+    pub duration_ms: u64,
+    pub fallback: Vec<FallbackRef>,
+}
+
+/// A clip, or every clip of a folder in name order, to air while the source is down.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FallbackRef {
+    Clip(ClipRef),
+    Folder(String),
+}
+
 /// A session of the plan: when it airs and what it plays.
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -163,6 +181,8 @@ pub struct Slot {
     pub outro: Option<ClipRef>,
     pub max_minutes: Option<u32>,
     pub volume: f32,
+    /// A relay slot airs its source for its minutes (between intro and outro) instead of clips.
+    pub relay: Option<RelaySlot>,
     /// Position among all slots, so clashing equal-priority slots keep the operator's order.
     pub order: usize,
 }
@@ -196,6 +216,7 @@ impl Slot {
             outro: None,
             max_minutes: None,
             volume: 1.0,
+            relay: None,
             order: 0,
         }
     }
@@ -310,6 +331,12 @@ struct RawSlot {
     max_minutes: Option<Spanned<i64>>,
     #[serde(default)]
     volume: Option<Spanned<f64>>,
+    #[serde(default)]
+    relay: Option<Spanned<String>>,
+    #[serde(default)]
+    minutes: Option<Spanned<f64>>,
+    #[serde(default)]
+    fallback: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A `play` entry: a file name, or `{ file = "…", topic = "…" }` for a clip that serves
@@ -413,6 +440,125 @@ impl Checker<'_> {
             }
         }
         (f, u)
+    }
+
+    /// A relay slot's `relay`, `minutes` and `fallback`, checked together.
+    fn relay(
+        &mut self,
+        rs: &RawSlot,
+        ctx: &Context<'_>,
+        slot_span: std::ops::Range<usize>,
+    ) -> Option<RelaySlot> {
+        let lang = self.lang;
+        let Some(r) = &rs.relay else {
+            for span in [
+                rs.minutes.as_ref().map(toml::Spanned::span),
+                rs.fallback.as_ref().map(toml::Spanned::span),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                self.error(
+                    span,
+                    lang.pick(
+                        "`minutes` và `fallback` là của phiên tiếp sóng: cần đi cùng `relay`",
+                        "`minutes` and `fallback` belong to a relay slot: they need a `relay`",
+                    )
+                    .into(),
+                );
+            }
+            return None;
+        };
+        for span in [
+            rs.play.first().map(toml::Spanned::span),
+            rs.queue.as_ref().map(toml::Spanned::span),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.error(
+                span,
+                lang.pick(
+                    "phiên tiếp sóng phát nguồn của nó, không phát `play` hay `queue` (được dùng `intro`, `outro` và `fallback`)",
+                    "a relay slot airs its source, not `play` or `queue` (`intro`, `outro` and `fallback` are allowed)",
+                )
+                .into(),
+            );
+        }
+        let source = match crate::relay::Source::parse(r.get_ref(), lang) {
+            Ok(s) => Some(s),
+            Err(msg) => {
+                self.error(r.span(), msg);
+                None
+            }
+        };
+        let minutes = match &rs.minutes {
+            None => {
+                self.error(
+                    slot_span.start..slot_span.start + 7,
+                    lang.pick(
+                        "phiên tiếp sóng cần `minutes = N`: tiếp sóng bao nhiêu phút",
+                        "a relay slot needs `minutes = N`: how many minutes to relay",
+                    )
+                    .into(),
+                );
+                None
+            }
+            Some(m) if (0.1..=1440.0).contains(m.get_ref()) => {
+                Some((m.get_ref() * 60_000.0).round() as u64)
+            }
+            Some(m) => {
+                self.error(
+                    m.span(),
+                    lang.pick(
+                        "`minutes` phải từ 0.1 đến 1440",
+                        "`minutes` must be from 0.1 to 1440",
+                    )
+                    .into(),
+                );
+                None
+            }
+        };
+        let mut fallback = Vec::new();
+        for f in rs.fallback.iter().flat_map(toml::Spanned::get_ref) {
+            if let Some(folder) = f.get_ref().strip_suffix('/') {
+                match library::check_relative(folder) {
+                    Ok(folder) => {
+                        if let Some(audio) = ctx.audio_dir {
+                            if !library::resolve(audio, &folder).is_some_and(|p| p.is_dir()) {
+                                self.error(
+                                    f.span(),
+                                    tr!(
+                                        lang,
+                                        "không có thư mục «{folder}» trong {}",
+                                        "no folder “{folder}” in {}",
+                                        audio.display()
+                                    ),
+                                );
+                            }
+                        }
+                        fallback.push(FallbackRef::Folder(folder));
+                    }
+                    Err(_) => self.error(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "«{}» phải là một thư mục bên trong audio/",
+                            "“{}” must be a folder inside audio/",
+                            f.get_ref()
+                        ),
+                    ),
+                }
+            } else if let Some(c) = self.clip(f, ctx) {
+                fallback.push(FallbackRef::Clip(c));
+            }
+        }
+        Some(RelaySlot {
+            source: source?,
+            text: r.get_ref().trim().to_string(),
+            duration_ms: minutes?,
+            fallback,
+        })
     }
 
     fn clip(&mut self, v: &Spanned<String>, ctx: &Context<'_>) -> Option<ClipRef> {
@@ -904,13 +1050,20 @@ pub fn parse(
                 }
             }
         };
-        if play.is_empty() && queue.is_none() && rs.play.is_empty() && rs.queue.is_none() {
+        let relay = c.relay(rs, ctx, slot_span.clone());
+        if relay.is_none()
+            && rs.relay.is_none()
+            && play.is_empty()
+            && queue.is_none()
+            && rs.play.is_empty()
+            && rs.queue.is_none()
+        {
             c.error(
                 slot_span.start..slot_span.start + 7,
                 tr!(
                     lang,
-                    "phiên «{id}» không có gì để phát: thêm `play = [...]` hoặc `queue`",
-                    "slot “{id}” has nothing to play: add `play = [...]` or `queue`"
+                    "phiên «{id}» không có gì để phát: thêm `play = [...]`, `queue` hoặc `relay`",
+                    "slot “{id}” has nothing to play: add `play = [...]`, `queue` or `relay`"
                 ),
             );
         }
@@ -998,6 +1151,7 @@ pub fn parse(
                 outro,
                 max_minutes,
                 volume,
+                relay,
                 order: first_order + i,
             });
         }

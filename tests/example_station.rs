@@ -103,6 +103,7 @@ fn every_bundled_format_decodes_and_plays_out_in_full() {
             gain: 1.0,
             channels: info.channels,
             sample_rate: info.sample_rate,
+            relay: None,
         };
         let program = Program::new(vec![clip], 2, 48_000, 1.0);
         let state = program.state();

@@ -18,6 +18,7 @@ mod install;
 mod journal_full;
 mod onair;
 mod recovery;
+mod relay;
 mod report;
 mod service;
 mod support;

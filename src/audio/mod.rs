@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod device;
+pub mod live;
 pub mod output;
 pub mod paced;
 pub mod program;
@@ -13,4 +14,4 @@ pub mod recorder;
 
 pub use actor::{AirReport, AudioHandle};
 pub use output::{Format, Output, OutputError};
-pub use program::{PlannedClip, Program, ProgramState};
+pub use program::{PlannedClip, Program, ProgramState, RelayItem};

@@ -26,6 +26,17 @@ pub struct PlannedClip {
     /// The file's own format, so the output can be opened in it and spared a conversion.
     pub channels: u16,
     pub sample_rate: u32,
+    /// Set when this item is a relay rather than a file.
+    pub relay: Option<RelayItem>,
+}
+
+/// A relay as an item of a broadcast: its source, what fills gaps, and (once the session is
+/// started in the lead time) the feed the output reads.
+#[derive(Debug, Clone)]
+pub struct RelayItem {
+    pub source: String,
+    pub fallback: Vec<PlannedClip>,
+    pub feed: Option<std::sync::Arc<crate::relay::Feed>>,
 }
 
 /// The format most of a program's audio is in (by duration): the one to ask the device for.
@@ -149,25 +160,47 @@ impl ProgramState {
 /// A clip's samples in the program's format: straight from the decoder when the file is
 /// already in it (the usual case: the device is opened in the clips' format), converted
 /// otherwise. The straight path skips a converter's per-sample work for the whole broadcast.
-enum Clip {
+pub(super) enum Clip {
     Direct(Decoder<BufReader<File>>),
     Converted(UniformSourceIterator<Steady<Decoder<BufReader<File>>>>),
+    Live(Box<super::live::LiveSource>),
+    LiveConverted(Box<UniformSourceIterator<super::live::LiveSource>>),
 }
 
 impl Clip {
     #[inline]
-    fn next(&mut self) -> Option<f32> {
+    pub(super) fn next(&mut self) -> Option<f32> {
         match self {
             Clip::Direct(d) => d.next(),
             Clip::Converted(c) => c.next(),
+            Clip::Live(l) => l.next(),
+            Clip::LiveConverted(l) => l.next(),
         }
+    }
+
+    /// Opens a file in the program's format (converted only if it is not in it already).
+    pub(super) fn open(
+        path: &std::path::Path,
+        channels: NonZero<u16>,
+        rate: NonZero<u32>,
+    ) -> Result<Clip, String> {
+        let d = File::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()))?;
+        // The decoder reports its format from the first packet; a file whose format
+        // changes mid-stream is not something loaxa airs.
+        Ok(if d.channels() == channels && d.sample_rate() == rate {
+            Clip::Direct(d)
+        } else {
+            Clip::Converted(UniformSourceIterator::new(Steady(d), channels, rate))
+        })
     }
 }
 
 /// A decoder seen as one format from start to end. rodio's decoders report a span length
 /// of zero until their first packet is decoded, and the converter then takes zero samples
 /// and ends the clip; files whose format changes mid-stream are not something loaxa airs.
-struct Steady<S>(S);
+pub(super) struct Steady<S>(S);
 
 impl<S: Source> Iterator for Steady<S> {
     type Item = f32;
@@ -269,24 +302,33 @@ impl Program {
     fn open_current(&mut self) {
         while self.current.is_none() && self.index < self.clips.len() {
             let clip = &self.clips[self.index];
-            let opened = File::open(&clip.path)
-                .map_err(|e| e.to_string())
-                .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()));
+            let opened = match &clip.relay {
+                None => Clip::open(&clip.path, self.channels, self.rate),
+                Some(relay) => match &relay.feed {
+                    None => Err("the relay was not started".into()),
+                    Some(feed) => {
+                        let live = super::live::LiveSource::new(
+                            feed.clone(),
+                            clip.duration_ms,
+                            relay.fallback.clone(),
+                        );
+                        Ok(
+                            if feed.channels == self.channels.get() && feed.rate == self.rate.get()
+                            {
+                                Clip::Live(Box::new(live))
+                            } else {
+                                Clip::LiveConverted(Box::new(UniformSourceIterator::new(
+                                    live,
+                                    self.channels,
+                                    self.rate,
+                                )))
+                            },
+                        )
+                    }
+                },
+            };
             match opened {
-                Ok(d) => {
-                    // The decoder reports its format from the first packet; a file whose format
-                    // changes mid-stream is not something loaxa airs.
-                    let same = d.channels() == self.channels && d.sample_rate() == self.rate;
-                    self.current = Some(if same {
-                        Clip::Direct(d)
-                    } else {
-                        Clip::Converted(UniformSourceIterator::new(
-                            Steady(d),
-                            self.channels,
-                            self.rate,
-                        ))
-                    });
-                }
+                Ok(c) => self.current = Some(c),
                 Err(e) => {
                     if let Ok(mut errs) = self.state.open_errors.lock() {
                         errs.push((self.index, e));

@@ -30,7 +30,7 @@ impl Daemon<'_> {
             catalog: &self.clips.catalog,
             probes: &self.station.probes,
         };
-        let prepared = match planner.plan(&*self.journal, &p, info.schedule_sha256.clone())? {
+        let mut prepared = match planner.plan(&*self.journal, &p, info.schedule_sha256.clone())? {
             Planned::Held(reason) => {
                 self.journal_missed(&p, reason, now)?;
                 return Ok(Some(Outcome::Missed));
@@ -78,6 +78,8 @@ impl Daemon<'_> {
             }
         }
 
+        // Relays connect now, in their lead time; each session ends with this function.
+        let _relays = self.start_relays(&mut prepared, p.at);
         let clips = prepared.playable();
         self.publishing.status.on_air = Some(OnAir {
             plan: p.slot.plan.clone(),
@@ -195,6 +197,59 @@ impl Daemon<'_> {
             n.status(&self.next_status());
         }
         Ok(ended)
+    }
+
+    /// Starts a session for each relay of the broadcast, to run until the broadcast's end.
+    fn start_relays(
+        &self,
+        prepared: &mut Prepared,
+        at: DateTime<Utc>,
+    ) -> Vec<crate::relay::Session> {
+        let lang = self.lang();
+        let ahead = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+        let until = std::time::Instant::now()
+            + ahead
+            + Duration::from_millis(prepared.duration_ms())
+            + Duration::from_secs(10);
+        let target = self
+            .config
+            .loudness
+            .normalize
+            .then_some(self.config.loudness.target);
+        let mut sessions = Vec::new();
+        for e in &mut prepared.entries {
+            let Some(clip) = e.playable.as_mut() else {
+                continue;
+            };
+            let Some(relay) = clip.relay.as_mut() else {
+                continue;
+            };
+            match crate::relay::Source::parse(&relay.source, lang) {
+                Ok(source) => {
+                    tracing::info!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "kết nối nguồn tiếp sóng {}",
+                            "connecting to relay source {}",
+                            source
+                        )
+                    );
+                    let s = crate::relay::Session::start(
+                        source,
+                        clip.channels,
+                        clip.sample_rate,
+                        until,
+                        target,
+                        lang,
+                    );
+                    relay.feed = Some(s.feed());
+                    sessions.push(s);
+                }
+                Err(why) => tracing::error!("{why}"),
+            }
+        }
+        sessions
     }
 
     /// Waits for a broadcast to end while watching the schedule: what falls due meanwhile is

@@ -44,6 +44,19 @@ const JOURNAL_AHEAD_MS: i64 = 40;
 /// How long before its instant a broadcast is handed to the audio thread: enough to open
 /// the device and decode the first clip, so the first sample goes out on the second.
 pub const LEAD: Duration = Duration::from_millis(1500);
+/// A relay's lead: time to connect to its source and buffer a few seconds of it before its
+/// start, so it starts on the second like a clip.
+pub const RELAY_LEAD: Duration = Duration::from_secs(8);
+
+/// How far ahead of its instant an occurrence of `slot` is taken up.
+fn lead_for(slot: &Slot) -> chrono::Duration {
+    let lead = if slot.relay.is_some() {
+        RELAY_LEAD
+    } else {
+        LEAD
+    };
+    chrono::Duration::from_std(lead).unwrap_or_default()
+}
 /// The longest the loop sleeps without looking at the wall clock.
 pub const TICK: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
@@ -482,7 +495,7 @@ impl<'a> Daemon<'a> {
             chrono::Duration::days(400),
         );
         let mut wait = match next {
-            Some(o) => (o.at - lead - now)
+            Some(o) => (o.at - lead.max(lead_for(o.slot)) - now)
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(self.tick),
@@ -579,7 +592,9 @@ impl<'a> Daemon<'a> {
             }
             self.look_for_device(lead).await;
             let now = self.watch_clock();
-            if let Some(p) = self.due(now + lead)?.into_iter().next() {
+            let relay_lead = chrono::Duration::from_std(RELAY_LEAD).unwrap_or_default();
+            let next = self.due(now + lead.max(relay_lead))?.into_iter().next();
+            if let Some(p) = next.filter(|p| p.at - now <= lead_for(&p.slot)) {
                 self.timeline.cursor = p.at;
                 if now - p.at > grace {
                     let stepped = self

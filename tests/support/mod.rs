@@ -98,6 +98,7 @@ pub const PLAN: &str =
 pub mod bin;
 pub mod browser;
 pub mod daemon;
+pub mod icecast;
 #[path = "pulse.rs"]
 pub mod pulse;
 pub mod web;

@@ -1,0 +1,110 @@
+//! A line-in relay: an FM or satellite receiver wired to the sound card, captured through
+//! ALSA (cpal). The capture callback converts and levels what it hears and hands it to the
+//! feed without ever waiting; this thread only watches for errors and for the device going
+//! quiet at the driver level (no callbacks), which counts as stalled.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::{Feed, Pipeline, RelayError};
+
+fn find(device: &str) -> Result<cpal::Device, RelayError> {
+    let host = cpal::default_host();
+    if device == "default" {
+        return host
+            .default_input_device()
+            .ok_or_else(|| RelayError::NoCaptureDevice(device.into()));
+    }
+    let devices = host.input_devices().map_err(|e| RelayError::Capture {
+        device: device.into(),
+        detail: e.to_string(),
+    })?;
+    for d in devices {
+        let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+        let name = d
+            .description()
+            .map(|x| x.name().to_string())
+            .unwrap_or_default();
+        if id == device || name == device || id.ends_with(&format!(":{device}")) {
+            return Ok(d);
+        }
+    }
+    Err(RelayError::NoCaptureDevice(device.into()))
+}
+
+/// Captures `device` into `feed` until `until`, the relay is stopped, or the device fails.
+pub(super) fn relay(
+    device: &str,
+    feed: &Arc<Feed>,
+    loudness_target: Option<f64>,
+    until: Instant,
+) -> Result<(), RelayError> {
+    let d = find(device)?;
+    let err = |detail: String| RelayError::Capture {
+        device: device.into(),
+        detail,
+    };
+    let config = d.default_input_config().map_err(|e| err(e.to_string()))?;
+    let channels = config.channels();
+    let rate = config.sample_rate();
+    let format = config.sample_format();
+    let stream_config: cpal::StreamConfig = config.into();
+    let failed: Arc<Mutex<Option<String>>> = Arc::default();
+    let heard: Arc<Mutex<Instant>> = Arc::new(Mutex::new(Instant::now()));
+    let failed_cb = failed.clone();
+    let heard_cb = heard.clone();
+    let mut pipeline = Pipeline::new(feed.clone(), loudness_target);
+    let mut scratch: Vec<f32> = Vec::new();
+    let mut on_samples = move |data: &[f32]| {
+        if let Ok(mut h) = heard_cb.lock() {
+            *h = Instant::now();
+        }
+        pipeline.deliver_now(data, channels, rate, "line-in");
+    };
+    let on_error = move |e: cpal::Error| {
+        if let Ok(mut f) = failed_cb.lock() {
+            f.get_or_insert(e.to_string());
+        }
+    };
+    let stream = match format {
+        cpal::SampleFormat::F32 => d.build_input_stream::<f32, _, _>(
+            stream_config,
+            move |data: &[f32], _| on_samples(data),
+            on_error,
+            None,
+        ),
+        cpal::SampleFormat::I16 => d.build_input_stream::<i16, _, _>(
+            stream_config,
+            move |data: &[i16], _| {
+                scratch.clear();
+                scratch.extend(data.iter().map(|s| f32::from(*s) / 32768.0));
+                on_samples(&scratch);
+            },
+            on_error,
+            None,
+        ),
+        other => return Err(err(format!("sample format {other:?} is not supported"))),
+    }
+    .map_err(|e| err(e.to_string()))?;
+    stream.play().map_err(|e| err(e.to_string()))?;
+    let result = loop {
+        std::thread::sleep(Duration::from_millis(200));
+        if feed.stopped() || Instant::now() >= until {
+            break Ok(());
+        }
+        if let Some(f) = failed.lock().ok().and_then(|f| f.clone()) {
+            break Err(err(f));
+        }
+        let quiet = heard.lock().map(|h| h.elapsed()).unwrap_or_default();
+        if quiet > super::TIMEOUT {
+            break Err(err(format!(
+                "no audio from the device for {} s",
+                super::TIMEOUT.as_secs()
+            )));
+        }
+    };
+    drop(stream);
+    result
+}

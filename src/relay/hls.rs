@@ -1,0 +1,199 @@
+//! HLS as a relay source: the media playlist is polled, each new segment fetched in order
+//! and its audio (MPEG-TS demuxed, or packed ADTS/MP3) handed to one decoder as a single
+//! continuous stream. A live playlist is joined three segments from its end, as players do;
+//! one that stops growing for three target durations counts as a stalled source.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::decode::{self, TsDemuxer};
+use super::playlist::{self, Media, Playlist};
+use super::{http, read_text, Pipeline, RelayError, Url, MAX_SEGMENT, TIMEOUT};
+
+/// Segments as one byte stream for the decoder.
+struct Segments {
+    playlist: Url,
+    media: Media,
+    next: u64,
+    pending: Vec<u8>,
+    pos: usize,
+    demux: Option<TsDemuxer>,
+    changed_at: Instant,
+    until: Instant,
+    /// Why the stream ended, when it was the playlist's fault rather than a read's.
+    why: Arc<Mutex<Option<RelayError>>>,
+    segment_ext: Option<String>,
+}
+
+impl Segments {
+    fn fail(&self, e: RelayError) -> io::Error {
+        let text = e.to_string();
+        if let Ok(mut why) = self.why.lock() {
+            *why = Some(e);
+        }
+        io::Error::other(text)
+    }
+
+    fn fetch(&mut self, url: &Url) -> Result<(), RelayError> {
+        let mut r = http::get(url, TIMEOUT)?;
+        let mut bytes = Vec::new();
+        r.body
+            .by_ref()
+            .take(MAX_SEGMENT)
+            .read_to_end(&mut bytes)
+            .map_err(|e| http::io_error(url, &e))?;
+        self.pending.clear();
+        self.pos = 0;
+        if bytes.first() == Some(&0x47) {
+            let demux = self.demux.get_or_insert_with(TsDemuxer::default);
+            demux
+                .push(&bytes, &mut self.pending)
+                .map_err(|detail| RelayError::NotAudio {
+                    at: url.to_string(),
+                    detail,
+                })?;
+        } else {
+            self.segment_ext = url.extension();
+            self.pending = bytes;
+        }
+        Ok(())
+    }
+
+    fn refresh(&mut self) -> Result<(), RelayError> {
+        let mut r = http::get(&self.playlist, TIMEOUT)?;
+        let text = read_text(&mut r.body, &self.playlist)?;
+        match playlist::parse(&text, &self.playlist) {
+            Ok(Playlist::Media(m)) => {
+                let last = |m: &Media| m.segments.last().map(|s| s.sequence);
+                if last(&m) > last(&self.media) || m.ended != self.media.ended {
+                    self.changed_at = Instant::now();
+                }
+                self.media = m;
+                Ok(())
+            }
+            Ok(_) => Err(RelayError::Playlist {
+                at: self.playlist.to_string(),
+                detail: "it is no longer a media playlist".into(),
+            }),
+            Err(detail) => Err(RelayError::Playlist {
+                at: self.playlist.to_string(),
+                detail,
+            }),
+        }
+    }
+
+    /// Brings the next segment's audio into `pending`.
+    fn fill(&mut self) -> io::Result<()> {
+        loop {
+            if Instant::now() >= self.until {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if let Some(seg) = self
+                .media
+                .segments
+                .iter()
+                .find(|s| s.sequence >= self.next)
+                .cloned()
+            {
+                self.next = seg.sequence + 1;
+                self.fetch(&seg.url).map_err(|e| self.fail(e))?;
+                if self.pos < self.pending.len() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if self.media.ended {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let stale = Duration::from_secs_f64((self.media.target_duration * 3.0).max(6.0));
+            if self.changed_at.elapsed() > stale {
+                return Err(self.fail(RelayError::PlaylistStale {
+                    at: self.playlist.to_string(),
+                }));
+            }
+            thread::sleep(Duration::from_secs_f64(
+                (self.media.target_duration / 2.0).clamp(0.2, 5.0),
+            ));
+            self.refresh().map_err(|e| self.fail(e))?;
+        }
+    }
+}
+
+impl Read for Segments {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.pending.len() {
+            self.fill()?;
+        }
+        let n = buf.len().min(self.pending.len() - self.pos);
+        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Relays the HLS stream whose media playlist `media` was read from `at`.
+pub(super) fn relay(
+    at: &Url,
+    media: Media,
+    pipeline: &mut Pipeline,
+    until: Instant,
+) -> Result<(), RelayError> {
+    if media.fragmented {
+        return Err(RelayError::NotAudio {
+            at: at.to_string(),
+            detail:
+                "fragmented MP4 (fMP4) segments are not supported yet; use MPEG-TS or packed audio"
+                    .into(),
+        });
+    }
+    let first = media.segments.first().map_or(0, |s| s.sequence);
+    let next = if media.ended {
+        first
+    } else {
+        media
+            .segments
+            .len()
+            .checked_sub(3)
+            .and_then(|i| media.segments.get(i))
+            .map_or(first, |s| s.sequence)
+    };
+    let why = Arc::new(Mutex::new(None));
+    let mut segments = Segments {
+        playlist: at.clone(),
+        media,
+        next,
+        pending: Vec::new(),
+        pos: 0,
+        demux: None,
+        changed_at: Instant::now(),
+        until,
+        why: why.clone(),
+        segment_ext: None,
+    };
+    // The first segment tells what codec to expect.
+    let primed = segments.fill();
+    let taken = why.lock().ok().and_then(|mut w| w.take());
+    if let Some(e) = taken {
+        return Err(e);
+    }
+    primed.map_err(|_| RelayError::Closed { at: at.to_string() })?;
+    let ext = segments
+        .demux
+        .as_ref()
+        .and_then(|d| d.kind.map(str::to_string))
+        .or_else(|| segments.segment_ext.clone());
+    if segments.demux.as_ref().is_some_and(|d| d.kind.is_none()) {
+        return Err(RelayError::NotAudio {
+            at: at.to_string(),
+            detail: "no AAC or MP3 stream in the MPEG-TS segments".into(),
+        });
+    }
+    let hint = decode::hint_for(None, ext.as_deref());
+    let result = super::decode_stream(Box::new(segments), &hint, at, pipeline, until);
+    match why.lock().ok().and_then(|mut w| w.take()) {
+        Some(e) => Err(e),
+        None => result,
+    }
+}

@@ -1,0 +1,374 @@
+//! The little HTTP client a relay needs: one GET, redirects followed (a few, never in a
+//! loop), TLS by rustls with the Mozilla roots compiled in, chunked bodies, and a read
+//! timeout on every read. That timeout is why it is ours and not a general client's: a
+//! source that stalls without closing must be noticed in seconds, mid-body, and the
+//! connection dropped, which per-request deadlines of the usual clients do not do.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::source::Url;
+use super::RelayError;
+
+/// How many redirects are followed before the source counts as broken.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// A response whose status was 200, its body ready to read.
+pub struct Response {
+    /// Where the body came from, after redirects.
+    pub url: Url,
+    pub content_type: Option<String>,
+    pub body: Box<dyn Read + Send + Sync>,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+            Arc::new(config.unwrap_or_else(|_| {
+                // Only reachable if ring offered no protocol version, which it always does.
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            }))
+        })
+        .clone()
+}
+
+/// Connects to `url`'s host, with TLS if it says https.
+fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError> {
+    let host = url.host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<_> = (host, url.port)
+        .to_socket_addrs()
+        .map_err(|e| RelayError::Resolve {
+            host: url.host.clone(),
+            detail: e.to_string(),
+        })?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(tcp) => {
+                tcp.set_read_timeout(Some(timeout))
+                    .and_then(|()| tcp.set_write_timeout(Some(timeout)))
+                    .and_then(|()| tcp.set_nodelay(true))
+                    .map_err(|e| RelayError::Connect {
+                        at: url.authority(),
+                        detail: e.to_string(),
+                    })?;
+                if !url.tls {
+                    return Ok(Stream::Plain(tcp));
+                }
+                let name =
+                    rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| {
+                        RelayError::Tls {
+                            at: url.authority(),
+                            detail: e.to_string(),
+                        }
+                    })?;
+                let conn = rustls::ClientConnection::new(tls_config(), name).map_err(|e| {
+                    RelayError::Tls {
+                        at: url.authority(),
+                        detail: e.to_string(),
+                    }
+                })?;
+                return Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(RelayError::Connect {
+        at: url.authority(),
+        detail: last.map_or_else(|| "no address".into(), |e| e.to_string()),
+    })
+}
+
+/// GETs `url`, following redirects; only a 200 is a success.
+pub fn get(url: &Url, timeout: Duration) -> Result<Response, RelayError> {
+    let mut url = url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut stream = connect(&url, timeout)?;
+        let mut request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: loaxa/{}\r\nAccept: */*\r\nConnection: close\r\n",
+            url.path,
+            if url.port == if url.tls { 443 } else { 80 } {
+                url.host.clone()
+            } else {
+                url.authority()
+            },
+            env!("CARGO_PKG_VERSION"),
+        );
+        if let Some(user) = &url.userinfo {
+            request.push_str(&format!(
+                "Authorization: Basic {}\r\n",
+                base64(user.as_bytes())
+            ));
+        }
+        request.push_str("\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .and_then(|()| stream.flush())
+            .map_err(|e| io_error(&url, &e))?;
+        let mut reader = BufReader::with_capacity(16 * 1024, stream);
+        let head = read_head(&mut reader).map_err(|e| io_error(&url, &e))?;
+        match head.status {
+            200 => {
+                let body: Box<dyn Read + Send + Sync> = if head.chunked {
+                    Box::new(Chunked {
+                        inner: reader,
+                        left: 0,
+                        done: false,
+                    })
+                } else if let Some(n) = head.length {
+                    Box::new(reader.take(n))
+                } else {
+                    Box::new(reader)
+                };
+                return Ok(Response {
+                    url,
+                    content_type: head.content_type,
+                    body,
+                });
+            }
+            301 | 302 | 303 | 307 | 308 => {
+                let to = head.location.ok_or_else(|| RelayError::Protocol {
+                    at: url.to_string(),
+                    detail: format!("HTTP {} without a Location", head.status),
+                })?;
+                url = url.join(&to).map_err(|detail| RelayError::Protocol {
+                    at: url.to_string(),
+                    detail,
+                })?;
+            }
+            code => {
+                return Err(RelayError::Status {
+                    at: url.to_string(),
+                    code,
+                })
+            }
+        }
+    }
+    Err(RelayError::TooManyRedirects {
+        at: url.to_string(),
+    })
+}
+
+/// A stalled read (the timeout) is told apart from other failures.
+pub fn io_error(url: &Url, e: &io::Error) -> RelayError {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RelayError::Stalled {
+            at: url.to_string(),
+        },
+        _ => RelayError::Connect {
+            at: url.authority(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+struct Head {
+    status: u16,
+    content_type: Option<String>,
+    location: Option<String>,
+    length: Option<u64>,
+    chunked: bool,
+}
+
+/// Reads the status line and headers (at most 64 KB of them). Shoutcast's `ICY 200 OK`
+/// counts as HTTP.
+fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
+    let mut head = Head {
+        status: 0,
+        content_type: None,
+        location: None,
+        length: None,
+        chunked: false,
+    };
+    let mut total = 0;
+    let mut first = true;
+    loop {
+        let mut line = Vec::new();
+        let n = r.by_ref().take(8192).read_until(b'\n', &mut line)?;
+        total += n;
+        if n == 0 || total > 64 * 1024 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server's answer is not HTTP",
+            ));
+        }
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end();
+        if first {
+            first = false;
+            let mut parts = line.split_whitespace();
+            let proto = parts.next().unwrap_or_default();
+            if !(proto.starts_with("HTTP/") || proto == "ICY") {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the server's answer is not HTTP",
+                ));
+            }
+            head.status = parts
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status"))?;
+            continue;
+        }
+        if line.is_empty() {
+            return Ok(head);
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-type" => head.content_type = Some(value.to_ascii_lowercase()),
+            "location" => head.location = Some(value.to_string()),
+            "content-length" => head.length = value.parse().ok(),
+            "transfer-encoding" => head.chunked = value.eq_ignore_ascii_case("chunked"),
+            _ => {}
+        }
+    }
+}
+
+/// A chunked body as a plain one.
+struct Chunked<R> {
+    inner: R,
+    left: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Read for Chunked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut line = String::new();
+            self.inner.by_ref().take(1024).read_line(&mut line)?;
+            if line.trim().is_empty() {
+                // The CRLF after the previous chunk.
+                line.clear();
+                self.inner.by_ref().take(1024).read_line(&mut line)?;
+            }
+            let size = line.trim().split(';').next().unwrap_or_default();
+            self.left = u64::from_str_radix(size, 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            if self.left == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+        }
+        let want = buf.len().min(self.left as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the body ended mid-chunk",
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_read_from_http_and_shoutcast_servers() {
+        let text = b"ICY 200 OK\r\ncontent-type: audio/mpeg\r\nicy-name: x\r\n\r\nDATA";
+        let mut r = BufReader::new(&text[..]);
+        let h = read_head(&mut r).unwrap();
+        assert_eq!(
+            (h.status, h.content_type.as_deref()),
+            (200, Some("audio/mpeg"))
+        );
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "DATA");
+        let mut garbage = BufReader::new(&b"\x00\xffRIFF garbage\r\n\r\n"[..]);
+        assert!(read_head(&mut garbage).is_err());
+    }
+
+    #[test]
+    fn chunked_bodies_read_as_plain_ones() {
+        let text = b"4\r\nabcd\r\n3;x=y\r\nefg\r\n0\r\n\r\n";
+        let mut body = Chunked {
+            inner: BufReader::new(&text[..]),
+            left: 0,
+            done: false,
+        };
+        let mut out = String::new();
+        body.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "abcdefg");
+    }
+
+    #[test]
+    fn base64_pads_like_the_rfc() {
+        assert_eq!(base64(b"source:hackme"), "c291cmNlOmhhY2ttZQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+    }
+}

@@ -1,0 +1,543 @@
+//! Relaying the upper levels' programmes (VOV, the province's radio) or a line-in receiver
+//! at a slot's hours. A [`Session`] is started in the broadcast's lead time: its own thread
+//! connects to the source, decodes it, brings it to the relay's format and the station's
+//! loudness, and fills a [`Feed`]; the output's thread reads the feed as one item of the
+//! broadcast (see `audio::live`), filling gaps with the slot's fallback or silence. The
+//! session reconnects with back-off for as long as the slot lasts and keeps the
+//! [`Facts`] the journal gets: when it connected, each error, what it relayed.
+
+pub mod capture;
+pub mod decode;
+pub mod http;
+pub mod loudness;
+pub mod playlist;
+pub mod source;
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::lang::Lang;
+use crate::tr;
+pub use source::{Source, Url};
+
+/// How long a connect or a read may take before the source counts as stalled.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// How much audio is kept before the start: the relay begins this far behind live.
+const PREROLL: Duration = Duration::from_secs(3);
+/// How much may wait in the feed once airing (the source is then read no faster).
+const CAPACITY: Duration = Duration::from_secs(12);
+/// After a dropout, the source comes back on air once this much is buffered.
+pub const RESUME: Duration = Duration::from_millis(1500);
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// A playlist or an HLS segment larger than this is not one.
+const MAX_TEXT: u64 = 1 << 20;
+const MAX_SEGMENT: u64 = 32 << 20;
+
+/// Why a source gave no audio, in words an operator can act on.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum RelayError {
+    #[error("cannot resolve {host}: {detail}")]
+    Resolve { host: String, detail: String },
+    #[error("cannot connect to {at}: {detail}")]
+    Connect { at: String, detail: String },
+    #[error("TLS with {at} failed: {detail}")]
+    Tls { at: String, detail: String },
+    #[error("{at} answered HTTP {code}")]
+    Status { at: String, code: u16 },
+    #[error("{at} redirects more than {} times", http::MAX_REDIRECTS)]
+    TooManyRedirects { at: String },
+    #[error("{at}: {detail}")]
+    Protocol { at: String, detail: String },
+    #[error("{at} stopped sending for {} s", TIMEOUT.as_secs())]
+    Stalled { at: String },
+    #[error("{at} closed the stream")]
+    Closed { at: String },
+    #[error("{at} sends what is not audio loaxa can decode ({detail})")]
+    NotAudio { at: String, detail: String },
+    #[error("{at}: the HLS playlist stopped updating")]
+    PlaylistStale { at: String },
+    #[error("{at}: {detail}")]
+    Playlist { at: String, detail: String },
+    #[error("no capture device “{0}”")]
+    NoCaptureDevice(String),
+    #[error("capture device {device}: {detail}")]
+    Capture { device: String, detail: String },
+}
+
+impl RelayError {
+    /// The operator's sentence for it.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            RelayError::Resolve { host, detail } => tr!(
+                lang,
+                "không tìm thấy máy chủ {host} ({detail})",
+                "cannot resolve {host} ({detail})"
+            ),
+            RelayError::Connect { at, detail } => tr!(
+                lang,
+                "không kết nối được tới {at} ({detail})",
+                "cannot connect to {at} ({detail})"
+            ),
+            RelayError::Tls { at, detail } => tr!(
+                lang,
+                "kết nối bảo mật (TLS) tới {at} thất bại ({detail})",
+                "the TLS connection to {at} failed ({detail})"
+            ),
+            RelayError::Status { at, code } => tr!(
+                lang,
+                "{at} trả lời mã HTTP {code}",
+                "{at} answered HTTP {code}"
+            ),
+            RelayError::TooManyRedirects { at } => tr!(
+                lang,
+                "{at} chuyển hướng quá {} lần",
+                "{at} redirects more than {} times",
+                http::MAX_REDIRECTS
+            ),
+            RelayError::Protocol { at, detail } => tr!(
+                lang,
+                "{at}: trả lời không đúng giao thức ({detail})",
+                "{at}: answered out of protocol ({detail})"
+            ),
+            RelayError::Stalled { at } => tr!(
+                lang,
+                "{at} ngừng gửi dữ liệu quá {} giây",
+                "{at} stopped sending for {} s",
+                TIMEOUT.as_secs()
+            ),
+            RelayError::Closed { at } => tr!(lang, "{at} đóng luồng", "{at} closed the stream"),
+            RelayError::NotAudio { at, detail } => tr!(
+                lang,
+                "{at} gửi dữ liệu không phải âm thanh giải mã được ({detail})",
+                "{at} sends what is not audio loaxa can decode ({detail})"
+            ),
+            RelayError::PlaylistStale { at } => tr!(
+                lang,
+                "{at}: danh sách HLS không còn được cập nhật",
+                "{at}: the HLS playlist stopped updating"
+            ),
+            RelayError::Playlist { at, detail } => tr!(
+                lang,
+                "{at}: danh sách phát không đọc được ({detail})",
+                "{at}: unreadable playlist ({detail})"
+            ),
+            RelayError::NoCaptureDevice(d) => tr!(
+                lang,
+                "không có thiết bị thu «{d}»",
+                "no capture device “{d}”"
+            ),
+            RelayError::Capture { device, detail } => tr!(
+                lang,
+                "thiết bị thu {device}: {detail}",
+                "capture device {device}: {detail}"
+            ),
+        }
+    }
+}
+
+/// A gap in the source while on air, in milliseconds from the relay's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub at_ms: u64,
+    pub length_ms: u64,
+}
+
+/// What the session and the output learned of one relay.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// When the first audio arrived.
+    pub connected_at: Option<DateTime<Utc>>,
+    /// Connections that gave audio; more than one means reconnects.
+    pub connections: u32,
+    /// Each distinct failure, with when it happened (the same one repeating is counted).
+    pub errors: Vec<(DateTime<Utc>, String, u32)>,
+    pub codec: Option<String>,
+    /// Samples the output took from the source, from fallback clips, and silence.
+    pub source_samples: u64,
+    pub fallback_samples: u64,
+    pub silence_samples: u64,
+    pub gaps: Vec<Gap>,
+    /// Fallback clips that went out: path, SHA-256, samples.
+    pub fallback: Vec<(String, String, u64)>,
+}
+
+/// Decoded audio between the session's thread and the output's.
+pub struct Feed {
+    pub channels: u16,
+    pub rate: u32,
+    ring: Mutex<Ring>,
+    space: Condvar,
+    stop: AtomicBool,
+    facts: Mutex<Facts>,
+}
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Feed({} ch, {} Hz)", self.channels, self.rate)
+    }
+}
+
+#[derive(Default)]
+struct Ring {
+    samples: VecDeque<f32>,
+    /// The output has begun taking: from now the source waits for room rather than
+    /// dropping its oldest audio.
+    airing: bool,
+}
+
+impl Feed {
+    pub fn new(channels: u16, rate: u32) -> Feed {
+        Feed {
+            channels: channels.max(1),
+            rate: rate.max(1),
+            ring: Mutex::new(Ring::default()),
+            space: Condvar::new(),
+            stop: AtomicBool::new(false),
+            facts: Mutex::new(Facts::default()),
+        }
+    }
+
+    fn samples_in(&self, d: Duration) -> usize {
+        (d.as_millis() as usize) * self.rate as usize / 1000 * usize::from(self.channels)
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.space.notify_all();
+    }
+
+    /// Adds whole frames of decoded audio. Before airing, only the latest [`PREROLL`] is
+    /// kept (so the relay starts near live); once airing, waits for room. False once stopped.
+    pub fn push(&self, samples: &[f32]) -> bool {
+        let preroll = self.samples_in(PREROLL);
+        let capacity = self.samples_in(CAPACITY);
+        let Ok(mut ring) = self.ring.lock() else {
+            return false;
+        };
+        loop {
+            if self.stopped() {
+                return false;
+            }
+            if !ring.airing || ring.samples.len() + samples.len() <= capacity {
+                break;
+            }
+            ring = match self.space.wait_timeout(ring, Duration::from_millis(200)) {
+                Ok((r, _)) => r,
+                Err(_) => return false,
+            };
+        }
+        ring.samples.extend(samples);
+        if !ring.airing && ring.samples.len() > preroll {
+            let excess = ring.samples.len() - preroll;
+            // Whole frames only, so channels stay in place.
+            let excess = excess.div_ceil(usize::from(self.channels)) * usize::from(self.channels);
+            let len = ring.samples.len();
+            ring.samples.drain(..excess.min(len));
+        }
+        true
+    }
+
+    /// Adds without waiting (a capture callback must not block): what does not fit is dropped.
+    pub fn push_now(&self, samples: &[f32]) {
+        let capacity = self.samples_in(CAPACITY);
+        if let Ok(mut ring) = self.ring.try_lock() {
+            let room = capacity.saturating_sub(ring.samples.len());
+            let n =
+                room.min(samples.len()) / usize::from(self.channels) * usize::from(self.channels);
+            ring.samples.extend(&samples[..n]);
+            if !ring.airing && ring.samples.len() > self.samples_in(PREROLL) {
+                let excess = ring.samples.len() - self.samples_in(PREROLL);
+                let excess =
+                    excess.div_ceil(usize::from(self.channels)) * usize::from(self.channels);
+                let len = ring.samples.len();
+                ring.samples.drain(..excess.min(len));
+            }
+        }
+    }
+
+    /// Moves up to `max` samples (whole frames) into `out`, for the output. When `min` is
+    /// set, nothing is taken unless at least that much is waiting (coming back after a gap).
+    pub fn take(&self, out: &mut Vec<f32>, max: usize, min: usize) -> usize {
+        let Ok(mut ring) = self.ring.lock() else {
+            return 0;
+        };
+        ring.airing = true;
+        if ring.samples.len() < min.max(1) {
+            return 0;
+        }
+        let n =
+            ring.samples.len().min(max) / usize::from(self.channels) * usize::from(self.channels);
+        out.extend(ring.samples.drain(..n));
+        drop(ring);
+        self.space.notify_all();
+        n
+    }
+
+    /// How long a buffer of `samples` samples lasts.
+    pub fn ms(&self, samples: u64) -> u64 {
+        samples * 1000 / (u64::from(self.channels) * u64::from(self.rate))
+    }
+
+    pub fn facts(&self) -> Facts {
+        self.facts.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    pub fn with_facts(&self, f: impl FnOnce(&mut Facts)) {
+        if let Ok(mut facts) = self.facts.lock() {
+            f(&mut facts);
+        }
+    }
+
+    fn note_error(&self, text: String) {
+        self.with_facts(|f| {
+            if let Some((_, last, n)) = f.errors.last_mut().filter(|(_, last, _)| *last == text) {
+                let _ = last;
+                *n += 1;
+            } else if f.errors.len() < 50 {
+                f.errors.push((Utc::now(), text, 1));
+            }
+        });
+    }
+}
+
+/// A relay's connection, kept up on its own thread until the slot ends or it is stopped.
+pub struct Session {
+    feed: Arc<Feed>,
+}
+
+impl Session {
+    /// Starts relaying `source` into a feed of `channels` × `rate`, until `until`.
+    pub fn start(
+        source: Source,
+        channels: u16,
+        rate: u32,
+        until: Instant,
+        loudness_target: Option<f64>,
+        lang: Lang,
+    ) -> Session {
+        let feed = Arc::new(Feed::new(channels, rate));
+        let f = feed.clone();
+        let spawned = thread::Builder::new()
+            .name("loaxa-relay".into())
+            .spawn(move || receive(&source, f, until, loudness_target, lang));
+        if let Err(e) = spawned {
+            feed.note_error(tr!(
+                lang,
+                "không tạo được luồng tiếp sóng: {e}",
+                "cannot start the relay thread: {e}"
+            ));
+        }
+        Session { feed }
+    }
+
+    pub fn feed(&self) -> Arc<Feed> {
+        self.feed.clone()
+    }
+
+    pub fn stop(&self) {
+        self.feed.stop();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Connected audio on its way into the feed: converted, levelled, counted.
+pub struct Pipeline {
+    feed: Arc<Feed>,
+    converter: decode::Converter,
+    agc: Option<loudness::Agc>,
+    out: Vec<f32>,
+    /// Audio has come on this connection.
+    pub delivered: bool,
+    pub started: Instant,
+}
+
+impl Pipeline {
+    pub fn new(feed: Arc<Feed>, loudness_target: Option<f64>) -> Self {
+        Pipeline {
+            converter: decode::Converter::new(feed.channels, feed.rate),
+            agc: loudness_target.and_then(|t| loudness::Agc::new(feed.channels, feed.rate, t)),
+            feed,
+            out: Vec::new(),
+            delivered: false,
+            started: Instant::now(),
+        }
+    }
+
+    /// Converts and adds a chunk; false once the relay is stopped.
+    pub fn deliver(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) -> bool {
+        if !self.delivered {
+            self.delivered = true;
+            self.started = Instant::now();
+            self.feed.with_facts(|f| {
+                f.connections += 1;
+                f.connected_at.get_or_insert_with(Utc::now);
+                f.codec = Some(format!("{codec} {channels} ch {rate} Hz"));
+            });
+        }
+        self.out.clear();
+        self.converter.push(samples, channels, rate, &mut self.out);
+        if let Some(agc) = self.agc.as_mut() {
+            agc.apply(&mut self.out);
+        }
+        self.feed.push(&self.out)
+    }
+
+    /// As [`Pipeline::deliver`], but never waits (for a capture callback): what does
+    /// not fit is dropped.
+    pub fn deliver_now(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) {
+        if !self.delivered {
+            self.delivered = true;
+            self.started = Instant::now();
+            self.feed.with_facts(|f| {
+                f.connections += 1;
+                f.connected_at.get_or_insert_with(Utc::now);
+                f.codec = Some(format!("{codec} {channels} ch {rate} Hz"));
+            });
+        }
+        self.out.clear();
+        self.converter.push(samples, channels, rate, &mut self.out);
+        if let Some(agc) = self.agc.as_mut() {
+            agc.apply(&mut self.out);
+        }
+        self.feed.push_now(&self.out);
+    }
+}
+
+/// The session's thread: connect, relay, and on any failure wait and try again.
+fn receive(
+    source: &Source,
+    feed: Arc<Feed>,
+    until: Instant,
+    loudness_target: Option<f64>,
+    lang: Lang,
+) {
+    let mut backoff = BACKOFF_FIRST;
+    while !feed.stopped() && Instant::now() < until {
+        let mut pipeline = Pipeline::new(feed.clone(), loudness_target);
+        let result = match source {
+            Source::Http(url) => relay_http(url, &mut pipeline, until, 0),
+            Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until),
+        };
+        if feed.stopped() || Instant::now() >= until {
+            break;
+        }
+        if let Err(e) = result {
+            tracing::warn!("{}: {}", source, e.text(lang));
+            feed.note_error(e.text(lang));
+        }
+        if pipeline.delivered && pipeline.started.elapsed() > Duration::from_secs(10) {
+            backoff = BACKOFF_FIRST;
+        }
+        let wake = (Instant::now() + backoff).min(until);
+        while !feed.stopped() && Instant::now() < wake {
+            thread::sleep(Duration::from_millis(100));
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn read_text(body: &mut dyn Read, url: &Url) -> Result<String, RelayError> {
+    let mut bytes = Vec::new();
+    body.take(MAX_TEXT)
+        .read_to_end(&mut bytes)
+        .map_err(|e| http::io_error(url, &e))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Relays an http source: a stream, or a playlist of them, or HLS.
+fn relay_http(
+    url: &Url,
+    pipeline: &mut Pipeline,
+    until: Instant,
+    depth: u32,
+) -> Result<(), RelayError> {
+    if depth > 3 {
+        return Err(RelayError::Playlist {
+            at: url.to_string(),
+            detail: "playlists nested too deep".into(),
+        });
+    }
+    let mut response = http::get(url, TIMEOUT)?;
+    let at = response.url.clone();
+    if playlist::is_playlist(response.content_type.as_deref(), &at) {
+        let text = read_text(&mut response.body, &at)?;
+        let parsed = playlist::parse(&text, &at).map_err(|detail| RelayError::Playlist {
+            at: at.to_string(),
+            detail,
+        })?;
+        return match parsed {
+            playlist::Playlist::Streams(urls) => {
+                let mut last = None;
+                for u in urls {
+                    match relay_http(&u, pipeline, until, depth + 1) {
+                        Ok(()) => return Ok(()),
+                        Err(e) if pipeline.delivered => return Err(e),
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.unwrap_or(RelayError::Playlist {
+                    at: at.to_string(),
+                    detail: "no stream in it answered".into(),
+                }))
+            }
+            playlist::Playlist::Master(variants) => {
+                // The first listed is the one the publisher means by default.
+                let (_, u) = variants.into_iter().next().ok_or(RelayError::Playlist {
+                    at: at.to_string(),
+                    detail: "no variant".into(),
+                })?;
+                relay_http(&u, pipeline, until, depth + 1)
+            }
+            playlist::Playlist::Media(media) => hls::relay(&at, media, pipeline, until),
+        };
+    }
+    let hint = decode::hint_for(response.content_type.as_deref(), at.extension().as_deref());
+    decode_stream(response.body, &hint, &at, pipeline, until)
+}
+
+/// Decodes a byte stream into the pipeline until it ends, fails, or the slot is over.
+fn decode_stream(
+    body: Box<dyn Read + Send + Sync>,
+    hint: &symphonia::core::probe::Hint,
+    at: &Url,
+    pipeline: &mut Pipeline,
+    until: Instant,
+) -> Result<(), RelayError> {
+    let end = |e: decode::DecodeEnd| match e {
+        decode::DecodeEnd::Ended => RelayError::Closed { at: at.to_string() },
+        decode::DecodeEnd::Io(io) => http::io_error(at, &io),
+        decode::DecodeEnd::NotAudio(detail) => RelayError::NotAudio {
+            at: at.to_string(),
+            detail,
+        },
+    };
+    let mut decoder = decode::StreamDecoder::open(body, hint).map_err(end)?;
+    let codec = decoder.codec.clone();
+    loop {
+        if Instant::now() >= until {
+            return Ok(());
+        }
+        let (samples, channels, rate) = decoder.next_chunk().map_err(end)?;
+        if !pipeline.deliver(samples, channels, rate, &codec) {
+            return Ok(());
+        }
+    }
+}
+
+pub mod hls;

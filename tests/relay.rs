@@ -1,0 +1,263 @@
+//! Relays of the upper levels' programmes, against real servers: an `icecast2` fed by
+//! `ffmpeg` as a provincial station would feed it, HLS served from a folder, the PulseAudio
+//! null sink's monitor as a line-in — and a server of our own for the faults a real one will
+//! not commit on demand. Each relay must start on its second, end on time, and be journaled
+//! with what came from the source; each fault with a plain reason, the day going on.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::support::bin::{log_json, start_run, stop};
+use crate::support::icecast::{Ffmpeg, Icecast, Server};
+use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::{TempStation, PLAN};
+
+/// `HH:MM:SS` (the station's zone) of a Unix second.
+fn hms(unix: f64) -> String {
+    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
+    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// The journal's records of relays: (slot, outcome, the relay's own record).
+fn relays(st: &TempStation) -> Vec<(String, String, serde_json::Value)> {
+    let log = log_json(st);
+    let mut out = Vec::new();
+    for r in log["records"].as_array().unwrap() {
+        for c in r["clips"].as_array().unwrap() {
+            if c["role"] == "relay" {
+                out.push((
+                    r["slot"].as_str().unwrap().to_string(),
+                    c["outcome"].as_str().unwrap_or("").to_string(),
+                    c["relay"].clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_relay_slot_airs_the_icecast_stream_on_its_second_and_in_full() {
+    let ice = Icecast::start();
+    let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
+    ice.wait_mount("vov1.mp3");
+    let pulse = Pulse::start();
+    let listener = Listener::start(&pulse);
+
+    // A relay of 9 s (0.15 min) that starts 12 s from now: the daemon connects in its lead.
+    let base = (unix_now() + 12.0).floor();
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"vov1\"\ntitle = \"Tiếp sóng VOV1\"\nat = [\"{}\"]\ntopic = \"a\"\nrelay = \"{}\"\nminutes = 0.15\n",
+            hms(base),
+            ice.url("vov1.mp3")
+        ),
+    );
+    let child = pulse.start_daemon(st.path());
+    std::thread::sleep(Duration::from_secs_f64((base + 10.5 - unix_now()).max(0.0)));
+    let stderr = stop_daemon(child);
+
+    let segments = listener.segments(0.01);
+    assert_eq!(segments.len(), 1, "heard {segments:?}\n{stderr}");
+    let onset_ms = (segments[0].onset - base) * 1000.0;
+    eprintln!(
+        "relay onset {onset_ms:+.1} ms, length {:.3} s",
+        segments[0].length
+    );
+    assert!(
+        (-20.0..100.0).contains(&onset_ms),
+        "onset {onset_ms:.1} ms\n{stderr}"
+    );
+    assert!((segments[0].length - 9.0).abs() < 0.1, "{segments:?}");
+
+    let relays = relays(&st);
+    assert_eq!(relays.len(), 1, "{relays:?}");
+    let (_, outcome, r) = &relays[0];
+    assert_eq!(outcome, "completed", "{r}\n{stderr}");
+    assert!(r["relayed_ms"].as_u64().unwrap() >= 8_900, "{r}");
+    assert_eq!(r["reconnects"], 0);
+    assert_eq!(r["dropouts"].as_array().unwrap().len(), 0);
+    assert!(r["connected_at"].is_string());
+    assert!(r["codec"].as_str().unwrap().starts_with("mp3"), "{r}");
+    assert_eq!(r["source"], ice.url("vov1.mp3"));
+}
+
+/// A station with one relay slot at `at` (Unix seconds) of `minutes`, a fallback clip, and a
+/// clip slot after it: the rest of the day.
+fn fault_station(source: &str, at: f64, minutes: f64) -> TempStation {
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"relay\"\nat = [\"{}\"]\ntopic = \"a\"\nrelay = \"{source}\"\nminutes = {minutes}\nfallback = [\"cho.wav\"]\n\
+             [[slot]]\nid = \"after\"\nat = [\"{}\"]\nplay = [\"sau.wav\"]\n",
+            hms(at),
+            hms(at + minutes * 60.0 + 2.0),
+        ),
+    );
+    st.tone("cho.wav", 2.0);
+    st.tone("sau.wav", 1.0);
+    st
+}
+
+/// The station's relay record and whether the clip slot after it completed.
+fn relay_and_after(st: &TempStation) -> (String, serde_json::Value, String) {
+    let log = log_json(st);
+    let records = log["records"].as_array().unwrap();
+    let after = records
+        .iter()
+        .find(|r| r["slot"] == "after")
+        .map(|r| r["outcome"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let (_, outcome, relay) = relays(st).pop().expect("no relay journaled");
+    (outcome, relay, after)
+}
+
+fn errors(relay: &serde_json::Value) -> String {
+    relay["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["error"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+#[test]
+fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
+    let mut ice = Icecast::start();
+    let mut feeder = Ffmpeg::tone_to(&ice, "tinh.mp3", 440, "mp3");
+    ice.wait_mount("tinh.mp3");
+    // Two seconds of the real stream, for a server that then stalls without closing.
+    let head = crate::support::icecast::grab(("127.0.0.1", ice.port), "/tinh.mp3", 32 * 1024);
+    let faults = Server::start(move |path, mut s| match path {
+        "/stall.mp3" => {
+            let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+            let _ = s.write_all(&head);
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        "/garbage.mp3" => {
+            let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+            let mut x: u32 = 0x1234_5678;
+            for _ in 0..200 {
+                let chunk: Vec<u8> = (0..16 * 1024)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        x as u8
+                    })
+                    .collect();
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        "/loop.mp3" => {
+            let _ = s.write_all(
+                b"HTTP/1.1 302 Found\r\nLocation: /loop.mp3\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+        _ => {
+            let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let hls_dir = tempfile::tempdir().unwrap();
+    let mut hls = Ffmpeg::hls_into(hls_dir.path(), 550);
+    let hls_server = Server::files(hls_dir.path().to_path_buf());
+
+    let at = (unix_now() + 14.0).floor();
+    let minutes = 0.2; // 12 s
+    let down = format!(
+        "http://127.0.0.1:{}/vov1.mp3",
+        crate::support::icecast::free_port()
+    );
+    let cases = [
+        ("down", down),
+        ("killed", ice.url("tinh.mp3")),
+        ("stall", faults.url("/stall.mp3")),
+        ("garbage", faults.url("/garbage.mp3")),
+        ("redirects", faults.url("/loop.mp3")),
+        ("missing", faults.url("/nothing.mp3")),
+        ("hls", hls_server.url("/live.m3u8")),
+        ("capture", "alsa:khong-co-thiet-bi".to_string()),
+    ];
+    let stations: Vec<_> = cases
+        .iter()
+        .map(|(name, source)| (*name, fault_station(source, at, minutes)))
+        .collect();
+    let children: Vec<_> = stations
+        .iter()
+        .map(|(_, st)| start_run(st, &["--lang", "en"]))
+        .collect();
+
+    // The provincial encoder dies 3 s in and comes back 3 s later; the HLS encoder dies 3 s
+    // in and never comes back, so its playlist stops growing.
+    std::thread::sleep(Duration::from_secs_f64((at + 3.0 - unix_now()).max(0.0)));
+    feeder.kill();
+    hls.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    let _feeder = Ffmpeg::tone_to(&ice, "tinh.mp3", 440, "mp3");
+    std::thread::sleep(Duration::from_secs_f64(
+        (at + minutes * 60.0 + 4.5 - unix_now()).max(0.0),
+    ));
+    let logs: Vec<_> = children.into_iter().map(stop).collect();
+    ice.kill();
+
+    for ((name, st), (code, log)) in stations.iter().zip(&logs) {
+        assert_eq!(
+            *code, 0,
+            "{name}: the daemon kept running and stopped cleanly\n{log}"
+        );
+        let (outcome, relay, after) = relay_and_after(st);
+        let errors = errors(&relay);
+        let relayed = relay["relayed_ms"].as_u64().unwrap();
+        eprintln!("{name}: {outcome}, relayed {relayed} ms, reconnects {}, dropouts {}, fallback {}, errors: {errors}",
+            relay["reconnects"], relay["dropouts"], relay["fallback"].as_array().unwrap().len());
+        assert_eq!(
+            after, "completed",
+            "{name}: the rest of the day airs\n{log}"
+        );
+        assert_eq!(
+            relay["played_ms"], 12_000,
+            "{name}: the relay still ends on time"
+        );
+        let expect = match *name {
+            "down" => "cannot connect",
+            "killed" => "",
+            "stall" => "stopped sending",
+            "garbage" => "not audio",
+            "redirects" => "redirects more than",
+            "missing" => "HTTP 404",
+            "hls" => "stopped updating",
+            _ => "no capture device",
+        };
+        assert!(errors.contains(expect), "{name}: {errors}");
+        match *name {
+            "killed" | "stall" | "hls" => {
+                assert_eq!(outcome, "partial", "{name}: {relay}");
+                assert!(relayed > 1_000 && relayed < 11_000, "{name}: {relay}");
+                assert!(!relay["dropouts"].as_array().unwrap().is_empty(), "{name}");
+            }
+            _ => {
+                assert_eq!(outcome, "failed", "{name}: {relay}");
+                assert_eq!(relayed, 0, "{name}");
+            }
+        }
+        // The gap was filled by the fallback clip, not left as dead air.
+        assert!(
+            relay["fallback"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rel"] == "cho.wav"),
+            "{name}: {relay}"
+        );
+    }
+    let killed = &stations[1].1;
+    let (_, relay, _) = relay_and_after(killed);
+    assert!(relay["reconnects"].as_u64().unwrap() >= 1, "{relay}");
+}
