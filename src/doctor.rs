@@ -361,6 +361,50 @@ fn free_mb(dir: &Path) -> Option<u64> {
 }
 
 /// Renders the findings, one line each with its fix.
+/// Each relay source the schedules name, listened to for a few seconds: what was heard.
+pub fn relays(station: &Station) -> Vec<Finding> {
+    let lang = station.lang();
+    let mut seen: Vec<&crate::relay::Source> = Vec::new();
+    let mut out = Vec::new();
+    for r in station.schedules.slots().filter_map(|s| s.relay.as_ref()) {
+        if seen.contains(&&r.source) {
+            continue;
+        }
+        seen.push(&r.source);
+        let p = crate::relay::probe(&r.source, std::time::Duration::from_secs(5), lang);
+        let what = tr!(lang, "Tiếp sóng {}", "Relay {}", r.source);
+        let (level, fix) = if p.heard() {
+            (Level::Ok, String::new())
+        } else if p.heard_ms > 0 {
+            (
+                Level::Warn,
+                lang.pick(
+                    "nguồn gửi khoảng lặng: kiểm tra máy thu hoặc đài phát phía trên; phiên tiếp sóng sẽ bị ghi là không đạt nếu vẫn im lặng",
+                    "the source sends silence: check the receiver or the upper station; a relay that stays silent is not journaled completed",
+                )
+                .into(),
+            )
+        } else {
+            (
+                Level::Fail,
+                match &r.source {
+                    crate::relay::Source::Alsa(_) => lang.pick(
+                        "kiểm tra tên thiết bị thu (`arecord -L` liệt kê các thiết bị) và dây nối máy thu vào card âm thanh",
+                        "check the capture device's name (`arecord -L` lists them) and the receiver's cable to the sound card",
+                    ),
+                    crate::relay::Source::Http(_) => lang.pick(
+                        "kiểm tra mạng Internet của máy và địa chỉ luồng (mở thử bằng trình nghe nhạc); khi nguồn mất, đài phát bài dự phòng (`fallback`) hoặc im lặng",
+                        "check the PC's Internet link and the stream address (try it in a media player); while the source is down the slot airs its `fallback` or silence",
+                    ),
+                }
+                .into(),
+            )
+        };
+        out.push(finding(level, &what, p.text(lang), fix));
+    }
+    out
+}
+
 pub fn render(findings: &[Finding], lang: Lang) -> String {
     let mut o = String::new();
     for f in findings {

@@ -1503,19 +1503,40 @@ impl Journal {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ClipFigure>, JournalError> {
+        self.figures("clip_aired", from, to)
+    }
+
+    /// What each relay did in planned occurrences in `[from, to)`, by slot, topic and source:
+    /// `played_ms` is what came from the source, `aired_in_full` the relays completed.
+    pub fn relay_figures(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ClipFigure>, JournalError> {
+        self.figures("relay_aired", from, to)
+    }
+
+    /// Figures of `clip_aired` or `relay_aired` events in `[from, to)`, by slot, topic,
+    /// file (or source) and content hash.
+    fn figures(
+        &self,
+        kind: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ClipFigure>, JournalError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT substr(occurrence, 1, instr(occurrence, '@') - 1), topic, clip, sha256,
+                "SELECT substr(occurrence, 1, instr(occurrence, '@') - 1), topic, clip, COALESCE(sha256, ''),
                         SUM(outcome = 'completed'), SUM(played_ms), SUM(COALESCE(dead_air, 0))
                  FROM events INDEXED BY events_clips
-                 WHERE kind = 'clip_aired' AND scheduled_at >= ?1 AND scheduled_at < ?2
+                 WHERE kind = ?3 AND scheduled_at >= ?1 AND scheduled_at < ?2
                    AND occurrence NOT LIKE 'manual/%'
                  GROUP BY 1, 2, 3, 4",
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map(params![ms(from), ms(to)], |r| {
+            .query_map(params![ms(from), ms(to), kind], |r| {
                 let slot_key: String = r.get(0)?;
                 let (plan, slot) = slot_key
                     .split_once('/')

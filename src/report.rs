@@ -104,7 +104,14 @@ pub struct Counts {
     pub interrupted: i64,
     /// Started but not yet ended (on air as the report was made).
     pub unfinished: i64,
+    /// Clip and relay minutes (a relay's only as far as they came from its source).
     pub minutes_aired: f64,
+    /// Relays aired in full, and the minutes that came from relay sources (left out of
+    /// JSON when there were none, so older reports read as they did).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub relays: i64,
+    #[serde(skip_serializing_if = "is_zero_f")]
+    pub relay_minutes: f64,
 }
 
 impl Counts {
@@ -125,6 +132,14 @@ impl Counts {
         (self.planned > 0)
             .then(|| (self.completed as f64 * 1000.0 / self.planned as f64).round() / 10.0)
     }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_f(n: &f64) -> bool {
+    *n == 0.0
 }
 
 /// One row of the per-topic or per-slot table.
@@ -330,8 +345,42 @@ pub fn build(
             line.topic = f.topic.unwrap_or_default();
         }
     }
+    for f in journal.relay_figures(start, end)? {
+        if !wanted(&f.plan) {
+            continue;
+        }
+        let entry = plans.entry(f.plan.clone()).or_default();
+        let topic = entry
+            .0
+            .entry(f.topic.clone().unwrap_or_default())
+            .or_default();
+        for c in [topic, entry.1.entry(f.slot.clone()).or_default()] {
+            c.relays += f.aired_in_full;
+            c.relay_minutes += f.played_ms as f64;
+            c.minutes_aired += f.played_ms as f64;
+        }
+        for c in [&mut entry.2, &mut totals] {
+            c.relays += f.aired_in_full;
+            c.relay_minutes += f.played_ms as f64;
+            c.minutes_aired += f.played_ms as f64;
+        }
+        let line = clips
+            .entry((f.clip.clone(), String::new()))
+            .or_insert_with(|| ClipLine {
+                clip: f.clip.clone(),
+                topic: f.topic.clone().unwrap_or_default(),
+                times_aired: 0,
+                minutes: 0.0,
+                sha256_prefix: String::new(),
+                dead_air: 0,
+            });
+        line.times_aired += f.aired_in_full;
+        line.minutes += f.played_ms as f64;
+        line.dead_air += f.dead_air;
+    }
     let finish = |mut c: Counts| {
         c.minutes_aired = minutes(c.minutes_aired as i64);
+        c.relay_minutes = minutes(c.relay_minutes as i64);
         c
     };
     totals = finish(totals);
@@ -467,8 +516,14 @@ impl Report {
         self.lang.pick(vi, en)
     }
 
-    fn count_headers(&self) -> [&'static str; 9] {
-        [
+    /// Relay columns appear only in a report whose period had relays: a station without
+    /// them (and every report made before relays existed) reads as it always did.
+    fn has_relays(&self) -> bool {
+        self.totals.relays > 0 || self.totals.relay_minutes > 0.0
+    }
+
+    fn count_headers(&self) -> Vec<&'static str> {
+        let mut h = vec![
             self.l("Kế hoạch", "Planned"),
             self.l("Phát đủ", "In full"),
             self.l("Không trọn", "Partial"),
@@ -478,11 +533,18 @@ impl Report {
             self.l("Chưa xong", "Unfinished"),
             self.l("Hoàn thành", "Completion"),
             self.l("Phút đã phát", "Minutes aired"),
-        ]
+        ];
+        if self.has_relays() {
+            h.extend([
+                self.l("Tiếp sóng đủ", "Relays in full"),
+                self.l("Phút tiếp sóng", "Relay minutes"),
+            ]);
+        }
+        h
     }
 
-    fn count_cells(c: &Counts) -> [String; 9] {
-        [
+    fn count_cells(&self, c: &Counts) -> Vec<String> {
+        let mut v = vec![
             c.planned.to_string(),
             c.completed.to_string(),
             c.partial.to_string(),
@@ -492,7 +554,11 @@ impl Report {
             c.unfinished.to_string(),
             pct(c.completion_percent()),
             format!("{:.1}", c.minutes_aired),
-        ]
+        ];
+        if self.has_relays() {
+            v.extend([c.relays.to_string(), format!("{:.1}", c.relay_minutes)]);
+        }
+        v
     }
 
     fn score_text(&self) -> String {
@@ -584,12 +650,12 @@ impl Report {
                     .iter()
                     .map(|r| {
                         let mut v = vec![format!("{} {}", r.key, r.title).trim().to_string()];
-                        v.extend(Self::count_cells(&r.counts));
+                        v.extend(self.count_cells(&r.counts));
                         v
                     })
                     .collect();
                 let mut total = vec![self.l("Cộng", "Total").to_string()];
-                total.extend(Self::count_cells(&p.totals));
+                total.extend(self.count_cells(&p.totals));
                 table.push(total);
                 o.push_str(&text_table(&header, &table));
             }
@@ -690,7 +756,7 @@ impl Report {
             line(&mut o, &["header".into(), k.into(), v]);
         }
         let _ = writeln!(o);
-        let count_cols = [
+        let mut count_cols = vec![
             "planned",
             "completed",
             "partial",
@@ -701,6 +767,9 @@ impl Report {
             "completion_percent",
             "minutes_aired",
         ];
+        if self.has_relays() {
+            count_cols.extend(["relays", "relay_minutes"]);
+        }
         let mut header = vec![
             "section".to_string(),
             "plan".into(),
@@ -718,7 +787,7 @@ impl Report {
                         r.key.clone(),
                         r.title.clone(),
                     ];
-                    v.extend(Self::count_cells(&r.counts));
+                    v.extend(self.count_cells(&r.counts));
                     line(&mut o, &v);
                 }
             }
@@ -728,7 +797,7 @@ impl Report {
                 String::new(),
                 p.title.clone(),
             ];
-            v.extend(Self::count_cells(&p.totals));
+            v.extend(self.count_cells(&p.totals));
             line(&mut o, &v);
         }
         let mut v = vec![
@@ -737,7 +806,7 @@ impl Report {
             String::new(),
             String::new(),
         ];
-        v.extend(Self::count_cells(&self.totals));
+        v.extend(self.count_cells(&self.totals));
         line(&mut o, &v);
         let _ = writeln!(o);
         line(
@@ -901,7 +970,7 @@ tr.total td {{ font-weight: bold; }}
                 let _ = writeln!(o, "</tr>");
                 for r in rows {
                     let _ = write!(o, "<tr><td>{} {}</td>", e(&r.key), e(&r.title));
-                    for c in Self::count_cells(&r.counts) {
+                    for c in self.count_cells(&r.counts) {
                         let _ = write!(o, "<td class=\"n\">{}</td>", e(&c));
                     }
                     let _ = writeln!(o, "</tr>");
@@ -911,7 +980,7 @@ tr.total td {{ font-weight: bold; }}
                     "<tr class=\"total\"><td>{}</td>",
                     e(self.l("Cộng", "Total"))
                 );
-                for c in Self::count_cells(&p.totals) {
+                for c in self.count_cells(&p.totals) {
                     let _ = write!(o, "<td class=\"n\">{}</td>", e(&c));
                 }
                 let _ = writeln!(o, "</tr></table>");
@@ -1122,6 +1191,10 @@ tr.total td {{ font-weight: bold; }}
                         ws.write_number_with_format(row, 10, p, &percent)?;
                     }
                     ws.write_number(row, 11, c.minutes_aired)?;
+                    if self.has_relays() {
+                        ws.write_number(row, 12, c.relays as f64)?;
+                        ws.write_number(row, 13, c.relay_minutes)?;
+                    }
                     row += 1;
                 }
             }

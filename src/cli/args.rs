@@ -75,7 +75,13 @@ pub(super) enum Command {
         "Kiểm tra cấu hình, mọi lịch phát và mọi tệp âm thanh; báo tất cả lỗi",
         "Check the configuration, every schedule and every referenced clip; report all problems",
     ))]
-    Validate,
+    Validate {
+        #[arg(long, help = h(
+            "Thử kết nối mọi nguồn tiếp sóng (vài giây mỗi nguồn) xem có trả lời không",
+            "Also try every relay source for a few seconds: does it answer with audio",
+        ))]
+        online: bool,
+    },
     #[command(about = h(
         "Xem các lần phát sắp tới: giờ nào, bài nào, và lần nào sẽ không phát vì sao (theo giờ của đài)",
         "Show what will air, when and which clips, and what will not and why, in the station's time zone",

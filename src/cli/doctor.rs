@@ -23,13 +23,15 @@ pub(super) fn doctor(
         ),
         Err(StationError::Config(_)) => (1, 0),
     };
-    let findings = crate::doctor::examine(
+    let mut findings = crate::doctor::examine(
         &station,
         errors,
         warnings,
         &|cfg| Some(open_output(cfg)),
         ctx.now,
     );
+    // Listening to the relay sources takes seconds each: here, not in the console's health.
+    findings.extend(crate::doctor::relays(&station));
     writeln!(
         out,
         "{}",

@@ -290,7 +290,7 @@ fn dispatch(
             ctx.overrides.output = output;
             run::run(ctx, rehearse, err)
         }
-        Command::Validate => validate::validate(ctx, out, err),
+        Command::Validate { online } => validate::validate(ctx, online, out, err),
         Command::Status => status::status(ctx, out, err),
         Command::Doctor => doctor::doctor(ctx, out, err),
         Command::Install {

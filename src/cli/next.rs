@@ -88,6 +88,13 @@ pub(super) fn next(
                     .entries
                     .iter()
                     .map(|e| match &e.skip {
+                        None if e.plan.role == crate::journal::Role::Relay => tr!(
+                            lang,
+                            "tiếp sóng {} ({} phút)",
+                            "relay {} ({} min)",
+                            e.plan.rel,
+                            (e.plan.duration_ms as f64 / 60_000.0 * 10.0).round() / 10.0
+                        ),
                         None => e.plan.rel.clone(),
                         Some(r) => format!("{} [{}]", e.plan.rel, r.text(lang)),
                     })

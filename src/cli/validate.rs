@@ -5,6 +5,7 @@ use super::*;
 
 pub(super) fn validate(
     ctx: &Context,
+    online: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -184,6 +185,45 @@ pub(super) fn validate(
                 )
             )
             .map_err(io)?;
+        }
+    }
+    if online {
+        // Each source once, reported at the first line that names it.
+        let mut sources: Vec<(&crate::schedule::RelaySlot, &crate::schedule::Schedule)> =
+            Vec::new();
+        for f in &station.schedules.files {
+            for r in f.slots.iter().filter_map(|s| s.relay.as_ref()) {
+                if !sources.iter().any(|(s, _)| s.source == r.source) {
+                    sources.push((r, f));
+                }
+            }
+        }
+        for (r, f) in sources {
+            let p = crate::relay::probe(&r.source, std::time::Duration::from_secs(3), lang);
+            if p.heard_ms > 0 {
+                writeln!(out, "{}: {}", r.source, p.text(lang)).map_err(io)?;
+            } else {
+                errors += 1;
+                let start = f.text.find(&r.text).unwrap_or(0);
+                let message = tr!(
+                    lang,
+                    "nguồn tiếp sóng không trả lời: {}",
+                    "the relay source does not answer: {}",
+                    p.text(lang)
+                );
+                writeln!(
+                    err,
+                    "{}",
+                    crate::diagnostic::Diagnostic::error(
+                        &f.file,
+                        &f.text,
+                        start..start + r.text.len(),
+                        message
+                    )
+                    .render(lang)
+                )
+                .map_err(io)?;
+            }
         }
     }
     if errors > 0 {

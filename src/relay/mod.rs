@@ -330,7 +330,7 @@ impl Session {
         let f = feed.clone();
         let spawned = thread::Builder::new()
             .name("loaxa-relay".into())
-            .spawn(move || receive(&source, f, until, loudness_target, lang));
+            .spawn(move || receive(&source, f, until, loudness_target, lang, true));
         if let Err(e) = spawned {
             feed.note_error(tr!(
                 lang,
@@ -426,6 +426,7 @@ fn receive(
     until: Instant,
     loudness_target: Option<f64>,
     lang: Lang,
+    log: bool,
 ) {
     let mut backoff = BACKOFF_FIRST;
     while !feed.stopped() && Instant::now() < until {
@@ -438,7 +439,9 @@ fn receive(
             break;
         }
         if let Err(e) = result {
-            tracing::warn!("{}: {}", source, e.text(lang));
+            if log {
+                tracing::warn!("{}: {}", source, e.text(lang));
+            }
             feed.note_error(e.text(lang));
         }
         if pipeline.delivered && pipeline.started.elapsed() > Duration::from_secs(10) {
@@ -449,6 +452,86 @@ fn receive(
             thread::sleep(Duration::from_millis(100));
         }
         backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// What a few seconds of a source sounded like (`validate --online`, `doctor`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub codec: Option<String>,
+    pub heard_ms: u64,
+    pub peak_dbfs: f64,
+    pub rms_dbfs: f64,
+    /// Why nothing (or not enough) was heard.
+    pub error: Option<String>,
+}
+
+impl Probe {
+    /// One line for the operator.
+    pub fn text(&self, lang: Lang) -> String {
+        match (&self.codec, &self.error) {
+            (Some(codec), _) if self.heard_ms > 0 => {
+                let level = if self.rms_dbfs < crate::journal::Levels::DEAD_AIR_RMS_DBFS {
+                    lang.pick(" — gần như im lặng", " — nearly silent")
+                } else {
+                    ""
+                };
+                tr!(
+                    lang,
+                    "nghe được {:.1} giây, {codec}, đỉnh {:.1} dBFS, trung bình {:.1} dBFS{level}",
+                    "heard {:.1} s, {codec}, peak {:.1} dBFS, RMS {:.1} dBFS{level}",
+                    self.heard_ms as f64 / 1000.0,
+                    self.peak_dbfs,
+                    self.rms_dbfs
+                )
+            }
+            (_, Some(e)) => e.clone(),
+            _ => lang.pick("không nghe được gì", "heard nothing").into(),
+        }
+    }
+
+    /// It answered with audio that is not silence.
+    pub fn heard(&self) -> bool {
+        self.heard_ms > 0 && self.rms_dbfs >= crate::journal::Levels::DEAD_AIR_RMS_DBFS
+    }
+}
+
+/// Listens to `source` for `listen` (giving up after a connect timeout on top).
+pub fn probe(source: &Source, listen: Duration, lang: Lang) -> Probe {
+    let started = Instant::now();
+    let give_up = started + listen + TIMEOUT + Duration::from_secs(1);
+    let feed = Arc::new(Feed::new(2, 44_100));
+    let f = feed.clone();
+    let s = source.clone();
+    let _ = thread::Builder::new()
+        .name("loaxa-probe".into())
+        .spawn(move || receive(&s, f, give_up, None, lang, false));
+    let (mut peak, mut squares, mut n) = (0f32, 0f64, 0u64);
+    let mut chunk = Vec::new();
+    while Instant::now() < give_up && feed.ms(n) < listen.as_millis() as u64 {
+        thread::sleep(Duration::from_millis(100));
+        chunk.clear();
+        feed.take(&mut chunk, usize::MAX, 0);
+        for s in &chunk {
+            peak = peak.max(s.abs());
+            squares += f64::from(*s) * f64::from(*s);
+        }
+        n += chunk.len() as u64;
+        // Two failures in a row and nothing heard: it does not answer.
+        let failures: u32 = feed.facts().errors.iter().map(|(_, _, k)| k).sum();
+        if n == 0 && failures >= 2 {
+            break;
+        }
+    }
+    feed.stop();
+    let facts = feed.facts();
+    let db = |a: f64| (20.0 * a.max(1e-10).log10() * 10.0).round() / 10.0;
+    Probe {
+        codec: facts.codec,
+        heard_ms: feed.ms(n),
+        peak_dbfs: db(f64::from(peak)),
+        rms_dbfs: db((squares / n.max(1) as f64).sqrt()),
+        error: facts.errors.last().map(|(_, e, _)| e.clone()),
     }
 }
 
