@@ -443,6 +443,7 @@ pub fn verdict(
         reason,
         started_at: report.aired.started_at,
         ended_at: now,
+        stream: None,
     });
     events
 }

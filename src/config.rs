@@ -129,6 +129,35 @@ pub struct Config {
     pub guards: Guards,
     /// The operator's console (`loaxa web`).
     pub web: Web,
+    /// What airs, also sent to an Icecast server (`[stream]`).
+    pub stream: Option<StreamConfig>,
+}
+
+/// `[stream]`: the Icecast mount loaxa feeds as a source client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamConfig {
+    /// The mount's address (`https` for TLS); credentials are kept apart.
+    pub url: crate::relay::Url,
+    pub user: String,
+    pub password: String,
+    pub format: StreamFormat,
+    pub bitrate_kbps: u32,
+    pub idle: Idle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    Mp3,
+    Opus,
+}
+
+/// What the mount carries between broadcasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// Silence, so receivers stay connected.
+    Silence,
+    /// Nothing: loaxa leaves the mount after each broadcast.
+    Drop,
 }
 
 /// The console's listener and accounts (`[web]`).
@@ -246,6 +275,25 @@ struct RawConfig {
     max_sessions_per_day: Option<Spanned<i64>>,
     quiet_hours: Option<Spanned<String>>,
     web: Option<RawWeb>,
+    stream: Option<Spanned<RawStream>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStream {
+    url: Spanned<String>,
+    #[serde(default)]
+    user: Option<Spanned<String>>,
+    #[serde(default)]
+    password: Option<Spanned<String>>,
+    #[serde(default)]
+    password_file: Option<Spanned<String>>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    bitrate: Option<Spanned<i64>>,
+    #[serde(default)]
+    idle: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -741,12 +789,17 @@ pub fn parse(
     });
 
     let web = web_settings(raw.web.as_ref(), path, text, lang, &mut problems);
+    let stream = raw
+        .stream
+        .as_ref()
+        .and_then(|s| stream_settings(s, path, text, lang, &mut problems));
 
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
         web,
+        stream,
         guards: Guards {
             max_session_minutes: guards_minutes,
             max_sessions_per_day: guards_sessions,
@@ -769,6 +822,165 @@ pub fn parse(
         grace: Duration::from_secs(grace as u64),
         buffer_frames: buffer_frames as u32,
         latency_compensation: Duration::from_millis(latency as u64),
+    })
+}
+
+/// The `[stream]` section, each problem located. A `password_file` is read here (relative
+/// to the configuration's folder), so a missing one is an error at its line.
+fn stream_settings(
+    raw: &Spanned<RawStream>,
+    path: &Path,
+    text: &str,
+    lang: Lang,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<StreamConfig> {
+    let before = problems.len();
+    let r = raw.get_ref();
+    let mut err = |span: std::ops::Range<usize>, msg: String| {
+        problems.push(Diagnostic::error(path, text, span, msg));
+    };
+    let url = match crate::relay::Url::parse(r.url.get_ref()) {
+        Ok(u) => Some(u),
+        Err(why) => {
+            err(
+                r.url.span(),
+                tr!(
+                    lang,
+                    "`url` là địa chỉ điểm phát (mount) trên máy chủ Icecast, ví dụ \"http://127.0.0.1:8000/xa.mp3\" ({why})",
+                    "`url` is the mount's address on the Icecast server, e.g. \"http://127.0.0.1:8000/xa.mp3\" ({why})"
+                ),
+            );
+            None
+        }
+    };
+    let mut user = url
+        .as_ref()
+        .and_then(|u| u.userinfo.as_ref())
+        .and_then(|i| i.split(':').next())
+        .unwrap_or("source")
+        .to_string();
+    if let Some(u) = &r.user {
+        user = u.get_ref().clone();
+    }
+    let inline = url
+        .as_ref()
+        .and_then(|u| u.userinfo.as_ref())
+        .and_then(|i| i.split_once(':'))
+        .map(|(_, p)| p.to_string());
+    let password = match (&r.password, &r.password_file) {
+        (Some(p), None) => Some(p.get_ref().clone()),
+        (None, Some(f)) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let file = dir.join(f.get_ref());
+            match std::fs::read_to_string(&file) {
+                Ok(p) if !p.trim().is_empty() => Some(p.trim().to_string()),
+                Ok(_) => {
+                    err(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "tệp mật khẩu {} rỗng",
+                            "the password file {} is empty",
+                            file.display()
+                        ),
+                    );
+                    None
+                }
+                Err(e) => {
+                    err(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "không đọc được tệp mật khẩu {}: {e}",
+                            "cannot read the password file {}: {e}",
+                            file.display()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) if inline.is_some() => inline,
+        (None, None) => {
+            err(
+                raw.span().start..raw.span().start + 8,
+                lang.pick(
+                    "[stream] cần `password_file` (tệp chỉ dịch vụ đọc được) hoặc `password`",
+                    "[stream] needs `password_file` (a file only the service can read) or `password`",
+                )
+                .into(),
+            );
+            None
+        }
+        (Some(p), Some(_)) => {
+            err(
+                p.span(),
+                lang.pick(
+                    "chỉ dùng một trong `password` và `password_file`",
+                    "use one of `password` and `password_file`, not both",
+                )
+                .into(),
+            );
+            None
+        }
+    };
+    let format = match r.format.as_ref().map(|f| (f, f.get_ref().as_str())) {
+        None | Some((_, "mp3")) => StreamFormat::Mp3,
+        Some((_, "opus")) => StreamFormat::Opus,
+        Some((f, _)) => {
+            err(
+                f.span(),
+                lang.pick(
+                    "`format` là \"mp3\" hoặc \"opus\"",
+                    "`format` is \"mp3\" or \"opus\"",
+                )
+                .into(),
+            );
+            StreamFormat::Mp3
+        }
+    };
+    let bitrate_kbps = match &r.bitrate {
+        None => 64,
+        Some(b) if (16..=320).contains(b.get_ref()) => *b.get_ref() as u32,
+        Some(b) => {
+            err(
+                b.span(),
+                lang.pick(
+                    "`bitrate` (kbps) phải từ 16 đến 320",
+                    "`bitrate` (kbps) must be from 16 to 320",
+                )
+                .into(),
+            );
+            64
+        }
+    };
+    let idle = match r.idle.as_ref().map(|i| (i, i.get_ref().as_str())) {
+        None | Some((_, "silence")) => Idle::Silence,
+        Some((_, "drop")) => Idle::Drop,
+        Some((i, _)) => {
+            err(
+                i.span(),
+                lang.pick(
+                    "`idle` là \"silence\" (giữa các phiên phát khoảng lặng) hoặc \"drop\" (rời điểm phát)",
+                    "`idle` is \"silence\" (silence between broadcasts) or \"drop\" (leave the mount)",
+                )
+                .into(),
+            );
+            Idle::Silence
+        }
+    };
+    if problems.len() > before {
+        return None;
+    }
+    let mut url = url?;
+    url.userinfo = None;
+    Some(StreamConfig {
+        url,
+        user,
+        password: password?,
+        format,
+        bitrate_kbps,
+        idle,
     })
 }
 

@@ -366,6 +366,9 @@ pub enum Event {
         reason: Option<Reason>,
         started_at: Option<DateTime<Utc>>,
         ended_at: DateTime<Utc>,
+        /// What the stream for IP loudspeakers carried of it, when one is configured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream: Option<crate::stream::StreamFacts>,
     },
     OccurrenceMissed {
         occurrence: OccurrenceInfo,
@@ -647,6 +650,9 @@ pub struct Record {
     pub outcome: Option<Outcome>,
     pub reason: Option<Reason>,
     pub clips: Vec<ClipRecord>,
+    /// What the stream for IP loudspeakers carried of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<crate::stream::StreamFacts>,
 }
 
 const SCHEMA: &[&str] = &[
@@ -1980,6 +1986,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                         ended_at: None,
                         outcome: None,
                         reason: None,
+                        stream: None,
                         clips: clips
                             .into_iter()
                             .map(|c| ClipRecord {
@@ -2010,6 +2017,7 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                         outcome: Some(Outcome::Missed),
                         reason: Some(reason),
                         clips: Vec::new(),
+                        stream: None,
                     },
                 );
             }
@@ -2065,13 +2073,14 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
                 reason,
                 started_at,
                 ended_at,
-                ..
+                stream,
             } => {
                 if let Some(r) = by_key.get_mut(&occurrence.key) {
                     r.outcome = Some(outcome);
                     r.reason = reason;
                     r.started_at = started_at;
                     r.ended_at = Some(ended_at);
+                    r.stream = stream;
                 }
             }
             _ => {}
@@ -2147,6 +2156,7 @@ mod tests {
                 reason: None,
                 started_at: Some(t),
                 ended_at: t,
+                stream: None,
             },
             t,
         )

@@ -35,5 +35,6 @@ pub mod service;
 pub mod sidecar;
 pub mod station;
 pub mod status;
+pub mod stream;
 pub mod watch;
 pub mod web;

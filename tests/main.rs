@@ -21,6 +21,7 @@ mod recovery;
 mod relay;
 mod report;
 mod service;
+mod stream;
 mod support;
 mod tamper;
 mod web;

@@ -81,6 +81,7 @@ pub fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
         reason: (outcome != Outcome::Completed).then(|| Reason::DeviceError("underrun".into())),
         started_at: Some(at),
         ended_at: at + chrono::Duration::minutes(4),
+        stream: None,
     });
     events
 }

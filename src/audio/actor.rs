@@ -63,6 +63,8 @@ enum Command {
 pub struct AudioHandle {
     tx: mpsc::Sender<Command>,
     name: String,
+    /// The stream for IP loudspeakers, if one is configured.
+    streamer: Option<Arc<std::sync::Mutex<crate::stream::Streamer>>>,
 }
 
 /// A broadcast in progress: stop it through `state`, await `done`.
@@ -74,12 +76,43 @@ pub struct Airing {
 impl AudioHandle {
     /// Starts the audio thread with `output`.
     pub fn spawn(output: Box<dyn Output>) -> std::io::Result<AudioHandle> {
+        AudioHandle::spawn_streaming(output, None)
+    }
+
+    /// As [`AudioHandle::spawn`], also sending what airs to `streamer`.
+    pub fn spawn_streaming(
+        output: Box<dyn Output>,
+        streamer: Option<crate::stream::Streamer>,
+    ) -> std::io::Result<AudioHandle> {
         let name = output.name();
         let (tx, rx) = mpsc::channel();
+        let tap = streamer.as_ref().map(crate::stream::Streamer::tap);
         thread::Builder::new()
             .name("loaxa-audio".into())
-            .spawn(move || run(output, rx))?;
-        Ok(AudioHandle { tx, name })
+            .spawn(move || run(output, rx, tap))?;
+        Ok(AudioHandle {
+            tx,
+            name,
+            streamer: streamer.map(|s| Arc::new(std::sync::Mutex::new(s))),
+        })
+    }
+
+    /// A broadcast titled `title` is about to air: the stream announces it.
+    pub fn stream_begin(&self, title: &str) {
+        if let Some(s) = &self.streamer {
+            if let Ok(s) = s.lock() {
+                s.begin(title);
+            }
+        }
+    }
+
+    /// The broadcast ended: what the stream carried of it (waits up to a few seconds).
+    pub async fn stream_end(&self) -> Option<crate::stream::StreamFacts> {
+        let s = self.streamer.clone()?;
+        tokio::task::spawn_blocking(move || s.lock().ok().map(|mut s| s.end()))
+            .await
+            .ok()
+            .flatten()
     }
 
     pub fn output_name(&self) -> &str {
@@ -120,7 +153,7 @@ impl AudioHandle {
     }
 }
 
-fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
+fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>, tap: Option<crate::stream::Tap>) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Check { reply } => {
@@ -152,7 +185,8 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>) {
                         channels,
                         sample_rate,
                     }) => {
-                        let program = Program::new(clips, channels, sample_rate, master);
+                        let program = Program::new(clips, channels, sample_rate, master)
+                            .with_tap(tap.clone());
                         let state = program.state();
                         state.clear_ahead_ms.store(
                             output.clear_ahead().as_millis() as u64,

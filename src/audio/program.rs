@@ -250,7 +250,12 @@ pub struct Program {
     window_len: u32,
     window_n: u32,
     window_squares: f64,
+    /// The stream's tap, and the samples gathered for its next chunk.
+    tap: Option<(crate::stream::Tap, Vec<f32>)>,
 }
+
+/// Samples handed to the stream at a time.
+const TAP_CHUNK: usize = 8192;
 
 /// How long the fade is when a broadcast is cut.
 pub const FADE: Duration = Duration::from_millis(400);
@@ -290,9 +295,25 @@ impl Program {
             window_len: rate.get() * u32::from(channels.get()) / 100,
             window_n: 0,
             window_squares: 0.0,
+            tap: None,
         };
         p.open_current();
         p
+    }
+
+    /// Also hands every sample that goes out to the stream.
+    pub fn with_tap(mut self, tap: Option<crate::stream::Tap>) -> Program {
+        self.tap = tap.map(|t| (t, Vec::with_capacity(TAP_CHUNK)));
+        self
+    }
+
+    fn flush_tap(&mut self) {
+        if let Some((tap, buf)) = self.tap.as_mut() {
+            if !buf.is_empty() {
+                let chunk = std::mem::replace(buf, Vec::with_capacity(TAP_CHUNK));
+                tap.audio(chunk, self.channels.get(), self.rate.get());
+            }
+        }
     }
 
     pub fn state(&self) -> Arc<ProgramState> {
@@ -379,6 +400,7 @@ impl Program {
     }
 
     fn finish(&mut self) -> Option<f32> {
+        self.flush_tap();
         if self.current.is_some() {
             self.publish(true);
         }
@@ -414,6 +436,12 @@ impl Iterator for Program {
                     }
                     let out = (sample * gain).clamp(-1.0, 1.0);
                     self.measure(out);
+                    if let Some((_, buf)) = self.tap.as_mut() {
+                        buf.push(out);
+                        if buf.len() >= TAP_CHUNK {
+                            self.flush_tap();
+                        }
+                    }
                     return Some(out);
                 }
                 None => {

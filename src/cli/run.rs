@@ -67,7 +67,35 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
             Err(_) => return Err(Failure::Runtime(e.to_string())),
         },
     };
-    let audio = AudioHandle::spawn(open_output(&station.config))
+    // A stream that is configured but cannot start (its encoder library) stops the station
+    // from starting: it would otherwise silently not reach the IP loudspeakers.
+    let streamer = match &station.config.stream {
+        None => None,
+        Some(cfg) => Some(
+            crate::stream::Streamer::start(cfg.clone(), station.config.station_name.clone())
+                .map_err(|e| {
+                    Failure::Runtime(tr!(
+                        lang,
+                        "không khởi động được luồng phát [stream]: {e}",
+                        "cannot start the [stream] output: {e}"
+                    ))
+                })?,
+        ),
+    };
+    if let Some(cfg) = &station.config.stream {
+        tracing::info!(
+            "{}",
+            tr!(
+                lang,
+                "phát luồng tới {} ({:?}, {} kbps)",
+                "streaming to {} ({:?}, {} kbps)",
+                cfg.url,
+                cfg.format,
+                cfg.bitrate_kbps
+            )
+        );
+    }
+    let audio = AudioHandle::spawn_streaming(open_output(&station.config), streamer)
         .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rt = runtime()?;

@@ -131,6 +131,7 @@ impl Daemon<'_> {
                 return Ok(None);
             }
             self.record(std::slice::from_ref(&started), self.clock.now());
+            self.audio.stream_begin(&p.slot.title);
             if let Some(s) = &airing.state {
                 s.clear_to_start();
             }
@@ -156,7 +157,13 @@ impl Daemon<'_> {
             None => {}
         }
         self.publish_status(true);
-        let events = broadcast::verdict(&prepared, &report, stopped, end);
+        let mut events = broadcast::verdict(&prepared, &report, stopped, end);
+        if report.aired.started_at.is_some() {
+            let facts = self.audio.stream_end().await;
+            if let Some(Event::BroadcastEnded { stream, .. }) = events.last_mut() {
+                *stream = facts;
+            }
+        }
         // The clips' results and the end are one fact: written together, with one fsync.
         self.record(&events, end);
         if self.held.backlog.is_empty() {

@@ -64,6 +64,7 @@ impl Daemon<'_> {
                     reason: Some(Reason::Crashed),
                     started_at: None,
                     ended_at: now,
+                    stream: None,
                 }),
                 now,
             );

@@ -23,7 +23,7 @@ pub struct Response {
     pub body: Box<dyn Read + Send + Sync>,
 }
 
-enum Stream {
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
@@ -75,7 +75,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// Connects to `url`'s host, with TLS if it says https.
-fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError> {
+pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError> {
     let host = url.host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<_> = (host, url.port)
         .to_socket_addrs()

@@ -1,0 +1,187 @@
+//! The stream for IP loudspeakers, against a real `icecast2`: what a broadcast airs reaches a
+//! listener (`ffmpeg` reading the mount, as a receiver would) in full and in order, with the
+//! slot's title as metadata; the sound card's onset is unaffected; a server restarted
+//! mid-broadcast is reconnected to, and the journal says when the stream was down.
+
+use std::time::Duration;
+
+use crate::support::bin::log_json;
+use crate::support::icecast::{Ffmpeg, Icecast};
+use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::{TempStation, PLAN};
+
+fn hms(unix: f64) -> String {
+    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
+    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// 100 ms windows of a mono 8 kHz 16-bit WAV: (RMS, dominant frequency by zero crossings).
+fn windows(path: &std::path::Path) -> Vec<(f64, f64)> {
+    let bytes = std::fs::read(path).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap() + 8;
+    let samples: Vec<f64> = bytes[data..]
+        .chunks_exact(2)
+        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    samples
+        .chunks(800)
+        .map(|w| {
+            let rms = (w.iter().map(|s| s * s).sum::<f64>() / w.len() as f64).sqrt();
+            let crossings = w
+                .windows(2)
+                .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
+                .count();
+            (rms, crossings as f64 / 2.0 / (w.len() as f64 / 8000.0))
+        })
+        .collect()
+}
+
+/// Runs of audible windows: (frequency rounded to 10 Hz, length in s), in order.
+fn tones(w: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (rms, f) in w {
+        if *rms < 0.01 {
+            continue;
+        }
+        let f = (f / 10.0).round() * 10.0;
+        match out.last_mut() {
+            Some((g, len)) if (*g - f).abs() <= 20.0 => *len += 0.1,
+            _ => out.push((f, 0.1)),
+        }
+    }
+    out.retain(|(_, len)| *len > 0.25);
+    out
+}
+
+#[test]
+fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_unaffected() {
+    let ice = Icecast::start();
+    let pulse = Pulse::start();
+    let listener = Listener::start(&pulse);
+    let base = (unix_now() + 6.0).floor();
+    let st = TempStation::new(
+        &format!(
+            "output = \"default\"\n[stream]\nurl = \"{}\"\npassword_file = \"stream.password\"\nbitrate = 96\n",
+            ice.url("xa.mp3")
+        ),
+        &format!(
+            "{PLAN}[[slot]]\nid = \"bt\"\ntitle = \"Bản tin chiều\"\nat = [\"{}\"]\nplay = [\"a.wav\", \"b.wav\"]\n",
+            hms(base)
+        ),
+    );
+    st.write("config/stream.password", "hackme\n");
+    crate::support::tone_wav(&st.path().join("audio/a.wav"), 2.0, 440.0, 48_000, 2);
+    crate::support::tone_wav(&st.path().join("audio/b.wav"), 2.0, 880.0, 48_000, 2);
+
+    let child = pulse.start_daemon(st.path());
+    // Between broadcasts the mount carries silence: a receiver can tune in before.
+    ice.wait_mount("xa.mp3");
+    let heard = st.path().join("heard.wav");
+    let mut rec = Ffmpeg::spawn(&[
+        "-i",
+        &ice.url("xa.mp3"),
+        "-ac",
+        "1",
+        "-ar",
+        "8000",
+        "-t",
+        "12",
+        heard.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_secs_f64((base + 6.0 - unix_now()).max(0.0)));
+    let stderr = stop_daemon(child);
+    std::thread::sleep(Duration::from_secs(1));
+    rec.kill();
+
+    let segments = listener.segments(0.01);
+    assert_eq!(segments.len(), 1, "{segments:?}\n{stderr}");
+    let onset_ms = (segments[0].onset - base) * 1000.0;
+    eprintln!("onset with the stream on: {onset_ms:+.1} ms");
+    assert!((-20.0..100.0).contains(&onset_ms), "{onset_ms}");
+
+    let tones = tones(&windows(&heard));
+    eprintln!("the listener heard {tones:?}");
+    assert_eq!(tones.len(), 2, "{tones:?}\n{stderr}");
+    assert!(
+        (tones[0].0 - 440.0).abs() <= 20.0 && (tones[1].0 - 880.0).abs() <= 20.0,
+        "{tones:?}"
+    );
+    for (_, len) in &tones {
+        assert!((len - 2.0).abs() <= 0.25, "{tones:?}");
+    }
+
+    let log = log_json(&st);
+    let stream = &log["records"][0]["stream"];
+    assert_eq!(stream["down"].as_array().unwrap().len(), 0, "{stream}");
+    assert!(stream["sent_ms"].as_u64().unwrap() >= 3_990, "{stream}");
+    assert_eq!(stream["sent_ms"], stream["aired_ms"], "{stream}");
+    assert_eq!(stream["mount"], ice.url("xa.mp3"));
+}
+
+#[test]
+fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
+    let mut ice = Icecast::start();
+    let base = (unix_now() + 5.0).floor();
+    let st = TempStation::new(
+        &format!(
+            "[stream]\nurl = \"{}\"\npassword = \"hackme\"\nformat = \"opus\"\n",
+            ice.url("xa.ogg")
+        ),
+        &format!(
+            "{PLAN}[[slot]]\nid = \"dai\"\ntitle = \"Tiếp sóng dài\"\nat = [\"{}\"]\nplay = [\"dai.wav\"]\n",
+            hms(base)
+        ),
+    );
+    crate::support::tone_wav(&st.path().join("audio/dai.wav"), 10.0, 440.0, 48_000, 2);
+    let child = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    ice.wait_mount("xa.ogg");
+    std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
+    ice.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    ice.restart();
+    // Reconnected while the broadcast still airs: a receiver hears it again.
+    ice.wait_mount("xa.ogg");
+    assert!(unix_now() < base + 9.0, "reconnected too late to tell");
+    let heard = st.path().join("heard.wav");
+    let mut rec = Ffmpeg::spawn(&[
+        "-i",
+        &ice.url("xa.ogg"),
+        "-ac",
+        "1",
+        "-ar",
+        "8000",
+        "-t",
+        "2",
+        heard.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_secs_f64((base + 11.5 - unix_now()).max(0.0)));
+    rec.kill();
+    let (code, log) = crate::support::bin::stop(child);
+    assert_eq!(code, 0, "{log}");
+    let tones = tones(&windows(&heard));
+    assert!(
+        tones.iter().any(|(f, _)| (f - 440.0).abs() <= 20.0),
+        "{tones:?}\n{log}"
+    );
+
+    let records = log_json(&st);
+    let r = &records["records"][0];
+    assert_eq!(
+        r["outcome"], "completed",
+        "the loudspeakers' broadcast is not the stream's: {r}"
+    );
+    let stream = &r["stream"];
+    let down = stream["down"].as_array().unwrap();
+    assert_eq!(down.len(), 1, "{stream}");
+    assert!(stream["error"].is_string(), "{stream}");
+    assert!(
+        stream["sent_ms"].as_u64().unwrap() < stream["aired_ms"].as_u64().unwrap(),
+        "{stream}"
+    );
+    assert!(
+        stream["sent_ms"].as_u64().unwrap() > 5_000,
+        "sent again after the restart: {stream}"
+    );
+}
