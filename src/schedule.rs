@@ -1731,4 +1731,53 @@ queue = "/abs"
             "{msgs:?}"
         );
     }
+
+    #[test]
+    fn a_relay_slot_names_its_source_and_minutes_and_may_frame_it_with_intro_outro_and_fallback() {
+        let text = "[plan]\nid = \"kh\"\ntitle = \"t\"\n[[slot]]\nid = \"vov1\"\nat = [\"05:30\"]\nintro = \"nhac-hieu.wav\"\nrelay = \"https://stream.vov.vn/vov1.m3u8\"\nminutes = 30\nfallback = [\"cho.mp3\", \"nhac-nen/\"]\n";
+        let (s, d) = parse(Path::new("s.toml"), text, &ctx(), 0);
+        assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+        let slot = &s.unwrap().slots[0];
+        let r = slot.relay.as_ref().unwrap();
+        assert_eq!(r.duration_ms, 30 * 60_000);
+        assert_eq!(r.text, "https://stream.vov.vn/vov1.m3u8");
+        assert_eq!(r.fallback.len(), 2);
+        assert!(matches!(&r.fallback[1], FallbackRef::Folder(f) if f == "nhac-nen"));
+        assert!(slot.intro.is_some() && slot.play.is_empty());
+    }
+
+    #[test]
+    fn relay_mistakes_are_each_reported_at_their_place() {
+        let head = "[plan]\nid = \"kh\"\ntitle = \"t\"\n[[slot]]\nid = \"s\"\nat = [\"17:00\"]\n";
+        let cases = [
+            (
+                "relay = \"rtsp://x/y\"\nminutes = 5\n",
+                "relay source “rtsp://x/y” is not valid",
+            ),
+            ("relay = \"alsa:\"\nminutes = 5\n", "alsa:NAME"),
+            ("relay = \"http://h/a.mp3\"\n", "needs `minutes = N`"),
+            (
+                "relay = \"http://h/a.mp3\"\nminutes = 0\n",
+                "`minutes` must be from 0.1 to 1440",
+            ),
+            (
+                "relay = \"http://h/a.mp3\"\nminutes = 5\nplay = [\"a.mp3\"]\n",
+                "a relay slot airs its source",
+            ),
+            ("play = [\"a.mp3\"]\nminutes = 5\n", "they need a `relay`"),
+            (
+                "play = [\"a.mp3\"]\nfallback = [\"b.mp3\"]\n",
+                "they need a `relay`",
+            ),
+            (
+                "relay = \"http://h/a.mp3\"\nminutes = 5\nfallback = [\"../x/\"]\n",
+                "must be a folder inside audio/",
+            ),
+        ];
+        for (slot, want) in cases {
+            let errs = errors(&format!("{head}{slot}"));
+            let all: Vec<String> = errs.iter().map(|e| e.render(Lang::En)).collect();
+            assert!(all.iter().any(|e| e.contains(want)), "{slot}: {all:?}");
+        }
+    }
 }

@@ -261,3 +261,168 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
     let (_, relay, _) = relay_and_after(killed);
     assert!(relay["reconnects"].as_u64().unwrap() >= 1, "{relay}");
 }
+
+#[test]
+fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
+    let ice = Icecast::start();
+    let _feeds: Vec<_> = [
+        ("aac.aac", "aac"),
+        ("vorbis.ogg", "vorbis"),
+        ("opus.ogg", "opus"),
+        ("mp3.mp3", "mp3"),
+    ]
+    .iter()
+    .map(|(mount, codec)| Ffmpeg::tone_to(&ice, mount, 440, codec))
+    .collect();
+    for m in ["aac.aac", "vorbis.ogg", "opus.ogg", "mp3.mp3"] {
+        ice.wait_mount(m);
+    }
+    let hls_dir = tempfile::tempdir().unwrap();
+    let _hls = Ffmpeg::hls_into(hls_dir.path(), 440);
+    let hls_server = Server::files(hls_dir.path().to_path_buf());
+    let mp3 = ice.url("mp3.mp3");
+    let lists = Server::start(move |path, mut s| {
+        let body = match path {
+            "/vov.m3u" => format!("#EXTM3U\n#EXTINF:-1,VOV1\nhttp://127.0.0.1:1/down.mp3\n{mp3}\n"),
+            "/tinh.pls" => format!("[playlist]\nNumberOfEntries=1\nFile1={mp3}\n"),
+            _ => {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 302 Found\r\nLocation: {mp3}\r\nContent-Length: 0\r\n\r\n"
+                );
+                return;
+            }
+        };
+        let ct = if path.ends_with(".pls") {
+            "audio/x-scpls"
+        } else {
+            "audio/x-mpegurl"
+        };
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    // The HLS encoder needs a few segments out before a player joins.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(hls_dir.path().join("live.m3u8"))
+        .is_ok_and(|p| p.matches(".ts").count() >= 3)
+    {
+        assert!(std::time::Instant::now() < deadline, "no HLS playlist");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let at = (unix_now() + 12.0).floor();
+    let cases = [
+        ("aac", ice.url("aac.aac"), "aac"),
+        ("vorbis", ice.url("vorbis.ogg"), "vorbis"),
+        ("opus", ice.url("opus.ogg"), "opus"),
+        ("m3u", lists.url("/vov.m3u"), "mp3"),
+        ("pls", lists.url("/tinh.pls"), "mp3"),
+        ("redirect", lists.url("/moved"), "mp3"),
+        ("hls", hls_server.url("/live.m3u8"), "aac"),
+    ];
+    let stations: Vec<_> = cases
+        .iter()
+        .map(|(_, source, _)| fault_station(source, at, 0.1))
+        .collect();
+    let children: Vec<_> = stations
+        .iter()
+        .map(|st| start_run(st, &["--lang", "en"]))
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(
+        (at + 6.0 + 3.5 - unix_now()).max(0.0),
+    ));
+    let logs: Vec<_> = children.into_iter().map(stop).collect();
+    for ((name, _, codec), (st, (_, log))) in cases.iter().zip(stations.iter().zip(&logs)) {
+        let (outcome, relay, after) = relay_and_after(st);
+        eprintln!(
+            "{name}: {outcome}, {}, relayed {}",
+            relay["codec"], relay["relayed_ms"]
+        );
+        assert_eq!(outcome, "completed", "{name}: {relay}\n{log}");
+        assert!(
+            relay["codec"].as_str().unwrap().starts_with(codec),
+            "{name}: {relay}"
+        );
+        assert!(
+            relay["relayed_ms"].as_u64().unwrap() >= 5_900,
+            "{name}: {relay}"
+        );
+        assert_eq!(after, "completed");
+    }
+}
+
+#[test]
+fn a_line_in_receiver_is_relayed_from_its_capture_device() {
+    let pulse = Pulse::start();
+    // A second sound card's input: a null sink whose monitor is the "receiver", named for
+    // ALSA as `linein`.
+    let ok = pulse
+        .command("pactl")
+        .args([
+            "load-module",
+            "module-null-sink",
+            "sink_name=fm",
+            "rate=44100",
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let mut rc = std::fs::OpenOptions::new()
+        .append(true)
+        .open(pulse.home().join(".asoundrc"))
+        .unwrap();
+    writeln!(rc, "pcm.linein {{ type pulse device \"fm.monitor\" hint {{ show on description \"Line in\" }} }}").unwrap();
+    let mut receiver = pulse.command("ffmpeg");
+    receiver.args([
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=523:sample_rate=44100",
+        "-ac",
+        "2",
+        "-f",
+        "pulse",
+        "-device",
+        "fm",
+        "fm",
+    ]);
+    let mut receiver = receiver
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let listener = Listener::start(&pulse);
+
+    let base = (unix_now() + 12.0).floor();
+    let st = TempStation::new(
+        "output = \"default\"",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"fm\"\nat = [\"{}\"]\nrelay = \"alsa:linein\"\nminutes = 0.1\n",
+            hms(base)
+        ),
+    );
+    let child = pulse.start_daemon(st.path());
+    std::thread::sleep(Duration::from_secs_f64((base + 7.5 - unix_now()).max(0.0)));
+    let stderr = stop_daemon(child);
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+
+    let (_, outcome, relay) = relays(&st).pop().expect("no relay journaled");
+    assert_eq!(outcome, "completed", "{relay}\n{stderr}");
+    assert!(
+        relay["codec"].as_str().unwrap().starts_with("line-in"),
+        "{relay}"
+    );
+    let segments = listener.segments(0.01);
+    assert!(
+        segments.iter().any(|s| (s.length - 6.0).abs() < 0.2),
+        "{segments:?}"
+    );
+}

@@ -37,23 +37,33 @@ pub struct StreamDecoder {
     pub codec: String,
 }
 
-/// The container/codec a stream is, from its content type (or the address's extension).
-pub fn hint_for(content_type: Option<&str>, extension: Option<&str>) -> Hint {
-    let mut hint = Hint::new();
+/// The container/codec a stream is (`mp3`, `aac`, `ogg`…), from its content type or,
+/// failing that, the address's extension.
+pub fn kind_for(content_type: Option<&str>, extension: Option<&str>) -> Option<String> {
     let t = content_type
         .map(|t| t.split(';').next().unwrap_or_default().trim().to_string())
         .unwrap_or_default();
-    let ext = match t.as_str() {
-        "audio/mpeg" | "audio/mp3" | "audio/mpeg3" => Some("mp3"),
-        "audio/aac" | "audio/aacp" | "audio/x-aac" | "audio/adts" => Some("aac"),
-        "audio/ogg" | "application/ogg" | "audio/vorbis" | "audio/x-ogg" => Some("ogg"),
-        _ => extension,
-    };
-    if let Some(e) = ext {
-        hint.with_extension(e);
+    match t.as_str() {
+        "audio/mpeg" | "audio/mp3" | "audio/mpeg3" => Some("mp3".into()),
+        "audio/aac" | "audio/aacp" | "audio/x-aac" | "audio/adts" => Some("aac".into()),
+        "audio/ogg" | "application/ogg" | "audio/vorbis" | "audio/x-ogg" | "audio/opus" => {
+            Some("ogg".into())
+        }
+        _ => extension.map(|e| {
+            if e == "opus" || e == "oga" {
+                "ogg".into()
+            } else {
+                e.to_string()
+            }
+        }),
     }
-    if !t.is_empty() {
-        hint.mime_type(&t);
+}
+
+/// symphonia's hint for a kind.
+pub fn hint_for(kind: Option<&str>) -> Hint {
+    let mut hint = Hint::new();
+    if let Some(k) = kind {
+        hint.with_extension(k);
     }
     hint
 }
@@ -68,7 +78,8 @@ fn end_of(e: SymError) -> DecodeEnd {
 }
 
 impl StreamDecoder {
-    pub fn open(body: Box<dyn Read + Send + Sync>, hint: &Hint) -> Result<Self, DecodeEnd> {
+    pub fn open(body: Box<dyn Read + Send + Sync>, kind: Option<&str>) -> Result<Self, DecodeEnd> {
+        let hint = hint_for(kind);
         let stream = MediaSourceStream::new(
             Box::new(ReadOnlySource::new(body)),
             MediaSourceStreamOptions {
@@ -77,7 +88,7 @@ impl StreamDecoder {
         );
         let probed = symphonia::default::get_probe()
             .format(
-                hint,
+                &hint,
                 stream,
                 &FormatOptions::default(),
                 &MetadataOptions::default(),
@@ -350,4 +361,173 @@ mod tests {
         let mut out = Vec::new();
         assert!(d.push(&[0u8; 376], &mut out).is_err());
     }
+}
+
+#[link(name = "opus")]
+unsafe extern "C" {
+    fn opus_decoder_create(
+        rate: i32,
+        channels: std::ffi::c_int,
+        error: *mut std::ffi::c_int,
+    ) -> *mut std::ffi::c_void;
+    fn opus_decode_float(
+        st: *mut std::ffi::c_void,
+        data: *const u8,
+        len: i32,
+        pcm: *mut f32,
+        frame_size: std::ffi::c_int,
+        decode_fec: std::ffi::c_int,
+    ) -> std::ffi::c_int;
+    fn opus_decoder_destroy(st: *mut std::ffi::c_void);
+}
+
+/// Ogg Opus, which symphonia does not decode: Ogg pages read here, packets decoded by the
+/// system's libopus (already linked for the stream output). A new logical stream (an
+/// Icecast title change) brings a new `OpusHead`, and the decoder is made afresh.
+pub struct OggOpus {
+    body: Box<dyn Read + Send + Sync>,
+    decoder: *mut std::ffi::c_void,
+    channels: u16,
+    /// Samples at the start of a logical stream that are encoder delay, not audio.
+    skip: usize,
+    packet: Vec<u8>,
+    ready: std::collections::VecDeque<Vec<u8>>,
+    pcm: Vec<f32>,
+    bad: u32,
+}
+
+// SAFETY: the decoder is used only by the thread that owns this value.
+unsafe impl Send for OggOpus {}
+
+/// Whether the first bytes of an Ogg stream are an Opus one.
+pub fn is_ogg_opus(head: &[u8]) -> bool {
+    head.starts_with(b"OggS") && head.windows(8).any(|w| w == b"OpusHead")
+}
+
+impl OggOpus {
+    pub fn new(body: Box<dyn Read + Send + Sync>) -> OggOpus {
+        OggOpus {
+            body,
+            decoder: std::ptr::null_mut(),
+            channels: 2,
+            skip: 0,
+            packet: Vec::new(),
+            ready: std::collections::VecDeque::new(),
+            pcm: vec![0.0; 5760 * 2],
+            bad: 0,
+        }
+    }
+
+    /// Reads one page and queues the packets it completes.
+    fn page(&mut self) -> Result<(), DecodeEnd> {
+        let mut header = [0u8; 27];
+        read_exact(&mut self.body, &mut header)?;
+        if &header[..4] != b"OggS" {
+            return Err(DecodeEnd::NotAudio("lost Ogg page sync".into()));
+        }
+        let mut lacing = vec![0u8; usize::from(header[26])];
+        read_exact(&mut self.body, &mut lacing)?;
+        let total: usize = lacing.iter().map(|l| usize::from(*l)).sum();
+        let mut data = vec![0u8; total];
+        read_exact(&mut self.body, &mut data)?;
+        let mut at = 0;
+        for l in lacing {
+            let l = usize::from(l);
+            self.packet.extend_from_slice(&data[at..at + l]);
+            at += l;
+            if l < 255 {
+                self.ready.push_back(std::mem::take(&mut self.packet));
+            }
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self, head: &[u8]) -> Result<(), DecodeEnd> {
+        if !self.decoder.is_null() {
+            // SAFETY: made by opus_decoder_create, destroyed once.
+            unsafe { opus_decoder_destroy(self.decoder) };
+            self.decoder = std::ptr::null_mut();
+        }
+        self.channels = u16::from(head.get(9).copied().unwrap_or(2).clamp(1, 2));
+        self.skip = usize::from(u16::from_le_bytes([
+            head.get(10).copied().unwrap_or(0),
+            head.get(11).copied().unwrap_or(0),
+        ])) * usize::from(self.channels);
+        let mut error = 0;
+        // SAFETY: creating a decoder; checked for null and error below.
+        let d = unsafe {
+            opus_decoder_create(48_000, std::ffi::c_int::from(self.channels), &raw mut error)
+        };
+        if d.is_null() || error != 0 {
+            return Err(DecodeEnd::NotAudio(format!(
+                "libopus would not decode (error {error})"
+            )));
+        }
+        self.decoder = d;
+        Ok(())
+    }
+
+    /// The next decoded chunk: interleaved samples, channels, rate (always 48 kHz).
+    pub fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd> {
+        loop {
+            let Some(packet) = self.ready.pop_front() else {
+                self.page()?;
+                continue;
+            };
+            if packet.starts_with(b"OpusHead") {
+                self.restart(&packet)?;
+                continue;
+            }
+            if packet.starts_with(b"OpusTags") || packet.is_empty() {
+                continue;
+            }
+            if self.decoder.is_null() {
+                return Err(DecodeEnd::NotAudio("Ogg without an OpusHead".into()));
+            }
+            // SAFETY: `pcm` holds 5760 frames (120 ms, Opus's longest) of 2 channels.
+            let frames = unsafe {
+                opus_decode_float(
+                    self.decoder,
+                    packet.as_ptr(),
+                    packet.len() as i32,
+                    self.pcm.as_mut_ptr(),
+                    5760,
+                    0,
+                )
+            };
+            if frames < 0 {
+                self.bad += 1;
+                if self.bad >= BAD_PACKETS {
+                    return Err(DecodeEnd::NotAudio(format!("Opus error {frames}")));
+                }
+                continue;
+            }
+            self.bad = 0;
+            let n = frames as usize * usize::from(self.channels);
+            let from = self.skip.min(n);
+            self.skip -= from;
+            if from < n {
+                return Ok((&self.pcm[from..n], self.channels, 48_000));
+            }
+        }
+    }
+}
+
+impl Drop for OggOpus {
+    fn drop(&mut self) {
+        if !self.decoder.is_null() {
+            // SAFETY: made by opus_decoder_create, destroyed once.
+            unsafe { opus_decoder_destroy(self.decoder) };
+        }
+    }
+}
+
+fn read_exact(r: &mut dyn Read, buf: &mut [u8]) -> Result<(), DecodeEnd> {
+    r.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            DecodeEnd::Ended
+        } else {
+            DecodeEnd::Io(e)
+        }
+    })
 }

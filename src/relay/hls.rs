@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::decode::{self, TsDemuxer};
+use super::decode::TsDemuxer;
 use super::playlist::{self, Media, Playlist};
 use super::{http, read_text, Pipeline, RelayError, Url, MAX_SEGMENT, TIMEOUT};
 
@@ -190,8 +190,7 @@ pub(super) fn relay(
             detail: "no AAC or MP3 stream in the MPEG-TS segments".into(),
         });
     }
-    let hint = decode::hint_for(None, ext.as_deref());
-    let result = super::decode_stream(Box::new(segments), &hint, at, pipeline, until);
+    let result = super::decode_stream(Box::new(segments), ext.as_deref(), at, pipeline, until);
     match why.lock().ok().and_then(|mut w| w.take()) {
         Some(e) => Err(e),
         None => result,

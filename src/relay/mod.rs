@@ -590,14 +590,14 @@ fn relay_http(
             playlist::Playlist::Media(media) => hls::relay(&at, media, pipeline, until),
         };
     }
-    let hint = decode::hint_for(response.content_type.as_deref(), at.extension().as_deref());
-    decode_stream(response.body, &hint, &at, pipeline, until)
+    let kind = decode::kind_for(response.content_type.as_deref(), at.extension().as_deref());
+    decode_stream(response.body, kind.as_deref(), &at, pipeline, until)
 }
 
 /// Decodes a byte stream into the pipeline until it ends, fails, or the slot is over.
 fn decode_stream(
     body: Box<dyn Read + Send + Sync>,
-    hint: &symphonia::core::probe::Hint,
+    kind: Option<&str>,
     at: &Url,
     pipeline: &mut Pipeline,
     until: Instant,
@@ -610,7 +610,36 @@ fn decode_stream(
             detail,
         },
     };
-    let mut decoder = decode::StreamDecoder::open(body, hint).map_err(end)?;
+    // Ogg may be Vorbis (symphonia) or Opus (libopus): the first page tells.
+    let mut body = body;
+    if kind == Some("ogg") {
+        let mut head = vec![0u8; 256];
+        let mut got = 0;
+        while got < head.len() {
+            match body.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => return Err(end(decode::DecodeEnd::Io(e))),
+            }
+        }
+        head.truncate(got);
+        let opus = decode::is_ogg_opus(&head);
+        let joined: Box<dyn Read + Send + Sync> = Box::new(std::io::Cursor::new(head).chain(body));
+        if opus {
+            let mut decoder = decode::OggOpus::new(joined);
+            loop {
+                if Instant::now() >= until {
+                    return Ok(());
+                }
+                let (samples, channels, rate) = decoder.next_chunk().map_err(end)?;
+                if !pipeline.deliver(samples, channels, rate, "opus") {
+                    return Ok(());
+                }
+            }
+        }
+        body = joined;
+    }
+    let mut decoder = decode::StreamDecoder::open(body, kind).map_err(end)?;
     let codec = decoder.codec.clone();
     loop {
         if Instant::now() >= until {

@@ -156,10 +156,11 @@ impl Ffmpeg {
     pub fn tone_to(ice: &Icecast, mount: &str, freq: u32, codec: &str) -> Ffmpeg {
         let source = format!("sine=frequency={freq}:sample_rate=44100");
         let url = ice.publish_url(mount);
-        let (c, ct, f) = match codec {
-            "mp3" => ("libmp3lame", "audio/mpeg", "mp3"),
-            "aac" => ("aac", "audio/aac", "adts"),
-            _ => ("libvorbis", "application/ogg", "ogg"),
+        let (c, ct, f, rate) = match codec {
+            "mp3" => ("libmp3lame", "audio/mpeg", "mp3", "44100"),
+            "aac" => ("aac", "audio/aac", "adts", "44100"),
+            "opus" => ("libopus", "application/ogg", "ogg", "48000"),
+            _ => ("libvorbis", "application/ogg", "ogg", "44100"),
         };
         Ffmpeg::spawn(&[
             "-re",
@@ -169,6 +170,8 @@ impl Ffmpeg {
             &source,
             "-ac",
             "2",
+            "-ar",
+            rate,
             "-c:a",
             c,
             "-b:a",
