@@ -275,6 +275,21 @@ impl Assembly<'_> {
         entries.extend(intro);
         entries.extend(body);
         entries.extend(outro);
+        // A resumed relay gets what is left of its slot once the rest is counted.
+        if let Some(until) = slot.relay.as_ref().and_then(|r| r.until) {
+            let others: u64 = entries
+                .iter()
+                .filter(|e| e.plan.role != Role::Relay && e.playable.is_some())
+                .map(|e| e.plan.duration_ms)
+                .sum();
+            let left = ((until - at).num_milliseconds().max(0) as u64).saturating_sub(others);
+            for e in entries.iter_mut().filter(|e| e.plan.role == Role::Relay) {
+                e.plan.duration_ms = left;
+                if let Some(p) = e.playable.as_mut() {
+                    p.duration_ms = left;
+                }
+            }
+        }
         Prepared {
             info,
             entries,

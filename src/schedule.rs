@@ -154,6 +154,9 @@ pub struct RelaySlot {
     /// How long it relays (`minutes`, which may have a fraction).
     pub duration_ms: u64,
     pub fallback: Vec<FallbackRef>,
+    /// Set only on a relay resumed after an emergency: it relays until then, so the slot
+    /// still ends on time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A clip, or every clip of a folder in name order, to air while the source is down.
@@ -558,6 +561,7 @@ impl Checker<'_> {
             text: r.get_ref().trim().to_string(),
             duration_ms: minutes?,
             fallback,
+            until: None,
         })
     }
 

@@ -426,3 +426,66 @@ fn a_line_in_receiver_is_relayed_from_its_capture_device() {
         "{segments:?}"
     );
 }
+
+#[test]
+fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
+    let ice = Icecast::start();
+    let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
+    ice.wait_mount("vov1.mp3");
+    let at = (unix_now() + 11.0).floor();
+    let st = TempStation::new(
+        "emergency_repeat = 1",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"vov1\"\ntitle = \"Tiếp sóng VOV1\"\nat = [\"{}\"]\nrelay = \"{}\"\nminutes = 0.5\n",
+            hms(at),
+            ice.url("vov1.mp3")
+        ),
+    );
+    let child = start_run(&st, &["--lang", "en"]);
+    std::thread::sleep(Duration::from_secs_f64((at + 5.0 - unix_now()).max(0.0)));
+    st.tone("khan-cap/bao-lu.wav", 3.0);
+    std::thread::sleep(Duration::from_secs_f64((at + 33.0 - unix_now()).max(0.0)));
+    let (code, log) = stop(child);
+    assert_eq!(code, 0, "{log}");
+
+    let records = log_json(&st);
+    let records = records["records"].as_array().unwrap();
+    let slots: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["slot"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    eprintln!("{slots:?}");
+    let planned = records
+        .iter()
+        .find(|r| r["slot"] == "vov1" && r["manual"] == false)
+        .unwrap();
+    assert_eq!(planned["outcome"], "interrupted", "{planned}\n{log}");
+    assert_eq!(planned["reason"]["code"], "preempted");
+    assert_eq!(planned["clips"][0]["relay"]["outcome"], "interrupted");
+    let emergency = records
+        .iter()
+        .find(|r| r["priority"] == "emergency")
+        .unwrap();
+    assert_eq!(emergency["outcome"], "completed", "{emergency}");
+    let resumed = records
+        .iter()
+        .find(|r| r["slot"] == "vov1" && r["manual"] == true)
+        .unwrap_or_else(|| panic!("no resumed relay: {slots:?}\n{log}"));
+    assert!(resumed["title"]
+        .as_str()
+        .unwrap()
+        .ends_with("(relay resumed)"));
+    let relay = &resumed["clips"][0]["relay"];
+    assert!(relay["relayed_ms"].as_u64().unwrap() > 5_000, "{relay}");
+    // It ends with its slot, on time.
+    let ended =
+        chrono::DateTime::parse_from_rfc3339(resumed["ended_at"].as_str().unwrap()).unwrap();
+    let slot_end = at + 30.0;
+    let off = ended.timestamp_millis() as f64 / 1000.0 - slot_end;
+    assert!(off.abs() < 1.0, "ended {off:+.2} s from the slot's end");
+}

@@ -9,11 +9,16 @@ impl Daemon<'_> {
     /// already journaled).
     pub(super) async fn air(
         &mut self,
-        p: Pending,
+        mut p: Pending,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<Option<Outcome>, DaemonError> {
         let lang = self.lang();
         let now = self.clock.now();
+        if p.slot.relay.as_ref().is_some_and(|r| r.until.is_some()) {
+            // A relay resumed after an emergency starts once it has had time to connect.
+            p.at =
+                p.at.max(now + chrono::Duration::seconds(RESUME_LEAD_SECONDS));
+        }
         let info = self.info(&p);
         if self.knows(&info.key)? {
             return Ok(None);
@@ -157,6 +162,7 @@ impl Daemon<'_> {
             None => {}
         }
         self.publish_status(true);
+        let resume = self.relay_resumption(&p, &prepared, stopped.as_ref(), end);
         let mut events = broadcast::verdict(&prepared, &report, stopped, end);
         if report.aired.started_at.is_some() {
             let facts = self.audio.stream_end().await;
@@ -193,6 +199,18 @@ impl Daemon<'_> {
                 )
             );
         }
+        if let Some(r) = resume {
+            tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "sẽ tiếp sóng lại «{}» sau khi phát xong, đến hết giờ của phiên",
+                    "“{}” will be relayed again afterwards, until its slot's end",
+                    p.slot.title
+                )
+            );
+            self.timeline.queue.push(r);
+        }
         // Aired counts changed: queue clips may be spent.
         self.clips.library_dirty = true;
         self.refresh_catalog()?;
@@ -204,6 +222,42 @@ impl Daemon<'_> {
             n.status(&self.next_status());
         }
         Ok(ended)
+    }
+
+    /// A relay cut by a higher priority comes back for what is left of its slot, once what
+    /// cut it has aired: as a manual occurrence (the planned one stays journaled as cut).
+    fn relay_resumption(
+        &self,
+        p: &Pending,
+        prepared: &Prepared,
+        stopped: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Option<Pending> {
+        let relay = p.slot.relay.as_ref()?;
+        if relay.until.is_some() || !matches!(stopped, Some(Reason::Preempted(_))) {
+            return None;
+        }
+        let end = p.at + chrono::Duration::milliseconds(prepared.duration_ms() as i64);
+        if end - now < chrono::Duration::seconds(RESUME_LEAD_SECONDS + 10) {
+            return None;
+        }
+        let mut slot = p.slot.clone();
+        slot.intro = None;
+        slot.title = tr!(
+            self.lang(),
+            "{} (tiếp sóng lại)",
+            "{} (relay resumed)",
+            p.slot.title
+        );
+        if let Some(r) = slot.relay.as_mut() {
+            r.until = Some(end);
+        }
+        Some(Pending {
+            slot,
+            at: now,
+            manual: true,
+            schedule_sha256: p.schedule_sha256.clone(),
+        })
     }
 
     /// Starts a session for each relay of the broadcast, to run until the broadcast's end.

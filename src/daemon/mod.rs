@@ -48,6 +48,9 @@ pub const LEAD: Duration = Duration::from_millis(1500);
 /// start, so it starts on the second like a clip.
 pub const RELAY_LEAD: Duration = Duration::from_secs(8);
 
+/// How long a resumed relay waits to connect before it airs again.
+const RESUME_LEAD_SECONDS: i64 = 4;
+
 /// How far ahead of its instant an occurrence of `slot` is taken up.
 fn lead_for(slot: &Slot) -> chrono::Duration {
     let lead = if slot.relay.is_some() {
