@@ -8,12 +8,15 @@
 //! (the device opened, aired and closed: the state a station spends its life in); airing
 //! RSS ≤ 20 MB, CPU time ≤ 1.5 × mpg123's.
 
+#[path = "scale/process.rs"]
+mod process;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use process::{cpu_seconds, median, peak_until_exit, rss_mb};
 use support::pulse::{unix_now, Pulse};
 use support::{TempStation, PLAN};
 
@@ -23,38 +26,6 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// The clip is aired this many times back to back by both players: a minute of audio, so
 /// CPU times (counted in 10 ms ticks) are large enough to compare.
 const REPEAT: usize = 6;
-
-/// CPU seconds (user + system) a process has used so far.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// (current RSS, peak RSS) in MB.
-fn rss_mb(pid: u32) -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-    };
-    Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))
-}
-
-/// Watches a process until it exits: its peak RSS.
-fn peak_until_exit(pid: u32) -> f64 {
-    let mut peak = 0.0;
-    while let Some((_, p)) = rss_mb(pid) {
-        peak = p;
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    peak
-}
 
 /// mpg123 playing the MP3 `REPEAT` times through ALSA's pulse plugin, as loaxa goes:
 /// (CPU seconds, peak RSS MB, wall seconds), or `None` without mpg123.
@@ -179,19 +150,6 @@ play = [{}]
         after_pct,
         air_peak,
         air_cpu,
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
