@@ -489,3 +489,105 @@ fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
     let off = ended.timestamp_millis() as f64 / 1000.0 - slot_end;
     assert!(off.abs() < 1.0, "ended {off:+.2} s from the slot's end");
 }
+
+#[test]
+fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_heard() {
+    let ice = Icecast::start();
+    let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
+    ice.wait_mount("vov1.mp3");
+    let down = format!("http://127.0.0.1:{}/tinh.mp3", crate::support::icecast::free_port());
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"vov1\"\nat = [\"05:30\"]\nrelay = \"{}\"\nminutes = 30\n[[slot]]\nid = \"tinh\"\nat = [\"17:00\"]\nrelay = \"{down}\"\nminutes = 30\n",
+            ice.url("vov1.mp3")
+        ),
+    );
+    // Offline, both are well-formed: validate passes without trying them.
+    let (code, _, err) = crate::support::bin::run({
+        let mut c = crate::support::bin::loaxa(&st);
+        c.args(["validate", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = crate::support::bin::run({
+        let mut c = crate::support::bin::loaxa(&st);
+        c.args(["validate", "--online", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains(&format!("{}: heard", ice.url("vov1.mp3"))), "{out}");
+    assert!(out.contains("mp3 2 ch 44100 Hz"), "{out}");
+    assert!(
+        err.contains("schedules/test.toml:14:10: error: the relay source does not answer: cannot connect to"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("relay = \"{down}\"")), "the line is shown: {err}");
+
+    let (_, out, _) = crate::support::bin::run({
+        let mut c = crate::support::bin::loaxa(&st);
+        c.args(["doctor", "--lang", "en"]);
+        c
+    });
+    assert!(out.contains(&format!("✓ Relay {}: heard", ice.url("vov1.mp3"))), "{out}");
+    assert!(out.contains(&format!("✗ Relay {down}: cannot connect")), "{out}");
+    assert!(out.contains("check the PC's Internet link"), "{out}");
+
+    let (code, out, _) = crate::support::bin::run({
+        let mut c = crate::support::bin::loaxa(&st);
+        c.args(["next", "--lang", "en"]);
+        c
+    });
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("relay {} (30 min)", ice.url("vov1.mp3"))), "{out}");
+}
+
+#[test]
+fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_store() {
+    let ice = Icecast::start_tls();
+    let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
+    ice.wait_mount("vov1.mp3");
+    let at = (unix_now() + 11.0).floor();
+    // Trusted: the station's store has the authority (as `update-ca-certificates` would add
+    // a province's own); the stream goes out over TLS too.
+    let trusted = TempStation::new(
+        &format!(
+            "[stream]\nurl = \"{}\"\npassword = \"hackme\"\n",
+            ice.tls_url("xa.mp3")
+        ),
+        &format!(
+            "{PLAN}[[slot]]\nid = \"vov1\"\nat = [\"{}\"]\nrelay = \"{}\"\nminutes = 0.1\n",
+            hms(at),
+            ice.tls_url("vov1.mp3")
+        ),
+    );
+    // Not trusted: the same address, a store without that authority.
+    let untrusted = fault_station(&ice.tls_url("vov1.mp3"), at, 0.1);
+    let ca = ice.dir.path().join("ca.pem");
+    let empty = ice.dir.path().join("none.pem");
+    std::fs::write(&empty, "").unwrap();
+    let mut a = crate::support::bin::loaxa(&trusted);
+    a.env("SSL_CERT_FILE", &ca).args(["run", "--lang", "en"]);
+    let mut b = crate::support::bin::loaxa(&untrusted);
+    b.env("SSL_CERT_FILE", &empty).args(["run", "--lang", "en"]);
+    let spawn = |c: &mut std::process::Command| {
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(&mut a), spawn(&mut b));
+    std::thread::sleep(Duration::from_secs_f64((at + 3.0 - unix_now()).max(0.0)));
+    let streamed = crate::support::icecast::grab(("127.0.0.1", ice.port), "/xa.mp3", 4096);
+    std::thread::sleep(Duration::from_secs_f64((at + 9.5 - unix_now()).max(0.0)));
+    let (_, log_a) = stop(a);
+    let (_, log_b) = stop(b);
+
+    let (_, outcome, relay) = relays(&trusted).pop().expect("no relay journaled");
+    assert_eq!(outcome, "completed", "{relay}\n{log_a}");
+    assert!(!streamed.is_empty(), "the TLS stream reached the server");
+    let (outcome, relay, _) = relay_and_after(&untrusted);
+    assert_eq!(outcome, "failed", "{relay}\n{log_b}");
+    let errors = errors(&relay);
+    assert!(errors.contains("TLS") && errors.contains("UnknownIssuer"), "{errors}");
+}

@@ -17,6 +17,43 @@ fn hms(unix: f64) -> String {
         .to_string()
 }
 
+fn mount_exists(ice: &Icecast, mount: &str) -> bool {
+    admin_stats(ice).contains(&format!("<source mount=\"/{mount}\">"))
+}
+
+/// The server's `admin/stats` XML (admin credentials).
+fn admin_stats(ice: &Icecast) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", ice.port)).unwrap();
+    let auth = "YWRtaW46aGFja21l"; // admin:hackme
+    write!(s, "GET /admin/stats HTTP/1.0\r\nAuthorization: Basic {auth}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The title a receiver reads in the stream's ICY metadata.
+fn icy_title(ice: &Icecast, mount: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", ice.port)).unwrap();
+    write!(s, "GET /{mount} HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while got.len() < 256 * 1024 {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+        if let Some(i) = got.windows(13).position(|w| w == b"StreamTitle='") {
+            if let Some(end) = got[i + 13..].windows(2).position(|w| w == b"';") {
+                return String::from_utf8_lossy(&got[i + 13..i + 13 + end]).into_owned();
+            }
+        }
+    }
+    String::new()
+}
+
 /// 100 ms windows of a mono 8 kHz 16-bit WAV: (RMS, dominant frequency by zero crossings).
 fn windows(path: &std::path::Path) -> Vec<(f64, f64)> {
     let bytes = std::fs::read(path).unwrap();
@@ -90,6 +127,9 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
         "12",
         heard.to_str().unwrap(),
     ]);
+    // Mid-broadcast, the slot's title is the mount's metadata.
+    std::thread::sleep(Duration::from_secs_f64((base + 2.0 - unix_now()).max(0.0)));
+    let title = icy_title(&ice, "xa.mp3");
     std::thread::sleep(Duration::from_secs_f64((base + 6.0 - unix_now()).max(0.0)));
     let stderr = stop_daemon(child);
     std::thread::sleep(Duration::from_secs(1));
@@ -112,6 +152,8 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
         assert!((len - 2.0).abs() <= 0.25, "{tones:?}");
     }
 
+    assert_eq!(title, "Bản tin chiều", "what a receiver shows as the title");
+
     let log = log_json(&st);
     let stream = &log["records"][0]["stream"];
     assert_eq!(stream["down"].as_array().unwrap().len(), 0, "{stream}");
@@ -126,7 +168,7 @@ fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_st
     let base = (unix_now() + 5.0).floor();
     let st = TempStation::new(
         &format!(
-            "[stream]\nurl = \"{}\"\npassword = \"hackme\"\nformat = \"opus\"\n",
+            "[stream]\nurl = \"{}\"\npassword = \"hackme\"\nformat = \"opus\"\nidle = \"drop\"\n",
             ice.url("xa.ogg")
         ),
         &format!(
@@ -136,6 +178,9 @@ fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_st
     );
     crate::support::tone_wav(&st.path().join("audio/dai.wav"), 10.0, 440.0, 48_000, 2);
     let child = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    // `idle = "drop"`: the mount is there only while something airs.
+    std::thread::sleep(Duration::from_secs_f64((base - 1.5 - unix_now()).max(0.0)));
+    assert!(!mount_exists(&ice, "xa.ogg"), "the mount is left between broadcasts");
     ice.wait_mount("xa.ogg");
     std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
     ice.kill();
@@ -158,6 +203,7 @@ fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_st
     ]);
     std::thread::sleep(Duration::from_secs_f64((base + 11.5 - unix_now()).max(0.0)));
     rec.kill();
+    assert!(!mount_exists(&ice, "xa.ogg"), "left again after the broadcast");
     let (code, log) = crate::support::bin::stop(child);
     assert_eq!(code, 0, "{log}");
     let tones = tones(&windows(&heard));

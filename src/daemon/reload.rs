@@ -100,6 +100,8 @@ impl Daemon<'_> {
                         "buffer_frames",
                         new.buffer_frames != self.config.buffer_frames,
                     ),
+                    // The streamer is started with the station.
+                    ("[stream]", new.stream != self.config.stream),
                 ];
                 let needs_restart: Vec<&str> =
                     fixed.iter().filter(|(_, c)| *c).map(|(k, _)| *k).collect();
@@ -118,6 +120,7 @@ impl Daemon<'_> {
                     new.audio_dir = self.config.audio_dir.clone();
                     new.schedules_dir = self.config.schedules_dir.clone();
                     new.buffer_frames = self.config.buffer_frames;
+                    new.stream = self.config.stream.clone();
                 }
                 self.config = new;
                 self.files.schedules_epoch += 1;

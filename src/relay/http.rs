@@ -1,5 +1,7 @@
 //! The little HTTP client a relay needs: one GET, redirects followed (a few, never in a
-//! loop), TLS by rustls with the Mozilla roots compiled in, chunked bodies, and a read
+//! loop), TLS by rustls trusting the system's certificate store (Debian's ca-certificates,
+//! where a province's own authority can be added; `SSL_CERT_FILE` is honoured), chunked
+//! bodies, and a read
 //! timeout on every read. That timeout is why it is ours and not a general client's: a
 //! source that stalls without closing must be noticed in seconds, mid-body, and the
 //! connection dropped, which per-request deadlines of the usual clients do not do.
@@ -57,9 +59,10 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
+            let mut roots = rustls::RootCertStore::empty();
+            // Unreadable entries are skipped; with none at all, TLS fails naming the issuer.
+            let loaded = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(loaded.certs);
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -194,6 +197,13 @@ pub fn get(url: &Url, timeout: Duration) -> Result<Response, RelayError> {
 
 /// A stalled read (the timeout) is told apart from other failures.
 pub fn io_error(url: &Url, e: &io::Error) -> RelayError {
+    // rustls shakes hands on the first read or write: its refusal comes back as an io error.
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return RelayError::Tls {
+            at: url.authority(),
+            detail: tls.to_string(),
+        };
+    }
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RelayError::Stalled {
             at: url.to_string(),

@@ -27,14 +27,34 @@ pub fn free_port() -> u16 {
 pub struct Icecast {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// A second listener with TLS, when started by [`Icecast::start_tls`].
+    pub tls_port: Option<u16>,
     child: Option<Child>,
 }
 
 impl Icecast {
     /// Starts icecast2, or panics with what to install.
     pub fn start() -> Icecast {
+        Icecast::launch(false)
+    }
+
+    /// Also listens with TLS, its certificate issued by a test authority whose certificate
+    /// is `ca.pem` in [`Icecast::dir`] (for `SSL_CERT_FILE`).
+    pub fn start_tls() -> Icecast {
+        Icecast::launch(true)
+    }
+
+    fn launch(tls: bool) -> Icecast {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let tls_port = tls.then(free_port);
+        let mut tls_conf = String::new();
+        if let Some(p) = tls_port {
+            make_certificates(dir.path());
+            tls_conf = format!(
+                "<listen-socket><port>{p}</port><bind-address>127.0.0.1</bind-address><ssl>1</ssl></listen-socket>"
+            );
+        }
         // icecast2 will not run as root without dropping to another user, who must be able
         // to write its logs.
         let root = unsafe { libc::geteuid() } == 0;
@@ -58,9 +78,10 @@ impl Icecast {
 <authentication><source-password>{PASSWORD}</source-password><relay-password>{PASSWORD}</relay-password>
 <admin-user>admin</admin-user><admin-password>{PASSWORD}</admin-password></authentication>
 <hostname>127.0.0.1</hostname>
-<listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+<listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>{tls_conf}
 <fileserve>0</fileserve>
-<paths><basedir>{d}</basedir><logdir>{d}</logdir><pidfile>{d}/icecast.pid</pidfile></paths>
+<mount type=\"default\"><charset>UTF-8</charset></mount>
+<paths><basedir>{d}</basedir><logdir>{d}</logdir><pidfile>{d}/icecast.pid</pidfile><ssl-certificate>{d}/icecast.pem</ssl-certificate></paths>
 <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
 {security}</icecast>"
             ),
@@ -69,6 +90,7 @@ impl Icecast {
         let mut ice = Icecast {
             dir,
             port,
+            tls_port,
             child: None,
         };
         ice.restart();
@@ -103,6 +125,10 @@ impl Icecast {
         format!("http://127.0.0.1:{}/{mount}", self.port)
     }
 
+    pub fn tls_url(&self, mount: &str) -> String {
+        format!("https://127.0.0.1:{}/{mount}", self.tls_port.unwrap())
+    }
+
     /// The source URL ffmpeg publishes to.
     pub fn publish_url(&self, mount: &str) -> String {
         format!(
@@ -128,6 +154,42 @@ impl Icecast {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A test certificate authority and a server certificate for 127.0.0.1 it issued, with
+/// `openssl`: `ca.pem`, and `icecast.pem` (certificate and key, as icecast2 wants them).
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is not installed: run scripts/setup");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=loaxa test authority", "-addext",
+        "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+    ]);
+    let mut pem = std::fs::read(dir.join("server.pem")).unwrap();
+    pem.extend(std::fs::read(dir.join("server.key")).unwrap());
+    std::fs::write(dir.join("icecast.pem"), pem).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("icecast.pem"), std::fs::Permissions::from_mode(0o644)).unwrap();
 }
 
 impl Drop for Icecast {
