@@ -495,7 +495,10 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
     let ice = Icecast::start();
     let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
     ice.wait_mount("vov1.mp3");
-    let down = format!("http://127.0.0.1:{}/tinh.mp3", crate::support::icecast::free_port());
+    let down = format!(
+        "http://127.0.0.1:{}/tinh.mp3",
+        crate::support::icecast::free_port()
+    );
     let st = TempStation::new(
         "",
         &format!(
@@ -516,21 +519,35 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
         c
     });
     assert_eq!(code, 2, "{out}\n{err}");
-    assert!(out.contains(&format!("{}: heard", ice.url("vov1.mp3"))), "{out}");
+    assert!(
+        out.contains(&format!("{}: heard", ice.url("vov1.mp3"))),
+        "{out}"
+    );
     assert!(out.contains("mp3 2 ch 44100 Hz"), "{out}");
     assert!(
-        err.contains("schedules/test.toml:14:10: error: the relay source does not answer: cannot connect to"),
+        err.contains(
+            "schedules/test.toml:14:10: error: the relay source does not answer: cannot connect to"
+        ),
         "{err}"
     );
-    assert!(err.contains(&format!("relay = \"{down}\"")), "the line is shown: {err}");
+    assert!(
+        err.contains(&format!("relay = \"{down}\"")),
+        "the line is shown: {err}"
+    );
 
     let (_, out, _) = crate::support::bin::run({
         let mut c = crate::support::bin::loaxa(&st);
         c.args(["doctor", "--lang", "en"]);
         c
     });
-    assert!(out.contains(&format!("✓ Relay {}: heard", ice.url("vov1.mp3"))), "{out}");
-    assert!(out.contains(&format!("✗ Relay {down}: cannot connect")), "{out}");
+    assert!(
+        out.contains(&format!("✓ Relay {}: heard", ice.url("vov1.mp3"))),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("✗ Relay {down}: cannot connect")),
+        "{out}"
+    );
     assert!(out.contains("check the PC's Internet link"), "{out}");
 
     let (code, out, _) = crate::support::bin::run({
@@ -539,7 +556,10 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
         c
     });
     assert_eq!(code, 0);
-    assert!(out.contains(&format!("relay {} (30 min)", ice.url("vov1.mp3"))), "{out}");
+    assert!(
+        out.contains(&format!("relay {} (30 min)", ice.url("vov1.mp3"))),
+        "{out}"
+    );
 }
 
 #[test]
@@ -589,5 +609,8 @@ fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_st
     let (outcome, relay, _) = relay_and_after(&untrusted);
     assert_eq!(outcome, "failed", "{relay}\n{log_b}");
     let errors = errors(&relay);
-    assert!(errors.contains("TLS") && errors.contains("UnknownIssuer"), "{errors}");
+    assert!(
+        errors.contains("TLS") && errors.contains("UnknownIssuer"),
+        "{errors}"
+    );
 }

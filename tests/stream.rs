@@ -26,7 +26,11 @@ fn admin_stats(ice: &Icecast) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", ice.port)).unwrap();
     let auth = "YWRtaW46aGFja21l"; // admin:hackme
-    write!(s, "GET /admin/stats HTTP/1.0\r\nAuthorization: Basic {auth}\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /admin/stats HTTP/1.0\r\nAuthorization: Basic {auth}\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
@@ -180,7 +184,10 @@ fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_st
     let child = crate::support::bin::start_run(&st, &["--lang", "en"]);
     // `idle = "drop"`: the mount is there only while something airs.
     std::thread::sleep(Duration::from_secs_f64((base - 1.5 - unix_now()).max(0.0)));
-    assert!(!mount_exists(&ice, "xa.ogg"), "the mount is left between broadcasts");
+    assert!(
+        !mount_exists(&ice, "xa.ogg"),
+        "the mount is left between broadcasts"
+    );
     ice.wait_mount("xa.ogg");
     std::thread::sleep(Duration::from_secs_f64((base + 3.0 - unix_now()).max(0.0)));
     ice.kill();
@@ -203,7 +210,10 @@ fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_st
     ]);
     std::thread::sleep(Duration::from_secs_f64((base + 11.5 - unix_now()).max(0.0)));
     rec.kill();
-    assert!(!mount_exists(&ice, "xa.ogg"), "left again after the broadcast");
+    assert!(
+        !mount_exists(&ice, "xa.ogg"),
+        "left again after the broadcast"
+    );
     let (code, log) = crate::support::bin::stop(child);
     assert_eq!(code, 0, "{log}");
     let tones = tones(&windows(&heard));
