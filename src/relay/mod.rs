@@ -192,6 +192,19 @@ struct Ring {
     airing: bool,
 }
 
+impl Ring {
+    /// Before airing, drops the oldest audio beyond `preroll` samples (whole frames, so
+    /// channels stay in place).
+    fn keep_preroll(&mut self, preroll: usize, channels: u16) {
+        if !self.airing && self.samples.len() > preroll {
+            let ch = usize::from(channels.max(1));
+            let excess = (self.samples.len() - preroll).div_ceil(ch) * ch;
+            let len = self.samples.len();
+            self.samples.drain(..excess.min(len));
+        }
+    }
+}
+
 impl Feed {
     pub fn new(channels: u16, rate: u32) -> Feed {
         Feed {
@@ -238,13 +251,7 @@ impl Feed {
             };
         }
         ring.samples.extend(samples);
-        if !ring.airing && ring.samples.len() > preroll {
-            let excess = ring.samples.len() - preroll;
-            // Whole frames only, so channels stay in place.
-            let excess = excess.div_ceil(usize::from(self.channels)) * usize::from(self.channels);
-            let len = ring.samples.len();
-            ring.samples.drain(..excess.min(len));
-        }
+        ring.keep_preroll(preroll, self.channels);
         true
     }
 
@@ -256,13 +263,7 @@ impl Feed {
             let n =
                 room.min(samples.len()) / usize::from(self.channels) * usize::from(self.channels);
             ring.samples.extend(&samples[..n]);
-            if !ring.airing && ring.samples.len() > self.samples_in(PREROLL) {
-                let excess = ring.samples.len() - self.samples_in(PREROLL);
-                let excess =
-                    excess.div_ceil(usize::from(self.channels)) * usize::from(self.channels);
-                let len = ring.samples.len();
-                ring.samples.drain(..excess.min(len));
-            }
+            ring.keep_preroll(self.samples_in(PREROLL), self.channels);
         }
     }
 
@@ -379,8 +380,8 @@ impl Pipeline {
         }
     }
 
-    /// Converts and adds a chunk; false once the relay is stopped.
-    pub fn deliver(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) -> bool {
+    /// Notes the connection's first audio, then converts and levels a chunk into `out`.
+    fn prepare(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) {
         if !self.delivered {
             self.delivered = true;
             self.started = Instant::now();
@@ -395,26 +396,18 @@ impl Pipeline {
         if let Some(agc) = self.agc.as_mut() {
             agc.apply(&mut self.out);
         }
+    }
+
+    /// Converts and adds a chunk; false once the relay is stopped.
+    pub fn deliver(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) -> bool {
+        self.prepare(samples, channels, rate, codec);
         self.feed.push(&self.out)
     }
 
     /// As [`Pipeline::deliver`], but never waits (for a capture callback): what does
     /// not fit is dropped.
     pub fn deliver_now(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) {
-        if !self.delivered {
-            self.delivered = true;
-            self.started = Instant::now();
-            self.feed.with_facts(|f| {
-                f.connections += 1;
-                f.connected_at.get_or_insert_with(Utc::now);
-                f.codec = Some(format!("{codec} {channels} ch {rate} Hz"));
-            });
-        }
-        self.out.clear();
-        self.converter.push(samples, channels, rate, &mut self.out);
-        if let Some(agc) = self.agc.as_mut() {
-            agc.apply(&mut self.out);
-        }
+        self.prepare(samples, channels, rate, codec);
         self.feed.push_now(&self.out);
     }
 }
