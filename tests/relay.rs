@@ -129,7 +129,25 @@ fn errors(relay: &serde_json::Value) -> String {
 fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
     let mut ice = Icecast::start();
     let mut feeder = Ffmpeg::tone_to(&ice, "tinh.mp3", 440, "mp3");
+    // A source that is up but sends silence (a receiver tuned to nothing, a dead studio).
+    let _silent = Ffmpeg::spawn(&[
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=r=44100:cl=stereo",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "64k",
+        "-content_type",
+        "audio/mpeg",
+        "-f",
+        "mp3",
+        &ice.publish_url("lang.mp3"),
+    ]);
     ice.wait_mount("tinh.mp3");
+    ice.wait_mount("lang.mp3");
     // Two seconds of the real stream, for a server that then stalls without closing.
     let head = crate::support::icecast::grab(("127.0.0.1", ice.port), "/tinh.mp3", 32 * 1024);
     let faults = Server::start(move |path, mut s| match path {
@@ -184,6 +202,7 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
         ("missing", faults.url("/nothing.mp3")),
         ("hls", hls_server.url("/live.m3u8")),
         ("capture", "alsa:khong-co-thiet-bi".to_string()),
+        ("silent", ice.url("lang.mp3")),
     ];
     let stations: Vec<_> = cases
         .iter()
@@ -233,9 +252,17 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
             "redirects" => "redirects more than",
             "missing" => "HTTP 404",
             "hls" => "stopped updating",
+            "silent" => "",
             _ => "no capture device",
         };
         assert!(errors.contains(expect), "{name}: {errors}");
+        if *name == "silent" {
+            // All of it came from the source, and it was silence: not completed.
+            assert_eq!(outcome, "partial", "{relay}");
+            assert_eq!(relay["reason"]["code"], "dead_air", "{relay}");
+            assert!(relayed >= 11_500, "{relay}");
+            continue;
+        }
         match *name {
             "killed" | "stall" | "hls" => {
                 assert_eq!(outcome, "partial", "{name}: {relay}");

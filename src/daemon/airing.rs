@@ -84,7 +84,7 @@ impl Daemon<'_> {
         }
 
         // Relays connect now, in their lead time; each session ends with this function.
-        let _relays = self.start_relays(&mut prepared, p.at);
+        let relays = self.start_relays(&mut prepared);
         let clips = prepared.playable();
         self.publishing.status.on_air = Some(OnAir {
             plan: p.slot.plan.clone(),
@@ -106,6 +106,7 @@ impl Daemon<'_> {
                 .checked_sub(self.config.latency_compensation)
                 .unwrap_or_else(|| self.clock.instant_at(self.clock.now()));
             let airing = self.audio.air(clips, self.config.volume, start_at).await;
+            self.connect_relays(&relays, &prepared, p.at);
             // The start is journaled just before the first sample, not when the device was
             // opened: a crash during the lead time then leaves the occurrence unjournaled, to
             // be aired late (within the grace) or accounted as missed, not as "cut on air".
@@ -260,12 +261,42 @@ impl Daemon<'_> {
         })
     }
 
-    /// Starts a session for each relay of the broadcast, to run until the broadcast's end.
+    /// A session (a feed the output will read) for each relay of the broadcast; they connect
+    /// once [`Daemon::connect_relays`] is called.
     fn start_relays(
         &self,
         prepared: &mut Prepared,
+    ) -> Vec<(crate::relay::Session, crate::relay::Source)> {
+        let lang = self.lang();
+        let mut sessions = Vec::new();
+        for e in &mut prepared.entries {
+            let Some(clip) = e.playable.as_mut() else {
+                continue;
+            };
+            let Some(relay) = clip.relay.as_mut() else {
+                continue;
+            };
+            match crate::relay::Source::parse(&relay.source, lang) {
+                Ok(source) => {
+                    let s = crate::relay::Session::new(clip.channels, clip.sample_rate);
+                    relay.feed = Some(s.feed());
+                    sessions.push((s, source));
+                }
+                Err(why) => tracing::error!("{why}"),
+            }
+        }
+        sessions
+    }
+
+    /// Connects the relays' sessions, to run until the broadcast's end. Called once the
+    /// output is open: a line-in capture and the output are not opened at the same moment
+    /// (ALSA's PulseAudio plugin was seen to fail the second of two PCMs opened at once).
+    fn connect_relays(
+        &self,
+        sessions: &[(crate::relay::Session, crate::relay::Source)],
+        prepared: &Prepared,
         at: DateTime<Utc>,
-    ) -> Vec<crate::relay::Session> {
+    ) {
         let lang = self.lang();
         let ahead = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
         let until = std::time::Instant::now()
@@ -277,40 +308,18 @@ impl Daemon<'_> {
             .loudness
             .normalize
             .then_some(self.config.loudness.target);
-        let mut sessions = Vec::new();
-        for e in &mut prepared.entries {
-            let Some(clip) = e.playable.as_mut() else {
-                continue;
-            };
-            let Some(relay) = clip.relay.as_mut() else {
-                continue;
-            };
-            match crate::relay::Source::parse(&relay.source, lang) {
-                Ok(source) => {
-                    tracing::info!(
-                        "{}",
-                        tr!(
-                            lang,
-                            "kết nối nguồn tiếp sóng {}",
-                            "connecting to relay source {}",
-                            source
-                        )
-                    );
-                    let s = crate::relay::Session::start(
-                        source,
-                        clip.channels,
-                        clip.sample_rate,
-                        until,
-                        target,
-                        lang,
-                    );
-                    relay.feed = Some(s.feed());
-                    sessions.push(s);
-                }
-                Err(why) => tracing::error!("{why}"),
-            }
+        for (session, source) in sessions {
+            tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "kết nối nguồn tiếp sóng {}",
+                    "connecting to relay source {}",
+                    source
+                )
+            );
+            session.run(source.clone(), until, target, lang);
         }
-        sessions
     }
 
     /// Waits for a broadcast to end while watching the schedule: what falls due meanwhile is

@@ -1,10 +1,13 @@
 //! Live loudness for relays: a programme relayed from above comes at its own level, and the
 //! station's listeners should not have to reach for the volume between a clip and a relay.
-//! The short-term loudness (EBU R128, 3 s) is measured as the audio passes and a gain is
-//! eased toward the station's target: slowly (seconds), within ±12 dB, never raising
+//! The short-term loudness (EBU R128: K-weighted, 3 s) is measured as the audio passes and a
+//! gain is eased toward the station's target: slowly (seconds), within ±12 dB, never raising
 //! silence, and with a hard ceiling so a raised gain cannot clip.
-
-use ebur128::{EbuR128, Mode};
+//!
+//! The measurement is done here rather than by the `ebur128` crate (which measures clips):
+//! a relay runs for hours, and the crate's general meter (gating histories, f64 frames, mode
+//! bookkeeping) cost as much CPU as decoding the stream; the two K-weighting filters and a
+//! ring of 100 ms block energies are all short-term loudness needs.
 
 /// How far the gain may go either way.
 const RANGE_DB: f64 = 12.0;
@@ -13,26 +16,95 @@ const GATE_LUFS: f64 = -50.0;
 /// Share of the remaining distance the gain moves each 100 ms (about 3 s to settle).
 const EASE: f64 = 0.035;
 
+/// One channel's K-weighting: BS.1770's high shelf then high pass, as biquads.
+#[derive(Clone, Copy, Default)]
+struct KFilter {
+    /// (b0, b1, b2, a1, a2) of each stage.
+    stages: [[f64; 5]; 2],
+    state: [[f64; 2]; 2],
+}
+
+impl KFilter {
+    /// Coefficients for `rate`, from the analogue prototypes BS.1770 and libebur128 use.
+    fn new(rate: f64) -> KFilter {
+        let shelf = {
+            let (f0, g, q) = (1681.974450955533, 3.999843853973347, 0.7071752369554196);
+            let k = (std::f64::consts::PI * f0 / rate).tan();
+            let vh = 10f64.powf(g / 20.0);
+            let vb = vh.powf(0.4996667741545416);
+            let a0 = 1.0 + k / q + k * k;
+            [
+                (vh + vb * k / q + k * k) / a0,
+                2.0 * (k * k - vh) / a0,
+                (vh - vb * k / q + k * k) / a0,
+                2.0 * (k * k - 1.0) / a0,
+                (1.0 - k / q + k * k) / a0,
+            ]
+        };
+        let high_pass = {
+            let (f0, q) = (38.13547087602444, 0.5003270373238773);
+            let k = (std::f64::consts::PI * f0 / rate).tan();
+            let a0 = 1.0 + k / q + k * k;
+            [
+                1.0,
+                -2.0,
+                1.0,
+                2.0 * (k * k - 1.0) / a0,
+                (1.0 - k / q + k * k) / a0,
+            ]
+        };
+        KFilter {
+            stages: [shelf, high_pass],
+            state: [[0.0; 2]; 2],
+        }
+    }
+
+    #[inline]
+    fn run(&mut self, x: f64) -> f64 {
+        let mut v = x;
+        for (c, s) in self.stages.iter().zip(self.state.iter_mut()) {
+            // Transposed direct form II.
+            let y = c[0] * v + s[0];
+            s[0] = c[1] * v - c[3] * y + s[1];
+            s[1] = c[2] * v - c[4] * y;
+            v = y;
+        }
+        v
+    }
+}
+
+/// Blocks in the short-term window (3 s of 100 ms).
+const BLOCKS: usize = 30;
+
 pub struct Agc {
-    meter: EbuR128,
+    filters: Vec<KFilter>,
     channels: usize,
     target: f64,
     gain_db: f64,
-    /// Frames since the last look at the meter.
-    since: usize,
+    /// K-weighted energy of the block being filled, and its frames.
+    energy: f64,
+    frames: usize,
     every: usize,
+    /// The last blocks' mean energies (sum over channels), oldest overwritten.
+    blocks: [f64; BLOCKS],
+    filled: usize,
+    next: usize,
 }
 
 impl Agc {
     pub fn new(channels: u16, rate: u32, target: f64) -> Option<Agc> {
-        let meter = EbuR128::new(u32::from(channels), rate, Mode::S).ok()?;
-        Some(Agc {
-            meter,
-            channels: usize::from(channels.max(1)),
+        let channels = usize::from(channels.max(1));
+        (rate > 0).then(|| Agc {
+            filters: vec![KFilter::new(f64::from(rate)); channels],
+            channels,
             target,
             gain_db: 0.0,
-            since: 0,
-            every: rate as usize / 10,
+            energy: 0.0,
+            frames: 0,
+            every: (rate as usize / 10).max(1),
+            blocks: [0.0; BLOCKS],
+            filled: 0,
+            next: 0,
         })
     }
 
@@ -40,17 +112,30 @@ impl Agc {
         self.gain_db
     }
 
+    /// Short-term loudness (LUFS) of the last 3 s, once there are 3 s.
+    fn short_term(&self) -> Option<f64> {
+        (self.filled >= BLOCKS).then(|| {
+            let mean = self.blocks.iter().sum::<f64>() / BLOCKS as f64;
+            -0.691 + 10.0 * mean.max(1e-12).log10()
+        })
+    }
+
     /// Measures `samples` (interleaved) and applies the gain in place.
     pub fn apply(&mut self, samples: &mut [f32]) {
-        if self.meter.add_frames_f32(samples).is_err() {
-            return;
-        }
         let start = 10f64.powf(self.gain_db / 20.0) as f32;
-        self.since += samples.len() / self.channels;
-        if self.since >= self.every {
-            self.since = 0;
-            if let Ok(l) = self.meter.loudness_shortterm() {
-                if l.is_finite() && l > GATE_LUFS {
+        for frame in samples.chunks(self.channels) {
+            for (f, s) in self.filters.iter_mut().zip(frame) {
+                let k = f.run(f64::from(*s));
+                self.energy += k * k;
+            }
+            self.frames += 1;
+            if self.frames >= self.every {
+                self.blocks[self.next] = self.energy / self.frames as f64;
+                self.next = (self.next + 1) % BLOCKS;
+                self.filled += 1;
+                self.energy = 0.0;
+                self.frames = 0;
+                if let Some(l) = self.short_term().filter(|l| *l > GATE_LUFS) {
                     let want = (self.target - l).clamp(-RANGE_DB, RANGE_DB);
                     self.gain_db += (want - self.gain_db) * EASE;
                 }
@@ -78,6 +163,25 @@ mod tests {
                 [s, s]
             })
             .collect()
+    }
+
+    #[test]
+    fn short_term_loudness_agrees_with_the_ebu_r128_meter() {
+        for amplitude in [0.5f32, 0.05] {
+            let signal = tone(amplitude, 4);
+            let mut ours = Agc::new(2, 48_000, -16.0).unwrap();
+            let mut copy = signal.clone();
+            // Measured only: a target equal to the signal keeps the gain near 0 but it is the
+            // meter that is compared here.
+            for chunk in copy.chunks_mut(4800) {
+                ours.apply(chunk);
+            }
+            let mut reference = ebur128::EbuR128::new(2, 48_000, ebur128::Mode::S).unwrap();
+            reference.add_frames_f32(&signal).unwrap();
+            let want = reference.loudness_shortterm().unwrap();
+            let got = ours.short_term().unwrap();
+            assert!((got - want).abs() < 0.1, "{got} against {want}");
+        }
     }
 
     #[test]

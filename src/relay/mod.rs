@@ -318,6 +318,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session whose feed is `channels` × `rate`, not yet connected (see [`Session::run`]).
+    pub fn new(channels: u16, rate: u32) -> Session {
+        Session {
+            feed: Arc::new(Feed::new(channels, rate)),
+        }
+    }
+
     /// Starts relaying `source` into a feed of `channels` × `rate`, until `until`.
     pub fn start(
         source: Source,
@@ -327,7 +334,14 @@ impl Session {
         loudness_target: Option<f64>,
         lang: Lang,
     ) -> Session {
-        let feed = Arc::new(Feed::new(channels, rate));
+        let s = Session::new(channels, rate);
+        s.run(source, until, loudness_target, lang);
+        s
+    }
+
+    /// Connects, on the session's own thread, and relays until `until` or [`Session::stop`].
+    pub fn run(&self, source: Source, until: Instant, loudness_target: Option<f64>, lang: Lang) {
+        let feed = self.feed.clone();
         let f = feed.clone();
         let spawned = thread::Builder::new()
             .name("loaxa-relay".into())
@@ -339,7 +353,6 @@ impl Session {
                 "cannot start the relay thread: {e}"
             ));
         }
-        Session { feed }
     }
 
     pub fn feed(&self) -> Arc<Feed> {
