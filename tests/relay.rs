@@ -641,3 +641,63 @@ fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_st
         "{errors}"
     );
 }
+
+#[test]
+fn an_emergency_in_a_relays_lead_time_cuts_it_before_it_starts_and_it_airs_after() {
+    let ice = Icecast::start();
+    let _feed = Ffmpeg::tone_to(&ice, "vov1.mp3", 440, "mp3");
+    ice.wait_mount("vov1.mp3");
+    let at = (unix_now() + 12.0).floor();
+    let st = TempStation::new(
+        "emergency_repeat = 1",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"vov1\"\nat = [\"{}\"]\nrelay = \"{}\"\nminutes = 0.4\n",
+            hms(at),
+            ice.url("vov1.mp3")
+        ),
+    );
+    let child = start_run(&st, &["--lang", "en"]);
+    // The daemon takes the relay up 8 s ahead; the emergency settles (3 s) inside that.
+    std::thread::sleep(Duration::from_secs_f64((at - 7.5 - unix_now()).max(0.0)));
+    st.tone("khan-cap/bao-chay.wav", 2.0);
+    std::thread::sleep(Duration::from_secs_f64((at + 26.0 - unix_now()).max(0.0)));
+    let (code, log) = stop(child);
+    assert_eq!(code, 0, "{log}");
+    let records = log_json(&st);
+    let records = records["records"].as_array().unwrap();
+    let planned = records
+        .iter()
+        .find(|r| r["slot"] == "vov1" && r["manual"] == false)
+        .unwrap();
+    assert_eq!(planned["outcome"], "interrupted", "{planned}\n{log}");
+    assert!(
+        planned["started_at"].is_null(),
+        "cut before it began: {planned}"
+    );
+    let emergency = records
+        .iter()
+        .find(|r| r["priority"] == "emergency")
+        .unwrap();
+    let started = |r: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0
+    };
+    assert!(
+        started(emergency) < at,
+        "the emergency did not wait for the relay: {emergency}"
+    );
+    let resumed = records
+        .iter()
+        .find(|r| r["slot"] == "vov1" && r["manual"] == true)
+        .unwrap_or_else(|| panic!("no relay after the emergency\n{log}"));
+    assert!(
+        started(resumed) >= at - 0.2,
+        "not before its slot: {resumed}"
+    );
+    let ended =
+        chrono::DateTime::parse_from_rfc3339(resumed["ended_at"].as_str().unwrap()).unwrap();
+    let off = ended.timestamp_millis() as f64 / 1000.0 - (at + 24.0);
+    assert!(off.abs() < 1.0, "ended {off:+.2} s from the slot's end");
+}

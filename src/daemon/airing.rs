@@ -105,7 +105,7 @@ impl Daemon<'_> {
                 .instant_at(p.at)
                 .checked_sub(self.config.latency_compensation)
                 .unwrap_or_else(|| self.clock.instant_at(self.clock.now()));
-            let airing = self.audio.air(clips, self.config.volume, start_at).await;
+            let mut airing = self.audio.air(clips, self.config.volume, start_at).await;
             self.connect_relays(&relays, &prepared, p.at);
             // The start is journaled just before the first sample, not when the device was
             // opened: a crash during the lead time then leaves the occurrence unjournaled, to
@@ -119,11 +119,42 @@ impl Daemon<'_> {
                 - chrono::Duration::milliseconds(JOURNAL_AHEAD_MS.max(ahead)))
             .to_std()
             .unwrap_or(Duration::ZERO);
-            if !until.is_zero() {
+            // A relay's lead is long (it connects then): an emergency handed meanwhile cuts it
+            // there and then, as it would on air, rather than waiting for it to start.
+            let watch_lead =
+                !relays.is_empty() && p.slot.priority < crate::schedule::Priority::Emergency;
+            let deadline = self.clock.monotonic() + until;
+            let mut cut: Option<Reason> = None;
+            loop {
+                let left = deadline.saturating_sub(self.clock.monotonic());
+                if left.is_zero() {
+                    break;
+                }
+                let step = if watch_lead {
+                    left.min(AIRING_TICK)
+                } else {
+                    left
+                };
                 tokio::select! {
-                    _ = self.clock.sleep(until) => {}
+                    _ = self.clock.sleep(step) => {}
                     _ = shutdown.as_mut(), if !self.stopping => {
                         self.stopping = true;
+                    }
+                }
+                if self.stopping {
+                    break;
+                }
+                if watch_lead {
+                    let handed = self.housekeeping()?;
+                    if let Some(u) = handed
+                        .iter()
+                        .find(|h| h.slot.priority >= crate::schedule::Priority::Emergency)
+                    {
+                        cut = Some(Reason::Preempted(u.slot.title.clone()));
+                    }
+                    self.timeline.queue.extend(handed);
+                    if cut.is_some() {
+                        break;
                     }
                 }
             }
@@ -137,11 +168,29 @@ impl Daemon<'_> {
                 return Ok(None);
             }
             self.record(std::slice::from_ref(&started), self.clock.now());
-            self.audio.stream_begin(&p.slot.title);
-            if let Some(s) = &airing.state {
-                s.clear_to_start();
+            if let Some(why) = cut {
+                tracing::warn!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "tin khẩn cấp đến trước giờ tiếp sóng: phiên bị ngắt trước khi bắt đầu",
+                        "an emergency came before the relay's start: it is cut before it began"
+                    )
+                );
+                if let Some(s) = &airing.state {
+                    s.request_stop();
+                }
+                let report = (&mut airing.done).await.unwrap_or_else(|_| {
+                    AirReport::lost(self.audio.output_name(), airing.state.clone())
+                });
+                (report, Some(why))
+            } else {
+                self.audio.stream_begin(&p.slot.title);
+                if let Some(s) = &airing.state {
+                    s.clear_to_start();
+                }
+                self.watch_airing(&prepared, airing, shutdown).await?
             }
-            self.watch_airing(&prepared, airing, shutdown).await?
         };
         let end = self.clock.now();
         self.publishing.status.on_air = None;
@@ -255,7 +304,8 @@ impl Daemon<'_> {
         }
         Some(Pending {
             slot,
-            at: now,
+            // Not before the slot's own start (an emergency in a relay's lead time).
+            at: now.max(p.at),
             manual: true,
             schedule_sha256: p.schedule_sha256.clone(),
         })
