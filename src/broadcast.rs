@@ -181,9 +181,11 @@ impl Assembly<'_> {
         }
         let duration_ms = r.duration_ms;
         let format = crate::audio::Format::default();
+        // Shown and journaled without the credentials an address may carry.
+        let shown = r.source.to_string();
         Entry {
             plan: ClipPlan {
-                rel: r.text.clone(),
+                rel: shown.clone(),
                 sha256: String::new(),
                 duration_ms,
                 role: Role::Relay,
@@ -191,7 +193,7 @@ impl Assembly<'_> {
                 gain_db: None,
             },
             playable: Some(PlannedClip {
-                rel: r.text.clone(),
+                rel: shown.clone(),
                 path: std::path::PathBuf::new(),
                 duration_ms,
                 sha256: String::new(),
@@ -199,7 +201,8 @@ impl Assembly<'_> {
                 channels: format.channels,
                 sample_rate: format.sample_rate,
                 relay: Some(crate::audio::RelayItem {
-                    source: r.text.clone(),
+                    source: shown,
+                    spec: r.source.clone(),
                     fallback,
                     feed: None,
                 }),

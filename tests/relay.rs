@@ -53,7 +53,8 @@ fn a_relay_slot_airs_the_icecast_stream_on_its_second_and_in_full() {
         &format!(
             "{PLAN}[[slot]]\nid = \"vov1\"\ntitle = \"Tiếp sóng VOV1\"\nat = [\"{}\"]\ntopic = \"a\"\nrelay = \"{}\"\nminutes = 0.15\n",
             hms(base),
-            ice.url("vov1.mp3")
+            // Credentials in the address are used, never shown or journaled.
+            ice.url("vov1.mp3").replace("http://", "http://nghe:bi-mat@")
         ),
     );
     let child = pulse.start_daemon(st.path());
@@ -83,6 +84,11 @@ fn a_relay_slot_airs_the_icecast_stream_on_its_second_and_in_full() {
     assert!(r["connected_at"].is_string());
     assert!(r["codec"].as_str().unwrap().starts_with("mp3"), "{r}");
     assert_eq!(r["source"], ice.url("vov1.mp3"));
+    assert!(
+        !log_json(&st).to_string().contains("bi-mat"),
+        "the password is not journaled"
+    );
+    assert!(!stderr.contains("bi-mat"), "nor logged");
 }
 
 /// A station with one relay slot at `at` (Unix seconds) of `minutes`, a fallback clip, and a

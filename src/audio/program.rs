@@ -34,7 +34,10 @@ pub struct PlannedClip {
 /// started in the lead time) the feed the output reads.
 #[derive(Debug, Clone)]
 pub struct RelayItem {
+    /// The source as shown and journaled (an address without its credentials).
     pub source: String,
+    /// The source to connect to.
+    pub spec: crate::relay::Source,
     pub fallback: Vec<PlannedClip>,
     pub feed: Option<std::sync::Arc<crate::relay::Feed>>,
 }

@@ -317,7 +317,6 @@ impl Daemon<'_> {
         &self,
         prepared: &mut Prepared,
     ) -> Vec<(crate::relay::Session, crate::relay::Source)> {
-        let lang = self.lang();
         let mut sessions = Vec::new();
         for e in &mut prepared.entries {
             let Some(clip) = e.playable.as_mut() else {
@@ -326,14 +325,9 @@ impl Daemon<'_> {
             let Some(relay) = clip.relay.as_mut() else {
                 continue;
             };
-            match crate::relay::Source::parse(&relay.source, lang) {
-                Ok(source) => {
-                    let s = crate::relay::Session::new(clip.channels, clip.sample_rate);
-                    relay.feed = Some(s.feed());
-                    sessions.push((s, source));
-                }
-                Err(why) => tracing::error!("{why}"),
-            }
+            let s = crate::relay::Session::new(clip.channels, clip.sample_rate);
+            relay.feed = Some(s.feed());
+            sessions.push((s, relay.spec.clone()));
         }
         sessions
     }
