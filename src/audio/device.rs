@@ -76,17 +76,10 @@ impl DeviceOutput {
                 let devices = host
                     .output_devices()
                     .map_err(|e| OutputError::Open(e.to_string()))?;
-                for d in devices {
-                    let id = d.id().map(|i| i.to_string()).unwrap_or_default();
-                    let name = d
-                        .description()
-                        .map(|x| x.name().to_string())
-                        .unwrap_or_default();
-                    if &id == want || &name == want || id.ends_with(&format!(":{want}")) {
-                        return Ok(d);
-                    }
-                }
-                Err(OutputError::NoDevice(Some(want.clone())))
+                devices
+                    .into_iter()
+                    .find(|d| is_named(d, want))
+                    .ok_or_else(|| OutputError::NoDevice(Some(want.clone())))
             }
         }
     }
@@ -472,6 +465,17 @@ impl Output for DeviceOutput {
         }
         self.failed = false;
     }
+}
+
+/// Whether `d` is the device the configuration names `want`: by its id (`alsa:hw:1,0`), its
+/// description, or the id's last part (`hw:1,0`, `linein`).
+pub(crate) fn is_named(d: &cpal::Device, want: &str) -> bool {
+    let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+    let name = d
+        .description()
+        .map(|x| x.name().to_string())
+        .unwrap_or_default();
+    id == want || name == want || id.ends_with(&format!(":{want}"))
 }
 
 /// Hands back what libasound keeps after a stream is closed: its parsed configuration tree

@@ -21,17 +21,10 @@ fn find(device: &str) -> Result<cpal::Device, RelayError> {
         device: device.into(),
         detail: e.to_string(),
     })?;
-    for d in devices {
-        let id = d.id().map(|i| i.to_string()).unwrap_or_default();
-        let name = d
-            .description()
-            .map(|x| x.name().to_string())
-            .unwrap_or_default();
-        if id == device || name == device || id.ends_with(&format!(":{device}")) {
-            return Ok(d);
-        }
-    }
-    Err(RelayError::NoCaptureDevice(device.into()))
+    devices
+        .into_iter()
+        .find(|d| crate::audio::device::is_named(d, device))
+        .ok_or_else(|| RelayError::NoCaptureDevice(device.into()))
 }
 
 /// Captures `device` into `feed` until `until`, the relay is stopped, or the device fails.

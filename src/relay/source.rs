@@ -177,6 +177,18 @@ impl fmt::Display for Url {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a query value).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
         .then(|| &text[prefix.len()..])

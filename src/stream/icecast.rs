@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::StreamConfig;
 use crate::relay::http::{self, base64, Stream};
+use crate::relay::source::percent_encode;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -16,17 +17,6 @@ pub struct Client {
     station: String,
     conn: Option<Stream>,
     last_error: String,
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl Client {
@@ -148,8 +138,8 @@ impl Client {
         let mut admin = self.config.url.clone();
         admin.path = format!(
             "/admin/metadata?mount={}&mode=updinfo&charset=UTF-8&song={}",
-            url_encode(self.config.url.path.split('?').next().unwrap_or("/")),
-            url_encode(title)
+            percent_encode(self.config.url.path.split('?').next().unwrap_or("/")),
+            percent_encode(title)
         );
         let auth = self.auth();
         let result = http::connect(&admin, TIMEOUT)
@@ -181,6 +171,9 @@ impl Client {
 mod tests {
     #[test]
     fn titles_are_percent_encoded_for_the_admin_request() {
-        assert_eq!(super::url_encode("Bản tin 17h"), "B%E1%BA%A3n%20tin%2017h");
+        assert_eq!(
+            super::percent_encode("Bản tin 17h"),
+            "B%E1%BA%A3n%20tin%2017h"
+        );
     }
 }

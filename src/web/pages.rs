@@ -683,14 +683,7 @@ fn serde_urlencoded_lite(f: &LogFilter) -> String {
 }
 
 pub(super) fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::relay::source::percent_encode(s)
 }
 
 pub(super) struct LogRow {
