@@ -24,9 +24,8 @@ pub struct Media {
     pub segments: Vec<Segment>,
     /// `#EXT-X-ENDLIST`: nothing more will come.
     pub ended: bool,
-    /// `#EXT-X-MAP`: segments are fragmented MP4, each continuing this initialisation
-    /// segment.
-    pub map: Option<Url>,
+    /// `#EXT-X-MAP`: segments are fragmented MP4, which loaxa does not read yet.
+    pub fragmented: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +94,7 @@ pub fn parse(text: &str, base: &Url) -> Result<Playlist, String> {
             first_sequence: 0,
             segments: Vec::new(),
             ended: false,
-            map: None,
+            fragmented: false,
         };
         let mut duration = None;
         for l in &lines {
@@ -112,9 +111,8 @@ pub fn parse(text: &str, base: &Url) -> Result<Playlist, String> {
                 );
             } else if l.starts_with("#EXT-X-ENDLIST") {
                 media.ended = true;
-            } else if let Some(attrs) = l.strip_prefix("#EXT-X-MAP:") {
-                let uri = attribute(attrs, "URI").ok_or("#EXT-X-MAP without a URI")?;
-                media.map = Some(base.join(uri)?);
+            } else if l.starts_with("#EXT-X-MAP") {
+                media.fragmented = true;
             } else if !l.starts_with('#') {
                 let sequence = media.first_sequence + media.segments.len() as u64;
                 media.segments.push(Segment {
@@ -224,11 +222,5 @@ mod tests {
         );
         assert_eq!(m.segments[1].sequence, 18);
         assert_eq!(m.segments[1].duration, 3.5);
-        assert_eq!(m.map, None);
-        let fmp4 = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.0,\nlive0.m4s\n";
-        let Playlist::Media(m) = parse(fmp4, &base()).unwrap() else {
-            panic!()
-        };
-        assert_eq!(m.map.unwrap().path, "/radio/init.mp4");
     }
 }
