@@ -313,6 +313,9 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
     let hls_dir = tempfile::tempdir().unwrap();
     let _hls = Ffmpeg::hls_into(hls_dir.path(), 440);
     let hls_server = Server::files(hls_dir.path().to_path_buf());
+    let fmp4_dir = tempfile::tempdir().unwrap();
+    let _fmp4 = Ffmpeg::hls_fmp4_into(fmp4_dir.path(), 440);
+    let fmp4_server = Server::files(fmp4_dir.path().to_path_buf());
     let mp3 = ice.url("mp3.mp3");
     let lists = Server::start(move |path, mut s| {
         let body = match path {
@@ -341,6 +344,8 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !std::fs::read_to_string(hls_dir.path().join("live.m3u8"))
         .is_ok_and(|p| p.matches(".ts").count() >= 3)
+        || !std::fs::read_to_string(fmp4_dir.path().join("live.m3u8"))
+            .is_ok_and(|p| p.matches(".m4s").count() >= 3)
     {
         assert!(std::time::Instant::now() < deadline, "no HLS playlist");
         std::thread::sleep(Duration::from_millis(200));
@@ -355,6 +360,7 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
         ("pls", lists.url("/tinh.pls"), "mp3"),
         ("redirect", lists.url("/moved"), "mp3"),
         ("hls", hls_server.url("/live.m3u8"), "aac"),
+        ("hls-fmp4", fmp4_server.url("/live.m3u8"), "aac"),
     ];
     let stations: Vec<_> = cases
         .iter()

@@ -140,14 +140,6 @@ pub(super) fn relay(
     pipeline: &mut Pipeline,
     until: Instant,
 ) -> Result<(), RelayError> {
-    if media.fragmented {
-        return Err(RelayError::NotAudio {
-            at: at.to_string(),
-            detail:
-                "fragmented MP4 (fMP4) segments are not supported yet; use MPEG-TS or packed audio"
-                    .into(),
-        });
-    }
     let first = media.segments.first().map_or(0, |s| s.sequence);
     let next = if media.ended {
         first
@@ -172,6 +164,18 @@ pub(super) fn relay(
         why: why.clone(),
         segment_ext: None,
     };
+    // Fragmented MP4: the initialisation segment, then each segment as it comes, is one
+    // fragmented MP4 stream, which symphonia reads without seeking.
+    let init = segments.media.map.clone();
+    if let Some(map) = &init {
+        segments.fetch(map)?;
+        segments.segment_ext = Some("mp4".into());
+        let result = super::decode_stream(Box::new(segments), Some("mp4"), at, pipeline, until);
+        return match why.lock().ok().and_then(|mut w| w.take()) {
+            Some(e) => Err(e),
+            None => result,
+        };
+    }
     // The first segment tells what codec to expect.
     let primed = segments.fill();
     let taken = why.lock().ok().and_then(|mut w| w.take());

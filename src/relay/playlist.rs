@@ -24,8 +24,9 @@ pub struct Media {
     pub segments: Vec<Segment>,
     /// `#EXT-X-ENDLIST`: nothing more will come.
     pub ended: bool,
-    /// `#EXT-X-MAP`: segments are fragmented MP4, which loaxa does not read yet.
-    pub fragmented: bool,
+    /// `#EXT-X-MAP`: segments are fragmented MP4, each continuing this initialisation
+    /// segment.
+    pub map: Option<Url>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +95,7 @@ pub fn parse(text: &str, base: &Url) -> Result<Playlist, String> {
             first_sequence: 0,
             segments: Vec::new(),
             ended: false,
-            fragmented: false,
+            map: None,
         };
         let mut duration = None;
         for l in &lines {
@@ -111,8 +112,9 @@ pub fn parse(text: &str, base: &Url) -> Result<Playlist, String> {
                 );
             } else if l.starts_with("#EXT-X-ENDLIST") {
                 media.ended = true;
-            } else if l.starts_with("#EXT-X-MAP") {
-                media.fragmented = true;
+            } else if let Some(attrs) = l.strip_prefix("#EXT-X-MAP:") {
+                let uri = attribute(attrs, "URI").ok_or("#EXT-X-MAP without a URI")?;
+                media.map = Some(base.join(uri)?);
             } else if !l.starts_with('#') {
                 let sequence = media.first_sequence + media.segments.len() as u64;
                 media.segments.push(Segment {
@@ -222,5 +224,11 @@ mod tests {
         );
         assert_eq!(m.segments[1].sequence, 18);
         assert_eq!(m.segments[1].duration, 3.5);
+        assert_eq!(m.map, None);
+        let fmp4 = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.0,\nlive0.m4s\n";
+        let Playlist::Media(m) = parse(fmp4, &base()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.map.unwrap().path, "/radio/init.mp4");
     }
 }

@@ -291,6 +291,15 @@ impl Ffmpeg {
 
     /// Live HLS of a tone written into `dir` (2 s MPEG-TS segments, AAC).
     pub fn hls_into(dir: &Path, freq: u32) -> Ffmpeg {
+        Ffmpeg::hls(dir, freq, "mpegts")
+    }
+
+    /// As [`Ffmpeg::hls_into`], with fragmented-MP4 segments and an initialisation segment.
+    pub fn hls_fmp4_into(dir: &Path, freq: u32) -> Ffmpeg {
+        Ffmpeg::hls(dir, freq, "fmp4")
+    }
+
+    fn hls(dir: &Path, freq: u32, segments: &str) -> Ffmpeg {
         let source = format!("sine=frequency={freq}:sample_rate=44100");
         let out = dir.join("live.m3u8");
         Ffmpeg::spawn(&[
@@ -311,6 +320,8 @@ impl Ffmpeg {
             "2",
             "-hls_list_size",
             "6",
+            "-hls_segment_type",
+            segments,
             "-hls_flags",
             "delete_segments",
             out.to_str().unwrap(),
