@@ -131,6 +131,15 @@ pub struct Config {
     pub web: Web,
     /// What airs, also sent to an Icecast server (`[stream]`).
     pub stream: Option<StreamConfig>,
+    /// The province's database the journal is copied to (`[sync]`, `loaxa sync`).
+    pub sync: Option<SyncConfig>,
+}
+
+/// `[sync]`: the central database and this station's id and login there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConfig {
+    pub target: crate::central::Target,
+    pub station: String,
 }
 
 /// `[stream]`: the Icecast mount loaxa feeds as a source client.
@@ -276,6 +285,20 @@ struct RawConfig {
     quiet_hours: Option<Spanned<String>>,
     web: Option<RawWeb>,
     stream: Option<Spanned<RawStream>>,
+    sync: Option<Spanned<RawSync>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    url: Spanned<String>,
+    station: Spanned<String>,
+    #[serde(default)]
+    user: Option<Spanned<String>>,
+    #[serde(default)]
+    password: Option<Spanned<String>>,
+    #[serde(default)]
+    password_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -794,12 +817,18 @@ pub fn parse(
         .as_ref()
         .and_then(|s| stream_settings(s, path, text, lang, &mut problems));
 
+    let sync = raw
+        .sync
+        .as_ref()
+        .and_then(|s| sync_settings(s, path, text, lang, &mut problems));
+
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
         web,
         stream,
+        sync,
         guards: Guards {
             max_session_minutes: guards_minutes,
             max_sessions_per_day: guards_sessions,
@@ -867,63 +896,6 @@ fn stream_settings(
         .and_then(|u| u.userinfo.as_ref())
         .and_then(|i| i.split_once(':'))
         .map(|(_, p)| p.to_string());
-    let password = match (&r.password, &r.password_file) {
-        (Some(p), None) => Some(p.get_ref().clone()),
-        (None, Some(f)) => {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let file = dir.join(f.get_ref());
-            match std::fs::read_to_string(&file) {
-                Ok(p) if !p.trim().is_empty() => Some(p.trim().to_string()),
-                Ok(_) => {
-                    err(
-                        f.span(),
-                        tr!(
-                            lang,
-                            "tệp mật khẩu {} rỗng",
-                            "the password file {} is empty",
-                            file.display()
-                        ),
-                    );
-                    None
-                }
-                Err(e) => {
-                    err(
-                        f.span(),
-                        tr!(
-                            lang,
-                            "không đọc được tệp mật khẩu {}: {e}",
-                            "cannot read the password file {}: {e}",
-                            file.display()
-                        ),
-                    );
-                    None
-                }
-            }
-        }
-        (None, None) if inline.is_some() => inline,
-        (None, None) => {
-            err(
-                raw.span().start..raw.span().start + 8,
-                lang.pick(
-                    "[stream] cần `password_file` (tệp chỉ dịch vụ đọc được) hoặc `password`",
-                    "[stream] needs `password_file` (a file only the service can read) or `password`",
-                )
-                .into(),
-            );
-            None
-        }
-        (Some(p), Some(_)) => {
-            err(
-                p.span(),
-                lang.pick(
-                    "chỉ dùng một trong `password` và `password_file`",
-                    "use one of `password` and `password_file`, not both",
-                )
-                .into(),
-            );
-            None
-        }
-    };
     let format = match r.format.as_ref().map(|f| (f, f.get_ref().as_str())) {
         None | Some((_, "mp3")) => StreamFormat::Mp3,
         Some((_, "opus")) => StreamFormat::Opus,
@@ -969,6 +941,14 @@ fn stream_settings(
             Idle::Silence
         }
     };
+    let password = secret(
+        "[stream]",
+        (r.password.as_ref(), r.password_file.as_ref()),
+        inline,
+        raw.span().start,
+        (path, text, lang),
+        problems,
+    );
     if problems.len() > before {
         return None;
     }
@@ -981,6 +961,137 @@ fn stream_settings(
         format,
         bitrate_kbps,
         idle,
+    })
+}
+
+/// A password given inline or, better, in a file only the service can read (relative to
+/// the configuration's folder), each problem located.
+fn secret(
+    section: &str,
+    given: (Option<&Spanned<String>>, Option<&Spanned<String>>),
+    inline: Option<String>,
+    section_at: usize,
+    (path, text, lang): (&Path, &str, Lang),
+    problems: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let mut err = |span: std::ops::Range<usize>, msg: String| {
+        problems.push(Diagnostic::error(path, text, span, msg));
+    };
+    match given {
+        (Some(p), None) => Some(p.get_ref().clone()),
+        (None, Some(f)) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let file = dir.join(f.get_ref());
+            match std::fs::read_to_string(&file) {
+                Ok(p) if !p.trim().is_empty() => Some(p.trim().to_string()),
+                Ok(_) => {
+                    err(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "tệp mật khẩu {} rỗng",
+                            "the password file {} is empty",
+                            file.display()
+                        ),
+                    );
+                    None
+                }
+                Err(e) => {
+                    err(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "không đọc được tệp mật khẩu {}: {e}",
+                            "cannot read the password file {}: {e}",
+                            file.display()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) if inline.is_some() => inline,
+        (None, None) => {
+            err(
+                section_at..section_at + section.len(),
+                tr!(
+                    lang,
+                    "{section} cần `password_file` (tệp chỉ dịch vụ đọc được) hoặc `password`",
+                    "{section} needs `password_file` (a file only the service can read) or `password`"
+                ),
+            );
+            None
+        }
+        (Some(p), Some(_)) => {
+            err(
+                p.span(),
+                lang.pick(
+                    "chỉ dùng một trong `password` và `password_file`",
+                    "use one of `password` and `password_file`, not both",
+                )
+                .into(),
+            );
+            None
+        }
+    }
+}
+
+/// The `[sync]` section: where the province's database is and who this station is there.
+fn sync_settings(
+    raw: &Spanned<RawSync>,
+    path: &Path,
+    text: &str,
+    lang: Lang,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<SyncConfig> {
+    let before = problems.len();
+    let r = raw.get_ref();
+    let target = match crate::central::Target::parse(r.url.get_ref(), lang) {
+        Ok(t) => Some(t),
+        Err(why) => {
+            problems.push(Diagnostic::error(path, text, r.url.span(), why));
+            None
+        }
+    };
+    if !crate::central::valid_station_id(r.station.get_ref()) {
+        problems.push(Diagnostic::error(
+            path,
+            text,
+            r.station.span(),
+            lang.pick(
+                "`station` là mã của đài do tỉnh cấp: chữ thường, số và dấu gạch ngang, tối đa 40 ký tự",
+                "`station` is the id the province gave this station: lower-case letters, digits and hyphens, at most 40",
+            )
+            .to_string(),
+        ));
+    }
+    let inline = target
+        .as_ref()
+        .and_then(|t| t.config.get_password())
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    let password = secret(
+        "[sync]",
+        (r.password.as_ref(), r.password_file.as_ref()),
+        inline,
+        raw.span().start,
+        (path, text, lang),
+        problems,
+    );
+    if problems.len() > before {
+        return None;
+    }
+    let mut target = target?;
+    let user = match &r.user {
+        Some(u) => u.get_ref().clone(),
+        None if !target.user.is_empty() => target.user.clone(),
+        None => crate::central::login_for(r.station.get_ref()),
+    };
+    target.config.user(&user);
+    target.user = user;
+    target.config.password(password?);
+    Some(SyncConfig {
+        target,
+        station: r.station.get_ref().clone(),
     })
 }
 

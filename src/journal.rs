@@ -768,6 +768,35 @@ impl Problem {
     }
 }
 
+/// One stored event as it is chained: every field the hash covers, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawEvent {
+    pub seq: i64,
+    pub recorded_at: String,
+    pub kind: String,
+    /// The indexed columns in storage order (see [`Columns`]), numbers as decimal text.
+    pub columns: [Option<String>; 12],
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl RawEvent {
+    /// What this event's hash must be, given its stored previous hash.
+    pub fn link(&self) -> String {
+        let fields: [Option<&[u8]>; 12] =
+            std::array::from_fn(|i| self.columns[i].as_deref().map(str::as_bytes));
+        hex(&chain_digest(
+            self.prev_hash.as_bytes(),
+            self.seq,
+            self.recorded_at.as_bytes(),
+            self.kind.as_bytes(),
+            &fields,
+            self.body.as_bytes(),
+        ))
+    }
+}
+
 /// The hash that starts the chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -1068,6 +1097,78 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Stored events after `after`, at most `limit`, exactly as they are chained (for the
+    /// province's copy, which re-walks the chain with [`RawEvent::link`]).
+    pub fn raw_events(&self, after: i64, limit: usize) -> Result<Vec<RawEvent>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ROW} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))
+            .map_err(self.sql())?;
+        let mut rows = stmt
+            .query(params![after, limit as i64])
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            use rusqlite::types::ValueRef;
+            let text = |i: usize| -> Result<Option<String>, rusqlite::Error> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    other => {
+                        return Err(rusqlite::Error::InvalidColumnType(
+                            i,
+                            format!("{other:?}"),
+                            other.data_type(),
+                        ))
+                    }
+                })
+            };
+            let event = (|| -> Result<RawEvent, rusqlite::Error> {
+                Ok(RawEvent {
+                    seq: r.get(0)?,
+                    recorded_at: r.get(1)?,
+                    kind: r.get(2)?,
+                    columns: [
+                        text(3)?,
+                        text(4)?,
+                        text(5)?,
+                        text(6)?,
+                        text(7)?,
+                        text(8)?,
+                        text(9)?,
+                        text(10)?,
+                        text(11)?,
+                        text(12)?,
+                        text(13)?,
+                        text(14)?,
+                    ],
+                    body: r.get(15)?,
+                    prev_hash: r.get(16)?,
+                    hash: r.get(17)?,
+                })
+            })()
+            .map_err(self.sql())?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// The stored hash of event `seq`, if there is one.
+    pub fn hash_at(&self, seq: i64) -> Result<Option<String>, JournalError> {
+        if seq == 0 {
+            return Ok(Some(GENESIS.to_string()));
+        }
+        self.conn
+            .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.sql())
     }
 
     /// The chain head: event count and the last hash.

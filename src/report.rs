@@ -115,7 +115,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, outcome: Option<Outcome>, n: i64) {
+    pub(crate) fn add(&mut self, outcome: Option<Outcome>, n: i64) {
         self.planned += n;
         match outcome {
             Some(Outcome::Completed) => self.completed += n,
@@ -224,6 +224,11 @@ pub struct Report {
     pub clips: Vec<ClipLine>,
     /// The journal's last event: occurrences after it are not accounted for yet.
     pub journal_until: Option<DateTime<Utc>>,
+    /// How far the province's copy goes ("đã gửi lên tỉnh đến sự kiện N"), when the
+    /// station sends to one; shown on paper, left out of CSV and JSON (they change as it
+    /// sends, and they are reproducible byte for byte).
+    #[serde(skip)]
+    pub sent: Option<String>,
     #[serde(skip)]
     pub lang: Lang,
     #[serde(skip)]
@@ -502,6 +507,7 @@ pub fn build(
         shortfalls,
         clips,
         journal_until: journal.last_activity()?,
+        sent: None,
         lang,
         tz,
     })
@@ -631,6 +637,9 @@ impl Report {
                 .format("%Y-%m-%d %H:%M:%S")
         );
         let _ = writeln!(o, "{}", self.chain_text());
+        if let Some(sent) = &self.sent {
+            let _ = writeln!(o, "{sent}");
+        }
         for p in &self.plans {
             let _ = writeln!(o, "\n{} ({})", p.title, p.id);
             if !p.document.is_empty() {
@@ -873,58 +882,7 @@ impl Report {
     pub fn to_html(&self) -> String {
         let e = html_escape;
         let mut o = String::new();
-        let _ = write!(
-            o,
-            r#"<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8">
-<title>{title}</title>
-<style>
-@page {{ size: A4; margin: 20mm 15mm 20mm 30mm; }}
-body {{ font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; color: #000; margin: 0 auto; max-width: 165mm; }}
-.nd30 {{ display: flex; justify-content: space-between; text-align: center; font-size: 12pt; }}
-.nd30 .body {{ width: 40%; }}
-.nd30 .nation {{ width: 58%; }}
-.motto {{ text-decoration: underline; }}
-.dateline {{ font-style: italic; margin-top: 2mm; }}
-.doctype {{ text-align: center; font-weight: bold; font-size: 14pt; margin: 6mm 0 0; }}
-.recipients {{ font-size: 11pt; text-align: left !important; }}
-h1 {{ font-size: 14pt; text-align: center; margin: 4mm 0 1mm; }}
-h2 {{ font-size: 12pt; margin: 5mm 0 2mm; }}
-h3 {{ font-size: 11pt; margin: 3mm 0 1mm; }}
-.center {{ text-align: center; }}
-.meta {{ font-size: 10pt; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 3mm; page-break-inside: auto; }}
-th, td {{ border: 1px solid #444; padding: 1mm 1.5mm; font-size: 9.5pt; vertical-align: top; }}
-th {{ background: #eee; }}
-td.n {{ text-align: right; white-space: nowrap; }}
-tr.total td {{ font-weight: bold; }}
-.score {{ border: 2px solid #000; padding: 2mm 3mm; font-weight: bold; margin: 4mm 0; }}
-.warn {{ color: #a00; font-weight: bold; }}
-.hash {{ font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; word-break: break-all; }}
-.sign {{ display: flex; justify-content: space-between; margin-top: 10mm; }}
-.sign div {{ width: 45%; text-align: center; }}
-</style></head><body>
-"#,
-            lang = self.lang.code(),
-            title = e(&self.title())
-        );
-        // The administrative document layout of Nghị định 30/2020/NĐ-CP, so the printed
-        // report can be signed as is: issuing body and number on the left, national name,
-        // motto and the place-and-date line on the right, the document type centred.
-        let _ = writeln!(
-            o,
-            "<div class=\"nd30\"><div class=\"body\"><b>{}</b><br>{}</div><div class=\"nation\"><b>{}</b><br><b class=\"motto\">{}</b><div class=\"dateline\">{}</div></div></div>",
-            e(&self.station.to_uppercase()),
-            e(self.l("Số: …/BC-…", "No.: …/BC-…")),
-            e(self.l("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIETNAM")),
-            e(self.l("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness")),
-            e(self.l("……, ngày … tháng … năm ……", "……, date ……")),
-        );
-        let _ = writeln!(
-            o,
-            "<p class=\"doctype\">{}</p>",
-            e(self.l("BÁO CÁO", "REPORT"))
-        );
+        nd30_head(&mut o, self.lang, &self.station, &self.title());
         let _ = writeln!(o, "<h1>{}</h1>", e(&self.title()));
         let _ = writeln!(
             o,
@@ -1062,6 +1020,9 @@ tr.total td {{ font-weight: bold; }}
         }
         let _ = writeln!(o, "</table>");
         let _ = writeln!(o, "<p class=\"hash\">{}</p>", e(&self.chain_text()));
+        if let Some(sent) = &self.sent {
+            let _ = writeln!(o, "<p class=\"meta\">{}</p>", e(sent));
+        }
         let _ = writeln!(
             o,
             "<div class=\"sign\"><div class=\"recipients\"><b><i>{}</i></b><br>{}<br>{}<br><br><b>{}</b><br><i>{}</i></div><div><b>{}</b><br><i>{}</i></div></div>",
@@ -1264,6 +1225,65 @@ tr.total td {{ font-weight: bold; }}
         }
         wb.save_to_buffer()
     }
+}
+
+/// The start of a printed report: the page and its style, then the administrative
+/// document layout of Nghị định 30/2020/NĐ-CP (issuing body and number, national name and
+/// motto, place and date, document type), so it can be signed as is.
+pub fn nd30_head(o: &mut String, lang: Lang, issuer: &str, title: &str) {
+    let e = html_escape;
+    let _ = write!(
+        o,
+        r#"<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+@page {{ size: A4; margin: 20mm 15mm 20mm 30mm; }}
+body {{ font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; color: #000; margin: 0 auto; max-width: 165mm; }}
+.nd30 {{ display: flex; justify-content: space-between; text-align: center; font-size: 12pt; }}
+.nd30 .body {{ width: 40%; }}
+.nd30 .nation {{ width: 58%; }}
+.motto {{ text-decoration: underline; }}
+.dateline {{ font-style: italic; margin-top: 2mm; }}
+.doctype {{ text-align: center; font-weight: bold; font-size: 14pt; margin: 6mm 0 0; }}
+.recipients {{ font-size: 11pt; text-align: left !important; }}
+h1 {{ font-size: 14pt; text-align: center; margin: 4mm 0 1mm; }}
+h2 {{ font-size: 12pt; margin: 5mm 0 2mm; }}
+h3 {{ font-size: 11pt; margin: 3mm 0 1mm; }}
+.center {{ text-align: center; }}
+.meta {{ font-size: 10pt; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 3mm; page-break-inside: auto; }}
+th, td {{ border: 1px solid #444; padding: 1mm 1.5mm; font-size: 9.5pt; vertical-align: top; }}
+th {{ background: #eee; }}
+td.n {{ text-align: right; white-space: nowrap; }}
+tr.total td {{ font-weight: bold; }}
+.score {{ border: 2px solid #000; padding: 2mm 3mm; font-weight: bold; margin: 4mm 0; }}
+.warn {{ color: #a00; font-weight: bold; }}
+.hash {{ font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; word-break: break-all; }}
+.sign {{ display: flex; justify-content: space-between; margin-top: 10mm; }}
+.sign div {{ width: 45%; text-align: center; }}
+</style></head><body>
+"#,
+        lang = lang.code(),
+        title = e(title)
+    );
+    // The administrative document layout of Nghị định 30/2020/NĐ-CP, so the printed
+    // report can be signed as is: issuing body and number on the left, national name,
+    // motto and the place-and-date line on the right, the document type centred.
+    let _ = writeln!(
+        o,
+        "<div class=\"nd30\"><div class=\"body\"><b>{}</b><br>{}</div><div class=\"nation\"><b>{}</b><br><b class=\"motto\">{}</b><div class=\"dateline\">{}</div></div></div>",
+        e(&issuer.to_uppercase()),
+        e(lang.pick("Số: …/BC-…", "No.: …/BC-…")),
+        e(lang.pick("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "SOCIALIST REPUBLIC OF VIETNAM")),
+        e(lang.pick("Độc lập - Tự do - Hạnh phúc", "Independence - Freedom - Happiness")),
+        e(lang.pick("……, ngày … tháng … năm ……", "……, date ……")),
+    );
+    let _ = writeln!(
+        o,
+        "<p class=\"doctype\">{}</p>",
+        e(lang.pick("BÁO CÁO", "REPORT"))
+    );
 }
 
 pub fn html_escape(s: &str) -> String {

@@ -9,6 +9,7 @@
 //! measurements flaky.
 
 mod browser;
+mod central;
 mod cli;
 mod daemon_time;
 mod device_loss;

@@ -296,7 +296,7 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
 }
 
 #[test]
-fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
+fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
     let ice = Icecast::start();
     let _feeds: Vec<_> = [
         ("aac.aac", "aac"),
@@ -310,12 +310,6 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
     for m in ["aac.aac", "vorbis.ogg", "opus.ogg", "mp3.mp3"] {
         ice.wait_mount(m);
     }
-    let hls_dir = tempfile::tempdir().unwrap();
-    let _hls = Ffmpeg::hls_into(hls_dir.path(), 440);
-    let hls_server = Server::files(hls_dir.path().to_path_buf());
-    let fmp4_dir = tempfile::tempdir().unwrap();
-    let _fmp4 = Ffmpeg::hls_fmp4_into(fmp4_dir.path(), 440);
-    let fmp4_server = Server::files(fmp4_dir.path().to_path_buf());
     let mp3 = ice.url("mp3.mp3");
     let lists = Server::start(move |path, mut s| {
         let body = match path {
@@ -340,9 +334,27 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
             body.len()
         );
     });
-    // The HLS encoder needs a few segments out before a player joins.
+    relays_are_completed_as(&[
+        ("aac", ice.url("aac.aac"), "aac"),
+        ("vorbis", ice.url("vorbis.ogg"), "vorbis"),
+        ("opus", ice.url("opus.ogg"), "opus"),
+        ("m3u", lists.url("/vov.m3u"), "mp3"),
+        ("pls", lists.url("/tinh.pls"), "mp3"),
+        ("redirect", lists.url("/moved"), "mp3"),
+    ]);
+}
+
+#[test]
+fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
+    let ts_dir = tempfile::tempdir().unwrap();
+    let _ts = Ffmpeg::hls_into(ts_dir.path(), 440);
+    let ts_server = Server::files(ts_dir.path().to_path_buf());
+    let fmp4_dir = tempfile::tempdir().unwrap();
+    let _fmp4 = Ffmpeg::hls_fmp4_into(fmp4_dir.path(), 440);
+    let fmp4_server = Server::files(fmp4_dir.path().to_path_buf());
+    // The encoders need a few segments out before a player joins.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(hls_dir.path().join("live.m3u8"))
+    while !std::fs::read_to_string(ts_dir.path().join("live.m3u8"))
         .is_ok_and(|p| p.matches(".ts").count() >= 3)
         || !std::fs::read_to_string(fmp4_dir.path().join("live.m3u8"))
             .is_ok_and(|p| p.matches(".m4s").count() >= 3)
@@ -350,18 +362,16 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_redirects_and_hls() {
         assert!(std::time::Instant::now() < deadline, "no HLS playlist");
         std::thread::sleep(Duration::from_millis(200));
     }
-
-    let at = (unix_now() + 12.0).floor();
-    let cases = [
-        ("aac", ice.url("aac.aac"), "aac"),
-        ("vorbis", ice.url("vorbis.ogg"), "vorbis"),
-        ("opus", ice.url("opus.ogg"), "opus"),
-        ("m3u", lists.url("/vov.m3u"), "mp3"),
-        ("pls", lists.url("/tinh.pls"), "mp3"),
-        ("redirect", lists.url("/moved"), "mp3"),
-        ("hls", hls_server.url("/live.m3u8"), "aac"),
+    relays_are_completed_as(&[
+        ("hls-ts", ts_server.url("/live.m3u8"), "aac"),
         ("hls-fmp4", fmp4_server.url("/live.m3u8"), "aac"),
-    ];
+    ]);
+}
+
+/// Runs one station per source, each with a 6 s relay 12 s from now, and checks each was
+/// relayed in full as the codec named, with the clip slot after it aired.
+fn relays_are_completed_as(cases: &[(&str, String, &str)]) {
+    let at = (unix_now() + 12.0).floor();
     let stations: Vec<_> = cases
         .iter()
         .map(|(_, source, _)| fault_station(source, at, 0.1))

@@ -48,7 +48,7 @@ queue = "mot-cua"
 take = 1
 "#;
 
-fn local(s: &str) -> DateTime<Utc> {
+pub(crate) fn local(s: &str) -> DateTime<Utc> {
     local_to_utc(
         TZ,
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
@@ -56,7 +56,7 @@ fn local(s: &str) -> DateTime<Utc> {
     .unwrap()
 }
 
-fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<Utc>) {
+pub(crate) fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<Utc>) {
     let options = RunOptions {
         tick: Duration::from_secs(3600),
         ..RunOptions::default()
@@ -64,7 +64,7 @@ fn run(st: &TempStation, recorder: Recorder, clock: &FakeClock, until: DateTime<
     crate::support::daemon::run(st, recorder, clock, until, vec![], vec![], options);
 }
 
-fn september() -> TempStation {
+pub(crate) fn september() -> TempStation {
     let st = TempStation::new("station = \"Đài truyền thanh xã Hoằng Hóa\"", SCHEDULE);
     // TempStation wrote a station name already; keep the first.
     st.write(

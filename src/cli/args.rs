@@ -198,6 +198,30 @@ pub(super) enum Command {
         priority: PlayPriority,
     },
     #[command(about = h(
+        "Gửi nhật ký lên cơ sở dữ liệu của tỉnh ([sync] trong cấu hình), theo thứ tự, tiếp từ sự kiện tỉnh đã nhận",
+        "Send the journal to the province's database ([sync] in the configuration), in order, from the last event it acknowledged",
+    ))]
+    Sync {
+        #[arg(long, help = h(
+            "Gửi một lượt rồi thoát (mã 0 nếu đã gửi hết)",
+            "Send once and exit (0 if everything was sent)",
+        ))]
+        once: bool,
+    },
+    #[command(about = h(
+        "Phía tỉnh: cơ sở dữ liệu PostgreSQL gom nhật ký của mọi đài (init, add-station, report, verify)",
+        "The province's side: the PostgreSQL database holding every station's journal (init, add-station, report, verify)",
+    ))]
+    Central {
+        #[arg(long, global = true, value_name = "URL", env = "LOAXA_CENTRAL_DB", help = h(
+            "Địa chỉ cơ sở dữ liệu của tỉnh, ví dụ postgresql://quantri@tinh.example.vn/loaxa (mật khẩu: PGPASSWORD)",
+            "The central database, e.g. postgresql://admin@tinh.example.vn/loaxa (password: PGPASSWORD)",
+        ))]
+        db: Option<String>,
+        #[command(subcommand)]
+        action: CentralAction,
+    },
+    #[command(about = h(
         "Bảng điều khiển trên trình duyệt (một tiến trình riêng, mặc định ở http://127.0.0.1:8080/). `loaxa web passwd` đặt mật khẩu; `loaxa web --help` xem thêm",
         "The operator's console in a browser (its own process, by default at http://127.0.0.1:8080/). `loaxa web passwd` sets a password; `loaxa web --help` for more",
     ))]
@@ -273,6 +297,61 @@ pub(super) enum ReportFormat {
     Json,
     Html,
     Xlsx,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CentralAction {
+    #[command(about = h(
+        "Tạo hoặc nâng cấp lược đồ (các bước nâng cấp có đánh số)",
+        "Create the schema, or migrate it to this version (numbered migrations)",
+    ))]
+    Init,
+    #[command(about = h(
+        "Thêm một đài và tạo tài khoản đăng nhập chỉ được gửi sự kiện của chính đài đó",
+        "Add a station and create a login that can only add that station's own events",
+    ))]
+    AddStation {
+        id: String,
+        #[arg(long, help = h("Tên đài (để hiện trong báo cáo)", "The station's name (shown in reports)"))]
+        name: Option<String>,
+        #[arg(long, value_name = "FILE", help = h(
+            "Ghi mật khẩu của tài khoản vào tệp này (quyền 0600) thay vì in ra",
+            "Write the login's password to this file (mode 0600) instead of printing it",
+        ))]
+        password_file: Option<PathBuf>,
+    },
+    #[command(about = h(
+        "Báo cáo toàn tỉnh: theo xã, theo nội dung kế hoạch, đài chưa gửi, đài bị cảnh báo",
+        "The province's report: per commune, per plan item, silent stations, flagged stations",
+    ))]
+    Report {
+        #[arg(long, conflicts_with = "year", help = h("Tháng: 2025-09", "A month: 2025-09"))]
+        month: Option<String>,
+        #[arg(long, help = h("Năm: 2025", "A year: 2025"))]
+        year: Option<i32>,
+        #[arg(long = "station", value_name = "ID", help = h("Chỉ các đài này", "Only these stations"))]
+        stations: Vec<String>,
+        #[arg(long, value_name = "YYYY-MM-DD", help = h(
+            "Liệt kê đài không liên lạc từ ngày này (mặc định: 7 ngày trước)",
+            "List stations not heard from since this day (default: 7 days ago)",
+        ))]
+        silent_since: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table, help = h(
+            "Dạng: table, csv, json, html (in theo NĐ 30/2020) hoặc xlsx",
+            "Format: table, csv, json, html (printable, NĐ 30/2020 layout) or xlsx",
+        ))]
+        format: ReportFormat,
+        #[arg(long, value_name = "FILE", help = h("Ghi vào tệp", "Write to this file"))]
+        out: Option<PathBuf>,
+    },
+    #[command(about = h(
+        "Kiểm tra lại toàn bộ chuỗi nhật ký đã lưu của các đài",
+        "Re-walk the stored chains, recomputing every hash",
+    ))]
+    Verify {
+        #[arg(long = "station", value_name = "ID")]
+        stations: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

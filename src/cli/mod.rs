@@ -4,6 +4,7 @@
 //! 2 invalid input or usage. `run_args` runs any command in-process, for tests.
 
 mod args;
+mod central;
 mod doctor;
 mod help;
 mod install;
@@ -14,6 +15,7 @@ mod play;
 mod report;
 mod run;
 mod status;
+mod sync;
 mod validate;
 mod web;
 
@@ -26,7 +28,9 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use args::Cli;
-use args::{Command, Format, LogAction, LogArgs, NextFormat, PlayPriority, ReportFormat};
+use args::{
+    CentralAction, Command, Format, LogAction, LogArgs, NextFormat, PlayPriority, ReportFormat,
+};
 
 use crate::audio::device::DeviceOutput;
 use crate::audio::paced::PacedOutput;
@@ -326,6 +330,8 @@ fn dispatch(
             err,
         ),
         Command::Web { args } => web::web(ctx, &args, err),
+        Command::Sync { once } => sync::sync(ctx, once, out, err),
+        Command::Central { db, action } => central::central(ctx, db, action, out, err),
         Command::Play {
             file,
             output,

@@ -63,6 +63,11 @@ pub(super) fn report(
         ctx.now,
     )
     .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let mut r = r;
+    if station.config.sync.is_some() {
+        r.sent = crate::sync::read(&crate::sync::path_for(&station.config.journal))
+            .map(|s| s.line(lang, tz));
+    }
     let bytes = match format {
         ReportFormat::Table => r.to_text().into_bytes(),
         ReportFormat::Csv => r.to_csv().into_bytes(),

@@ -147,6 +147,19 @@ pub(super) fn status(
         }
     }
 
+    if let Some(sync) = &station.config.sync {
+        let line = match crate::sync::read(&crate::sync::path_for(&station.config.journal)) {
+            Some(state) => state.line(lang, tz),
+            None => tr!(
+                lang,
+                "chưa chạy `loaxa sync` lần nào (gửi lên {})",
+                "`loaxa sync` has not run yet (to {})",
+                sync.target.display
+            ),
+        };
+        let _ = writeln!(o, "{}: {line}", lang.pick("Gửi lên tỉnh", "Province"));
+    }
+
     let _ = writeln!(o, "\n{}", lang.pick("Sắp phát:", "Next:"));
     let next: Vec<crate::status::Upcoming> = match &live {
         Some(s) => s.next.clone(),

@@ -22,6 +22,8 @@ struct Segments {
     demux: Option<TsDemuxer>,
     changed_at: Instant,
     until: Instant,
+    /// Read for its stop flag: a stopped relay stops polling at once.
+    feed: Arc<super::Feed>,
     /// Why the stream ended, when it was the playlist's fault rather than a read's.
     why: Arc<Mutex<Option<RelayError>>>,
     segment_ext: Option<String>,
@@ -87,7 +89,7 @@ impl Segments {
     /// Brings the next segment's audio into `pending`.
     fn fill(&mut self) -> io::Result<()> {
         loop {
-            if Instant::now() >= self.until {
+            if Instant::now() >= self.until || self.feed.stopped() {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
             if let Some(seg) = self
@@ -161,6 +163,7 @@ pub(super) fn relay(
         demux: None,
         changed_at: Instant::now(),
         until,
+        feed: pipeline.feed.clone(),
         why: why.clone(),
         segment_ext: None,
     };

@@ -15,7 +15,7 @@ pub mod source;
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ const CAPACITY: Duration = Duration::from_secs(12);
 pub const RESUME: Duration = Duration::from_millis(1500);
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// A connection that brings bytes but no decodable audio for this long is dropped.
+pub const NO_AUDIO: Duration = Duration::from_secs(10);
 /// A playlist or an HLS segment larger than this is not one.
 const MAX_TEXT: u64 = 1 << 20;
 const MAX_SEGMENT: u64 = 32 << 20;
@@ -379,6 +381,9 @@ pub struct Pipeline {
     /// Audio has come on this connection.
     pub delivered: bool,
     pub started: Instant,
+    /// When audio last came, in ms after `created` (read by the [`Watchdog`]).
+    heard: Arc<AtomicU64>,
+    created: Instant,
 }
 
 impl Pipeline {
@@ -390,11 +395,37 @@ impl Pipeline {
             out: Vec::new(),
             delivered: false,
             started: Instant::now(),
+            heard: Arc::new(AtomicU64::new(0)),
+            created: Instant::now(),
         }
+    }
+
+    /// Wraps a connection's bytes so that it fails once no audio has come of them for
+    /// [`NO_AUDIO`], or the relay is stopped, or its slot is over.
+    fn watch(
+        &self,
+        inner: Box<dyn Read + Send + Sync>,
+        at: &Url,
+        until: Instant,
+    ) -> Box<dyn Read + Send + Sync> {
+        self.heard
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        Box::new(Watchdog {
+            inner,
+            feed: self.feed.clone(),
+            heard: self.heard.clone(),
+            created: self.created,
+            until,
+            at: at.to_string(),
+        })
     }
 
     /// Notes the connection's first audio, then converts and levels a chunk into `out`.
     fn prepare(&mut self, samples: &[f32], channels: u16, rate: u32, codec: &str) {
+        if !samples.is_empty() {
+            self.heard
+                .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
         if !self.delivered {
             self.delivered = true;
             self.started = Instant::now();
@@ -423,6 +454,49 @@ impl Pipeline {
         self.prepare(samples, channels, rate, codec);
         self.feed.push_now(&self.out);
     }
+}
+
+/// A connection's bytes, cut off when they stop turning into audio (a decoder may
+/// otherwise search a stream of garbage for as long as it flows) or when the relay ends.
+struct Watchdog {
+    inner: Box<dyn Read + Send + Sync>,
+    feed: Arc<Feed>,
+    heard: Arc<AtomicU64>,
+    created: Instant,
+    until: Instant,
+    at: String,
+}
+
+/// The error a [`Watchdog`] cuts a connection with, told apart from a read's own.
+#[derive(Debug)]
+struct NoAudio;
+
+impl std::fmt::Display for NoAudio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no audio decoded in {} s", NO_AUDIO.as_secs())
+    }
+}
+
+impl std::error::Error for NoAudio {}
+
+impl Read for Watchdog {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.feed.stopped() || Instant::now() >= self.until {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let heard = Duration::from_millis(self.heard.load(Ordering::Relaxed));
+        if self.created.elapsed().saturating_sub(heard) > NO_AUDIO {
+            tracing::debug!("{}: {}", self.at, NoAudio);
+            return Err(std::io::Error::other(NoAudio));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// True if `e` is a [`Watchdog`]'s cut (symphonia keeps the io error it was given).
+fn is_no_audio(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<NoAudio>)
 }
 
 /// The session's thread: connect, relay, and on any failure wait and try again.
@@ -610,6 +684,10 @@ fn decode_stream(
 ) -> Result<(), RelayError> {
     let end = |e: decode::DecodeEnd| match e {
         decode::DecodeEnd::Ended => RelayError::Closed { at: at.to_string() },
+        decode::DecodeEnd::Io(io) if is_no_audio(&io) => RelayError::NotAudio {
+            at: at.to_string(),
+            detail: NoAudio.to_string(),
+        },
         decode::DecodeEnd::Io(io) => http::io_error(at, &io),
         decode::DecodeEnd::NotAudio(detail) => RelayError::NotAudio {
             at: at.to_string(),
@@ -617,7 +695,7 @@ fn decode_stream(
         },
     };
     // Ogg may be Vorbis (symphonia) or Opus (libopus): the first page tells.
-    let mut body = body;
+    let mut body = pipeline.watch(body, at, until);
     if kind == Some("ogg") {
         let mut head = vec![0u8; 256];
         let mut got = 0;
@@ -659,3 +737,45 @@ fn decode_stream(
 }
 
 pub mod hls;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// Regression: a source that kept sending bytes the decoder could not sync on (here one
+    /// ADTS header, then zeros) held the relay in the decoder's search for the next frame
+    /// with no error journaled until the slot ended. The watchdog cuts it and names it.
+    #[test]
+    fn bytes_that_never_decode_are_cut_named_and_retried() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                thread::spawn(move || {
+                    // AAC-LC, 44.1 kHz, stereo, a 107-byte frame.
+                    let _ = conn.write_all(
+                        b"HTTP/1.0 200 OK\r\nContent-Type: audio/aac\r\n\r\n\xff\xf1\x50\x80\x0d\x7f\xfc",
+                    );
+                    let zeros = [0u8; 4096];
+                    while conn.write_all(&zeros).is_ok() {
+                        thread::sleep(Duration::from_millis(20));
+                    }
+                });
+            }
+        });
+        let source =
+            Source::parse(&format!("http://127.0.0.1:{port}/zeros.aac"), Lang::En).unwrap();
+        let until = Instant::now() + NO_AUDIO + Duration::from_secs(3);
+        let session = Session::start(source, 2, 44_100, until, None, Lang::En);
+        let feed = session.feed();
+        while Instant::now() < until && feed.facts().errors.is_empty() {
+            thread::sleep(Duration::from_millis(100));
+        }
+        let facts = feed.facts();
+        let (_, error, _) = facts.errors.first().expect("an error is noted");
+        assert!(error.contains("no audio decoded in 10 s"), "{error}");
+    }
+}

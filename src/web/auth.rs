@@ -38,7 +38,7 @@ impl Session {
 }
 
 /// Random bytes from the kernel, as hex: session ids and CSRF tokens.
-pub(super) fn token() -> String {
+pub(crate) fn token() -> String {
     use std::io::Read;
     let mut b = [0u8; 32];
     // The kernel's generator does not fail once the system is up; if it ever did, a

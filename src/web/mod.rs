@@ -10,7 +10,7 @@
 //! every change a CSRF token and the operator role.
 
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod editor;
 mod memory;
 mod pages;

@@ -99,6 +99,7 @@ pub mod bin;
 pub mod browser;
 pub mod daemon;
 pub mod icecast;
+pub mod postgres;
 #[path = "pulse.rs"]
 pub mod pulse;
 pub mod web;

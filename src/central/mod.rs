@@ -1,0 +1,585 @@
+//! The province's copy of every station's journal, in PostgreSQL. Stations send their
+//! events through `loaxa sync` (see `crate::sync`) to one SQL function that accepts only a
+//! batch continuing the chain held for that station's own login; the province's staff run
+//! `loaxa central init | add-station | report | verify` against the same database.
+//!
+//! A copy received as it happened is what makes a station's history hard to rewrite: an
+//! edited, truncated or replaced journal no longer continues the chain the centre holds,
+//! and the batch that shows it is kept as evidence and the station flagged.
+
+pub mod report;
+mod schema;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Client;
+
+use crate::journal::RawEvent;
+use crate::lang::Lang;
+use crate::tr;
+
+/// How long a connect or one call may take before the centre counts as unreachable.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CentralError {
+    #[error("the central database address {0}")]
+    Address(String),
+    #[error("cannot reach the central database {at}: {detail}")]
+    Unreachable { at: String, detail: String },
+    #[error("the central database {at} refused the login {user}: {detail}")]
+    Login {
+        at: String,
+        user: String,
+        detail: String,
+    },
+    #[error("the central database {at} refused to write: {detail}")]
+    NoWrites { at: String, detail: String },
+    #[error("central database {at}: {detail}")]
+    Query { at: String, detail: String },
+    #[error(
+        "the central database {at} has schema version {found}; this loaxa knows up to {known}"
+    )]
+    TooNew { at: String, found: i32, known: i32 },
+    #[error("the central database {at} has no loaxa schema yet: run `loaxa central init`")]
+    NotInitialised { at: String },
+    #[error("the province refused the batch: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CentralError {
+    /// The error in the operator's language.
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            CentralError::Address(d) => tr!(lang, "địa chỉ cơ sở dữ liệu tỉnh {d}", "the central database address {d}"),
+            CentralError::Unreachable { at, detail } => tr!(
+                lang,
+                "không kết nối được cơ sở dữ liệu của tỉnh {at}: {detail}",
+                "cannot reach the central database {at}: {detail}"
+            ),
+            CentralError::Login { at, user, detail } => tr!(
+                lang,
+                "cơ sở dữ liệu của tỉnh {at} từ chối đăng nhập {user}: {detail} — kiểm tra tên và tệp mật khẩu trong [sync]",
+                "the central database {at} refused the login {user}: {detail} — check the user and password file in [sync]"
+            ),
+            CentralError::NoWrites { at, detail } => tr!(
+                lang,
+                "cơ sở dữ liệu của tỉnh {at} không ghi được: {detail}",
+                "the central database {at} refused to write: {detail}"
+            ),
+            CentralError::Query { at, detail } => tr!(
+                lang,
+                "cơ sở dữ liệu của tỉnh {at}: {detail}",
+                "central database {at}: {detail}"
+            ),
+            CentralError::TooNew { at, found, known } => tr!(
+                lang,
+                "cơ sở dữ liệu của tỉnh {at} có lược đồ phiên bản {found}; bản loaxa này chỉ biết đến {known}",
+                "the central database {at} has schema version {found}; this loaxa knows up to {known}"
+            ),
+            CentralError::NotInitialised { at } => tr!(
+                lang,
+                "cơ sở dữ liệu {at} chưa có lược đồ loaxa: chạy `loaxa central init`",
+                "the central database {at} has no loaxa schema yet: run `loaxa central init`"
+            ),
+            CentralError::Refused(why) => tr!(
+                lang,
+                "tỉnh từ chối lô sự kiện: {why}",
+                "the province refused the batch: {why}"
+            ),
+            CentralError::Invalid(why) => why.clone(),
+        }
+    }
+}
+
+/// A central database to connect to: the parsed address, whether it is on this machine,
+/// and how to name it without its password.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub config: tokio_postgres::Config,
+    pub display: String,
+    pub user: String,
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.display == other.display
+            && self.user == other.user
+            && self.config.get_password() == other.config.get_password()
+    }
+}
+
+impl Target {
+    /// Parses a PostgreSQL URL or key=value string. TLS is required unless every host is a
+    /// local socket or loopback; an address that turns it off for a remote host is refused.
+    pub fn parse(text: &str, lang: Lang) -> Result<Target, String> {
+        let mut config: tokio_postgres::Config = text.parse().map_err(|e| {
+            tr!(
+                lang,
+                "không đọc được địa chỉ cơ sở dữ liệu ({e}); ví dụ \"postgresql://tinh.example.vn/loaxa\"",
+                "cannot read the database address ({e}); e.g. \"postgresql://tinh.example.vn/loaxa\""
+            )
+        })?;
+        if config.get_hosts().is_empty() {
+            return Err(lang
+                .pick(
+                    "địa chỉ cơ sở dữ liệu thiếu máy chủ (host)",
+                    "the database address names no host",
+                )
+                .into());
+        }
+        let local = config.get_hosts().iter().all(|h| match h {
+            Host::Unix(_) => true,
+            Host::Tcp(name) => {
+                name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
+        });
+        if !local {
+            if config.get_ssl_mode() == SslMode::Disable {
+                return Err(lang
+                    .pick(
+                        "kết nối đến máy chủ ở xa phải dùng TLS: bỏ sslmode=disable",
+                        "a remote database must be reached over TLS: remove sslmode=disable",
+                    )
+                    .into());
+            }
+            config.ssl_mode(SslMode::Require);
+        }
+        config.connect_timeout(TIMEOUT);
+        config.keepalives_idle(Duration::from_secs(30));
+        config.application_name("loaxa");
+        let host = config
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                Host::Unix(p) => p.display().to_string(),
+                Host::Tcp(n) => n.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let db = config.get_dbname().unwrap_or("").to_string();
+        let user = config.get_user().unwrap_or("").to_string();
+        Ok(Target {
+            display: format!("{host}:{port}/{db}"),
+            user,
+            config,
+        })
+    }
+}
+
+/// Connects, over TLS when the address asks for it (checked against the system's
+/// certificate store, as relays are).
+pub async fn connect(t: &Target) -> Result<Client, CentralError> {
+    let tls =
+        tokio_postgres_rustls::MakeRustlsConnect::new((*crate::relay::http::tls_config()).clone());
+    let connecting = t.config.connect(tls);
+    let (client, connection) = tokio::time::timeout(TIMEOUT, connecting)
+        .await
+        .map_err(|_| CentralError::Unreachable {
+            at: t.display.clone(),
+            detail: format!("no answer in {} s", TIMEOUT.as_secs()),
+        })?
+        .map_err(|e| classify(t, &e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("central connection: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// Names a driver error for the operator: a refused login, a database that takes no
+/// writes, a lost connection, or the database's own message.
+pub fn classify(t: &Target, e: &tokio_postgres::Error) -> CentralError {
+    let at = t.display.clone();
+    if let Some(db) = e.as_db_error() {
+        let detail = db.message().to_string();
+        let code = db.code();
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return CentralError::Login {
+                at,
+                user: t.user.clone(),
+                detail,
+            };
+        }
+        if *code == SqlState::DISK_FULL
+            || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+            || *code == SqlState::IO_ERROR
+            || *code == SqlState::INSUFFICIENT_RESOURCES
+            || *code == SqlState::OUT_OF_MEMORY
+        {
+            return CentralError::NoWrites { at, detail };
+        }
+        if *code == SqlState::UNDEFINED_FUNCTION || *code == SqlState::INVALID_SCHEMA_NAME {
+            return CentralError::NotInitialised { at };
+        }
+        return CentralError::Query { at, detail };
+    }
+    // Not the server's answer: the connection (its TLS, its socket) failed.
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = format!("{detail}: {s}");
+        source = s.source();
+    }
+    CentralError::Unreachable { at, detail }
+}
+
+/// Runs `f` against the centre with [`TIMEOUT`], naming its error.
+async fn within<T>(
+    t: &Target,
+    f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, CentralError> {
+    match tokio::time::timeout(TIMEOUT, f).await {
+        Ok(r) => r.map_err(|e| classify(t, &e)),
+        Err(_) => Err(CentralError::Unreachable {
+            at: t.display.clone(),
+            detail: format!("no answer in {} s", TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// Creates the schema, or brings it to this loaxa's version; returns (from, to).
+pub async fn init(t: &Target, client: &Client) -> Result<(i32, i32), CentralError> {
+    let known = schema::MIGRATIONS.len() as i32;
+    within(
+        t,
+        client.batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS loaxa;
+             CREATE TABLE IF NOT EXISTS loaxa.migrations (
+                 version integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now());
+             SELECT pg_advisory_lock(7406113)",
+        ),
+    )
+    .await?;
+    let result = async {
+        let from: i32 = within(
+            t,
+            client.query_one(
+                "SELECT coalesce(max(version), 0) FROM loaxa.migrations",
+                &[],
+            ),
+        )
+        .await?
+        .get(0);
+        if from > known {
+            return Err(CentralError::TooNew {
+                at: t.display.clone(),
+                found: from,
+                known,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let version = i as i32 + 1;
+            let batch = format!(
+                "BEGIN;\n{sql}\nINSERT INTO loaxa.migrations (version) VALUES ({version});\nCOMMIT;"
+            );
+            if let Err(e) = within(t, client.batch_execute(&batch)).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(e);
+            }
+        }
+        Ok((from, known))
+    }
+    .await;
+    let _ = client
+        .batch_execute("SELECT pg_advisory_unlock(7406113)")
+        .await;
+    result
+}
+
+/// Checks the schema is this loaxa's (for commands that only read it).
+pub async fn check_schema(t: &Target, client: &Client) -> Result<(), CentralError> {
+    let known = schema::MIGRATIONS.len() as i32;
+    let row = within(
+        t,
+        client.query_one(
+            "SELECT CASE WHEN to_regclass('loaxa.migrations') IS NULL THEN -1
+                    ELSE (SELECT coalesce(max(version), 0) FROM loaxa.migrations) END",
+            &[],
+        ),
+    )
+    .await?;
+    let found: i32 = row.get(0);
+    if found < 1 {
+        return Err(CentralError::NotInitialised {
+            at: t.display.clone(),
+        });
+    }
+    if found > known {
+        return Err(CentralError::TooNew {
+            at: t.display.clone(),
+            found,
+            known,
+        });
+    }
+    if found < known {
+        return Err(CentralError::Invalid(format!(
+            "the central database {} has schema version {found}; run `loaxa central init` to bring it to {known}",
+            t.display
+        )));
+    }
+    Ok(())
+}
+
+/// A station id as the centre accepts it.
+pub fn valid_station_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}
+
+/// The login role a station sends as.
+pub fn login_for(id: &str) -> String {
+    format!("loaxa_st_{}", id.replace('-', "_"))
+}
+
+/// Adds a station and creates its login, which may only call the two functions; returns
+/// the login and its new password.
+pub async fn add_station(
+    t: &Target,
+    client: &Client,
+    id: &str,
+    name: Option<&str>,
+) -> Result<(String, String), CentralError> {
+    if !valid_station_id(id) {
+        return Err(CentralError::Invalid(format!(
+            "a station id is 1 to 40 lower-case letters, digits and hyphens (not {id:?})"
+        )));
+    }
+    check_schema(t, client).await?;
+    let login = login_for(id);
+    // The password is hex, so it needs no quoting in the statement (a role's password
+    // cannot be a bound parameter).
+    let password = crate::web::auth::token()[..32].to_string();
+    let exists: bool = within(
+        t,
+        client.query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+            &[&login],
+        ),
+    )
+    .await?
+    .get(0);
+    let role_sql = if exists {
+        format!("ALTER ROLE \"{login}\" LOGIN PASSWORD '{password}'")
+    } else {
+        format!("CREATE ROLE \"{login}\" LOGIN PASSWORD '{password}' IN ROLE loaxa_station")
+    };
+    let made = within(
+        t,
+        client.batch_execute(&format!(
+            "BEGIN; {role_sql}; GRANT loaxa_station TO \"{login}\"; COMMIT;"
+        )),
+    )
+    .await;
+    if let Err(e) = made {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(e);
+    }
+    within(
+        t,
+        client.execute(
+            "INSERT INTO loaxa.stations (id, login, name) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, loaxa.stations.name)",
+            &[&id, &login, &name],
+        ),
+    )
+    .await?;
+    Ok((login, password))
+}
+
+/// What the centre holds for a station: its head, and its flag if its chain was contradicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+    pub flag: Option<String>,
+}
+
+/// The head the centre holds for `station` (as the station's own login).
+pub async fn head(t: &Target, client: &Client, station: &str) -> Result<Head, CentralError> {
+    let row = within(
+        t,
+        client.query_one("SELECT * FROM loaxa.head($1)", &[&station]),
+    )
+    .await?;
+    if let Some(why) = row.get::<_, Option<String>>(3) {
+        return Err(CentralError::Refused(why));
+    }
+    Ok(Head {
+        seq: row.get(0),
+        hash: row.get(1),
+        flag: row.get(2),
+    })
+}
+
+/// Sends one batch; returns the head the centre then holds, or its refusal.
+pub async fn ingest(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    events: &[RawEvent],
+) -> Result<Head, CentralError> {
+    let json = serde_json::to_value(events).map_err(|e| CentralError::Query {
+        at: t.display.clone(),
+        detail: e.to_string(),
+    })?;
+    let row = within(
+        t,
+        client.query_one("SELECT * FROM loaxa.ingest($1, $2)", &[&station, &json]),
+    )
+    .await?;
+    if let Some(why) = row.get::<_, Option<String>>(2) {
+        return Err(CentralError::Refused(why));
+    }
+    Ok(Head {
+        seq: row.get(0),
+        hash: row.get(1),
+        flag: None,
+    })
+}
+
+/// One station's chain as `central verify` found it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StationCheck {
+    pub station: String,
+    pub events: i64,
+    pub head: String,
+    /// The first break found in the stored chain.
+    pub problem: Option<String>,
+    /// Set when a station sent history contradicting what is held.
+    pub flag: Option<String>,
+    pub forks: i64,
+}
+
+/// Re-walks the stored chains of `stations` (all if empty), recomputing every hash.
+pub async fn verify(
+    t: &Target,
+    client: &Client,
+    stations: &[String],
+) -> Result<Vec<StationCheck>, CentralError> {
+    check_schema(t, client).await?;
+    let rows = within(
+        t,
+        client.query(
+            "SELECT s.id, s.head_seq, s.head_hash, s.flag,
+                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id)
+             FROM loaxa.stations s
+             WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1)
+             ORDER BY s.id",
+            &[&stations],
+        ),
+    )
+    .await?;
+    for wanted in stations {
+        if !rows.iter().any(|r| r.get::<_, String>(0) == *wanted) {
+            return Err(CentralError::Invalid(format!(
+                "no station {wanted} at the centre"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for r in rows {
+        let station: String = r.get(0);
+        let head_seq: i64 = r.get(1);
+        let head_hash: String = r.get(2);
+        let mut check = StationCheck {
+            station: station.clone(),
+            events: 0,
+            head: crate::journal::GENESIS.to_string(),
+            problem: None,
+            flag: r.get(3),
+            forks: r.get(4),
+        };
+        walk(t, client, &station, &mut check).await?;
+        if check.problem.is_none() && (check.events != head_seq || check.head != head_hash) {
+            check.problem = Some(format!(
+                "the stored events end at {} ({}…) but the station's head says {} ({}…)",
+                check.events,
+                &check.head[..12],
+                head_seq,
+                &head_hash[..head_hash.len().min(12)]
+            ));
+        }
+        out.push(check);
+    }
+    Ok(out)
+}
+
+/// Walks one station's events in order, in pages, stopping at the first break.
+async fn walk(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    check: &mut StationCheck,
+) -> Result<(), CentralError> {
+    const PAGE: i64 = 20_000;
+    let mut prev = crate::journal::GENESIS.to_string();
+    let mut last = 0i64;
+    loop {
+        let rows = within(
+            t,
+            client.query(
+                "SELECT seq, recorded_at, kind, columns, body, prev_hash, hash
+                 FROM loaxa.events WHERE station = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[&station, &last, &PAGE],
+            ),
+        )
+        .await?;
+        let n = rows.len() as i64;
+        for r in rows {
+            let columns: Vec<Option<String>> = r.get(3);
+            let Ok(columns) = <[Option<String>; 12]>::try_from(columns) else {
+                check.problem = Some(format!("event {} has a malformed row", r.get::<_, i64>(0)));
+                return Ok(());
+            };
+            let e = RawEvent {
+                seq: r.get(0),
+                recorded_at: r.get(1),
+                kind: r.get(2),
+                columns,
+                body: r.get(4),
+                prev_hash: r.get(5),
+                hash: r.get(6),
+            };
+            if e.seq != last + 1 {
+                check.problem = Some(format!("events {} to {} are missing", last + 1, e.seq - 1));
+                return Ok(());
+            }
+            if e.prev_hash != prev {
+                check.problem = Some(format!(
+                    "event {} does not follow event {}: its previous hash differs",
+                    e.seq, last
+                ));
+                return Ok(());
+            }
+            if e.link() != e.hash {
+                check.problem = Some(format!(
+                    "event {} was altered: its content does not give its hash",
+                    e.seq
+                ));
+                return Ok(());
+            }
+            check.events = e.seq;
+            last = e.seq;
+            prev = e.hash;
+        }
+        check.head = prev.clone();
+        if n < PAGE {
+            return Ok(());
+        }
+    }
+}

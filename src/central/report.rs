@@ -1,0 +1,511 @@
+//! `loaxa central report`: the province's view of a period, from the rollups kept at
+//! ingest (never the raw events): per commune, what was planned, aired in full, missed
+//! and why, the completion ratio and the index's criterion 4.1 score; per plan item
+//! across communes; which stations have not reported since a date; which are flagged.
+//! The same counting as a station's own report (`crate::report`), so the two agree.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::{check_schema, within, CentralError, Target};
+use crate::journal::{Outcome, Reason};
+use crate::lang::Lang;
+use crate::report::{csv_line, html_escape, index_score, nd30_head, text_table, Counts};
+
+/// One commune's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Commune {
+    pub station: String,
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub completion_percent: Option<f64>,
+    pub index_score: Option<f64>,
+    /// Occurrences not aired in full, by reason.
+    pub shortfalls: BTreeMap<String, i64>,
+    pub last_received: Option<DateTime<Utc>>,
+    pub flag: Option<String>,
+}
+
+/// One plan item across communes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub plan: String,
+    pub topic: String,
+    pub communes: i64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub completion_percent: Option<f64>,
+}
+
+/// A station silent since the report's cut-off date, or flagged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attention {
+    pub station: String,
+    pub last_contact: Option<DateTime<Utc>>,
+    pub flag: Option<String>,
+    pub forks: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvinceReport {
+    pub period: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub timezone: String,
+    pub communes: Vec<Commune>,
+    pub items: Vec<Item>,
+    pub totals: Counts,
+    pub completion_percent: Option<f64>,
+    pub silent_since: NaiveDate,
+    pub silent: Vec<Attention>,
+    pub flagged: Vec<Attention>,
+    #[serde(skip)]
+    pub lang: Lang,
+}
+
+/// Builds the report for the months `from`..=`to` (first days), for `stations` (all if empty).
+pub async fn build(
+    t: &Target,
+    client: &Client,
+    (from, to): (NaiveDate, NaiveDate),
+    period: String,
+    stations: &[String],
+    silent_since: NaiveDate,
+    lang: Lang,
+) -> Result<ProvinceReport, CentralError> {
+    check_schema(t, client).await?;
+    let end = to.checked_add_months(chrono::Months::new(1)).unwrap_or(to);
+    let known = within(
+        t,
+        client.query(
+            "SELECT s.id, s.name, s.received_at, s.contact_at, s.flag,
+                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id)
+             FROM loaxa.stations s
+             WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1) ORDER BY s.id",
+            &[&stations],
+        ),
+    )
+    .await?;
+    for wanted in stations {
+        if !known.iter().any(|r| r.get::<_, String>(0) == *wanted) {
+            return Err(CentralError::Invalid(format!(
+                "no station {wanted} at the centre"
+            )));
+        }
+    }
+    let timezone: String = within(
+        t,
+        client.query_one(
+            "SELECT value FROM loaxa.settings WHERE key = 'timezone'",
+            &[],
+        ),
+    )
+    .await?
+    .get(0);
+    let rows = within(
+        t,
+        client.query(
+            "SELECT station, plan, topic, kind, outcome, reason, sum(n)::bigint
+             FROM loaxa.rollup
+             WHERE month >= $1 AND month < $2 AND (cardinality($3::text[]) = 0 OR station = ANY($3))
+             GROUP BY 1, 2, 3, 4, 5, 6",
+            &[&from, &end, &stations],
+        ),
+    )
+    .await?;
+
+    // Per station and plan item: started, ended by outcome, missed (as the station counts).
+    type Key = (String, String, String);
+    let mut started: BTreeMap<Key, i64> = BTreeMap::new();
+    let mut ended: BTreeMap<(Key, Outcome), i64> = BTreeMap::new();
+    let mut reasons: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for r in &rows {
+        let key: Key = (r.get(0), r.get(1), r.get(2));
+        let kind: &str = r.get(3);
+        let outcome = Outcome::parse(r.get(4));
+        let reason: &str = r.get(5);
+        let n: i64 = r.get(6);
+        if kind == "broadcast_started" {
+            *started.entry(key).or_default() += n;
+            continue;
+        }
+        let Some(outcome) = outcome else { continue };
+        if kind == "broadcast_ended" {
+            *started.entry(key.clone()).or_default() -= n;
+        }
+        if outcome != Outcome::Completed {
+            *reasons
+                .entry((key.0.clone(), reason_label(reason, lang)))
+                .or_default() += n;
+        }
+        *ended.entry((key, outcome)).or_default() += n;
+    }
+    let mut per_station: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut per_item: BTreeMap<(String, String), (Counts, std::collections::BTreeSet<String>)> =
+        BTreeMap::new();
+    let mut totals = Counts::default();
+    let mut add = |key: &Key, outcome: Option<Outcome>, n: i64| {
+        per_station
+            .entry(key.0.clone())
+            .or_default()
+            .add(outcome, n);
+        let item = per_item.entry((key.1.clone(), key.2.clone())).or_default();
+        item.0.add(outcome, n);
+        item.1.insert(key.0.clone());
+        totals.add(outcome, n);
+    };
+    for ((key, outcome), n) in &ended {
+        add(key, Some(*outcome), *n);
+    }
+    for (key, n) in started.iter().filter(|(_, n)| **n > 0) {
+        add(key, None, *n);
+    }
+
+    let no_topic = lang.pick("(không ghi chủ đề)", "(no topic)");
+    let mut communes = Vec::new();
+    let (mut silent, mut flagged) = (Vec::new(), Vec::new());
+    let cutoff = silent_since
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or_default();
+    for r in &known {
+        let station: String = r.get(0);
+        let counts = per_station.get(&station).copied().unwrap_or_default();
+        let percent = counts.completion_percent();
+        let contact: Option<DateTime<Utc>> = r.get(3);
+        let flag: Option<String> = r.get(4);
+        let forks: i64 = r.get(5);
+        let attention = Attention {
+            station: station.clone(),
+            last_contact: contact,
+            flag: flag.clone(),
+            forks,
+        };
+        if contact.is_none_or(|c| c < cutoff) {
+            silent.push(attention.clone());
+        }
+        if flag.is_some() || forks > 0 {
+            flagged.push(attention);
+        }
+        communes.push(Commune {
+            shortfalls: reasons
+                .iter()
+                .filter(|((s, _), _)| *s == station)
+                .map(|((_, why), n)| (why.clone(), *n))
+                .collect(),
+            station,
+            name: r.get(1),
+            counts,
+            completion_percent: percent,
+            index_score: percent.map(index_score),
+            last_received: r.get(2),
+            flag,
+        });
+    }
+    let items = per_item
+        .into_iter()
+        .map(|((plan, topic), (counts, communes))| Item {
+            plan,
+            topic: if topic.is_empty() {
+                no_topic.to_string()
+            } else {
+                topic
+            },
+            communes: communes.len() as i64,
+            completion_percent: counts.completion_percent(),
+            counts,
+        })
+        .collect();
+    Ok(ProvinceReport {
+        period,
+        from,
+        to: end.pred_opt().unwrap_or(end),
+        timezone,
+        communes,
+        items,
+        completion_percent: totals.completion_percent(),
+        totals,
+        silent_since,
+        silent,
+        flagged,
+        lang,
+    })
+}
+
+/// A reason code worded for the reader (its details are in the station's own report).
+fn reason_label(code: &str, lang: Lang) -> String {
+    if code.is_empty() {
+        return lang.pick("(không ghi lý do)", "(no reason given)").into();
+    }
+    serde_json::from_value::<Reason>(serde_json::json!({ "code": code }))
+        .map_or_else(|_| code.replace('_', " "), |r| r.text(lang))
+}
+
+/// A table of the report: its heading, its columns, its rows.
+type Table = (String, Vec<&'static str>, Vec<Vec<String>>);
+
+fn num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or("–".into(), |v| format!("{v:.decimals$}"))
+}
+
+impl ProvinceReport {
+    fn l(&self, vi: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(vi, en)
+    }
+
+    pub fn title(&self) -> String {
+        format!(
+            "{} {}",
+            self.l(
+                "Kết quả thực hiện kế hoạch tuyên truyền trên hệ thống truyền thanh cấp xã",
+                "Communication plan results across the communes' radio stations"
+            ),
+            self.period
+        )
+    }
+
+    /// The report's tables: a heading, the columns, the rows.
+    fn tables(&self) -> Vec<Table> {
+        let when = |t: Option<DateTime<Utc>>| {
+            t.map_or("–".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        };
+        let communes = self
+            .communes
+            .iter()
+            .map(|c| {
+                vec![
+                    c.station.clone(),
+                    c.name.clone().unwrap_or_default(),
+                    c.counts.planned.to_string(),
+                    c.counts.completed.to_string(),
+                    (c.counts.planned - c.counts.completed).to_string(),
+                    num(c.completion_percent, 1),
+                    num(c.index_score, 3),
+                    c.shortfalls
+                        .iter()
+                        .map(|(why, n)| format!("{why}: {n}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    when(c.last_received),
+                    c.flag.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let items = self
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.plan.clone(),
+                    i.topic.clone(),
+                    i.communes.to_string(),
+                    i.counts.planned.to_string(),
+                    i.counts.completed.to_string(),
+                    (i.counts.planned - i.counts.completed).to_string(),
+                    num(i.completion_percent, 1),
+                ]
+            })
+            .collect();
+        let attention = |list: &[Attention]| {
+            list.iter()
+                .map(|a| {
+                    vec![
+                        a.station.clone(),
+                        when(a.last_contact),
+                        a.flag.clone().unwrap_or_default(),
+                        a.forks.to_string(),
+                    ]
+                })
+                .collect()
+        };
+        let att_cols = vec![
+            self.l("Đài", "Station"),
+            self.l("Liên lạc lần cuối", "Last contact"),
+            self.l("Cảnh báo", "Flag"),
+            self.l("Lô bị từ chối", "Refused batches"),
+        ];
+        vec![
+            (
+                self.l("1. Theo xã", "1. By commune").into(),
+                vec![
+                    self.l("Đài", "Station"),
+                    self.l("Tên", "Name"),
+                    self.l("Kế hoạch", "Planned"),
+                    self.l("Phát đủ", "Aired in full"),
+                    self.l("Không đủ", "Not in full"),
+                    self.l("Tỷ lệ %", "Completion %"),
+                    self.l("Điểm 4.1", "Score 4.1"),
+                    self.l("Lý do", "Reasons"),
+                    self.l("Nhận lần cuối", "Last received"),
+                    self.l("Cảnh báo", "Flag"),
+                ],
+                communes,
+            ),
+            (
+                self.l(
+                    "2. Theo nội dung kế hoạch, mọi xã",
+                    "2. By plan item, across communes",
+                )
+                .into(),
+                vec![
+                    self.l("Kế hoạch", "Plan"),
+                    self.l("Nội dung", "Item"),
+                    self.l("Số xã", "Communes"),
+                    self.l("Kế hoạch", "Planned"),
+                    self.l("Phát đủ", "Aired in full"),
+                    self.l("Không đủ", "Not in full"),
+                    self.l("Tỷ lệ %", "Completion %"),
+                ],
+                items,
+            ),
+            (
+                format!(
+                    "{} {}",
+                    self.l("3. Đài chưa gửi số liệu từ", "3. Stations silent since"),
+                    self.silent_since
+                ),
+                att_cols.clone(),
+                attention(&self.silent),
+            ),
+            (
+                self.l(
+                    "4. Đài có chuỗi nhật ký bị cảnh báo",
+                    "4. Stations with a flagged chain",
+                )
+                .into(),
+                att_cols,
+                attention(&self.flagged),
+            ),
+        ]
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut o = format!("{}\n", self.title());
+        o += &format!(
+            "{}: {} – {} ({})\n",
+            self.l("Kỳ báo cáo", "Period"),
+            self.from,
+            self.to,
+            self.timezone
+        );
+        o += &format!(
+            "{}: {} {}, {} {}, {} {}\n",
+            self.l("Toàn tỉnh", "Province"),
+            self.totals.planned,
+            self.l("kế hoạch", "planned"),
+            self.totals.completed,
+            self.l("phát đủ", "aired in full"),
+            num(self.completion_percent, 1),
+            "%"
+        );
+        for (heading, cols, rows) in self.tables() {
+            o += &format!("\n{heading}\n");
+            if rows.is_empty() {
+                o += self.l("(không có)\n", "(none)\n");
+            } else {
+                o += &text_table(&cols, &rows);
+            }
+        }
+        o
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut o = String::new();
+        for (heading, cols, rows) in self.tables() {
+            csv_line(&mut o, &[heading]);
+            csv_line(&mut o, &cols);
+            for r in rows {
+                csv_line(&mut o, &r);
+            }
+            o.push('\n');
+        }
+        o
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn to_html(&self) -> String {
+        let e = html_escape;
+        let mut o = String::new();
+        nd30_head(
+            &mut o,
+            self.lang,
+            self.l("UBND TỈNH", "PROVINCIAL PEOPLE'S COMMITTEE"),
+            &self.title(),
+        );
+        o += &format!("<h1>{}</h1>\n", e(&self.title()));
+        o += &format!(
+            "<p class=\"center meta\">{}: {} – {} ({})</p>\n",
+            e(self.l("Kỳ báo cáo", "Period")),
+            self.from.format("%d/%m/%Y"),
+            self.to.format("%d/%m/%Y"),
+            e(&self.timezone)
+        );
+        o += &format!(
+            "<p class=\"score\">{}: {} / {} ({} %)</p>\n",
+            e(self.l(
+                "Toàn tỉnh: phát đủ / kế hoạch",
+                "Province: aired in full / planned"
+            )),
+            self.totals.completed,
+            self.totals.planned,
+            num(self.completion_percent, 1)
+        );
+        for (heading, cols, rows) in self.tables() {
+            o += &format!("<h2>{}</h2>\n", e(&heading));
+            if rows.is_empty() {
+                o += &format!("<p>{}</p>\n", e(self.l("(không có)", "(none)")));
+                continue;
+            }
+            o += "<table><tr>";
+            for c in cols {
+                o += &format!("<th>{}</th>", e(c));
+            }
+            o += "</tr>\n";
+            for r in rows {
+                o += "<tr>";
+                for c in r {
+                    let class = if c.parse::<f64>().is_ok() {
+                        " class=\"n\""
+                    } else {
+                        ""
+                    };
+                    o += &format!("<td{class}>{}</td>", e(&c));
+                }
+                o += "</tr>\n";
+            }
+            o += "</table>\n";
+        }
+        o += "</body></html>\n";
+        o
+    }
+
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let mut wb = Workbook::new();
+        let bold = Format::new().set_bold();
+        for (i, (heading, cols, rows)) in self.tables().into_iter().enumerate() {
+            let ws = wb.add_worksheet().set_name(format!("{}", i + 1))?;
+            ws.write_string_with_format(0, 0, &heading, &bold)?;
+            for (c, name) in cols.iter().enumerate() {
+                ws.write_string_with_format(2, c as u16, *name, &bold)?;
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    // Figures are numbers a spreadsheet sums.
+                    match cell.parse::<f64>() {
+                        Ok(v) => ws.write_number(r as u32 + 3, c as u16, v)?,
+                        Err(_) => ws.write_string(r as u32 + 3, c as u16, cell)?,
+                    };
+                }
+            }
+        }
+        wb.save_to_buffer()
+    }
+}

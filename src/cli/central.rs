@@ -1,0 +1,214 @@
+//! `loaxa central …`: the province's database, set up, added to, reported and verified.
+
+use super::args::ReportFormat;
+use super::*;
+use crate::central::{self, CentralError, Target};
+
+pub(super) fn central(
+    ctx: &Context,
+    db: Option<String>,
+    action: CentralAction,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    let lang = ctx.early_lang();
+    let Some(db) = db else {
+        writeln!(
+            err,
+            "{}",
+            lang.pick(
+                "cần --db ĐỊA_CHỈ (hoặc LOAXA_CENTRAL_DB), ví dụ postgresql://quantri@127.0.0.1/loaxa",
+                "needs --db URL (or LOAXA_CENTRAL_DB), e.g. postgresql://admin@127.0.0.1/loaxa",
+            )
+        )
+        .map_err(io)?;
+        return Err(Failure::Invalid);
+    };
+    let mut target = match Target::parse(&db, lang) {
+        Ok(t) => t,
+        Err(why) => {
+            writeln!(err, "loaxa: {why}").map_err(io)?;
+            return Err(Failure::Invalid);
+        }
+    };
+    if target.config.get_password().is_none() {
+        if let Some(p) = ctx.env.get("PGPASSWORD") {
+            target.config.password(p.as_str());
+        }
+    }
+    let fail = |e: CentralError| match e {
+        CentralError::Invalid(why) => {
+            let _ = writeln!(std::io::stderr(), "loaxa: {why}");
+            Failure::Invalid
+        }
+        other => Failure::Runtime(other.text(lang)),
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = central::connect(&target).await.map_err(fail)?;
+        match action {
+            CentralAction::Init => {
+                let (from, to) = central::init(&target, &client).await.map_err(fail)?;
+                let text = if from == to {
+                    tr!(lang, "lược đồ đã ở phiên bản {to}", "the schema is at version {to} already")
+                } else {
+                    tr!(lang, "lược đồ: phiên bản {from} → {to}", "schema: version {from} → {to}")
+                };
+                writeln!(out, "{} ({})", text, target.display).map_err(io)
+            }
+            CentralAction::AddStation {
+                id,
+                name,
+                password_file,
+            } => {
+                let (login, password) =
+                    central::add_station(&target, &client, &id, name.as_deref())
+                        .await
+                        .map_err(fail)?;
+                match password_file {
+                    Some(file) => {
+                        let path = ctx.cwd.join(file);
+                        write_secret(&path, &password)
+                            .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+                        writeln!(
+                            out,
+                            "{}",
+                            tr!(
+                                lang,
+                                "đã thêm đài {id}: tài khoản {login}, mật khẩu trong {} — chép tệp này sang máy của đài và ghi vào [sync] password_file",
+                                "station {id} added: login {login}, password in {} — copy the file to the station and name it in [sync] password_file",
+                                path.display()
+                            )
+                        )
+                        .map_err(io)
+                    }
+                    None => writeln!(
+                        out,
+                        "{}",
+                        tr!(
+                            lang,
+                            "đã thêm đài {id}: tài khoản {login}, mật khẩu {password} (chỉ hiện lần này)",
+                            "station {id} added: login {login}, password {password} (shown this once)"
+                        )
+                    )
+                    .map_err(io),
+                }
+            }
+            CentralAction::Report {
+                month,
+                year,
+                stations,
+                silent_since,
+                format,
+                out: file,
+            } => {
+                let (from, to, label) = match (month, year) {
+                    (Some(m), _) => match crate::report::Period::month(&m) {
+                        Some(p) => {
+                            let (from, _) = p.days();
+                            (from, from, m)
+                        }
+                        None => {
+                            writeln!(err, "{}", tr!(lang, "tháng không hợp lệ «{m}»: dùng 2025-09", "invalid month “{m}”: use 2025-09")).map_err(io)?;
+                            return Err(Failure::Invalid);
+                        }
+                    },
+                    (None, Some(y)) => match (
+                        NaiveDate::from_ymd_opt(y, 1, 1),
+                        NaiveDate::from_ymd_opt(y, 12, 1),
+                    ) {
+                        (Some(a), Some(b)) => (a, b, y.to_string()),
+                        _ => return Err(Failure::Invalid),
+                    },
+                    (None, None) => {
+                        let today = ctx.now.date_naive();
+                        let first = chrono::Datelike::with_day(&today, 1).unwrap_or(today);
+                        (first, first, first.format("%Y-%m").to_string())
+                    }
+                };
+                let since = silent_since
+                    .unwrap_or_else(|| (ctx.now - chrono::Duration::days(7)).date_naive());
+                let r = central::report::build(
+                    &target,
+                    &client,
+                    (from, to),
+                    label,
+                    &stations,
+                    since,
+                    lang,
+                )
+                .await
+                .map_err(fail)?;
+                let bytes = match format {
+                    ReportFormat::Table => r.to_text().into_bytes(),
+                    ReportFormat::Csv => r.to_csv().into_bytes(),
+                    ReportFormat::Json => r.to_json().into_bytes(),
+                    ReportFormat::Html => r.to_html().into_bytes(),
+                    ReportFormat::Xlsx => r
+                        .to_xlsx()
+                        .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
+                };
+                match file {
+                    Some(f) => {
+                        let path = ctx.cwd.join(f);
+                        std::fs::write(&path, &bytes)
+                            .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))
+                    }
+                    None => out.write_all(&bytes).map_err(io),
+                }
+            }
+            CentralAction::Verify { stations } => {
+                let checks = central::verify(&target, &client, &stations)
+                    .await
+                    .map_err(fail)?;
+                let mut broken = false;
+                for c in &checks {
+                    let state = match (&c.problem, &c.flag) {
+                        (Some(p), _) => {
+                            broken = true;
+                            tr!(lang, "HỎNG: {p}", "BROKEN: {p}")
+                        }
+                        (None, Some(f)) => {
+                            broken = true;
+                            tr!(
+                                lang,
+                                "nguyên vẹn, nhưng BỊ CẢNH BÁO: {f} ({} lô bị từ chối được lưu làm bằng chứng)",
+                                "intact, but FLAGGED: {f} ({} refused batch(es) kept as evidence)",
+                                c.forks
+                            )
+                        }
+                        (None, None) => lang.pick("nguyên vẹn", "intact").to_string(),
+                    };
+                    writeln!(
+                        out,
+                        "{}: {} {}, {} {} — {state}",
+                        c.station,
+                        c.events,
+                        lang.pick("sự kiện", "events"),
+                        lang.pick("mã băm cuối", "head"),
+                        c.head
+                    )
+                    .map_err(io)?;
+                }
+                if broken {
+                    Err(Failure::Broken)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    })
+}
+
+/// Writes a secret readable by its owner only.
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(path)?;
+    writeln!(f, "{secret}")
+}

@@ -1,0 +1,83 @@
+//! `loaxa sync`: the journal copied to the province's database, as a service of its own.
+
+use super::*;
+
+pub(super) fn sync(
+    ctx: &Context,
+    once: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    let config = ctx.config(err)?;
+    let lang = config.language;
+    let Some(sync) = config.sync.clone() else {
+        writeln!(
+            err,
+            "{}",
+            lang.pick(
+                "chưa cấu hình gửi lên tỉnh: thêm mục [sync] (url, station, password_file) vào tệp cấu hình",
+                "sending to the province is not configured: add a [sync] section (url, station, password_file) to the configuration",
+            )
+        )
+        .map_err(io)?;
+        return Err(Failure::Invalid);
+    };
+    if !config.journal.is_file() {
+        writeln!(
+            err,
+            "{}",
+            tr!(
+                lang,
+                "chưa có nhật ký ở {}",
+                "no journal at {}",
+                config.journal.display()
+            )
+        )
+        .map_err(io)?;
+        return Err(Failure::Invalid);
+    }
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let shutdown = async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        if !once {
+            tracing::info!(
+                "{}",
+                tr!(
+                    lang,
+                    "gửi nhật ký lên {} với mã đài {}",
+                    "sending the journal to {} as station {}",
+                    sync.target.display,
+                    sync.station
+                )
+            );
+        }
+        crate::sync::run(&sync, &config.journal, lang, once, shutdown).await
+    });
+    match result {
+        Ok(state) => {
+            writeln!(out, "{}", state.line(lang, config.timezone)).map_err(io)?;
+            Ok(())
+        }
+        Err(e) => Err(Failure::Runtime(e.text(lang))),
+    }
+}

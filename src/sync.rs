@@ -1,0 +1,271 @@
+//! `loaxa sync`: copies the journal to the province's database (`[sync]`), in order, in
+//! batches, from the last event the centre acknowledged. It is its own process (its own
+//! service unit), reading the journal as the console does: the daemon that airs never
+//! waits on a network it does not control, and a station offline for weeks airs and
+//! journals as ever, then catches up.
+//!
+//! What the centre acknowledged is kept in `sync.json` beside the journal, which `status`,
+//! the console and the report show ("đã gửi lên tỉnh đến sự kiện N"). The centre decides
+//! what it accepts; this side only names what it was told.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::central::{self, CentralError, Head};
+use crate::config::SyncConfig;
+use crate::journal::{Journal, JournalError, RawEvent};
+use crate::lang::Lang;
+use crate::tr;
+
+/// Events per batch, and the most body text one batch carries.
+pub const BATCH: usize = 2_000;
+const BATCH_BYTES: usize = 4 << 20;
+/// How often a caught-up station looks for new events.
+const POLL: Duration = Duration::from_secs(5);
+const BACKOFF_FIRST: Duration = Duration::from_secs(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Central(#[from] CentralError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("the province holds events up to {held} but the journal here has {local}: it was truncated or replaced")]
+    Behind { held: i64, local: i64 },
+    #[error("{path}: {source}")]
+    State {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl SyncError {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            SyncError::Central(e) => e.text(lang),
+            SyncError::Behind { held, local } => tr!(
+                lang,
+                "tỉnh đã giữ đến sự kiện {held} nhưng nhật ký ở đây chỉ có {local}: nhật ký đã bị cắt bớt hoặc thay thế",
+                "the province holds events up to {held} but the journal here has {local}: it was truncated or replaced"
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What the centre acknowledged, and how the last attempt went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub centre: String,
+    pub station: String,
+    /// The last event the centre holds, its hash, and when it said so.
+    pub acked_seq: i64,
+    pub acked_hash: String,
+    pub acked_at: Option<DateTime<Utc>>,
+    /// The journal's own last event at that time.
+    pub local_seq: i64,
+    pub attempt_at: Option<DateTime<Utc>>,
+    /// The failure that keeps it from being sent, since when.
+    pub error: Option<String>,
+    pub error_since: Option<DateTime<Utc>>,
+}
+
+/// Where the state lives: beside the journal.
+pub fn path_for(journal: &Path) -> PathBuf {
+    journal.with_file_name("sync.json")
+}
+
+/// The state last written, if any.
+pub fn read(path: &Path) -> Option<State> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write(path: &Path, state: &State) -> Result<(), SyncError> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(state).unwrap_or_default();
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| SyncError::State {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+impl State {
+    /// Events not yet acknowledged.
+    pub fn pending(&self) -> i64 {
+        (self.local_seq - self.acked_seq).max(0)
+    }
+
+    /// One line for `status`, the console and the report.
+    pub fn line(&self, lang: Lang, tz: chrono_tz::Tz) -> String {
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        let mut s = match self.acked_at {
+            Some(at) => tr!(
+                lang,
+                "đã gửi lên tỉnh đến sự kiện {} (lúc {})",
+                "sent to the province up to event {} (at {})",
+                self.acked_seq,
+                local(at)
+            ),
+            None => lang
+                .pick(
+                    "chưa gửi được gì lên tỉnh",
+                    "nothing sent to the province yet",
+                )
+                .to_string(),
+        };
+        if self.pending() > 0 {
+            s += &tr!(
+                lang,
+                "; còn {} sự kiện chưa gửi",
+                "; {} event(s) not yet sent",
+                self.pending()
+            );
+        }
+        if let (Some(e), Some(since)) = (&self.error, self.error_since) {
+            s += &tr!(
+                lang,
+                "; KHÔNG GỬI ĐƯỢC từ {}: {e}",
+                "; CANNOT SEND since {}: {e}",
+                local(since)
+            );
+        }
+        s
+    }
+}
+
+/// One pass: connect, learn what the centre holds, send what it lacks in batches, noting
+/// each acknowledgement in `state` (and its file) as it comes.
+pub async fn push(
+    sync: &SyncConfig,
+    journal_path: &Path,
+    state_path: &Path,
+    state: &mut State,
+) -> Result<(), SyncError> {
+    let t = &sync.target;
+    let client = central::connect(t).await?;
+    let held = central::head(t, &client, &sync.station).await?;
+    let journal = Journal::open_reader(journal_path)?;
+    let local = journal.head().0;
+    state.local_seq = local;
+    acknowledge(state, &held, state_path)?;
+    // What the centre holds must be what is here: else the centre is shown the overlap,
+    // refuses it and keeps it as evidence.
+    if held.seq > 0 {
+        let here = journal.hash_at(held.seq.min(local))?;
+        let overlap_from = if local < held.seq {
+            Some(local)
+        } else if here.as_deref() != Some(held.hash.as_str()) {
+            Some(held.seq)
+        } else {
+            None
+        };
+        if let Some(from) = overlap_from {
+            if from > 0 {
+                let events = journal.raw_events(from - 1, BATCH)?;
+                central::ingest(t, &client, &sync.station, &events).await?;
+            }
+            if local < held.seq {
+                return Err(SyncError::Behind {
+                    held: held.seq,
+                    local,
+                });
+            }
+        }
+    }
+    let mut after = held.seq;
+    loop {
+        let mut events = journal.raw_events(after, BATCH)?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        trim(&mut events);
+        let head = central::ingest(t, &client, &sync.station, &events).await?;
+        after = head.seq;
+        state.local_seq = state.local_seq.max(after);
+        acknowledge(state, &head, state_path)?;
+    }
+}
+
+/// Keeps a batch under [`BATCH_BYTES`] of body text (at least one event).
+fn trim(events: &mut Vec<RawEvent>) {
+    let mut bytes = 0;
+    let keep = events
+        .iter()
+        .position(|e| {
+            bytes += e.body.len();
+            bytes > BATCH_BYTES
+        })
+        .unwrap_or(events.len())
+        .max(1);
+    events.truncate(keep);
+}
+
+fn acknowledge(state: &mut State, head: &Head, path: &Path) -> Result<(), SyncError> {
+    state.acked_seq = head.seq;
+    state.acked_hash = head.hash.clone();
+    state.acked_at = Some(Utc::now());
+    write(path, state)
+}
+
+/// Sends until `shutdown`, retrying with back-off; with `once`, one pass and its result.
+pub async fn run(
+    sync: &SyncConfig,
+    journal_path: &Path,
+    lang: Lang,
+    once: bool,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<State, SyncError> {
+    let state_path = path_for(journal_path);
+    let mut state = read(&state_path)
+        .filter(|s| s.station == sync.station && s.centre == sync.target.display)
+        .unwrap_or_else(|| State {
+            centre: sync.target.display.clone(),
+            station: sync.station.clone(),
+            ..State::default()
+        });
+    tokio::pin!(shutdown);
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        state.attempt_at = Some(Utc::now());
+        let result = push(sync, journal_path, &state_path, &mut state).await;
+        let wait = match &result {
+            Ok(()) => {
+                if state.error.take().is_some() {
+                    tracing::info!(
+                        "{}",
+                        lang.pick("gửi lên tỉnh được trở lại", "sending to the province again")
+                    );
+                }
+                state.error_since = None;
+                backoff = BACKOFF_FIRST;
+                POLL
+            }
+            Err(e) => {
+                let text = e.text(lang);
+                if state.error.as_deref() != Some(text.as_str()) {
+                    tracing::warn!("{text}");
+                }
+                state.error = Some(text);
+                state.error_since.get_or_insert_with(Utc::now);
+                let w = backoff;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                w
+            }
+        };
+        write(&state_path, &state)?;
+        if once {
+            return result.map(|()| state);
+        }
+        tokio::select! {
+            () = &mut shutdown => return Ok(state),
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}

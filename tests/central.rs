@@ -1,0 +1,486 @@
+//! The province's copy of every journal: a real PostgreSQL started here, stations that send
+//! their simulated September through `loaxa sync`, and the province's commands. Faults are
+//! real ones: a server restarted or its connections cut while a station sends, wrong
+//! credentials, a station sending as another, a journal edited or replaced after sending, a
+//! database that takes no writes, a station whose clock is far from the centre's.
+
+use std::path::Path;
+
+use crate::support::bin::{command, run};
+use crate::support::postgres::Postgres;
+use crate::support::TempStation;
+
+/// `loaxa central …` against `pg` as its administrator.
+fn central(pg: &Postgres, args: &[&str]) -> (i32, String, String) {
+    let mut c = command();
+    c.arg("central")
+        .args(args)
+        .args(["--db", &pg.admin_url(), "--lang", "en"]);
+    run(c)
+}
+
+/// Adds station `id` at the centre and gives `st` a `[sync]` section sending as it.
+fn enrol(pg: &Postgres, st: &TempStation, id: &str) {
+    let secret = st.path().join("config/sync-password");
+    let (code, out, err) = central(
+        pg,
+        &[
+            "add-station",
+            id,
+            "--name",
+            &format!("Xã {id}"),
+            "--password-file",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    sync_as(pg, st, id, "sync-password");
+}
+
+/// Points `st`'s `[sync]` at `pg` as station `id` with the password in `secret`.
+fn sync_as(pg: &Postgres, st: &TempStation, id: &str, secret: &str) {
+    let config = st.path().join("config/loaxa.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let base = text
+        .split("\n[sync]")
+        .next()
+        .unwrap()
+        .trim_end()
+        .to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "{base}\n\n[sync]\nurl = \"{}\"\nstation = \"{id}\"\npassword_file = \"{secret}\"\n",
+            pg.url()
+        ),
+    )
+    .unwrap();
+}
+
+/// `loaxa sync --once` in `st`.
+fn sync_once(st: &TempStation) -> (i32, String, String) {
+    let mut c = command();
+    c.current_dir(st.path())
+        .args(["sync", "--once", "--lang", "en"]);
+    run(c)
+}
+
+fn local_events(st: &TempStation) -> i64 {
+    let j = loaxa::journal::Journal::open_reader(&st.journal()).unwrap();
+    j.head().0
+}
+
+fn held(pg: &Postgres, id: &str) -> i64 {
+    pg.count(&format!(
+        "SELECT count(*) FROM loaxa.events WHERE station = '{id}'"
+    ))
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn station_report(st: &TempStation) -> serde_json::Value {
+    let mut c = command();
+    c.current_dir(st.path())
+        .args(["report", "--month", "2025-09", "--format", "json"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    json(&out)
+}
+
+fn commune<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["communes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["station"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
+}
+
+#[test]
+fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the_commune_does() {
+    let Some(pg) = Postgres::start() else { return };
+    let (code, out, err) = central(&pg, &["init"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("version 0 → 1"), "{out}");
+    // Run again: nothing to do.
+    let (code, out, _) = central(&pg, &["init"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("at version 1 already"), "{out}");
+
+    let st = crate::report::september();
+    enrol(&pg, &st, "hoang-hoa");
+    let secret = std::fs::metadata(st.path().join("config/sync-password")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&secret.permissions()) & 0o777,
+        0o600
+    );
+    let events = local_events(&st);
+    assert!(events > 150, "{events}");
+
+    let (code, out, err) = sync_once(&st);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("sent to the province up to event {events}")),
+        "{out}"
+    );
+    assert_eq!(held(&pg, "hoang-hoa"), events);
+    // Sent again: nothing doubled.
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(held(&pg, "hoang-hoa"), events);
+    // Every schedule version the journal holds is at the centre, whole.
+    assert_eq!(
+        pg.count("SELECT count(*) FROM loaxa.schedules WHERE station = 'hoang-hoa' AND content LIKE '%[[slot]]%'"),
+        1
+    );
+
+    // The station shows what the centre acknowledged, in Vietnamese by default.
+    let mut c = command();
+    c.current_dir(st.path()).arg("status");
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+        "{out}"
+    );
+    let mut c = command();
+    c.current_dir(st.path())
+        .args(["report", "--month", "2025-09"]);
+    let (_, out, _) = run(c);
+    assert!(
+        out.contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+        "{out}"
+    );
+
+    // The province counts the month as the commune's own report does.
+    let mine = station_report(&st);
+    let (code, out, err) = central(&pg, &["report", "--month", "2025-09", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let province = json(&out);
+    let c = commune(&province, "hoang-hoa");
+    for field in [
+        "planned",
+        "completed",
+        "partial",
+        "failed",
+        "missed",
+        "interrupted",
+    ] {
+        assert_eq!(
+            c[field], mine["totals"][field],
+            "{field}: {c} vs {}",
+            mine["totals"]
+        );
+    }
+    assert_eq!(c["completion_percent"], mine["completion_percent"]);
+    assert!(c["shortfalls"].as_object().unwrap().len() >= 2, "{c}");
+    // Every other format comes out of the same figures.
+    for format in ["table", "csv", "html", "xlsx"] {
+        let (code, out, err) = central(&pg, &["report", "--month", "2025-09", "--format", format]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(!out.is_empty() || format == "xlsx");
+    }
+    let (_, table, _) = central(&pg, &["report", "--month", "2025-09"]);
+    assert!(table.contains("hoang-hoa"), "{table}");
+
+    let (code, out, err) = central(&pg, &["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("hoang-hoa: {events} events")),
+        "{out}"
+    );
+    assert!(out.contains("intact"), "{out}");
+}
+
+#[test]
+fn what_the_centre_refuses_is_named_and_nothing_is_lost_or_doubled() {
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let a = crate::report::september();
+    let b = TempStation::new("", "");
+    enrol(&pg, &a, "xa-a");
+    enrol(&pg, &b, "xa-b");
+    let events = local_events(&a);
+
+    // Wrong credentials.
+    std::fs::write(a.path().join("config/wrong"), "not-the-password").unwrap();
+    sync_as(&pg, &a, "xa-a", "wrong");
+    let (code, _, err) = sync_once(&a);
+    assert_eq!(code, 1);
+    assert!(err.contains("refused the login loaxa_st_xa_a"), "{err}");
+    assert_eq!(held(&pg, "xa-a"), 0);
+
+    // Station B's login sending as station A.
+    std::fs::copy(
+        b.path().join("config/sync-password"),
+        a.path().join("config/b-password"),
+    )
+    .unwrap();
+    let config = a.path().join("config/loaxa.toml");
+    sync_as(&pg, &a, "xa-a", "b-password");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[sync]\n", "[sync]\nuser = \"loaxa_st_xa_b\"\n"),
+    )
+    .unwrap();
+    let (code, _, err) = sync_once(&a);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the login loaxa_st_xa_b may not act for station xa-a"),
+        "{err}"
+    );
+    assert_eq!(held(&pg, "xa-a"), 0);
+    assert_eq!(
+        pg.count("SELECT count(*) FROM loaxa.refusals WHERE login = 'loaxa_st_xa_b' AND station = 'xa-a'"),
+        1
+    );
+
+    // A station's login cannot touch the tables itself.
+    let b_password = std::fs::read_to_string(b.path().join("config/sync-password")).unwrap();
+    let direct = std::process::Command::new("psql")
+        .env("PGPASSWORD", b_password.trim())
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+        ])
+        .args(["-U", "loaxa_st_xa_b", "-d", "loaxa", "-c"])
+        .arg("DELETE FROM loaxa.events")
+        .output()
+        .unwrap();
+    assert!(!direct.status.success());
+    assert!(
+        String::from_utf8_lossy(&direct.stderr).contains("permission denied"),
+        "{direct:?}"
+    );
+
+    // A database that takes no writes (a full disk refuses them as this does).
+    enrol(&pg, &a, "xa-a");
+    pg.psql(
+        "postgres",
+        "ALTER DATABASE loaxa SET default_transaction_read_only = on",
+    );
+    let (code, _, err) = sync_once(&a);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused to write") || err.contains("read-only"),
+        "{err}"
+    );
+    assert_eq!(held(&pg, "xa-a"), 0);
+    let state: serde_json::Value =
+        json(&std::fs::read_to_string(a.journal().with_file_name("sync.json")).unwrap());
+    assert!(state["error"].as_str().is_some(), "{state}");
+    pg.psql(
+        "postgres",
+        "ALTER DATABASE loaxa SET default_transaction_read_only = off",
+    );
+    let (code, _, err) = sync_once(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(held(&pg, "xa-a"), events);
+    let state: serde_json::Value =
+        json(&std::fs::read_to_string(a.journal().with_file_name("sync.json")).unwrap());
+    assert!(state["error"].is_null(), "{state}");
+    assert_eq!(state["acked_seq"], events);
+}
+
+/// Journals one more day of the September station (its clock as given), so there is
+/// something new to send.
+fn one_more_day(st: &TempStation, from: &str, to: &str) {
+    use loaxa::audio::recorder::{Recorder, Tape};
+    let clock = loaxa::clock::FakeClock::new(crate::report::local(from));
+    crate::report::run(
+        st,
+        Recorder::new(Tape::default()),
+        &clock,
+        crate::report::local(to),
+    );
+}
+
+#[test]
+fn a_journal_edited_truncated_or_replaced_after_sending_is_refused_kept_and_flagged() {
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = crate::report::september();
+    enrol(&pg, &st, "xa-sua");
+    assert_eq!(sync_once(&st).0, 0);
+    let events = local_events(&st);
+
+    // Replaced: another month's journal under the same name, longer than what was sent.
+    let journal = st.journal();
+    let original = journal.with_extension("orig");
+    std::fs::copy(&journal, &original).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", journal.display()));
+    }
+    std::fs::remove_file(&journal).unwrap();
+    one_more_day(&st, "2025-10-01 00:00", "2025-10-20 00:00");
+    one_more_day(&st, "2025-10-20 00:00", "2025-11-30 00:00");
+    assert!(local_events(&st) > events);
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("differs from what the province holds") && err.contains("kept as evidence"),
+        "{err}"
+    );
+    // Nothing of it was taken; the batch is kept as evidence; the station is flagged.
+    assert_eq!(held(&pg, "xa-sua"), events);
+    assert_eq!(
+        pg.count("SELECT count(*) FROM loaxa.forks WHERE station = 'xa-sua'"),
+        1
+    );
+    assert_eq!(
+        pg.count("SELECT count(*) FROM loaxa.stations WHERE id = 'xa-sua' AND flag IS NOT NULL"),
+        1
+    );
+    let (code, out, _) = central(&pg, &["verify", "--station", "xa-sua"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FLAGGED: history rewritten at event"), "{out}");
+    let (_, out, _) = central(&pg, &["report", "--month", "2025-09", "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(report["flagged"][0]["station"], "xa-sua", "{report}");
+
+    // Truncated: the original journal less its last events (its triggers dropped to do it).
+    std::fs::copy(&original, &journal).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", journal.display()));
+    }
+    let db = rusqlite::Connection::open(&journal).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq > (SELECT max(seq) - 5 FROM events);",
+    )
+    .unwrap();
+    drop(db);
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 1);
+    assert!(err.contains("was truncated or replaced"), "{err}");
+    assert_eq!(held(&pg, "xa-sua"), events);
+
+    // Edited in place, the chain re-hashed from there on so that `log verify` passes here:
+    // the centre still sees the difference.
+    std::fs::copy(&original, &journal).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", journal.display()));
+    }
+    rewrite_outcome(&journal, events - 10);
+    let mut c = command();
+    c.current_dir(st.path()).args(["log", "verify"]);
+    assert_eq!(run(c).0, 0, "the forger's journal verifies on its own");
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("differs from what the province holds"),
+        "{err}"
+    );
+    assert_eq!(held(&pg, "xa-sua"), events);
+    assert_eq!(
+        pg.count("SELECT count(*) FROM loaxa.forks WHERE station = 'xa-sua'"),
+        2
+    );
+    // What the centre holds is still the chain as first received.
+    let (_, out, _) = central(&pg, &["verify", "--station", "xa-sua"]);
+    assert!(out.contains(&format!("xa-sua: {events} events")), "{out}");
+}
+
+/// Rewrites event `from`'s body (as a forger would, turning a failure into a success)
+/// and re-hashes the chain from there, with the journal's own hash function.
+fn rewrite_outcome(journal: &Path, from: i64) {
+    let db = rusqlite::Connection::open(journal).unwrap();
+    db.execute_batch("DROP TRIGGER events_no_update").unwrap();
+    db.execute(
+        "UPDATE events SET body = replace(body, '\"', '\"') || ' ' WHERE seq = ?1",
+        [from],
+    )
+    .unwrap();
+    drop(db);
+    let j = loaxa::journal::Journal::open_reader(journal).unwrap();
+    let mut events = j.raw_events(from - 1, usize::MAX).unwrap();
+    drop(j);
+    let db = rusqlite::Connection::open(journal).unwrap();
+    let mut prev = db
+        .query_row("SELECT hash FROM events WHERE seq = ?1", [from - 1], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    for e in &mut events {
+        e.prev_hash = prev.clone();
+        e.hash = e.link();
+        db.execute(
+            "UPDATE events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![e.prev_hash, e.hash, e.seq],
+        )
+        .unwrap();
+        prev = e.hash.clone();
+    }
+}
+
+/// A station with a broadcast every quarter hour, journaled for `days` days of September
+/// 2025 on a fake clock: thousands of events, so sending them takes many batches.
+fn busy_station(days: u32) -> TempStation {
+    use loaxa::audio::recorder::{Recorder, Tape};
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{}[[slot]]\nid = \"tin\"\ncron = \"*/15 * * * *\"\ntopic = \"a\"\nplay = [\"tin.wav\"]\n",
+            crate::support::PLAN
+        ),
+    );
+    st.tone("tin.wav", 0.2);
+    let start = crate::report::local("2025-09-01 00:00");
+    let clock = loaxa::clock::FakeClock::new(start);
+    crate::report::run(
+        &st,
+        Recorder::new(Tape::default()),
+        &clock,
+        start + chrono::Duration::days(i64::from(days)),
+    );
+    st
+}
+
+#[test]
+fn a_station_catches_up_through_restarts_and_cut_connections_whatever_its_clock_says() {
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    // Offline for 30 days; its clock, more than a year behind the centre's, dates its events.
+    let st = busy_station(30);
+    enrol(&pg, &st, "xa-mat-mang");
+    let events = local_events(&st);
+    assert!(events > 4 * loaxa::sync::BATCH as i64, "{events}");
+
+    let syncing = command()
+        .current_dir(st.path())
+        .args(["sync", "--lang", "en"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Connections cut mid-batch and the server restarted, while it sends.
+    pg.wait_for(60, "a first batch", || held(&pg, "xa-mat-mang") > 0);
+    let _ = pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'loaxa_st_xa_mat_mang'",
+    );
+    pg.restart();
+    pg.wait_for(120, "the whole journal at the centre", || {
+        held(&pg, "xa-mat-mang") == events
+    });
+    let (code, log) = crate::support::bin::stop(syncing);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        pg.count("SELECT count(DISTINCT seq) FROM loaxa.events WHERE station = 'xa-mat-mang'"),
+        events
+    );
+    let (code, out, _) = central(&pg, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out, _) = central(&pg, &["report", "--month", "2025-09", "--format", "json"]);
+    let report = json(&out);
+    let c = commune(&report, "xa-mat-mang");
+    assert_eq!(c["planned"], 30 * 96, "{c}");
+    assert_eq!(c["completed"], 30 * 96, "{c}");
+}
