@@ -38,6 +38,7 @@ test -x /usr/bin/loaxa-web
 /usr/bin/loaxa web --version
 test -f /usr/lib/systemd/system/loaxa.service
 test -f /usr/lib/systemd/system/loaxa-web.service
+test -f /usr/lib/systemd/system/loaxa-sync.service
 test -f /usr/lib/sysusers.d/loaxa.conf
 id loaxa
 id -nG loaxa | grep -qw audio

@@ -943,6 +943,7 @@ fn stream_settings(
     };
     let password = secret(
         "[stream]",
+        false,
         (r.password.as_ref(), r.password_file.as_ref()),
         inline,
         raw.span().start,
@@ -968,6 +969,7 @@ fn stream_settings(
 /// the configuration's folder), each problem located.
 fn secret(
     section: &str,
+    private: bool,
     given: (Option<&Spanned<String>>, Option<&Spanned<String>>),
     inline: Option<String>,
     section_at: usize,
@@ -982,7 +984,26 @@ fn secret(
         (None, Some(f)) => {
             let dir = path.parent().unwrap_or(Path::new("."));
             let file = dir.join(f.get_ref());
+            #[cfg(unix)]
+            let others_read = private
+                && std::fs::metadata(&file).is_ok_and(|m| {
+                    std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o004 != 0
+                });
+            #[cfg(not(unix))]
+            let others_read = false;
             match std::fs::read_to_string(&file) {
+                Ok(_) if others_read => {
+                    err(
+                        f.span(),
+                        tr!(
+                            lang,
+                            "mọi người dùng trên máy đều đọc được tệp mật khẩu {}: chỉ để dịch vụ đọc (chmod 640, nhóm loaxa)",
+                            "the password file {} is readable by every user of this machine: make it the service's only (chmod 640, group loaxa)",
+                            file.display()
+                        ),
+                    );
+                    None
+                }
                 Ok(p) if !p.trim().is_empty() => Some(p.trim().to_string()),
                 Ok(_) => {
                     err(
@@ -1071,6 +1092,7 @@ fn sync_settings(
         .map(|p| String::from_utf8_lossy(p).into_owned());
     let password = secret(
         "[sync]",
+        true,
         (r.password.as_ref(), r.password_file.as_ref()),
         inline,
         raw.span().start,
@@ -1232,6 +1254,51 @@ mod tests {
         for l in 1..=4 {
             assert!(lines.contains(&l), "{lines:?}");
         }
+    }
+
+    #[test]
+    fn sync_needs_tls_to_a_remote_centre_and_each_mistake_is_located() {
+        let text = "language = \"en\"\n[sync]\nurl = \"postgresql://tinh.example.vn/loaxa?sslmode=disable\"\nstation = \"Xã A\"\n";
+        let Err(ConfigError::Invalid(d)) =
+            parse(p(), text, &Overrides::default(), &BTreeMap::new())
+        else {
+            panic!("expected errors")
+        };
+        let at: Vec<(usize, &str)> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(at.len(), 3, "{at:?}");
+        assert!(at[0].0 == 3 && at[0].1.contains("over TLS"), "{at:?}");
+        assert!(at[1].0 == 4 && at[1].1.contains("lower-case"), "{at:?}");
+        assert!(at[2].0 == 2 && at[2].1.contains("password_file"), "{at:?}");
+    }
+
+    #[test]
+    fn sync_to_a_remote_centre_requires_tls_and_a_local_one_may_go_without() {
+        let parsed = |url: &str| {
+            let text = format!("[sync]\nurl = \"{url}\"\nstation = \"xa-a\"\npassword = \"p\"\n");
+            parse(p(), &text, &Overrides::default(), &BTreeMap::new())
+                .unwrap()
+                .sync
+                .unwrap()
+        };
+        let remote = parsed("postgresql://tinh.example.vn/loaxa");
+        assert_eq!(
+            remote.target.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        // The login defaults to the one `central add-station` creates; the address is shown
+        // without the password.
+        assert_eq!(remote.target.user, "loaxa_st_xa_a");
+        assert_eq!(remote.target.display, "tinh.example.vn:5432/loaxa");
+        let local = parsed("postgresql://127.0.0.1:5433/loaxa?sslmode=disable");
+        assert_eq!(
+            local.target.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
+        let socket = parsed("host=/run/postgresql dbname=loaxa");
+        assert_eq!(
+            socket.target.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Prefer
+        );
     }
 
     #[test]

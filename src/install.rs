@@ -12,6 +12,7 @@ use crate::tr;
 
 const UNIT: &str = include_str!("../packaging/loaxa.service");
 const WEB_UNIT: &str = include_str!("../packaging/loaxa-web.service");
+const SYNC_UNIT: &str = include_str!("../packaging/loaxa-sync.service");
 const SYSUSERS: &str = include_str!("../packaging/loaxa.sysusers");
 const EXAMPLE_SCHEDULE: &str = include_str!("../schedules/cchc-2025.toml");
 const README: &str = include_str!("../README.md");
@@ -144,6 +145,13 @@ fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), Instal
     put(
         &at("/etc/systemd/system/loaxa-web.service"),
         WEB_UNIT.as_bytes(),
+        true,
+        done,
+    )?;
+    // Installed, not enabled: it has work only once [sync] is configured.
+    put(
+        &at("/etc/systemd/system/loaxa-sync.service"),
+        SYNC_UNIT.as_bytes(),
         true,
         done,
     )?;

@@ -154,6 +154,26 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
         "{out}"
     );
 
+    // So does the console, on its Now page and in /metrics.
+    {
+        use crate::support::web::{Console, OPERATOR};
+        let console = Console::start(&st);
+        let page = console.login(OPERATOR).get("/");
+        assert!(
+            page.body
+                .contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+            "{}",
+            page.body
+        );
+        let metrics = console.login(OPERATOR).get("/metrics").body;
+        assert!(
+            metrics.contains(&format!(
+                "loaxa_province_acked_seq{{station=\"Đài truyền thanh xã Hoằng Hóa\"}} {events}"
+            )),
+            "{metrics}"
+        );
+    }
+
     // The province counts the month as the commune's own report does.
     let mine = station_report(&st);
     let (code, out, err) = central(&pg, &["report", "--month", "2025-09", "--format", "json"]);
@@ -205,7 +225,14 @@ fn what_the_centre_refuses_is_named_and_nothing_is_lost_or_doubled() {
     let events = local_events(&a);
 
     // Wrong credentials.
-    std::fs::write(a.path().join("config/wrong"), "not-the-password").unwrap();
+    let wrong = a.path().join("config/wrong");
+    std::fs::write(&wrong, "not-the-password").unwrap();
+    // A password file every user can read is refused before anything is sent.
+    sync_as(&pg, &a, "xa-a", "wrong");
+    let (code, _, err) = sync_once(&a);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("readable by every user"), "{err}");
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     sync_as(&pg, &a, "xa-a", "wrong");
     let (code, _, err) = sync_once(&a);
     assert_eq!(code, 1);

@@ -202,3 +202,39 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
         .unwrap_or_else(|| panic!("no exposure level in:\n{out}"));
     assert!(exposure <= 2.5, "exposure {exposure}:\n{out}");
 }
+
+#[test]
+fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-sync.service");
+    let unit = std::fs::read_to_string(path).unwrap();
+    let values = |key: &str| -> Vec<String> {
+        unit.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        values("ExecStart"),
+        ["/usr/bin/loaxa sync --config /etc/loaxa/loaxa.toml"]
+    );
+    assert_eq!(values("ProtectSystem"), ["strict"]);
+    assert_eq!(values("ReadWritePaths"), ["/var/lib/loaxa/journal"]);
+    assert_eq!(values("PrivateDevices"), ["yes"]);
+    let out = match std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", path])
+        .output()
+    {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => {
+            crate::support::skip(&format!("systemd-analyze: {e}"));
+            return;
+        }
+    };
+    let exposure: f64 = out
+        .lines()
+        .find_map(|l| l.split("exposure level for loaxa-sync.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{out}"));
+    assert!(exposure <= 2.5, "exposure {exposure}:\n{out}");
+}

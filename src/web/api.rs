@@ -254,6 +254,21 @@ pub(super) fn metrics_text(app: &App) -> Result<String, Refusal> {
         "Clips that will not air.",
         view.rejected_clips.len().to_string(),
     );
+    if app.config.sync.is_some() {
+        let state = crate::sync::read(&crate::sync::path_for(&app.config.journal));
+        gauge(
+            &mut o,
+            "loaxa_province_acked_seq",
+            "The last journal event the province acknowledged.",
+            state.as_ref().map_or(0, |s| s.acked_seq).to_string(),
+        );
+        gauge(
+            &mut o,
+            "loaxa_province_sending_ok",
+            "1 if the last attempt to send to the province succeeded.",
+            u8::from(state.is_some_and(|s| s.error.is_none() && s.acked_at.is_some())).to_string(),
+        );
+    }
     gauge(
         &mut o,
         "loaxa_console_actions_waiting",

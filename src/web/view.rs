@@ -201,6 +201,9 @@ pub(crate) struct Now {
     /// Console actions handed over and not yet journaled by the daemon.
     pub(crate) actions_waiting: usize,
     pub(crate) updated_at: Option<DateTime<Utc>>,
+    /// How far the province's copy goes, when the station sends to one: the line, and
+    /// whether sending is failing.
+    pub(crate) province: Option<(String, bool)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -346,6 +349,22 @@ impl App {
                 .map_or((0, String::new()), |j| (j.head().0, j.head().1.to_string())),
             actions_waiting: crate::console::pending(&self.config.audio_dir).len(),
             updated_at: live.map(|s| s.updated_at),
+            province: self.config.sync.as_ref().map(|_| {
+                match crate::sync::read(&crate::sync::path_for(&self.config.journal)) {
+                    Some(state) => (
+                        state.line(lang, self.config.timezone),
+                        state.error.is_none(),
+                    ),
+                    None => (
+                        lang.pick(
+                            "chưa gửi được gì lên tỉnh (dịch vụ loaxa-sync chưa chạy?)",
+                            "nothing sent to the province yet (is loaxa-sync running?)",
+                        )
+                        .to_string(),
+                        false,
+                    ),
+                }
+            }),
         })
     }
 }
