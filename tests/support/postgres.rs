@@ -15,6 +15,8 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
+    /// Server settings on its command line.
+    settings: String,
 }
 
 fn bin_dir() -> Option<PathBuf> {
@@ -37,8 +39,13 @@ fn is_root() -> bool {
 
 impl Postgres {
     /// Starts a fresh server with a `loaxa` database; `None` (test skipped) if PostgreSQL
-    /// is not installed here.
+    /// is not installed here. Tests need no durability: fsync is off.
     pub fn start() -> Option<Postgres> {
+        Postgres::start_with("-c fsync=off -c full_page_writes=off")
+    }
+
+    /// As [`Postgres::start`], with these server settings (`-c name=value …`).
+    pub fn start_with(settings: &str) -> Option<Postgres> {
         let Some(bin) = bin_dir() else {
             super::skip("PostgreSQL is not installed (scripts/setup installs it)");
             return None;
@@ -51,6 +58,7 @@ impl Postgres {
             port: super::icecast::free_port(),
             dir,
             bin,
+            settings: settings.to_string(),
         };
         std::fs::write(pg.dir.path().join("pw"), ADMIN_PASSWORD).unwrap();
         if is_root() {
@@ -112,9 +120,10 @@ impl Postgres {
             .arg(self.dir.path().join("log"))
             .arg("-o")
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 {}",
                 self.port,
-                self.dir.path().display()
+                self.dir.path().display(),
+                self.settings
             ))
             .args(["-w", "-t", "60", "start"])
             .output()
