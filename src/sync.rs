@@ -23,8 +23,10 @@ use crate::tr;
 /// Events per batch, and the most body text one batch carries.
 pub const BATCH: usize = 2_000;
 const BATCH_BYTES: usize = 4 << 20;
-/// How often a caught-up station looks for new events.
+/// How often a caught-up station looks in its journal for new events (without connecting).
 const POLL: Duration = Duration::from_secs(5);
+/// How often a caught-up station with nothing new still tells the centre it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(3600);
 const BACKOFF_FIRST: Duration = Duration::from_secs(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
@@ -233,6 +235,19 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut backoff = BACKOFF_FIRST;
     loop {
+        // Caught up and nothing new here: no connection, except an hourly one so the
+        // province sees the station is alive. (10,000 stations polling the centre every few
+        // seconds would be its busiest load; this way it is a few connections a second.)
+        let local = Journal::open_reader(journal_path).map(|j| j.head().0).ok();
+        let fresh = state
+            .acked_at
+            .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or(Duration::ZERO) < HEARTBEAT);
+        if !once && state.error.is_none() && fresh && local == Some(state.acked_seq) {
+            tokio::select! {
+                () = &mut shutdown => return Ok(state),
+                () = tokio::time::sleep(POLL) => continue,
+            }
+        }
         state.attempt_at = Some(Utc::now());
         let result = push(sync, journal_path, &state_path, &mut state).await;
         let wait = match &result {
