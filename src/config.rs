@@ -1289,7 +1289,7 @@ mod tests {
         // without the password.
         assert_eq!(remote.target.user, "loaxa_st_xa_a");
         assert_eq!(remote.target.display, "tinh.example.vn:5432/loaxa");
-        let local = parsed("postgresql://127.0.0.1:5433/loaxa?sslmode=disable");
+        let local = parsed("postgresql://127.0.0.1:5433/loaxa");
         assert_eq!(
             local.target.config.get_ssl_mode(),
             tokio_postgres::config::SslMode::Disable
@@ -1297,7 +1297,13 @@ mod tests {
         let socket = parsed("host=/run/postgresql dbname=loaxa");
         assert_eq!(
             socket.target.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Prefer
+            tokio_postgres::config::SslMode::Disable
+        );
+        // Unless the address asks for it.
+        let asked = parsed("postgresql://localhost/loaxa?sslmode=require");
+        assert_eq!(
+            asked.target.config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
         );
     }
 

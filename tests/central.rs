@@ -511,3 +511,42 @@ fn a_station_catches_up_through_restarts_and_cut_connections_whatever_its_clock_
     assert_eq!(c["planned"], 30 * 96, "{c}");
     assert_eq!(c["completed"], 30 * 96, "{c}");
 }
+
+#[test]
+fn the_centre_is_reached_over_tls_trusted_only_through_the_systems_certificate_store() {
+    let Some(pg) = Postgres::start_tls() else {
+        return;
+    };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = crate::report::september();
+    enrol(&pg, &st, "xa-tls");
+    // The server takes stations over TLS only, and the address asks for it.
+    let config = st.path().join("config/loaxa.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("/loaxa\"", "/loaxa?sslmode=require\""),
+    )
+    .unwrap();
+    let sync_with = |ca: &Path| {
+        let mut c = command();
+        c.current_dir(st.path())
+            .env("SSL_CERT_FILE", ca)
+            .args(["sync", "--once", "--lang", "en"]);
+        run(c)
+    };
+    // Without the province's authority in the store: refused, and said why.
+    let empty = st.path().join("no-authorities.pem");
+    std::fs::write(&empty, "").unwrap();
+    let (code, _, err) = sync_with(&empty);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot reach the central database") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    assert_eq!(held(&pg, "xa-tls"), 0);
+    // With it: sent.
+    let (code, out, err) = sync_with(&pg.ca());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(held(&pg, "xa-tls"), local_events(&st));
+}

@@ -139,6 +139,11 @@ impl Target {
                 name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
             }
         });
+        if local && !text.contains("sslmode") {
+            // On this machine TLS protects nothing, and Debian's own cluster offers it with a
+            // self-signed certificate no store trusts: plain, unless the address asks for it.
+            config.ssl_mode(SslMode::Disable);
+        }
         if !local {
             if config.get_ssl_mode() == SslMode::Disable {
                 return Err(lang

@@ -283,6 +283,7 @@ impl ProvinceReport {
                     c.counts.planned.to_string(),
                     c.counts.completed.to_string(),
                     (c.counts.planned - c.counts.completed).to_string(),
+                    c.counts.missed.to_string(),
                     num(c.completion_percent, 1),
                     num(c.index_score, 3),
                     c.shortfalls
@@ -337,6 +338,7 @@ impl ProvinceReport {
                     self.l("Kế hoạch", "Planned"),
                     self.l("Phát đủ", "Aired in full"),
                     self.l("Không đủ", "Not in full"),
+                    self.l("Trong đó bỏ lỡ", "Of which missed"),
                     self.l("Tỷ lệ %", "Completion %"),
                     self.l("Điểm 4.1", "Score 4.1"),
                     self.l("Lý do", "Reasons"),

@@ -158,7 +158,7 @@ impl Icecast {
 
 /// A test certificate authority and a server certificate for 127.0.0.1 it issued, with
 /// `openssl`: `ca.pem`, and `icecast.pem` (certificate and key, as icecast2 wants them).
-fn make_certificates(dir: &Path) {
+pub fn make_certificates(dir: &Path) {
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)

@@ -44,8 +44,23 @@ impl Postgres {
         Postgres::start_with("-c fsync=off -c full_page_writes=off")
     }
 
+    /// A server that takes stations over TLS only (a certificate for 127.0.0.1 from a
+    /// test authority, [`Postgres::ca`]); the administrator may still log in without.
+    pub fn start_tls() -> Option<Postgres> {
+        Postgres::start_configured("-c fsync=off -c full_page_writes=off", true)
+    }
+
+    /// The test authority that issued a TLS server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.pem")
+    }
+
     /// As [`Postgres::start`], with these server settings (`-c name=value …`).
     pub fn start_with(settings: &str) -> Option<Postgres> {
+        Postgres::start_configured(settings, false)
+    }
+
+    fn start_configured(settings: &str, tls: bool) -> Option<Postgres> {
         let Some(bin) = bin_dir() else {
             super::skip("PostgreSQL is not installed (scripts/setup installs it)");
             return None;
@@ -54,13 +69,23 @@ impl Postgres {
             .prefix("loaxa-pg")
             .tempdir()
             .unwrap();
-        let pg = Postgres {
+        let mut pg = Postgres {
             port: super::icecast::free_port(),
             dir,
             bin,
             settings: settings.to_string(),
         };
         std::fs::write(pg.dir.path().join("pw"), ADMIN_PASSWORD).unwrap();
+        let tls_dir = pg.dir.path().join("tls");
+        if tls {
+            std::fs::create_dir_all(&tls_dir).unwrap();
+            super::icecast::make_certificates(&tls_dir);
+            std::fs::set_permissions(
+                tls_dir.join("server.key"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .unwrap();
+        }
         if is_root() {
             let ok = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -86,6 +111,27 @@ impl Postgres {
             .output()
             .unwrap();
         assert!(out.status.success(), "initdb: {out:?}");
+        if tls {
+            // Stations only over TLS; the administrator also over the private socket.
+            std::fs::write(
+                pg.data().join("pg_hba.conf"),
+                format!(
+                    "local all all trust\nhost all {ADMIN} 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+                ),
+            )
+            .unwrap();
+            pg.settings += &format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                tls_dir.join("server.pem").display(),
+                tls_dir.join("server.key").display()
+            );
+            if is_root() {
+                let _ = Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(pg.dir.path())
+                    .status();
+            }
+        }
         pg.start_server();
         pg.psql("postgres", "CREATE DATABASE loaxa");
         Some(pg)
