@@ -270,8 +270,14 @@ impl ProvinceReport {
 
     /// The report's tables: a heading, the columns, the rows.
     fn tables(&self) -> Vec<Table> {
+        let tz: chrono_tz::Tz = self
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
         let when = |t: Option<DateTime<Utc>>| {
-            t.map_or("–".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            t.map_or("–".into(), |t| {
+                t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+            })
         };
         let communes = self
             .communes

@@ -121,7 +121,8 @@ pub(super) fn central(
                         _ => return Err(Failure::Invalid),
                     },
                     (None, None) => {
-                        let today = ctx.now.date_naive();
+                        // The province's month (its zone is Vietnam's, as the schema's default).
+                        let today = ctx.now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
                         let first = chrono::Datelike::with_day(&today, 1).unwrap_or(today);
                         (first, first, first.format("%Y-%m").to_string())
                     }
