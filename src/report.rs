@@ -1227,6 +1227,34 @@ impl Report {
     }
 }
 
+/// A report in every format reports are printed in, so the station's and the province's
+/// are rendered by one piece of code.
+pub trait Formats {
+    fn to_text(&self) -> String;
+    fn to_csv(&self) -> String;
+    fn to_json(&self) -> String;
+    fn to_html(&self) -> String;
+    fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError>;
+}
+
+impl Formats for Report {
+    fn to_text(&self) -> String {
+        Report::to_text(self)
+    }
+    fn to_csv(&self) -> String {
+        Report::to_csv(self)
+    }
+    fn to_json(&self) -> String {
+        Report::to_json(self)
+    }
+    fn to_html(&self) -> String {
+        Report::to_html(self)
+    }
+    fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        Report::to_xlsx(self)
+    }
+}
+
 /// The start of a printed report: the page and its style, then the administrative
 /// document layout of Nghị định 30/2020/NĐ-CP (issuing body and number, national name and
 /// motto, place and date, document type), so it can be signed as is.

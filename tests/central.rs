@@ -550,3 +550,53 @@ fn the_centre_is_reached_over_tls_trusted_only_through_the_systems_certificate_s
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(held(&pg, "xa-tls"), local_events(&st));
 }
+
+#[test]
+fn a_centre_whose_disk_is_full_refuses_to_write_and_takes_everything_once_there_is_room() {
+    if unsafe { libc::geteuid() } != 0 {
+        crate::support::skip("mounting a small file system needs root (CI runs as root)");
+        return;
+    }
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    // The events live on a small file system of their own (a tablespace on a 4 MB tmpfs).
+    let small = pg.socket_dir().join("small");
+    let Some(disk) = crate::support::tmpfs::Tmpfs::mount(&small) else {
+        crate::support::skip("this machine does not let root mount a tmpfs");
+        return;
+    };
+    let ok = std::process::Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    pg.psql(
+        "loaxa",
+        &format!("CREATE TABLESPACE small LOCATION '{}'", small.display()),
+    );
+    pg.psql("loaxa", "ALTER TABLE loaxa.events SET TABLESPACE small");
+    let st = crate::report::september();
+    enrol(&pg, &st, "xa-day-dia");
+    let events = local_events(&st);
+
+    disk.fill();
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused to write") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert_eq!(held(&pg, "xa-day-dia"), 0);
+    let mut c = command();
+    c.current_dir(st.path()).args(["status", "--lang", "en"]);
+    let (_, out, _) = run(c);
+    assert!(out.contains("CANNOT SEND since"), "{out}");
+
+    disk.free();
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(held(&pg, "xa-day-dia"), events);
+    let (code, out, _) = central(&pg, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+}

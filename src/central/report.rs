@@ -517,3 +517,21 @@ impl ProvinceReport {
         wb.save_to_buffer()
     }
 }
+
+impl crate::report::Formats for ProvinceReport {
+    fn to_text(&self) -> String {
+        ProvinceReport::to_text(self)
+    }
+    fn to_csv(&self) -> String {
+        ProvinceReport::to_csv(self)
+    }
+    fn to_json(&self) -> String {
+        ProvinceReport::to_json(self)
+    }
+    fn to_html(&self) -> String {
+        ProvinceReport::to_html(self)
+    }
+    fn to_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        ProvinceReport::to_xlsx(self)
+    }
+}

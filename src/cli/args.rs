@@ -311,6 +311,10 @@ pub(super) enum CentralAction {
         "Add a station and create a login that can only add that station's own events",
     ))]
     AddStation {
+        #[arg(help = h(
+            "Mã của đài: chữ thường, số, dấu gạch ngang (ví dụ xa-hoang-hoa)",
+            "The station's id: lower-case letters, digits, hyphens (e.g. xa-hoang-hoa)",
+        ))]
         id: String,
         #[arg(long, help = h("Tên đài (để hiện trong báo cáo)", "The station's name (shown in reports)"))]
         name: Option<String>,
@@ -349,7 +353,10 @@ pub(super) enum CentralAction {
         "Re-walk the stored chains, recomputing every hash",
     ))]
     Verify {
-        #[arg(long = "station", value_name = "ID")]
+        #[arg(long = "station", value_name = "ID", help = h(
+            "Chỉ các đài này (mặc định: mọi đài)",
+            "Only these stations (default: all)",
+        ))]
         stations: Vec<String>,
     },
 }

@@ -1,6 +1,5 @@
 //! `loaxa central …`: the province's database, set up, added to, reported and verified.
 
-use super::args::ReportFormat;
 use super::*;
 use crate::central::{self, CentralError, Target};
 
@@ -140,15 +139,7 @@ pub(super) fn central(
                 )
                 .await
                 .map_err(fail)?;
-                let bytes = match format {
-                    ReportFormat::Table => r.to_text().into_bytes(),
-                    ReportFormat::Csv => r.to_csv().into_bytes(),
-                    ReportFormat::Json => r.to_json().into_bytes(),
-                    ReportFormat::Html => r.to_html().into_bytes(),
-                    ReportFormat::Xlsx => r
-                        .to_xlsx()
-                        .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
-                };
+                let bytes = render(&r, format)?;
                 match file {
                     Some(f) => {
                         let path = ctx.cwd.join(f);

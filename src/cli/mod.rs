@@ -242,6 +242,19 @@ fn open_output(config: &Config) -> Box<dyn Output> {
     }
 }
 
+/// A report rendered in the format asked for.
+fn render(r: &dyn crate::report::Formats, format: ReportFormat) -> Result<Vec<u8>, Failure> {
+    Ok(match format {
+        ReportFormat::Table => r.to_text().into_bytes(),
+        ReportFormat::Csv => r.to_csv().into_bytes(),
+        ReportFormat::Json => r.to_json().into_bytes(),
+        ReportFormat::Html => r.to_html().into_bytes(),
+        ReportFormat::Xlsx => r
+            .to_xlsx()
+            .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -68,15 +68,7 @@ pub(super) fn report(
         r.sent = crate::sync::read(&crate::sync::path_for(&station.config.journal))
             .map(|s| s.line(lang, tz));
     }
-    let bytes = match format {
-        ReportFormat::Table => r.to_text().into_bytes(),
-        ReportFormat::Csv => r.to_csv().into_bytes(),
-        ReportFormat::Json => r.to_json().into_bytes(),
-        ReportFormat::Html => r.to_html().into_bytes(),
-        ReportFormat::Xlsx => r
-            .to_xlsx()
-            .map_err(|e| Failure::Runtime(format!("xlsx: {e}")))?,
-    };
+    let bytes = render(&r, format)?;
     // A workbook is no use on a terminal: there it goes to a file named for the period.
     // Redirected (`> bao-cao.xlsx`, a pipe), every format goes where it was sent.
     let file = file.map(|f| ctx.cwd.join(f)).or_else(|| {

@@ -22,20 +22,8 @@ pub(super) fn sync(
         .map_err(io)?;
         return Err(Failure::Invalid);
     };
-    if !config.journal.is_file() {
-        writeln!(
-            err,
-            "{}",
-            tr!(
-                lang,
-                "chưa có nhật ký ở {}",
-                "no journal at {}",
-                config.journal.display()
-            )
-        )
-        .map_err(io)?;
-        return Err(Failure::Invalid);
-    }
+    // The journal must exist (a wrong config would otherwise send nothing, silently).
+    drop(existing_journal(&config, lang, err)?);
     let rt = runtime()?;
     let result = rt.block_on(async {
         let shutdown = async {

@@ -102,6 +102,7 @@ pub mod icecast;
 pub mod postgres;
 #[path = "pulse.rs"]
 pub mod pulse;
+pub mod tmpfs;
 pub mod web;
 
 /// A test that cannot run here (it needs root, or a kernel feature) says why and is skipped —
