@@ -68,6 +68,36 @@ pub fn hint_for(kind: Option<&str>) -> Hint {
     hint
 }
 
+/// The probe for a stream of `kind`. symphonia's probe ignores its hint and takes the first
+/// marker of any format it knows: joined mid-frame, a live AAC stream can show an MP3 sync
+/// word before its next ADTS header (or the reverse), and the wrong reader then finds no audio
+/// at all. A stream whose kind is known is searched for its own format's markers only.
+fn probe_for(kind: Option<&str>) -> &'static symphonia::core::probe::Probe {
+    use std::sync::OnceLock;
+    use symphonia::core::probe::Probe;
+    use symphonia::default::formats::{AdtsReader, IsoMp4Reader, MpaReader, OggReader};
+    fn only<R: symphonia::core::probe::QueryDescriptor>(
+        cell: &'static OnceLock<Probe>,
+    ) -> &'static Probe {
+        cell.get_or_init(|| {
+            let mut p = Probe::default();
+            p.register_all::<R>();
+            p
+        })
+    }
+    static MP3: OnceLock<Probe> = OnceLock::new();
+    static AAC: OnceLock<Probe> = OnceLock::new();
+    static OGG: OnceLock<Probe> = OnceLock::new();
+    static MP4: OnceLock<Probe> = OnceLock::new();
+    match kind {
+        Some("mp3") => only::<MpaReader>(&MP3),
+        Some("aac") => only::<AdtsReader>(&AAC),
+        Some("ogg") => only::<OggReader>(&OGG),
+        Some("mp4" | "m4a" | "m4s") => only::<IsoMp4Reader>(&MP4),
+        _ => symphonia::default::get_probe(),
+    }
+}
+
 fn end_of(e: SymError) -> DecodeEnd {
     match e {
         SymError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => DecodeEnd::Ended,
@@ -86,7 +116,7 @@ impl StreamDecoder {
                 buffer_len: 64 * 1024,
             },
         );
-        let probed = symphonia::default::get_probe()
+        let probed = probe_for(kind)
             .format(
                 &hint,
                 stream,
