@@ -600,3 +600,39 @@ fn a_centre_whose_disk_is_full_refuses_to_write_and_takes_everything_once_there_
     let (code, out, _) = central(&pg, &["verify"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_link_cut_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothing() {
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = busy_station(8);
+    enrol(&pg, &st, "xa-dut-mang");
+    let events = local_events(&st);
+    assert!(events > loaxa::sync::BATCH as i64, "{events}");
+    // The first batch is about a megabyte: the link drops 300 kB into it.
+    let proxy = crate::support::proxy::CutProxy::start(pg.port, 300_000);
+    let config = st.path().join("config/loaxa.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("127.0.0.1:{}", pg.port),
+            &format!("127.0.0.1:{}", proxy.port),
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 1);
+    assert_eq!(proxy.cuts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(err.contains("cannot reach the central database"), "{err}");
+    // The cut batch left nothing half-written.
+    assert_eq!(held(&pg, "xa-dut-mang"), 0);
+    let (code, _, err) = sync_once(&st);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(held(&pg, "xa-dut-mang"), events);
+    assert_eq!(
+        pg.count("SELECT count(DISTINCT seq) FROM loaxa.events WHERE station = 'xa-dut-mang'"),
+        events
+    );
+    assert_eq!(central(&pg, &["verify"]).0, 0);
+}

@@ -100,6 +100,7 @@ pub mod browser;
 pub mod daemon;
 pub mod icecast;
 pub mod postgres;
+pub mod proxy;
 #[path = "pulse.rs"]
 pub mod pulse;
 pub mod tmpfs;
