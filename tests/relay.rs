@@ -744,3 +744,32 @@ fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
         );
     }
 }
+
+/// A server that names the wrong format (AAC sent as `audio/mpeg`): the first attempt, probing
+/// for MP3 only, finds no audio; the next probes for any format and relays it as AAC.
+#[test]
+fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tone.aac");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .args(["sine=frequency=440:sample_rate=44100:duration=20"])
+        .args(["-ac", "2", "-c:a", "aac", "-b:a", "128k", "-f", "adts"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::sync::Arc::new(std::fs::read(&file).unwrap());
+    let server = Server::start(move |_, mut s| {
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+        let _ = s.write_all(&bytes);
+    });
+    let source =
+        loaxa::relay::Source::parse(&server.url("/vov.mp3"), loaxa::lang::Lang::En).unwrap();
+    let p = loaxa::relay::probe(&source, Duration::from_secs(2), loaxa::lang::Lang::En);
+    assert!(p.heard_ms >= 2_000, "{p:?}");
+    assert!(
+        p.codec.as_deref().is_some_and(|c| c.starts_with("aac")),
+        "{p:?}"
+    );
+}

@@ -381,6 +381,8 @@ pub struct Pipeline {
     /// Audio has come on this connection.
     pub delivered: bool,
     pub started: Instant,
+    /// Probe for any format, not only the one the server names (see [`receive`]).
+    probe_any: bool,
     /// When audio last came, in ms after `created` (read by the [`Watchdog`]).
     heard: Arc<AtomicU64>,
     created: Instant,
@@ -395,6 +397,7 @@ impl Pipeline {
             out: Vec::new(),
             delivered: false,
             started: Instant::now(),
+            probe_any: false,
             heard: Arc::new(AtomicU64::new(0)),
             created: Instant::now(),
         }
@@ -509,8 +512,13 @@ fn receive(
     log: bool,
 ) {
     let mut backoff = BACKOFF_FIRST;
+    // A stream is probed for the format its server names; after an attempt that gave no
+    // audio, the next probes for any format (a server may name the wrong one), and so on
+    // in turn.
+    let mut probe_any = false;
     while !feed.stopped() && Instant::now() < until {
         let mut pipeline = Pipeline::new(feed.clone(), loudness_target);
+        pipeline.probe_any = probe_any;
         let result = match source {
             Source::Http(url) => relay_http(url, &mut pipeline, until, 0),
             Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until),
@@ -526,6 +534,9 @@ fn receive(
         }
         if pipeline.delivered && pipeline.started.elapsed() > Duration::from_secs(10) {
             backoff = BACKOFF_FIRST;
+        }
+        if !pipeline.delivered {
+            probe_any = !probe_any;
         }
         let wake = (Instant::now() + backoff).min(until);
         while !feed.stopped() && Instant::now() < wake {
@@ -723,7 +734,8 @@ fn decode_stream(
         }
         body = joined;
     }
-    let mut decoder = decode::StreamDecoder::open(body, kind).map_err(end)?;
+    let probe = if pipeline.probe_any { None } else { kind };
+    let mut decoder = decode::StreamDecoder::open(body, probe).map_err(end)?;
     let codec = decoder.codec.clone();
     loop {
         if Instant::now() >= until {
