@@ -167,13 +167,7 @@ play = ["a.wav"]
 #[test]
 fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-web.service");
-    let unit = std::fs::read_to_string(path).unwrap();
-    let values = |key: &str| -> Vec<String> {
-        unit.lines()
-            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
-            .map(str::to_string)
-            .collect()
-    };
+    let values = |key: &str| unit_values(path, key);
     assert_eq!(
         values("ExecStart"),
         ["/usr/bin/loaxa-web --config /etc/loaxa/loaxa.toml"]
@@ -190,13 +184,7 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
 #[test]
 fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-sync.service");
-    let unit = std::fs::read_to_string(path).unwrap();
-    let values = |key: &str| -> Vec<String> {
-        unit.lines()
-            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
-            .map(str::to_string)
-            .collect()
-    };
+    let values = |key: &str| unit_values(path, key);
     assert_eq!(
         values("ExecStart"),
         ["/usr/bin/loaxa sync --config /etc/loaxa/loaxa.toml"]
@@ -226,4 +214,14 @@ fn assert_exposure_at_most(path: &str, unit: &str, max: f64) {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{out}"));
     assert!(exposure <= max, "exposure {exposure}:\n{out}");
+}
+
+/// The values a unit file gives `key`, in order.
+fn unit_values(path: &str, key: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+        .map(str::to_string)
+        .collect()
 }

@@ -26,27 +26,7 @@ pub(super) fn sync(
     drop(existing_journal(&config, lang, err)?);
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let shutdown = async {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{signal, SignalKind};
-                match signal(SignalKind::terminate()) {
-                    Ok(mut term) => {
-                        tokio::select! {
-                            _ = tokio::signal::ctrl_c() => {}
-                            _ = term.recv() => {}
-                        }
-                    }
-                    Err(_) => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        };
+        let shutdown = crate::web::stop_signal();
         if !once {
             tracing::info!(
                 "{}",

@@ -489,8 +489,9 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
     })
 }
 
-/// SIGTERM (systemd stopping the unit) or Ctrl-C.
-async fn stop_signal() {
+/// SIGTERM (systemd stopping the unit) or Ctrl-C: how a process that is not the airing
+/// daemon (the console, `loaxa sync`) is told to stop.
+pub(crate) async fn stop_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
