@@ -113,6 +113,11 @@ impl DeviceOutput {
         if let cpal::SupportedBufferSize::Range { min, max } = frames {
             period = period.clamp(min.max(1), max.max(min.max(1)));
         }
+        tracing::debug!(
+            "opening the sound device: {} ch {} Hz {sample_format} (the program is {prefer:?}), {period} frames a period",
+            format.channels,
+            format.sample_rate
+        );
         let config = cpal::StreamConfig {
             channels: format.channels,
             sample_rate: format.sample_rate,
@@ -239,14 +244,9 @@ impl Feeder {
             };
         }
         if let Some(program) = self.playing.as_mut() {
-            for slot in &mut data[from..] {
-                match program.next() {
-                    Some(v) => *slot = v,
-                    None => {
-                        self.playing = None;
-                        break;
-                    }
-                }
+            let want = data.len() - from;
+            if program.fill(&mut data[from..]) < want {
+                self.playing = None;
             }
         }
     }
@@ -333,6 +333,43 @@ fn native(
         .map(|c| (f, c.sample_format(), *c.buffer_size()))
 }
 
+/// Opens a stream with `once`, up to [`OPEN_ATTEMPTS`] times, asking for `prefer` (the
+/// program's format). `failed` waits a moment after an open and says whether the stream
+/// has already failed. A format the device refused is not asked for again; a stream that
+/// opened and then failed keeps its format, since ALSA's PulseAudio plugin fails a fresh
+/// stream now and then whatever its format. Giving the format up there left whole relays
+/// resampled twice, by rodio and again by the sound server. The last attempt takes the
+/// device's own format, in case it was the format that made the stream fail.
+fn open_with_retries(
+    prefer: Option<Format>,
+    mut once: impl FnMut(Option<Format>) -> Result<Format, OutputError>,
+    mut failed: impl FnMut() -> Option<String>,
+) -> Result<Format, Option<OutputError>> {
+    let mut last = None;
+    let mut prefer = prefer;
+    for attempt in 1..=OPEN_ATTEMPTS {
+        let asked = prefer.filter(|_| attempt < OPEN_ATTEMPTS);
+        match once(asked) {
+            Ok(format) => match failed() {
+                None => return Ok(format),
+                Some(e) => {
+                    tracing::warn!(
+                        "sound device failed right after opening (attempt {attempt}): {e}"
+                    );
+                    last = Some(OutputError::Open(e));
+                }
+            },
+            Err(e @ OutputError::NoDevice(_)) => return Err(Some(e)),
+            Err(e) => {
+                tracing::warn!("cannot open the sound device (attempt {attempt}): {e}");
+                prefer = None;
+                last = Some(e);
+            }
+        }
+    }
+    Err(last)
+}
+
 impl Output for DeviceOutput {
     fn name(&self) -> String {
         match &self.name {
@@ -346,32 +383,22 @@ impl Output for DeviceOutput {
     /// (`snd_pcm_avail_delay` I/O error), which a reopen cures. This happens during the lead
     /// time, so the retry costs the start nothing.
     fn open(&mut self, prefer: Option<Format>) -> Result<Format, OutputError> {
-        let mut last = None;
-        for attempt in 1..=OPEN_ATTEMPTS {
-            // A format the device refused is not asked for again.
-            let prefer = prefer.filter(|_| attempt == 1);
-            match self.open_once(prefer) {
-                Ok(format) => {
-                    std::thread::sleep(SETTLE);
-                    match self.take_error() {
-                        None => return Ok(format),
-                        Some(e) => {
-                            tracing::warn!(
-                                "sound device failed right after opening (attempt {attempt}): {e}"
-                            );
-                            self.close();
-                            last = Some(OutputError::Open(e));
-                        }
-                    }
+        let name = self.name.clone();
+        let this = std::cell::RefCell::new(self);
+        open_with_retries(
+            prefer,
+            |asked| this.borrow_mut().open_once(asked),
+            || {
+                std::thread::sleep(SETTLE);
+                let mut me = this.borrow_mut();
+                let e = me.take_error();
+                if e.is_some() {
+                    me.close();
                 }
-                Err(e @ OutputError::NoDevice(_)) => return Err(e),
-                Err(e) => {
-                    tracing::warn!("cannot open the sound device (attempt {attempt}): {e}");
-                    last = Some(e);
-                }
-            }
-        }
-        Err(last.unwrap_or(OutputError::NoDevice(self.name.clone())))
+                e
+            },
+        )
+        .map_err(|e| e.unwrap_or(OutputError::NoDevice(name)))
     }
 
     /// The callback writes a period while two more are queued ahead of it; it must know the
@@ -524,5 +551,78 @@ fn silence_alsa_stderr() {
         ONCE.call_once(|| unsafe {
             snd_lib_error_set_handler(Some(quiet));
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CD: Format = Format {
+        channels: 2,
+        sample_rate: 44_100,
+    };
+
+    /// Regression: the PulseAudio plugin's early stream failure made the retry open the
+    /// device in its own format (48 kHz), and a 44.1 kHz relay was then resampled by rodio,
+    /// sample by sample, for its whole length (a tenth of loaxa's CPU while relaying).
+    #[test]
+    fn a_stream_that_fails_right_after_opening_is_reopened_in_the_programs_format() {
+        let mut asked = Vec::new();
+        let mut failures = vec![None, Some("snd_pcm_avail_delay: I/O error".to_string())];
+        let opened = open_with_retries(
+            Some(CD),
+            |f| {
+                asked.push(f);
+                Ok(f.unwrap_or_default())
+            },
+            || failures.pop().flatten(),
+        );
+        assert_eq!(opened.ok(), Some(CD));
+        assert_eq!(asked, [Some(CD), Some(CD)]);
+    }
+
+    #[test]
+    fn a_format_the_device_refuses_is_not_asked_for_again() {
+        let mut asked = Vec::new();
+        let opened = open_with_retries(
+            Some(CD),
+            |f| {
+                asked.push(f);
+                match f {
+                    Some(_) => Err(OutputError::Open("format refused".into())),
+                    None => Ok(Format::default()),
+                }
+            },
+            || None,
+        );
+        assert!(opened.is_ok());
+        assert_eq!(asked, [Some(CD), None]);
+    }
+
+    #[test]
+    fn the_last_attempt_takes_the_devices_own_format_and_a_missing_device_is_not_retried() {
+        let mut asked = Vec::new();
+        let opened = open_with_retries(
+            Some(CD),
+            |f| {
+                asked.push(f);
+                Ok(CD)
+            },
+            || Some("failed".into()),
+        );
+        assert!(matches!(opened, Err(Some(OutputError::Open(_)))));
+        assert_eq!(asked, [Some(CD), Some(CD), None]);
+        let mut calls = 0;
+        let missing = open_with_retries(
+            Some(CD),
+            |_| {
+                calls += 1;
+                Err(OutputError::NoDevice(None))
+            },
+            || None,
+        );
+        assert!(matches!(missing, Err(Some(OutputError::NoDevice(None)))));
+        assert_eq!(calls, 1);
     }
 }

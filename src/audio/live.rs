@@ -125,6 +125,35 @@ impl Drop for LiveSource {
     }
 }
 
+impl LiveSource {
+    /// Fills `out`; fewer than `out.len()` only at the relay's end. What the feed has is
+    /// copied in bulk; a gap goes sample by sample through [`Iterator::next`].
+    pub fn fill(&mut self, out: &mut [f32]) -> usize {
+        let mut n = 0;
+        while n < out.len() {
+            let left = usize::try_from(self.total.saturating_sub(self.given)).unwrap_or(usize::MAX);
+            let ready = self.chunk.len() - self.pos;
+            if ready > 0 && left > 0 {
+                let k = ready.min(left).min(out.len() - n);
+                out[n..n + k].copy_from_slice(&self.chunk[self.pos..self.pos + k]);
+                self.pos += k;
+                self.given += k as u64;
+                self.counts[0] += k as u64;
+                n += k;
+                continue;
+            }
+            match self.next() {
+                Some(s) => {
+                    out[n] = s;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        n
+    }
+}
+
 impl Iterator for LiveSource {
     type Item = f32;
 

@@ -132,6 +132,7 @@ impl Output for PacedOutput {
         let chunk_frames = FORMAT.sample_rate as usize / 50;
         let per_chunk = chunk_frames * FORMAT.channels as usize;
         let mut bytes = Vec::with_capacity(per_chunk * 2);
+        let mut samples = vec![0.0; per_chunk];
         if !wait_for_start(start_at, &state) {
             return Aired::default();
         }
@@ -141,10 +142,9 @@ impl Output for PacedOutput {
         let mut error = None;
         loop {
             bytes.clear();
-            let mut n = 0;
-            for s in program.by_ref().take(per_chunk) {
+            let n = program.fill(&mut samples);
+            for s in &samples[..n] {
                 bytes.extend_from_slice(&((s * 32767.0) as i16).to_le_bytes());
-                n += 1;
             }
             if n == 0 {
                 break;

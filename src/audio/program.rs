@@ -181,6 +181,20 @@ impl Clip {
         }
     }
 
+    /// Fills `out` from the clip; fewer than `out.len()` only at its end.
+    pub(super) fn fill(&mut self, out: &mut [f32]) -> usize {
+        if let Clip::Live(l) = self {
+            return l.fill(out);
+        }
+        for (n, slot) in out.iter_mut().enumerate() {
+            match self.next() {
+                Some(s) => *slot = s,
+                None => return n,
+            }
+        }
+        out.len()
+    }
+
     /// Opens a file in the program's format (converted only if it is not in it already).
     pub(super) fn open(
         path: &std::path::Path,
@@ -390,19 +404,32 @@ impl Program {
         }
     }
 
-    fn measure(&mut self, s: f32) {
-        let sq = f64::from(s) * f64::from(s);
-        self.meter.peak = self.meter.peak.max(s.abs());
-        self.meter.sum_squares += sq;
-        self.meter.samples += 1;
-        self.window_squares += sq;
-        self.window_n += 1;
-        if self.window_n >= self.window_len {
-            self.publish(false);
+    /// Counts and measures samples as they go out, a 10 ms window at a time.
+    fn measure(&mut self, samples: &[f32]) {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let room = (self.window_len.saturating_sub(self.window_n)).max(1) as usize;
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            let mut peak = self.meter.peak;
+            let mut squares = 0.0;
+            for s in now {
+                peak = peak.max(s.abs());
+                squares += f64::from(*s) * f64::from(*s);
+            }
+            self.meter.peak = peak;
+            self.meter.sum_squares += squares;
+            self.meter.samples += now.len() as u64;
+            self.window_squares += squares;
+            self.window_n += now.len() as u32;
+            self.unpublished += now.len() as u64;
+            if self.window_n >= self.window_len {
+                self.publish(false);
+            }
+            rest = later;
         }
     }
 
-    fn finish(&mut self) -> Option<f32> {
+    fn finish(&mut self) {
         self.flush_tap();
         if self.current.is_some() {
             self.publish(true);
@@ -411,7 +438,76 @@ impl Program {
         if !self.state.is_finished() {
             self.state.mark_finished();
         }
-        None
+    }
+}
+
+impl Program {
+    /// Fills `out` with the program's next samples; fewer than `out.len()` only once the
+    /// program has ended (the rest of `out` is left as it was). The output's thread calls
+    /// this once a period: the work per sample is a copy and a multiply, not a walk through
+    /// nested iterators.
+    pub fn fill(&mut self, out: &mut [f32]) -> usize {
+        let mut n = 0;
+        while n < out.len() {
+            if self.state.stop.load(Ordering::Relaxed) && self.fade_left.is_none() {
+                self.fade_left = Some(self.fade_total);
+            }
+            // A fade takes exactly its samples, and then the program ends.
+            let want = match self.fade_left {
+                Some(0) => {
+                    self.finish();
+                    return n;
+                }
+                Some(left) => (out.len() - n).min(usize::try_from(left).unwrap_or(usize::MAX)),
+                None => out.len() - n,
+            };
+            let Some(current) = self.current.as_mut() else {
+                self.finish();
+                return n;
+            };
+            let got = current.fill(&mut out[n..n + want]);
+            if got == 0 {
+                self.publish(true);
+                self.current = None;
+                self.index += 1;
+                self.state.current.store(self.index, Ordering::SeqCst);
+                self.open_current();
+                continue;
+            }
+            self.shape(&mut out[n..n + got]);
+            n += got;
+        }
+        n
+    }
+
+    /// Applies gain (and the fade) to samples just taken from the current clip, measures
+    /// them and hands them to the stream.
+    fn shape(&mut self, samples: &mut [f32]) {
+        let gain = self.master * self.clips[self.index].gain;
+        match self.fade_left.as_mut() {
+            None => {
+                for s in samples.iter_mut() {
+                    *s = (*s * gain).clamp(-1.0, 1.0);
+                }
+            }
+            Some(left) => {
+                let total = self.fade_total.max(1) as f32;
+                for s in samples.iter_mut() {
+                    *s = (*s * gain * (*left as f32 / total)).clamp(-1.0, 1.0);
+                    *left = left.saturating_sub(1);
+                }
+            }
+        }
+        self.measure(samples);
+        let mut rest: &[f32] = samples;
+        while let Some((_, buf)) = self.tap.as_mut().filter(|_| !rest.is_empty()) {
+            let (now, later) = rest.split_at((TAP_CHUNK - buf.len()).min(rest.len()));
+            buf.extend_from_slice(now);
+            rest = later;
+            if buf.len() >= TAP_CHUNK {
+                self.flush_tap();
+            }
+        }
     }
 }
 
@@ -419,43 +515,8 @@ impl Iterator for Program {
     type Item = f32;
 
     fn next(&mut self) -> Option<f32> {
-        if self.state.stop.load(Ordering::Relaxed) && self.fade_left.is_none() {
-            self.fade_left = Some(self.fade_total);
-        }
-        if self.fade_left == Some(0) {
-            return self.finish();
-        }
-        loop {
-            let Some(current) = self.current.as_mut() else {
-                return self.finish();
-            };
-            match current.next() {
-                Some(sample) => {
-                    self.unpublished += 1;
-                    let mut gain = self.master * self.clips[self.index].gain;
-                    if let Some(left) = self.fade_left.as_mut() {
-                        gain *= *left as f32 / self.fade_total.max(1) as f32;
-                        *left = left.saturating_sub(1);
-                    }
-                    let out = (sample * gain).clamp(-1.0, 1.0);
-                    self.measure(out);
-                    if let Some((_, buf)) = self.tap.as_mut() {
-                        buf.push(out);
-                        if buf.len() >= TAP_CHUNK {
-                            self.flush_tap();
-                        }
-                    }
-                    return Some(out);
-                }
-                None => {
-                    self.publish(true);
-                    self.current = None;
-                    self.index += 1;
-                    self.state.current.store(self.index, Ordering::SeqCst);
-                    self.open_current();
-                }
-            }
-        }
+        let mut one = [0.0];
+        (self.fill(&mut one) == 1).then_some(one[0])
     }
 }
 

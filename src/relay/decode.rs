@@ -28,6 +28,12 @@ pub enum DecodeEnd {
     NotAudio(String),
 }
 
+/// A decoder of a live stream, chunk by chunk.
+pub trait Chunks {
+    /// The next decoded chunk: interleaved samples, channels, rate.
+    fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd>;
+}
+
 /// A decoder over a live byte stream.
 pub struct StreamDecoder {
     format: Box<dyn FormatReader>,
@@ -144,9 +150,10 @@ impl StreamDecoder {
             codec,
         })
     }
+}
 
-    /// The next decoded chunk: interleaved samples, channels, rate.
-    pub fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd> {
+impl Chunks for StreamDecoder {
+    fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd> {
         let mut bad = 0;
         let (channels, rate) = loop {
             let packet = self.format.next_packet().map_err(end_of)?;
@@ -496,9 +503,11 @@ impl OggOpus {
         self.decoder = d;
         Ok(())
     }
+}
 
-    /// The next decoded chunk: interleaved samples, channels, rate (always 48 kHz).
-    pub fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd> {
+impl Chunks for OggOpus {
+    /// Always at 48 kHz.
+    fn next_chunk(&mut self) -> Result<(&[f32], u16, u32), DecodeEnd> {
         loop {
             let Some(packet) = self.ready.pop_front() else {
                 self.page()?;

@@ -123,12 +123,14 @@ impl Agc {
     /// Measures `samples` (interleaved) and applies the gain in place.
     pub fn apply(&mut self, samples: &mut [f32]) {
         let start = 10f64.powf(self.gain_db / 20.0) as f32;
-        for frame in samples.chunks(self.channels) {
-            for (f, s) in self.filters.iter_mut().zip(frame) {
-                let k = f.run(f64::from(*s));
-                self.energy += k * k;
-            }
-            self.frames += 1;
+        let frames = samples.len() / self.channels;
+        let mut done = 0;
+        while done < frames {
+            let take = (self.every - self.frames).min(frames - done);
+            let block = &samples[done * self.channels..(done + take) * self.channels];
+            self.energy += k_energy(&mut self.filters, block);
+            self.frames += take;
+            done += take;
             if self.frames >= self.every {
                 self.blocks[self.next] = self.energy / self.frames as f64;
                 self.next = (self.next + 1) % BLOCKS;
@@ -142,14 +144,38 @@ impl Agc {
             }
         }
         let end = 10f64.powf(self.gain_db / 20.0) as f32;
-        let frames = (samples.len() / self.channels).max(1);
+        let step = (end - start) / frames.max(1) as f32;
         for (i, frame) in samples.chunks_mut(self.channels).enumerate() {
-            let g = start + (end - start) * (i as f32 / frames as f32);
+            let g = start + step * i as f32;
             for s in frame {
                 *s = (*s * g).clamp(-1.0, 1.0);
             }
         }
     }
+}
+
+/// The K-weighted energy of `block` (interleaved, a filter per channel), summed over its
+/// samples. Stereo, the usual case, runs both channels' filters side by side: a relay
+/// filters every sample it airs, and the two independent chains then overlap in the CPU.
+fn k_energy(filters: &mut [KFilter], block: &[f32]) -> f64 {
+    let mut energy = 0.0;
+    if let [left, right] = filters {
+        let (mut l, mut r) = (*left, *right);
+        for frame in block.chunks_exact(2) {
+            let a = l.run(f64::from(frame[0]));
+            let b = r.run(f64::from(frame[1]));
+            energy += a * a + b * b;
+        }
+        (*left, *right) = (l, r);
+    } else {
+        for frame in block.chunks(filters.len().max(1)) {
+            for (f, s) in filters.iter_mut().zip(frame) {
+                let k = f.run(f64::from(*s));
+                energy += k * k;
+            }
+        }
+    }
+    energy
 }
 
 #[cfg(test)]

