@@ -674,7 +674,12 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
     assert_eq!(log[0]["outcome"], "completed");
     let csv = viewer.get("/log.csv");
     assert!(csv.body.starts_with("scheduled,plan,slot"), "{}", csv.body);
-    let month = when.format("%Y-%m").to_string();
+    // The station's month, not UTC's (regression: between 17:00 and midnight UTC on a
+    // month's last day, the test asked for the month before the broadcast's).
+    let month = when
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%Y-%m")
+        .to_string();
     let report: serde_json::Value =
         serde_json::from_str(&viewer.get(&format!("/api/report?month={month}")).body).unwrap();
     assert_eq!(report["totals"]["completed"], 1);
