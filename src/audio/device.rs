@@ -565,7 +565,7 @@ mod tests {
 
     /// Regression: the PulseAudio plugin's early stream failure made the retry open the
     /// device in its own format (48 kHz), and a 44.1 kHz relay was then resampled by rodio,
-    /// sample by sample, for its whole length (a tenth of loaxa's CPU while relaying).
+    /// sample by sample, for its whole length, and again by the sound server.
     #[test]
     fn a_stream_that_fails_right_after_opening_is_reopened_in_the_programs_format() {
         let mut asked = Vec::new();

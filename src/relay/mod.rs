@@ -41,9 +41,8 @@ pub const NO_AUDIO: Duration = Duration::from_secs(10);
 /// How long a relay waits, once its source plays and it has read all that has come, before
 /// reading again. A live stream trickles in a TCP segment (about three MP3 frames) at a time;
 /// decoding each as it comes woke the thread a dozen times a second and ran the decoder from
-/// cold caches every time. Gathering a few tenths of a second first cut the relay thread's
-/// CPU by a quarter (0.19 % → 0.14 % of a core for a 128 kbps MP3). The feed holds seconds,
-/// so the output never notices.
+/// cold caches every time; gathering a few tenths of a second first costs less (the relay
+/// bench's CPU figure). The feed holds seconds, so the output never notices.
 const GATHER: Duration = Duration::from_millis(300);
 /// A playlist or an HLS segment larger than this is not one.
 const MAX_TEXT: u64 = 1 << 20;
