@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use loaxa::central::{self, Target};
-use loaxa::config::SyncConfig;
 use loaxa::journal::{Event, Journal};
 use loaxa::lang::Lang;
+use loaxa::sync::SyncConfig;
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
 const PER_DAY: u64 = 4;

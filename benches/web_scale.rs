@@ -109,7 +109,7 @@ fn station(dir: &Path, journal: &Path) -> std::path::PathBuf {
     loaxa::web::set_password(
         &config,
         USER,
-        loaxa::config::Role::Operator,
+        loaxa::web::Role::Operator,
         PASSWORD,
         loaxa::lang::Lang::Vi,
     )
@@ -200,6 +200,7 @@ fn main() {
         },
         &Default::default(),
         &st,
+        loaxa::cli::SECTIONS,
     )
     .unwrap();
 
@@ -207,7 +208,7 @@ fn main() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
-    let app = Arc::new(loaxa::web::App::new(config));
+    let app = Arc::new(loaxa::web::App::new(config).unwrap());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

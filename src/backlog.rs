@@ -200,7 +200,7 @@ pub fn fallback_files(journal: &Path, suffix: &str) -> Vec<PathBuf> {
         use sha2::{Digest, Sha256};
         let full = std::path::absolute(journal).unwrap_or_else(|_| journal.to_path_buf());
         let digest = Sha256::digest(full.to_string_lossy().as_bytes());
-        crate::library::hex(&digest[..6])
+        crate::hex::hex(&digest[..6])
     };
     let elsewhere = format!("loaxa-{tag}.{suffix}");
     let mut out = vec![journal.with_file_name(format!("{name}.{suffix}"))];

@@ -80,7 +80,7 @@ pub fn occurrence_info(
 }
 
 /// Everything needed to assemble one occurrence of a slot from its clips (see
-/// [`crate::plan`] for deciding which clips those are).
+/// [`crate::planner`] for deciding which clips those are).
 pub struct Assembly<'a> {
     pub audio_dir: &'a Path,
     pub probes: &'a ProbeCache,

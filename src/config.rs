@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diagnostic::{from_toml_error, Diagnostic};
@@ -127,90 +127,9 @@ pub struct Config {
     /// How many times an emergency file airs back to back.
     pub emergency_repeat: u32,
     pub guards: Guards,
-    /// The operator's console (`loaxa web`).
-    pub web: Web,
-    /// What airs, also sent to an Icecast server (`[stream]`).
-    pub stream: Option<StreamConfig>,
-    /// The province's database the journal is copied to (`[sync]`, `loaxa sync`).
-    pub sync: Option<SyncConfig>,
-}
-
-/// `[sync]`: the central database and this station's id and login there.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncConfig {
-    pub target: crate::central::Target,
-    pub station: String,
-}
-
-/// `[stream]`: the Icecast mount loaxa feeds as a source client.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamConfig {
-    /// The mount's address (`https` for TLS); credentials are kept apart.
-    pub url: crate::relay::Url,
-    pub user: String,
-    pub password: String,
-    pub format: StreamFormat,
-    pub bitrate_kbps: u32,
-    pub idle: Idle,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamFormat {
-    Mp3,
-    Opus,
-}
-
-/// What the mount carries between broadcasts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idle {
-    /// Silence, so receivers stay connected.
-    Silence,
-    /// Nothing: loaxa leaves the mount after each broadcast.
-    Drop,
-}
-
-/// The console's listener and accounts (`[web]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Web {
-    pub listen: std::net::SocketAddr,
-    /// By name, sorted.
-    pub users: Vec<WebUser>,
-}
-
-impl Default for Web {
-    fn default() -> Self {
-        Web {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
-            users: Vec::new(),
-        }
-    }
-}
-
-/// One console account: its role and its password's argon2id hash (never the password).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebUser {
-    pub name: String,
-    pub role: Role,
-    pub password_hash: String,
-}
-
-/// What a console account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything the console offers.
-    Operator,
-    /// Reads every page, changes nothing (the commune chairman, say).
-    Viewer,
-}
-
-impl Role {
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::Viewer => "viewer",
-        }
-    }
+    /// The file's text, which the parts that own a section (`[web]`, `[stream]`, `[sync]`)
+    /// read their section from.
+    pub text: String,
 }
 
 /// Station-wide limits the operator sets once; emergencies are exempt.
@@ -283,55 +202,47 @@ struct RawConfig {
     max_session_minutes: Option<Spanned<i64>>,
     max_sessions_per_day: Option<Spanned<i64>>,
     quiet_hours: Option<Spanned<String>>,
-    web: Option<RawWeb>,
-    stream: Option<Spanned<RawStream>>,
-    sync: Option<Spanned<RawSync>>,
+    // The sections other parts own: each checks its own (see `Section`).
+    #[serde(rename = "web")]
+    _web: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "stream")]
+    _stream: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "sync")]
+    _sync: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSync {
-    url: Spanned<String>,
-    station: Spanned<String>,
-    #[serde(default)]
-    user: Option<Spanned<String>>,
-    #[serde(default)]
-    password: Option<Spanned<String>>,
-    #[serde(default)]
-    password_file: Option<Spanned<String>>,
+/// A section another part owns (`[web]`, `[stream]`, `[sync]`): given the file and its text,
+/// it returns the section's problems, located. [`load`] runs the checks it is handed and
+/// reports them with the station-wide ones, all at once, while this module knows none of
+/// those parts. Each part reads its typed settings with [`Config::section`].
+pub type Section = fn(&Path, &str, Lang) -> Vec<Diagnostic>;
+
+/// Reads the part of the file a section's owner wants: `F` is that part's view of the whole
+/// file (one field, the section), so the other keys, checked by [`parse`], are ignored here.
+pub fn read_section<F: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    lang: Lang,
+) -> Result<F, Vec<Diagnostic>> {
+    toml::from_str(text).map_err(|e| vec![from_toml_error(path, text, &e, lang)])
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStream {
-    url: Spanned<String>,
-    #[serde(default)]
-    user: Option<Spanned<String>>,
-    #[serde(default)]
-    password: Option<Spanned<String>>,
-    #[serde(default)]
-    password_file: Option<Spanned<String>>,
-    #[serde(default)]
-    format: Option<Spanned<String>>,
-    #[serde(default)]
-    bitrate: Option<Spanned<i64>>,
-    #[serde(default)]
-    idle: Option<Spanned<String>>,
-}
+impl Config {
+    /// A section as the file has it, untyped: enough to tell whether it changed.
+    pub fn raw_section(&self, name: &str) -> Option<toml::Value> {
+        toml::from_str::<toml::Table>(&self.text)
+            .ok()
+            .and_then(|mut t| t.remove(name))
+    }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawWeb {
-    listen: Option<Spanned<String>>,
-    #[serde(default)]
-    users: BTreeMap<String, Spanned<RawWebUser>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWebUser {
-    role: Spanned<String>,
-    password: Spanned<String>,
+    /// A section's typed settings, read by the part that owns it (its `parse`).
+    pub fn section<T>(
+        &self,
+        parse: fn(&Path, &str, Lang) -> Result<T, Vec<Diagnostic>>,
+    ) -> Result<T, ConfigError> {
+        let path = self.file.as_deref().unwrap_or(Path::new(STATION_CONFIG));
+        parse(path, &self.text, self.language).map_err(ConfigError::Invalid)
+    }
 }
 
 /// Command-line overrides, the last layer.
@@ -430,6 +341,7 @@ pub fn load(
     overrides: &Overrides,
     env: &BTreeMap<String, String>,
     cwd: &Path,
+    sections: &[Section],
 ) -> Result<Config, ConfigError> {
     // Which language to complain in is itself configurable; pick it before anything can fail.
     let early_lang = overrides
@@ -447,7 +359,7 @@ pub fn load(
         path: path.clone(),
         source,
     })?;
-    parse(&path, &text, overrides, env)
+    parse(&path, &text, overrides, env, sections)
 }
 
 /// Parses and validates a configuration text; `path` names it in messages and anchors
@@ -457,6 +369,7 @@ pub fn parse(
     text: &str,
     overrides: &Overrides,
     env: &BTreeMap<String, String>,
+    sections: &[Section],
 ) -> Result<Config, ConfigError> {
     // The file's own `language` counts too when only another setting is wrong.
     let sniffed = toml::from_str::<toml::Table>(text).ok().and_then(|t| {
@@ -811,24 +724,15 @@ pub fn parse(
         parsed
     });
 
-    let web = web_settings(raw.web.as_ref(), path, text, lang, &mut problems);
-    let stream = raw
-        .stream
-        .as_ref()
-        .and_then(|s| stream_settings(s, path, text, lang, &mut problems));
-
-    let sync = raw
-        .sync
-        .as_ref()
-        .and_then(|s| sync_settings(s, path, text, lang, &mut problems));
+    for check in sections {
+        problems.extend(check(path, text, lang));
+    }
 
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
     Ok(Config {
-        web,
-        stream,
-        sync,
+        text: text.to_string(),
         guards: Guards {
             max_session_minutes: guards_minutes,
             max_sessions_per_day: guards_sessions,
@@ -854,120 +758,9 @@ pub fn parse(
     })
 }
 
-/// The `[stream]` section, each problem located. A `password_file` is read here (relative
-/// to the configuration's folder), so a missing one is an error at its line.
-fn stream_settings(
-    raw: &Spanned<RawStream>,
-    path: &Path,
-    text: &str,
-    lang: Lang,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<StreamConfig> {
-    let before = problems.len();
-    let r = raw.get_ref();
-    let mut err = |span: std::ops::Range<usize>, msg: String| {
-        problems.push(Diagnostic::error(path, text, span, msg));
-    };
-    let url = match crate::relay::Url::parse(r.url.get_ref()) {
-        Ok(u) => Some(u),
-        Err(why) => {
-            err(
-                r.url.span(),
-                tr!(
-                    lang,
-                    "`url` là địa chỉ điểm phát (mount) trên máy chủ Icecast, ví dụ \"http://127.0.0.1:8000/xa.mp3\" ({why})",
-                    "`url` is the mount's address on the Icecast server, e.g. \"http://127.0.0.1:8000/xa.mp3\" ({why})"
-                ),
-            );
-            None
-        }
-    };
-    let mut user = url
-        .as_ref()
-        .and_then(|u| u.userinfo.as_ref())
-        .and_then(|i| i.split(':').next())
-        .unwrap_or("source")
-        .to_string();
-    if let Some(u) = &r.user {
-        user = u.get_ref().clone();
-    }
-    let inline = url
-        .as_ref()
-        .and_then(|u| u.userinfo.as_ref())
-        .and_then(|i| i.split_once(':'))
-        .map(|(_, p)| p.to_string());
-    let format = match r.format.as_ref().map(|f| (f, f.get_ref().as_str())) {
-        None | Some((_, "mp3")) => StreamFormat::Mp3,
-        Some((_, "opus")) => StreamFormat::Opus,
-        Some((f, _)) => {
-            err(
-                f.span(),
-                lang.pick(
-                    "`format` là \"mp3\" hoặc \"opus\"",
-                    "`format` is \"mp3\" or \"opus\"",
-                )
-                .into(),
-            );
-            StreamFormat::Mp3
-        }
-    };
-    let bitrate_kbps = match &r.bitrate {
-        None => 64,
-        Some(b) if (16..=320).contains(b.get_ref()) => *b.get_ref() as u32,
-        Some(b) => {
-            err(
-                b.span(),
-                lang.pick(
-                    "`bitrate` (kbps) phải từ 16 đến 320",
-                    "`bitrate` (kbps) must be from 16 to 320",
-                )
-                .into(),
-            );
-            64
-        }
-    };
-    let idle = match r.idle.as_ref().map(|i| (i, i.get_ref().as_str())) {
-        None | Some((_, "silence")) => Idle::Silence,
-        Some((_, "drop")) => Idle::Drop,
-        Some((i, _)) => {
-            err(
-                i.span(),
-                lang.pick(
-                    "`idle` là \"silence\" (giữa các phiên phát khoảng lặng) hoặc \"drop\" (rời điểm phát)",
-                    "`idle` is \"silence\" (silence between broadcasts) or \"drop\" (leave the mount)",
-                )
-                .into(),
-            );
-            Idle::Silence
-        }
-    };
-    let password = secret(
-        "[stream]",
-        false,
-        (r.password.as_ref(), r.password_file.as_ref()),
-        inline,
-        raw.span().start,
-        (path, text, lang),
-        problems,
-    );
-    if problems.len() > before {
-        return None;
-    }
-    let mut url = url?;
-    url.userinfo = None;
-    Some(StreamConfig {
-        url,
-        user,
-        password: password?,
-        format,
-        bitrate_kbps,
-        idle,
-    })
-}
-
 /// A password given inline or, better, in a file only the service can read (relative to
 /// the configuration's folder), each problem located.
-fn secret(
+pub fn secret(
     section: &str,
     private: bool,
     given: (Option<&Spanned<String>>, Option<&Spanned<String>>),
@@ -1057,131 +850,6 @@ fn secret(
     }
 }
 
-/// The `[sync]` section: where the province's database is and who this station is there.
-fn sync_settings(
-    raw: &Spanned<RawSync>,
-    path: &Path,
-    text: &str,
-    lang: Lang,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<SyncConfig> {
-    let before = problems.len();
-    let r = raw.get_ref();
-    let target = match crate::central::Target::parse(r.url.get_ref(), lang) {
-        Ok(t) => Some(t),
-        Err(why) => {
-            problems.push(Diagnostic::error(path, text, r.url.span(), why));
-            None
-        }
-    };
-    if !crate::central::valid_station_id(r.station.get_ref()) {
-        problems.push(Diagnostic::error(
-            path,
-            text,
-            r.station.span(),
-            lang.pick(
-                "`station` là mã của đài do tỉnh cấp: chữ thường, số và dấu gạch ngang, tối đa 40 ký tự",
-                "`station` is the id the province gave this station: lower-case letters, digits and hyphens, at most 40",
-            )
-            .to_string(),
-        ));
-    }
-    let inline = target
-        .as_ref()
-        .and_then(|t| t.config.get_password())
-        .map(|p| String::from_utf8_lossy(p).into_owned());
-    let password = secret(
-        "[sync]",
-        true,
-        (r.password.as_ref(), r.password_file.as_ref()),
-        inline,
-        raw.span().start,
-        (path, text, lang),
-        problems,
-    );
-    if problems.len() > before {
-        return None;
-    }
-    let mut target = target?;
-    let user = match &r.user {
-        Some(u) => u.get_ref().clone(),
-        None if !target.user.is_empty() => target.user.clone(),
-        None => crate::central::login_for(r.station.get_ref()),
-    };
-    target.config.user(&user);
-    target.user = user;
-    target.config.password(password?);
-    Some(SyncConfig {
-        target,
-        station: r.station.get_ref().clone(),
-    })
-}
-
-/// The `[web]` section, each problem located.
-fn web_settings(
-    raw: Option<&RawWeb>,
-    path: &Path,
-    text: &str,
-    lang: Lang,
-    problems: &mut Vec<Diagnostic>,
-) -> Web {
-    let mut web = Web::default();
-    let Some(raw) = raw else {
-        return web;
-    };
-    if let Some(l) = &raw.listen {
-        match l.get_ref().parse::<std::net::SocketAddr>() {
-            Ok(a) => web.listen = a,
-            Err(_) => problems.push(Diagnostic::error(
-                path,
-                text,
-                l.span(),
-                lang.pick(
-                    "`listen` là một địa chỉ IP và cổng, ví dụ \"127.0.0.1:8080\"",
-                    "`listen` is an IP address and port, for example \"127.0.0.1:8080\"",
-                ),
-            )),
-        }
-    }
-    for (name, u) in &raw.users {
-        let u = u.get_ref();
-        let role = match u.role.get_ref().as_str() {
-            "operator" => Role::Operator,
-            "viewer" => Role::Viewer,
-            _ => {
-                problems.push(Diagnostic::error(
-                    path,
-                    text,
-                    u.role.span(),
-                    lang.pick(
-                        "`role` là \"operator\" (người vận hành) hoặc \"viewer\" (chỉ xem)",
-                        "`role` is \"operator\" or \"viewer\" (read-only)",
-                    ),
-                ));
-                continue;
-            }
-        };
-        if !u.password.get_ref().starts_with("$argon2id$") {
-            problems.push(Diagnostic::error(
-                path,
-                text,
-                u.password.span(),
-                lang.pick(
-                    "`password` là mã băm argon2id do `loaxa web passwd` ghi, không phải mật khẩu",
-                    "`password` is the argon2id hash `loaxa web passwd` writes, not a password",
-                ),
-            ));
-            continue;
-        }
-        web.users.push(WebUser {
-            name: name.clone(),
-            role,
-            password_hash: u.password.get_ref().clone(),
-        });
-    }
-    web
-}
-
 /// The `LOAXA_*` variables of this process, for [`load`].
 pub fn environment() -> BTreeMap<String, String> {
     std::env::vars()
@@ -1199,7 +867,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_paths_are_relative_to_the_station() {
-        let c = parse(p(), "", &Overrides::default(), &BTreeMap::new()).unwrap();
+        let c = parse(p(), "", &Overrides::default(), &BTreeMap::new(), &[]).unwrap();
         assert_eq!(c.station_dir, Path::new("/st"));
         assert_eq!(c.timezone, chrono_tz::Asia::Ho_Chi_Minh);
         assert_eq!(c.language, Lang::Vi);
@@ -1214,14 +882,14 @@ mod tests {
         let text = "output = \"null\"\nlanguage = \"vi\"\n";
         let mut env = BTreeMap::new();
         env.insert("LOAXA_OUTPUT".into(), "wav:/tmp/a.wav".into());
-        let c = parse(p(), text, &Overrides::default(), &env).unwrap();
+        let c = parse(p(), text, &Overrides::default(), &env, &[]).unwrap();
         assert_eq!(c.output, OutputSpec::Wav("/tmp/a.wav".into()));
         let flags = Overrides {
             output: Some("null".into()),
             language: Some("en".into()),
             ..Default::default()
         };
-        let c = parse(p(), text, &flags, &env).unwrap();
+        let c = parse(p(), text, &flags, &env, &[]).unwrap();
         assert_eq!(c.output, OutputSpec::Null);
         assert_eq!(c.language, Lang::En);
     }
@@ -1233,6 +901,7 @@ mod tests {
             "station = \"x\"\nvolumn = 1\n",
             &Overrides::default(),
             &BTreeMap::new(),
+            &[],
         ) else {
             panic!("expected an error")
         };
@@ -1245,7 +914,7 @@ mod tests {
         let text =
             "timezone = \"Mars/Base\"\nvolume = 7.0\ngrace_seconds = -1\nlanguage = \"fr\"\n";
         let Err(ConfigError::Invalid(d)) =
-            parse(p(), text, &Overrides::default(), &BTreeMap::new())
+            parse(p(), text, &Overrides::default(), &BTreeMap::new(), &[])
         else {
             panic!("expected errors")
         };
@@ -1254,57 +923,6 @@ mod tests {
         for l in 1..=4 {
             assert!(lines.contains(&l), "{lines:?}");
         }
-    }
-
-    #[test]
-    fn sync_needs_tls_to_a_remote_centre_and_each_mistake_is_located() {
-        let text = "language = \"en\"\n[sync]\nurl = \"postgresql://tinh.example.vn/loaxa?sslmode=disable\"\nstation = \"Xã A\"\n";
-        let Err(ConfigError::Invalid(d)) =
-            parse(p(), text, &Overrides::default(), &BTreeMap::new())
-        else {
-            panic!("expected errors")
-        };
-        let at: Vec<(usize, &str)> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
-        assert_eq!(at.len(), 3, "{at:?}");
-        assert!(at[0].0 == 3 && at[0].1.contains("over TLS"), "{at:?}");
-        assert!(at[1].0 == 4 && at[1].1.contains("lower-case"), "{at:?}");
-        assert!(at[2].0 == 2 && at[2].1.contains("password_file"), "{at:?}");
-    }
-
-    #[test]
-    fn sync_to_a_remote_centre_requires_tls_and_a_local_one_may_go_without() {
-        let parsed = |url: &str| {
-            let text = format!("[sync]\nurl = \"{url}\"\nstation = \"xa-a\"\npassword = \"p\"\n");
-            parse(p(), &text, &Overrides::default(), &BTreeMap::new())
-                .unwrap()
-                .sync
-                .unwrap()
-        };
-        let remote = parsed("postgresql://tinh.example.vn/loaxa");
-        assert_eq!(
-            remote.target.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        );
-        // The login defaults to the one `central add-station` creates; the address is shown
-        // without the password.
-        assert_eq!(remote.target.user, "loaxa_st_xa_a");
-        assert_eq!(remote.target.display, "tinh.example.vn:5432/loaxa");
-        let local = parsed("postgresql://127.0.0.1:5433/loaxa");
-        assert_eq!(
-            local.target.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Disable
-        );
-        let socket = parsed("host=/run/postgresql dbname=loaxa");
-        assert_eq!(
-            socket.target.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Disable
-        );
-        // Unless the address asks for it.
-        let asked = parsed("postgresql://localhost/loaxa?sslmode=require");
-        assert_eq!(
-            asked.target.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        );
     }
 
     #[test]

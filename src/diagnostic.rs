@@ -185,6 +185,31 @@ fn translate_toml_message(msg: &str, lang: Lang) -> String {
     format!("lỗi cú pháp TOML: {msg}")
 }
 
+/// A TOML date (`2025-09-02` bare or quoted), for the located checkers of schedules and
+/// sidecars.
+pub(crate) fn date_value(v: &toml::Value) -> Option<chrono::NaiveDate> {
+    match v {
+        toml::Value::String(s) => chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
+        toml::Value::Datetime(d) => match (d.date, d.time) {
+            (Some(date), None) => chrono::NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a bad date is told.
+pub(crate) fn bad_date(lang: Lang) -> &'static str {
+    lang.pick(
+        "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
+        "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use rodio::Source;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::hex::hex;
 use crate::lang::Lang;
 use crate::tr;
 
@@ -389,16 +390,6 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
 
 /// −50 dBFS: quieter than this counts as silence (the same line the air meter draws).
 const SILENCE_AMPLITUDE: f32 = 0.003_162;
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
 
 /// A file version: size and modification time. A copy in progress changes one or both.
 pub type Stamp = (u64, Option<SystemTime>);

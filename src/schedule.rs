@@ -14,52 +14,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::{Spanned, Value};
 
-use crate::diagnostic::{from_toml_error, Diagnostic};
+use crate::diagnostic::{bad_date, date_value, from_toml_error, Diagnostic};
+pub use crate::journal::Priority;
 use crate::lang::Lang;
 use crate::library::{self, PathProblem, ProbeCache};
 use crate::tr;
-
-/// Thông tư 39/2020's three levels. Order matters: a higher level outranks a lower one.
-/// Journaled and published by its [`Priority::code`].
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    #[default]
-    Normal,
-    Priority,
-    Emergency,
-}
-
-impl Priority {
-    pub fn parse(s: &str) -> Option<Priority> {
-        match s.trim().to_lowercase().as_str() {
-            "normal" | "thong-thuong" | "thông thường" | "thông-thường" => {
-                Some(Priority::Normal)
-            }
-            "priority" | "uu-tien" | "ưu tiên" | "ưu-tiên" => Some(Priority::Priority),
-            "emergency" | "khan-cap" | "khẩn cấp" | "khẩn-cấp" => Some(Priority::Emergency),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Priority::Normal => "normal",
-            Priority::Priority => "priority",
-            Priority::Emergency => "emergency",
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            Priority::Normal => lang.pick("thông thường", "normal"),
-            Priority::Priority => lang.pick("ưu tiên", "priority"),
-            Priority::Emergency => lang.pick("khẩn cấp", "emergency"),
-        }
-    }
-}
 
 /// Days of the week a slot airs on, as a bit set (bit 0 = Monday).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,28 +333,6 @@ pub struct Context<'a> {
 }
 
 /// A date as operators write it in TOML: a bare date (`2025-09-02`) or the same as a string.
-pub(crate) fn date_value(v: &Value) -> Option<NaiveDate> {
-    match v {
-        Value::String(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok(),
-        Value::Datetime(d) => match (d.date, d.time) {
-            (Some(date), None) => NaiveDate::from_ymd_opt(
-                i32::from(date.year),
-                u32::from(date.month),
-                u32::from(date.day),
-            ),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-pub(crate) fn bad_date(lang: Lang) -> &'static str {
-    lang.pick(
-        "ngày không hợp lệ: dùng dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-02",
-        "invalid date: use YEAR-MONTH-DAY, for example 2025-09-02",
-    )
-}
-
 struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
@@ -1208,7 +1145,7 @@ pub fn parse(
     let failed = c.problems.iter().any(Diagnostic::is_error);
     let schedule = (!failed).then(|| Schedule {
         file: file.to_path_buf(),
-        sha256: library::hex(&Sha256::digest(text.as_bytes())),
+        sha256: crate::hex::hex(&Sha256::digest(text.as_bytes())),
         text: text.to_string(),
         plan,
         slots,
@@ -1379,7 +1316,7 @@ impl Schedules {
                     continue;
                 }
             };
-            let sha = library::hex(&Sha256::digest(text.as_bytes()));
+            let sha = crate::hex::hex(&Sha256::digest(text.as_bytes()));
             if self
                 .files
                 .iter()

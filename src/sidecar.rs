@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diagnostic::{from_toml_error, Diagnostic};
+use crate::journal::Priority;
 use crate::lang::Lang;
-use crate::schedule::Priority;
 use crate::tr;
 
 /// The name of a queue folder's settings file.
@@ -138,10 +138,10 @@ impl<'a> Checker<'a> {
     }
 
     fn date(&mut self, v: &Spanned<toml::Value>) -> Option<NaiveDate> {
-        let parsed = crate::schedule::date_value(v.get_ref());
+        let parsed = crate::diagnostic::date_value(v.get_ref());
         if parsed.is_none() {
             let lang = self.lang;
-            self.error(v.span(), crate::schedule::bad_date(lang).into());
+            self.error(v.span(), crate::diagnostic::bad_date(lang).into());
         }
         parsed
     }

@@ -67,7 +67,7 @@ impl Upcoming {
     /// The next few occurrences from `now` (five, within two weeks), each as planned: what
     /// the daemon publishes and `status` shows when no daemon runs.
     pub fn ahead(
-        planner: &crate::plan::Planner<'_>,
+        planner: &crate::planner::Planner<'_>,
         schedules: &crate::schedule::Schedules,
         journal: Option<&crate::journal::Journal>,
         now: DateTime<Utc>,
@@ -81,7 +81,11 @@ impl Upcoming {
             .collect())
     }
 
-    pub fn of(due: &crate::plan::Due, planned: &crate::plan::Planned, lang: Lang) -> Upcoming {
+    pub fn of(
+        due: &crate::planner::Due,
+        planned: &crate::planner::Planned,
+        lang: Lang,
+    ) -> Upcoming {
         Upcoming {
             at: due.at,
             plan: due.slot.plan.clone(),
@@ -89,8 +93,8 @@ impl Upcoming {
             title: due.slot.title.clone(),
             priority: due.slot.priority,
             held: match planned {
-                crate::plan::Planned::Held(r) => Some(r.text(lang)),
-                crate::plan::Planned::Airs(_) => None,
+                crate::planner::Planned::Held(r) => Some(r.text(lang)),
+                crate::planner::Planned::Airs(_) => None,
             },
         }
     }
@@ -263,7 +267,7 @@ pub fn library(
 ) -> Result<Library, crate::journal::JournalError> {
     let date = now.with_timezone(&tz).date_naive();
     use crate::catalog::ClipState;
-    use crate::plan::{Hold, QueueHistory, QueueRules};
+    use crate::planner::{Hold, QueueHistory, QueueRules};
     use crate::sidecar::Mode;
     let mut queues: Vec<&crate::schedule::QueueRef> =
         schedules.slots().filter_map(|s| s.queue.as_ref()).collect();
@@ -272,7 +276,7 @@ pub fn library(
     let mut folders = Vec::new();
     let mut add = |folder: &str, slot_mode: Option<Mode>| {
         let history = match journal {
-            Some(j) => crate::plan::Ledger::queue_history(j, folder)?,
+            Some(j) => crate::planner::Ledger::queue_history(j, folder)?,
             None => QueueHistory::default(),
         };
         // A queue whose `queue.toml` has errors does not air: its clips are still listed,

@@ -142,6 +142,7 @@ queue = "q"
             &loaxa::config::Overrides::default(),
             &Default::default(),
             &cwd,
+            loaxa::cli::SECTIONS,
         )
         .unwrap();
         let station = Station::load(config, loaxa::station::Schedules::KeepLastGood)

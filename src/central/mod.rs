@@ -182,7 +182,7 @@ impl Target {
 /// certificate store, as relays are).
 pub async fn connect(t: &Target) -> Result<Client, CentralError> {
     let tls =
-        tokio_postgres_rustls::MakeRustlsConnect::new((*crate::relay::http::tls_config()).clone());
+        tokio_postgres_rustls::MakeRustlsConnect::new((*crate::net::http::tls_config()).clone());
     let connecting = t.config.connect(tls);
     let (client, connection) = tokio::time::timeout(TIMEOUT, connecting)
         .await
@@ -368,7 +368,7 @@ pub async fn add_station(
     let login = login_for(id);
     // The password is hex, so it needs no quoting in the statement (a role's password
     // cannot be a bound parameter).
-    let password = crate::web::auth::token()[..32].to_string();
+    let password = crate::net::token()[..32].to_string();
     let exists: bool = within(
         t,
         client.query_one(

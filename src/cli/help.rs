@@ -27,7 +27,13 @@ pub(super) fn help_language() -> Lang {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| {
-            crate::config::load(&Overrides::default(), &crate::config::environment(), &cwd).ok()
+            crate::config::load(
+                &Overrides::default(),
+                &crate::config::environment(),
+                &cwd,
+                &[],
+            )
+            .ok()
         })
         .map(|c| c.language)
         .unwrap_or_default()

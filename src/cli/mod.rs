@@ -42,7 +42,7 @@ use crate::diagnostic::Diagnostic;
 use crate::journal::{Journal, Record};
 use crate::lang::Lang;
 use crate::library;
-use crate::plan::{Planned, Planner};
+use crate::planner::{Planned, Planner};
 use crate::station::{Loaded, Schedules, Station, StationError};
 use crate::tr;
 
@@ -86,7 +86,7 @@ impl Context {
 
     /// The station's configuration; its errors are printed, located.
     fn config(&self, err: &mut dyn Write) -> Result<Config, Failure> {
-        match crate::config::load(&self.overrides, &self.env, &self.cwd) {
+        match crate::config::load(&self.overrides, &self.env, &self.cwd, SECTIONS) {
             Ok(c) => {
                 logging::set_zone(c.timezone);
                 Ok(c)
@@ -135,6 +135,15 @@ impl Context {
         }
     }
 }
+
+/// The configuration's sections other parts own, checked with the station-wide keys so that
+/// every problem is reported at once (the list in one place: the console's binary takes it
+/// from here too).
+pub const SECTIONS: &[crate::config::Section] = &[
+    crate::web::settings::check,
+    crate::stream::settings::check,
+    crate::sync::settings::check,
+];
 
 pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};

@@ -1,4 +1,4 @@
-//! `loaxa next`: what will air, when, with which clips — planned by [`crate::plan`] exactly
+//! `loaxa next`: what will air, when, with which clips — planned by [`crate::planner`] exactly
 //! as the daemon will plan it.
 
 use super::*;
@@ -158,7 +158,7 @@ fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
     }
 }
 
-fn json(ahead: &[(crate::plan::Due, Planned)], out: &mut dyn Write) -> Result<(), Failure> {
+fn json(ahead: &[(crate::planner::Due, Planned)], out: &mut dyn Write) -> Result<(), Failure> {
     let rows: Vec<Row<'_>> = ahead
         .iter()
         .map(|(due, planned)| {

@@ -64,7 +64,7 @@ pub(super) fn report(
     )
     .map_err(|e| Failure::Runtime(e.to_string()))?;
     let mut r = r;
-    if station.config.sync.is_some() {
+    if crate::sync::settings::configured(&station.config) {
         r.sent = crate::sync::read(&crate::sync::path_for(&station.config.journal))
             .map(|s| s.line(lang, tz));
     }

@@ -69,7 +69,11 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
     };
     // A stream that is configured but cannot start (its encoder library) stops the station
     // from starting: it would otherwise silently not reach the IP loudspeakers.
-    let streamer = match &station.config.stream {
+    let stream = station
+        .config
+        .section(crate::stream::settings::parse)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let streamer = match &stream {
         None => None,
         Some(cfg) => Some(
             crate::stream::Streamer::start(cfg.clone(), station.config.station_name.clone())
@@ -82,7 +86,7 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
                 })?,
         ),
     };
-    if let Some(cfg) = &station.config.stream {
+    if let Some(cfg) = &stream {
         tracing::info!(
             "{}",
             tr!(
@@ -102,7 +106,14 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
     let hangup = Arc::new(tokio::sync::Notify::new());
     let reload: crate::daemon::ConfigReload = {
         let (overrides, cwd) = (ctx.overrides.clone(), ctx.cwd.clone());
-        Box::new(move || crate::config::load(&overrides, &crate::config::environment(), &cwd))
+        Box::new(move || {
+            crate::config::load(
+                &overrides,
+                &crate::config::environment(),
+                &cwd,
+                super::SECTIONS,
+            )
+        })
     };
     rt.block_on(async {
         let hup_notify = hangup.clone();
@@ -141,7 +152,7 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
             shutdown,
             RunOptions {
                 rehearse,
-                notifier: crate::service::Notifier::from_env(),
+                notifier: crate::systemd::Notifier::from_env(),
                 reload: Some(reload),
                 hangup: Some(hangup),
                 ..RunOptions::default()

@@ -147,7 +147,11 @@ pub(super) fn status(
         }
     }
 
-    if let Some(sync) = &station.config.sync {
+    let sync = station
+        .config
+        .section(crate::sync::settings::parse)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    if let Some(sync) = &sync {
         let line = match crate::sync::read(&crate::sync::path_for(&station.config.journal)) {
             Some(state) => state.line(lang, tz),
             None => tr!(

@@ -10,7 +10,10 @@ pub(super) fn sync(
 ) -> Result<(), Failure> {
     let config = ctx.config(err)?;
     let lang = config.language;
-    let Some(sync) = config.sync.clone() else {
+    let sync = config
+        .section(crate::sync::settings::parse)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let Some(sync) = sync else {
         writeln!(
             err,
             "{}",

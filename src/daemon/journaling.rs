@@ -120,11 +120,11 @@ impl Daemon<'_> {
 }
 
 impl Daemon<'_> {
-    /// Journals what the console handed over (see [`crate::console`]), in the order it was
+    /// Journals what the console handed over (see [`crate::mailbox`]), in the order it was
     /// done, and removes each file once its event is journaled or held. A file that does not
     /// parse is set aside under a `.bad` name and said, never silently dropped.
     pub(super) fn journal_console_actions(&mut self) {
-        let pending = crate::console::pending(&self.config.audio_dir);
+        let pending = crate::mailbox::pending(&self.config.audio_dir);
         if pending.is_empty() {
             return;
         }

@@ -30,7 +30,7 @@ use crate::catalog::{Catalog, ClipState};
 use crate::clock::Clock;
 use crate::journal::{Event, Journal, JournalError, OccurrenceInfo, Outcome, Reason};
 use crate::lang::Lang;
-use crate::plan::{Due, Planned, Planner, QueueHistory, QueueRules};
+use crate::planner::{Due, Planned, Planner, QueueHistory, QueueRules};
 use crate::recurrence;
 use crate::schedule::Slot;
 use crate::station::Station;
@@ -83,7 +83,7 @@ pub struct RunOptions {
     /// raise it to cover months quickly.
     pub tick: Duration,
     /// The service manager to tell about readiness, status and liveness, if any.
-    pub notifier: Option<crate::service::Notifier>,
+    pub notifier: Option<crate::systemd::Notifier>,
     /// How to read the configuration again when its file changes; `None` keeps it fixed.
     pub reload: Option<ConfigReload>,
     /// Signalled on SIGHUP: configuration, schedules and audio folder are read again at once.
@@ -204,7 +204,7 @@ struct Publishing {
     status: Status,
     written: Option<Duration>,
     /// The service manager to tell about readiness, status and liveness, if any.
-    notifier: Option<crate::service::Notifier>,
+    notifier: Option<crate::systemd::Notifier>,
 }
 
 /// Events the journal refused (full disk, read-only), held until it takes writes again.
@@ -508,7 +508,7 @@ impl<'a> Daemon<'a> {
             .publishing
             .notifier
             .as_ref()
-            .and_then(super::service::Notifier::max_sleep)
+            .and_then(super::systemd::Notifier::max_sleep)
         {
             wait = wait.min(ping_every);
         }

@@ -101,7 +101,10 @@ impl Daemon<'_> {
                         new.buffer_frames != self.config.buffer_frames,
                     ),
                     // The streamer is started with the station.
-                    ("[stream]", new.stream != self.config.stream),
+                    (
+                        "[stream]",
+                        new.raw_section("stream") != self.config.raw_section("stream"),
+                    ),
                 ];
                 let needs_restart: Vec<&str> =
                     fixed.iter().filter(|(_, c)| *c).map(|(k, _)| *k).collect();
@@ -120,7 +123,8 @@ impl Daemon<'_> {
                     new.audio_dir = self.config.audio_dir.clone();
                     new.schedules_dir = self.config.schedules_dir.clone();
                     new.buffer_frames = self.config.buffer_frames;
-                    new.stream = self.config.stream.clone();
+                    // The text is where `[stream]` is read from: it keeps its starting value.
+                    new.text = self.config.text.clone();
                 }
                 self.config = new;
                 self.files.schedules_epoch += 1;

@@ -8,7 +8,6 @@
 
 pub mod capture;
 pub mod decode;
-pub mod http;
 pub mod loudness;
 pub mod playlist;
 pub mod source;
@@ -23,11 +22,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::lang::Lang;
+pub use crate::net::{http, NetError, Url, TIMEOUT};
 use crate::tr;
-pub use source::{Source, Url};
+pub use source::Source;
 
-/// How long a connect or a read may take before the source counts as stalled.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
 /// How much audio is kept before the start: the relay begins this far behind live.
 const PREROLL: Duration = Duration::from_secs(3);
 /// How much may wait in the feed once airing (the source is then read no faster).
@@ -51,20 +49,9 @@ const MAX_SEGMENT: u64 = 32 << 20;
 /// Why a source gave no audio, in words an operator can act on.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RelayError {
-    #[error("cannot resolve {host}: {detail}")]
-    Resolve { host: String, detail: String },
-    #[error("cannot connect to {at}: {detail}")]
-    Connect { at: String, detail: String },
-    #[error("TLS with {at} failed: {detail}")]
-    Tls { at: String, detail: String },
-    #[error("{at} answered HTTP {code}")]
-    Status { at: String, code: u16 },
-    #[error("{at} redirects more than {} times", http::MAX_REDIRECTS)]
-    TooManyRedirects { at: String },
-    #[error("{at}: {detail}")]
-    Protocol { at: String, detail: String },
-    #[error("{at} stopped sending for {} s", TIMEOUT.as_secs())]
-    Stalled { at: String },
+    /// Reaching the source over HTTP(S) failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
     #[error("{at} closed the stream")]
     Closed { at: String },
     #[error("{at} sends what is not audio loaxa can decode ({detail})")]
@@ -83,43 +70,7 @@ impl RelayError {
     /// The operator's sentence for it.
     pub fn text(&self, lang: Lang) -> String {
         match self {
-            RelayError::Resolve { host, detail } => tr!(
-                lang,
-                "không tìm thấy máy chủ {host} ({detail})",
-                "cannot resolve {host} ({detail})"
-            ),
-            RelayError::Connect { at, detail } => tr!(
-                lang,
-                "không kết nối được tới {at} ({detail})",
-                "cannot connect to {at} ({detail})"
-            ),
-            RelayError::Tls { at, detail } => tr!(
-                lang,
-                "kết nối bảo mật (TLS) tới {at} thất bại ({detail})",
-                "the TLS connection to {at} failed ({detail})"
-            ),
-            RelayError::Status { at, code } => tr!(
-                lang,
-                "{at} trả lời mã HTTP {code}",
-                "{at} answered HTTP {code}"
-            ),
-            RelayError::TooManyRedirects { at } => tr!(
-                lang,
-                "{at} chuyển hướng quá {} lần",
-                "{at} redirects more than {} times",
-                http::MAX_REDIRECTS
-            ),
-            RelayError::Protocol { at, detail } => tr!(
-                lang,
-                "{at}: trả lời không đúng giao thức ({detail})",
-                "{at}: answered out of protocol ({detail})"
-            ),
-            RelayError::Stalled { at } => tr!(
-                lang,
-                "{at} ngừng gửi dữ liệu quá {} giây",
-                "{at} stopped sending for {} s",
-                TIMEOUT.as_secs()
-            ),
+            RelayError::Net(e) => e.text(lang),
             RelayError::Closed { at } => tr!(lang, "{at} đóng luồng", "{at} closed the stream"),
             RelayError::NotAudio { at, detail } => tr!(
                 lang,
@@ -718,7 +669,7 @@ fn decode_stream(
             at: at.to_string(),
             detail: NoAudio.to_string(),
         },
-        decode::DecodeEnd::Io(io) => http::io_error(at, &io),
+        decode::DecodeEnd::Io(io) => http::io_error(at, &io).into(),
         decode::DecodeEnd::NotAudio(detail) => RelayError::NotAudio {
             at: at.to_string(),
             detail,

@@ -6,9 +6,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
-use crate::config::StreamConfig;
-use crate::relay::http::{self, base64, Stream};
-use crate::relay::source::percent_encode;
+use super::settings::StreamConfig;
+use crate::net::base64;
+use crate::net::http::{self, Stream};
+use crate::net::percent_encode;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -92,7 +93,7 @@ impl Client {
             (Ok(s), Ok(100 | 200)) => {
                 self.conn = Some(s);
                 self.last_error.clear();
-                if self.config.format == crate::config::StreamFormat::Mp3 {
+                if self.config.format == super::StreamFormat::Mp3 {
                     self.set_title(title);
                 }
                 Ok(())
@@ -132,7 +133,7 @@ impl Client {
 
     /// Sets an MP3 mount's title (Ogg mounts carry it in the stream).
     pub fn set_title(&mut self, title: &str) {
-        if self.config.format != crate::config::StreamFormat::Mp3 {
+        if self.config.format != super::StreamFormat::Mp3 {
             return;
         }
         let mut admin = self.config.url.clone();

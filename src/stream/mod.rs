@@ -8,14 +8,16 @@
 
 pub mod codec;
 pub mod icecast;
+pub mod settings;
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::config::{Idle, StreamConfig, StreamFormat};
+pub use crate::journal::StreamFacts;
 use crate::relay::decode::Converter;
+pub use settings::{Idle, StreamConfig, StreamFormat};
 
 /// Chunks that may wait for the streamer (each is one pull of the output, about 50–500 ms).
 const QUEUE: usize = 256;
@@ -34,25 +36,6 @@ enum Msg {
         rate: u32,
     },
     End,
-}
-
-/// What the stream did during one broadcast, for the journal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StreamFacts {
-    /// The mount, without credentials.
-    pub mount: String,
-    /// Audio of the broadcast handed to the stream, and what of it reached the server.
-    pub aired_ms: u64,
-    pub sent_ms: u64,
-    /// When the server was unreachable during the broadcast: ms from its start, and length.
-    pub down: Vec<(u64, u64)>,
-    pub error: Option<String>,
-}
-
-impl StreamFacts {
-    pub fn in_full(&self) -> bool {
-        self.aired_ms > 0 && self.sent_ms + 100 >= self.aired_ms && self.down.is_empty()
-    }
 }
 
 /// The output thread's end: cheap to clone, never blocks.

@@ -118,14 +118,14 @@ pub(super) async fn timetable(
                     title: due.slot.title.clone(),
                     priority: due.slot.priority,
                     held: match &p {
-                        crate::plan::Planned::Held(r) => Some(r.text(lang)),
-                        crate::plan::Planned::Airs(_) => None,
+                        crate::planner::Planned::Held(r) => Some(r.text(lang)),
+                        crate::planner::Planned::Airs(_) => None,
                     },
                     clips: match &p {
-                        crate::plan::Planned::Airs(p) => {
+                        crate::planner::Planned::Airs(p) => {
                             p.playable().iter().map(|c| c.rel.clone()).collect()
                         }
-                        crate::plan::Planned::Held(_) => Vec::new(),
+                        crate::planner::Planned::Held(_) => Vec::new(),
                     },
                 })
                 .collect::<Vec<_>>())
@@ -254,7 +254,7 @@ pub(super) fn metrics_text(app: &App) -> Result<String, Refusal> {
         "Clips that will not air.",
         view.rejected_clips.len().to_string(),
     );
-    if app.config.sync.is_some() {
+    if crate::sync::settings::configured(&app.config) {
         let state = crate::sync::read(&crate::sync::path_for(&app.config.journal));
         gauge(
             &mut o,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
-use crate::config::{Role, WebUser};
+use super::settings::{Role, WebUser};
 
 pub(super) const COOKIE: &str = "loaxa_session";
 /// A session ends this long after its last request.
@@ -37,21 +37,10 @@ impl Session {
     }
 }
 
-/// Random bytes from the kernel, as hex: session ids and CSRF tokens.
-pub(crate) fn token() -> String {
-    use std::io::Read;
-    let mut b = [0u8; 32];
-    // The kernel's generator does not fail once the system is up; if it ever did, a
-    // predictable token would be worse than stopping.
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .expect("the kernel's random generator (/dev/urandom) is readable");
-    crate::library::hex(&b)
-}
-
 /// The argon2id hash `loaxa web passwd` stores (RustCrypto's defaults: 19 MiB, 2 passes).
 pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::encode_b64(&token().as_bytes()[..16]).map_err(|e| e.to_string())?;
+    let salt =
+        SaltString::encode_b64(&crate::net::token().as_bytes()[..16]).map_err(|e| e.to_string())?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -126,11 +115,11 @@ impl Gate {
         let session = Session {
             user: user.name.clone(),
             role: user.role,
-            csrf: token(),
+            csrf: crate::net::token(),
             started: now,
             seen: now,
         };
-        let id = token();
+        let id = crate::net::token();
         if let Ok(mut all) = self.sessions.lock() {
             all.insert(id.clone(), session.clone());
         }
@@ -157,7 +146,7 @@ impl Gate {
         Ok(Session {
             user: user.name.clone(),
             role: Role::Viewer,
-            csrf: token(),
+            csrf: crate::net::token(),
             started: now,
             seen: now,
         })
@@ -176,7 +165,7 @@ impl Gate {
         // The hash is checked even for an unknown name, so the time taken does not tell
         // which names exist.
         static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let decoy = DECOY.get_or_init(|| hash_password(&token()).unwrap_or_default());
+        let decoy = DECOY.get_or_init(|| hash_password(&crate::net::token()).unwrap_or_default());
         let user = users.iter().find(|u| u.name == name);
         let ok = password_matches(user.map_or(decoy, |u| u.password_hash.as_str()), password)
             && user.is_some();

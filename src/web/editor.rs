@@ -17,9 +17,9 @@ use sha2::{Digest, Sha256};
 use super::pages::blocking;
 use super::view::{render, Chrome};
 use super::{check_csrf, App, Refusal, Visitor};
-use crate::console::What;
 use crate::diagnostic::Diagnostic;
 use crate::lang::Lang;
+use crate::mailbox::What;
 use crate::tr;
 
 #[derive(Template)]
@@ -68,7 +68,7 @@ pub(super) fn checked_name(name: &str, lang: Lang) -> Result<String, Refusal> {
 }
 
 fn sha(text: &str) -> String {
-    crate::library::hex(&Sha256::digest(text.as_bytes()))
+    crate::hex::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// What is on disk now, and its hash (empty for a new file).
@@ -90,7 +90,7 @@ pub(super) fn validate_text(
     text: &str,
     lang: Lang,
 ) -> Result<Vec<Diagnostic>, Refusal> {
-    let dir = std::env::temp_dir().join(format!("loaxa-web-check-{}", super::auth::token()));
+    let dir = std::env::temp_dir().join(format!("loaxa-web-check-{}", crate::net::token()));
     let result = (|| -> std::io::Result<Vec<Diagnostic>> {
         std::fs::create_dir_all(&dir)?;
         for e in std::fs::read_dir(&app.config.schedules_dir)?.flatten() {

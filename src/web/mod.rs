@@ -3,7 +3,7 @@
 //! with a terminal. It never airs or journals by itself: it works through the operator's
 //! doors — files written into `audio/` and `schedules/` under a temporary name and then
 //! renamed, emergencies handed to the emergency folder, its own actions handed to the daemon
-//! to journal ([`crate::console`]) — and reads the journal and `status.json`.
+//! to journal ([`crate::mailbox`]) — and reads the journal and `status.json`.
 //!
 //! A network listener on a government PC: loopback by default, a non-loopback address only
 //! once a password is set, every request but the login page and its assets needs a session,
@@ -15,6 +15,7 @@ mod editor;
 mod memory;
 mod pages;
 mod passwd;
+pub mod settings;
 mod upload;
 mod view;
 
@@ -29,12 +30,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::config::{Config, Overrides};
-use crate::console;
+use crate::config::{Config, ConfigError, Overrides};
 use crate::lang::Lang;
+use crate::mailbox;
 use crate::tr;
 
 pub use auth::hash_password;
+pub use settings::{Role, Web, WebUser};
 
 /// The largest upload the console takes, per file.
 pub const UPLOAD_LIMIT: u64 = 500 * 1024 * 1024;
@@ -42,6 +44,8 @@ pub const UPLOAD_LIMIT: u64 = 500 * 1024 * 1024;
 /// What every request handler shares.
 pub struct App {
     config: Config,
+    /// `[web]`: the listener and the accounts.
+    web: Web,
     gate: auth::Gate,
     /// The verification running or last run from the Health page.
     verification: std::sync::Mutex<Option<Arc<view::VerifyRun>>>,
@@ -51,22 +55,25 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config) -> App {
-        App {
+    /// The console over a loaded configuration; its `[web]` is read here.
+    pub fn new(config: Config) -> Result<App, ConfigError> {
+        let web = config.section(settings::parse)?;
+        Ok(App {
             config,
+            web,
             gate: auth::Gate::default(),
             verification: std::sync::Mutex::new(None),
             stopping: tokio::sync::watch::Sender::new(false),
-        }
+        })
     }
 
     /// Hands one of the console's actions to the daemon to journal. If it cannot be handed
     /// over, the change it records is refused: nothing may change unjournaled.
-    fn record(&self, action: console::Action) -> Result<(), Refusal> {
-        console::hand(&self.config.audio_dir, &action).map_err(|e| {
+    fn record(&self, action: mailbox::Action) -> Result<(), Refusal> {
+        mailbox::hand(&self.config.audio_dir, &action).map_err(|e| {
             tracing::error!(
                 "{}: {e}",
-                self.config.audio_dir.join(console::PENDING_DIR).display()
+                self.config.audio_dir.join(mailbox::PENDING_DIR).display()
             );
             Refusal::Failed(tr!(
                 self.config.language,
@@ -106,8 +113,8 @@ impl Visitor {
             .unwrap_or_default()
     }
 
-    fn action(&self, what: console::What) -> console::Action {
-        console::Action {
+    fn action(&self, what: mailbox::What) -> mailbox::Action {
+        mailbox::Action {
             at: chrono::Utc::now(),
             user: self.user(),
             from: self.from.to_string(),
@@ -179,7 +186,7 @@ async fn guard(
     let lang = cookie(headers, "loaxa_lang")
         .and_then(|l| Lang::parse(&l))
         .unwrap_or(app.config.language);
-    if loopback(app.config.web.listen.ip()) {
+    if loopback(app.web.listen.ip()) {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -207,7 +214,7 @@ async fn guard(
     if let (None, true, Some(basic), &Method::GET) = (&session, api, basic, req.method()) {
         let (a, from) = (app.clone(), peer.ip());
         let checked = tokio::task::spawn_blocking(move || {
-            let r = a.gate.basic(&a.config.web.users, from, &basic);
+            let r = a.gate.basic(&a.web.users, from, &basic);
             memory::give_back();
             r
         })
@@ -220,11 +227,11 @@ async fn guard(
                 )
             }
             _ => {
-                let _ = app.record(console::Action {
+                let _ = app.record(mailbox::Action {
                     at: chrono::Utc::now(),
                     user: String::new(),
                     from: peer.ip().to_string(),
-                    what: console::What::LoginFailed,
+                    what: mailbox::What::LoginFailed,
                     file: None,
                     sha256: None,
                     detail: Some(format!("HTTP Basic, {path}")),
@@ -397,6 +404,8 @@ pub fn router(app: Arc<App>) -> Router {
 pub enum WebError {
     #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
+    Config(ConfigError),
     #[error("{addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -435,8 +444,8 @@ pub async fn serve(
 
 /// Refuses a listener the configuration does not allow: anything but loopback needs at
 /// least one account with a password.
-pub fn check_listen(config: &Config, addr: SocketAddr) -> Result<(), WebError> {
-    if !loopback(addr.ip()) && config.web.users.is_empty() {
+pub fn check_listen(config: &Config, web: &Web, addr: SocketAddr) -> Result<(), WebError> {
+    if !loopback(addr.ip()) && web.users.is_empty() {
         return Err(WebError::Refused(tr!(
             config.language,
             "không mở bảng điều khiển ra mạng ở {addr} khi chưa có mật khẩu: chạy `loaxa web passwd` trước",
@@ -449,9 +458,10 @@ pub fn check_listen(config: &Config, addr: SocketAddr) -> Result<(), WebError> {
 /// `loaxa web [--listen ADDR]`: loads the station's configuration and serves until SIGTERM
 /// or Ctrl-C.
 pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
-    let addr = listen.unwrap_or(config.web.listen);
-    check_listen(&config, addr)?;
-    let lang = config.language;
+    let app = App::new(config).map_err(WebError::Config)?;
+    let addr = listen.unwrap_or(app.web.listen);
+    check_listen(&app.config, &app.web, addr)?;
+    let lang = app.config.language;
     memory::keep_small();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -464,7 +474,7 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
             .await
             .map_err(|source| WebError::Listen { addr, source })?;
         let bound = listener.local_addr().unwrap_or(addr);
-        if config.web.users.is_empty() {
+        if app.web.users.is_empty() {
             tracing::warn!(
                 "{}",
                 tr!(
@@ -482,8 +492,7 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
                 "console: http://{bound}/"
             )
         );
-        let app = Arc::new(App::new(config));
-        serve(app, listener, stop_signal())
+        serve(Arc::new(app), listener, stop_signal())
             .await
             .map_err(|source| WebError::Listen { addr, source })
     })
@@ -510,7 +519,7 @@ pub(crate) async fn stop_signal() {
 pub fn set_password(
     config_file: &std::path::Path,
     user: &str,
-    role: crate::config::Role,
+    role: crate::web::Role,
     password: &str,
     lang: Lang,
 ) -> Result<PathBuf, String> {
@@ -521,8 +530,9 @@ pub fn set_password(
 pub fn load_config(
     overrides: &Overrides,
     cwd: &std::path::Path,
+    sections: &[crate::config::Section],
 ) -> Result<Config, crate::config::ConfigError> {
-    crate::config::load(overrides, &crate::config::environment(), cwd)
+    crate::config::load(overrides, &crate::config::environment(), cwd, sections)
 }
 
 #[derive(Debug, clap::Parser)]
@@ -599,8 +609,9 @@ fn read_password(lang: Lang) -> Result<String, String> {
     Ok(first)
 }
 
-/// The `loaxa-web` program: 0 ok, 1 runtime failure, 2 invalid input or usage.
-pub fn main() -> std::process::ExitCode {
+/// The `loaxa-web` program: 0 ok, 1 runtime failure, 2 invalid input or usage. `sections`
+/// are the configuration's sections to check with it (`cli::SECTIONS`).
+pub fn main(sections: &[crate::config::Section]) -> std::process::ExitCode {
     use clap::Parser as _;
     use std::process::ExitCode;
     let args = match Args::try_parse() {
@@ -627,7 +638,7 @@ pub fn main() -> std::process::ExitCode {
         output: None,
         language: args.lang,
     };
-    let config = match load_config(&overrides, &cwd) {
+    let config = match load_config(&overrides, &cwd, sections) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -638,9 +649,9 @@ pub fn main() -> std::process::ExitCode {
     match args.command {
         Some(WebCommand::Passwd { user, role }) => {
             let role = if role == "viewer" {
-                crate::config::Role::Viewer
+                crate::web::Role::Viewer
             } else {
-                crate::config::Role::Operator
+                crate::web::Role::Operator
             };
             let Some(file) = config.file.clone() else {
                 return ExitCode::from(2);

@@ -15,9 +15,9 @@ use serde::Deserialize;
 
 use super::view::{render, Chrome, Now, VerifyRun};
 use super::{auth, check_csrf, App, Refusal, Visitor};
-use crate::console::What;
 use crate::journal::Outcome;
 use crate::lang::Lang;
+use crate::mailbox::What;
 use crate::report::{html_escape, Period};
 use crate::tr;
 
@@ -73,7 +73,7 @@ pub(super) async fn login_form(
     render(&LoginPage {
         c: Chrome::new(&app, &v, "login"),
         error: None,
-        no_accounts: app.config.web.users.is_empty(),
+        no_accounts: app.web.users.is_empty(),
     })
 }
 
@@ -89,7 +89,7 @@ pub(super) async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let from = v.from;
-    let users = app.config.web.users.clone();
+    let users = app.web.users.clone();
     let a = app.clone();
     let (user, password) = (f.user.clone(), f.password);
     let outcome =
@@ -99,7 +99,7 @@ pub(super) async fn login(
         let mut r = render(&LoginPage {
             c: Chrome::new(&app, &v, "login"),
             error: Some(error),
-            no_accounts: app.config.web.users.is_empty(),
+            no_accounts: app.web.users.is_empty(),
         });
         *r.status_mut() = code;
         r
@@ -275,8 +275,8 @@ pub(super) fn week(
             continue;
         };
         let (held, clips) = match &plan {
-            crate::plan::Planned::Held(r) => (Some(r.text(lang)), String::new()),
-            crate::plan::Planned::Airs(p) => (
+            crate::planner::Planned::Held(r) => (Some(r.text(lang)), String::new()),
+            crate::planner::Planned::Airs(p) => (
                 None,
                 p.playable()
                     .iter()
@@ -683,7 +683,7 @@ fn serde_urlencoded_lite(f: &LogFilter) -> String {
 }
 
 pub(super) fn url_escape(s: &str) -> String {
-    crate::relay::source::percent_encode(s)
+    crate::net::percent_encode(s)
 }
 
 pub(super) struct LogRow {

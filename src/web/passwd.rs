@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Role;
 use crate::lang::Lang;
 use crate::tr;
+use crate::web::Role;
 
 pub(super) fn set(
     file: &Path,
@@ -44,10 +44,11 @@ pub(super) fn set(
         &new,
         &crate::config::Overrides::default(),
         &Default::default(),
+        &[super::settings::check],
     )
+    .and_then(|c| c.section(super::settings::parse))
     .map_err(|e| format!("{}: {e}", file.display()))?;
     if !parsed
-        .web
         .users
         .iter()
         .any(|u| u.name == user && u.password_hash == hash && u.role == role)

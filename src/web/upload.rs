@@ -20,8 +20,8 @@ use super::pages::blocking;
 use super::pages::{emergency_page, ClipPage};
 use super::view::{render, Chrome};
 use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
-use crate::console::What;
 use crate::lang::Lang;
+use crate::mailbox::What;
 use crate::tr;
 
 /// An uploaded file's name made safe: the last path component only (browsers on Windows
@@ -113,7 +113,7 @@ fn sha_of_file(path: &Path) -> Option<String> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).ok()?;
-    Some(crate::library::hex(&h.finalize()))
+    Some(crate::hex::hex(&h.finalize()))
 }
 
 /// What became of one uploaded file.
@@ -154,7 +154,7 @@ async fn receive(
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
         return fail(&name, format!("{}: {e}", dir.display()));
     }
-    let part = dir.join(format!(".{name}.{}.part", &super::auth::token()[..12]));
+    let part = dir.join(format!(".{name}.{}.part", &crate::net::token()[..12]));
     let mut file = match tokio::fs::File::create(&part).await {
         Ok(f) => f,
         Err(e) => return fail(&name, format!("{}: {e}", part.display())),
@@ -583,7 +583,7 @@ pub(super) async fn save_sidecar(
         }
         let mut action = v.action(What::SidecarSaved);
         action.file = Some(f.rel.clone());
-        action.sha256 = Some(crate::library::hex(&Sha256::digest(text.as_bytes())));
+        action.sha256 = Some(crate::hex::hex(&Sha256::digest(text.as_bytes())));
         action.detail = Some(text.clone());
         a.record(action)?;
         crate::files::replace(&side, text.as_bytes())
@@ -641,7 +641,7 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> 
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let part = dir.join(format!(".{name}.{}.part", &super::auth::token()[..12]));
+    let part = dir.join(format!(".{name}.{}.part", &crate::net::token()[..12]));
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&source, &part))
         .map_err(|e| Refusal::Failed(format!("{}: {e}", part.display())))?;

@@ -54,8 +54,8 @@ impl Chrome {
                 .session
                 .as_ref()
                 .map(|s| match s.role {
-                    crate::config::Role::Operator => v.lang.pick("vận hành", "operator"),
-                    crate::config::Role::Viewer => v.lang.pick("chỉ xem", "viewer"),
+                    crate::web::Role::Operator => v.lang.pick("vận hành", "operator"),
+                    crate::web::Role::Viewer => v.lang.pick("chỉ xem", "viewer"),
                 })
                 .unwrap_or_default()
                 .to_string(),
@@ -147,11 +147,11 @@ impl App {
         after: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<(crate::plan::Due, crate::plan::Planned)>, Refusal> {
+    ) -> Result<Vec<(crate::planner::Due, crate::planner::Planned)>, Refusal> {
         let station = &loaded.station;
         let journal = self.journal()?;
         let catalog = station.catalog();
-        let planner = crate::plan::Planner {
+        let planner = crate::planner::Planner {
             config: &station.config,
             catalog: &catalog,
             probes: &station.probes,
@@ -347,9 +347,9 @@ impl App {
             chain_head: journal
                 .as_ref()
                 .map_or((0, String::new()), |j| (j.head().0, j.head().1.to_string())),
-            actions_waiting: crate::console::pending(&self.config.audio_dir).len(),
+            actions_waiting: crate::mailbox::pending(&self.config.audio_dir).len(),
             updated_at: live.map(|s| s.updated_at),
-            province: self.config.sync.as_ref().map(|_| {
+            province: crate::sync::settings::configured(&self.config).then(|| {
                 match crate::sync::read(&crate::sync::path_for(&self.config.journal)) {
                     Some(state) => (
                         state.line(lang, self.config.timezone),

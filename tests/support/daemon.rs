@@ -20,7 +20,14 @@ use super::TempStation;
 pub fn station(st: &TempStation) -> Station {
     let path = st.path().join("config/loaxa.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let cfg = config::parse(&path, &text, &Overrides::default(), &BTreeMap::new()).unwrap();
+    let cfg = config::parse(
+        &path,
+        &text,
+        &Overrides::default(),
+        &BTreeMap::new(),
+        loaxa::cli::SECTIONS,
+    )
+    .unwrap();
     Station::load(cfg, loaxa::station::Schedules::Strict { check_audio: true })
         .map_err(|e| format!("{e:?}"))
         .unwrap()

@@ -13,9 +13,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod facts;
+
+pub use facts::{Action, Priority, StreamFacts, What};
+
+use crate::hex::hex;
 use crate::lang::Lang;
-use crate::library::hex;
-use crate::schedule::Priority;
 use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
@@ -368,7 +371,7 @@ pub enum Event {
         ended_at: DateTime<Utc>,
         /// What the stream for IP loudspeakers carried of it, when one is configured.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        stream: Option<crate::stream::StreamFacts>,
+        stream: Option<StreamFacts>,
     },
     OccurrenceMissed {
         occurrence: OccurrenceInfo,
@@ -382,7 +385,7 @@ pub enum Event {
         reason: String,
     },
     /// Something done from the operator's console, by whom (handed over by `loaxa web`).
-    ConsoleAction(crate::console::Action),
+    ConsoleAction(Action),
     /// A relay of the broadcast, as a clip is journaled: its verdict and what it was made of.
     RelayAired(Box<RelayAired>),
 }
@@ -652,7 +655,7 @@ pub struct Record {
     pub clips: Vec<ClipRecord>,
     /// What the stream for IP loudspeakers carried of it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stream: Option<crate::stream::StreamFacts>,
+    pub stream: Option<StreamFacts>,
 }
 
 const SCHEMA: &[&str] = &[

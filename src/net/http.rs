@@ -1,4 +1,4 @@
-//! The little HTTP client a relay needs: one GET, redirects followed (a few, never in a
+//! The little HTTP client relays and the stream need: one GET, redirects followed (a few, never in a
 //! loop), TLS by rustls trusting the system's certificate store (Debian's ca-certificates,
 //! where a province's own authority can be added; `SSL_CERT_FILE` is honoured), chunked
 //! bodies, and a read
@@ -11,8 +11,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::source::Url;
-use super::RelayError;
+use super::{base64, NetError, Url};
 
 /// How many redirects are followed before the source counts as broken.
 pub const MAX_REDIRECTS: usize = 5;
@@ -78,11 +77,11 @@ pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// Connects to `url`'s host, with TLS if it says https.
-pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError> {
+pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, NetError> {
     let host = url.host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<_> = (host, url.port)
         .to_socket_addrs()
-        .map_err(|e| RelayError::Resolve {
+        .map_err(|e| NetError::Resolve {
             host: url.host.clone(),
             detail: e.to_string(),
         })?
@@ -94,7 +93,7 @@ pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError
                 tcp.set_read_timeout(Some(timeout))
                     .and_then(|()| tcp.set_write_timeout(Some(timeout)))
                     .and_then(|()| tcp.set_nodelay(true))
-                    .map_err(|e| RelayError::Connect {
+                    .map_err(|e| NetError::Connect {
                         at: url.authority(),
                         detail: e.to_string(),
                     })?;
@@ -103,13 +102,13 @@ pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError
                 }
                 let name =
                     rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| {
-                        RelayError::Tls {
+                        NetError::Tls {
                             at: url.authority(),
                             detail: e.to_string(),
                         }
                     })?;
                 let conn = rustls::ClientConnection::new(tls_config(), name).map_err(|e| {
-                    RelayError::Tls {
+                    NetError::Tls {
                         at: url.authority(),
                         detail: e.to_string(),
                     }
@@ -119,14 +118,14 @@ pub(crate) fn connect(url: &Url, timeout: Duration) -> Result<Stream, RelayError
             Err(e) => last = Some(e),
         }
     }
-    Err(RelayError::Connect {
+    Err(NetError::Connect {
         at: url.authority(),
         detail: last.map_or_else(|| "no address".into(), |e| e.to_string()),
     })
 }
 
 /// GETs `url`, following redirects; only a 200 is a success.
-pub fn get(url: &Url, timeout: Duration) -> Result<Response, RelayError> {
+pub fn get(url: &Url, timeout: Duration) -> Result<Response, NetError> {
     let mut url = url.clone();
     for _ in 0..=MAX_REDIRECTS {
         let mut stream = connect(&url, timeout)?;
@@ -173,42 +172,42 @@ pub fn get(url: &Url, timeout: Duration) -> Result<Response, RelayError> {
                 });
             }
             301 | 302 | 303 | 307 | 308 => {
-                let to = head.location.ok_or_else(|| RelayError::Protocol {
+                let to = head.location.ok_or_else(|| NetError::Protocol {
                     at: url.to_string(),
                     detail: format!("HTTP {} without a Location", head.status),
                 })?;
-                url = url.join(&to).map_err(|detail| RelayError::Protocol {
+                url = url.join(&to).map_err(|detail| NetError::Protocol {
                     at: url.to_string(),
                     detail,
                 })?;
             }
             code => {
-                return Err(RelayError::Status {
+                return Err(NetError::Status {
                     at: url.to_string(),
                     code,
                 })
             }
         }
     }
-    Err(RelayError::TooManyRedirects {
+    Err(NetError::TooManyRedirects {
         at: url.to_string(),
     })
 }
 
 /// A stalled read (the timeout) is told apart from other failures.
-pub fn io_error(url: &Url, e: &io::Error) -> RelayError {
+pub fn io_error(url: &Url, e: &io::Error) -> NetError {
     // rustls shakes hands on the first read or write: its refusal comes back as an io error.
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return RelayError::Tls {
+        return NetError::Tls {
             at: url.authority(),
             detail: tls.to_string(),
         };
     }
     match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RelayError::Stalled {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => NetError::Stalled {
             at: url.to_string(),
         },
-        _ => RelayError::Connect {
+        _ => NetError::Connect {
             at: url.authority(),
             detail: e.to_string(),
         },
@@ -319,27 +318,6 @@ impl<R: BufRead> Read for Chunked<R> {
         self.left -= n as u64;
         Ok(n)
     }
-}
-
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,60 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use crate::journal::{Action, What};
 
 /// The hidden folder under `audio/` (the catalog skips hidden folders).
 pub const PENDING_DIR: &str = ".loaxa-console";
-
-/// One thing done from the console, by whom.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Action {
-    pub at: DateTime<Utc>,
-    /// The account's name (empty for a failed login with an unknown name).
-    pub user: String,
-    /// The client's address.
-    pub from: String,
-    pub what: What,
-    /// The file it concerns, relative to the station's audio or schedules folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum What {
-    Login,
-    LoginFailed,
-    Logout,
-    Upload,
-    Retire,
-    /// A clip that never aired, removed.
-    Delete,
-    SidecarSaved,
-    ScheduleSaved,
-    Emergency,
-}
-
-impl What {
-    pub fn label(self, lang: crate::lang::Lang) -> &'static str {
-        match self {
-            What::Login => lang.pick("đăng nhập", "login"),
-            What::LoginFailed => lang.pick("đăng nhập sai", "failed login"),
-            What::Logout => lang.pick("đăng xuất", "logout"),
-            What::Upload => lang.pick("tải lên", "upload"),
-            What::Retire => lang.pick("cho nghỉ", "retire"),
-            What::Delete => lang.pick("xóa bài chưa phát", "delete a never-aired clip"),
-            What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
-            What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
-            What::Emergency => lang.pick("phát khẩn cấp", "emergency"),
-        }
-    }
-}
 
 /// Hands an action over: written under a temporary name, then renamed, so the daemon never
 /// reads half of one. Names sort in the order they were handed over.
@@ -114,6 +64,7 @@ pub fn pending(audio_dir: &Path) -> Vec<(PathBuf, Result<Action, String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     #[test]
     fn actions_handed_over_come_back_in_order() {

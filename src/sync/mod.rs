@@ -8,17 +8,19 @@
 //! the console and the report show ("đã gửi lên tỉnh đến sự kiện N"). The centre decides
 //! what it accepts; this side only names what it was told.
 
-use std::path::{Path, PathBuf};
+pub mod settings;
+
+pub use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::central::{self, CentralError, Head};
-use crate::config::SyncConfig;
 use crate::journal::{Journal, JournalError, RawEvent};
 use crate::lang::Lang;
 use crate::tr;
+pub use settings::SyncConfig;
 
 /// Events per batch, and the most body text one batch carries.
 pub const BATCH: usize = 2_000;

@@ -1,0 +1,118 @@
+//! What the journal stores that other parts also speak of: a slot's priority, what the stream
+//! did during a broadcast, and what the operator's console did. They live here, at the floor,
+//! so the journal imports nothing above it; the parts that make them re-export them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::lang::Lang;
+
+/// Thông tư 39/2020's three levels. Order matters: a higher level outranks a lower one.
+/// Journaled and published by its [`Priority::code`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Priority,
+    Emergency,
+}
+
+impl Priority {
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s.trim().to_lowercase().as_str() {
+            "normal" | "thong-thuong" | "thông thường" | "thông-thường" => {
+                Some(Priority::Normal)
+            }
+            "priority" | "uu-tien" | "ưu tiên" | "ưu-tiên" => Some(Priority::Priority),
+            "emergency" | "khan-cap" | "khẩn cấp" | "khẩn-cấp" => Some(Priority::Emergency),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Priority => "priority",
+            Priority::Emergency => "emergency",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Priority::Normal => lang.pick("thông thường", "normal"),
+            Priority::Priority => lang.pick("ưu tiên", "priority"),
+            Priority::Emergency => lang.pick("khẩn cấp", "emergency"),
+        }
+    }
+}
+
+/// What the stream did during one broadcast, for the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamFacts {
+    /// The mount, without credentials.
+    pub mount: String,
+    /// Audio of the broadcast handed to the stream, and what of it reached the server.
+    pub aired_ms: u64,
+    pub sent_ms: u64,
+    /// When the server was unreachable during the broadcast: ms from its start, and length.
+    pub down: Vec<(u64, u64)>,
+    pub error: Option<String>,
+}
+
+impl StreamFacts {
+    pub fn in_full(&self) -> bool {
+        self.aired_ms > 0 && self.sent_ms + 100 >= self.aired_ms && self.down.is_empty()
+    }
+}
+
+/// One thing done from the console, by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub at: DateTime<Utc>,
+    /// The account's name (empty for a failed login with an unknown name).
+    pub user: String,
+    /// The client's address.
+    pub from: String,
+    pub what: What,
+    /// The file it concerns, relative to the station's audio or schedules folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum What {
+    Login,
+    LoginFailed,
+    Logout,
+    Upload,
+    Retire,
+    /// A clip that never aired, removed.
+    Delete,
+    SidecarSaved,
+    ScheduleSaved,
+    Emergency,
+}
+
+impl What {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            What::Login => lang.pick("đăng nhập", "login"),
+            What::LoginFailed => lang.pick("đăng nhập sai", "failed login"),
+            What::Logout => lang.pick("đăng xuất", "logout"),
+            What::Upload => lang.pick("tải lên", "upload"),
+            What::Retire => lang.pick("cho nghỉ", "retire"),
+            What::Delete => lang.pick("xóa bài chưa phát", "delete a never-aired clip"),
+            What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
+            What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
+            What::Emergency => lang.pick("phát khẩn cấp", "emergency"),
+        }
+    }
+}

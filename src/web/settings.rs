@@ -1,0 +1,159 @@
+//! `[web]`, the section the console owns: where it listens and its accounts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::diagnostic::Diagnostic;
+use crate::lang::Lang;
+
+/// The console's listener and accounts (`[web]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Web {
+    pub listen: std::net::SocketAddr,
+    /// By name, sorted.
+    pub users: Vec<WebUser>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            users: Vec::new(),
+        }
+    }
+}
+
+/// One console account: its role and its password's argon2id hash (never the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebUser {
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// What a console account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything the console offers.
+    Operator,
+    /// Reads every page, changes nothing (the commune chairman, say).
+    Viewer,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// This part's view of the configuration file: its section, the rest ignored.
+#[derive(Deserialize)]
+struct File {
+    #[serde(default)]
+    web: Option<RawWeb>,
+}
+
+/// The section's settings, each problem located (a `config::Section` check and the
+/// parser `Config::section` takes).
+pub fn parse(path: &Path, text: &str, lang: Lang) -> Result<Web, Vec<Diagnostic>> {
+    let file: File = crate::config::read_section(path, text, lang)?;
+    let mut problems = Vec::new();
+    let settings = web_settings(file.web.as_ref(), path, text, lang, &mut problems);
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The section's problems, for `config::load`.
+pub fn check(path: &Path, text: &str, lang: Lang) -> Vec<Diagnostic> {
+    parse(path, text, lang).err().unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    users: BTreeMap<String, Spanned<RawWebUser>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebUser {
+    role: Spanned<String>,
+    password: Spanned<String>,
+}
+
+/// The `[web]` section, each problem located.
+fn web_settings(
+    raw: Option<&RawWeb>,
+    path: &Path,
+    text: &str,
+    lang: Lang,
+    problems: &mut Vec<Diagnostic>,
+) -> Web {
+    let mut web = Web::default();
+    let Some(raw) = raw else {
+        return web;
+    };
+    if let Some(l) = &raw.listen {
+        match l.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(a) => web.listen = a,
+            Err(_) => problems.push(Diagnostic::error(
+                path,
+                text,
+                l.span(),
+                lang.pick(
+                    "`listen` là một địa chỉ IP và cổng, ví dụ \"127.0.0.1:8080\"",
+                    "`listen` is an IP address and port, for example \"127.0.0.1:8080\"",
+                ),
+            )),
+        }
+    }
+    for (name, u) in &raw.users {
+        let u = u.get_ref();
+        let role = match u.role.get_ref().as_str() {
+            "operator" => Role::Operator,
+            "viewer" => Role::Viewer,
+            _ => {
+                problems.push(Diagnostic::error(
+                    path,
+                    text,
+                    u.role.span(),
+                    lang.pick(
+                        "`role` là \"operator\" (người vận hành) hoặc \"viewer\" (chỉ xem)",
+                        "`role` is \"operator\" or \"viewer\" (read-only)",
+                    ),
+                ));
+                continue;
+            }
+        };
+        if !u.password.get_ref().starts_with("$argon2id$") {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                u.password.span(),
+                lang.pick(
+                    "`password` là mã băm argon2id do `loaxa web passwd` ghi, không phải mật khẩu",
+                    "`password` is the argon2id hash `loaxa web passwd` writes, not a password",
+                ),
+            ));
+            continue;
+        }
+        web.users.push(WebUser {
+            name: name.clone(),
+            role,
+            password_hash: u.password.get_ref().clone(),
+        });
+    }
+    web
+}
