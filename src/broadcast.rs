@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::audio::{AirReport, OutputError, PlannedClip};
+use crate::audio::{AirReport, ItemAudio, OutputError, PlannedItem};
 use crate::journal::{ClipPlan, Event, OccurrenceInfo, Outcome, Reason, Role};
 use crate::library::{self, ClipError, ProbeCache};
 use crate::recurrence::occurrence_key;
@@ -17,7 +17,7 @@ use crate::schedule::{ClipRef, Slot};
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub plan: ClipPlan,
-    pub playable: Option<PlannedClip>,
+    pub playable: Option<PlannedItem>,
     pub skip: Option<Reason>,
 }
 
@@ -32,7 +32,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn playable(&self) -> Vec<PlannedClip> {
+    pub fn playable(&self) -> Vec<PlannedItem> {
         self.entries
             .iter()
             .filter_map(|e| e.playable.clone())
@@ -128,15 +128,16 @@ impl Assembly<'_> {
                 let gain = volume * 10f32.powf(gain_db.unwrap_or(0.0) as f32 / 20.0);
                 Entry {
                     plan: plan(info.sha256.clone(), info.duration_ms, gain_db),
-                    playable: Some(PlannedClip {
+                    playable: Some(PlannedItem {
                         rel: rel.to_string(),
-                        path,
                         duration_ms: info.duration_ms,
-                        sha256: info.sha256,
                         gain,
                         channels: info.channels,
                         sample_rate: info.sample_rate,
-                        relay: None,
+                        audio: ItemAudio::File {
+                            path,
+                            sha256: info.sha256,
+                        },
                     }),
                     skip: None,
                 }
@@ -192,17 +193,14 @@ impl Assembly<'_> {
                 topic: slot.topic.clone(),
                 gain_db: None,
             },
-            playable: Some(PlannedClip {
+            playable: Some(PlannedItem {
                 rel: shown.clone(),
-                path: std::path::PathBuf::new(),
                 duration_ms,
-                sha256: String::new(),
                 gain: slot.volume,
                 channels: format.channels,
                 sample_rate: format.sample_rate,
-                relay: Some(crate::audio::RelayItem {
+                audio: ItemAudio::Relay(crate::audio::RelayItem {
                     source: shown,
-                    spec: r.source.clone(),
                     fallback,
                     feed: None,
                 }),
@@ -400,7 +398,7 @@ pub fn verdict(
             .as_ref()
             .and(report.state.as_ref())
             .and_then(|s| s.levels(program_index.saturating_sub(1)));
-        if let Some(relay) = e.playable.as_ref().and_then(|c| c.relay.as_ref()) {
+        if let Some(relay) = e.playable.as_ref().and_then(PlannedItem::relay) {
             let aired = relay_verdict(&p.info, index, e, relay, played_ms, outcome, reason, levels);
             if aired.outcome != Outcome::Completed && outcome == Outcome::Completed {
                 completed -= 1;
@@ -583,15 +581,16 @@ mod tests {
                         topic: None,
                         gain_db: None,
                     },
-                    playable: ms.map(|ms| PlannedClip {
+                    playable: ms.map(|ms| PlannedItem {
                         rel: rel.clone(),
-                        path: std::path::PathBuf::from("/nonexistent").join(&rel),
                         duration_ms: ms,
-                        sha256: "00".into(),
                         gain: 1.0,
                         channels: 1,
                         sample_rate: 1000,
-                        relay: None,
+                        audio: ItemAudio::File {
+                            path: std::path::PathBuf::from("/nonexistent").join(&rel),
+                            sha256: "00".into(),
+                        },
                     }),
                     skip: ms.is_none().then(|| Reason::MissingFile(rel.clone())),
                 }

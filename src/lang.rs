@@ -35,6 +35,30 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// A weekday as a timetable heads its column (`Thứ Hai`, `Mon`).
+    pub fn weekday(self, d: chrono::Weekday) -> &'static str {
+        let vi = [
+            "Thứ Hai",
+            "Thứ Ba",
+            "Thứ Tư",
+            "Thứ Năm",
+            "Thứ Sáu",
+            "Thứ Bảy",
+            "Chủ Nhật",
+        ];
+        let en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let i = d.num_days_from_monday() as usize;
+        self.pick(vi[i], en[i])
+    }
+
+    /// A weekday in a table's narrow column (`T2`, `CN`, `Mon`).
+    pub fn weekday_short(self, d: chrono::Weekday) -> &'static str {
+        let vi = ["T2", "T3", "T4", "T5", "T6", "T7", "CN"];
+        let en = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let i = d.num_days_from_monday() as usize;
+        self.pick(vi[i], en[i])
+    }
 }
 
 impl fmt::Display for Lang {

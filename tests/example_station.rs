@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use loaxa::audio::{PlannedClip, Program};
+use loaxa::audio::{ItemAudio, PlannedItem, Program};
 use loaxa::library;
 
 fn repo() -> PathBuf {
@@ -95,15 +95,16 @@ fn every_bundled_format_decodes_and_plays_out_in_full() {
             path.display(),
             info.duration_ms
         );
-        let clip = PlannedClip {
+        let clip = PlannedItem {
             rel: path.display().to_string(),
-            path: path.clone(),
             duration_ms: info.duration_ms,
-            sha256: info.sha256,
             gain: 1.0,
             channels: info.channels,
             sample_rate: info.sample_rate,
-            relay: None,
+            audio: ItemAudio::File {
+                path: path.clone(),
+                sha256: info.sha256,
+            },
         };
         let program = Program::new(vec![clip], 2, 48_000, 1.0);
         let state = program.state();

@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::item::PlannedItem;
 use super::output::{Aired, Format, Output, OutputError};
-use super::program::{PlannedClip, Program, ProgramState};
+use super::program::{Program, ProgramState};
+use super::tap::{Streaming, Tap};
 
 /// How an airing went: the output's view plus the program's per-clip counts.
 #[derive(Debug)]
@@ -46,7 +48,7 @@ impl AirReport {
 
 enum Command {
     Air {
-        clips: Vec<PlannedClip>,
+        clips: Vec<PlannedItem>,
         master: f32,
         start_at: Instant,
         started: oneshot::Sender<Arc<ProgramState>>,
@@ -64,7 +66,7 @@ pub struct AudioHandle {
     tx: mpsc::Sender<Command>,
     name: String,
     /// The stream for IP loudspeakers, if one is configured.
-    streamer: Option<Arc<std::sync::Mutex<crate::stream::Streamer>>>,
+    streamer: Option<Arc<std::sync::Mutex<Box<dyn Streaming>>>>,
 }
 
 /// A broadcast in progress: stop it through `state`, await `done`.
@@ -82,11 +84,11 @@ impl AudioHandle {
     /// As [`AudioHandle::spawn`], also sending what airs to `streamer`.
     pub fn spawn_streaming(
         output: Box<dyn Output>,
-        streamer: Option<crate::stream::Streamer>,
+        streamer: Option<Box<dyn Streaming>>,
     ) -> std::io::Result<AudioHandle> {
         let name = output.name();
         let (tx, rx) = mpsc::channel();
-        let tap = streamer.as_ref().map(crate::stream::Streamer::tap);
+        let tap = streamer.as_ref().map(|s| s.tap());
         thread::Builder::new()
             .name("loaxa-audio".into())
             .spawn(move || run(output, rx, tap))?;
@@ -107,7 +109,7 @@ impl AudioHandle {
     }
 
     /// The broadcast ended: what the stream carried of it (waits up to a few seconds).
-    pub async fn stream_end(&self) -> Option<crate::stream::StreamFacts> {
+    pub async fn stream_end(&self) -> Option<crate::journal::StreamFacts> {
         let s = self.streamer.clone()?;
         tokio::task::spawn_blocking(move || s.lock().ok().map(|mut s| s.end()))
             .await
@@ -121,7 +123,7 @@ impl AudioHandle {
 
     /// Hands a broadcast to the audio thread: it opens the output now, decodes the first clip,
     /// and starts at `start_at`.
-    pub async fn air(&self, clips: Vec<PlannedClip>, master: f32, start_at: Instant) -> Airing {
+    pub async fn air(&self, clips: Vec<PlannedItem>, master: f32, start_at: Instant) -> Airing {
         let (started_tx, started_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let sent = self.tx.send(Command::Air {
@@ -153,7 +155,7 @@ impl AudioHandle {
     }
 }
 
-fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>, tap: Option<crate::stream::Tap>) {
+fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>, tap: Option<Arc<dyn Tap>>) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Check { reply } => {
@@ -168,7 +170,7 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>, tap: Option<cra
                 done,
             } => {
                 let name = output.name();
-                let prefer = super::program::preferred_format(&clips);
+                let prefer = super::item::preferred_format(&clips);
                 let report = match output.open(prefer) {
                     Err(e) => {
                         drop(started);

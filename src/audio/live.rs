@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use rodio::Source;
 
-use super::program::{Clip, PlannedClip};
-use crate::relay::{Feed, Gap, RESUME};
+use super::clip::FileClip;
+use super::feed::{Feed, Gap, RESUME};
+use super::item::{ItemAudio, PlannedItem};
 
 /// Samples taken from the feed at a time (the lock is taken once per chunk, not per sample).
 const CHUNK: usize = 4096;
@@ -27,9 +28,9 @@ pub struct LiveSource {
     pos: usize,
     /// Where the current gap began (samples given before it).
     gap: Option<u64>,
-    fallback: Vec<PlannedClip>,
+    fallback: Vec<PlannedItem>,
     next_fallback: usize,
-    current: Option<(Clip, usize, u64)>,
+    current: Option<(FileClip, usize, u64)>,
     /// Where the current frame's samples come from (switching only between frames).
     from_source: bool,
     counts: [u64; 3],
@@ -38,7 +39,7 @@ pub struct LiveSource {
 }
 
 impl LiveSource {
-    pub fn new(feed: Arc<Feed>, duration_ms: u64, fallback: Vec<PlannedClip>) -> LiveSource {
+    pub fn new(feed: Arc<Feed>, duration_ms: u64, fallback: Vec<PlannedItem>) -> LiveSource {
         let channels = NonZero::new(feed.channels).unwrap_or(NonZero::<u16>::MIN);
         let rate = NonZero::new(feed.rate).unwrap_or(NonZero::<u32>::MIN);
         let total = duration_ms * u64::from(rate.get()) / 1000 * u64::from(channels.get());
@@ -66,8 +67,10 @@ impl LiveSource {
     fn close_fallback(&mut self) {
         if let Some((_, i, n)) = self.current.take() {
             let clip = &self.fallback[i];
-            let (rel, sha) = (clip.rel.clone(), clip.sha256.clone());
-            self.feed.with_facts(|f| f.fallback.push((rel, sha, n)));
+            if let ItemAudio::File { sha256, .. } = &clip.audio {
+                let (rel, sha) = (clip.rel.clone(), sha256.clone());
+                self.feed.with_facts(|f| f.fallback.push((rel, sha, n)));
+            }
         }
     }
 
@@ -77,8 +80,10 @@ impl LiveSource {
             if self.current.is_none() && !self.fallback.is_empty() {
                 let i = self.next_fallback % self.fallback.len();
                 self.next_fallback += 1;
-                if let Ok(c) = Clip::open(&self.fallback[i].path, self.channels, self.rate) {
-                    self.current = Some((c, i, 0));
+                if let ItemAudio::File { path, .. } = &self.fallback[i].audio {
+                    if let Ok(c) = FileClip::open(path, self.channels, self.rate) {
+                        self.current = Some((c, i, 0));
+                    }
                 }
             }
             let Some((clip, i, n)) = self.current.as_mut() else {

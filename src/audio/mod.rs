@@ -5,13 +5,19 @@
 //! thread, the [`actor`], owns whichever output is in use.
 
 pub mod actor;
+mod clip;
+pub mod convert;
 pub mod device;
+pub mod feed;
+pub mod item;
 pub mod live;
 pub mod output;
 pub mod paced;
 pub mod program;
 pub mod recorder;
+pub mod tap;
 
 pub use actor::{AirReport, AudioHandle};
+pub use item::{preferred_format, ItemAudio, PlannedItem, RelayItem};
 pub use output::{Format, Output, OutputError};
-pub use program::{PlannedClip, Program, ProgramState, RelayItem};
+pub use program::{Program, ProgramState};

@@ -8,21 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::program::{Program, ProgramState};
 
-/// The sample format an output wants; programs are converted to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Format {
-    pub channels: u16,
-    pub sample_rate: u32,
-}
-
-impl Default for Format {
-    fn default() -> Self {
-        Format {
-            channels: 2,
-            sample_rate: 44_100,
-        }
-    }
-}
+pub use super::item::Format;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum OutputError {

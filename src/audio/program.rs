@@ -3,59 +3,16 @@
 //! counted per clip as the output pulls it. The counts are what the journal trusts: a clip is
 //! aired in full only if the samples handed to the output match its decoded length.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::num::NonZero;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rodio::source::UniformSourceIterator;
-use rodio::{Decoder, Source};
+use rodio::Source;
 
-/// A clip chosen for a broadcast, with what was measured of it.
-#[derive(Debug, Clone)]
-pub struct PlannedClip {
-    /// Path relative to the audio folder, NFC-normalised.
-    pub rel: String,
-    pub path: PathBuf,
-    pub duration_ms: u64,
-    pub sha256: String,
-    pub gain: f32,
-    /// The file's own format, so the output can be opened in it and spared a conversion.
-    pub channels: u16,
-    pub sample_rate: u32,
-    /// Set when this item is a relay rather than a file.
-    pub relay: Option<RelayItem>,
-}
-
-/// A relay as an item of a broadcast: its source, what fills gaps, and (once the session is
-/// started in the lead time) the feed the output reads.
-#[derive(Debug, Clone)]
-pub struct RelayItem {
-    /// The source as shown and journaled (an address without its credentials).
-    pub source: String,
-    /// The source to connect to.
-    pub spec: crate::relay::Source,
-    pub fallback: Vec<PlannedClip>,
-    pub feed: Option<std::sync::Arc<crate::relay::Feed>>,
-}
-
-/// The format most of a program's audio is in (by duration): the one to ask the device for.
-pub fn preferred_format(clips: &[PlannedClip]) -> Option<super::output::Format> {
-    let mut by_format: std::collections::BTreeMap<(u16, u32), u64> = Default::default();
-    for c in clips.iter().filter(|c| c.channels > 0 && c.sample_rate > 0) {
-        *by_format.entry((c.channels, c.sample_rate)).or_default() += c.duration_ms;
-    }
-    by_format
-        .into_iter()
-        .max_by_key(|(_, ms)| *ms)
-        .map(|((channels, sample_rate), _)| super::output::Format {
-            channels,
-            sample_rate,
-        })
-}
+use super::clip::FileClip;
+use super::item::{ItemAudio, PlannedItem};
 
 /// Shared between the program (on the output's thread) and whoever watches it.
 #[derive(Debug)]
@@ -160,12 +117,10 @@ impl ProgramState {
     }
 }
 
-/// A clip's samples in the program's format: straight from the decoder when the file is
-/// already in it (the usual case: the device is opened in the clips' format), converted
-/// otherwise. The straight path skips a converter's per-sample work for the whole broadcast.
+/// An item's samples in the program's format: a clip file's, or a relay's feed (converted
+/// only when the feed is not in the program's format).
 pub(super) enum Clip {
-    Direct(Decoder<BufReader<File>>),
-    Converted(UniformSourceIterator<Steady<Decoder<BufReader<File>>>>),
+    File(FileClip),
     Live(Box<super::live::LiveSource>),
     LiveConverted(Box<UniformSourceIterator<super::live::LiveSource>>),
 }
@@ -174,8 +129,7 @@ impl Clip {
     #[inline]
     pub(super) fn next(&mut self) -> Option<f32> {
         match self {
-            Clip::Direct(d) => d.next(),
-            Clip::Converted(c) => c.next(),
+            Clip::File(f) => f.next(),
             Clip::Live(l) => l.next(),
             Clip::LiveConverted(l) => l.next(),
         }
@@ -194,64 +148,11 @@ impl Clip {
         }
         out.len()
     }
-
-    /// Opens a file in the program's format (converted only if it is not in it already).
-    pub(super) fn open(
-        path: &std::path::Path,
-        channels: NonZero<u16>,
-        rate: NonZero<u32>,
-    ) -> Result<Clip, String> {
-        let d = File::open(path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()))?;
-        // The decoder reports its format from the first packet; a file whose format
-        // changes mid-stream is not something loaxa airs.
-        Ok(if d.channels() == channels && d.sample_rate() == rate {
-            Clip::Direct(d)
-        } else {
-            Clip::Converted(UniformSourceIterator::new(Steady(d), channels, rate))
-        })
-    }
-}
-
-/// A decoder seen as one format from start to end. rodio's decoders report a span length
-/// of zero until their first packet is decoded, and the converter then takes zero samples
-/// and ends the clip; files whose format changes mid-stream are not something loaxa airs.
-pub(super) struct Steady<S>(S);
-
-impl<S: Source> Iterator for Steady<S> {
-    type Item = f32;
-
-    fn next(&mut self) -> Option<f32> {
-        self.0.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-}
-
-impl<S: Source> Source for Steady<S> {
-    fn current_span_len(&self) -> Option<usize> {
-        None
-    }
-
-    fn channels(&self) -> rodio::ChannelCount {
-        self.0.channels()
-    }
-
-    fn sample_rate(&self) -> rodio::SampleRate {
-        self.0.sample_rate()
-    }
-
-    fn total_duration(&self) -> Option<Duration> {
-        self.0.total_duration()
-    }
 }
 
 /// The broadcast as a source. Created on the async side, moved into the output.
 pub struct Program {
-    clips: Vec<PlannedClip>,
+    clips: Vec<PlannedItem>,
     index: usize,
     current: Option<Clip>,
     state: Arc<ProgramState>,
@@ -268,7 +169,7 @@ pub struct Program {
     window_n: u32,
     window_squares: f64,
     /// The stream's tap, and the samples gathered for its next chunk.
-    tap: Option<(crate::stream::Tap, Vec<f32>)>,
+    tap: Option<(std::sync::Arc<dyn super::tap::Tap>, Vec<f32>)>,
 }
 
 /// Samples handed to the stream at a time.
@@ -280,7 +181,7 @@ pub const FADE: Duration = Duration::from_millis(400);
 impl Program {
     /// Prepares the program; the first clip is opened (and its first packet decoded) now, so
     /// the start at the due instant costs nothing.
-    pub fn new(clips: Vec<PlannedClip>, channels: u16, sample_rate: u32, master: f32) -> Program {
+    pub fn new(clips: Vec<PlannedItem>, channels: u16, sample_rate: u32, master: f32) -> Program {
         let channels = NonZero::new(channels.max(1)).unwrap_or(NonZero::<u16>::MIN);
         let rate = NonZero::new(sample_rate.max(1)).unwrap_or(NonZero::<u32>::MIN);
         let state = Arc::new(ProgramState {
@@ -319,7 +220,7 @@ impl Program {
     }
 
     /// Also hands every sample that goes out to the stream.
-    pub fn with_tap(mut self, tap: Option<crate::stream::Tap>) -> Program {
+    pub fn with_tap(mut self, tap: Option<std::sync::Arc<dyn super::tap::Tap>>) -> Program {
         self.tap = tap.map(|t| (t, Vec::with_capacity(TAP_CHUNK)));
         self
     }
@@ -340,9 +241,11 @@ impl Program {
     fn open_current(&mut self) {
         while self.current.is_none() && self.index < self.clips.len() {
             let clip = &self.clips[self.index];
-            let opened = match &clip.relay {
-                None => Clip::open(&clip.path, self.channels, self.rate),
-                Some(relay) => match &relay.feed {
+            let opened = match &clip.audio {
+                ItemAudio::File { path, .. } => {
+                    FileClip::open(path, self.channels, self.rate).map(Clip::File)
+                }
+                ItemAudio::Relay(relay) => match &relay.feed {
                     None => Err("the relay was not started".into()),
                     Some(feed) => {
                         let live = super::live::LiveSource::new(

@@ -9,7 +9,6 @@ mod doctor;
 mod help;
 mod install;
 mod log;
-pub mod logging;
 mod next;
 mod play;
 mod report;
@@ -88,7 +87,7 @@ impl Context {
     fn config(&self, err: &mut dyn Write) -> Result<Config, Failure> {
         match crate::config::load(&self.overrides, &self.env, &self.cwd, SECTIONS) {
             Ok(c) => {
-                logging::set_zone(c.timezone);
+                crate::logging::set_zone(c.timezone);
                 Ok(c)
             }
             Err(ConfigError::Invalid(d)) => {
@@ -168,7 +167,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    logging::init_logging();
+    crate::logging::init_logging();
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => {
@@ -225,7 +224,7 @@ fn execute(cli: Cli, mut ctx: Context, out: &mut dyn Write, err: &mut dyn Write)
 }
 
 fn print_diagnostics(err: &mut dyn Write, diags: &[Diagnostic], lang: Lang) -> Result<(), Failure> {
-    let journal = logging::stderr_is_journal();
+    let journal = crate::logging::stderr_is_journal();
     for d in diags {
         if journal {
             // One journal entry per line, each with the diagnostic's priority.

@@ -114,7 +114,9 @@ pub(super) fn next(
         rows.push(vec![
             format!(
                 "{} {}",
-                weekday_label(due.at.with_timezone(&tz).date_naive(), lang),
+                lang.weekday_short(chrono::Datelike::weekday(
+                    &due.at.with_timezone(&tz).date_naive()
+                )),
                 due.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
             ),
             format!("{}/{}", due.slot.plan, due.slot.id),
@@ -136,26 +138,6 @@ pub(super) fn next(
     };
     write!(out, "{}", crate::report::text_table(&header, &rows)).map_err(io)?;
     Ok(())
-}
-
-fn weekday_label(d: NaiveDate, lang: Lang) -> &'static str {
-    use chrono::{Datelike, Weekday};
-    match (d.weekday(), lang) {
-        (Weekday::Mon, Lang::Vi) => "T2",
-        (Weekday::Tue, Lang::Vi) => "T3",
-        (Weekday::Wed, Lang::Vi) => "T4",
-        (Weekday::Thu, Lang::Vi) => "T5",
-        (Weekday::Fri, Lang::Vi) => "T6",
-        (Weekday::Sat, Lang::Vi) => "T7",
-        (Weekday::Sun, Lang::Vi) => "CN",
-        (Weekday::Mon, Lang::En) => "Mon",
-        (Weekday::Tue, Lang::En) => "Tue",
-        (Weekday::Wed, Lang::En) => "Wed",
-        (Weekday::Thu, Lang::En) => "Thu",
-        (Weekday::Fri, Lang::En) => "Fri",
-        (Weekday::Sat, Lang::En) => "Sat",
-        (Weekday::Sun, Lang::En) => "Sun",
-    }
 }
 
 fn json(ahead: &[(crate::planner::Due, Planned)], out: &mut dyn Write) -> Result<(), Failure> {

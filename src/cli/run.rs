@@ -99,6 +99,7 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
             )
         );
     }
+    let streamer = streamer.map(|s| Box::new(s) as Box<dyn crate::audio::tap::Streaming>);
     let audio = AudioHandle::spawn_streaming(open_output(&station.config), streamer)
         .map_err(|e| Failure::Runtime(format!("audio thread: {e}")))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -118,31 +119,10 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
     rt.block_on(async {
         let hup_notify = hangup.clone();
         let shutdown = async move {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{signal, SignalKind};
-                match (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::hangup()),
-                ) {
-                    (Ok(mut term), Ok(mut hup)) => loop {
-                        tokio::select! {
-                            _ = tokio::signal::ctrl_c() => break,
-                            _ = term.recv() => break,
-                            // SIGHUP must not end the station (its default action would): it
-                            // reads configuration, schedules and audio again, as a save does.
-                            _ = hup.recv() => hup_notify.notify_one(),
-                        }
-                    },
-                    _ => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            // SIGHUP must not end the station (its default action would): it reads
+            // configuration, schedules and audio again, as a save does.
+            let reload = move || hup_notify.notify_one();
+            crate::shutdown::stop_signal(Some(&reload)).await;
         };
         daemon::run(
             &station,

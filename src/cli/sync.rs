@@ -29,7 +29,7 @@ pub(super) fn sync(
     drop(existing_journal(&config, lang, err)?);
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let shutdown = crate::web::stop_signal();
+        let shutdown = crate::shutdown::stop_signal(None);
         if !once {
             tracing::info!(
                 "{}",

@@ -84,7 +84,7 @@ impl Daemon<'_> {
         }
 
         // Relays connect now, in their lead time; each session ends with this function.
-        let relays = self.start_relays(&mut prepared);
+        let relays = self.start_relays(&p.slot, &mut prepared);
         let clips = prepared.playable();
         self.publishing.status.on_air = Some(OnAir {
             plan: p.slot.plan.clone(),
@@ -315,19 +315,24 @@ impl Daemon<'_> {
     /// once [`Daemon::connect_relays`] is called.
     fn start_relays(
         &self,
+        slot: &Slot,
         prepared: &mut Prepared,
     ) -> Vec<(crate::relay::Session, crate::relay::Source)> {
         let mut sessions = Vec::new();
+        let Some(source) = slot.relay.as_ref().map(|r| &r.source) else {
+            return sessions;
+        };
         for e in &mut prepared.entries {
-            let Some(clip) = e.playable.as_mut() else {
+            let Some(item) = e.playable.as_mut() else {
                 continue;
             };
-            let Some(relay) = clip.relay.as_mut() else {
+            let (channels, rate) = (item.channels, item.sample_rate);
+            let Some(relay) = item.relay_mut() else {
                 continue;
             };
-            let s = crate::relay::Session::new(clip.channels, clip.sample_rate);
+            let s = crate::relay::Session::new(channels, rate);
             relay.feed = Some(s.feed());
-            sessions.push((s, relay.spec.clone()));
+            sessions.push((s, source.clone()));
         }
         sessions
     }

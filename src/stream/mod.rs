@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::audio::convert::Converter;
 pub use crate::journal::StreamFacts;
-use crate::relay::decode::Converter;
 pub use settings::{Idle, StreamConfig, StreamFormat};
 
 /// Chunks that may wait for the streamer (each is one pull of the output, about 50–500 ms).
@@ -45,8 +45,8 @@ pub struct Tap {
     dropped: Arc<Mutex<u64>>,
 }
 
-impl Tap {
-    pub fn audio(&self, samples: Vec<f32>, channels: u16, rate: u32) {
+impl crate::audio::tap::Tap for Tap {
+    fn audio(&self, samples: Vec<f32>, channels: u16, rate: u32) {
         let n = samples.len() as u64 / u64::from(channels.max(1));
         let sent = self.tx.try_send(Msg::Audio {
             samples,
@@ -108,16 +108,18 @@ impl Streamer {
             ends_sent: 0,
         })
     }
+}
 
-    pub fn tap(&self) -> Tap {
-        Tap {
+impl crate::audio::tap::Streaming for Streamer {
+    fn tap(&self) -> Arc<dyn crate::audio::tap::Tap> {
+        Arc::new(Tap {
             tx: self.tx.clone(),
             dropped: self.dropped.clone(),
-        }
+        })
     }
 
     /// A broadcast begins: its title goes out as the stream's metadata.
-    pub fn begin(&self, title: &str) {
+    fn begin(&self, title: &str) {
         if let Ok(mut d) = self.dropped.lock() {
             *d = 0;
         }
@@ -127,7 +129,7 @@ impl Streamer {
     }
 
     /// The broadcast ended: waits (briefly) for the streamer to account for it.
-    pub fn end(&mut self) -> StreamFacts {
+    fn end(&mut self) -> StreamFacts {
         self.ends_sent += 1;
         let queued = self.tx.try_send(Msg::End).is_ok();
         let (lock, cvar) = &*self.ended;

@@ -15,7 +15,8 @@ use axum::{Extension, Json};
 use chrono::Utc;
 use serde::Serialize;
 
-use super::pages::{blocking, LogFilter, ReportQuery};
+use super::blocking;
+use super::pages::{LogFilter, ReportQuery};
 use super::{App, Refusal, Visitor};
 
 fn json<T: Serialize>(r: Result<T, Refusal>) -> Response {

@@ -14,7 +14,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::pages::blocking;
+use super::blocking;
 use super::view::{render, Chrome};
 use super::{check_csrf, App, Refusal, Visitor};
 use crate::diagnostic::Diagnostic;

@@ -442,6 +442,67 @@ pub async fn serve(
     }
 }
 
+/// A clip named by the browser, confined to the audio folder: an audio file, no `..`, no
+/// absolute path, no link leading outside.
+pub(crate) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refusal> {
+    let rel = crate::library::check_relative(rel).map_err(|_| Refusal::NotFound)?;
+    // Clips only: a queue's settings or a sidecar is not something to play, retire, delete
+    // or give details to.
+    if !crate::library::has_audio_extension(&rel) {
+        return Err(Refusal::NotFound);
+    }
+    let path = crate::library::resolve(&app.config.audio_dir, &rel)
+        .filter(|p| p.is_file())
+        .ok_or(Refusal::NotFound)?;
+    if let Some(why) = crate::library::refusal(&app.config.audio_dir, &path, lang) {
+        return Err(Refusal::Forbidden(why));
+    }
+    let inside = std::fs::canonicalize(&path)
+        .ok()
+        .zip(std::fs::canonicalize(&app.config.audio_dir).ok())
+        .is_some_and(|(p, root)| p.starts_with(root));
+    if !inside {
+        return Err(Refusal::NotFound);
+    }
+    Ok(path)
+}
+
+/// The queue folders the console may upload into: those the schedules name (not the
+/// emergency folder: an emergency goes through its own page, with a confirmation).
+pub(crate) fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
+    let loaded = app.station()?;
+    let mut folders: Vec<String> = loaded
+        .station
+        .schedules
+        .slots()
+        .filter_map(|s| {
+            s.queue
+                .as_ref()
+                .map(|q| crate::library::normalize(&q.folder))
+        })
+        .filter(|f| *f != crate::library::normalize(&app.config.emergency_dir))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    Ok(folders)
+}
+
+/// Runs disk and database work on the blocking pool, so one slow page never stalls the
+/// others on the async thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let r = f(&app);
+        memory::give_back();
+        r
+    })
+    .await
+    .map_err(|e| Refusal::Failed(e.to_string()))?
+}
+
 /// Refuses a listener the configuration does not allow: anything but loopback needs at
 /// least one account with a password.
 pub fn check_listen(config: &Config, web: &Web, addr: SocketAddr) -> Result<(), WebError> {
@@ -492,27 +553,10 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
                 "console: http://{bound}/"
             )
         );
-        serve(Arc::new(app), listener, stop_signal())
+        serve(Arc::new(app), listener, crate::shutdown::stop_signal(None))
             .await
             .map_err(|source| WebError::Listen { addr, source })
     })
-}
-
-/// SIGTERM (systemd stopping the unit) or Ctrl-C: how a process that is not the airing
-/// daemon (the console, `loaxa sync`) is told to stop.
-pub(crate) async fn stop_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 /// `loaxa web passwd`: sets an account's password in the configuration file.
@@ -625,7 +669,7 @@ pub fn main(sections: &[crate::config::Section]) -> std::process::ExitCode {
             };
         }
     };
-    crate::cli::logging::init_logging();
+    crate::logging::init_logging();
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => {

@@ -4,7 +4,7 @@
 //! retiring a clip, deleting one that never aired, listening to one, and emergencies handed
 //! over as `play --now --priority emergency` hands them. Every change is journaled.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path as UrlPath, State};
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use unicode_normalization::UnicodeNormalization;
 
-use super::pages::blocking;
+use super::blocking;
 use super::pages::{emergency_page, ClipPage};
 use super::view::{render, Chrome};
 use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
@@ -68,31 +68,6 @@ pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
         ));
     }
     Ok(cleaned)
-}
-
-/// A clip named by the browser, confined to the audio folder: an audio file, no `..`, no
-/// absolute path, no link leading outside.
-pub(super) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refusal> {
-    let rel = crate::library::check_relative(rel).map_err(|_| Refusal::NotFound)?;
-    // Clips only: a queue's settings or a sidecar is not something to play, retire, delete
-    // or give details to.
-    if !crate::library::has_audio_extension(&rel) {
-        return Err(Refusal::NotFound);
-    }
-    let path = crate::library::resolve(&app.config.audio_dir, &rel)
-        .filter(|p| p.is_file())
-        .ok_or(Refusal::NotFound)?;
-    if let Some(why) = crate::library::refusal(&app.config.audio_dir, &path, lang) {
-        return Err(Refusal::Forbidden(why));
-    }
-    let inside = std::fs::canonicalize(&path)
-        .ok()
-        .zip(std::fs::canonicalize(&app.config.audio_dir).ok())
-        .is_some_and(|(p, root)| p.starts_with(root));
-    if !inside {
-        return Err(Refusal::NotFound);
-    }
-    Ok(path)
 }
 
 /// Whether a folder (to write into) is inside the audio folder once links are followed: a
@@ -249,26 +224,6 @@ async fn receive(
     }
 }
 
-/// The queue folders the console may upload into: those the schedules name (not the
-/// emergency folder: an emergency goes through its own page, with a confirmation).
-pub(super) fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
-    let loaded = app.station()?;
-    let mut folders: Vec<String> = loaded
-        .station
-        .schedules
-        .slots()
-        .filter_map(|s| {
-            s.queue
-                .as_ref()
-                .map(|q| crate::library::normalize(&q.folder))
-        })
-        .filter(|f| *f != crate::library::normalize(&app.config.emergency_dir))
-        .collect();
-    folders.sort();
-    folders.dedup();
-    Ok(folders)
-}
-
 /// Refuses, before reading any of it, a request whose declared length is past the limit.
 fn declared_too_large(headers: &HeaderMap, lang: Lang) -> Option<Refusal> {
     let declared: u64 = headers
@@ -347,7 +302,7 @@ pub(super) async fn upload(
                 if raw.is_empty() {
                     continue;
                 }
-                let allowed = blocking(&app, upload_folders).await;
+                let allowed = blocking(&app, super::upload_folders).await;
                 let dir = match (&folder, allowed) {
                     (Some(f), Ok(allowed))
                         if allowed.contains(f)
@@ -433,7 +388,7 @@ pub(super) async fn retire(
     }
     let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
-        let path = confined(a, &f.rel, lang)?;
+        let path = super::confined(a, &f.rel, lang)?;
         let parent = path.parent().unwrap_or(&a.config.audio_dir);
         if parent
             .file_name()
@@ -475,7 +430,7 @@ pub(super) async fn delete(
     }
     let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
-        let path = confined(a, &f.rel, lang)?;
+        let path = super::confined(a, &f.rel, lang)?;
         if ever_aired(a, &f.rel, &path)? {
             return Err(Refusal::Forbidden(tr!(
                 lang,
@@ -537,7 +492,7 @@ pub(super) async fn save_sidecar(
     }
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
-        let path = confined(a, &f.rel, lang)?;
+        let path = super::confined(a, &f.rel, lang)?;
         let mut text = String::new();
         for (k, val) in [
             ("title", &f.title),
@@ -600,7 +555,7 @@ pub(super) async fn listen(
     Extension(v): Extension<Visitor>,
     UrlPath(rel): UrlPath<String>,
 ) -> Response {
-    let path = match confined(&app, &rel, v.lang) {
+    let path = match super::confined(&app, &rel, v.lang) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -626,7 +581,7 @@ pub(super) async fn listen(
 /// journals who did it.
 fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> {
     let lang = v.lang;
-    let source = confined(app, rel, lang)?;
+    let source = super::confined(app, rel, lang)?;
     let dir = app.config.audio_dir.join(&app.config.emergency_dir);
     if !inside_audio(app, &dir) {
         return Err(Refusal::Forbidden(tr!(

@@ -322,10 +322,9 @@ impl App {
                 .map(|u| NextView {
                     when: format!(
                         "{} {}",
-                        super::pages::weekday(
-                            chrono::Datelike::weekday(&u.at.with_timezone(&self.config.timezone)),
-                            lang
-                        ),
+                        lang.weekday(chrono::Datelike::weekday(
+                            &u.at.with_timezone(&self.config.timezone)
+                        )),
                         self.local(u.at, "%d/%m %H:%M")
                     ),
                     at: u.at,

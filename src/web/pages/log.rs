@@ -1,0 +1,310 @@
+//! The Log page and its CSV: the journal's records, filtered as `loaxa log` filters.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use chrono::{Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::journal::Outcome;
+use crate::lang::Lang;
+use crate::report::html_escape;
+use crate::web::view::{render, Chrome};
+use crate::web::{App, Refusal, Visitor};
+
+#[derive(Deserialize, Default, Clone, serde::Serialize)]
+pub(in crate::web) struct LogFilter {
+    #[serde(default)]
+    pub(in crate::web) from: String,
+    #[serde(default)]
+    pub(in crate::web) to: String,
+    #[serde(default)]
+    pub(in crate::web) plan: String,
+    #[serde(default)]
+    pub(in crate::web) slot: String,
+    #[serde(default)]
+    pub(in crate::web) topic: String,
+    #[serde(default)]
+    pub(in crate::web) outcome: String,
+    #[serde(default)]
+    pub(in crate::web) page: Option<usize>,
+}
+
+pub(in crate::web) const PAGE_SIZE: usize = 50;
+
+impl LogFilter {
+    /// The dates it covers (the last seven days unless it says).
+    pub(in crate::web) fn days(&self, app: &App) -> (NaiveDate, NaiveDate) {
+        let today = Utc::now().with_timezone(&app.config.timezone).date_naive();
+        let to = self.to.parse().unwrap_or(today);
+        let from = self.from.parse().unwrap_or(to - Duration::days(6));
+        (from, to)
+    }
+
+    /// The records it selects, in schedule order.
+    pub(in crate::web) fn select(&self, app: &App) -> Result<Vec<crate::journal::Record>, Refusal> {
+        let Some(journal) = app.journal()? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = self.days(app);
+        let tz = app.config.timezone;
+        let records = journal
+            .records(
+                crate::recurrence::local_midnight(tz, from),
+                crate::recurrence::local_midnight(tz, to + Duration::days(1)),
+            )
+            .map_err(|e| Refusal::Failed(e.to_string()))?;
+        let want = |f: &str, v: &str| f.is_empty() || f == v;
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                want(&self.plan, &r.info.plan)
+                    && want(&self.slot, &r.info.slot)
+                    && want(&self.topic, r.info.topic.as_deref().unwrap_or(""))
+                    && want(&self.outcome, r.outcome.map_or("on_air", |o| o.code()))
+            })
+            .collect())
+    }
+
+    fn query(&self) -> String {
+        let mut f = self.clone();
+        f.page = None;
+        serde_urlencoded_lite(&f)
+    }
+}
+
+/// The filter as a query string (only the fields set).
+fn serde_urlencoded_lite(f: &LogFilter) -> String {
+    [
+        ("from", &f.from),
+        ("to", &f.to),
+        ("plan", &f.plan),
+        ("slot", &f.slot),
+        ("topic", &f.topic),
+        ("outcome", &f.outcome),
+    ]
+    .iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("{k}={}", crate::net::percent_encode(v)))
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
+pub(in crate::web) struct LogRow {
+    when: String,
+    title: String,
+    plan: String,
+    slot: String,
+    manual: bool,
+    outcome: String,
+    outcome_code: String,
+    reason: String,
+    timeline: String,
+}
+
+#[derive(Template)]
+#[template(path = "log.html")]
+struct LogPage {
+    c: Chrome,
+    f: LogFilter,
+    outcomes: Vec<&'static str>,
+    query: String,
+    total: usize,
+    page: usize,
+    pages: usize,
+    rows: Vec<LogRow>,
+}
+
+/// One occurrence's clips as a strip: each clip as wide as its length, coloured by how it
+/// went, dead air black; its title (on hover) says what was measured.
+fn timeline(r: &crate::journal::Record, lang: Lang) -> String {
+    use std::fmt::Write;
+    let total: u64 = r.clips.iter().map(|c| c.duration_ms.max(1)).sum();
+    let mut o = String::from(
+        "<svg class=\"timeline\" width=\"300\" height=\"18\" viewBox=\"0 0 300 18\" role=\"img\">",
+    );
+    let mut x = 0.0;
+    for c in &r.clips {
+        let w = 300.0 * c.duration_ms.max(1) as f64 / total.max(1) as f64;
+        let dead = c.levels.is_some_and(|l| l.is_dead_air());
+        let colour = if dead {
+            "#000"
+        } else {
+            match c.outcome {
+                Some(Outcome::Completed) => "#2e7d32",
+                Some(Outcome::Partial | Outcome::Interrupted) => "#ef6c00",
+                Some(Outcome::Failed) => "#c62828",
+                _ => "#9e9e9e",
+            }
+        };
+        let levels = c.levels.map_or(String::new(), |l| {
+            format!(
+                " · peak {:.1} dBFS, rms {:.1} dBFS",
+                l.peak_dbfs, l.rms_dbfs
+            )
+        });
+        let _ = write!(
+            o,
+            "<rect x=\"{x:.1}\" y=\"1\" width=\"{:.1}\" height=\"16\" fill=\"{colour}\" stroke=\"#fff\"><title>{}</title></rect>",
+            (w - 0.5).max(0.5),
+            html_escape(&format!(
+                "{} — {:.1}/{:.1} s{}{}",
+                c.rel,
+                c.played_ms as f64 / 1000.0,
+                c.duration_ms as f64 / 1000.0,
+                levels,
+                if dead {
+                    lang.pick(" · KHÔNG CÓ TIẾNG", " · DEAD AIR")
+                } else {
+                    ""
+                }
+            ))
+        );
+        x += w;
+    }
+    o.push_str("</svg>");
+    o
+}
+
+pub(in crate::web) fn outcome_label(o: Option<Outcome>, lang: Lang) -> String {
+    o.map_or_else(
+        || lang.pick("đang phát", "on air").to_string(),
+        |o| o.label(lang).to_string(),
+    )
+}
+
+pub(in crate::web) async fn log(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Query(f): Query<LogFilter>,
+) -> Response {
+    let lang = v.lang;
+    let filter = f.clone();
+    let rows = crate::web::blocking(&app, move |a| {
+        let all = filter.select(a)?;
+        let total = all.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = filter.page.unwrap_or(1).clamp(1, pages);
+        let rows = all
+            .iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .map(|r| LogRow {
+                when: a.local(r.info.scheduled_at, "%d/%m/%Y %H:%M:%S"),
+                title: r.info.title.clone(),
+                plan: r.info.plan.clone(),
+                slot: r.info.slot.clone(),
+                manual: r.info.manual,
+                outcome: outcome_label(r.outcome, lang),
+                outcome_code: r.outcome.map_or("on_air", |o| o.code()).to_string(),
+                reason: r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+                timeline: timeline(r, lang),
+            })
+            .collect();
+        Ok((total, page, pages, rows))
+    })
+    .await;
+    // The form shows the dates it covers, said or not.
+    let mut f = f;
+    let (from, to) = f.days(&app);
+    f.from = from.to_string();
+    f.to = to.to_string();
+    match rows {
+        Ok((total, page, pages, rows)) => render(&LogPage {
+            c: Chrome::new(&app, &v, "log"),
+            query: f.query(),
+            f,
+            outcomes: vec![
+                "completed",
+                "partial",
+                "failed",
+                "missed",
+                "interrupted",
+                "on_air",
+            ],
+            total,
+            page,
+            pages,
+            rows,
+        }),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// The filtered log as CSV, one row per occurrence.
+pub(in crate::web) fn log_csv_text(
+    app: &App,
+    f: &LogFilter,
+    lang: Lang,
+) -> Result<String, Refusal> {
+    let mut o = String::new();
+    crate::report::csv_line(
+        &mut o,
+        &[
+            "scheduled",
+            "plan",
+            "slot",
+            "title",
+            "topic",
+            "manual",
+            "outcome",
+            "reason",
+            "started",
+            "ended",
+            "clips",
+        ],
+    );
+    for r in f.select(app)? {
+        crate::report::csv_line(
+            &mut o,
+            &[
+                app.local(r.info.scheduled_at, "%Y-%m-%d %H:%M:%S"),
+                r.info.plan.clone(),
+                r.info.slot.clone(),
+                r.info.title.clone(),
+                r.info.topic.clone().unwrap_or_default(),
+                r.info.manual.to_string(),
+                r.outcome.map_or("on_air", |o| o.code()).to_string(),
+                r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
+                r.started_at
+                    .map(|t| app.local(t, "%Y-%m-%d %H:%M:%S"))
+                    .unwrap_or_default(),
+                r.ended_at
+                    .map(|t| app.local(t, "%Y-%m-%d %H:%M:%S"))
+                    .unwrap_or_default(),
+                r.clips
+                    .iter()
+                    .map(|c| c.rel.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+            ],
+        );
+    }
+    Ok(o)
+}
+
+pub(in crate::web) async fn log_csv(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Query(f): Query<LogFilter>,
+) -> Response {
+    let lang = v.lang;
+    match crate::web::blocking(&app, move |a| log_csv_text(a, &f, lang)).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"nhat-ky.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(r) => r.into_response(),
+    }
+}
