@@ -8,6 +8,7 @@
 //! month of fake-clock schedule running beside them on a two-core machine would make those
 //! measurements flaky.
 
+mod architecture;
 mod browser;
 mod central;
 mod cli;
