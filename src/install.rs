@@ -16,6 +16,29 @@ const SYNC_UNIT: &str = include_str!("../packaging/loaxa-sync.service");
 const SYSUSERS: &str = include_str!("../packaging/loaxa.sysusers");
 const EXAMPLE_SCHEDULE: &str = include_str!("../schedules/cchc-2025.toml");
 const README: &str = include_str!("../README.md");
+/// The guides the README links to, installed beside it (the operator's among them).
+const DOCS: &[(&str, &str)] = &[
+    ("commands.md", include_str!("../docs/commands.md")),
+    ("console.md", include_str!("../docs/console.md")),
+    ("design-notes.md", include_str!("../docs/design-notes.md")),
+    (
+        "huong-dan-van-hanh.md",
+        include_str!("../docs/huong-dan-van-hanh.md"),
+    ),
+    (
+        "journal-and-report.md",
+        include_str!("../docs/journal-and-report.md"),
+    ),
+    ("measured.md", include_str!("../docs/measured.md")),
+    ("province.md", include_str!("../docs/province.md")),
+    (
+        "relays-and-stream.md",
+        include_str!("../docs/relays-and-stream.md"),
+    ),
+    ("service.md", include_str!("../docs/service.md")),
+    ("station.md", include_str!("../docs/station.md")),
+    ("testing.md", include_str!("../docs/testing.md")),
+];
 
 /// The example station's clips, so the example schedule can be tried right away.
 const EXAMPLE_AUDIO: &[(&str, &[u8])] = &[
@@ -173,6 +196,14 @@ fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), Instal
         true,
         done,
     )?;
+    for (name, text) in DOCS {
+        put(
+            &at(&format!("/usr/share/doc/loaxa/docs/{name}")),
+            text.as_bytes(),
+            true,
+            done,
+        )?;
+    }
     Ok(())
 }
 

@@ -175,12 +175,8 @@ impl Graph {
             for a in &component {
                 for e in self.edges.get(*a).into_iter().flatten() {
                     if component.contains(&&e.to) {
-                        text += &format!(
-                            "\n    {} -> {}: {}",
-                            a.join("::"),
-                            e.to.join("::"),
-                            e.seen
-                        );
+                        text +=
+                            &format!("\n    {} -> {}: {}", a.join("::"), e.to.join("::"), e.seen);
                     }
                 }
             }
@@ -225,7 +221,9 @@ fn strip(text: &str) -> String {
     while let Some(line) = lines.next() {
         let code = line.split("//").next().unwrap_or("");
         if line.trim() == "#[cfg(test)]"
-            && lines.peek().is_some_and(|l| l.trim_start().starts_with("mod "))
+            && lines
+                .peek()
+                .is_some_and(|l| l.trim_start().starts_with("mod "))
         {
             // A test module runs to the end of its braces.
             let mut depth = 0i32;
@@ -265,7 +263,12 @@ fn references(m: &ModPath, code: &str) -> Vec<(ModPath, String)> {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                 .collect();
-            written.push(path.split("::").filter(|s| !s.is_empty()).map(String::from).collect());
+            written.push(
+                path.split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+            );
         }
     }
     written
@@ -369,11 +372,7 @@ fn strongly_connected<'a>(
         on_stack: BTreeSet<&'a ModPath>,
         out: Vec<Vec<&'a ModPath>>,
     }
-    fn visit<'a>(
-        v: &'a ModPath,
-        edges: &'a BTreeMap<ModPath, Vec<Edge>>,
-        s: &mut State<'a>,
-    ) {
+    fn visit<'a>(v: &'a ModPath, edges: &'a BTreeMap<ModPath, Vec<Edge>>, s: &mut State<'a>) {
         let i = s.index.len();
         s.index.insert(v, i);
         s.low.insert(v, i);

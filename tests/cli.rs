@@ -87,7 +87,11 @@ play = ["a.wav"]
         c
     });
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("hợp lệ: 1 tệp lịch phát, 1 phiên"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("hợp lệ: 1 tệp lịch phát, 1 phiên")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -119,7 +123,12 @@ play = ["ok.wav", "nho.wav"]
         "{err}"
     );
     assert!(!err.contains("“ok.wav”"), "{err}");
-    assert!(out.contains("valid"), "{out}");
+    // "valid:" at the start of the line: "invalid" must not pass for it.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("valid: 1 schedule file(s)")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -56,7 +56,9 @@ fn the_example_station_validates_and_lists_its_sessions() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("valid: 1 schedule file(s), 2 slot(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with("valid: 1 schedule file(s), 2 slot(s)")));
     assert!(!err.contains("warning"), "{err}");
 
     let out = crate::support::bin::command()

@@ -101,5 +101,7 @@ fn install_lays_out_a_station_that_validates_and_keeps_the_operators_config() {
         "{}",
         String::from_utf8_lossy(&ready.stderr)
     );
-    assert!(String::from_utf8_lossy(&ready.stdout).contains("valid: 1 schedule file(s), 2 slot(s)"));
+    assert!(String::from_utf8_lossy(&ready.stdout)
+        .lines()
+        .any(|l| l.starts_with("valid: 1 schedule file(s), 2 slot(s)")));
 }
