@@ -6,7 +6,18 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Replaces `path` with `bytes`: written beside it, flushed to disk, renamed over it. The new
+/// file keeps the old one's permissions.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_as(path, bytes, None)
+}
+
+/// As [`replace`], the new file given `mode` (a program installed executable).
+pub fn replace_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    replace_as(path, bytes, Some(mode))
+}
+
+fn replace_as(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
@@ -17,10 +28,14 @@ pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     ));
     let written = std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|_| match std::fs::metadata(path) {
+        .and_then(|_| match (mode, std::fs::metadata(path)) {
+            (Some(mode), _) => {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+            }
             // A configuration holding password hashes stays as private as it was.
-            Ok(old) => std::fs::set_permissions(&tmp, old.permissions()),
-            Err(_) => Ok(()),
+            (None, Ok(old)) => std::fs::set_permissions(&tmp, old.permissions()),
+            (None, Err(_)) => Ok(()),
         })
         .and_then(|_| std::fs::rename(&tmp, path));
     if written.is_err() {

@@ -33,6 +33,11 @@ impl Filter {
         "unfinished",
     ];
 
+    /// The outcome code a record is filtered and styled by (`unfinished` if not ended).
+    pub fn outcome_code(r: &Record) -> &'static str {
+        r.outcome.map_or("unfinished", Outcome::code)
+    }
+
     pub fn accepts(&self, r: &Record) -> bool {
         let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         is(&self.plan, &r.info.plan)
@@ -40,7 +45,7 @@ impl Filter {
             && (self.topic.is_none()
                 || r.info.topic == self.topic
                 || r.clips.iter().any(|c| c.topic == self.topic))
-            && is(&self.outcome, r.outcome.map_or("unfinished", Outcome::code))
+            && is(&self.outcome, Filter::outcome_code(r))
     }
 }
 
@@ -57,7 +62,9 @@ fn local(tz: Tz, t: Option<DateTime<Utc>>, fmt: &str) -> String {
         .unwrap_or_default()
 }
 
-fn outcome(r: &Record, lang: Lang) -> String {
+/// How a record ended, in words (a broadcast not ended is said so): the one label the log
+/// and the console show.
+pub fn outcome(r: &Record, lang: Lang) -> String {
     r.outcome.map_or_else(
         || {
             lang.pick("đang phát / chưa kết thúc", "on air / not ended")

@@ -150,19 +150,18 @@ fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), Instal
         if let Some(dir) = bin.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        // Copy then rename, so a running loaxa's binary is replaced, not rewritten in place.
-        let tmp = bin.with_extension("new");
-        std::fs::copy(&exe, &tmp).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &bin).map_err(io(&bin))?;
+        // Replaced whole (written beside, then renamed), so a running loaxa's binary is
+        // replaced, not rewritten in place.
+        let program = std::fs::read(&exe).map_err(io(&exe))?;
+        crate::files::replace_with_mode(&bin, &program, 0o755).map_err(io(&bin))?;
         done.push(bin.display().to_string());
     }
     // The console is its own program, built beside this one.
     let web_exe = exe.with_file_name("loaxa-web");
     let web_bin = at("/usr/bin/loaxa-web");
     if web_exe.canonicalize().ok() != web_bin.canonicalize().ok() {
-        let tmp = web_bin.with_extension("new");
-        std::fs::copy(&web_exe, &tmp).map_err(io(&web_exe))?;
-        std::fs::rename(&tmp, &web_bin).map_err(io(&web_bin))?;
+        let program = std::fs::read(&web_exe).map_err(io(&web_exe))?;
+        crate::files::replace_with_mode(&web_bin, &program, 0o755).map_err(io(&web_bin))?;
         done.push(web_bin.display().to_string());
     }
     put(

@@ -36,14 +36,6 @@ impl Mode {
             Mode::Times(n) => Some(n),
         }
     }
-
-    pub fn describe(self, lang: Lang) -> String {
-        match self {
-            Mode::Rotate => lang.pick("xoay vòng", "rotate").into(),
-            Mode::Times(1) => lang.pick("phát một lần", "once").into(),
-            Mode::Times(n) => tr!(lang, "phát {n} lần", "{n} times"),
-        }
-    }
 }
 
 /// A clip's sidecar, validated.

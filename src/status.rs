@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
 use crate::schedule::Priority;
+use crate::tr;
 
 /// How old the file may be before the daemon counts as not running.
 pub const STALE_AFTER: Duration = Duration::from_secs(90);
@@ -112,18 +113,16 @@ pub fn path_for(journal: &Path) -> PathBuf {
     journal.with_file_name("status.json")
 }
 
-/// Replaces the file atomically (write, then rename), so a reader never sees half of it.
+/// Replaces the file atomically (`files::replace`), so a reader never sees half of it.
 /// When its folder takes no writes (a full disk), the status goes to a fallback place, so
 /// `loaxa status` can still tell the operator what is wrong.
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(status).map_err(std::io::Error::other)?;
     let mut first_error = None;
     for p in std::iter::once(path.to_path_buf()).chain(fallbacks(path)) {
-        let tmp = p.with_extension("json.tmp");
-        match std::fs::write(&tmp, &text).and_then(|_| std::fs::rename(&tmp, &p)) {
+        match crate::files::replace(&p, text.as_bytes()) {
             Ok(()) => return Ok(()),
             Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
                 first_error.get_or_insert(e);
             }
         }
@@ -208,6 +207,20 @@ pub enum FolderMode {
     Times(u32),
 }
 
+impl FolderMode {
+    /// How the queue takes turns, the one wording `status` and the console use.
+    pub fn label(self, lang: Lang) -> String {
+        match self {
+            FolderMode::Emergency => lang.pick("tin khẩn cấp", "emergencies").to_string(),
+            FolderMode::Rotate => lang.pick("xoay vòng", "rotate").to_string(),
+            FolderMode::Times(1) => lang
+                .pick("mỗi bài phát một lần", "each clip once")
+                .to_string(),
+            FolderMode::Times(n) => tr!(lang, "mỗi bài phát {n} lần", "each clip {n} times"),
+        }
+    }
+}
+
 /// Where a queue clip stands, as `status` shows it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -229,6 +242,33 @@ pub enum ClipStatus {
     Retired,
 }
 
+impl ClipStatus {
+    /// The state's name, the one wording `status` and the console use (`status` adds the
+    /// clip's figures and detail after it).
+    pub fn label(self, lang: Lang) -> &'static str {
+        use ClipStatus as S;
+        match self {
+            S::Waiting => lang.pick("chờ phát", "waiting"),
+            S::Incomplete => lang.pick(
+                "đang chép dở, chưa phát",
+                "still being copied, not aired yet",
+            ),
+            S::Checking => lang.pick("đang kiểm tra tệp", "being checked"),
+            S::Undecodable => lang.pick("KHÔNG PHÁT ĐƯỢC", "UNDECODABLE"),
+            S::Refused => lang.pick("KHÔNG PHÁT", "NOT AIRED"),
+            S::NotAudio => lang.pick("không phải tệp âm thanh", "not an audio file"),
+            S::BadMetadata => lang.pick(
+                "KHÔNG PHÁT: tệp mô tả .toml có lỗi",
+                "NOT AIRED: its .toml sidecar has errors",
+            ),
+            S::NotYet => lang.pick("chưa đến ngày", "not yet"),
+            S::Expired => lang.pick("hết hạn, không phát", "expired, not aired"),
+            S::Spent => lang.pick("đã phát đủ", "aired out"),
+            S::Retired => lang.pick("đã phát xong", "done"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ClipRow {
     pub rel: String,
@@ -245,10 +285,8 @@ pub fn library_path_for(journal: &Path) -> PathBuf {
 }
 
 pub fn write_library(path: &Path, library: &Library) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string(library).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::files::replace(path, text.as_bytes())
 }
 
 pub fn read_library(path: &Path) -> Option<Library> {

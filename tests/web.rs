@@ -673,7 +673,11 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
     let log: serde_json::Value = serde_json::from_str(&viewer.get("/api/log").body).unwrap();
     assert_eq!(log[0]["outcome"], "completed");
     let csv = viewer.get("/log.csv");
-    assert!(csv.body.starts_with("scheduled,plan,slot"), "{}", csv.body);
+    assert!(
+        csv.body.starts_with("scheduled_local,timezone,plan,slot"),
+        "{}",
+        csv.body
+    );
     // The station's month, not UTC's (regression: between 17:00 and midnight UTC on a
     // month's last day, the test asked for the month before the broadcast's).
     let month = when

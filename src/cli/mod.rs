@@ -292,14 +292,12 @@ fn existing_journal(config: &Config, lang: Lang, err: &mut dyn Write) -> Result<
 }
 
 /// The journal if the station has one yet, read-only: for commands that plan or show state
-/// and must not create it. On a read-only file system, where SQLite cannot share a journal
-/// being written, it is read as it stands on disk.
+/// and must not create it (a read-only file system as `Journal::open_reader` says).
 fn journal_if_any(config: &Config) -> Result<Option<Journal>, Failure> {
     if !config.journal.is_file() {
         return Ok(None);
     }
     Journal::open_reader(&config.journal)
-        .or_else(|_| Journal::open_read_only(&config.journal))
         .map(Some)
         .map_err(|e| Failure::Runtime(e.to_string()))
 }

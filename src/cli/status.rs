@@ -249,14 +249,7 @@ pub(super) fn status(
         if f.mode == FolderMode::Emergency && f.clips.is_empty() {
             continue;
         }
-        let mode = match f.mode {
-            FolderMode::Emergency => lang.pick("tin khẩn cấp", "emergencies").to_string(),
-            FolderMode::Rotate => lang.pick("xoay vòng", "rotate").to_string(),
-            FolderMode::Times(1) => lang
-                .pick("mỗi bài phát một lần", "each clip once")
-                .to_string(),
-            FolderMode::Times(n) => tr!(lang, "mỗi bài phát {n} lần", "each clip {n} times"),
-        };
+        let mode = f.mode.label(lang);
         let _ = writeln!(
             o,
             "\n{}",
@@ -277,55 +270,34 @@ pub(super) fn status(
         for c in &f.clips {
             let aired = c.aired;
             let detail = c.detail.clone().unwrap_or_default();
+            let label = c.state.label(lang);
             let state = match c.state {
                 _ if on_air.contains(&c.rel) => lang.pick("ĐANG PHÁT", "ON AIR").to_string(),
                 ClipStatus::Waiting => match c.limit {
                     Some(n) => tr!(
                         lang,
-                        "chờ phát — đã phát {aired}/{n} lần",
-                        "waiting — aired {aired} of {n} time(s)"
+                        "{label} — đã phát {aired}/{n} lần",
+                        "{label} — aired {aired} of {n} time(s)"
                     ),
                     None => tr!(
                         lang,
-                        "chờ phát — đã phát {aired} lần",
-                        "waiting — aired {aired} time(s)"
+                        "{label} — đã phát {aired} lần",
+                        "{label} — aired {aired} time(s)"
                     ),
                 },
-                ClipStatus::Incomplete => lang
-                    .pick(
-                        "đang chép dở, chưa phát",
-                        "still being copied, not aired yet",
-                    )
-                    .to_string(),
-                ClipStatus::Checking => lang.pick("đang kiểm tra tệp", "being checked").to_string(),
-                ClipStatus::NotAudio => lang
-                    .pick("không phải tệp âm thanh", "not an audio file")
-                    .to_string(),
-                ClipStatus::Undecodable => {
-                    tr!(lang, "KHÔNG PHÁT ĐƯỢC: {detail}", "UNDECODABLE: {detail}")
+                ClipStatus::Incomplete | ClipStatus::Checking | ClipStatus::NotAudio => {
+                    label.to_string()
                 }
-                ClipStatus::Refused => tr!(lang, "KHÔNG PHÁT: {detail}", "NOT AIRED: {detail}"),
-                ClipStatus::BadMetadata => lang
-                    .pick(
-                        "KHÔNG PHÁT: tệp mô tả .toml có lỗi (xem dưới)",
-                        "NOT AIRED: its .toml sidecar has errors (below)",
-                    )
-                    .to_string(),
-                ClipStatus::NotYet => tr!(lang, "chưa đến ngày ({detail})", "not yet ({detail})"),
-                ClipStatus::Expired => tr!(
-                    lang,
-                    "hết hạn, không phát ({detail})",
-                    "expired, not aired ({detail})"
-                ),
-                ClipStatus::Spent => tr!(
-                    lang,
-                    "đã phát đủ {aired} lần",
-                    "aired out ({aired} time(s))"
-                ),
+                ClipStatus::Undecodable | ClipStatus::Refused => format!("{label}: {detail}"),
+                ClipStatus::BadMetadata => {
+                    tr!(lang, "{label} (xem dưới)", "{label} (below)")
+                }
+                ClipStatus::NotYet | ClipStatus::Expired => format!("{label} ({detail})"),
+                ClipStatus::Spent => tr!(lang, "{label} {aired} lần", "{label} ({aired} time(s))"),
                 ClipStatus::Retired => tr!(
                     lang,
-                    "đã phát xong ({aired} lần), trong da-phat/",
-                    "done (aired {aired} time(s)), in da-phat/"
+                    "{label} ({aired} lần), trong da-phat/",
+                    "{label} (aired {aired} time(s)), in da-phat/"
                 ),
             };
             let name = c

@@ -135,8 +135,11 @@ impl Journal {
     /// Opens an existing journal to read it while the daemon may be writing it (`log`,
     /// `report`, `status`, `next`): it sees what the daemon committed, and never writes,
     /// migrates or creates anything.
+    /// On a read-only file system, where SQLite cannot share a journal being written, it is
+    /// read as it stands on disk ([`Journal::open_read_only`]): one policy for every reader
+    /// (the commands, the console, `loaxa sync`, `doctor`).
     pub fn open_reader(path: &Path) -> Result<Journal, JournalError> {
-        Self::open_for_reading(path, false)
+        Self::open_for_reading(path, false).or_else(|_| Self::open_read_only(path))
     }
 
     fn open_for_reading(path: &Path, immutable: bool) -> Result<Journal, JournalError> {

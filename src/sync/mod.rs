@@ -90,14 +90,11 @@ pub fn read(path: &Path) -> Option<State> {
 }
 
 fn write(path: &Path, state: &State) -> Result<(), SyncError> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(state).unwrap_or_default();
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|source| SyncError::State {
-            path: path.to_path_buf(),
-            source,
-        })
+    crate::files::replace(path, text.as_bytes()).map_err(|source| SyncError::State {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 impl State {

@@ -295,7 +295,7 @@ pub(super) fn metrics_text(app: &App) -> Result<String, Refusal> {
         let _ = writeln!(o, "# HELP loaxa_slot_last_outcome The last outcome of each slot (1 for the outcome it had).\n# TYPE loaxa_slot_last_outcome gauge");
         let _ = writeln!(o, "# HELP loaxa_slot_last_scheduled_seconds When each slot's last occurrence was due (Unix time).\n# TYPE loaxa_slot_last_scheduled_seconds gauge");
         for ((plan, slot), r) in last {
-            let outcome = r.outcome.map_or("on_air", |x| x.code());
+            let outcome = crate::history::Filter::outcome_code(r);
             let _ = writeln!(
                 o,
                 "loaxa_slot_last_outcome{{station=\"{station}\",plan=\"{}\",slot=\"{}\",outcome=\"{outcome}\"}} 1",

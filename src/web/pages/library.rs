@@ -10,7 +10,6 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::lang::Lang;
-use crate::tr;
 use crate::web::view::{render, Chrome};
 use crate::web::{App, Refusal, Visitor};
 
@@ -64,42 +63,18 @@ pub(in crate::web) fn library_of(app: &App) -> Result<crate::status::Library, Re
     .map_err(|e| Refusal::Failed(e.to_string()))
 }
 
-fn state_label(s: crate::status::ClipStatus, lang: Lang) -> &'static str {
-    use crate::status::ClipStatus as S;
-    match s {
-        S::Waiting => lang.pick("chờ phát", "waiting"),
-        S::Incomplete => lang.pick("đang chép", "being copied"),
-        S::Checking => lang.pick("đang kiểm tra", "checking"),
-        S::Undecodable => lang.pick("hỏng, không phát được", "damaged, will not air"),
-        S::Refused => lang.pick("bị từ chối", "refused"),
-        S::NotAudio => lang.pick("không phải âm thanh", "not audio"),
-        S::BadMetadata => lang.pick("thông tin bài có lỗi", "details have errors"),
-        S::NotYet => lang.pick("chưa đến ngày", "not yet"),
-        S::Expired => lang.pick("hết hạn", "expired"),
-        S::Spent => lang.pick("đã phát đủ", "aired enough"),
-        S::Retired => lang.pick("đã nghỉ", "retired"),
-    }
-}
-
 pub(in crate::web) fn folder_views(lib: crate::status::Library, lang: Lang) -> Vec<FolderView> {
     lib.folders
         .into_iter()
         .map(|f| FolderView {
-            mode: match f.mode {
-                crate::status::FolderMode::Emergency => lang.pick("khẩn cấp", "emergency").into(),
-                crate::status::FolderMode::Rotate => lang.pick("xoay vòng", "rotate").into(),
-                crate::status::FolderMode::Times(1) => lang.pick("phát một lần", "once").into(),
-                crate::status::FolderMode::Times(n) => {
-                    tr!(lang, "phát {n} lần", "{n} times")
-                }
-            },
+            mode: f.mode.label(lang),
             folder: f.folder,
             settings_errors: f.settings_errors,
             clips: f
                 .clips
                 .into_iter()
                 .map(|c| ClipView {
-                    state: state_label(c.state, lang).to_string(),
+                    state: c.state.label(lang).to_string(),
                     rel: c.rel,
                     title: c.title,
                     detail: c.detail,

@@ -58,16 +58,19 @@ impl LogFilter {
                 crate::recurrence::local_midnight(tz, to + Duration::days(1)),
             )
             .map_err(|e| Refusal::Failed(e.to_string()))?;
-        let want = |f: &str, v: &str| f.is_empty() || f == v;
-        Ok(records
-            .into_iter()
-            .filter(|r| {
-                want(&self.plan, &r.info.plan)
-                    && want(&self.slot, &r.info.slot)
-                    && want(&self.topic, r.info.topic.as_deref().unwrap_or(""))
-                    && want(&self.outcome, r.outcome.map_or("on_air", |o| o.code()))
-            })
-            .collect())
+        let filter = self.filter();
+        Ok(records.into_iter().filter(|r| filter.accepts(r)).collect())
+    }
+
+    /// The same filter `loaxa log` applies (an empty field matches everything).
+    fn filter(&self) -> crate::history::Filter {
+        let set = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        crate::history::Filter {
+            plan: set(&self.plan),
+            slot: set(&self.slot),
+            topic: set(&self.topic),
+            outcome: set(&self.outcome),
+        }
     }
 
     fn query(&self) -> String {
@@ -170,13 +173,6 @@ fn timeline(r: &crate::journal::Record, lang: Lang) -> String {
     o
 }
 
-pub(in crate::web) fn outcome_label(o: Option<Outcome>, lang: Lang) -> String {
-    o.map_or_else(
-        || lang.pick("đang phát", "on air").to_string(),
-        |o| o.label(lang).to_string(),
-    )
-}
-
 pub(in crate::web) async fn log(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
@@ -199,8 +195,8 @@ pub(in crate::web) async fn log(
                 plan: r.info.plan.clone(),
                 slot: r.info.slot.clone(),
                 manual: r.info.manual,
-                outcome: outcome_label(r.outcome, lang),
-                outcome_code: r.outcome.map_or("on_air", |o| o.code()).to_string(),
+                outcome: crate::history::outcome(r, lang),
+                outcome_code: crate::history::Filter::outcome_code(r).to_string(),
                 reason: r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
                 timeline: timeline(r, lang),
             })
@@ -218,14 +214,7 @@ pub(in crate::web) async fn log(
             c: Chrome::new(&app, &v, "log"),
             query: f.query(),
             f,
-            outcomes: vec![
-                "completed",
-                "partial",
-                "failed",
-                "missed",
-                "interrupted",
-                "on_air",
-            ],
+            outcomes: crate::history::Filter::OUTCOMES.to_vec(),
             total,
             page,
             pages,
@@ -235,56 +224,21 @@ pub(in crate::web) async fn log(
     }
 }
 
-/// The filtered log as CSV, one row per occurrence.
+/// The filtered log as CSV, one row per occurrence: `loaxa log --format csv`'s.
 pub(in crate::web) fn log_csv_text(
     app: &App,
     f: &LogFilter,
     lang: Lang,
 ) -> Result<String, Refusal> {
-    let mut o = String::new();
-    crate::report::csv_line(
-        &mut o,
-        &[
-            "scheduled",
-            "plan",
-            "slot",
-            "title",
-            "topic",
-            "manual",
-            "outcome",
-            "reason",
-            "started",
-            "ended",
-            "clips",
-        ],
-    );
-    for r in f.select(app)? {
-        crate::report::csv_line(
-            &mut o,
-            &[
-                app.local(r.info.scheduled_at, "%Y-%m-%d %H:%M:%S"),
-                r.info.plan.clone(),
-                r.info.slot.clone(),
-                r.info.title.clone(),
-                r.info.topic.clone().unwrap_or_default(),
-                r.info.manual.to_string(),
-                r.outcome.map_or("on_air", |o| o.code()).to_string(),
-                r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
-                r.started_at
-                    .map(|t| app.local(t, "%Y-%m-%d %H:%M:%S"))
-                    .unwrap_or_default(),
-                r.ended_at
-                    .map(|t| app.local(t, "%Y-%m-%d %H:%M:%S"))
-                    .unwrap_or_default(),
-                r.clips
-                    .iter()
-                    .map(|c| c.rel.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-            ],
-        );
-    }
-    Ok(o)
+    let (from, to) = f.days(app);
+    let view = crate::history::View {
+        station: &app.config.station_name,
+        tz: app.config.timezone,
+        lang,
+        from,
+        to,
+    };
+    Ok(view.csv(&f.select(app)?))
 }
 
 pub(in crate::web) async fn log_csv(

@@ -119,7 +119,7 @@ pub(in crate::web) fn week(
             held: None,
             emergency: r.info.priority == crate::schedule::Priority::Emergency,
             clips: String::new(),
-            outcome: Some(super::log::outcome_label(r.outcome, lang)),
+            outcome: Some(crate::history::outcome(&r, lang)),
         });
     }
     for day in &mut days {
