@@ -8,6 +8,7 @@
 //! no crackle on a weak station PC. Stream errors end the broadcast and mark what was cut,
 //! never `completed`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,10 @@ pub struct DeviceOutput {
     /// Frames per period and sample rate of the open stream.
     period: (u32, u32),
     handover: Arc<Mutex<Handover>>,
-    error: Arc<Mutex<Option<String>>>,
+    /// The stream's first error, and how many periods it had delivered at its latest one.
+    error: Arc<Mutex<Option<(String, u64)>>>,
+    /// Periods the open stream has delivered (its data callbacks).
+    periods: Arc<AtomicU64>,
     /// The last airing ended in a device failure (its error may already have been taken).
     failed: bool,
 }
@@ -62,6 +66,7 @@ impl DeviceOutput {
             period: (0, 0),
             handover: Arc::default(),
             error: Arc::new(Mutex::new(None)),
+            periods: Arc::default(),
             failed: false,
         }
     }
@@ -90,6 +95,7 @@ impl DeviceOutput {
         if let Ok(mut e) = self.error.lock() {
             *e = None;
         }
+        self.periods = Arc::default();
         // In the program's own format when the device takes it: no resampling here.
         let (format, sample_format, frames) = match prefer.and_then(|f| native(&device, f)) {
             Some(found) => found,
@@ -131,20 +137,26 @@ impl DeviceOutput {
             scratch: Vec::new(),
         };
         let error = self.error.clone();
+        let periods = self.periods.clone();
         let on_error = move |e: cpal::Error| {
-            // A dying stream repeats its error in a tight loop: say it once.
+            // A dying stream repeats its error in a tight loop: say it once, but mark each.
             if let Ok(mut slot) = error.lock() {
-                if slot.is_none() {
-                    tracing::warn!("sound device error: {e}");
-                    *slot = Some(e.to_string());
+                let at = periods.load(Ordering::SeqCst);
+                match slot.as_mut() {
+                    Some((_, mark)) => *mark = at,
+                    None => {
+                        tracing::warn!("sound device error: {e}");
+                        *slot = Some((e.to_string(), at));
+                    }
                 }
             }
         };
+        let p = self.periods.clone();
         let stream = match sample_format {
-            cpal::SampleFormat::F32 => build::<f32>(&device, &config, feeder, on_error),
-            cpal::SampleFormat::I16 => build::<i16>(&device, &config, feeder, on_error),
-            cpal::SampleFormat::I32 => build::<i32>(&device, &config, feeder, on_error),
-            cpal::SampleFormat::U8 => build::<u8>(&device, &config, feeder, on_error),
+            cpal::SampleFormat::F32 => build::<f32>(&device, &config, feeder, p, on_error),
+            cpal::SampleFormat::I16 => build::<i16>(&device, &config, feeder, p, on_error),
+            cpal::SampleFormat::I32 => build::<i32>(&device, &config, feeder, p, on_error),
+            cpal::SampleFormat::U8 => build::<u8>(&device, &config, feeder, p, on_error),
             other => {
                 return Err(OutputError::Open(format!(
                     "the device only takes {other} samples, which loaxa does not write"
@@ -161,7 +173,26 @@ impl DeviceOutput {
     }
 
     fn take_error(&self) -> Option<String> {
-        self.error.lock().ok().and_then(|mut e| e.take())
+        self.error
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .map(|(e, _)| e)
+    }
+
+    /// Like [`Self::take_error`], for a stream not yet given a program: ALSA's PulseAudio
+    /// plugin fails `snd_pcm_avail_delay` with EIO until the server's first timing reply
+    /// (alsa-plugins compares `pa_stream_get_latency`'s `-PA_ERR_NODATA` with
+    /// `PA_ERR_NODATA`). cpal's worker carries on after it; if the stream has delivered a
+    /// period since its latest error, it is healthy and the error is dropped.
+    fn take_startup_error(&self) -> Option<String> {
+        let mut slot = self.error.lock().ok()?;
+        let (e, mark) = slot.take()?;
+        if recovered(&e, mark, self.periods.load(Ordering::SeqCst)) {
+            tracing::debug!("the sound device recovered from a start-up error: {e}");
+            return None;
+        }
+        Some(e)
     }
 
     fn started_at(&self) -> Option<DateTime<Utc>> {
@@ -218,6 +249,12 @@ fn stalled() -> String {
         "the sound device stopped taking audio for {} s",
         STALL.as_secs()
     )
+}
+
+/// Whether a stream's error `e`, its latest at `mark` periods, is the PulseAudio plugin's
+/// start-up glitch and the stream has called back since (`periods` > `mark`).
+fn recovered(e: &str, mark: u64, periods: u64) -> bool {
+    e.contains("'snd_pcm_avail_delay'") && e.contains("(5)") && periods > mark
 }
 
 /// The callback's side: places the pending program's first sample, then pulls the program.
@@ -286,6 +323,7 @@ fn build<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
     mut feeder: Feeder,
+    periods: Arc<AtomicU64>,
     on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, cpal::Error>
 where
@@ -301,6 +339,7 @@ where
                 *out = T::from_sample(*s);
             }
             feeder.scratch = scratch;
+            periods.fetch_add(1, Ordering::SeqCst);
         },
         on_error,
         None,
@@ -391,7 +430,7 @@ impl Output for DeviceOutput {
             || {
                 std::thread::sleep(SETTLE);
                 let mut me = this.borrow_mut();
-                let e = me.take_error();
+                let e = me.take_startup_error();
                 if e.is_some() {
                     me.close();
                 }
@@ -580,6 +619,14 @@ mod tests {
         );
         assert_eq!(opened.ok(), Some(CD));
         assert_eq!(asked, [Some(CD), Some(CD)]);
+    }
+
+    #[test]
+    fn only_the_pulse_start_up_error_followed_by_a_period_is_forgiven() {
+        let eio = "ALSA function 'snd_pcm_avail_delay' failed with error 'I/O error (5)'";
+        assert!(recovered(eio, 0, 1));
+        assert!(!recovered(eio, 3, 3));
+        assert!(!recovered("Device disconnected", 0, 5));
     }
 
     #[test]
