@@ -276,7 +276,17 @@ pub struct Planner<'a> {
     pub probes: &'a ProbeCache,
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    /// The planner of a station: its configuration, its audio folder as seen now, its clips'
+    /// measurements.
+    pub fn new(config: &'a Config, catalog: &'a Catalog, probes: &'a ProbeCache) -> Self {
+        Planner {
+            config,
+            catalog,
+            probes,
+        }
+    }
+
     /// Plans one occurrence. `schedule_sha256` is the version of the schedule it belongs to,
     /// as the journal records it.
     pub fn plan(

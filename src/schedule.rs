@@ -332,6 +332,31 @@ pub struct Context<'a> {
     pub guards: Option<crate::config::Guards>,
 }
 
+impl<'a> Context<'a> {
+    /// Checking schedules as the station runs them: its audio folder (and, with `probes`,
+    /// every clip decoded), its loudness policy and its guards.
+    pub fn for_station(config: &'a crate::config::Config, probes: Option<&'a ProbeCache>) -> Self {
+        Context {
+            lang: config.language,
+            audio_dir: Some(&config.audio_dir),
+            probes,
+            loudness: Some((config.loudness.target, config.loudness.margin)),
+            guards: Some(config.guards),
+        }
+    }
+
+    /// Checking a schedule's text alone (a stored version read back).
+    pub fn text_only(lang: Lang) -> Self {
+        Context {
+            lang,
+            audio_dir: None,
+            probes: None,
+            loudness: None,
+            guards: None,
+        }
+    }
+}
+
 /// A date as operators write it in TOML: a bare date (`2025-09-02`) or the same as a string.
 struct Checker<'a> {
     file: &'a Path,

@@ -51,6 +51,14 @@ pub struct Loaded {
 }
 
 impl Station {
+    /// The planner for this station, over `catalog` (its audio folder as seen now).
+    pub fn planner<'a>(
+        &'a self,
+        catalog: &'a crate::catalog::Catalog,
+    ) -> crate::planner::Planner<'a> {
+        crate::planner::Planner::new(&self.config, catalog, &self.probes)
+    }
+
     /// Loads the schedules of a configuration, treating files with errors as `mode` says.
     pub fn load(config: Config, mode: Schedules) -> Result<Loaded, StationError> {
         let probes = Arc::new(ProbeCache::default());
@@ -72,13 +80,7 @@ impl Station {
             Schedules::Lenient => false,
             Schedules::KeepLastGood => true,
         };
-        let ctx = Context {
-            lang: config.language,
-            audio_dir: Some(&config.audio_dir),
-            probes: check_audio.then_some(&*probes),
-            loudness: Some((config.loudness.target, config.loudness.margin)),
-            guards: Some(config.guards),
-        };
+        let ctx = Context::for_station(&config, check_audio.then_some(&*probes));
         let (mut schedules, diagnostics) = schedule::load_dir(&config.schedules_dir, &ctx);
         let broken: std::collections::BTreeSet<std::path::PathBuf> = diagnostics
             .iter()

@@ -41,7 +41,7 @@ use crate::diagnostic::Diagnostic;
 use crate::journal::{Journal, Record};
 use crate::lang::Lang;
 use crate::library;
-use crate::planner::{Planned, Planner};
+use crate::planner::Planned;
 use crate::station::{Loaded, Schedules, Station, StationError};
 use crate::tr;
 

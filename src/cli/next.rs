@@ -44,11 +44,7 @@ pub(super) fn next(
     let now = ctx.now;
     let until = now + chrono::Duration::days(i64::from(days));
     let catalog = station.catalog();
-    let planner = Planner {
-        config: &station.config,
-        catalog: &catalog,
-        probes: &station.probes,
-    };
+    let planner = station.planner(&catalog);
     let ahead = planner
         .forecast(&station.schedules, journal.as_ref(), now, until, usize::MAX)
         .map_err(|e| Failure::Runtime(e.to_string()))?;

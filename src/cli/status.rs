@@ -168,11 +168,7 @@ pub(super) fn status(
     let next: Vec<crate::status::Upcoming> = match &live {
         Some(s) => s.next.clone(),
         None => {
-            let planner = Planner {
-                config: &station.config,
-                catalog: catalog.get_or_init(|| station.catalog()),
-                probes: &station.probes,
-            };
+            let planner = station.planner(catalog.get_or_init(|| station.catalog()));
             crate::status::Upcoming::ahead(&planner, &station.schedules, journal.as_ref(), now)
                 .map_err(|e| Failure::Runtime(e.to_string()))?
         }

@@ -30,11 +30,7 @@ impl Daemon<'_> {
                 self.report_notices()?;
             }
         }
-        let planner = Planner {
-            config: &self.config,
-            catalog: &self.clips.catalog,
-            probes: &self.station.probes,
-        };
+        let planner = self.planner();
         let mut prepared = match planner.plan(&*self.journal, &p, info.schedule_sha256.clone())? {
             Planned::Held(reason) => {
                 self.journal_missed(&p, reason, now)?;

@@ -4,6 +4,11 @@
 use super::*;
 
 impl Daemon<'_> {
+    /// The planner over the daemon's configuration (as last reloaded) and audio folder.
+    pub(super) fn planner(&self) -> Planner<'_> {
+        Planner::new(&self.config, &self.clips.catalog, &self.station.probes)
+    }
+
     /// Writes the status file: at once when `force`, else at most every heartbeat.
     pub(super) fn publish_status(&mut self, force: bool) {
         if !self.publishing.publishes {
@@ -20,11 +25,7 @@ impl Daemon<'_> {
         let now = self.clock.now();
         self.publishing.status.output = self.audio.output_name().to_string();
         self.publishing.status.updated_at = now;
-        let planner = Planner {
-            config: &self.config,
-            catalog: &self.clips.catalog,
-            probes: &self.station.probes,
-        };
+        let planner = self.planner();
         match Upcoming::ahead(&planner, &self.schedules, Some(&*self.journal), now) {
             Ok(ahead) => self.publishing.status.next = ahead,
             Err(e) => tracing::debug!("status: next occurrences: {e}"),

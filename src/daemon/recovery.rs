@@ -225,13 +225,7 @@ impl Daemon<'_> {
                 .map(|o| now_pending(o, None))
                 .collect();
         }
-        let ctx = crate::schedule::Context {
-            lang: self.lang(),
-            audio_dir: None,
-            probes: None,
-            loudness: None,
-            guards: None,
-        };
+        let ctx = crate::schedule::Context::text_only(self.lang());
         let mut out = Vec::new();
         for (file, sha, content) in previous {
             match crate::schedule::parse(std::path::Path::new(file), content, &ctx, 0) {

@@ -159,13 +159,7 @@ impl Daemon<'_> {
         }
         self.files.schedules_stamp = Some(stamp);
         let lang = self.lang();
-        let ctx = crate::schedule::Context {
-            lang,
-            audio_dir: Some(&self.config.audio_dir),
-            probes: Some(&self.station.probes),
-            loudness: Some((self.config.loudness.target, self.config.loudness.margin)),
-            guards: Some(self.config.guards),
-        };
+        let ctx = crate::schedule::Context::for_station(&self.config, Some(&self.station.probes));
         let change = self.schedules.refresh(&self.config.schedules_dir, &ctx);
         let now = self.clock.now();
         if !change.loaded.is_empty() || !change.removed.is_empty() {

@@ -101,13 +101,8 @@ pub(super) fn validate_text(
         }
         std::fs::write(dir.join(name), text)?;
         let probes = crate::library::ProbeCache::default();
-        let ctx = crate::schedule::Context {
-            lang,
-            audio_dir: Some(&app.config.audio_dir),
-            probes: Some(&probes),
-            loudness: Some((app.config.loudness.target, app.config.loudness.margin)),
-            guards: Some(app.config.guards),
-        };
+        let mut ctx = crate::schedule::Context::for_station(&app.config, Some(&probes));
+        ctx.lang = lang;
         let (_, diagnostics) = crate::schedule::load_dir(&dir, &ctx);
         Ok(diagnostics
             .into_iter()

@@ -151,11 +151,7 @@ impl App {
         let station = &loaded.station;
         let journal = self.journal()?;
         let catalog = station.catalog();
-        let planner = crate::planner::Planner {
-            config: &station.config,
-            catalog: &catalog,
-            probes: &station.probes,
-        };
+        let planner = station.planner(&catalog);
         planner
             .forecast(&station.schedules, journal.as_ref(), after, until, limit)
             .map_err(|e| Refusal::Failed(e.to_string()))
