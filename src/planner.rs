@@ -390,6 +390,68 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// One planned occurrence as data: the one shape `loaxa next --format json` and the
+/// console's `/api/timetable` give.
+#[derive(serde::Serialize)]
+pub struct ForecastRow<'a> {
+    pub at: DateTime<Utc>,
+    pub plan: &'a str,
+    pub slot: &'a str,
+    pub title: &'a str,
+    pub priority: crate::schedule::Priority,
+    /// Why a guard keeps it off the air, if one does.
+    pub held: Option<&'a crate::journal::Reason>,
+    /// What it airs, in order; a clip that will be skipped says why.
+    pub clips: Vec<ForecastClip<'a>>,
+    /// Clips left out because the minutes ran out.
+    pub did_not_fit: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+pub struct ForecastClip<'a> {
+    pub rel: &'a str,
+    pub role: crate::journal::Role,
+    pub duration_ms: u64,
+    pub skip: Option<&'a crate::journal::Reason>,
+}
+
+impl<'a> ForecastRow<'a> {
+    /// Every occurrence of a forecast, as rows.
+    pub fn all(ahead: &'a [(Due, Planned)]) -> Vec<ForecastRow<'a>> {
+        ahead
+            .iter()
+            .map(|(due, planned)| {
+                let (held, clips, did_not_fit) = match planned {
+                    Planned::Held(reason) => (Some(reason), Vec::new(), &[][..]),
+                    Planned::Airs(p) => (
+                        None,
+                        p.entries
+                            .iter()
+                            .map(|e| ForecastClip {
+                                rel: &e.plan.rel,
+                                role: e.plan.role,
+                                duration_ms: e.plan.duration_ms,
+                                skip: e.skip.as_ref(),
+                            })
+                            .collect(),
+                        &p.did_not_fit[..],
+                    ),
+                };
+                ForecastRow {
+                    at: due.at,
+                    plan: &due.slot.plan,
+                    slot: &due.slot.id,
+                    title: &due.slot.title,
+                    priority: due.slot.priority,
+                    held,
+                    clips,
+                    did_not_fit,
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,30 +3,6 @@
 
 use super::*;
 
-/// One planned occurrence as `next --format json` gives it (for scripts and the console).
-#[derive(serde::Serialize)]
-struct Row<'a> {
-    at: DateTime<Utc>,
-    plan: &'a str,
-    slot: &'a str,
-    title: &'a str,
-    priority: crate::schedule::Priority,
-    /// Why a guard keeps it off the air, if one does.
-    held: Option<&'a crate::journal::Reason>,
-    /// What it airs, in order; a clip that will be skipped says why.
-    clips: Vec<Clip<'a>>,
-    /// Clips left out because the minutes ran out.
-    did_not_fit: &'a [String],
-}
-
-#[derive(serde::Serialize)]
-struct Clip<'a> {
-    rel: &'a str,
-    role: crate::journal::Role,
-    duration_ms: u64,
-    skip: Option<&'a crate::journal::Reason>,
-}
-
 pub(super) fn next(
     ctx: &Context,
     days: u32,
@@ -137,37 +113,7 @@ pub(super) fn next(
 }
 
 fn json(ahead: &[(crate::planner::Due, Planned)], out: &mut dyn Write) -> Result<(), Failure> {
-    let rows: Vec<Row<'_>> = ahead
-        .iter()
-        .map(|(due, planned)| {
-            let (held, clips, did_not_fit) = match planned {
-                Planned::Held(reason) => (Some(reason), Vec::new(), &[][..]),
-                Planned::Airs(p) => (
-                    None,
-                    p.entries
-                        .iter()
-                        .map(|e| Clip {
-                            rel: &e.plan.rel,
-                            role: e.plan.role,
-                            duration_ms: e.plan.duration_ms,
-                            skip: e.skip.as_ref(),
-                        })
-                        .collect(),
-                    &p.did_not_fit[..],
-                ),
-            };
-            Row {
-                at: due.at,
-                plan: &due.slot.plan,
-                slot: &due.slot.id,
-                title: &due.slot.title,
-                priority: due.slot.priority,
-                held,
-                clips,
-                did_not_fit,
-            }
-        })
-        .collect();
+    let rows = crate::planner::ForecastRow::all(ahead);
     let text = serde_json::to_string_pretty(&rows).map_err(|e| Failure::Runtime(e.to_string()))?;
     writeln!(out, "{text}").map_err(io)
 }

@@ -77,29 +77,13 @@ pub(super) async fn events(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-#[derive(Serialize)]
-struct Occurrence {
-    at: chrono::DateTime<Utc>,
-    plan: String,
-    slot: String,
-    title: String,
-    priority: crate::schedule::Priority,
-    held: Option<String>,
-    clips: Vec<String>,
-}
-
 #[derive(serde::Deserialize)]
 pub(super) struct DaysQuery {
     days: Option<i64>,
 }
 
 /// `GET /api/timetable?days=7`: the occurrences ahead as the planning function plans them.
-pub(super) async fn timetable(
-    State(app): State<Arc<App>>,
-    Extension(v): Extension<Visitor>,
-    Query(q): Query<DaysQuery>,
-) -> Response {
-    let lang = v.lang;
+pub(super) async fn timetable(State(app): State<Arc<App>>, Query(q): Query<DaysQuery>) -> Response {
     let days = q.days.unwrap_or(7).clamp(1, 62);
     json(
         blocking(&app, move |a| {
@@ -110,26 +94,9 @@ pub(super) async fn timetable(
                 now + chrono::Duration::days(days),
                 20_000,
             )?;
-            Ok(planned
-                .into_iter()
-                .map(|(due, p)| Occurrence {
-                    at: due.at,
-                    plan: due.slot.plan.clone(),
-                    slot: due.slot.id.clone(),
-                    title: due.slot.title.clone(),
-                    priority: due.slot.priority,
-                    held: match &p {
-                        crate::planner::Planned::Held(r) => Some(r.text(lang)),
-                        crate::planner::Planned::Airs(_) => None,
-                    },
-                    clips: match &p {
-                        crate::planner::Planned::Airs(p) => {
-                            p.playable().iter().map(|c| c.rel.clone()).collect()
-                        }
-                        crate::planner::Planned::Held(_) => Vec::new(),
-                    },
-                })
-                .collect::<Vec<_>>())
+            // The shape `loaxa next --format json` gives.
+            serde_json::to_value(crate::planner::ForecastRow::all(&planned))
+                .map_err(|e| Refusal::Failed(e.to_string()))
         })
         .await,
     )
