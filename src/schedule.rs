@@ -1214,44 +1214,94 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (d.line, d.col)
 }
 
+/// The schedule files of a folder as they stand: every `*.toml` but hidden ones (an editor's
+/// or a save's temporary), sorted by name, each with its text or why it could not be read.
+/// The one way the loader, the daemon's reload and the console's check read the folder.
+pub fn read_folder(dir: &Path) -> std::io::Result<Vec<(PathBuf, std::io::Result<String>)>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                && p.is_file()
+        })
+        .collect();
+    paths.sort();
+    Ok(paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p);
+            (p, text)
+        })
+        .collect())
+}
+
+/// A file that could not be read, said at the file.
+fn unreadable(path: &Path, e: &std::io::Error, lang: Lang) -> Diagnostic {
+    Diagnostic::whole_file(
+        path,
+        tr!(lang, "không đọc được tệp: {e}", "cannot read the file: {e}"),
+    )
+}
+
+/// A plan id another file already uses, located at the id in `text`.
+fn plan_id_clash(path: &Path, text: &str, id: &str, other: &Path, lang: Lang) -> Diagnostic {
+    let span = text
+        .find(&format!("\"{id}\""))
+        .map(|i| i..i + id.len() + 2)
+        .unwrap_or(0..0);
+    Diagnostic::error(
+        path,
+        text,
+        span,
+        tr!(
+            lang,
+            "mã kế hoạch «{}» đã dùng trong {}",
+            "plan id “{}” is already used in {}",
+            id,
+            other.display()
+        ),
+    )
+}
+
 /// Loads every `*.toml` in the schedules folder (sorted by name), validating each and the
 /// set as a whole (plan ids are unique across files).
 pub fn load_dir(dir: &Path, ctx: &Context<'_>) -> (Schedules, Vec<Diagnostic>) {
-    let mut problems = Vec::new();
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-            .collect(),
-        Err(e) => {
-            problems.push(Diagnostic::whole_file(
+    match read_folder(dir) {
+        Ok(files) => load_files(dir, files, ctx),
+        Err(e) => (
+            Schedules::default(),
+            vec![Diagnostic::whole_file(
                 dir,
                 tr!(
                     ctx.lang,
                     "không đọc được thư mục lịch phát: {e}",
                     "cannot read the schedules folder: {e}"
                 ),
-            ));
-            return (Schedules::default(), problems);
-        }
-    };
-    files.sort();
+            )],
+        ),
+    }
+}
+
+/// Validates a folder's files as read by [`read_folder`] (or as they would be after a save:
+/// the console checks an edit this way, in memory), each and as a set.
+pub fn load_files(
+    dir: &Path,
+    files: Vec<(PathBuf, std::io::Result<String>)>,
+    ctx: &Context<'_>,
+) -> (Schedules, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
     let mut schedules = Schedules::default();
     let mut order = 0;
     let mut plan_files: HashMap<String, PathBuf> = HashMap::new();
-    for path in files {
-        let text = match std::fs::read_to_string(&path) {
+    for (path, text) in files {
+        let text = match text {
             Ok(t) => t,
             Err(e) => {
-                problems.push(Diagnostic::whole_file(
-                    &path,
-                    tr!(
-                        ctx.lang,
-                        "không đọc được tệp: {e}",
-                        "cannot read the file: {e}"
-                    ),
-                ));
+                problems.push(unreadable(&path, &e, ctx.lang));
                 continue;
             }
         };
@@ -1259,22 +1309,7 @@ pub fn load_dir(dir: &Path, ctx: &Context<'_>) -> (Schedules, Vec<Diagnostic>) {
         problems.append(&mut diags);
         if let Some(s) = schedule {
             if let Some(other) = plan_files.get(&s.plan.id) {
-                let span = text
-                    .find(&format!("\"{}\"", s.plan.id))
-                    .map(|i| i..i + s.plan.id.len() + 2)
-                    .unwrap_or(0..0);
-                problems.push(Diagnostic::error(
-                    &path,
-                    &text,
-                    span,
-                    tr!(
-                        ctx.lang,
-                        "mã kế hoạch «{}» đã dùng trong {}",
-                        "plan id “{}” is already used in {}",
-                        s.plan.id,
-                        other.display()
-                    ),
-                ));
+                problems.push(plan_id_clash(&path, &text, &s.plan.id, other, ctx.lang));
                 continue;
             }
             plan_files.insert(s.plan.id.clone(), path.clone());
@@ -1316,27 +1351,15 @@ impl Schedules {
     /// stays in force. Slots keep the order of their files' names.
     pub fn refresh(&mut self, dir: &Path, ctx: &Context<'_>) -> Refresh {
         let mut out = Refresh::default();
-        let Ok(rd) = std::fs::read_dir(dir) else {
+        let Ok(files) = read_folder(dir) else {
             return out;
         };
-        let mut paths: Vec<PathBuf> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
-            .collect();
-        paths.sort();
-        for path in &paths {
-            let text = match std::fs::read_to_string(path) {
+        let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+        for (path, text) in &files {
+            let text = match text {
                 Ok(t) => t,
                 Err(e) => {
-                    let d = Diagnostic::whole_file(
-                        path,
-                        tr!(
-                            ctx.lang,
-                            "không đọc được tệp: {e}",
-                            "cannot read the file: {e}"
-                        ),
-                    );
+                    let d = unreadable(path, e, ctx.lang);
                     out.rejected.push((path.clone(), String::new(), vec![d]));
                     continue;
                 }
@@ -1349,23 +1372,14 @@ impl Schedules {
             {
                 continue;
             }
-            let (parsed, mut diags) = parse(path, &text, ctx, 0);
+            let (parsed, mut diags) = parse(path, text, ctx, 0);
             let parsed = parsed.filter(|s| {
                 let clash = self
                     .files
                     .iter()
                     .find(|f| &f.file != path && f.plan.id == s.plan.id);
                 if let Some(other) = clash {
-                    diags.push(Diagnostic::whole_file(
-                        path,
-                        tr!(
-                            ctx.lang,
-                            "mã kế hoạch «{}» đã dùng trong {}",
-                            "plan id “{}” is already used in {}",
-                            s.plan.id,
-                            other.file.display()
-                        ),
-                    ));
+                    diags.push(plan_id_clash(path, text, &s.plan.id, &other.file, ctx.lang));
                 }
                 clash.is_none()
             });

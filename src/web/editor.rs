@@ -90,33 +90,18 @@ pub(super) fn validate_text(
     text: &str,
     lang: Lang,
 ) -> Result<Vec<Diagnostic>, Refusal> {
-    let dir = std::env::temp_dir().join(format!("loaxa-web-check-{}", crate::net::token()));
-    let result = (|| -> std::io::Result<Vec<Diagnostic>> {
-        std::fs::create_dir_all(&dir)?;
-        for e in std::fs::read_dir(&app.config.schedules_dir)?.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.ends_with(".toml") && !n.starts_with('.') && n != name {
-                std::fs::copy(e.path(), dir.join(&n))?;
-            }
-        }
-        std::fs::write(dir.join(name), text)?;
-        let probes = crate::library::ProbeCache::default();
-        let mut ctx = crate::schedule::Context::for_station(&app.config, Some(&probes));
-        ctx.lang = lang;
-        let (_, diagnostics) = crate::schedule::load_dir(&dir, &ctx);
-        Ok(diagnostics
-            .into_iter()
-            .map(|mut d| {
-                // Shown where the operator knows the file to be.
-                if let Some(f) = d.file.file_name() {
-                    d.file = app.config.schedules_dir.join(f);
-                }
-                d
-            })
-            .collect())
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result.map_err(|e| Refusal::Failed(format!("{}: {e}", dir.display())))
+    let dir = &app.config.schedules_dir;
+    // The folder as it would be after the save, in memory: the other files as they stand.
+    let mut files = crate::schedule::read_folder(dir)
+        .map_err(|e| Refusal::Failed(format!("{}: {e}", dir.display())))?;
+    let path = dir.join(name);
+    files.retain(|(p, _)| *p != path);
+    files.push((path, Ok(text.to_string())));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let probes = crate::library::ProbeCache::default();
+    let mut ctx = crate::schedule::Context::for_station(&app.config, Some(&probes));
+    ctx.lang = lang;
+    Ok(crate::schedule::load_files(dir, files, &ctx).1)
 }
 
 /// One line of a diff: `same`, `add` or `del`.
