@@ -217,14 +217,23 @@ struct RawConfig {
 /// those parts. Each part reads its typed settings with [`Config::section`].
 pub type Section = fn(&Path, &str, Lang) -> Vec<Diagnostic>;
 
-/// Reads the part of the file a section's owner wants: `F` is that part's view of the whole
-/// file (one field, the section), so the other keys, checked by [`parse`], are ignored here.
-pub fn read_section<F: serde::de::DeserializeOwned>(
+/// Reads and checks a section another part owns. `F` is that part's view of the whole file
+/// (one field, the section), so the other keys, checked by [`parse`], are ignored there;
+/// `settings` validates it, pushing each problem located. Every part's `parse` is this.
+pub fn parse_section<F: serde::de::DeserializeOwned, T>(
     path: &Path,
     text: &str,
     lang: Lang,
-) -> Result<F, Vec<Diagnostic>> {
-    toml::from_str(text).map_err(|e| vec![from_toml_error(path, text, &e, lang)])
+    settings: impl FnOnce(&F, &mut Vec<Diagnostic>) -> T,
+) -> Result<T, Vec<Diagnostic>> {
+    let file: F = toml::from_str(text).map_err(|e| vec![from_toml_error(path, text, &e, lang)])?;
+    let mut problems = Vec::new();
+    let found = settings(&file, &mut problems);
+    if problems.is_empty() {
+        Ok(found)
+    } else {
+        Err(problems)
+    }
 }
 
 impl Config {

@@ -24,14 +24,7 @@ pub struct Filter {
 
 impl Filter {
     /// Outcome names this filter accepts, for the operator's error message.
-    pub const OUTCOMES: &'static [&'static str] = &[
-        "completed",
-        "partial",
-        "failed",
-        "missed",
-        "interrupted",
-        "unfinished",
-    ];
+    pub const OUTCOMES: &'static [&'static str] = Outcome::CODES;
 
     /// The outcome code a record is filtered and styled by (`unfinished` if not ended).
     pub fn outcome_code(r: &Record) -> &'static str {

@@ -16,6 +16,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome code, in the order tables list them, and `unfinished` for a broadcast
+    /// not ended: the one list the log's filter, the console and the report's columns use.
+    pub const CODES: &'static [&'static str] = &[
+        "completed",
+        "partial",
+        "failed",
+        "missed",
+        "interrupted",
+        "unfinished",
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",

@@ -255,17 +255,9 @@ impl Report {
             line(&mut o, &["header".into(), k.into(), v]);
         }
         let _ = writeln!(o);
-        let mut count_cols = vec![
-            "planned",
-            "completed",
-            "partial",
-            "failed",
-            "missed",
-            "interrupted",
-            "unfinished",
-            "completion_percent",
-            "minutes_aired",
-        ];
+        let mut count_cols = vec!["planned"];
+        count_cols.extend(Outcome::CODES);
+        count_cols.extend(["completion_percent", "minutes_aired"]);
         if self.has_relays() {
             count_cols.extend(["relays", "relay_minutes"]);
         }

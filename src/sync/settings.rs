@@ -26,17 +26,11 @@ struct File {
 /// The section's settings, each problem located (a `config::Section` check and the
 /// parser `Config::section` takes).
 pub fn parse(path: &Path, text: &str, lang: Lang) -> Result<Option<SyncConfig>, Vec<Diagnostic>> {
-    let file: File = crate::config::read_section(path, text, lang)?;
-    let mut problems = Vec::new();
-    let settings = file
-        .sync
-        .as_ref()
-        .and_then(|s| sync_settings(s, path, text, lang, &mut problems));
-    if problems.is_empty() {
-        Ok(settings)
-    } else {
-        Err(problems)
-    }
+    crate::config::parse_section(path, text, lang, |f: &File, problems| {
+        f.sync
+            .as_ref()
+            .and_then(|s| sync_settings(s, path, text, lang, problems))
+    })
 }
 
 /// Whether the configuration has a `[sync]` section (checked when it was loaded).

@@ -63,14 +63,9 @@ struct File {
 /// The section's settings, each problem located (a `config::Section` check and the
 /// parser `Config::section` takes).
 pub fn parse(path: &Path, text: &str, lang: Lang) -> Result<Web, Vec<Diagnostic>> {
-    let file: File = crate::config::read_section(path, text, lang)?;
-    let mut problems = Vec::new();
-    let settings = web_settings(file.web.as_ref(), path, text, lang, &mut problems);
-    if problems.is_empty() {
-        Ok(settings)
-    } else {
-        Err(problems)
-    }
+    crate::config::parse_section(path, text, lang, |f: &File, problems| {
+        web_settings(f.web.as_ref(), path, text, lang, problems)
+    })
 }
 
 /// The section's problems, for `config::load`.

@@ -184,14 +184,7 @@ pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
 }
 
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    loaxa::net::percent_encode(s)
 }
 
 impl Client {
