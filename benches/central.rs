@@ -13,7 +13,9 @@
 //! LOAXA_BENCH_COMMUNES (500) and LOAXA_BENCH_WORKERS (8 stations sending at once) override.
 //! Targets: ingest ≥ 5,000 events/s, catch-up ≤ 5 s, month ≤ 200 ms, year ≤ 1 s, verify ≤ 30 s.
 
+// The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 #[path = "scale/occurrences.rs"]

@@ -10,7 +10,9 @@
 
 #[path = "scale/process.rs"]
 mod process;
+// The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::process::{Command, Stdio};

@@ -9,7 +9,9 @@
 //! Run: `cargo bench --bench library_scale` (LOAXA_BENCH_CLIPS overrides the 10,000).
 //! Targets: warm start ≤ 1 s, reaction ≤ 1 s, RSS ≤ 50 MB. Cold ingest is reported.
 
+// The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::os::unix::net::UnixDatagram;

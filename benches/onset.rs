@@ -5,7 +5,9 @@
 //!
 //! Run: `cargo bench --bench onset`. Targets: median ≤ 20 ms, worst ≤ 50 ms.
 
+// The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::process::{Command, Stdio};

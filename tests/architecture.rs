@@ -413,7 +413,7 @@ fn strongly_connected<'a>(
     };
     for v in nodes {
         if !s.index.contains_key(*v) {
-            visit(*v, edges, &mut s);
+            visit(v, edges, &mut s);
         }
     }
     s.out

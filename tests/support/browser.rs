@@ -2,8 +2,6 @@
 //! protocol by the Debian `chromium-driver`, spoken to with the same small HTTP client the
 //! console tests use (WebDriver is JSON over HTTP; a client crate would add little).
 
-#![allow(dead_code)]
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -3,8 +3,6 @@
 //! own for what a real server will not do on demand (stall, send garbage, redirect forever,
 //! serve HLS from a folder).
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

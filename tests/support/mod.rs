@@ -1,8 +1,6 @@
 //! Test harness: temporary stations with generated clips, and helpers to read what loaxa
 //! journaled. Clips are written here in Rust so tests need no audio tools.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 /// Writes a 16-bit PCM WAV tone at half scale: `secs` long, at `rate` Hz, `channels` channels.

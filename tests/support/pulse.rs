@@ -3,8 +3,6 @@
 //! `.asoundrc` in a private HOME, and [`Listener`] records the sink's monitor to find when
 //! each audible segment started and how long it lasted, by wall clock.
 
-#![allow(dead_code)]
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,8 +4,6 @@
 //! Host header, a client that never finishes its headers) can be sent exactly as an attacker
 //! would.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
