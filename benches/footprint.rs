@@ -163,7 +163,9 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3)
         .max(1);
-    let pulse = Pulse::start();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
     // mpg123 and loaxa take turns, so a noisy minute on the machine hits both alike; each
     // round's ratio is taken within the round, and the medians are reported.
     let (mut mpg, mut lx) = (Vec::new(), Vec::new());

@@ -51,7 +51,9 @@ fn errors(listener: &Listener, due: &[f64]) -> Vec<f64> {
 }
 
 fn main() {
-    let pulse = Pulse::start();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
     let tz = chrono_tz::Asia::Ho_Chi_Minh;
 
     // loaxa: one slot with 20 times, each airing a 0.5 s tone.

