@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::bin::{in_secs, loaxa, log_json, start_run, stop, Loaxa};
 use crate::support::{TempStation, PLAN};
 
 #[test]
@@ -29,9 +29,7 @@ until = 2025-09-01
     let st = TempStation::new("", &schedule);
     st.tone("tot.wav", 0.5);
     st.write("audio/hong.mp3", "not audio at all");
-    let mut c = loaxa(&st);
-    c.args(["validate", "--lang", "en"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = Loaxa::new(&st).args(["validate", "--lang", "en"]).run();
     assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
     for expected in [
         "schedules/test.toml:8:16: error: invalid time “24:30”",
@@ -63,11 +61,7 @@ play = ["a.wav"]
         ),
     );
     st.tone("a.wav", 0.2);
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.arg("validate");
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["validate"]).run();
     assert_eq!(code, 2);
     assert!(err.contains("lỗi: giờ không hợp lệ «25:00»"), "{err}");
 
@@ -81,11 +75,7 @@ play = ["a.wav"]
 "#
         ),
     );
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.arg("validate");
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st).args(["validate"]).run();
     assert_eq!(code, 0, "{err}");
     assert!(
         out.lines()
@@ -108,11 +98,7 @@ play = ["ok.wav", "nho.wav"]
     );
     crate::support::tone_wav_at(&st.path().join("audio/ok.wav"), 2.0, 1000.0, 8000, 1, 0.22);
     crate::support::tone_wav_at(&st.path().join("audio/nho.wav"), 2.0, 1000.0, 8000, 1, 0.01);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["validate", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st).args(["validate", "--lang", "en"]).run();
     assert_eq!(code, 0, "warnings do not fail validation: {err}");
     assert!(
         err.contains("schedules/test.toml:9:19: warning: “nho.wav”: loudness"),
@@ -143,22 +129,16 @@ play = ["a.wav"]
 "#
         ),
     );
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["validate", "--lang", "en"]);
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["validate", "--lang", "en"]).run();
     assert_eq!(code, 2);
     assert!(
         err.contains("config/loaxa.toml:3:1: error: unknown field `volumne`"),
         "{err}"
     );
 
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["validate", "--lang", "en", "--config", "nowhere/loaxa.toml"]);
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st)
+        .args(["validate", "--lang", "en", "--config", "nowhere/loaxa.toml"])
+        .run();
     assert_eq!(code, 2);
     assert!(err.contains("not found"), "{err}");
 }
@@ -261,9 +241,8 @@ play = ["a.wav"]
     assert_eq!(log["records"][0]["outcome"], "missed");
     assert_eq!(log["records"][0]["reason"]["code"], "not_running");
 
-    let (code, out, _) = run({
-        let mut c = loaxa(&st);
-        c.args([
+    let (code, out, _) = Loaxa::new(&st)
+        .args([
             "log",
             "--format",
             "csv",
@@ -271,9 +250,8 @@ play = ["a.wav"]
             "2000-01-01",
             "--to",
             "2100-01-01",
-        ]);
-        c
-    });
+        ])
+        .run();
     assert_eq!(code, 0);
     assert!(
         out.lines()
@@ -297,12 +275,11 @@ play = ["a.wav"]
         ),
     );
     st.tone("a.wav", 0.4);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["play", "audio/a.wav", "--lang", "en"])
-            .env("LOAXA_OUTPUT", "wav:out.wav");
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["play", "audio/a.wav", "--lang", "en"])
+        .env("LOAXA_OUTPUT", "wav:out.wav")
+        .binary()
+        .run();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("completed"), "{out}");
     assert!(
@@ -332,11 +309,10 @@ play = ["a.wav"]
         ),
     );
     st.tone("a.wav", 0.2);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["play", "a.wav", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["play", "a.wav", "--lang", "en"])
+        .binary()
+        .run();
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("failed — no sound device"), "{out}");
     assert_eq!(log_json(&st)["records"][0]["outcome"], "failed");
@@ -359,11 +335,9 @@ take = 1
     st.tone("a.wav", 1.0);
     st.tone("q/1.wav", 1.0);
     st.tone("q/2.wav", 1.0);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["next", "--days", "2", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["next", "--days", "2", "--lang", "en"])
+        .run();
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Asia/Ho_Chi_Minh, UTC+07:00"), "{out}");
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("kh/s")).collect();
@@ -381,29 +355,20 @@ take = 1
 #[test]
 fn usage_errors_exit_2_and_help_exists_everywhere() {
     let st = TempStation::new("", PLAN);
-    let (code, _, _) = run({
-        let mut c = loaxa(&st);
-        c.arg("no-such-command");
-        c
-    });
+    let (code, _, _) = Loaxa::new(&st).args(["no-such-command"]).binary().run();
     assert_eq!(code, 2);
     for cmd in ["run", "validate", "next", "log", "play"] {
         for (lang, usage) in [("vi", "Cách dùng: loaxa"), ("en", "Usage: loaxa")] {
-            let (code, out, _) = run({
-                let mut c = loaxa(&st);
-                c.args([cmd, "--help", "--lang", lang]);
-                c
-            });
+            let (code, out, _) = Loaxa::new(&st)
+                .args([cmd, "--help", "--lang", lang])
+                .binary()
+                .run();
             assert_eq!(code, 0);
             assert!(out.contains(usage), "{cmd} {lang}: {out}");
         }
     }
     // Help follows the station's language without a flag.
-    let (_, out, _) = run({
-        let mut c = loaxa(&st);
-        c.arg("--help");
-        c
-    });
+    let (_, out, _) = Loaxa::new(&st).args(["--help"]).binary().run();
     assert!(out.contains("Lệnh:") && out.contains("Tùy chọn:"), "{out}");
     let _ = Path::new("");
 }
@@ -489,11 +454,7 @@ take = 1
     st.tone("q/2-tin.wav", 1.0);
     st.write("audio/q/3-moi.wav.part", "copying");
     let status = || {
-        let (code, out, err) = run({
-            let mut c = loaxa(&st);
-            c.args(["status", "--lang", "en"]);
-            c
-        });
+        let (code, out, err) = Loaxa::new(&st).args(["status", "--lang", "en"]).run();
         assert_eq!(code, 0, "{err}");
         out
     };
@@ -562,9 +523,8 @@ play = ["a.wav"]
     );
     st.tone("a.wav", 6.0);
     st.tone("canh-bao.wav", 0.3);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args([
+    let (code, out, err) = Loaxa::new(&st)
+        .args([
             "play",
             "--now",
             "--priority",
@@ -572,9 +532,9 @@ play = ["a.wav"]
             "audio/canh-bao.wav",
             "--lang",
             "en",
-        ]);
-        c
-    });
+        ])
+        .binary()
+        .run();
     assert_eq!(code, 0, "{out}{err}");
     let log = log_json(&st);
     assert_eq!(log["records"][0]["priority"], "emergency");
@@ -594,9 +554,8 @@ play = ["a.wav"]
     );
     let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(3500));
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args([
+    let (code, out, err) = Loaxa::new(&st)
+        .args([
             "play",
             "--now",
             "--priority",
@@ -604,9 +563,9 @@ play = ["a.wav"]
             "audio/canh-bao.wav",
             "--lang",
             "en",
-        ]);
-        c
-    });
+        ])
+        .binary()
+        .run();
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("handed canh-bao.wav to the running loaxa"),
@@ -673,11 +632,10 @@ play = ["a.wav"]
         v["pid"].as_u64().unwrap()
     };
     assert_eq!(daemon_pid(&status_path), u64::from(child.id()));
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["play", "audio/thu-loa.wav", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["play", "audio/thu-loa.wav", "--lang", "en"])
+        .binary()
+        .run();
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("handed thu-loa.wav to the running loaxa"),
@@ -736,11 +694,10 @@ queue = "q"
     );
     st.write("audio/q/queue.toml", "mode = \"once\"\n");
     st.tone("q/1.wav", 0.3);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["play", "audio/q/1.wav", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["play", "audio/q/1.wav", "--lang", "en"])
+        .binary()
+        .run();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("completed"), "{out}");
     assert_eq!(log_json(&st)["records"][0]["manual"], true);
@@ -782,11 +739,7 @@ queue = "q"
         1,
     );
 
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["status", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st).args(["status", "--lang", "en"]).run();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("lien-ket.wav"), "{out}");
     assert!(out.contains("leading outside the audio/ folder"), "{out}");
@@ -797,11 +750,7 @@ queue = "q"
     assert!(out.contains("is not UTF-8"), "{out}");
     assert!(out.contains("rename the file"), "{out}");
 
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["validate", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st).args(["validate", "--lang", "en"]).run();
     assert_eq!(code, 0, "warnings, not errors: {out}{err}");
     assert!(
         err.contains("lien-ket.wav: warning: a link leading outside"),
@@ -810,11 +759,9 @@ queue = "q"
     assert!(err.contains("is not UTF-8"), "{err}");
 
     // Neither is ever planned: only the clip that is really there airs.
-    let (_, out, _) = run({
-        let mut c = loaxa(&st);
-        c.args(["next", "--days", "3", "--lang", "en"]);
-        c
-    });
+    let (_, out, _) = Loaxa::new(&st)
+        .args(["next", "--days", "3", "--lang", "en"])
+        .run();
     assert!(
         out.contains("q/tot.wav") && !out.contains("lien-ket") && !out.contains("ng-b"),
         "{out}"
@@ -842,11 +789,10 @@ queue = "q"
         .unwrap()
         .set_modified(old)
         .unwrap();
-    let (code, out, _) = run({
-        let mut c = loaxa(&st);
-        c.args(["doctor", "--lang", "en"]);
-        c
-    });
+    let (code, out, _) = Loaxa::new(&st)
+        .args(["doctor", "--lang", "en"])
+        .binary()
+        .run();
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("✓ Schedules: 1 file(s), 1 slot(s)"), "{out}");
     assert!(
@@ -988,11 +934,9 @@ fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
         ),
     );
     st.tone("a.wav", 0.5);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["next", "--days", "1", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["next", "--days", "1", "--lang", "en"])
+        .run();
     assert_eq!(code, 0, "{err}");
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("kh/")).collect();
     let order: Vec<&str> = rows
@@ -1060,24 +1004,15 @@ fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_wh
     );
     st.tone("a.wav", 1.0);
     st.tone("dai.wav", 40.0);
-    let ctx = loaxa::cli::Context {
-        overrides: Default::default(),
-        env: Default::default(),
-        cwd: st.path().to_path_buf(),
-        now: chrono::DateTime::parse_from_rfc3339("2025-09-01T03:00:00+07:00")
-            .unwrap()
-            .with_timezone(&chrono::Utc),
-        terminal: false,
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = loaxa::cli::run_args(
-        &["next", "--days", "1", "--lang", "en"],
-        ctx,
-        &mut out,
-        &mut err,
-    );
-    let out = String::from_utf8(out).unwrap();
-    assert_eq!(code, 0, "{out}{}", String::from_utf8_lossy(&err));
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["next", "--days", "1", "--lang", "en"])
+        .at(
+            chrono::DateTime::parse_from_rfc3339("2025-09-01T03:00:00+07:00")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        )
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
     let line = |time: &str| {
         out.lines()
             .find(|l| l.contains(time))
@@ -1104,19 +1039,11 @@ fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_wh
 #[test]
 fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
     let st = TempStation::new("", PLAN);
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.arg("nxt");
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["nxt"]).binary().run();
     assert_eq!(code, 2);
     assert!(err.contains("lỗi: không có lệnh «nxt»"), "{err}");
     assert!(err.contains("có phải ý bạn là «next»?"), "{err}");
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["nxt", "--lang", "en"]);
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["nxt", "--lang", "en"]).binary().run();
     assert_eq!(code, 2);
     assert!(err.contains("unrecognized subcommand 'nxt'"), "{err}");
 }

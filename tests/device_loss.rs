@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::bin::log_json;
+use crate::support::bin::{log_json, Loaxa};
 use crate::support::pulse::{stop_daemon, unix_now, Pulse};
 use crate::support::{TempStation, PLAN};
 
@@ -91,12 +91,7 @@ play = ["a.wav"]
     crate::support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);
     let child = pulse.start_daemon(st.path());
     sleep_until(base + 3.0);
-    let lost = crate::support::bin::run({
-        let mut c = crate::support::bin::loaxa(&st);
-        c.args(["status", "--lang", "en"]);
-        c
-    })
-    .1;
+    let lost = Loaxa::new(&st).args(["status", "--lang", "en"]).run().1;
     // The sound server comes up five seconds after the first occurrence failed for want of it.
     sleep_until(base + 5.0);
     pulse.restart();

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::bin::{in_secs, log_json, start_run, stop, Loaxa};
 use crate::support::{TempStation, PLAN};
 
 /// Writes `bytes` to `path` in `chunks` pieces, `gap` apart, as a slow USB copy or a network
@@ -57,18 +57,10 @@ take = 1
         copy_slowly(&target, &bytes, 8, Duration::from_millis(800));
     });
     std::thread::sleep(Duration::from_millis(2500));
-    let (_, during, _) = run({
-        let mut c = loaxa(&st);
-        c.arg("status");
-        c
-    });
+    let (_, during, _) = Loaxa::new(&st).args(["status"]).run();
     copier.join().unwrap();
     std::thread::sleep(Duration::from_secs(9));
-    let (_, after, _) = run({
-        let mut c = loaxa(&st);
-        c.arg("status");
-        c
-    });
+    let (_, after, _) = Loaxa::new(&st).args(["status"]).run();
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
 
@@ -109,11 +101,9 @@ take = 1
     );
     // Reported once, by name, in the daemon's log and in the journal.
     assert_eq!(err.matches("2-hong.mp3 will not air").count(), 1, "{err}");
-    let (_, text, _) = run({
-        let mut c = loaxa(&st);
-        c.args(["log", "--from", "2000-01-01", "--to", "2100-01-01"]);
-        c
-    });
+    let (_, text, _) = Loaxa::new(&st)
+        .args(["log", "--from", "2000-01-01", "--to", "2100-01-01"])
+        .run();
     assert!(text.contains("Files refused (not aired):"), "{text}");
     assert_eq!(text.matches("q/2-hong.mp3").count(), 1, "{text}");
 }
@@ -198,11 +188,7 @@ queue = "q"
     st.tone("q/4.wav", 0.3);
     let child = start_run(&st, &[]);
     std::thread::sleep(Duration::from_secs(12));
-    let (_, status, _) = run({
-        let mut c = loaxa(&st);
-        c.arg("status");
-        c
-    });
+    let (_, status, _) = Loaxa::new(&st).args(["status"]).run();
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
 
@@ -252,11 +238,7 @@ queue = "q"
     st.write("audio/q/1.toml", "title = \"Tin 1\"\ntopic = \"zz\"\n");
     st.tone("q/2.wav", 0.3);
     st.write("audio/q/2.toml", "tiems = 3\n");
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.arg("validate");
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["validate"]).run();
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("audio/q/1.toml:2:9: error: topic “zz” is not declared in plan “kh”"),

@@ -6,7 +6,7 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::support::bin::{in_secs, loaxa, run, stop};
+use crate::support::bin::{in_secs, loaxa, run, stop, Loaxa};
 use crate::support::{TempStation, PLAN};
 
 use crate::support::tmpfs::Tmpfs;
@@ -108,11 +108,7 @@ play = ["a.wav"]
     for r in rs {
         assert_eq!(r["outcome"], "completed", "{r:#}");
     }
-    let (code, out, _) = run({
-        let mut c = loaxa(&st);
-        c.args(["log", "verify"]);
-        c
-    });
+    let (code, out, _) = Loaxa::new(&st).args(["log", "verify"]).run();
     assert_eq!(code, 0, "the chain holds: {out}");
     assert!(
         !std::fs::read_dir(&tmp)
@@ -188,11 +184,7 @@ play = ["a.wav"]
     let rs = log["records"].as_array().unwrap();
     assert_eq!(rs.len(), 1, "{log:#}");
     assert_eq!(rs[0]["outcome"], "completed", "{log:#}");
-    let (code, out, _) = run({
-        let mut c = loaxa(&st);
-        c.args(["log", "verify"]);
-        c
-    });
+    let (code, out, _) = Loaxa::new(&st).args(["log", "verify"]).run();
     assert_eq!(code, 0, "the chain holds: {out}");
 }
 

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::support::bin::{log_json, start_run, stop};
+use crate::support::bin::{log_json, start_run, stop, Loaxa};
 use crate::support::icecast::{Ffmpeg, Icecast, Server};
 use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
 use crate::support::{TempStation, PLAN};
@@ -570,17 +570,11 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
         ),
     );
     // Offline, both are well-formed: validate passes without trying them.
-    let (code, _, err) = crate::support::bin::run({
-        let mut c = crate::support::bin::loaxa(&st);
-        c.args(["validate", "--lang", "en"]);
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st).args(["validate", "--lang", "en"]).run();
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = crate::support::bin::run({
-        let mut c = crate::support::bin::loaxa(&st);
-        c.args(["validate", "--online", "--lang", "en"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["validate", "--online", "--lang", "en"])
+        .run();
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         out.contains(&format!("{}: heard", ice.url("vov1.mp3"))),
@@ -598,11 +592,10 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
         "the line is shown: {err}"
     );
 
-    let (_, out, _) = crate::support::bin::run({
-        let mut c = crate::support::bin::loaxa(&st);
-        c.args(["doctor", "--lang", "en"]);
-        c
-    });
+    let (_, out, _) = Loaxa::new(&st)
+        .args(["doctor", "--lang", "en"])
+        .binary()
+        .run();
     assert!(
         out.contains(&format!("✓ Relay {}: heard", ice.url("vov1.mp3"))),
         "{out}"
@@ -613,11 +606,7 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
     );
     assert!(out.contains("check the PC's Internet link"), "{out}");
 
-    let (code, out, _) = crate::support::bin::run({
-        let mut c = crate::support::bin::loaxa(&st);
-        c.args(["next", "--lang", "en"]);
-        c
-    });
+    let (code, out, _) = Loaxa::new(&st).args(["next", "--lang", "en"]).run();
     assert_eq!(code, 0);
     assert!(
         out.contains(&format!("relay {} (30 min)", ice.url("vov1.mp3"))),

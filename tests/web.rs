@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::bin::{in_secs, loaxa, log_json, run, start_run, stop};
+use crate::support::bin::{in_secs, log_json, start_run, stop, Loaxa};
 use crate::support::web::{
     console_actions, eventually, queue_station, Console, Part, OPERATOR, VIEWER,
 };
@@ -481,11 +481,10 @@ fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
 #[test]
 fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
     let st = queue_station("06:00");
-    let (code, _, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["web", "--listen", "0.0.0.0:0"]);
-        c
-    });
+    let (code, _, err) = Loaxa::new(&st)
+        .args(["web", "--listen", "0.0.0.0:0"])
+        .binary()
+        .run();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("loaxa web passwd"), "{err}");
     // The password is stored as an argon2id hash, never as itself.
@@ -546,11 +545,7 @@ fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
         .filter(|r| r["outcome"] == "completed")
         .count();
     assert_eq!(aired, 3);
-    let (code, out, err) = run({
-        let mut c = loaxa(&st);
-        c.args(["log", "verify"]);
-        c
-    });
+    let (code, out, err) = Loaxa::new(&st).args(["log", "verify"]).run();
     assert_eq!(code, 0, "{out}{err}");
 }
 

@@ -6,6 +6,77 @@ use std::time::{Duration, Instant};
 
 use super::TempStation;
 
+/// A `loaxa` command on a temporary station, run in-process by default:
+/// `Loaxa::new(&st).args(["next", "--days", "3"]).run()` → (exit code, stdout, stderr), with
+/// the station's folder as the working directory and none of the developer's `LOAXA_*`.
+/// `.binary()` runs the real program instead, where a test needs a process: signals, a
+/// relative file argument, clap's own help and usage output, exec (the console).
+pub struct Loaxa {
+    cwd: std::path::PathBuf,
+    args: Vec<String>,
+    env: std::collections::BTreeMap<String, String>,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    binary: bool,
+}
+
+impl Loaxa {
+    pub fn new(st: &TempStation) -> Loaxa {
+        Loaxa {
+            cwd: st.path().to_path_buf(),
+            args: Vec::new(),
+            env: Default::default(),
+            now: None,
+            binary: false,
+        }
+    }
+
+    pub fn args<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Loaxa {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Loaxa {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// The time the command sees (in-process only).
+    pub fn at(mut self, now: chrono::DateTime<chrono::Utc>) -> Loaxa {
+        self.now = Some(now);
+        self
+    }
+
+    pub fn binary(mut self) -> Loaxa {
+        self.binary = true;
+        self
+    }
+
+    pub fn run(self) -> (i32, String, String) {
+        if self.binary {
+            assert!(self.now.is_none(), "the real program runs at the real time");
+            let mut c = command();
+            c.current_dir(&self.cwd).args(&self.args).envs(&self.env);
+            return run(c);
+        }
+        let ctx = loaxa::cli::Context {
+            overrides: Default::default(),
+            env: self.env,
+            cwd: self.cwd,
+            now: self.now.unwrap_or_else(chrono::Utc::now),
+            terminal: false,
+        };
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = loaxa::cli::run_args(&args, ctx, &mut out, &mut err);
+        (
+            i32::from(code),
+            String::from_utf8_lossy(&out).into(),
+            String::from_utf8_lossy(&err).into(),
+        )
+    }
+}
+
 pub fn loaxa(st: &TempStation) -> Command {
     let mut c = command();
     c.current_dir(st.path());
