@@ -22,6 +22,7 @@ struct Edge {
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
+    crate::support::shared();
     let graph = Graph::read(&src());
     let loops = graph.loops();
     assert!(
@@ -33,6 +34,7 @@ fn no_module_imports_one_that_imports_it_back() {
 
 #[test]
 fn every_top_level_module_imports_only_its_own_layer_or_those_below() {
+    crate::support::shared();
     let graph = Graph::read(&src());
     let layers = readme_layers();
     let top: BTreeSet<&str> = graph
@@ -69,6 +71,7 @@ fn every_top_level_module_imports_only_its_own_layer_or_those_below() {
 /// The checker itself catches a loop: a module tree written here with one back-import.
 #[test]
 fn a_deliberate_back_import_is_caught() {
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     let write = |rel: &str, text: &str| {
         let p = dir.path().join(rel);
@@ -417,4 +420,43 @@ fn strongly_connected<'a>(
         }
     }
     s.out
+}
+
+/// Every integration test takes its turn on the machine first (`support::alone` or
+/// `support::shared`), before it reads the clock: one without a turn would run beside a test
+/// that measures real time (regression: two tests whose signature spanned two lines had none,
+/// and three real-time tests failed beside them).
+#[test]
+fn every_test_takes_its_turn_first() {
+    crate::support::shared();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.match_indices("#[test]\n") {
+            // The body's first statement, after the attributes and the signature.
+            let rest = &text[i..];
+            let Some(open) = rest.find(") {\n") else {
+                continue;
+            };
+            let name = rest[..open]
+                .split("fn ")
+                .nth(1)
+                .and_then(|s| s.split('(').next())
+                .unwrap_or("?");
+            let first = rest[open + 4..].lines().next().unwrap_or("").trim();
+            if first != "crate::support::alone();" && first != "crate::support::shared();" {
+                missing.push(format!("{}: {name}", path.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests that do not take their turn first:\n{}",
+        missing.join("\n")
+    );
 }

@@ -19,6 +19,7 @@ fn aired(st: &TempStation, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
 
 #[test]
 fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
+    crate::support::alone();
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
@@ -89,6 +90,7 @@ fn in_the_browser_a_schedule_saved_with_an_error_shows_it_located_and_the_old_ve
 
 #[test]
 fn in_the_browser_the_emergency_button_airs_the_clip_journaled_as_emergency() {
+    crate::support::alone();
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
@@ -127,6 +129,7 @@ fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/x-ww
 
 #[test]
 fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
+    crate::support::alone();
     let Some(b) = Browser::start(390, 844) else {
         return;
     };
@@ -172,6 +175,7 @@ fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
 
 #[test]
 fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
+    crate::support::alone();
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
@@ -209,6 +213,7 @@ fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
 #[test]
 #[ignore = "run by scripts/console-screenshots.sh"]
 fn screenshots_of_every_page() {
+    crate::support::alone();
     let Ok(out) = std::env::var("LOAXA_SCREENSHOTS") else {
         panic!("set LOAXA_SCREENSHOTS to the folder the pictures go to");
     };

@@ -100,6 +100,7 @@ fn commune<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value
 
 #[test]
 fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the_commune_does() {
+    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     let (code, out, err) = central(&pg, &["init"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -216,6 +217,7 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
 
 #[test]
 fn what_the_centre_refuses_is_named_and_nothing_is_lost_or_doubled() {
+    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     let a = crate::report::september();
@@ -332,6 +334,7 @@ fn one_more_day(st: &TempStation, from: &str, to: &str) {
 
 #[test]
 fn a_journal_edited_truncated_or_replaced_after_sending_is_refused_kept_and_flagged() {
+    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     let st = crate::report::september();
@@ -472,6 +475,7 @@ fn busy_station(days: u32) -> TempStation {
 
 #[test]
 fn a_station_catches_up_through_restarts_and_cut_connections_whatever_its_clock_says() {
+    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     // Offline for 30 days; its clock, more than a year behind the centre's, dates its events.
@@ -514,6 +518,7 @@ fn a_station_catches_up_through_restarts_and_cut_connections_whatever_its_clock_
 
 #[test]
 fn the_centre_is_reached_over_tls_trusted_only_through_the_systems_certificate_store() {
+    crate::support::shared();
     let Some(pg) = Postgres::start_tls() else {
         return;
     };
@@ -553,6 +558,7 @@ fn the_centre_is_reached_over_tls_trusted_only_through_the_systems_certificate_s
 
 #[test]
 fn a_centre_whose_disk_is_full_refuses_to_write_and_takes_everything_once_there_is_room() {
+    crate::support::shared();
     if unsafe { libc::geteuid() } != 0 {
         crate::support::skip("mounting a small file system needs root (CI runs as root)");
         return;
@@ -603,6 +609,7 @@ fn a_centre_whose_disk_is_full_refuses_to_write_and_takes_everything_once_there_
 
 #[test]
 fn a_link_cut_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothing() {
+    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     let st = busy_station(8);

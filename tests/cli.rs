@@ -10,6 +10,7 @@ use crate::support::{TempStation, PLAN};
 
 #[test]
 fn validate_reports_every_problem_with_its_location_and_exits_2() {
+    crate::support::alone();
     let schedule = format!(
         r#"{PLAN}[[slot]]
 id = "sang"
@@ -50,6 +51,7 @@ until = 2025-09-01
 
 #[test]
 fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -86,6 +88,7 @@ play = ["a.wav"]
 
 #[test]
 fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
+    crate::support::alone();
     let st = TempStation::new(
         "loudness_target = -16.0\nloudness_margin = 3.0",
         &format!(
@@ -119,6 +122,7 @@ play = ["ok.wav", "nho.wav"]
 
 #[test]
 fn a_bad_configuration_key_is_located_and_a_named_missing_config_is_an_error() {
+    crate::support::alone();
     let st = TempStation::new(
         "volumne = 1.0",
         &format!(
@@ -145,6 +149,7 @@ play = ["a.wav"]
 
 #[test]
 fn the_daemon_airs_on_the_second_into_a_wav_file_and_journals_it_in_full() {
+    crate::support::alone();
     let (t, at) = in_secs(3);
     let st = TempStation::new(
         "output = \"wav:journal/air.wav\"",
@@ -206,6 +211,7 @@ outro = "outro.wav"
 
 #[test]
 fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
+    crate::support::alone();
     // Due after the first run's lead time (1.5 s) has begun, so that run never prepares it.
     let (t, _) = in_secs(4);
     let st = TempStation::new(
@@ -264,6 +270,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_airs_one_file_now_journaled_as_manual_and_env_overrides_the_output() {
+    crate::support::alone();
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
@@ -298,6 +305,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_with_no_sound_device_is_an_error_the_operator_sees_and_the_journal_records() {
+    crate::support::alone();
     let st = TempStation::new(
         "output = \"device:khong-ton-tai\"",
         &format!(
@@ -320,6 +328,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_lists_upcoming_occurrences_with_their_clips_in_the_station_zone() {
+    crate::support::alone();
     let st = TempStation::new(
         "timezone = \"Asia/Ho_Chi_Minh\"",
         &format!(
@@ -354,6 +363,7 @@ take = 1
 
 #[test]
 fn usage_errors_exit_2_and_help_exists_everywhere() {
+    crate::support::alone();
     let st = TempStation::new("", PLAN);
     let (code, _, _) = Loaxa::new(&st).args(["no-such-command"]).binary().run();
     assert_eq!(code, 2);
@@ -375,6 +385,7 @@ fn usage_errors_exit_2_and_help_exists_everywhere() {
 
 #[test]
 fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_is_reported() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -437,6 +448,7 @@ play = ["a.wav"]
 
 #[test]
 fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_clip() {
+    crate::support::alone();
     let (t, _) = in_secs(3);
     let st = TempStation::new(
         "",
@@ -510,6 +522,7 @@ play = ["q/2-tin.wav"]
 
 #[test]
 fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs() {
+    crate::support::alone();
     // No daemon: it airs here, repeated, with emergency priority.
     let st = TempStation::new(
         "emergency_repeat = 2",
@@ -607,6 +620,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_while_the_daemon_runs_is_handed_to_it_and_airs_after_what_is_on_air() {
+    crate::support::alone();
     // The sound check must not open the output a second time, overwrite the daemon's
     // status with its own, or cut what is on air: it waits its turn, journaled manual.
     let (t, _) = in_secs(3);
@@ -682,6 +696,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_without_a_daemon_airs_here_and_writes_none_of_the_daemons_files() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -713,6 +728,7 @@ queue = "q"
 
 #[test]
 fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_aired() {
+    crate::support::alone();
     use std::os::unix::ffi::OsStrExt;
     let st = TempStation::new(
         "",
@@ -770,6 +786,7 @@ queue = "q"
 
 #[test]
 fn doctor_names_each_problem_with_its_fix() {
+    crate::support::alone();
     let st = TempStation::new(
         "output = \"device:khong-co-card\"",
         &format!(
@@ -813,6 +830,7 @@ queue = "q"
 
 #[test]
 fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -873,6 +891,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected_whole() {
+    crate::support::alone();
     let (first, _) = in_secs(5);
     let (second, _) = in_secs(9);
     let st = TempStation::new(
@@ -925,6 +944,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -954,6 +974,7 @@ fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
 
 #[test]
 fn rust_log_filters_the_log_by_target_and_a_malformed_one_is_reported_not_ignored() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -994,6 +1015,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_whole() {
+    crate::support::alone();
     // In-process, at a fixed time: the command reads its world only from the context.
     let st = TempStation::new(
         "quiet_hours = \"22:00-05:00\"\nmax_sessions_per_day = 1\nmax_session_minutes = 1",
@@ -1038,6 +1060,7 @@ fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_wh
 
 #[test]
 fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
+    crate::support::alone();
     let st = TempStation::new("", PLAN);
     let (code, _, err) = Loaxa::new(&st).args(["nxt"]).binary().run();
     assert_eq!(code, 2);
@@ -1050,6 +1073,7 @@ fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
 
 #[test]
 fn a_week_down_is_journaled_missed_in_full_and_summed_up_in_the_log_not_line_by_line() {
+    crate::support::alone();
     use loaxa::audio::recorder::{Recorder, Tape};
     // A slot every 10 minutes; the station last ran a week ago (in-process, on a clock set
     // back a week), then starts for real now.

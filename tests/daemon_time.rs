@@ -100,6 +100,7 @@ play = ["a.wav"]
 
 #[test]
 fn days_of_schedule_run_in_milliseconds_across_midnight_month_and_year() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -128,6 +129,7 @@ play = ["a.wav"]
 
 #[test]
 fn excluded_dates_and_date_ranges_do_not_air_and_are_not_owed() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -162,6 +164,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_late_start_within_the_grace_airs_beyond_it_is_missed_as_not_running() {
+    crate::support::shared();
     // First run ends at 05:00; loaxa starts again at 06:00:30 (within 60 s of 06:00).
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
@@ -204,6 +207,7 @@ fn a_late_start_within_the_grace_airs_beyond_it_is_missed_as_not_running() {
 
 #[test]
 fn a_forward_clock_step_past_an_occurrence_journals_it_missed_not_silently_skipped() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-09-01 05:50:00"));
@@ -222,6 +226,7 @@ fn a_forward_clock_step_past_an_occurrence_journals_it_missed_not_silently_skipp
 
 #[test]
 fn a_backward_clock_step_never_airs_anything_twice() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let tape = Tape::default();
@@ -240,6 +245,7 @@ fn a_backward_clock_step_never_airs_anything_twice() {
 
 #[test]
 fn a_restart_does_not_air_again_what_already_aired() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let (tape, clock) = run_between(&st, "2025-09-01 05:59:00", "2025-09-01 06:00:20");
@@ -257,6 +263,7 @@ fn a_restart_does_not_air_again_what_already_aired() {
 
 #[test]
 fn a_missing_device_fails_the_broadcast_with_the_reason() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let mut rec = Recorder::new(Tape::default());
@@ -274,6 +281,7 @@ fn a_missing_device_fails_the_broadcast_with_the_reason() {
 
 #[test]
 fn a_device_error_mid_clip_makes_the_broadcast_partial_never_completed() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -308,6 +316,7 @@ play = ["a.wav", "b.wav"]
 
 #[test]
 fn a_damaged_queue_file_is_passed_over_reported_once_and_the_rest_airs() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -357,6 +366,7 @@ take = 2
 
 #[test]
 fn queue_rotation_follows_the_journal_and_survives_restarts() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -396,6 +406,7 @@ take = 1
 
 #[test]
 fn regression_a_run_killed_before_airing_what_it_was_to_air_late_leaves_it_missed_not_unrecorded() {
+    crate::support::shared();
     // The bug (tests/recovery.rs failed about half the time): a run started at 06:00:30,
     // within the grace of 06:00, and was killed before it aired or journaled 06:00. Its
     // start was journaled after 06:00, so the next start took that as the point up to which
@@ -424,6 +435,7 @@ fn regression_a_run_killed_before_airing_what_it_was_to_air_late_leaves_it_misse
 
 #[test]
 fn a_slot_added_mid_run_is_not_owed_from_before_it_was_added() {
+    crate::support::shared();
     // The next start looks again over the whole last run, so it must not hold a version
     // loaded at 10:00 to times before 10:00.
     let st = TempStation::new("", &daily("06:00:00"));
@@ -459,6 +471,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
+    crate::support::shared();
     use loaxa::journal::{ClipPlan, Event, OccurrenceInfo};
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
@@ -505,6 +518,7 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
 
 #[test]
 fn clashing_slots_air_back_to_back_by_priority_then_order() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -537,6 +551,7 @@ play = ["a.wav"]
 
 #[test]
 fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
+    crate::support::alone();
     // Real time, paced null output: the normal broadcast is really on air when the emergency falls due.
     let now = Utc::now().with_timezone(&TZ);
     let t1 = (now + chrono::Duration::seconds(3)).format("%H:%M:%S");
@@ -586,6 +601,7 @@ play = ["short.wav"]
 /// is journaled for it until the next start accounts for it as missed.
 #[test]
 fn a_stop_during_the_lead_time_never_starts_the_broadcast() {
+    crate::support::alone();
     let at = DateTime::from_timestamp(Utc::now().timestamp() + 3, 0).unwrap();
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
@@ -627,6 +643,7 @@ play = ["a.wav"]
 
 #[test]
 fn each_clip_journals_the_levels_that_went_out_and_silence_is_flagged_as_dead_air() {
+    crate::support::shared();
     let st = TempStation::new(
         "volume = 0.5\nloudness_normalize = false",
         &format!(
@@ -663,6 +680,7 @@ play = ["tone.wav", "silence.wav"]
 
 #[test]
 fn an_edit_made_while_loaxa_was_down_does_not_rewrite_what_was_owed() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let clock = FakeClock::new(local("2025-09-01 04:00:00"));
@@ -705,6 +723,7 @@ fn an_edit_made_while_loaxa_was_down_does_not_rewrite_what_was_owed() {
 
 #[test]
 fn clips_are_brought_to_the_station_loudness_target_at_play_time() {
+    crate::support::shared();
     let st = TempStation::new(
         "loudness_target = -16.0",
         &format!(
@@ -743,6 +762,7 @@ play = ["loud.wav", "quiet.wav"]
 
 #[test]
 fn a_schedule_edit_takes_effect_without_a_restart_and_is_journaled_as_a_new_version() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let file = st.path().join("schedules/test.toml");
@@ -774,6 +794,7 @@ fn a_schedule_edit_takes_effect_without_a_restart_and_is_journaled_as_a_new_vers
 
 #[test]
 fn a_bad_schedule_edit_is_rejected_whole_and_the_old_version_keeps_airing() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     let file = st.path().join("schedules/test.toml");
@@ -801,6 +822,7 @@ fn a_bad_schedule_edit_is_rejected_whole_and_the_old_version_keeps_airing() {
 
 #[test]
 fn a_removed_schedule_stops_airing_and_is_journaled_as_unloaded() {
+    crate::support::shared();
     let st = TempStation::new("", &daily("06:00:00"));
     st.tone("a.wav", 0.2);
     st.write(
@@ -828,6 +850,7 @@ fn a_removed_schedule_stops_airing_and_is_journaled_as_unloaded() {
 #[test]
 fn an_emergency_file_dropped_in_cuts_the_broadcast_airs_with_its_intro_three_times_and_moves_to_da_phat(
 ) {
+    crate::support::alone();
     let at = DateTime::from_timestamp(Utc::now().timestamp() + 2, 0).unwrap();
     let t = at.with_timezone(&TZ).format("%H:%M:%S");
     let st = TempStation::new(
@@ -900,6 +923,7 @@ play = ["dai.wav"]
 
 #[test]
 fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions() {
+    crate::support::shared();
     let st = TempStation::new(
         "quiet_hours = \"21:00-05:00\"\nmax_sessions_per_day = 2\nmax_session_minutes = 1",
         &format!(
@@ -977,6 +1001,7 @@ fn picks(rs: &[Record]) -> Vec<String> {
 
 #[test]
 fn queue_modes_sidecars_and_dates_behave_as_written() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -1045,6 +1070,7 @@ take = 1
 
 #[test]
 fn a_queue_settings_file_with_errors_holds_the_queue_and_is_journaled() {
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -1247,6 +1273,7 @@ fn journal_lines(rs: &[Record]) -> Vec<String> {
 
 #[test]
 fn what_next_predicts_for_a_month_is_what_the_journal_shows_aired_clip_by_clip() {
+    crate::support::shared();
     for seed in [1, 2, 3] {
         let st = random_station(seed);
         let (from, until) = (local("2025-09-01 00:00:00"), local("2025-10-02 00:00:00"));

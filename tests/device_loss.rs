@@ -23,6 +23,7 @@ fn sleep_until(unix: f64) {
 
 #[test]
 fn a_sound_server_lost_mid_broadcast_fails_that_clip_and_the_next_occurrence_airs() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };
@@ -71,6 +72,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_sound_device_missing_at_start_is_looked_for_again_and_airs_once_back() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };

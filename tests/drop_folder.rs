@@ -24,6 +24,7 @@ fn copy_slowly(path: &std::path::Path, bytes: &[u8], chunks: usize, gap: Duratio
 
 #[test]
 fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported_once() {
+    crate::support::alone();
     let (first, _) = in_secs(5);
     let (second, _) = in_secs(13);
     let st = TempStation::new(
@@ -110,6 +111,7 @@ take = 1
 
 #[test]
 fn a_restart_with_an_unchanged_library_decodes_nothing() {
+    crate::support::alone();
     use loaxa::station::Station;
     let st = TempStation::new(
         "",
@@ -157,6 +159,7 @@ queue = "q"
 
 #[test]
 fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates() {
+    crate::support::alone();
     let (a, _) = in_secs(4);
     let (b, _) = in_secs(7);
     let (c, _) = in_secs(10);
@@ -224,6 +227,7 @@ queue = "q"
 
 #[test]
 fn validate_rejects_sidecars_with_errors_or_topics_the_plan_does_not_declare() {
+    crate::support::alone();
     let st = TempStation::new(
         "language = \"en\"",
         &format!(

@@ -3,10 +3,10 @@
 //! fake clock, or a real audio stack (a private PulseAudio with a null sink). `support` is
 //! their shared harness.
 //!
-//! The tests run one at a time (`RUST_TEST_THREADS=1` in `.cargo/config.toml`): many of them
-//! measure real time — an onset on the null sink, a daemon's reaction within a second — and a
-//! month of fake-clock schedule running beside them on a two-core machine would make those
-//! measurements flaky.
+//! The tests run as many at a time as the machine has cores, each in its turn
+//! (`support::alone` / `support::shared`): many of them measure real time — an onset on the
+//! null sink, a daemon's reaction within a second — and run with nothing beside them; the
+//! tests on a fake clock or a database alone run beside each other.
 
 mod architecture;
 mod browser;

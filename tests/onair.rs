@@ -9,6 +9,7 @@ use crate::support::{TempStation, PLAN};
 
 #[test]
 fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };
@@ -75,6 +76,7 @@ play = ["b.wav"]
 /// journaled `interrupted`, stopped by the service.
 #[test]
 fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };
@@ -116,6 +118,7 @@ play = ["dai.wav"]
 
 #[test]
 fn doctor_during_a_broadcast_reports_the_device_the_daemon_holds_without_opening_it_again() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };

@@ -40,6 +40,7 @@ fn relays(st: &TempStation) -> Vec<(String, String, serde_json::Value)> {
 
 #[test]
 fn a_relay_slot_airs_the_icecast_stream_on_its_second_and_in_full() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -137,6 +138,7 @@ fn errors(relay: &serde_json::Value) -> String {
 
 #[test]
 fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
+    crate::support::alone();
     let Some(mut ice) = Icecast::start() else {
         return;
     };
@@ -303,6 +305,7 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
 
 #[test]
 fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -354,6 +357,7 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
 
 #[test]
 fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
+    crate::support::alone();
     let ts_dir = tempfile::tempdir().unwrap();
     let _ts = Ffmpeg::hls_into(ts_dir.path(), 440);
     let ts_server = Server::files(ts_dir.path().to_path_buf());
@@ -413,6 +417,7 @@ fn relays_are_completed_as(cases: &[(&str, String, &str)]) {
 
 #[test]
 fn a_line_in_receiver_is_relayed_from_its_capture_device() {
+    crate::support::alone();
     let Some(pulse) = Pulse::start() else {
         return;
     };
@@ -488,6 +493,7 @@ fn a_line_in_receiver_is_relayed_from_its_capture_device() {
 
 #[test]
 fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -553,6 +559,7 @@ fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
 
 #[test]
 fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_heard() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -616,6 +623,7 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
 
 #[test]
 fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_store() {
+    crate::support::alone();
     let Some(ice) = Icecast::start_tls() else {
         return;
     };
@@ -671,6 +679,7 @@ fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_st
 
 #[test]
 fn an_emergency_in_a_relays_lead_time_cuts_it_before_it_starts_and_it_airs_after() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -738,6 +747,7 @@ fn an_emergency_in_a_relays_lead_time_cuts_it_before_it_starts_and_it_airs_after
 /// with a probability of 98 %.
 #[test]
 fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -758,6 +768,7 @@ fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
 /// for MP3 only, finds no audio; the next probes for any format and relays it as AAC.
 #[test]
 fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
+    crate::support::alone();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tone.aac");
     let made = std::process::Command::new("ffmpeg")

@@ -121,6 +121,7 @@ fn report(st: &TempStation, args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn a_month_report_accounts_for_every_planned_occurrence_and_scores_it() {
+    crate::support::shared();
     let st = september();
     let json: serde_json::Value = serde_json::from_slice(&report(
         &st,
@@ -202,6 +203,7 @@ fn a_month_report_accounts_for_every_planned_occurrence_and_scores_it() {
 
 #[test]
 fn every_format_is_produced_and_csv_and_json_are_reproducible() {
+    crate::support::shared();
     let st = september();
     for format in ["csv", "json"] {
         let a = report(&st, &["--month", "2025-09", "--format", format]);
@@ -289,6 +291,7 @@ fn every_format_is_produced_and_csv_and_json_are_reproducible() {
 #[test]
 #[ignore]
 fn demo_report_files() {
+    crate::support::shared();
     let out =
         std::path::PathBuf::from(std::env::var("LOAXA_DEMO_OUT").expect("set LOAXA_DEMO_OUT"));
     std::fs::create_dir_all(&out).unwrap();
@@ -349,6 +352,7 @@ fn log(st: &TempStation, args: &[&str]) -> String {
 
 #[test]
 fn the_log_filters_by_plan_slot_topic_and_outcome_and_shows_a_day_as_a_timeline() {
+    crate::support::shared();
     let st = september();
     let month = [
         "--from",
@@ -394,6 +398,7 @@ fn the_log_filters_by_plan_slot_topic_and_outcome_and_shows_a_day_as_a_timeline(
 /// that changes how its events read back changes what the commune can prove.
 #[test]
 fn a_journal_written_by_release_0_1_0_verifies_and_reports_byte_identically() {
+    crate::support::shared();
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal-0.1.0");
     let read = |name: &str| std::fs::read(fixture.join(name)).unwrap();
@@ -449,6 +454,7 @@ fn a_journal_written_by_release_0_1_0_verifies_and_reports_byte_identically() {
 #[test]
 #[ignore]
 fn write_release_journal_fixture() {
+    crate::support::shared();
     let out = std::path::PathBuf::from(
         std::env::var("LOAXA_FIXTURE_OUT").expect("set LOAXA_FIXTURE_OUT"),
     );

@@ -25,6 +25,7 @@ fn notifications(sock: &UnixDatagram, window: Duration) -> Vec<String> {
 
 #[test]
 fn readiness_status_watchdog_and_stopping_reach_the_service_manager() {
+    crate::support::alone();
     let st = TempStation::new(
         "",
         &format!(
@@ -87,6 +88,7 @@ play = ["a.wav"]
 /// The shipped unit's own ExecStart and WatchdogSec, run by a harness standing in for systemd.
 #[test]
 fn the_shipped_units_exec_start_runs_under_a_notify_harness() {
+    crate::support::alone();
     let unit = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/packaging/loaxa.service"
@@ -166,6 +168,7 @@ play = ["a.wav"]
 /// ships.
 #[test]
 fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
+    crate::support::alone();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-web.service");
     let values = |key: &str| unit_values(path, key);
     assert_eq!(
@@ -183,6 +186,7 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
 
 #[test]
 fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal() {
+    crate::support::alone();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-sync.service");
     let values = |key: &str| unit_values(path, key);
     assert_eq!(

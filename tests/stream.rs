@@ -107,6 +107,7 @@ fn tones(w: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 #[test]
 fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_unaffected() {
+    crate::support::alone();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -184,6 +185,7 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
 
 #[test]
 fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
+    crate::support::alone();
     let Some(mut ice) = Icecast::start() else {
         return;
     };

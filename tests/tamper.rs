@@ -63,6 +63,7 @@ fn rehash(c: &Connection, from: i64) {
 
 #[test]
 fn an_intact_journal_verifies() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     let v = Journal::open(&path).unwrap().verify(None).unwrap();
     assert!(v.is_intact());
@@ -71,6 +72,7 @@ fn an_intact_journal_verifies() {
 
 #[test]
 fn editing_one_field_is_detected_at_that_event() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     raw(&path)
         .execute(
@@ -92,6 +94,7 @@ fn editing_one_field_is_detected_at_that_event() {
 
 #[test]
 fn deleting_one_row_is_detected_with_or_without_renumbering() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     raw(&path)
         .execute("DELETE FROM events WHERE seq = 4", [])
@@ -119,6 +122,7 @@ fn deleting_one_row_is_detected_with_or_without_renumbering() {
 
 #[test]
 fn inserting_one_row_is_detected_even_with_a_forged_valid_hash() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     let c = raw(&path);
     c.execute_batch("UPDATE events SET seq = -seq WHERE seq >= 5; UPDATE events SET seq = -seq + 1 WHERE seq < 0;").unwrap();
@@ -142,6 +146,7 @@ fn inserting_one_row_is_detected_even_with_a_forged_valid_hash() {
 
 #[test]
 fn swapping_two_rows_is_detected() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     raw(&path)
         .execute_batch(
@@ -155,6 +160,7 @@ fn swapping_two_rows_is_detected() {
 
 #[test]
 fn a_fully_rewritten_history_is_caught_by_the_pin_a_report_printed() {
+    crate::support::shared();
     let (_d, path) = journal_with_events(10);
     let pinned = Journal::open(&path).unwrap().verify(None).unwrap();
     let c = raw(&path);
@@ -175,6 +181,7 @@ fn a_fully_rewritten_history_is_caught_by_the_pin_a_report_printed() {
 
 #[test]
 fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
+    crate::support::shared();
     let st = crate::support::TempStation::new("", crate::support::PLAN);
     let path = st.journal();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -219,6 +226,7 @@ fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
 
 #[test]
 fn a_large_journal_is_checked_in_halves_and_breaks_in_either_half_are_found() {
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("loaxa.db");
     {

@@ -32,6 +32,7 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_with_user_and_sha256(
 ) {
+    crate::support::alone();
     let (at, _) = in_secs(12);
     let st = queue_station(&at);
     let daemon = start_run(&st, &[]);
@@ -77,6 +78,7 @@ fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_w
 
 #[test]
 fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_version_stays() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
@@ -129,6 +131,7 @@ fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_ve
 
 #[test]
 fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emergency() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/bao-lu.wav", 1.0);
     let daemon = start_run(&st, &[]);
@@ -173,6 +176,7 @@ fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emer
 
 #[test]
 fn a_viewer_reads_every_page_and_can_change_nothing() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -215,6 +219,7 @@ fn a_viewer_reads_every_page_and_can_change_nothing() {
 
 #[test]
 fn a_state_changing_request_without_the_csrf_token_is_refused() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -262,6 +267,7 @@ fn a_state_changing_request_without_the_csrf_token_is_refused() {
 
 #[test]
 fn hostile_uploads_are_confined_refused_or_left_nowhere() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
@@ -391,6 +397,7 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
 
 #[test]
 fn requests_without_a_session_get_nothing_and_a_foreign_host_is_not_served() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -433,6 +440,7 @@ fn requests_without_a_session_get_nothing_and_a_foreign_host_is_not_served() {
 
 #[test]
 fn many_bad_logins_from_one_address_are_slowed_and_journaled() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
@@ -460,6 +468,7 @@ fn many_bad_logins_from_one_address_are_slowed_and_journaled() {
 
 #[test]
 fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     use std::io::Write;
@@ -480,6 +489,7 @@ fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
 
 #[test]
 fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let (code, _, err) = Loaxa::new(&st)
         .args(["web", "--listen", "0.0.0.0:0"])
@@ -495,6 +505,7 @@ fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
 
 #[test]
 fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
+    crate::support::alone();
     // Broadcasts every few seconds while the console saves clip details as fast as it can:
     // every action lands in the journal, in order, and the chain verifies.
     let (a1, _) = in_secs(4);
@@ -551,6 +562,7 @@ fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
 
 #[test]
 fn the_console_stops_promptly_on_sigterm_even_with_a_live_page_open() {
+    crate::support::alone();
     let st = queue_station("06:00");
     let mut console = Console::start(&st);
     let op = console.login(OPERATOR);
@@ -585,6 +597,7 @@ fn the_console_stops_promptly_on_sigterm_even_with_a_live_page_open() {
 
 #[test]
 fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_within_a_second() {
+    crate::support::alone();
     let (at, when) = in_secs(8);
     let st = queue_station(&at);
     st.tone("q/a.wav", 6.0);
@@ -699,6 +712,7 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
 
 #[test]
 fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothing_with_them() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -744,6 +758,7 @@ fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothi
 /// request may change.
 #[test]
 fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_input() {
+    crate::support::alone();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);

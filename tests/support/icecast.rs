@@ -34,12 +34,14 @@ impl Icecast {
     /// Starts icecast2, or `None` when it (or ffmpeg, which feeds it) is not installed (after
     /// [`super::skip`], which fails under CI).
     pub fn start() -> Option<Icecast> {
+        super::alone();
         super::installed(&["icecast2", "ffmpeg"]).then(|| Icecast::launch(false))
     }
 
     /// Also listens with TLS, its certificate issued by a test authority whose certificate
     /// is `ca.pem` in [`Icecast::dir`] (for `SSL_CERT_FILE`).
     pub fn start_tls() -> Option<Icecast> {
+        super::alone();
         super::installed(&["icecast2", "ffmpeg", "openssl"]).then(|| Icecast::launch(true))
     }
 

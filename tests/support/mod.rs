@@ -50,6 +50,8 @@ pub struct TempStation {
 impl TempStation {
     /// A station with `config` (appended to a minimal base) and one schedule file.
     pub fn new(config_extra: &str, schedule: &str) -> TempStation {
+        // A test that has not said it may share the machine runs alone (see `turn`).
+        alone();
         let dir = tempfile::tempdir().unwrap();
         let st = TempStation { dir };
         st.write(
@@ -103,6 +105,49 @@ pub mod proxy;
 pub mod pulse;
 pub mod tmpfs;
 pub mod web;
+
+/// The tests run two at a time (as many as the machine has cores), but many measure real
+/// time — an onset on the null sink, a daemon's reaction within a second — and must not share
+/// the machine. So every test takes a turn: [`alone`] (the default, taken by
+/// `TempStation::new`, by the servers and the real daemon) waits until nothing else runs;
+/// [`shared`] (said first thing by a test on a fake clock or a database alone) runs beside
+/// others like it. The turn is held until the test's thread ends.
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+enum Turn {
+    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+}
+
+thread_local! {
+    static TURN: std::cell::RefCell<Option<Turn>> = const { std::cell::RefCell::new(None) };
+}
+
+/// This test runs with nothing else beside it (unless it already has its turn).
+pub fn alone() {
+    TURN.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.is_none() {
+            let guard = MACHINE
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *t = Some(Turn::Alone(guard));
+        }
+    });
+}
+
+/// This test measures no real time: it may run beside others like it. Said before anything
+/// else the test does.
+pub fn shared() {
+    TURN.with(|t| {
+        let mut t = t.borrow_mut();
+        assert!(t.is_none(), "support::shared() comes first in a test");
+        let guard = MACHINE
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *t = Some(Turn::Shared(guard));
+    });
+}
 
 /// A test that cannot run here (it needs root, or a kernel feature) says why and is skipped —
 /// except under CI (`CI=true`), where the machine is set up for it and a skip would hide a
