@@ -222,7 +222,7 @@ pub(super) fn metrics_text(app: &App) -> Result<String, Refusal> {
         "Clips that will not air.",
         view.rejected_clips.len().to_string(),
     );
-    if crate::sync::settings::configured(&app.config) {
+    if app.province {
         let state = crate::sync::read(&crate::sync::path_for(&app.config.journal));
         gauge(
             &mut o,

@@ -46,6 +46,8 @@ pub struct App {
     config: Config,
     /// `[web]`: the listener and the accounts.
     web: Web,
+    /// The station sends its journal to the province (`[sync]` is set).
+    province: bool,
     gate: auth::Gate,
     /// The verification running or last run from the Health page.
     verification: std::sync::Mutex<Option<Arc<view::VerifyRun>>>,
@@ -58,9 +60,11 @@ impl App {
     /// The console over a loaded configuration; its `[web]` is read here.
     pub fn new(config: Config) -> Result<App, ConfigError> {
         let web = config.section(settings::parse)?;
+        let province = crate::sync::settings::configured(&config);
         Ok(App {
             config,
             web,
+            province,
             gate: auth::Gate::default(),
             verification: std::sync::Mutex::new(None),
             stopping: tokio::sync::watch::Sender::new(false),

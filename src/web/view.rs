@@ -344,7 +344,7 @@ impl App {
                 .map_or((0, String::new()), |j| (j.head().0, j.head().1.to_string())),
             actions_waiting: crate::mailbox::pending(&self.config.audio_dir).len(),
             updated_at: live.map(|s| s.updated_at),
-            province: crate::sync::settings::configured(&self.config).then(|| {
+            province: self.province.then(|| {
                 match crate::sync::read(&crate::sync::path_for(&self.config.journal)) {
                     Some(state) => (
                         state.line(lang, self.config.timezone),

@@ -114,9 +114,14 @@ pub mod web;
 /// others like it. The turn is held until the test's thread ends.
 static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// Held, not read: dropping it (when the test's thread ends) ends the turn.
 enum Turn {
-    Alone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
-    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Alone {
+        _guard: std::sync::RwLockWriteGuard<'static, ()>,
+    },
+    Shared {
+        _guard: std::sync::RwLockReadGuard<'static, ()>,
+    },
 }
 
 thread_local! {
@@ -131,7 +136,7 @@ pub fn alone() {
             let guard = MACHINE
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *t = Some(Turn::Alone(guard));
+            *t = Some(Turn::Alone { _guard: guard });
         }
     });
 }
@@ -145,7 +150,7 @@ pub fn shared() {
         let guard = MACHINE
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *t = Some(Turn::Shared(guard));
+        *t = Some(Turn::Shared { _guard: guard });
     });
 }
 
