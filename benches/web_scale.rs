@@ -145,6 +145,7 @@ fn live_status(journal: &Path) {
             output_lost_since: None,
             journal_pending: 0,
             journal_error: None,
+            expired: Vec::new(),
         },
     )
     .unwrap();

@@ -3,7 +3,8 @@
 //!
 //! A file counts as complete once loaxa itself has seen its size and mtime stand still for
 //! the settle time: copies (Explorer, `cp -p`, rsync) keep the source's mtime, so an old mtime
-//! proves nothing. A complete file is then ingested once, on a worker thread so the deadline
+//! proves nothing. A file renamed into the folder (the console, `loaxa play`, a careful `mv`)
+//! is complete by construction: the watcher saw it arrive whole, and it needs no settle time. A complete file is then ingested once, on a worker thread so the deadline
 //! loop never waits on a decode, and its facts are cached by content hash in the journal
 //! database; a restart with an unchanged library re-reads only file metadata. A notify
 //! watcher wakes the daemon on any change; a periodic rescan catches what the watcher cannot
@@ -24,6 +25,9 @@ use crate::tr;
 pub const RESCAN: Duration = Duration::from_secs(30);
 /// Where aired-out clips are moved, inside their folder.
 pub const RETIRED_DIR: &str = "da-phat";
+/// Where hand-overs that came too late to air (a stale emergency) are moved, inside their
+/// folder.
+pub const EXPIRED_DIR: &str = "het-han";
 
 /// Where a clip stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +129,8 @@ pub struct Catalog {
     /// Set by the ingest workers: a measurement is ready.
     measured: Arc<AtomicBool>,
     changed: Arc<tokio::sync::Notify>,
+    /// Set by the watcher: files renamed into the folder since the last listing.
+    arrived: Arc<Mutex<HashSet<PathBuf>>>,
     _watcher: Option<notify::RecommendedWatcher>,
     last_scan: Option<Instant>,
     ingest: Option<mpsc::Sender<PathBuf>>,
@@ -142,10 +148,11 @@ impl Catalog {
         let measured = Arc::new(AtomicBool::new(false));
         let changed = Arc::new(tokio::sync::Notify::new());
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        let arrived = Arc::new(Mutex::new(HashSet::new()));
         let mut watcher = None;
         let mut ingest = None;
         if watch {
-            watcher = start_watcher(audio_dir, &dirty, &changed, lang);
+            watcher = start_watcher(audio_dir, &dirty, &changed, &arrived, lang);
             ingest = Some(start_workers(&probes, &in_flight, &measured, &changed));
         }
         Catalog {
@@ -158,6 +165,7 @@ impl Catalog {
             dirty,
             measured,
             changed,
+            arrived,
             _watcher: watcher,
             last_scan: None,
             ingest,
@@ -208,6 +216,12 @@ impl Catalog {
         let first = self.last_scan.is_none() || self.ingest.is_none();
         let wall = std::time::SystemTime::now();
         let settled_since = now.checked_sub(self.settle).unwrap_or(now);
+        // Taken before the listing: whatever was renamed in by now is listed below.
+        let arrived = self
+            .arrived
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
         self.last_scan = Some(now);
         let mut seen = HashSet::new();
         let mut dirs = vec![(self.audio_dir.clone(), String::new(), false)];
@@ -276,7 +290,8 @@ impl Catalog {
                 });
                 if meta.is_dir() {
                     if !name.starts_with('.') {
-                        dirs.push((entry.path(), rel, retired || name == RETIRED_DIR));
+                        let aside = name == RETIRED_DIR || name == EXPIRED_DIR;
+                        dirs.push((entry.path(), rel, retired || aside));
                     }
                     continue;
                 }
@@ -296,11 +311,21 @@ impl Catalog {
                 seen.insert(rel.clone());
                 let stamp = library::stamp_of(&meta);
                 match self.clips.get_mut(&rel) {
-                    Some(c) if c.stamp == stamp => {}
+                    Some(c) if c.stamp == stamp => {
+                        // Listed while it was being renamed in, before the watcher said so.
+                        if c.state == ClipState::Incomplete && arrived.contains(&c.path) {
+                            changed = true;
+                            c.since = settled_since;
+                        }
+                    }
                     Some(c) => {
                         changed = true;
                         c.stamp = stamp;
-                        c.since = now;
+                        c.since = if arrived.contains(&c.path) {
+                            settled_since
+                        } else {
+                            now
+                        };
                         c.known = false;
                         c.state = ClipState::Incomplete;
                     }
@@ -312,7 +337,12 @@ impl Catalog {
                             .1
                             .and_then(|m| wall.duration_since(m).ok())
                             .is_some_and(|age| age >= self.settle);
-                        let since = if first && old { settled_since } else { now };
+                        let whole = arrived.contains(&path);
+                        let since = if (first && old) || whole {
+                            settled_since
+                        } else {
+                            now
+                        };
                         self.clips.insert(
                             rel.clone(),
                             Clip {
@@ -554,17 +584,22 @@ impl Catalog {
     /// Moves a clip (and its sidecar) into its folder's `da-phat/`; the journal keeps its
     /// record under the old name.
     pub fn retire(&mut self, rel: &str) -> std::io::Result<PathBuf> {
+        self.set_aside(rel, RETIRED_DIR)
+    }
+
+    /// Moves a hand-over that came too late to air into its folder's `het-han/`.
+    pub fn expire(&mut self, rel: &str) -> std::io::Result<PathBuf> {
+        self.set_aside(rel, EXPIRED_DIR)
+    }
+
+    fn set_aside(&mut self, rel: &str, aside: &str) -> std::io::Result<PathBuf> {
         let Some(clip) = self.clips.get(rel) else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 rel.to_string(),
             ));
         };
-        let dir = clip
-            .path
-            .parent()
-            .unwrap_or(&self.audio_dir)
-            .join(RETIRED_DIR);
+        let dir = clip.path.parent().unwrap_or(&self.audio_dir).join(aside);
         std::fs::create_dir_all(&dir)?;
         let to = dir.join(clip.path.file_name().unwrap_or_default());
         std::fs::rename(&clip.path, &to)?;
@@ -608,11 +643,25 @@ fn start_watcher(
     dir: &Path,
     dirty: &Arc<AtomicBool>,
     changed: &Arc<tokio::sync::Notify>,
+    arrived: &Arc<Mutex<HashSet<PathBuf>>>,
     lang: Lang,
 ) -> Option<notify::RecommendedWatcher> {
+    use notify::event::{EventKind, ModifyKind, RenameMode};
     use notify::Watcher as _;
-    let (d, c) = (dirty.clone(), changed.clone());
+    let (d, c, a) = (dirty.clone(), changed.clone(), arrived.clone());
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // A rename's target arrived whole; noted before the flag, so the listing the flag
+        // brings about sees it.
+        if let Ok(e) = &res {
+            let target = match e.kind {
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)) => e.paths.first(),
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => e.paths.get(1),
+                _ => None,
+            };
+            if let (Some(t), Ok(mut set)) = (target, a.lock()) {
+                set.insert(t.clone());
+            }
+        }
         // Any event, even an error (a queue overflow), means "look again".
         let interesting = match &res {
             Ok(e) => !e.kind.is_access(),

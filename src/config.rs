@@ -126,6 +126,9 @@ pub struct Config {
     pub emergency_intro: Option<String>,
     /// How many times an emergency file airs back to back.
     pub emergency_repeat: u32,
+    /// How old a handed-over emergency may be and still air: older, it is journaled as
+    /// expired and set aside.
+    pub emergency_max_age: Duration,
     pub guards: Guards,
     /// The file's text, which the parts that own a section (`[web]`, `[stream]`, `[sync]`)
     /// read their section from.
@@ -194,6 +197,7 @@ struct RawConfig {
     emergency_dir: Option<Spanned<String>>,
     emergency_intro: Option<Spanned<String>>,
     emergency_repeat: Option<Spanned<i64>>,
+    emergency_max_age_minutes: Option<Spanned<i64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
     loudness_target: Option<Spanned<f64>>,
@@ -609,6 +613,14 @@ pub fn parse(
         "emergency_repeat",
     ) as u32;
 
+    let emergency_max_age = number(
+        file_number(&raw.emergency_max_age_minutes),
+        10,
+        1..=1440,
+        "tuổi tối đa của tin khẩn cấp (phút)",
+        "emergency_max_age_minutes",
+    );
+
     let max_session_minutes = raw.max_session_minutes.as_ref().map(|v| Setting {
         value: v.get_ref().to_string(),
         origin: Origin::File {
@@ -750,6 +762,7 @@ pub fn parse(
         emergency_dir,
         emergency_intro,
         emergency_repeat,
+        emergency_max_age: Duration::from_secs(emergency_max_age as u64 * 60),
         loudness,
         file: Some(path.to_path_buf()),
         station_dir,

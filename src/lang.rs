@@ -59,6 +59,23 @@ impl Lang {
         let i = d.num_days_from_monday() as usize;
         self.pick(vi[i], en[i])
     }
+
+    /// A length of time as an operator says it, to the minute once it is a minute or more
+    /// (`11 phút`, `2 giờ 5 phút`, `40 giây`; `11 min`, `2 h 5 min`, `40 s`).
+    pub fn span(self, seconds: i64) -> String {
+        let s = seconds.max(0);
+        let (h, m) = (s / 3600, s % 3600 / 60);
+        match (h, m, self) {
+            (0, 0, Lang::Vi) => format!("{s} giây"),
+            (0, 0, Lang::En) => format!("{s} s"),
+            (0, m, Lang::Vi) => format!("{m} phút"),
+            (0, m, Lang::En) => format!("{m} min"),
+            (h, 0, Lang::Vi) => format!("{h} giờ"),
+            (h, 0, Lang::En) => format!("{h} h"),
+            (h, m, Lang::Vi) => format!("{h} giờ {m} phút"),
+            (h, m, Lang::En) => format!("{h} h {m} min"),
+        }
+    }
 }
 
 impl fmt::Display for Lang {

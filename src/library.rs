@@ -213,8 +213,8 @@ pub enum PlaceError {
 
 /// Puts a fully written file (`part`, under a temporary name in `dir`) in place as `name`,
 /// the way a careful operator would: decoded in full first (a damaged file is refused now,
-/// with whoever handed it at the keyboard), dated as settled so the daemon airs it without a
-/// settle wait, then linked under its real name. A name already taken gets `-2`, `-3`…: a
+/// with whoever handed it at the keyboard), dated as settled, then renamed to its real name —
+/// a file renamed in is whole, and the daemon airs it without a settle wait. A name already taken gets `-2`, `-3`…: a
 /// second file of the same name is a second file, never a replacement of the first. Returns
 /// where it went and what was measured.
 pub fn put_in_place(
@@ -253,11 +253,8 @@ pub fn put_in_place(
             (_, Some(ext)) => dir.join(format!("{stem}-{n}.{}", ext.to_string_lossy())),
             (_, None) => dir.join(format!("{stem}-{n}")),
         };
-        // A link fails where a rename would overwrite: two hand-overs of one name at once
-        // both land.
-        match std::fs::hard_link(part, &candidate) {
+        match rename_new(part, &candidate) {
             Ok(()) => {
-                let _ = std::fs::remove_file(part);
                 if let Ok(meta) = std::fs::metadata(&candidate) {
                     probes.remember(&candidate, stamp_of(&meta), info.clone());
                 }
@@ -268,6 +265,41 @@ pub fn put_in_place(
         }
     }
     unreachable!("the names to try are endless")
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then): two hand-overs of one
+/// name at once both land, neither over the other. Where the file system cannot refuse a
+/// rename over a name, a link does the same (the daemon then sees a new file, not a rename,
+/// and waits for it to settle).
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (f, t) = (c(from)?, c(to)?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS) => {
+            std::fs::hard_link(from, to)?;
+            let _ = std::fs::remove_file(from);
+            Ok(())
+        }
+        _ => Err(e),
+    }
 }
 
 /// Whether a file name is a temporary or hidden name that copy tools use while writing.
@@ -396,6 +428,15 @@ pub type Stamp = (u64, Option<SystemTime>);
 
 pub fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
     (meta.len(), meta.modified().ok())
+}
+
+/// When a file was handed over: its inode's change time, which a rename into the folder and
+/// a copy's last write both set, and which — unlike the mtime that `cp -p`, rsync and
+/// Explorer carry over from the source — nobody can set to the past.
+pub fn handed_at(meta: &std::fs::Metadata) -> SystemTime {
+    use std::os::unix::fs::MetadataExt;
+    let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::new(u64::try_from(meta.ctime()).unwrap_or(0), nanos)
 }
 
 fn mtime_ns(t: Option<SystemTime>) -> Option<i64> {

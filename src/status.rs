@@ -39,6 +39,40 @@ pub struct Status {
     pub journal_pending: usize,
     #[serde(default)]
     pub journal_error: Option<String>,
+    /// Emergencies handed over too long ago to air, set aside by this run (the latest few).
+    #[serde(default)]
+    pub expired: Vec<Expired>,
+}
+
+/// A stale emergency hand-over that was not aired.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Expired {
+    /// Where it was handed over (under the audio folder).
+    pub file: String,
+    pub handed_at: DateTime<Utc>,
+    /// When loaxa found it too old, journaled it and set it aside.
+    pub found_at: DateTime<Utc>,
+    pub max_age_seconds: i64,
+}
+
+impl Expired {
+    /// How many a status keeps: enough to see a burst, never a growing file.
+    pub const KEEP: usize = 10;
+
+    /// One line for the operator, in `lang`, times in `tz`.
+    pub fn text(&self, lang: Lang, tz: chrono_tz::Tz) -> String {
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S");
+        tr!(
+            lang,
+            "TIN KHẨN CẤP QUÁ HẠN, KHÔNG PHÁT: {} (giao lúc {}, thấy lúc {}, quá {} cho phép) — đã chuyển vào {}/",
+            "STALE EMERGENCY, NOT AIRED: {} (handed over at {}, found at {}, beyond the {} allowed) — moved to {}/",
+            self.file,
+            local(self.handed_at),
+            local(self.found_at),
+            lang.span(self.max_age_seconds),
+            crate::catalog::EXPIRED_DIR
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

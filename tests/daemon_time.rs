@@ -930,6 +930,43 @@ play = ["dai.wav"]
         .is_file());
 }
 
+/// Regression: an emergency pressed in the console reached the air 3 s later, the drop
+/// folder's settle wait, although the console renames a file in whole. A file renamed into
+/// the folder airs at once; one copied in still waits to settle (the test above).
+#[test]
+fn an_emergency_renamed_into_its_folder_airs_within_a_second_without_the_settle_wait() {
+    crate::support::alone();
+    let st = TempStation::new("emergency_repeat = 1", PLAN);
+    let dir = st.path().join("audio/khan-cap");
+    std::fs::create_dir_all(&dir).unwrap();
+    let part = dir.join(".bao-lu.wav.part");
+    crate::support::tone_wav(&part, 0.3, 880.0, 8000, 1);
+    let renamed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let mover = {
+        let (part, renamed) = (part.clone(), renamed.clone());
+        let to = dir.join("bao-lu.wav");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            *renamed.lock().unwrap() = Some(Utc::now());
+            std::fs::rename(&part, &to).unwrap();
+        })
+    };
+    run_real(
+        &st,
+        std::time::Instant::now() + std::time::Duration::from_secs(5),
+    );
+    mover.join().unwrap();
+    let renamed = renamed.lock().unwrap().unwrap();
+    let rs = records(&st);
+    assert_eq!(rs.len(), 1, "{rs:#?}");
+    assert_eq!(rs[0].outcome, Some(Outcome::Completed));
+    let after = rs[0].started_at.unwrap() - renamed;
+    assert!(
+        after < chrono::Duration::seconds(1),
+        "on air {after} after the rename"
+    );
+}
+
 #[test]
 fn station_guards_keep_quiet_hours_limit_sessions_a_day_and_trim_long_sessions() {
     crate::support::shared();
@@ -1330,4 +1367,88 @@ fn what_next_predicts_for_a_month_is_what_the_journal_shows_aired_clip_by_clip()
         }
         assert_eq!(predicted.len(), aired.len(), "seed {seed}");
     }
+}
+
+/// An emergency handed over while loaxa was down, and loaxa started `later` after the
+/// hand-over (the file's change time): what the journal then holds of it, what aired, and
+/// where the file went.
+fn emergency_found_after(later: chrono::Duration) -> (TempStation, Vec<Record>, Tape) {
+    let st = TempStation::new("", PLAN);
+    let file = st.tone("khan-cap/bao-bao.wav", 0.3);
+    // Measured once already, as the console measures what it hands over: the daemon on a
+    // fake clock then finds it ready at its first look, not after a real-time ingest.
+    drop(Journal::open(&st.journal()).unwrap());
+    let probes = loaxa::library::ProbeCache::default();
+    probes.attach(&st.journal());
+    probes.probe(&file).unwrap();
+    let handed = DateTime::<Utc>::from(loaxa::library::handed_at(
+        &std::fs::metadata(&file).unwrap(),
+    ));
+    let tape = Tape::default();
+    let clock = FakeClock::new(handed + later);
+    run_until(
+        &st,
+        Recorder::new(tape.clone()),
+        &clock,
+        handed + later + chrono::Duration::minutes(2),
+        vec![],
+    );
+    let rs = records(&st);
+    (st, rs, tape)
+}
+
+#[test]
+fn an_emergency_handed_over_while_loaxa_was_down_airs_within_its_age_and_never_after() {
+    crate::support::shared();
+    // Up eleven minutes later (the default limit is ten): not aired, journaled expired with
+    // its age, set aside.
+    let (st, rs, tape) = emergency_found_after(chrono::Duration::minutes(11));
+    assert_eq!(tape.count(), 0, "a stale emergency never airs");
+    assert_eq!(rs.len(), 1, "{rs:#?}");
+    assert_eq!(rs[0].outcome, Some(Outcome::Missed));
+    assert_eq!(rs[0].info.plan, "khan-cap");
+    match &rs[0].reason {
+        Some(Reason::Expired {
+            file,
+            age_seconds,
+            max_age_seconds,
+            ..
+        }) => {
+            assert_eq!(file, "khan-cap/bao-bao.wav");
+            assert!((660..=662).contains(age_seconds), "{age_seconds}");
+            assert_eq!(*max_age_seconds, 600);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!st.path().join("audio/khan-cap/bao-bao.wav").exists());
+    assert!(st
+        .path()
+        .join("audio/khan-cap/het-han/bao-bao.wav")
+        .is_file());
+    let text = rs[0].reason.as_ref().unwrap().text(loaxa::lang::Lang::Vi);
+    assert!(
+        text.contains("quá hạn") && text.contains("11 phút"),
+        "{text}"
+    );
+    let (code, out, _) = crate::support::bin::Loaxa::new(&st).args(["status"]).run();
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("TIN KHẨN CẤP QUÁ HẠN, KHÔNG PHÁT: khan-cap/bao-bao.wav"),
+        "{out}"
+    );
+    let (_, out, _) = crate::support::bin::Loaxa::new(&st)
+        .args(["log", "--outcome", "missed"])
+        .run();
+    assert!(out.contains("quá hạn"), "{out}");
+
+    // Up five minutes later: it airs, three times, and goes to da-phat/.
+    let (st, rs, tape) = emergency_found_after(chrono::Duration::minutes(5));
+    assert_eq!(rs.len(), 1, "{rs:#?}");
+    assert_eq!(rs[0].outcome, Some(Outcome::Completed));
+    assert_eq!(rs[0].clips.len(), 3);
+    assert_eq!(tape.count(), 1);
+    assert!(st
+        .path()
+        .join("audio/khan-cap/da-phat/bao-bao.wav")
+        .is_file());
 }

@@ -181,6 +181,8 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
         ["/var/lib/loaxa/audio /var/lib/loaxa/schedules"]
     );
     assert!(values("StateDirectory").is_empty() && values("RuntimeDirectory").is_empty());
+    // Room for the console's 512 connections and its own files, whatever the default.
+    assert_eq!(values("LimitNOFILE"), ["4096"]);
     assert_exposure_at_most(path, "loaxa-web.service", 2.5);
 }
 

@@ -175,6 +175,55 @@ fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emer
 }
 
 #[test]
+fn with_loaxa_stopped_the_console_says_an_emergency_will_not_air_now_and_the_api_answers_waiting() {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    st.tone("q/bao-lu.wav", 0.5);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    // Said before anything is pressed.
+    let page = op.get("/emergency");
+    assert!(
+        page.body.contains("id=\"not-running\"") && page.body.contains("loaxa không chạy"),
+        "{}",
+        page.body
+    );
+    let r = op.request(
+        "POST",
+        "/api/emergency",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", &token),
+        ],
+        br#"{"rel":"q/bao-lu.wav","confirm":true}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["state"], "waiting_for_loaxa");
+    assert_eq!(v["daemon_running"], false);
+    assert_eq!(v["max_age_seconds"], 600);
+    let m = v["message"].as_str().unwrap();
+    assert!(
+        m.contains("KHÔNG được phát") && m.contains("10 phút"),
+        "{m}"
+    );
+    assert!(!m.contains("phát ngay"), "{m}");
+    // The form says the same, not "airs now".
+    let r = op.post_multipart(
+        "/emergency",
+        &[
+            Part::Field("csrf", &token),
+            Part::Field("rel", "q/bao-lu.wav"),
+            Part::Field("confirm", "yes"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("loaxa không chạy"), "{}", r.body);
+    assert!(!r.body.contains("phát ngay như tin khẩn cấp"), "{}", r.body);
+}
+
+#[test]
 fn a_viewer_reads_every_page_and_can_change_nothing() {
     crate::support::alone();
     let st = queue_station("06:00");
@@ -588,11 +637,133 @@ fn the_console_stops_promptly_on_sigterm_even_with_a_live_page_open() {
             break;
         }
         assert!(
-            t.elapsed() < Duration::from_secs(8),
-            "still running after SIGTERM"
+            t.elapsed() < Duration::from_secs(3),
+            "still running 3 s after SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Regression: with no header timeout and no connection cap, 1,100 half-sent requests from
+/// the office network (no login needed) used up the console's 1,024 descriptors and it
+/// answered nobody; half-sent requests stayed open for minutes, and SIGTERM took 4 s.
+#[test]
+fn two_thousand_half_open_connections_do_not_keep_the_operator_out_and_are_closed_in_time() {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    let mut console = Console::start(&st);
+    let pid = console.child.id() as i32;
+    // The descriptors a service gets by default.
+    let limit = libc::rlimit {
+        rlim_cur: 1024,
+        rlim_max: 1024,
+    };
+    assert_eq!(
+        unsafe {
+            libc::prlimit(
+                pid,
+                libc::RLIMIT_NOFILE,
+                &raw const limit,
+                std::ptr::null_mut(),
+            )
+        },
+        0
+    );
+    let op = console.login(OPERATOR);
+    let addr = console.addr;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // From ten addresses, 200 each: a request line and half a header, then nothing.
+    let held: Vec<tokio::net::TcpStream> = rt.block_on(async {
+        let mut held = Vec::new();
+        for i in 0..2000u32 {
+            let from = std::net::SocketAddr::from(([127, 0, 0, 2 + (i % 10) as u8], 0));
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(from).unwrap();
+            let Ok(Ok(mut s)) =
+                tokio::time::timeout(Duration::from_secs(1), socket.connect(addr)).await
+            else {
+                continue;
+            };
+            use tokio::io::AsyncWriteExt;
+            let _ = s
+                .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Half: ").as_bytes())
+                .await;
+            held.push(s);
+        }
+        held
+    });
+    assert!(held.len() > 1500, "only {} connected", held.len());
+    // The operator is answered at once, every time.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let t = std::time::Instant::now();
+        let r = op.get("/");
+        assert_eq!(r.status, 200);
+        slowest = slowest.max(t.elapsed());
+    }
+    assert!(slowest < Duration::from_secs(1), "slowest page {slowest:?}");
+    let rss_kb = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap();
+    assert!(rss_kb < 64 * 1024, "the console grew to {rss_kb} kB");
+    // What the console accepted of them, it closes once their headers are 10 s late; an
+    // idle kept-alive connection too.
+    let (closed_half, closed_idle) = rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, 20], 0).into()).unwrap();
+        let mut half = socket.connect(addr).await.unwrap();
+        half.write_all(b"GET / HTTP/1.1\r\nHost: x").await.unwrap();
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(format!("GET /login HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let t = std::time::Instant::now();
+        let mut buf = vec![0u8; 65536];
+        let half_closed = async {
+            while half.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+            t.elapsed()
+        };
+        let mut buf2 = vec![0u8; 65536];
+        let idle_closed = async {
+            while idle.read(&mut buf2).await.is_ok_and(|n| n > 0) {}
+            t.elapsed()
+        };
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            futures_util::future::join(half_closed, idle_closed),
+        )
+        .await
+        .expect("the console closes late and idle connections")
+    });
+    assert!(
+        closed_half >= Duration::from_secs(9) && closed_half < Duration::from_secs(13),
+        "{closed_half:?}"
+    );
+    assert!(closed_idle < Duration::from_secs(13), "{closed_idle:?}");
+    // And with them all still open, SIGTERM stops it within 3 s.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "still running 3 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(held);
 }
 
 #[test]

@@ -46,9 +46,15 @@ pub(super) fn play(
     } else {
         return Err(not_found(err, lang, file));
     };
-    writeln!(
-        err,
-        "{}",
+    let said = if emergency && !live {
+        tr!(
+            lang,
+            "loaxa không chạy: tin khẩn cấp {} được phát tại đây, ngay bây giờ, ra {}",
+            "loaxa is not running: the emergency {} airs from here, now, to {}",
+            rel,
+            station.config.output.describe(lang)
+        )
+    } else {
         tr!(
             lang,
             "phát {} ra {}",
@@ -56,8 +62,8 @@ pub(super) fn play(
             rel,
             station.config.output.describe(lang)
         )
-    )
-    .map_err(io)?;
+    };
+    writeln!(err, "{said}").map_err(io)?;
     let mut journal =
         Journal::open(&station.config.journal).map_err(|e| Failure::Runtime(e.to_string()))?;
     let audio = AudioHandle::spawn(open_output(&station.config))

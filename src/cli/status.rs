@@ -198,6 +198,40 @@ pub(super) fn status(
         );
     }
 
+    // Stale emergencies set aside: this run's, or the last day's from the journal.
+    let expired: Vec<String> = match (&live, &journal) {
+        (Some(s), _) => s.expired.iter().map(|e| e.text(lang, tz)).collect(),
+        (None, Some(j)) => j
+            .records(now - chrono::Duration::days(1), now)
+            .map_err(|e| Failure::Runtime(e.to_string()))?
+            .into_iter()
+            .filter_map(|r| match r.reason {
+                Some(crate::journal::Reason::Expired {
+                    file,
+                    handed_at,
+                    age_seconds,
+                    max_age_seconds,
+                }) => Some(
+                    crate::status::Expired {
+                        file,
+                        handed_at,
+                        found_at: handed_at + chrono::Duration::seconds(age_seconds),
+                        max_age_seconds,
+                    }
+                    .text(lang, tz),
+                ),
+                _ => None,
+            })
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    if !expired.is_empty() {
+        let _ = writeln!(o);
+        for line in expired {
+            let _ = writeln!(o, "{line}");
+        }
+    }
+
     if let Some(s) = &live {
         if !s.rejected.is_empty() {
             let _ = writeln!(
@@ -244,6 +278,19 @@ pub(super) fn status(
         use crate::status::{ClipStatus, FolderMode};
         if f.mode == FolderMode::Emergency && f.clips.is_empty() {
             continue;
+        }
+        let waiting = f.clips.iter().any(|c| c.state == ClipStatus::Waiting);
+        if f.mode == FolderMode::Emergency && waiting && live.is_none() {
+            let _ = writeln!(
+                o,
+                "\n{}",
+                tr!(
+                    lang,
+                    "TIN KHẨN CẤP ĐANG CHỜ nhưng loaxa KHÔNG CHẠY: sẽ KHÔNG được phát cho đến khi loaxa chạy lại, và chỉ tin giao chưa quá {}",
+                    "EMERGENCY WAITING but loaxa is NOT RUNNING: it will NOT air until loaxa runs again, and then only if handed over less than {} before",
+                    lang.span(station.config.emergency_max_age.as_secs() as i64)
+                )
+            );
         }
         let mode = f.mode.label(lang);
         let _ = writeln!(

@@ -14,14 +14,14 @@ impl Daemon<'_> {
         let mut out = Vec::new();
         for dir in [self.config.emergency_dir.clone(), PLAY_DIR.to_string()] {
             let emergency = dir == self.config.emergency_dir;
-            let ready: Vec<String> = self
+            let ready: Vec<(String, std::path::PathBuf)> = self
                 .clips
                 .catalog
                 .queue(&dir)
                 .filter(|c| matches!(c.state, ClipState::Ready(_)))
-                .map(|c| c.rel.clone())
+                .map(|c| (c.rel.clone(), c.path.clone()))
                 .collect();
-            for rel in ready {
+            for (rel, path) in ready {
                 let queued = self
                     .timeline
                     .queue
@@ -47,6 +47,9 @@ impl Daemon<'_> {
                     topic: None,
                 };
                 let slot = if emergency {
+                    if self.expired(&rel, &path, &name) {
+                        continue;
+                    }
                     tracing::warn!(
                         "{}",
                         tr!(
@@ -56,15 +59,7 @@ impl Daemon<'_> {
                             name
                         )
                     );
-                    let mut slot = Slot::ad_hoc(
-                        EMERGENCY_PLAN,
-                        EMERGENCY_PLAN,
-                        tr!(lang, "Tin khẩn cấp: {name}", "Emergency: {name}"),
-                        crate::schedule::Priority::Emergency,
-                        vec![clip; self.config.emergency_repeat as usize],
-                    );
-                    slot.intro = emergency_intro(&self.config);
-                    slot
+                    self.emergency_slot(&name, clip)
                 } else {
                     tracing::info!(
                         "{}",
@@ -92,6 +87,78 @@ impl Daemon<'_> {
             }
         }
         out
+    }
+
+    /// The broadcast an emergency file makes: its intro, then the file as many times as
+    /// the station says.
+    fn emergency_slot(&self, name: &str, clip: crate::schedule::ClipRef) -> Slot {
+        let mut slot = Slot::ad_hoc(
+            EMERGENCY_PLAN,
+            EMERGENCY_PLAN,
+            tr!(self.lang(), "Tin khẩn cấp: {name}", "Emergency: {name}"),
+            crate::schedule::Priority::Emergency,
+            vec![clip; self.config.emergency_repeat as usize],
+        );
+        slot.intro = emergency_intro(&self.config);
+        slot
+    }
+
+    /// Whether an emergency file was handed over longer ago than the station allows. If it
+    /// was, it never airs: it is journaled as missed (expired, with its age), moved to its
+    /// folder's `het-han/` and shown in the status. Anything time-critical has an end.
+    fn expired(&mut self, rel: &str, path: &std::path::Path, name: &str) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        let handed_at = DateTime::<Utc>::from(crate::library::handed_at(&meta));
+        let now = self.clock.now();
+        let age = now - handed_at;
+        let max = chrono::Duration::from_std(self.config.emergency_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        if age <= max {
+            return false;
+        }
+        let clip = crate::schedule::ClipRef {
+            rel: rel.to_string(),
+            topic: None,
+        };
+        let p = Pending {
+            slot: self.emergency_slot(name, clip),
+            at: handed_at,
+            manual: true,
+            schedule_sha256: None,
+        };
+        let reason = Reason::Expired {
+            file: rel.to_string(),
+            handed_at,
+            age_seconds: age.num_seconds(),
+            max_age_seconds: max.num_seconds(),
+        };
+        match self.missed(&p, reason) {
+            Ok(Some(event)) => self.record(std::slice::from_ref(&event), now),
+            Ok(None) => {}
+            Err(e) => tracing::error!("{e}"),
+        }
+        if let Err(e) = self.clips.catalog.expire(rel) {
+            tracing::error!("{rel} → {}/: {e}", crate::catalog::EXPIRED_DIR);
+        }
+        let expired = &mut self.publishing.status.expired;
+        // A file that could not be moved is found again: said once.
+        if expired
+            .iter()
+            .any(|e| e.file == rel && e.handed_at == handed_at)
+        {
+            return true;
+        }
+        expired.push(crate::status::Expired {
+            file: rel.to_string(),
+            handed_at,
+            found_at: now,
+            max_age_seconds: max.num_seconds(),
+        });
+        let over = expired.len().saturating_sub(crate::status::Expired::KEEP);
+        expired.drain(..over);
+        true
     }
 
     /// The handed-over file an occurrence airs, if it came through a hand-over folder.

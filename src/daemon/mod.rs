@@ -427,6 +427,7 @@ impl<'a> Daemon<'a> {
                     output_lost_since: None,
                     journal_pending: 0,
                     journal_error: None,
+                    expired: Vec::new(),
                 },
                 written: None,
                 notifier: None,

@@ -117,6 +117,15 @@ pub enum Reason {
     },
     /// What went out was (nearly) silent: the source sent silence.
     DeadAir,
+    /// A hand-over (an emergency) found older than the station allows: a warning aired
+    /// hours late is worse than none.
+    Expired {
+        /// The file as it was handed over, under the audio folder.
+        file: String,
+        handed_at: DateTime<Utc>,
+        age_seconds: i64,
+        max_age_seconds: i64,
+    },
 }
 
 impl Reason {
@@ -218,6 +227,17 @@ impl Reason {
                     "what went out was (nearly) silent: the source sent silence",
                 )
                 .into(),
+            Reason::Expired {
+                age_seconds,
+                max_age_seconds,
+                ..
+            } => tr!(
+                lang,
+                "tin khẩn cấp quá hạn, không phát: giao cách đây {}, quá {} cho phép",
+                "a stale emergency, not aired: handed over {} before, beyond the {} allowed",
+                lang.span(*age_seconds),
+                lang.span(*max_age_seconds)
+            ),
             Reason::EndedEarly => lang
                 .pick(
                     "tệp kết thúc sớm hơn độ dài đo được",

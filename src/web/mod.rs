@@ -11,6 +11,7 @@
 
 mod api;
 pub(crate) mod auth;
+pub mod door;
 mod editor;
 mod memory;
 mod pages;
@@ -425,26 +426,22 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
-    let mut stopped = app.stopping.subscribe();
-    let server = axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let server = door::serve(router(app), listener, stopping.subscribe());
+    // Requests under way get a moment to finish; a client that holds its connection open
+    // does not keep the console from stopping (within the 3 s the service allows).
+    let deadline = async move {
         shutdown.await;
         stopping.send_replace(true);
-    });
-    // Requests under way get a few seconds to finish; a client that holds its connection
-    // open does not keep the console from stopping.
-    let deadline = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        tokio::time::sleep(STOP_GRACE).await;
     };
     tokio::select! {
         r = server => r,
         () = deadline => Ok(()),
     }
 }
+
+/// How long requests under way may take to finish once the console is asked to stop.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A clip named by the browser, confined to the audio folder: an audio file, no `..`, no
 /// absolute path, no link leading outside.
@@ -534,7 +531,7 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
         .max_blocking_threads(4)
         .build()
         .map_err(|source| WebError::Listen { addr, source })?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| WebError::Listen { addr, source })?;
@@ -560,7 +557,11 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
         serve(Arc::new(app), listener, crate::shutdown::stop_signal(None))
             .await
             .map_err(|source| WebError::Listen { addr, source })
-    })
+    });
+    // Disk work still under way (a page reading the journal) is not waited for: the console
+    // stops within the service's 3 s.
+    rt.shutdown_timeout(std::time::Duration::from_millis(300));
+    served
 }
 
 /// `loaxa web passwd`: sets an account's password in the configuration file.

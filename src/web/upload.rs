@@ -577,9 +577,9 @@ pub(super) async fn listen(
     }
 }
 
-/// Hands an existing clip to the emergency folder (copied, decoded, then linked in), and
-/// journals who did it.
-fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> {
+/// Hands an existing clip to the emergency folder (copied, decoded, then renamed in), and
+/// journals who did it. Says whether it airs now (the daemon runs) and what it will do.
+fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<(bool, String), Refusal> {
     let lang = v.lang;
     let source = super::confined(app, rel, lang)?;
     let dir = app.config.audio_dir.join(&app.config.emergency_dir);
@@ -619,11 +619,7 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<String, Refusal> 
         let _ = std::fs::remove_file(&target);
         return Err(r);
     }
-    Ok(tr!(
-        lang,
-        "đã giao {handed} cho loaxa: phát ngay như tin khẩn cấp",
-        "{handed} handed to loaxa: it airs now as an emergency"
-    ))
+    Ok(super::pages::handed_words(app, lang, &handed))
 }
 
 /// The Emergency page's form: a clip picked, or a file uploaded, and the confirmation.
@@ -678,12 +674,7 @@ pub(super) async fn emergency(
     let a = app.clone();
     let vv = v.clone();
     let done = tokio::task::spawn_blocking(move || match uploaded {
-        Some(u) if u.ok => Ok(tr!(
-            vv.lang,
-            "đã giao {} cho loaxa: phát ngay như tin khẩn cấp",
-            "{} handed to loaxa: it airs now as an emergency",
-            u.name
-        )),
+        Some(u) if u.ok => Ok(super::pages::handed_words(&a, vv.lang, &u.name)),
         Some(u) => Err(Refusal::Invalid(u.message)),
         None if !rel.is_empty() => hand_emergency(&a, &vv, &rel),
         None => Err(Refusal::Invalid(
@@ -694,7 +685,7 @@ pub(super) async fn emergency(
     })
     .await;
     match done {
-        Ok(Ok(message)) => {
+        Ok(Ok((_, message))) => {
             let a = app.clone();
             tokio::task::spawn_blocking(move || emergency_page(&a, &v, Some(message)))
                 .await
@@ -729,8 +720,27 @@ pub(super) async fn emergency_api(
         )
             .into_response();
     }
+    // Handed over either way; with loaxa stopped it is accepted, not aired: 202 and the
+    // state that says so, never "airs now".
     match blocking(&app, move |a| hand_emergency(a, &v, &req.rel)).await {
-        Ok(m) => Json(serde_json::json!({"ok": true, "message": m})).into_response(),
+        Ok((true, m)) => Json(serde_json::json!({
+            "ok": true,
+            "state": "airing",
+            "daemon_running": true,
+            "message": m
+        }))
+        .into_response(),
+        Ok((false, m)) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "ok": true,
+                "state": "waiting_for_loaxa",
+                "daemon_running": false,
+                "max_age_seconds": app.config.emergency_max_age.as_secs(),
+                "message": m
+            })),
+        )
+            .into_response(),
         Err(r) => r.into_response(),
     }
 }

@@ -193,6 +193,8 @@ pub(crate) struct Now {
     pub(crate) journal_error: Option<String>,
     pub(crate) rejected_files: Vec<crate::status::Rejected>,
     pub(crate) rejected_clips: Vec<(String, String)>,
+    /// Stale emergencies set aside, not aired, one line each.
+    pub(crate) expired: Vec<String>,
     pub(crate) chain_head: (i64, String),
     /// Console actions handed over and not yet journaled by the daemon.
     pub(crate) actions_waiting: usize,
@@ -339,6 +341,15 @@ impl App {
                 .map(|s| s.rejected.clone())
                 .unwrap_or_default(),
             rejected_clips,
+            expired: live
+                .as_ref()
+                .map(|s| {
+                    s.expired
+                        .iter()
+                        .map(|e| e.text(lang, self.config.timezone))
+                        .collect()
+                })
+                .unwrap_or_default(),
             chain_head: journal
                 .as_ref()
                 .map_or((0, String::new()), |j| (j.head().0, j.head().1.to_string())),
