@@ -82,9 +82,8 @@ fn main() {
     for _ in 0..PRESSES {
         pressed.push(unix_now());
         let r = op.post_multipart(
-            "/emergency",
+            &format!("/emergency?csrf={token}"),
             &[
-                Part::Field("csrf", &token),
                 Part::Field("rel", "q/bao.wav"),
                 Part::Field("confirm", "yes"),
             ],

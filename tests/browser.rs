@@ -150,7 +150,7 @@ fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
         b.go(&format!("{base}{page}"));
         b.wait_for("main", 10);
         assert_eq!(
-            b.count("form[method=post]:not([action='/logout'])"),
+            b.count("form[method=post]:not([action^='/logout'])"),
             0,
             "{page} offers a change"
         );
@@ -165,8 +165,8 @@ fn in_the_browser_a_viewer_finds_no_way_to_change_anything() {
     let status = b.run_async(
         POST,
         json!([
-            "/library/retire",
-            format!("csrf={}&rel=q%2Fa.wav", token.as_str().unwrap())
+            format!("/library/retire?csrf={}", token.as_str().unwrap()),
+            "rel=q%2Fa.wav"
         ]),
     );
     assert_eq!(status, json!(403));
@@ -196,8 +196,8 @@ fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
     let status = b.run_async(
         POST,
         json!([
-            "/library/retire",
-            format!("csrf={}&rel=q%2Fa.wav", token.as_str().unwrap())
+            format!("/library/retire?csrf={}", token.as_str().unwrap()),
+            "rel=q%2Fa.wav"
         ]),
     );
     assert_eq!(

@@ -41,9 +41,8 @@ fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_w
     let token = op.csrf.clone().unwrap();
     let clip = wav(1.0);
     let r = op.post_multipart(
-        "/library/upload",
+        &format!("/library/upload?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("folder", "q"),
             Part::File("file", "Bản tin sáng.wav", &clip),
         ],
@@ -140,18 +139,14 @@ fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emer
     let token = op.csrf.clone().unwrap();
     // Not confirmed: nothing happens.
     let r = op.post_multipart(
-        "/emergency",
-        &[
-            Part::Field("csrf", &token),
-            Part::Field("rel", "q/bao-lu.wav"),
-        ],
+        &format!("/emergency?csrf={token}"),
+        &[Part::Field("rel", "q/bao-lu.wav")],
     );
     assert_eq!(r.status, 422);
     assert!(files_in(&st.path().join("audio/khan-cap")).is_empty());
     let r = op.post_multipart(
-        "/emergency",
+        &format!("/emergency?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("rel", "q/bao-lu.wav"),
             Part::Field("confirm", "yes"),
         ],
@@ -211,9 +206,8 @@ fn with_loaxa_stopped_the_console_says_an_emergency_will_not_air_now_and_the_api
     assert!(!m.contains("phát ngay"), "{m}");
     // The form says the same, not "airs now".
     let r = op.post_multipart(
-        "/emergency",
+        &format!("/emergency?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("rel", "q/bao-lu.wav"),
             Part::Field("confirm", "yes"),
         ],
@@ -258,9 +252,7 @@ fn a_viewer_reads_every_page_and_can_change_nothing() {
             vec![("file", "test.toml"), ("base", ""), ("text", "")],
         ),
     ] {
-        let mut all = vec![("csrf", token.as_str())];
-        all.extend(fields);
-        let r = viewer.post_form(path, &all);
+        let r = viewer.post_form(&format!("{path}?csrf={token}"), &fields);
         assert_eq!(r.status, 403, "{path}");
     }
     assert!(st.path().join("audio/q/a.wav").is_file());
@@ -274,21 +266,21 @@ fn a_state_changing_request_without_the_csrf_token_is_refused() {
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
     for token in [None, Some("0".repeat(64))] {
-        let mut fields = vec![("rel", "q/a.wav")];
-        if let Some(t) = &token {
-            fields.push(("csrf", t));
-        }
+        let fields = vec![("rel", "q/a.wav")];
+        let with = |path: &str| match &token {
+            Some(t) => format!("{path}?csrf={t}"),
+            None => path.to_string(),
+        };
         for path in ["/library/retire", "/library/delete"] {
-            let r = op.post_form(path, &fields);
+            let r = op.post_form(&with(path), &fields);
             assert_eq!(r.status, 403, "{path} with {token:?}");
         }
-        let mut parts = vec![Part::Field("folder", "q")];
-        if let Some(t) = &token {
-            parts.insert(0, Part::Field("csrf", t));
-        }
         let clip = wav(0.5);
-        parts.push(Part::File("file", "b.wav", &clip));
-        let r = op.post_multipart("/library/upload", &parts);
+        let parts = vec![
+            Part::Field("folder", "q"),
+            Part::File("file", "b.wav", &clip),
+        ];
+        let r = op.post_multipart(&with("/library/upload"), &parts);
         assert_eq!(r.status, 403);
         let r = op.request(
             "POST",
@@ -298,16 +290,25 @@ fn a_state_changing_request_without_the_csrf_token_is_refused() {
         );
         assert_eq!(r.status, 403);
     }
+    // Regression: the multipart parser ran before the token was looked at ("Invalid
+    // boundary", 400). The token is checked before any body is read.
+    let r = op.request(
+        "POST",
+        "/emergency",
+        &[("Content-Type", "multipart/form-data")],
+        b"not a multipart body",
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
     // A page elsewhere cannot post here even with a token (its Origin says where it is).
     let token = op.csrf.clone().unwrap();
     let r = op.request(
         "POST",
-        "/library/retire",
+        &format!("/library/retire?csrf={token}"),
         &[
             ("Content-Type", "application/x-www-form-urlencoded"),
             ("Origin", "http://evil.example"),
         ],
-        format!("csrf={token}&rel=q%2Fa.wav").as_bytes(),
+        b"rel=q%2Fa.wav",
     );
     assert_eq!(r.status, 403);
     assert_eq!(files_in(&st.path().join("audio/q")), vec!["a.wav"]);
@@ -324,9 +325,8 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
     let clip = wav(0.5);
     // Path traversal in the name: only its last part is kept, inside the queue.
     let r = op.post_multipart(
-        "/library/upload",
+        &format!("/library/upload?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("folder", "q"),
             Part::File("file", "../../config/loaxa.wav", &clip),
         ],
@@ -337,9 +337,8 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
     // Into a folder that is no queue, or outside audio/.
     for folder in ["../config", "/etc", "khan-cap", ""] {
         let r = op.post_multipart(
-            "/library/upload",
+            &format!("/library/upload?csrf={token}"),
             &[
-                Part::Field("csrf", &token),
                 Part::Field("folder", folder),
                 Part::File("file", "x.wav", &clip),
             ],
@@ -371,12 +370,8 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
     // Not audio, by name or by content.
     for (name, bytes) in [("x.exe", &clip[..]), ("gia.wav", &b"not audio at all"[..])] {
         let r = op.post_multipart(
-            "/library/upload",
-            &[
-                Part::Field("csrf", &token),
-                Part::Field("folder", "q"),
-                Part::File("file", name, bytes),
-            ],
+            &format!("/library/upload?csrf={token}"),
+            &[Part::Field("folder", "q"), Part::File("file", name, bytes)],
         );
         assert_eq!(r.status, 422, "{name}: {}", r.body);
     }
@@ -387,9 +382,8 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
     std::fs::rename(st.path().join("audio/q"), &kept).ok();
     std::os::unix::fs::symlink(outside.path(), st.path().join("audio/q")).unwrap();
     let r = op.post_multipart(
-        "/library/upload",
+        &format!("/library/upload?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("folder", "q"),
             Part::File("file", "x.wav", &clip),
         ],
@@ -419,14 +413,13 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
     assert_eq!(r.status, 413, "{}", r.body);
     // Truncated: the connection closes mid-file.
     let mut body = crate::support::web::multipart(&[
-        Part::Field("csrf", &token),
         Part::Field("folder", "q"),
         Part::File("file", "cut.wav", &clip),
     ]);
     let full = body.len();
     body.truncate(full / 2);
     let head = format!(
-        "POST /library/upload HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={}\r\nAccept: application/json\r\nContent-Length: {full}\r\n\r\n",
+        "POST /library/upload?csrf={token} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={}\r\nAccept: application/json\r\nContent-Length: {full}\r\n\r\n",
         op.addr,
         op.cookie.clone().unwrap(),
         crate::support::web::BOUNDARY
@@ -471,8 +464,9 @@ fn requests_without_a_session_get_nothing_and_a_foreign_host_is_not_served() {
     for api in ["/api/status", "/api/log", "/metrics"] {
         assert_eq!(anon.get(api).status, 401, "{api}");
     }
+    // A change without a session is refused outright (not sent to log in with its body).
     let r = anon.post_form("/library/retire", &[("rel", "q/a.wav")]);
-    assert_eq!(r.status, 303);
+    assert_eq!(r.status, 401);
     assert!(st.path().join("audio/q/a.wav").is_file());
     // A name that rebinds to 127.0.0.1 is not this console.
     let r =
@@ -910,7 +904,7 @@ fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothi
         ],
         b"rel=q%2Fa.wav",
     );
-    assert_eq!(r.status, 303, "to the login page");
+    assert_eq!(r.status, 401, "no session: refused");
     assert!(st.path().join("audio/q/a.wav").is_file());
     let r = anon.request(
         "GET",
@@ -985,28 +979,30 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
         );
     };
     for (who, client, token, want) in [
-        ("no session", &anon, Some(token.as_str()), 303),
+        ("no session", &anon, Some(token.as_str()), 401),
         ("no token", &op, None, 403),
     ] {
+        let with = |path: &str| match token {
+            Some(t) => format!("{path}?csrf={t}"),
+            None => path.to_string(),
+        };
         for (path, fields) in &forms {
-            let mut all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            if let Some(t) = token {
-                all.push(("csrf", t));
-            }
-            assert_eq!(client.post_form(path, &all).status, want, "{path}, {who}");
+            let all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(
+                client.post_form(&with(path), &all).status,
+                want,
+                "{path}, {who}"
+            );
         }
         for path in multiparts {
-            let mut parts = vec![
+            let parts = vec![
                 Part::Field("folder", "q"),
                 Part::Field("rel", "q/a.wav"),
                 Part::Field("confirm", "yes"),
                 Part::File("file", "b.wav", &clip),
             ];
-            if let Some(t) = token {
-                parts.insert(0, Part::Field("csrf", t));
-            }
             assert_eq!(
-                client.post_multipart(path, &parts).status,
+                client.post_multipart(&with(path), &parts).status,
                 want,
                 "{path}, {who}"
             );
@@ -1017,11 +1013,7 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
             &[("Content-Type", "application/json")],
             br#"{"rel":"q/a.wav","confirm":true}"#,
         );
-        assert_eq!(
-            r.status,
-            if want == 303 { 401 } else { 403 },
-            "/api/emergency, {who}"
-        );
+        assert_eq!(r.status, want, "/api/emergency, {who}");
         unchanged(who);
     }
 
@@ -1060,14 +1052,12 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
         ("/library/delete", vec![("rel", "/etc/passwd")], 404),
         ("/library/delete", vec![("rel", long.as_str())], 404),
     ] {
-        let mut all = vec![("csrf", token.as_str())];
-        all.extend(fields);
-        let r = op.post_form(path, &all);
+        let r = op.post_form_csrf(path, &fields);
         assert_eq!(
             r.status,
             want,
             "{path} {:?}",
-            &all[1..]
+            &fields
                 .iter()
                 .map(|(k, v)| (k, &v[..v.len().min(40)]))
                 .collect::<Vec<_>>()
@@ -1076,17 +1066,16 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
     // Bytes that are not UTF-8, and a login name far too long: refused, nothing breaks.
     let r = op.request(
         "POST",
-        "/library/retire",
+        &format!("/library/retire?csrf={token}"),
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        format!("csrf={token}&rel=q%2F%FF%FE.wav").as_bytes(),
+        b"rel=q%2F%FF%FE.wav",
     );
     assert!((400..500).contains(&r.status), "{}", r.status);
     let r = anon.post_form("/login", &[("user", &long), ("password", &long)]);
     assert_eq!(r.status, 401);
     let r = op.post_multipart(
-        "/emergency",
+        &format!("/emergency?csrf={token}"),
         &[
-            Part::Field("csrf", &token),
             Part::Field("rel", "../config/loaxa.toml"),
             Part::Field("confirm", "yes"),
         ],

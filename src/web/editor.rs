@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::blocking;
 use super::view::{render, Chrome};
-use super::{check_csrf, App, Refusal, Visitor};
+use super::{App, Refusal, Visitor};
 use crate::diagnostic::Diagnostic;
 use crate::lang::Lang;
 use crate::mailbox::What;
@@ -187,7 +187,6 @@ pub(super) async fn edit(
 
 #[derive(Deserialize)]
 pub(super) struct EditForm {
-    csrf: Option<String>,
     file: String,
     base: String,
     text: String,
@@ -225,9 +224,6 @@ fn checked_page(
 
 /// "Check": shows the located errors and the diff; offers to save only a text without errors.
 pub(super) async fn check_form(app: &Arc<App>, v: Visitor, f: EditForm) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     match blocking(app, move |a| checked_page(a, &v, &f, None)).await {
         Ok((p, errors)) => {
             let mut r = render(&p);
@@ -253,9 +249,6 @@ pub(super) async fn save(
     Extension(v): Extension<Visitor>,
     Form(f): Form<EditForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
         let name = checked_name(&f.file, lang)?;
@@ -284,7 +277,6 @@ pub(super) async fn save(
             a,
             &v,
             &EditForm {
-                csrf: None,
                 file: name.clone(),
                 base: sha(&f.text),
                 text: f.text.clone(),

@@ -136,6 +136,8 @@ impl Visitor {
 pub(crate) enum Refusal {
     /// No session: to the login page.
     LoggedOut,
+    /// No session for a change or an API call: refused, nothing read.
+    NotLoggedIn(Lang),
     /// A viewer, or a change without its CSRF token.
     Forbidden(String),
     NotFound,
@@ -152,6 +154,14 @@ impl IntoResponse for Refusal {
             Refusal::LoggedOut => {
                 return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
             }
+            Refusal::NotLoggedIn(lang) => (
+                StatusCode::UNAUTHORIZED,
+                lang.pick(
+                    "chưa đăng nhập hoặc phiên đã hết hạn: hãy đăng nhập lại (/login)",
+                    "not logged in, or the session has ended: log in again (/login)",
+                )
+                .to_string(),
+            ),
             Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, t),
             Refusal::NotFound => (StatusCode::NOT_FOUND, "404".to_string()),
             Refusal::TooLarge(t) => (StatusCode::PAYLOAD_TOO_LARGE, t),
@@ -251,15 +261,17 @@ async fn guard(
         }
     }
     let headers = req.headers();
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if session.is_none() && !open {
-        let r = if api {
-            (StatusCode::UNAUTHORIZED, "login required").into_response()
+        // A page asked for is shown after logging in; a change or an API call is refused
+        // (401), its body unread.
+        let r = if api || changes {
+            Refusal::NotLoggedIn(lang).into_response()
         } else {
             Refusal::LoggedOut.into_response()
         };
         return secure(r);
     }
-    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if changes {
         // A change must come from a page of this console. Browsers say where a request comes
         // from in `Sec-Fetch-Site`, whatever the referrer policy; `Origin`, when it is not
@@ -300,13 +312,15 @@ async fn guard(
                     .into_response(),
                 );
             }
-            // The token comes in a header (scripts) or is checked by the form handler
-            // (plain forms and uploads), which reads the body.
-            if let Some(t) = headers.get("x-csrf-token").and_then(|t| t.to_str().ok()) {
-                if !auth::same_token(t, &s.csrf) {
-                    return secure(csrf_refused(lang).into_response());
-                }
-                req.extensions_mut().insert(CsrfChecked);
+            // The token comes in a header (scripts) or in the form's address (plain forms
+            // and uploads): checked here, before any body is read.
+            let token = headers
+                .get("x-csrf-token")
+                .and_then(|t| t.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| query_value(req.uri().query(), "csrf"));
+            if !token.is_some_and(|t| auth::same_token(&t, &s.csrf)) {
+                return secure(csrf_refused(lang).into_response());
             }
         }
     }
@@ -319,9 +333,14 @@ async fn guard(
     secure(next.run(req).await)
 }
 
-/// Marks a request whose CSRF token came in its header and matched.
-#[derive(Clone, Copy)]
-pub(crate) struct CsrfChecked;
+/// A value of a request's query string, by name.
+fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
 
 fn csrf_refused(lang: Lang) -> Refusal {
     Refusal::Forbidden(
@@ -331,14 +350,6 @@ fn csrf_refused(lang: Lang) -> Refusal {
         )
         .into(),
     )
-}
-
-/// Checks a form's CSRF token against the session's.
-fn check_csrf(v: &Visitor, token: Option<&str>) -> Result<(), Refusal> {
-    match (token, &v.session) {
-        (Some(t), Some(s)) if auth::same_token(t, &s.csrf) => Ok(()),
-        _ => Err(csrf_refused(v.lang)),
-    }
 }
 
 fn secure(mut r: Response) -> Response {

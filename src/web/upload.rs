@@ -19,7 +19,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::blocking;
 use super::pages::{emergency_page, ClipPage};
 use super::view::{render, Chrome};
-use super::{check_csrf, App, CsrfChecked, Refusal, Visitor, UPLOAD_LIMIT};
+use super::{App, Refusal, Visitor, UPLOAD_LIMIT};
 use crate::lang::Lang;
 use crate::mailbox::What;
 use crate::tr;
@@ -256,7 +256,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
 pub(super) async fn upload(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    checked: Option<Extension<CsrfChecked>>,
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
@@ -264,7 +263,6 @@ pub(super) async fn upload(
     if let Some(r) = declared_too_large(&headers, lang) {
         return r.into_response();
     }
-    let mut csrf_ok = checked.is_some();
     let mut folder: Option<String> = None;
     let mut results = Vec::new();
     loop {
@@ -286,18 +284,8 @@ pub(super) async fn upload(
             }
         };
         match field.name().unwrap_or("") {
-            "csrf" => {
-                let t = field.text().await.unwrap_or_default();
-                if check_csrf(&v, Some(&t)).is_err() {
-                    return super::csrf_refused(lang).into_response();
-                }
-                csrf_ok = true;
-            }
             "folder" => folder = Some(field.text().await.unwrap_or_default()),
             "file" => {
-                if !csrf_ok {
-                    return super::csrf_refused(lang).into_response();
-                }
                 let raw = field.file_name().unwrap_or("").to_string();
                 if raw.is_empty() {
                     continue;
@@ -326,9 +314,6 @@ pub(super) async fn upload(
             _ => while let Ok(Some(_)) = field.chunk().await {},
         }
     }
-    if !csrf_ok {
-        return super::csrf_refused(lang).into_response();
-    }
     let status = if results.iter().all(|r| r.ok) && !results.is_empty() {
         StatusCode::OK
     } else {
@@ -354,7 +339,6 @@ pub(super) async fn upload(
 
 #[derive(Deserialize)]
 pub(super) struct RelForm {
-    csrf: Option<String>,
     rel: String,
 }
 
@@ -383,9 +367,6 @@ pub(super) async fn retire(
     Extension(v): Extension<Visitor>,
     Form(f): Form<RelForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
         let path = super::confined(a, &f.rel, lang)?;
@@ -425,9 +406,6 @@ pub(super) async fn delete(
     Extension(v): Extension<Visitor>,
     Form(f): Form<RelForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     let done = blocking(&app, move |a| -> Result<String, Refusal> {
         let lang = v.lang;
         let path = super::confined(a, &f.rel, lang)?;
@@ -461,7 +439,6 @@ fn finish(done: Result<String, Refusal>) -> Response {
 
 #[derive(Deserialize)]
 pub(super) struct SidecarForm {
-    csrf: Option<String>,
     rel: String,
     #[serde(default)]
     title: String,
@@ -487,9 +464,6 @@ pub(super) async fn save_sidecar(
     Extension(v): Extension<Visitor>,
     Form(f): Form<SidecarForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
         let path = super::confined(a, &f.rel, lang)?;
@@ -626,7 +600,6 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<(bool, String), R
 pub(super) async fn emergency(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    checked: Option<Extension<CsrfChecked>>,
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
@@ -634,21 +607,16 @@ pub(super) async fn emergency(
     if let Some(r) = declared_too_large(&headers, lang) {
         return r.into_response();
     }
-    let mut csrf_ok = checked.is_some();
     let mut confirmed = false;
     let mut rel = String::new();
     let mut uploaded: Option<Uploaded> = None;
     while let Ok(Some(mut field)) = form.next_field().await {
         match field.name().unwrap_or("") {
-            "csrf" => {
-                let t = field.text().await.unwrap_or_default();
-                csrf_ok = check_csrf(&v, Some(&t)).is_ok();
-            }
             "confirm" => confirmed = field.text().await.unwrap_or_default() == "yes",
             "rel" => rel = field.text().await.unwrap_or_default(),
             "file" => {
                 let raw = field.file_name().unwrap_or("").to_string();
-                if raw.is_empty() || !csrf_ok || !confirmed {
+                if raw.is_empty() || !confirmed {
                     while let Ok(Some(_)) = field.chunk().await {}
                     continue;
                 }
@@ -657,9 +625,6 @@ pub(super) async fn emergency(
             }
             _ => while let Ok(Some(_)) = field.chunk().await {},
         }
-    }
-    if !csrf_ok {
-        return super::csrf_refused(lang).into_response();
     }
     if !confirmed {
         return Refusal::Invalid(
@@ -707,12 +672,8 @@ pub(super) struct EmergencyRequest {
 pub(super) async fn emergency_api(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    checked: Option<Extension<CsrfChecked>>,
     Json(req): Json<EmergencyRequest>,
 ) -> Response {
-    if checked.is_none() {
-        return super::csrf_refused(v.lang).into_response();
-    }
     if !req.confirm {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -205,11 +205,10 @@ impl Client {
     }
 
     /// A form post carrying this session's CSRF token.
+    /// Posts a form as the console's pages do: the session's CSRF token in the address.
     pub fn post_form_csrf(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let token = self.csrf.clone().unwrap_or_default();
-        let mut all = vec![("csrf", token.as_str())];
-        all.extend_from_slice(fields);
-        self.post_form(path, &all)
+        self.post_form(&format!("{path}?csrf={token}"), fields)
     }
 
     pub fn post_multipart(&self, path: &str, parts: &[Part<'_>]) -> Response {

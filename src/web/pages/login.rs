@@ -13,7 +13,7 @@ use crate::lang::Lang;
 use crate::mailbox::What;
 use crate::tr;
 use crate::web::view::{render, Chrome};
-use crate::web::{auth, check_csrf, App, Refusal, Visitor};
+use crate::web::{auth, App, Refusal, Visitor};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -109,19 +109,10 @@ pub(in crate::web) async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub(in crate::web) struct CsrfOnly {
-    csrf: Option<String>,
-}
-
 pub(in crate::web) async fn logout(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = check_csrf(&v, f.csrf.as_deref()) {
-        return r.into_response();
-    }
     if let Some(id) = &v.session_id {
         app.gate.end(id);
     }
