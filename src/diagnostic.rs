@@ -74,6 +74,26 @@ impl Diagnostic {
     }
 
     /// A problem with a whole file (it cannot be read, say), reported at 1:1.
+    /// Bytes that are not UTF-8, said at the first one that is not (none if they all are):
+    /// a schedule saved in another encoding must be refused where it goes wrong, not read
+    /// with its letters replaced.
+    pub fn not_utf8(file: &Path, bytes: &[u8], lang: crate::lang::Lang) -> Option<Self> {
+        let at = std::str::from_utf8(bytes).err()?.valid_up_to();
+        // The lossy text is the bytes themselves up to `at`, where it puts U+FFFD.
+        let text = String::from_utf8_lossy(bytes);
+        Some(Self::error(
+            file,
+            &text,
+            at..at + '\u{FFFD}'.len_utf8(),
+            crate::tr!(
+                lang,
+                "không phải văn bản UTF-8 (byte 0x{:02X}): hãy lưu tệp ở mã UTF-8",
+                "not UTF-8 text (byte 0x{:02X}): save the file as UTF-8",
+                bytes[at]
+            ),
+        ))
+    }
+
     pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,

@@ -128,6 +128,86 @@ fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_ve
     assert_eq!(r.status, 422);
 }
 
+/// Regressions: a browser sends every line with CRLF, and each save rewrote all 67 lines of
+/// an LF file (and its version hash); a text that was not UTF-8 was saved with U+FFFD in
+/// place of its letters and the daemon applied it.
+#[test]
+fn a_schedule_saved_from_a_browser_keeps_its_line_endings_and_text_not_utf8_is_refused_where_it_breaks(
+) {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let file = st.path().join("schedules/test.toml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let sha = crate::support::sha256_hex(before.as_bytes());
+    let token = op.csrf.clone().unwrap();
+    // Not UTF-8 (Latin-1 "Chuyên" on line 2): refused at its line and column, nothing saved.
+    let mut raw = format!("file=test.toml&base={sha}&text=").into_bytes();
+    let bad = before.replacen('\n', "\n# Chuy\u{1}n\n", 1);
+    for b in bad.bytes() {
+        match b {
+            1 => raw.extend_from_slice(b"%EA"),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => raw.push(b),
+            b => raw.extend_from_slice(format!("%{b:02X}").as_bytes()),
+        }
+    }
+    for path in ["/timetable/edit", "/timetable/save"] {
+        let r = op.request(
+            "POST",
+            &format!("{path}?csrf={token}"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &raw,
+        );
+        assert_eq!(r.status, 422, "{path}: {}", r.body);
+        assert!(
+            r.body.contains("test.toml:2:7") && r.body.contains("UTF-8"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    // The same refusal for a file written so on disk, by `validate`.
+    std::fs::write(st.path().join("schedules/latin1.toml"), b"# Chuy\xEAn\n").unwrap();
+    let (code, _, err) = crate::support::bin::Loaxa::new(&st)
+        .args(["validate", "--lang", "en"])
+        .run();
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("latin1.toml:1:7") && err.contains("not UTF-8"),
+        "{err}"
+    );
+    std::fs::remove_file(st.path().join("schedules/latin1.toml")).unwrap();
+    // CRLF from the browser into an LF file: only the changed line changes.
+    let good = before.replace("\"06:00\"", "\"06:30\"");
+    let r = op.post_form_csrf(
+        "/timetable/save",
+        &[
+            ("file", "test.toml"),
+            ("base", &sha),
+            ("text", &good.replace('\n', "\r\n")),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
+    // A CRLF file stays CRLF.
+    let crlf = good.replace('\n', "\r\n");
+    std::fs::write(&file, &crlf).unwrap();
+    let r = op.post_form_csrf(
+        "/timetable/save",
+        &[
+            ("file", "test.toml"),
+            ("base", &crate::support::sha256_hex(crlf.as_bytes())),
+            ("text", &before.replace('\n', "\r\n")),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before.replace('\n', "\r\n")
+    );
+}
+
 #[test]
 fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emergency() {
     crate::support::alone();

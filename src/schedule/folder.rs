@@ -28,8 +28,16 @@ pub fn read_folder(dir: &Path) -> std::io::Result<Vec<(PathBuf, std::io::Result<
         .collect())
 }
 
-/// A file that could not be read, said at the file.
+/// A file that could not be read, said at the file (or where it stops being UTF-8).
 pub(super) fn unreadable(path: &Path, e: &std::io::Error, lang: Lang) -> Diagnostic {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        if let Some(d) = std::fs::read(path)
+            .ok()
+            .and_then(|b| Diagnostic::not_utf8(path, &b, lang))
+        {
+            return d;
+        }
+    }
     Diagnostic::whole_file(
         path,
         tr!(lang, "không đọc được tệp: {e}", "cannot read the file: {e}"),

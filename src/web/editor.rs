@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -185,11 +185,78 @@ pub(super) async fn edit(
     })
 }
 
-#[derive(Deserialize)]
+/// The editor's form: the file, the version it was opened at, and the text.
 pub(super) struct EditForm {
     file: String,
     base: String,
     text: String,
+}
+
+impl EditForm {
+    /// Decodes the form's body strictly: a text that is not UTF-8 is refused where it goes
+    /// wrong (a lenient decoder would save U+FFFD in place of its letters), and its lines
+    /// end as the file's do (a browser sends every line with CRLF; a new file gets LF).
+    fn read(app: &App, body: &[u8], lang: Lang) -> Result<EditForm, Refusal> {
+        let mut fields: std::collections::HashMap<String, Vec<u8>> = Default::default();
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let mut kv = pair.splitn(2, |b| *b == b'=');
+            let key = percent_decoded(kv.next().unwrap_or_default());
+            let value = percent_decoded(kv.next().unwrap_or_default());
+            fields.insert(String::from_utf8_lossy(&key).into_owned(), value);
+        }
+        let mut take = |name: &str| fields.remove(name).unwrap_or_default();
+        let (file, base, text) = (take("file"), take("base"), take("text"));
+        let file = String::from_utf8(file).map_err(|_| {
+            Refusal::Invalid(
+                lang.pick("tên tệp không hợp lệ", "invalid file name")
+                    .into(),
+            )
+        })?;
+        let base = String::from_utf8_lossy(&base).into_owned();
+        if let Some(d) = Diagnostic::not_utf8(std::path::Path::new(&file), &text, lang) {
+            return Err(Refusal::Invalid(d.render(lang)));
+        }
+        let text = String::from_utf8(text).unwrap_or_default();
+        let (current, _) = on_disk(app, &checked_name(&file, lang)?);
+        Ok(EditForm {
+            text: same_line_endings(&text, &current),
+            file,
+            base,
+        })
+    }
+}
+
+/// `+` and `%XX` decoded to bytes, whatever they make.
+fn percent_decoded(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `text` with its lines ending as `current`'s do: CRLF if the file on disk has them, LF
+/// otherwise — so a save from a browser changes only the lines the operator changed.
+fn same_line_endings(text: &str, current: &str) -> String {
+    let lf = text.replace("\r\n", "\n");
+    if current.contains("\r\n") {
+        lf.replace('\n', "\r\n")
+    } else {
+        lf
+    }
 }
 
 fn checked_page(
@@ -239,18 +306,23 @@ pub(super) async fn check_form(app: &Arc<App>, v: Visitor, f: EditForm) -> Respo
 pub(super) async fn check(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    Form(f): Form<EditForm>,
+    body: axum::body::Bytes,
 ) -> Response {
-    check_form(&app, v, f).await
+    let lang = v.lang;
+    match blocking(&app, move |a| EditForm::read(a, &body, lang)).await {
+        Ok(f) => check_form(&app, v, f).await,
+        Err(r) => r.into_response(),
+    }
 }
 
 pub(super) async fn save(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    Form(f): Form<EditForm>,
+    body: axum::body::Bytes,
 ) -> Response {
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
+        let f = EditForm::read(a, &body, lang)?;
         let name = checked_name(&f.file, lang)?;
         let (_, current) = on_disk(a, &name);
         if current != f.base {
@@ -297,6 +369,19 @@ pub(super) async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_is_decoded_to_bytes_and_lines_end_as_the_files_do() {
+        assert_eq!(
+            percent_decoded(b"a+b%C3%AA%0D%0A%zz%4"),
+            "a bê\r\n%zz%4".as_bytes()
+        );
+        assert_eq!(percent_decoded(b"%FF%FE"), [0xFF, 0xFE]);
+        // A browser sends CRLF; an LF file (or a new one) keeps LF, a CRLF file keeps CRLF.
+        assert_eq!(same_line_endings("a\r\nb\r\n", "x\n"), "a\nb\n");
+        assert_eq!(same_line_endings("a\r\nb\r\n", ""), "a\nb\n");
+        assert_eq!(same_line_endings("a\r\nb\n", "x\r\ny\r\n"), "a\r\nb\r\n");
+    }
 
     #[test]
     fn a_diff_keeps_adds_and_removes_lines() {
