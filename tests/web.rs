@@ -297,6 +297,63 @@ fn with_loaxa_stopped_the_console_says_an_emergency_will_not_air_now_and_the_api
     assert!(!r.body.contains("phát ngay như tin khẩn cấp"), "{}", r.body);
 }
 
+/// Regression: bad values in an address were read as "the default" (`from=0000-00-00` gave
+/// the last week, `format=../../etc/passwd` gave HTML), and `/api/log` answered the whole
+/// journal at once.
+#[test]
+fn bad_values_in_an_address_are_refused_in_vietnamese_and_the_log_api_answers_a_page_at_a_time() {
+    crate::support::alone();
+    let st = crate::report::september();
+    let console = Console::start(&st);
+    let viewer = console.login(VIEWER);
+    for (path, says) in [
+        ("/api/log?from=0000-00-00", "ngày không hợp lệ «0000-00-00»"),
+        ("/log?to=2025-02-30", "ngày không hợp lệ «2025-02-30»"),
+        (
+            "/log.csv?from=2025-09-30&to=2025-09-01",
+            "khoảng ngày không hợp lệ",
+        ),
+        ("/api/log?outcome=ok", "kết quả không hợp lệ «ok»"),
+        ("/api/log?limit=100000", "giới hạn không hợp lệ"),
+        ("/api/log?cursor=-1", "địa chỉ có giá trị không hợp lệ"),
+        ("/log?page=abc", "địa chỉ có giá trị không hợp lệ"),
+        (
+            "/report/download?format=../../etc/passwd",
+            "định dạng không hợp lệ",
+        ),
+        ("/report?month=2025-13", "tháng không hợp lệ «2025-13»"),
+        ("/api/report?quarter=2025-Q5", "quý không hợp lệ «2025-Q5»"),
+    ] {
+        let r = viewer.get(path);
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(r.body.contains(says), "{path}: {}", r.body);
+        assert!(!r.body.contains("Failed to"), "{path}: {}", r.body);
+    }
+    // A page at a time, each to the next by its cursor, the whole month once.
+    let month = "/api/log?from=2025-09-01&to=2025-09-30";
+    let all: serde_json::Value = serde_json::from_str(&viewer.get(month).body).unwrap();
+    let total = all["total"].as_u64().unwrap() as usize;
+    assert!(total > 20, "{total}");
+    assert_eq!(all["records"].as_array().unwrap().len(), total.min(200));
+    let mut seen = Vec::new();
+    let mut cursor = Some(0u64);
+    while let Some(c) = cursor {
+        let page: serde_json::Value =
+            serde_json::from_str(&viewer.get(&format!("{month}&limit=7&cursor={c}")).body).unwrap();
+        let records = page["records"].as_array().unwrap();
+        assert!(records.len() <= 7);
+        seen.extend(
+            records
+                .iter()
+                .map(|r| r["key"].as_str().unwrap().to_string()),
+        );
+        cursor = page["next"].as_u64();
+    }
+    assert_eq!(seen.len(), total);
+    seen.dedup();
+    assert_eq!(seen.len(), total, "no record twice");
+}
+
 #[test]
 fn a_viewer_reads_every_page_and_can_change_nothing() {
     crate::support::alone();
@@ -924,7 +981,7 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
         "{metrics}"
     );
     let log: serde_json::Value = serde_json::from_str(&viewer.get("/api/log").body).unwrap();
-    assert_eq!(log[0]["outcome"], "completed");
+    assert_eq!(log["records"][0]["outcome"], "completed");
     let csv = viewer.get("/log.csv");
     assert!(
         csv.body.starts_with("scheduled_local,timezone,plan,slot"),

@@ -7,7 +7,9 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::web::input::Query;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -107,9 +109,33 @@ pub(super) async fn clips(State(app): State<Arc<App>>) -> Response {
     json(blocking(&app, super::pages::library_of).await)
 }
 
-/// `GET /api/log?from=&to=&plan=&slot=&topic=&outcome=`: the journal's records.
-pub(super) async fn log(State(app): State<Arc<App>>, Query(f): Query<LogFilter>) -> Response {
-    json(blocking(&app, move |a| f.select(a)).await)
+/// `GET /api/log?from=&to=&plan=&slot=&topic=&outcome=&limit=&cursor=`: the journal's
+/// records, a page at a time: `next` is the cursor of the page after, while there is one.
+pub(super) async fn log(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Query(f): Query<LogFilter>,
+) -> Response {
+    let lang = v.lang;
+    json(
+        blocking(&app, move |a| {
+            let (from, to) = f.days(a, lang)?;
+            let all = f.select(a, lang)?;
+            let start = f.cursor.unwrap_or(0).min(all.len());
+            let limit = f.limit.unwrap_or(super::pages::API_LIMIT);
+            let end = (start + limit).min(all.len());
+            Ok(serde_json::json!({
+                "station": a.config.station_name,
+                "timezone": a.config.timezone.to_string(),
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "total": all.len(),
+                "records": &all[start..end],
+                "next": (end < all.len()).then_some(end),
+            }))
+        })
+        .await,
+    )
 }
 
 /// `GET /api/report?month=2025-09` (or `quarter=2025-Q3`): the report as JSON.

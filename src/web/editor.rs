@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::web::input::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -306,7 +308,7 @@ pub(super) async fn check_form(app: &Arc<App>, v: Visitor, f: EditForm) -> Respo
 pub(super) async fn check(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    body: axum::body::Bytes,
+    crate::web::input::Body(body): crate::web::input::Body,
 ) -> Response {
     let lang = v.lang;
     match blocking(&app, move |a| EditForm::read(a, &body, lang)).await {
@@ -318,7 +320,7 @@ pub(super) async fn check(
 pub(super) async fn save(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    body: axum::body::Bytes,
+    crate::web::input::Body(body): crate::web::input::Body,
 ) -> Response {
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;

@@ -13,6 +13,7 @@ mod api;
 pub(crate) mod auth;
 pub mod door;
 mod editor;
+mod input;
 mod memory;
 mod pages;
 mod passwd;
@@ -145,6 +146,8 @@ pub(crate) enum Refusal {
     TooLarge(String),
     /// The request itself is wrong (an upload that does not decode, a bad name).
     Invalid(String),
+    /// A value in the address the console does not understand (a bad date, a format).
+    BadRequest(String),
     Failed(String),
 }
 
@@ -166,6 +169,7 @@ impl IntoResponse for Refusal {
             Refusal::NotFound => (StatusCode::NOT_FOUND, "404".to_string()),
             Refusal::TooLarge(t) => (StatusCode::PAYLOAD_TOO_LARGE, t),
             Refusal::Invalid(t) => (StatusCode::UNPROCESSABLE_ENTITY, t),
+            Refusal::BadRequest(t) => (StatusCode::BAD_REQUEST, t),
             Refusal::Failed(t) => (StatusCode::INTERNAL_SERVER_ERROR, t),
         };
         (code, view::message_page(&text)).into_response()
@@ -212,7 +216,14 @@ async fn guard(
             .map_or(host, |(n, _)| n);
         if !matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
             return secure(
-                (StatusCode::MISDIRECTED_REQUEST, "host not served here").into_response(),
+                (
+                    StatusCode::MISDIRECTED_REQUEST,
+                    lang.pick(
+                        "địa chỉ này không phải của bảng điều khiển loaxa",
+                        "this host name is not served here",
+                    ),
+                )
+                    .into_response(),
             );
         }
     }
@@ -238,7 +249,14 @@ async fn guard(
             Ok(Ok(s)) => session = Some(s),
             Ok(Err(auth::Login::Wait(_))) => {
                 return secure(
-                    (StatusCode::TOO_MANY_REQUESTS, "too many failed logins").into_response(),
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        lang.pick(
+                            "đăng nhập sai quá nhiều lần: hãy đợi rồi thử lại",
+                            "too many failed logins: wait, then try again",
+                        ),
+                    )
+                        .into_response(),
                 )
             }
             _ => {
@@ -251,7 +269,11 @@ async fn guard(
                     sha256: None,
                     detail: Some(format!("HTTP Basic, {path}")),
                 });
-                let mut r = (StatusCode::UNAUTHORIZED, "wrong credentials").into_response();
+                let mut r = (
+                    StatusCode::UNAUTHORIZED,
+                    lang.pick("sai tên hoặc mật khẩu", "wrong user name or password"),
+                )
+                    .into_response();
                 r.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"loaxa\", charset=\"UTF-8\""),

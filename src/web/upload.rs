@@ -7,10 +7,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
+
+use super::input::{Form, JsonBody, Upload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -257,7 +259,7 @@ pub(super) async fn upload(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
     headers: HeaderMap,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> Response {
     let lang = v.lang;
     if let Some(r) = declared_too_large(&headers, lang) {
@@ -601,7 +603,7 @@ pub(super) async fn emergency(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
     headers: HeaderMap,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> Response {
     let lang = v.lang;
     if let Some(r) = declared_too_large(&headers, lang) {
@@ -672,12 +674,15 @@ pub(super) struct EmergencyRequest {
 pub(super) async fn emergency_api(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
-    Json(req): Json<EmergencyRequest>,
+    JsonBody(req): JsonBody<EmergencyRequest>,
 ) -> Response {
     if !req.confirm {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({"ok": false, "message": "confirm must be true"})),
+            Json(serde_json::json!({"ok": false, "message": v.lang.pick(
+                "chưa xác nhận: gửi \"confirm\": true",
+                "not confirmed: send \"confirm\": true"
+            )})),
         )
             .into_response();
     }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::web::input::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -13,6 +15,7 @@ use serde::Deserialize;
 use crate::journal::Outcome;
 use crate::lang::Lang;
 use crate::report::html_escape;
+use crate::tr;
 use crate::web::view::{render, Chrome};
 use crate::web::{App, Refusal, Visitor};
 
@@ -32,25 +35,85 @@ pub(in crate::web) struct LogFilter {
     pub(in crate::web) outcome: String,
     #[serde(default)]
     pub(in crate::web) page: Option<usize>,
+    /// `/api/log`: how many records at most ([`API_LIMIT`] unless it says, never more than
+    /// [`API_MAX`]), and where to go on from (the `next` of the answer before).
+    #[serde(default)]
+    pub(in crate::web) limit: Option<usize>,
+    #[serde(default)]
+    pub(in crate::web) cursor: Option<usize>,
 }
+
+/// Records in one `/api/log` answer, unless the request says fewer or more.
+pub(in crate::web) const API_LIMIT: usize = 200;
+/// The most records one `/api/log` answer holds: a request cannot ask for the whole journal.
+pub(in crate::web) const API_MAX: usize = 1000;
+/// The longest span one request covers.
+const MAX_DAYS: i64 = 400;
 
 pub(in crate::web) const PAGE_SIZE: usize = 50;
 
 impl LogFilter {
-    /// The dates it covers (the last seven days unless it says).
-    pub(in crate::web) fn days(&self, app: &App) -> (NaiveDate, NaiveDate) {
+    /// The dates it covers (the last seven days unless it says), once every value it holds
+    /// is one the console understands: a bad date or outcome is refused (400), never read
+    /// as "the default".
+    pub(in crate::web) fn days(
+        &self,
+        app: &App,
+        lang: Lang,
+    ) -> Result<(NaiveDate, NaiveDate), Refusal> {
+        let date = |s: &str| -> Result<Option<NaiveDate>, Refusal> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            s.parse().map(Some).map_err(|_| {
+                Refusal::BadRequest(tr!(
+                    lang,
+                    "ngày không hợp lệ «{s}»: cần dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-15",
+                    "invalid date “{s}”: expected YEAR-MONTH-DAY, e.g. 2025-09-15"
+                ))
+            })
+        };
         let today = Utc::now().with_timezone(&app.config.timezone).date_naive();
-        let to = self.to.parse().unwrap_or(today);
-        let from = self.from.parse().unwrap_or(to - Duration::days(6));
-        (from, to)
+        let to = date(&self.to)?.unwrap_or(today);
+        let from = date(&self.from)?.unwrap_or(to - Duration::days(6));
+        if from > to || (to - from).num_days() > MAX_DAYS {
+            return Err(Refusal::BadRequest(tr!(
+                lang,
+                "khoảng ngày không hợp lệ: từ {from} đến {to} (tối đa {MAX_DAYS} ngày)",
+                "invalid range: from {from} to {to} (at most {MAX_DAYS} days)"
+            )));
+        }
+        if !self.outcome.is_empty()
+            && !crate::history::Filter::OUTCOMES.contains(&self.outcome.as_str())
+        {
+            return Err(Refusal::BadRequest(tr!(
+                lang,
+                "kết quả không hợp lệ «{}»: chọn một trong {}",
+                "invalid outcome “{}”: pick one of {}",
+                self.outcome,
+                crate::history::Filter::OUTCOMES.join(", ")
+            )));
+        }
+        if self.limit.is_some_and(|l| l == 0 || l > API_MAX) {
+            return Err(Refusal::BadRequest(tr!(
+                lang,
+                "giới hạn không hợp lệ: từ 1 đến {API_MAX}",
+                "invalid limit: from 1 to {API_MAX}"
+            )));
+        }
+        Ok((from, to))
     }
 
     /// The records it selects, in schedule order.
-    pub(in crate::web) fn select(&self, app: &App) -> Result<Vec<crate::journal::Record>, Refusal> {
+    pub(in crate::web) fn select(
+        &self,
+        app: &App,
+        lang: Lang,
+    ) -> Result<Vec<crate::journal::Record>, Refusal> {
+        let (from, to) = self.days(app, lang)?;
         let Some(journal) = app.journal()? else {
             return Ok(Vec::new());
         };
-        let (from, to) = self.days(app);
         let tz = app.config.timezone;
         let records = journal
             .records(
@@ -181,7 +244,7 @@ pub(in crate::web) async fn log(
     let lang = v.lang;
     let filter = f.clone();
     let rows = crate::web::blocking(&app, move |a| {
-        let all = filter.select(a)?;
+        let all = filter.select(a, lang)?;
         let total = all.len();
         let pages = total.div_ceil(PAGE_SIZE).max(1);
         let page = filter.page.unwrap_or(1).clamp(1, pages);
@@ -206,9 +269,10 @@ pub(in crate::web) async fn log(
     .await;
     // The form shows the dates it covers, said or not.
     let mut f = f;
-    let (from, to) = f.days(&app);
-    f.from = from.to_string();
-    f.to = to.to_string();
+    if let Ok((from, to)) = f.days(&app, lang) {
+        f.from = from.to_string();
+        f.to = to.to_string();
+    }
     match rows {
         Ok((total, page, pages, rows)) => render(&LogPage {
             c: Chrome::new(&app, &v, "log"),
@@ -230,7 +294,7 @@ pub(in crate::web) fn log_csv_text(
     f: &LogFilter,
     lang: Lang,
 ) -> Result<String, Refusal> {
-    let (from, to) = f.days(app);
+    let (from, to) = f.days(app, lang)?;
     let view = crate::history::View {
         station: &app.config.station_name,
         tz: app.config.timezone,
@@ -238,7 +302,7 @@ pub(in crate::web) fn log_csv_text(
         from,
         to,
     };
-    Ok(view.csv(&f.select(app)?))
+    Ok(view.csv(&f.select(app, lang)?))
 }
 
 pub(in crate::web) async fn log_csv(

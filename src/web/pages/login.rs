@@ -6,7 +6,9 @@ use askama::Template;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Extension;
+
+use crate::web::input::Form;
 use serde::Deserialize;
 
 use crate::lang::Lang;

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::web::input::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -32,19 +34,21 @@ impl ReportQuery {
         let lang = app.lang();
         if !self.quarter.is_empty() {
             return Period::quarter(&self.quarter).ok_or_else(|| {
-                Refusal::Invalid(tr!(
+                Refusal::BadRequest(tr!(
                     lang,
-                    "quý có dạng 2025-Q3",
-                    "a quarter looks like 2025-Q3"
+                    "quý không hợp lệ «{}»: quý có dạng 2025-Q3",
+                    "invalid quarter “{}”: a quarter looks like 2025-Q3",
+                    self.quarter
                 ))
             });
         }
         if !self.month.is_empty() {
             return Period::month(&self.month).ok_or_else(|| {
-                Refusal::Invalid(tr!(
+                Refusal::BadRequest(tr!(
                     lang,
-                    "tháng có dạng 2025-09",
-                    "a month looks like 2025-09"
+                    "tháng không hợp lệ «{}»: tháng có dạng 2025-09",
+                    "invalid month “{}”: a month looks like 2025-09",
+                    self.month
                 ))
             });
         }
@@ -259,6 +263,15 @@ pub(in crate::web) async fn report_download(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let lang = v.lang;
+    if !matches!(q.format.as_str(), "" | "html" | "xlsx" | "csv" | "json") {
+        return Refusal::BadRequest(tr!(
+            lang,
+            "định dạng không hợp lệ «{}»: chọn html, xlsx, csv hoặc json",
+            "invalid format “{}”: pick html, xlsx, csv or json",
+            q.format
+        ))
+        .into_response();
+    }
     let built = crate::web::blocking(&app, move |a| {
         let period = q.period(a)?;
         let r = build_report(a, period, lang)?;
