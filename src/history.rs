@@ -58,7 +58,12 @@ fn local(tz: Tz, t: Option<DateTime<Utc>>, fmt: &str) -> String {
 /// How a record ended, in words (a broadcast not ended is said so): the one label the log
 /// and the console show.
 pub fn outcome(r: &Record, lang: Lang) -> String {
-    r.outcome.map_or_else(
+    outcome_label(Filter::outcome_code(r), lang)
+}
+
+/// The words for an outcome code of [`Filter::OUTCOMES`] (the log filter's choices).
+pub fn outcome_label(code: &str, lang: Lang) -> String {
+    Outcome::parse(code).map_or_else(
         || {
             lang.pick("đang phát / chưa kết thúc", "on air / not ended")
                 .to_string()

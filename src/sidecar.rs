@@ -38,6 +38,10 @@ impl Mode {
     }
 }
 
+/// The priorities a clip's sidecar may give it: an emergency is not a clip's setting but a
+/// file handed to the emergency folder. The console offers exactly these.
+pub const CLIP_PRIORITIES: [Priority; 2] = [Priority::Normal, Priority::Priority];
+
 /// A clip's sidecar, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClipMeta {
@@ -198,7 +202,7 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
         }
     }
     let priority = raw.priority.as_ref().and_then(|p| {
-        let parsed = Priority::parse(p.get_ref()).filter(|p| *p != Priority::Emergency);
+        let parsed = Priority::parse(p.get_ref()).filter(|p| CLIP_PRIORITIES.contains(p));
         if parsed.is_none() {
             c.error(
                 p.span(),

@@ -354,6 +354,67 @@ fn bad_values_in_an_address_are_refused_in_vietnamese_and_the_log_api_answers_a_
     assert_eq!(seen.len(), total, "no record twice");
 }
 
+/// The `<option>`s of a page's `<select id="…">`: (value, label).
+fn options(page: &str, id: &str) -> Vec<(String, String)> {
+    let start = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no select #{id}"));
+    let end = start + page[start..].find("</select>").unwrap();
+    page[start..end]
+        .split("<option value=\"")
+        .skip(1)
+        .map(|o| {
+            let (value, rest) = o.split_once('"').unwrap();
+            let label = rest.split_once('>').unwrap().1.split('<').next().unwrap();
+            (value.to_string(), label.to_string())
+        })
+        .collect()
+}
+
+/// Regression: the clip page offered the priorities `normal`, `high`, `emergency` where the
+/// parser takes `normal` and `priority`, so no clip could be marked priority from the console;
+/// ids had to be typed. Every choice a form offers is one its parser takes, in Vietnamese.
+#[test]
+fn every_choice_a_form_offers_is_one_its_parser_takes_and_is_said_in_vietnamese() {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.5);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let page = op.get("/library/clip?rel=q%2Fa.wav").body;
+    let priorities = options(&page, "priority");
+    assert_eq!(
+        priorities,
+        [
+            ("".into(), "".into()),
+            ("normal".into(), "thông thường".into()),
+            ("priority".into(), "ưu tiên".into())
+        ]
+    );
+    let topics = options(&page, "topic");
+    assert_eq!(topics[1], ("a".into(), "a — Chủ đề A".into()));
+    for (field, choices) in [("priority", &priorities), ("topic", &topics)] {
+        for (value, _) in choices {
+            let r = op.post_form_csrf("/library/clip", &[("rel", "q/a.wav"), (field, value)]);
+            assert_eq!(r.status, 303, "{field} = {value}: {}", r.body);
+        }
+    }
+    let log = op.get("/log").body;
+    let outcomes = options(&log, "outcome");
+    assert_eq!(outcomes.len(), 1 + 6);
+    for (value, label) in &outcomes[1..] {
+        assert_ne!(value, label, "said in Vietnamese");
+        assert_eq!(
+            op.get(&format!("/log?outcome={value}")).status,
+            200,
+            "{value}"
+        );
+    }
+    assert_eq!(options(&log, "plan")[1].0, "kh");
+    assert_eq!(options(&log, "slot")[1].0, "s");
+    assert_eq!(options(&log, "topic")[1].0, "a");
+}
+
 #[test]
 fn a_viewer_reads_every_page_and_can_change_nothing() {
     crate::support::alone();

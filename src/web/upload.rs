@@ -508,6 +508,8 @@ pub(super) async fn save_sidecar(
                 until: f.until,
                 times: f.times,
                 priority: f.priority,
+                priorities: super::view::Choice::clip_priorities(lang),
+                topics: a.declared().topics,
             });
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(r);

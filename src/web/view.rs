@@ -127,9 +127,77 @@ pub(crate) async fn asset(UrlPath(name): UrlPath<String>) -> Response {
         .into_response()
 }
 
+/// One choice a form offers: the value it sends (what the parser takes), and what the
+/// operator reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+}
+
+impl Choice {
+    fn new(value: impl Into<String>, label: impl Into<String>) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+        }
+    }
+
+    /// The priorities a clip may be given, as the sidecar parser takes them.
+    pub(crate) fn clip_priorities(lang: Lang) -> Vec<Choice> {
+        crate::sidecar::CLIP_PRIORITIES
+            .iter()
+            .map(|p| Choice::new(p.code(), p.label(lang)))
+            .collect()
+    }
+
+    /// The outcomes the log filters by.
+    pub(crate) fn outcomes(lang: Lang) -> Vec<Choice> {
+        crate::history::Filter::OUTCOMES
+            .iter()
+            .map(|o| Choice::new(*o, crate::history::outcome_label(o, lang)))
+            .collect()
+    }
+}
+
+/// What the schedules in force declare, for the forms to offer rather than have typed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Declared {
+    pub(crate) plans: Vec<Choice>,
+    pub(crate) slots: Vec<Choice>,
+    /// Plan items, each `key — description`.
+    pub(crate) topics: Vec<Choice>,
+}
+
 impl App {
     pub(crate) fn lang(&self) -> Lang {
         self.config.language
+    }
+
+    /// The plans, slots and plan items the schedules declare (none if they cannot be read).
+    pub(crate) fn declared(&self) -> Declared {
+        let Ok(loaded) = self.station() else {
+            return Declared::default();
+        };
+        let files = &loaded.station.schedules.files;
+        let mut d = Declared::default();
+        for f in files {
+            d.plans.push(Choice::new(
+                &f.plan.id,
+                format!("{} — {}", f.plan.id, f.plan.title),
+            ));
+            for (key, what) in &f.plan.topics {
+                d.topics.push(Choice::new(key, format!("{key} — {what}")));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in loaded.station.schedules.slots() {
+            if seen.insert(s.id.clone()) {
+                d.slots
+                    .push(Choice::new(&s.id, format!("{} — {}", s.id, s.title)));
+            }
+        }
+        d
     }
 
     /// The station with its schedules as they stand on disk (a broken file left out and

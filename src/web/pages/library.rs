@@ -122,6 +122,8 @@ pub(in crate::web) struct ClipPage {
     pub(in crate::web) until: String,
     pub(in crate::web) times: String,
     pub(in crate::web) priority: String,
+    pub(in crate::web) priorities: Vec<crate::web::view::Choice>,
+    pub(in crate::web) topics: Vec<crate::web::view::Choice>,
 }
 
 #[derive(Deserialize)]
@@ -160,5 +162,7 @@ pub(in crate::web) async fn clip(
         until: get("until"),
         times: get("times"),
         priority: get("priority"),
+        priorities: crate::web::view::Choice::clip_priorities(v.lang),
+        topics: app.declared().topics,
     })
 }
