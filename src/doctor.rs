@@ -19,6 +19,26 @@ pub enum Level {
     Fail,
 }
 
+impl Level {
+    /// The verdict in words, for the console's Health page.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Level::Ok => lang.pick("tốt", "fine"),
+            Level::Warn => lang.pick("cần xem", "check"),
+            Level::Fail => lang.pick("lỗi", "failing"),
+        }
+    }
+
+    /// The style a page gives it.
+    pub fn class(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Fail => "bad",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub level: Level,

@@ -46,12 +46,39 @@ impl ClipError {
             ClipError::Undecodable { reason, .. } => {
                 tr!(
                     lang,
-                    "tệp bị hỏng hoặc không phải âm thanh: {reason}",
-                    "damaged or not audio: {reason}"
+                    "tệp bị hỏng hoặc không phải âm thanh: {}",
+                    "damaged or not audio: {}",
+                    decoder_words(reason, lang)
                 )
             }
         }
     }
+}
+
+/// A decoder's reason in the operator's language. The reason is kept as the decoder gave it
+/// (the journal and the clip cache store it so); the phrases an operator meets are said in
+/// Vietnamese, anything else is marked as the technical detail it is.
+fn decoder_words(reason: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    if reason.starts_with("The format of the data has not been recognized") {
+        return "không nhận ra định dạng âm thanh".into();
+    }
+    if reason == "no audio samples" {
+        return "không có mẫu âm thanh nào".into();
+    }
+    // "decodes to 1.2 s of the 60.0 s its header declares"
+    if let Some(rest) = reason.strip_prefix("decodes to ") {
+        let nums: Vec<&str> = rest
+            .split(' ')
+            .filter(|w| w.parse::<f64>().is_ok())
+            .collect();
+        if let [got, declared] = nums[..] {
+            return format!("chỉ giải mã được {got} giây trong {declared} giây mà tệp khai báo");
+        }
+    }
+    format!("lỗi giải mã (chi tiết kỹ thuật: {reason})")
 }
 
 /// What loaxa measured of a clip file.

@@ -83,6 +83,20 @@ pub struct OnAir {
     pub priority: Priority,
     pub scheduled_at: DateTime<Utc>,
     pub clips: Vec<String>,
+    /// A plan's slot aired by hand (`run --rehearse`), not by the plan.
+    #[serde(default)]
+    pub rehearsal: bool,
+}
+
+impl OnAir {
+    /// How it airs, in words: its priority, or that it is a rehearsal.
+    pub fn kind(&self, lang: Lang) -> &'static str {
+        if self.rehearsal {
+            lang.pick("phát thử", "rehearsal")
+        } else {
+            self.priority.label(lang)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

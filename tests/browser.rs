@@ -206,6 +206,17 @@ fn in_the_browser_a_state_changing_request_without_the_csrf_token_is_refused() {
         "redirected to the library after retiring"
     );
     assert!(st.path().join("audio/q/da-phat/a.wav").is_file());
+    // Pressed on the page, the library then says what was done, once.
+    st.tone("q/b.wav", 0.5);
+    b.go(&format!("{base}/library"));
+    b.wait_for("button.retire", 10);
+    b.click("button.retire");
+    b.wait_for("#done", 10);
+    let done = b.text("#done");
+    assert!(done.contains("đã cho nghỉ q/b.wav"), "{done}");
+    b.go(&format!("{base}/library"));
+    b.wait_for("main", 10);
+    assert_eq!(b.count("#done"), 0, "said once");
 }
 
 /// Not a check: `scripts/console-screenshots.sh` runs it to save a picture of every page of
@@ -261,4 +272,91 @@ fn screenshots_of_every_page() {
         }
     }
     let _ = stop(daemon);
+}
+
+/// Regression: on a phone (390 px) the Library was 461 px wide, the Log 551, Health 663 (the
+/// chain hash did not wrap), and a long file name stretched the Library to 1,762 px. Every
+/// page fits a phone and a laptop, with long names and hashes in it — and every letter is
+/// drawn in the font the console serves, tone marks in place.
+#[test]
+fn in_the_browser_every_page_fits_a_phone_and_a_laptop_without_scrolling_sideways() {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    let long = format!(
+        "q/{}.wav",
+        "Thông-báo-lịch-tiêm-chủng-mở-rộng-cho-trẻ-em-dưới-năm-tuổi-tại-trạm-y-tế-xã"
+    );
+    st.tone(&long, 0.3);
+    st.tone("q/a.wav", 0.3);
+    // A journal with a broadcast of it: the Log, the Report and Health have rows and hashes.
+    let (code, _, err) = crate::support::bin::Loaxa::new(&st)
+        .args(["play", &long])
+        .run();
+    assert_eq!(code, 0, "{err}");
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    let rel = long.replace('/', "%2F");
+    let mut wide = Vec::new();
+    for (w, h) in [(390, 844), (1366, 768)] {
+        let Some(b) = Browser::start(w, h) else {
+            return;
+        };
+        b.log_in(&base, OPERATOR);
+        for page in [
+            "/".to_string(),
+            "/timetable".into(),
+            "/timetable/edit?file=test.toml".into(),
+            "/library".into(),
+            format!("/library/clip?rel={rel}"),
+            "/emergency".into(),
+            "/log".into(),
+            "/report".into(),
+            "/health".into(),
+        ] {
+            b.go(&format!("{base}{page}"));
+            b.wait_for("main", 10);
+            let over = b.run(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                json!([]),
+            );
+            if over.as_i64().unwrap_or(0) > 0 {
+                // Which elements reach past the screen's edge, to say what to fix.
+                let culprits = b.run(
+                    "const w = document.documentElement.clientWidth;
+                     return Array.from(document.querySelectorAll('main *'))
+                       .filter((e) => e.getBoundingClientRect().right > w + 1)
+                       .slice(-3)
+                       .map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+                    json!([]),
+                );
+                wide.push(format!("{page} at {w} px: {over} px too wide: {culprits}"));
+            }
+        }
+        // The console's own font, loaded and used (not the PC's).
+        b.go(&format!("{base}/timetable/edit?file=test.toml"));
+        b.wait_for("#text", 10);
+        let fonts = b.run_async(
+            "const done = arguments[arguments.length - 1];
+             document.fonts.ready.then(() => done([
+               getComputedStyle(document.body).fontFamily,
+               getComputedStyle(document.getElementById('text')).fontFamily,
+               document.fonts.check('16px \"loaxa sans\"', 'Kế hoạch tuyên truyền'),
+               document.fonts.check('16px \"loaxa mono\"', 'Kế hoạch tuyên truyền'),
+               Array.from(document.fonts).filter((f) => f.status === 'loaded').length
+             ]));",
+            json!([]),
+        );
+        assert!(
+            fonts[0].as_str().unwrap().starts_with("\"loaxa sans\""),
+            "{fonts}"
+        );
+        assert!(
+            fonts[1].as_str().unwrap().starts_with("\"loaxa mono\""),
+            "{fonts}"
+        );
+        assert_eq!(fonts[2], json!(true), "{fonts}");
+        assert_eq!(fonts[3], json!(true), "{fonts}");
+        assert!(fonts[4].as_i64().unwrap() >= 2, "{fonts}");
+    }
+    assert!(wide.is_empty(), "{wide:#?}");
 }

@@ -114,7 +114,11 @@ fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_ve
         "/timetable/save",
         &[("file", "test.toml"), ("base", &sha), ("text", &good)],
     );
-    assert_eq!(r.status, 200, "{}", r.body);
+    // Redirected after the post, to the editor saying it was saved: a reload posts nothing.
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.header("location").unwrap().to_string();
+    assert_eq!(to, "/timetable/edit?file=test.toml&saved=true");
+    assert!(op.get(&to).body.contains("id=\"saved\""));
     assert_eq!(
         std::fs::read_to_string(st.path().join("schedules/test.toml")).unwrap(),
         good
@@ -188,7 +192,7 @@ fn a_schedule_saved_from_a_browser_keeps_its_line_endings_and_text_not_utf8_is_r
             ("text", &good.replace('\n', "\r\n")),
         ],
     );
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), good);
     // A CRLF file stays CRLF.
     let crlf = good.replace('\n', "\r\n");
@@ -201,7 +205,7 @@ fn a_schedule_saved_from_a_browser_keeps_its_line_endings_and_text_not_utf8_is_r
             ("text", &before.replace('\n', "\r\n")),
         ],
     );
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         before.replace('\n', "\r\n")
@@ -426,6 +430,7 @@ fn a_viewer_reads_every_page_and_can_change_nothing() {
         "/",
         "/timetable",
         "/library",
+        "/library/clip?rel=q%2Fa.wav",
         "/emergency",
         "/log",
         "/health",

@@ -89,6 +89,7 @@ impl Daemon<'_> {
             priority: p.slot.priority,
             scheduled_at: p.at,
             clips: clips.iter().map(|c| c.rel.clone()).collect(),
+            rehearsal: p.manual && ![EMERGENCY_PLAN, MANUAL_PLAN].contains(&p.slot.plan.as_str()),
         });
         self.publish_status(true);
         let started = broadcast::started_event(&prepared, self.audio.output_name());

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::lang::Lang;
 use crate::tr;
-pub use url::{percent_encode, Url};
+pub use url::{percent_decode, percent_encode, Url};
 
 /// How long a read may wait before the peer counts as stalled.
 pub const TIMEOUT: Duration = Duration::from_secs(5);

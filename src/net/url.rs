@@ -144,6 +144,28 @@ pub fn percent_encode(s: &str) -> String {
         .collect()
 }
 
+/// `+` and `%XX` decoded to bytes, whatever they make (a form's field, a cookie).
+pub fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
         .then(|| &text[prefix.len()..])
@@ -152,6 +174,17 @@ fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding_takes_what_encoding_makes_and_leaves_broken_escapes() {
+        assert_eq!(
+            percent_decode(b"a+b%C3%AA%0D%0A%zz%4"),
+            "a bê\r\n%zz%4".as_bytes()
+        );
+        assert_eq!(percent_decode(b"%FF%FE"), [0xFF, 0xFE]);
+        let s = "Đã xóa q/bản tin.mp3";
+        assert_eq!(percent_decode(percent_encode(s).as_bytes()), s.as_bytes());
+    }
 
     #[test]
     fn addresses_parse_with_their_ports_paths_and_credentials() {

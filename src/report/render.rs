@@ -90,8 +90,8 @@ impl Report {
         (until < end).then(|| {
             tr!(
                 self.lang,
-                "Lưu ý: nhật ký ghi đến {}; các lần phát sau thời điểm đó sẽ được đối soát khi loaxa chạy lại.",
-                "Note: the journal runs to {}; occurrences after that are accounted when loaxa next runs.",
+                "Lưu ý: nhật ký ghi đến {}; các lần phát sau thời điểm đó chưa được đối soát trong báo cáo này.",
+                "Note: the journal runs to {}; occurrences after that are not yet accounted in this report.",
                 until.with_timezone(&self.tz).format("%Y-%m-%d %H:%M:%S")
             )
         })

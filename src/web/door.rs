@@ -79,6 +79,7 @@ pub async fn serve(
     router: Router,
     listener: TcpListener,
     mut stopping: watch::Receiver<bool>,
+    lang: crate::lang::Lang,
 ) -> std::io::Result<()> {
     let open = Arc::new(Mutex::new(Open::default()));
     let mut refused_said = false;
@@ -101,8 +102,13 @@ pub async fn serve(
             // Closed unanswered: nothing is read from a client over its share.
             if !refused_said {
                 tracing::warn!(
-                    "too many connections (from {}): new ones are closed until some end",
-                    peer.ip()
+                    "{}",
+                    crate::tr!(
+                        lang,
+                        "quá nhiều kết nối (từ {}): kết nối mới bị đóng cho đến khi bớt",
+                        "too many connections (from {}): new ones are closed until some end",
+                        peer.ip()
+                    )
                 );
                 refused_said = true;
             }

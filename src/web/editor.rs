@@ -128,35 +128,52 @@ pub(super) fn diff(old: &str, new: &str) -> Vec<DiffLine> {
         }
     }
     let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
+    let mut all = Vec::new();
+    let line = |kind, l: &str| DiffLine {
+        kind,
+        line: l.to_string(),
+    };
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
-            out.push(DiffLine {
-                kind: "same",
-                line: a[i].to_string(),
-            });
+            all.push(line("same", a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(DiffLine {
-                kind: "add",
-                line: b[j].to_string(),
-            });
-            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // The old line before the new one that replaces it.
+            all.push(line("del", a[i]));
+            i += 1;
         } else {
-            out.push(DiffLine {
-                kind: "del",
-                line: a[i].to_string(),
-            });
-            i += 1;
+            all.push(line("add", b[j]));
+            j += 1;
+        }
+    }
+    // Only the changed lines, each with a little context; `skip` stands for what is left out.
+    let near = |k: usize| {
+        let lo = k.saturating_sub(DIFF_CONTEXT);
+        let hi = (k + DIFF_CONTEXT).min(all.len().saturating_sub(1));
+        (lo..=hi).any(|x| all[x].kind != "same")
+    };
+    let keep: Vec<bool> = (0..all.len()).map(near).collect();
+    let mut out = Vec::new();
+    for (k, l) in all.into_iter().enumerate() {
+        if keep[k] {
+            out.push(l);
+        } else if k == 0 || keep[k - 1] {
+            out.push(line("skip", "…"));
         }
     }
     out
 }
 
+/// Unchanged lines shown around each change.
+const DIFF_CONTEXT: usize = 2;
+
 #[derive(Deserialize)]
 pub(super) struct FileQuery {
     file: String,
+    /// Set by the redirect after a save: the page says it was saved.
+    #[serde(default)]
+    saved: bool,
 }
 
 pub(super) async fn edit(
@@ -174,16 +191,35 @@ pub(super) async fn edit(
     } else {
         text
     };
+    // Just saved: said so, with the warnings the saved text still has.
+    let (saved, diagnostics) = if q.saved {
+        let lang = v.lang;
+        let said = tr!(
+            lang,
+            "đã lưu {name}; loaxa áp dụng ngay",
+            "{name} saved; loaxa applies it at once"
+        );
+        let (n, t) = (name.clone(), text.clone());
+        let warnings = blocking(&app, move |a| validate_text(a, &n, &t, lang))
+            .await
+            .unwrap_or_default();
+        (
+            Some(said),
+            warnings.iter().map(|d| d.render(lang)).collect(),
+        )
+    } else {
+        (None, Vec::new())
+    };
     render(&EditPage {
         c: Chrome::new(&app, &v, "timetable"),
         file: name,
         base,
         text,
-        diagnostics: Vec::new(),
+        diagnostics,
         has_errors: false,
         diff: Vec::new(),
         checked: false,
-        saved: None,
+        saved,
     })
 }
 
@@ -202,8 +238,8 @@ impl EditForm {
         let mut fields: std::collections::HashMap<String, Vec<u8>> = Default::default();
         for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             let mut kv = pair.splitn(2, |b| *b == b'=');
-            let key = percent_decoded(kv.next().unwrap_or_default());
-            let value = percent_decoded(kv.next().unwrap_or_default());
+            let key = crate::net::percent_decode(kv.next().unwrap_or_default());
+            let value = crate::net::percent_decode(kv.next().unwrap_or_default());
             fields.insert(String::from_utf8_lossy(&key).into_owned(), value);
         }
         let mut take = |name: &str| fields.remove(name).unwrap_or_default();
@@ -226,28 +262,6 @@ impl EditForm {
             base,
         })
     }
-}
-
-/// `+` and `%XX` decoded to bytes, whatever they make.
-fn percent_decoded(s: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
 }
 
 /// `text` with its lines ending as `current`'s do: CRLF if the file on disk has them, LF
@@ -347,22 +361,12 @@ pub(super) async fn save(
         a.record(action)?;
         crate::files::replace(&path, f.text.as_bytes())
             .map_err(|e| Refusal::Failed(format!("{}: {e}", path.display())))?;
-        let (mut page, _) = checked_page(
-            a,
-            &v,
-            &EditForm {
-                file: name.clone(),
-                base: sha(&f.text),
-                text: f.text.clone(),
-            },
-            Some(tr!(
-                lang,
-                "đã lưu {name}; loaxa áp dụng ngay",
-                "{name} saved; loaxa applies it at once"
-            )),
-        )?;
-        page.checked = false;
-        Ok(render(&page))
+        // Redirected after the post: a reload shows the page again, it does not post again.
+        let to = format!(
+            "/timetable/edit?file={}&saved=true",
+            crate::net::percent_encode(&name)
+        );
+        Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, to)]).into_response())
     })
     .await;
     done.unwrap_or_else(IntoResponse::into_response)
@@ -373,12 +377,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_form_is_decoded_to_bytes_and_lines_end_as_the_files_do() {
-        assert_eq!(
-            percent_decoded(b"a+b%C3%AA%0D%0A%zz%4"),
-            "a bê\r\n%zz%4".as_bytes()
-        );
-        assert_eq!(percent_decoded(b"%FF%FE"), [0xFF, 0xFE]);
+    fn a_saved_text_keeps_the_files_line_endings() {
         // A browser sends CRLF; an LF file (or a new one) keeps LF, a CRLF file keeps CRLF.
         assert_eq!(same_line_endings("a\r\nb\r\n", "x\n"), "a\nb\n");
         assert_eq!(same_line_endings("a\r\nb\r\n", ""), "a\nb\n");
@@ -389,7 +388,27 @@ mod tests {
     fn a_diff_keeps_adds_and_removes_lines() {
         let d = diff("a\nb\nc\n", "a\nB\nc\nd\n");
         let kinds: Vec<&str> = d.iter().map(|l| l.kind).collect();
-        assert_eq!(kinds, vec!["same", "add", "del", "same", "add"]);
+        assert_eq!(kinds, vec!["same", "del", "add", "same", "add"]);
+        // A change in a long file: its hunk and two lines either side, the rest left out.
+        let old: String = (1..=60).map(|i| format!("{i}\n")).collect();
+        let new = old.replace("30\n", "ba mươi\n");
+        let d: Vec<String> = diff(&old, &new)
+            .iter()
+            .map(|l| format!("{} {}", l.kind, l.line))
+            .collect();
+        assert_eq!(
+            d,
+            [
+                "skip …",
+                "same 28",
+                "same 29",
+                "del 30",
+                "add ba mươi",
+                "same 31",
+                "same 32",
+                "skip …"
+            ]
+        );
     }
 
     #[test]

@@ -176,6 +176,44 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// The cookie that carries what a change did to the page the browser is sent to next: a
+/// word across the redirect, never in the address (where a link could put words in the
+/// console's mouth).
+const FLASH: &str = "loaxa_flash";
+
+/// Sends the browser to `to` after a change, with what it did to say there.
+pub(crate) fn after_change(to: &str, said: &str) -> Response {
+    let cookie = format!(
+        "{FLASH}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict",
+        crate::net::percent_encode(said)
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, to.to_string()),
+            (header::SET_COOKIE, cookie),
+        ],
+    )
+        .into_response()
+}
+
+/// What the last change did, if the browser carries it: said once (the answer clears it).
+pub(crate) fn flash(headers: &HeaderMap) -> Option<String> {
+    let raw = cookie(headers, FLASH)?;
+    let said = String::from_utf8(crate::net::percent_decode(raw.as_bytes())).ok()?;
+    (!said.is_empty()).then_some(said)
+}
+
+/// Clears the flash on a page that showed it.
+pub(crate) fn flash_shown(mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{FLASH}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -459,7 +497,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
-    let server = door::serve(router(app), listener, stopping.subscribe());
+    let lang = app.config.language;
+    let server = door::serve(router(app), listener, stopping.subscribe(), lang);
     // Requests under way get a moment to finish; a client that holds its connection open
     // does not keep the console from stopping (within the 3 s the service allows).
     let deadline = async move {

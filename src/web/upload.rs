@@ -30,6 +30,9 @@ use crate::tr;
 /// send `C:\…\x.mp3`), Unicode NFC (as the catalog compares names), no control characters
 /// or characters that mean something to a shell or a file system, not hidden, an audio
 /// extension, at most 120 characters.
+/// The longest name an upload keeps, in bytes.
+const NAME_BYTES: usize = 180;
+
 pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let nfc: String = last.nfc().collect();
@@ -45,13 +48,21 @@ pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
         })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    let cleaned: String = if cleaned.chars().count() > 120 {
+    // File names are limited in bytes (255), and a Vietnamese letter takes two or three:
+    // cut by bytes, on a letter's edge, leaving room for `-2` and the temporary name's parts.
+    let cleaned: String = if cleaned.len() > NAME_BYTES {
         let ext = Path::new(&cleaned)
             .extension()
             .map(|e| e.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let stem: String = cleaned.chars().take(110).collect();
-        format!("{stem}.{ext}")
+        let mut stem = String::new();
+        for c in cleaned.chars() {
+            if stem.len() + c.len_utf8() + ext.len() + 1 > NAME_BYTES {
+                break;
+            }
+            stem.push(c);
+        }
+        format!("{}.{ext}", stem.trim_end())
     } else {
         cleaned
     };
@@ -70,6 +81,25 @@ pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
         ));
     }
     Ok(cleaned)
+}
+
+/// A file the console could not write, said to the operator without the server's paths (the
+/// full story goes to the console's log for whoever looks after the PC).
+fn disk_error(lang: Lang, name: &str, path: &Path, e: &std::io::Error) -> String {
+    tracing::error!("{}: {e}", path.display());
+    let why = match e.kind() {
+        std::io::ErrorKind::StorageFull => lang.pick("ổ đĩa đầy", "the disk is full"),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            lang.pick("không có quyền ghi", "no permission to write")
+        }
+        std::io::ErrorKind::InvalidFilename => lang.pick("tên tệp quá dài", "the name is too long"),
+        _ => lang.pick("lỗi ổ đĩa", "a disk error"),
+    };
+    tr!(
+        lang,
+        "không lưu được {name} trên máy của đài: {why}",
+        "{name} could not be saved on the station PC: {why}"
+    )
 }
 
 /// Whether a folder (to write into) is inside the audio folder once links are followed: a
@@ -129,12 +159,12 @@ async fn receive(
         }
     };
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
-        return fail(&name, format!("{}: {e}", dir.display()));
+        return fail(&name, disk_error(lang, &name, dir, &e));
     }
     let part = dir.join(format!(".{name}.{}.part", &crate::net::token()[..12]));
     let mut file = match tokio::fs::File::create(&part).await {
         Ok(f) => f,
-        Err(e) => return fail(&name, format!("{}: {e}", part.display())),
+        Err(e) => return fail(&name, disk_error(lang, &name, &part, &e)),
     };
     let mut size: u64 = 0;
     let outcome: Result<(), String> = loop {
@@ -149,7 +179,7 @@ async fn receive(
                     ));
                 }
                 if let Err(e) = file.write_all(&bytes).await {
-                    break Err(format!("{}: {e}", part.display()));
+                    break Err(disk_error(lang, &name, &part, &e));
                 }
             }
             Ok(None) => break Ok(()),
@@ -166,7 +196,7 @@ async fn receive(
         Ok(()) => file
             .sync_all()
             .await
-            .map_err(|e| format!("{}: {e}", part.display())),
+            .map_err(|e| disk_error(lang, &name, &part, &e)),
         Err(e) => Err(e),
     };
     drop(file);
@@ -193,7 +223,9 @@ async fn receive(
         Ok(Err(crate::library::PlaceError::Clip(e))) => {
             return fail(&name, format!("{name}: {}", e.reason(lang)));
         }
-        Ok(Err(e)) => return fail(&name, e.to_string()),
+        Ok(Err(crate::library::PlaceError::Io { path, source })) => {
+            return fail(&name, disk_error(lang, &name, &path, &source));
+        }
         Err(e) => {
             let _ = std::fs::remove_file(&part);
             return fail(&name, e.to_string());
@@ -434,7 +466,7 @@ pub(super) async fn delete(
 
 fn finish(done: Result<String, Refusal>) -> Response {
     match done {
-        Ok(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response(),
+        Ok(said) => super::after_change("/library", &said),
         Err(r) => r.into_response(),
     }
 }
@@ -521,7 +553,10 @@ pub(super) async fn save_sidecar(
         a.record(action)?;
         crate::files::replace(&side, text.as_bytes())
             .map_err(|e| Refusal::Failed(format!("{}: {e}", side.display())))?;
-        Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/library")]).into_response())
+        Ok(super::after_change(
+            "/library",
+            &tr!(lang, "đã lưu thông tin bài {}", "{}: details saved", f.rel),
+        ))
     })
     .await;
     done.unwrap_or_else(IntoResponse::into_response)
@@ -577,12 +612,14 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<(bool, String), R
     let part = dir.join(format!(".{name}.{}.part", &crate::net::token()[..12]));
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&source, &part))
-        .map_err(|e| Refusal::Failed(format!("{}: {e}", part.display())))?;
+        .map_err(|e| Refusal::Failed(disk_error(lang, &name, &part, &e)))?;
     let probes = crate::library::ProbeCache::default();
     let (target, info) =
         crate::library::put_in_place(&part, &dir, &name, &probes).map_err(|e| match e {
             crate::library::PlaceError::Clip(c) => Refusal::Invalid(c.reason(lang)),
-            other @ crate::library::PlaceError::Io { .. } => Refusal::Failed(other.to_string()),
+            crate::library::PlaceError::Io { path, source } => {
+                Refusal::Failed(disk_error(lang, &name, &path, &source))
+            }
         })?;
     let handed = target
         .strip_prefix(&app.config.audio_dir)
@@ -727,6 +764,12 @@ mod tests {
         assert_eq!(ok("Tho\u{302}ng ba\u{301}o.mp3"), "Thông báo.mp3");
         // A hidden name is made visible rather than left for the catalog to skip.
         assert_eq!(ok(".an.mp3"), "an.mp3");
+        // Eighty three-byte letters: cut by bytes, on a letter's edge, the extension kept.
+        let long = ok(&format!("{}.mp3", "ữ".repeat(80)));
+        assert!(
+            long.len() <= NAME_BYTES && long.ends_with("ữ.mp3"),
+            "{long}"
+        );
         for bad in ["", "..", "x.exe", "x.mp3.part", "/", "..\\..\\"] {
             assert!(clean_name(bad, Lang::Vi).is_err(), "{bad:?}");
         }

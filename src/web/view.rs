@@ -108,13 +108,25 @@ pub(crate) fn render(t: &impl Template) -> Response {
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+/// Fonts that have every Vietnamese letter with its tone marks, whatever fonts the station
+/// PC has (a Debian with only DejaVu puts the marks beside the letters): Noto Sans and Noto
+/// Sans Mono, subset to Latin and Vietnamese, under the SIL Open Font License
+/// (`assets/fonts/OFL.txt`).
+const SANS: &[u8] = include_bytes!("assets/fonts/NotoSans-Regular.woff2");
+const SANS_BOLD: &[u8] = include_bytes!("assets/fonts/NotoSans-Bold.woff2");
+const MONO: &[u8] = include_bytes!("assets/fonts/NotoSansMono-Regular.woff2");
+const FONT_LICENCE: &str = include_str!("assets/fonts/OFL.txt");
 
-/// The stylesheet and script, compiled in (no build chain, no inline script: the CSP forbids
-/// it).
+/// The stylesheet, script and fonts, compiled in (no build chain, no inline script: the CSP
+/// forbids it).
 pub(crate) async fn asset(UrlPath(name): UrlPath<String>) -> Response {
-    let (body, kind) = match name.as_str() {
-        "console.css" => (CSS, "text/css; charset=utf-8"),
-        "console.js" => (JS, "text/javascript; charset=utf-8"),
+    let (body, kind): (&'static [u8], &str) = match name.as_str() {
+        "console.css" => (CSS.as_bytes(), "text/css; charset=utf-8"),
+        "console.js" => (JS.as_bytes(), "text/javascript; charset=utf-8"),
+        "sans.woff2" => (SANS, "font/woff2"),
+        "sans-bold.woff2" => (SANS_BOLD, "font/woff2"),
+        "mono.woff2" => (MONO, "font/woff2"),
+        "OFL.txt" => (FONT_LICENCE.as_bytes(), "text/plain; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "").into_response(),
     };
     (
@@ -328,7 +340,7 @@ impl App {
                 title: a.title.clone(),
                 plan: a.plan.clone(),
                 slot: a.slot.clone(),
-                priority: a.priority.label(lang).to_string(),
+                priority: a.kind(lang).to_string(),
                 emergency: a.priority == crate::schedule::Priority::Emergency,
                 started: self.local(
                     record
@@ -376,7 +388,7 @@ impl App {
                     false,
                 ),
                 (None, Some(e)) => (e.clone(), false),
-                (None, None) => (format!("{} — ok", s.output), true),
+                (None, None) => (crate::tr!(lang, "{} — tốt", "{} — fine", s.output), true),
             },
         };
         Ok(Now {

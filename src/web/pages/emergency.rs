@@ -69,7 +69,7 @@ pub(in crate::web) fn emergency_page(app: &App, v: &Visitor, done: Option<String
     let on_air = live
         .as_ref()
         .and_then(|s| s.on_air.as_ref())
-        .map(|a| format!("{} ({})", a.title, a.priority.label(v.lang)));
+        .map(|a| format!("{} ({})", a.title, a.kind(v.lang)));
     let not_running = live.is_none().then(|| not_running_words(app, v.lang, None));
     let expired = live
         .map(|s| {

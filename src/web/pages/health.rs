@@ -18,7 +18,7 @@ use crate::web::{App, Visitor};
 #[template(path = "health.html")]
 struct HealthPage {
     c: Chrome,
-    findings: Vec<(&'static str, String, String, String)>,
+    findings: Vec<(&'static str, &'static str, String, String, String)>,
     percent: u32,
     result: String,
 }
@@ -77,11 +77,8 @@ pub(in crate::web) async fn health(
             .into_iter()
             .map(|f| {
                 (
-                    match f.level {
-                        crate::doctor::Level::Ok => "ok",
-                        crate::doctor::Level::Warn => "warn",
-                        crate::doctor::Level::Fail => "bad",
-                    },
+                    f.level.class(),
+                    f.level.label(v.lang),
                     f.what,
                     f.detail,
                     f.fix,

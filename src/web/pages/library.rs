@@ -37,6 +37,8 @@ struct LibraryPage {
     c: Chrome,
     folders: Vec<FolderView>,
     queues: Vec<String>,
+    /// What the change just made did (retired, deleted, saved).
+    done: Option<String>,
 }
 
 /// Every queue and its clips with their states: as the daemon last published them, or
@@ -91,6 +93,7 @@ pub(in crate::web) fn folder_views(lib: crate::status::Library, lang: Lang) -> V
 pub(in crate::web) async fn library(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let lang = v.lang;
     let shown = crate::web::blocking(&app, move |a| {
@@ -101,11 +104,12 @@ pub(in crate::web) async fn library(
     })
     .await;
     match shown {
-        Ok((folders, queues)) => render(&LibraryPage {
+        Ok((folders, queues)) => crate::web::flash_shown(render(&LibraryPage {
             c: Chrome::new(&app, &v, "library"),
             folders,
             queues,
-        }),
+            done: crate::web::flash(&headers),
+        })),
         Err(r) => r.into_response(),
     }
 }

@@ -91,7 +91,16 @@ pub(in crate::web) async fn login(
             action.user = f.user.chars().take(64).collect();
             // A failed login that cannot be journaled is still refused; it is said in the log.
             let _ = app.record(action);
-            tracing::warn!("failed console login from {} as {:?}", v.from, f.user);
+            tracing::warn!(
+                "{}",
+                crate::tr!(
+                    app.lang(),
+                    "đăng nhập sai từ {} với tên {:?}",
+                    "failed console login from {} as {:?}",
+                    v.from,
+                    f.user
+                )
+            );
             page(
                 lang.pick("sai tài khoản hoặc mật khẩu", "wrong account or password")
                     .to_string(),
