@@ -879,6 +879,32 @@ pub fn environment() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The language for help and usage errors, decided before the command line is parsed:
+/// `--lang`, then `LOAXA_LANGUAGE`, then the station's configuration, then Vietnamese.
+pub fn help_language() -> Lang {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--lang=")
+            .map(str::to_string)
+            .or_else(|| (a == "--lang").then(|| args.get(i + 1).cloned()).flatten())
+    });
+    if let Some(l) = flag.as_deref().and_then(Lang::parse) {
+        return l;
+    }
+    if let Some(l) = std::env::var("LOAXA_LANGUAGE")
+        .ok()
+        .as_deref()
+        .and_then(Lang::parse)
+    {
+        return l;
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| load(&Overrides::default(), &environment(), &cwd, &[]).ok())
+        .map(|c| c.language)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,5 +42,6 @@ pub mod status;
 pub mod stream;
 pub mod sync;
 pub mod systemd;
+pub mod usage;
 pub mod watch;
 pub mod web;

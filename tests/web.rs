@@ -358,6 +358,174 @@ fn bad_values_in_an_address_are_refused_in_vietnamese_and_the_log_api_answers_a_
     assert_eq!(seen.len(), total, "no record twice");
 }
 
+/// What a page says to its reader: its text without tags, scripts, or the verbatim blocks
+/// (`<pre>`, `<textarea>`) that quote files as they are.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        rest = &rest[i..];
+        let skip_to = ["pre", "textarea", "script", "style", "title"]
+            .iter()
+            .find(|t| rest.starts_with(&format!("<{t}")))
+            .map(|t| format!("</{t}>"));
+        let end = match skip_to {
+            Some(close) => rest.find(&close).map_or(rest.len(), |j| j + close.len()),
+            None => rest.find('>').map_or(rest.len(), |j| j + 1),
+        };
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// English a Vietnamese page must not show: the framework's phrases and common English words.
+fn english_in(text: &str) -> Vec<String> {
+    const PHRASES: [&str; 6] = [
+        "Failed to",
+        "Invalid boundary",
+        "deserialize",
+        "has not been recognized",
+        "login required",
+        "not served here",
+    ];
+    const WORDS: [&str; 16] = [
+        "the", "and", "not", "ok", "warn", "error", "failed", "invalid", "required", "login",
+        "missing", "wrong", "please", "cannot", "file", "found",
+    ];
+    let mut hits: Vec<String> = PHRASES
+        .iter()
+        .filter(|p| text.contains(*p))
+        .map(|p| (*p).to_string())
+        .collect();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if WORDS.contains(&w.to_lowercase().as_str()) {
+            hits.push(w.to_string());
+        }
+    }
+    hits
+}
+
+/// Every page and every error path, in Vietnamese, says nothing in English.
+#[test]
+fn every_page_and_every_refusal_speaks_vietnamese() {
+    crate::support::alone();
+    let st = queue_station("06:00");
+    st.tone("q/a.wav", 0.3);
+    let (code, _, err) = crate::support::bin::Loaxa::new(&st)
+        .args(["play", "q/a.wav"])
+        .run();
+    assert_eq!(code, 0, "{err}");
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let viewer = console.login(VIEWER);
+    let anon = console.client();
+    let token = op.csrf.clone().unwrap();
+    let mut said = Vec::new();
+    let pages = [
+        "/",
+        "/timetable",
+        "/timetable/edit?file=test.toml",
+        "/library",
+        "/library/clip?rel=q%2Fa.wav",
+        "/emergency",
+        "/log",
+        "/report",
+        "/health",
+    ];
+    for who in [&op, &viewer] {
+        for page in pages {
+            said.push((page.to_string(), who.get(page)));
+        }
+    }
+    said.push(("login".into(), anon.get("/login")));
+    // Refusals: not found, bad values, no session, no token, a viewer, bad input.
+    for page in [
+        "/nothing-here",
+        "/library/clip?rel=..%2Fx.wav",
+        "/log?from=hôm-qua",
+        "/log?page=abc",
+        "/report?month=13",
+        "/report/download?format=doc",
+    ] {
+        said.push((page.into(), op.get(page)));
+    }
+    said.push((
+        "no session".into(),
+        anon.post_form("/library/retire", &[("rel", "q/a.wav")]),
+    ));
+    said.push((
+        "no token".into(),
+        op.post_form("/library/retire", &[("rel", "q/a.wav")]),
+    ));
+    said.push((
+        "viewer".into(),
+        viewer.post_form_csrf("/library/retire", &[("rel", "q/a.wav")]),
+    ));
+    // As a browser without script sends it (the page's script asks for JSON and shows its
+    // messages).
+    let ct = format!(
+        "multipart/form-data; boundary={}",
+        crate::support::web::BOUNDARY
+    );
+    said.push((
+        "garbage upload".into(),
+        op.request(
+            "POST",
+            &format!("/library/upload?csrf={token}"),
+            &[("Content-Type", &ct)],
+            &crate::support::web::multipart(&[
+                Part::Field("folder", "q"),
+                Part::File("file", "gia.wav", b"not audio at all"),
+            ]),
+        ),
+    ));
+    said.push((
+        "not multipart".into(),
+        op.request(
+            "POST",
+            &format!("/library/upload?csrf={token}"),
+            &[("Content-Type", "multipart/form-data")],
+            b"x",
+        ),
+    ));
+    said.push((
+        "bad form".into(),
+        op.request(
+            "POST",
+            &format!("/library/retire?csrf={token}"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"nothing=1",
+        ),
+    ));
+    said.push((
+        "bad json".into(),
+        op.request(
+            "POST",
+            "/api/emergency",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-CSRF-Token", &token),
+            ],
+            b"{\"rel\": ",
+        ),
+    ));
+    said.push((
+        "bad login".into(),
+        anon.post_form("/login", &[("user", "x"), ("password", "y")]),
+    ));
+    let english: Vec<String> = said
+        .iter()
+        .filter_map(|(what, r)| {
+            let hits = english_in(&visible_text(&r.body));
+            (!hits.is_empty()).then(|| format!("{what} ({}): {hits:?}", r.status))
+        })
+        .collect();
+    assert!(english.is_empty(), "{english:#?}");
+}
+
 /// The `<option>`s of a page's `<select id="…">`: (value, label).
 fn options(page: &str, id: &str) -> Vec<(String, String)> {
     let start = page
@@ -1314,4 +1482,42 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
             .unwrap();
     assert_eq!(side.get("title").and_then(|t| t.as_str()), Some(evil));
     assert_eq!(side.len(), 1);
+}
+
+/// Regression: `loaxa web passwd --help` was all English while `loaxa --help` is Vietnamese.
+#[test]
+fn the_consoles_own_help_and_usage_errors_speak_vietnamese() {
+    crate::support::shared();
+    let st = queue_station("06:00");
+    let (code, out, _) = crate::support::bin::Loaxa::new(&st)
+        .args(["web", "passwd", "--help"])
+        .binary()
+        .run();
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Đặt mật khẩu")
+            && out.contains("Cách dùng")
+            && out.contains("[mặc định: van-hanh]"),
+        "{out}"
+    );
+    for english in [
+        "Usage",
+        "Options",
+        "[default",
+        "possible values",
+        "Print help",
+    ] {
+        assert!(!out.contains(english), "{english}: {out}");
+    }
+    let (code, _, err) = crate::support::bin::Loaxa::new(&st)
+        .args(["web", "--bogus"])
+        .binary()
+        .run();
+    assert_eq!(code, 2);
+    assert!(err.contains("không có tùy chọn «--bogus»"), "{err}");
+    let (_, out, _) = crate::support::bin::Loaxa::new(&st)
+        .args(["--lang", "en", "web", "passwd", "--help"])
+        .binary()
+        .run();
+    assert!(out.contains("Set an account's password"), "{out}");
 }

@@ -154,7 +154,7 @@ pub fn main() -> ExitCode {
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            match help::usage_error(&e).filter(|_| lang == Lang::Vi) {
+            match help::usage_error(&e, "loaxa").filter(|_| lang == Lang::Vi) {
                 Some(text) => eprint!("{text}"),
                 None => {
                     let _ = e.print();

@@ -160,8 +160,8 @@ impl IntoResponse for Refusal {
             Refusal::NotLoggedIn(lang) => (
                 StatusCode::UNAUTHORIZED,
                 lang.pick(
-                    "chưa đăng nhập hoặc phiên đã hết hạn: hãy đăng nhập lại (/login)",
-                    "not logged in, or the session has ended: log in again (/login)",
+                    "chưa đăng nhập hoặc phiên đã hết hạn: hãy đăng nhập lại",
+                    "not logged in, or the session has ended: log in again",
                 )
                 .to_string(),
             ),
@@ -676,12 +676,40 @@ struct Args {
     command: Option<WebCommand>,
 }
 
+impl Args {
+    /// The command line, its help in `lang` (clap's derive gives the English).
+    fn parse_in(lang: Lang) -> Result<Args, clap::Error> {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let mut cmd = Args::command();
+        if lang == Lang::Vi {
+            cmd = cmd
+                .about("loaxa: bảng điều khiển của đài (trang web cho người vận hành)")
+                .mut_arg("config", |a| a.help("Tệp cấu hình của đài (như với `loaxa`)"))
+                .mut_arg("lang", |a| a.help("vi hoặc en"))
+                .mut_arg("listen", |a| {
+                    a.help("Nghe ở địa chỉ nào (mặc định: [web] listen, nếu không thì 127.0.0.1:8080)")
+                })
+                .mut_subcommand("passwd", |c| {
+                    c.about("Đặt mật khẩu cho một tài khoản (gõ ở cửa sổ lệnh, hoặc một dòng từ đầu vào chuẩn)")
+                        .mut_arg("user", |a| a.help("Tên tài khoản"))
+                        .mut_arg("role", |a| {
+                            a.help("operator: làm mọi việc; viewer: chỉ xem")
+                        })
+                });
+        }
+        let matches = crate::usage::localize(cmd, lang).try_get_matches()?;
+        Args::from_arg_matches(&matches)
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum WebCommand {
     /// Set an account's password (read from the terminal, or one line of standard input).
     Passwd {
+        /// The account's name.
         #[arg(long, default_value = "van-hanh")]
         user: String,
+        /// operator: does everything; viewer: reads only.
         #[arg(long, default_value = "operator", value_parser = ["operator", "viewer"])]
         role: String,
     },
@@ -733,12 +761,17 @@ fn read_password(lang: Lang) -> Result<String, String> {
 /// The `loaxa-web` program: 0 ok, 1 runtime failure, 2 invalid input or usage. `sections`
 /// are the configuration's sections to check with it (`cli::SECTIONS`).
 pub fn main(sections: &[crate::config::Section]) -> std::process::ExitCode {
-    use clap::Parser as _;
     use std::process::ExitCode;
-    let args = match Args::try_parse() {
+    let help = crate::config::help_language();
+    let args = match Args::parse_in(help) {
         Ok(a) => a,
         Err(e) => {
-            let _ = e.print();
+            match crate::usage::usage_error(&e, "loaxa web").filter(|_| help == Lang::Vi) {
+                Some(said) => eprint!("{said}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             return if e.use_stderr() {
                 ExitCode::from(2)
             } else {
