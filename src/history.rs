@@ -42,6 +42,26 @@ impl Filter {
     }
 }
 
+/// The log's CSV columns: the code scripts read, and the names a person reads (vi, en).
+const CSV_COLUMNS: [(&str, &str, &str); 16] = [
+    ("scheduled_local", "Giờ lịch", "Scheduled"),
+    ("timezone", "Múi giờ", "Time zone"),
+    ("plan", "Kế hoạch", "Plan"),
+    ("slot", "Buổi", "Slot"),
+    ("title", "Tên buổi", "Title"),
+    ("topic", "Mục kế hoạch", "Plan item"),
+    ("priority", "Mức ưu tiên", "Priority"),
+    ("manual", "Thủ công", "Manual"),
+    ("outcome", "Kết quả", "Outcome"),
+    ("reason", "Lý do", "Reason"),
+    ("started_local", "Bắt đầu", "Started"),
+    ("ended_local", "Kết thúc", "Ended"),
+    ("played_ms", "Đã phát (ms)", "Played (ms)"),
+    ("duration_ms", "Độ dài (ms)", "Length (ms)"),
+    ("clips", "Các bài", "Clips"),
+    ("output", "Đầu ra", "Output"),
+];
+
 pub struct View<'a> {
     pub station: &'a str,
     pub tz: Tz,
@@ -143,11 +163,25 @@ impl View<'_> {
         o
     }
 
+    /// One row per occurrence, under the column codes scripts read (`loaxa log --format csv`).
     pub fn csv(&self, records: &[Record]) -> String {
+        let codes: Vec<&str> = CSV_COLUMNS.iter().map(|(code, _, _)| *code).collect();
+        self.csv_under(&codes.join(","), records)
+    }
+
+    /// The same rows for a person opening the file in a spreadsheet: a byte-order mark (Excel
+    /// on Windows reads UTF-8 only with it) and the columns named in the view's language.
+    pub fn csv_for_people(&self, records: &[Record]) -> String {
+        let names: Vec<&str> = CSV_COLUMNS
+            .iter()
+            .map(|(_, vi, en)| self.lang.pick(vi, en))
+            .collect();
+        format!("\u{FEFF}{}", self.csv_under(&names.join(","), records))
+    }
+
+    fn csv_under(&self, header: &str, records: &[Record]) -> String {
         let tz = self.tz;
-        let mut o = String::from(
-            "scheduled_local,timezone,plan,slot,title,topic,priority,manual,outcome,reason,started_local,ended_local,played_ms,duration_ms,clips,output\n",
-        );
+        let mut o = format!("{header}\n");
         for r in records {
             let fields = [
                 local(tz, Some(r.info.scheduled_at), "%Y-%m-%d %H:%M:%S"),

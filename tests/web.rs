@@ -333,6 +333,10 @@ fn bad_values_in_an_address_are_refused_in_vietnamese_and_the_log_api_answers_a_
         assert!(r.body.contains(says), "{path}: {}", r.body);
         assert!(!r.body.contains("Failed to"), "{path}: {}", r.body);
     }
+    // The report's CSV download opens in Excel: it starts with a byte-order mark.
+    let r = viewer.get("/report/download?month=2025-09&format=csv");
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with('\u{FEFF}'), "{}", &r.body[..40]);
     // A page at a time, each to the next by its cursor, the whole month once.
     let month = "/api/log?from=2025-09-01&to=2025-09-30";
     let all: serde_json::Value = serde_json::from_str(&viewer.get(month).body).unwrap();
@@ -1217,8 +1221,10 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
     let log: serde_json::Value = serde_json::from_str(&viewer.get("/api/log").body).unwrap();
     assert_eq!(log["records"][0]["outcome"], "completed");
     let csv = viewer.get("/log.csv");
+    // For a spreadsheet: a byte-order mark (Excel on Windows), the columns in Vietnamese.
     assert!(
-        csv.body.starts_with("scheduled_local,timezone,plan,slot"),
+        csv.body
+            .starts_with("\u{FEFF}Giờ lịch,Múi giờ,Kế hoạch,Buổi"),
         "{}",
         csv.body
     );

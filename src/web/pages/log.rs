@@ -290,7 +290,8 @@ pub(in crate::web) async fn log(
     }
 }
 
-/// The filtered log as CSV, one row per occurrence: `loaxa log --format csv`'s.
+/// The filtered log as CSV, one row per occurrence: `loaxa log --format csv`'s rows, for a
+/// spreadsheet (a byte-order mark, the columns named in the visitor's language).
 pub(in crate::web) fn log_csv_text(
     app: &App,
     f: &LogFilter,
@@ -304,7 +305,7 @@ pub(in crate::web) fn log_csv_text(
         from,
         to,
     };
-    Ok(view.csv(&f.select(app, lang)?))
+    Ok(view.csv_for_people(&f.select(app, lang)?))
 }
 
 pub(in crate::web) async fn log_csv(

@@ -282,10 +282,11 @@ pub(in crate::web) async fn report_download(
                 format!("{name}.xlsx"),
                 r.to_xlsx().map_err(|e| Refusal::Failed(e.to_string()))?,
             ),
+            // With a byte-order mark: Excel on Windows reads UTF-8 only with it.
             "csv" => (
                 "text/csv; charset=utf-8",
                 format!("{name}.csv"),
-                r.to_csv().into_bytes(),
+                format!("\u{FEFF}{}", r.to_csv()).into_bytes(),
             ),
             "json" => (
                 "application/json",
