@@ -340,6 +340,9 @@ pub fn verdict(
     let (mut completed, mut played_any, mut skipped) = (0usize, false, 0usize);
     let mut ended_early = false;
     let mut relay_short: Option<Option<Reason>> = None;
+    // Whether anything real went out: a clip, or a relay's source (a relay whose source
+    // gave nothing airs its fallback or silence, and that is not the broadcast).
+    let mut substance = false;
     for (index, e) in p.entries.iter().enumerate() {
         let (played_ms, outcome, reason) = match (&e.playable, &e.skip) {
             (None, skip) => {
@@ -400,6 +403,7 @@ pub fn verdict(
             .and_then(|s| s.levels(program_index.saturating_sub(1)));
         if let Some(relay) = e.playable.as_ref().and_then(PlannedItem::relay) {
             let aired = relay_verdict(&p.info, index, e, relay, played_ms, outcome, reason, levels);
+            substance |= aired.relayed_ms > 0;
             if aired.outcome != Outcome::Completed && outcome == Outcome::Completed {
                 completed -= 1;
                 relay_short = Some(aired.reason.clone());
@@ -407,6 +411,7 @@ pub fn verdict(
             events.push(Event::RelayAired(Box::new(aired)));
             continue;
         }
+        substance |= played_ms > 0;
         events.push(Event::ClipAired {
             occurrence: key.clone(),
             scheduled_at: p.info.scheduled_at,
@@ -434,6 +439,12 @@ pub fn verdict(
         (Outcome::Failed, r.or(Some(Reason::NothingToPlay)))
     } else if let Some(r) = device_reason {
         (Outcome::Partial, Some(r))
+    } else if !substance {
+        // Only fallback or silence went out: the broadcast failed, for its relay's reason.
+        (
+            Outcome::Failed,
+            relay_short.flatten().or(Some(Reason::NothingToPlay)),
+        )
     } else if let Some(r) = relay_short {
         (Outcome::Partial, r)
     } else if skipped > 0 {

@@ -92,10 +92,36 @@ pub fn outcome_label(code: &str, lang: Lang) -> String {
     )
 }
 
-fn played(r: &Record) -> String {
+fn played(r: &Record, lang: Lang) -> String {
+    let secs = |ms: u64| ms as f64 / 1000.0;
     let p: u64 = r.clips.iter().map(|c| c.played_ms).sum();
     let d: u64 = r.clips.iter().map(|c| c.duration_ms).sum();
-    format!("{:.1}/{:.1}s", p as f64 / 1000.0, d as f64 / 1000.0)
+    // A relay's played time is what came from its source; what filled its gaps is said apart.
+    let fallback: u64 = r
+        .clips
+        .iter()
+        .filter_map(|c| c.relay.as_ref())
+        .map(|a| a.fallback.iter().map(|f| f.played_ms).sum::<u64>())
+        .sum();
+    let silence: u64 = r
+        .clips
+        .iter()
+        .filter_map(|c| c.relay.as_ref())
+        .map(|a| a.silence_ms)
+        .sum();
+    let mut said = format!("{:.1}/{:.1}s", secs(p), secs(d));
+    if fallback > 0 {
+        said += &tr!(
+            lang,
+            " +dự phòng {:.1}s",
+            " +fallback {:.1}s",
+            secs(fallback)
+        );
+    }
+    if silence > 0 {
+        said += &tr!(lang, " +im lặng {:.1}s", " +silence {:.1}s", secs(silence));
+    }
+    said
 }
 
 impl View<'_> {
@@ -123,7 +149,7 @@ impl View<'_> {
                     ),
                     r.info.topic.clone().unwrap_or_default(),
                     outcome(r, lang),
-                    played(r),
+                    played(r, lang),
                     local(tz, r.started_at, "%H:%M:%S%.3f"),
                     r.reason.as_ref().map(|x| x.text(lang)).unwrap_or_default(),
                 ]

@@ -286,6 +286,28 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
             _ => {
                 assert_eq!(outcome, "failed", "{name}: {relay}");
                 assert_eq!(relayed, 0, "{name}");
+                // Regression: the occurrence itself was `partial` (its fallback "played"):
+                // a broadcast of nothing but fallback is failed, and the log says what
+                // came from the source (nothing) apart from the fallback.
+                let log = log_json(st);
+                let record = log["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| {
+                        r["clips"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|c| c["role"] == "relay")
+                    })
+                    .unwrap()
+                    .clone();
+                assert_eq!(record["outcome"], "failed", "{name}: {record}");
+                let (_, table, _) = crate::support::bin::Loaxa::new(st)
+                    .args(["log", "--lang", "en", "--outcome", "failed"])
+                    .run();
+                assert!(table.contains("0.0/12.0s +fallback"), "{name}: {table}");
             }
         }
         // The gap was filled by the fallback clip, not left as dead air.

@@ -163,7 +163,8 @@ pub fn fold(events: impl Iterator<Item = Event>) -> Vec<Record> {
             Event::RelayAired(relay) => {
                 if let Some(r) = by_key.get_mut(&relay.occurrence) {
                     if let Some(c) = r.clips.get_mut(relay.index) {
-                        c.played_ms = relay.played_ms;
+                        // What came from the source: fallback and silence are shown apart.
+                        c.played_ms = relay.relayed_ms;
                         c.outcome = Some(relay.outcome);
                         c.reason = relay.reason.clone();
                         c.levels = relay.levels;

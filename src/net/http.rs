@@ -165,6 +165,16 @@ pub fn get(url: &Url, timeout: Duration) -> Result<Response, NetError> {
                 } else {
                     Box::new(reader)
                 };
+                // loaxa never asks for stream metadata, but a server may send it unasked:
+                // its bytes taken for audio would air as clicks.
+                let body: Box<dyn Read + Send + Sync> = match head.metaint {
+                    Some(every) => Box::new(IcyStripped {
+                        inner: body,
+                        every,
+                        left: every,
+                    }),
+                    None => body,
+                };
                 return Ok(Response {
                     url,
                     content_type: head.content_type,
@@ -220,6 +230,8 @@ struct Head {
     location: Option<String>,
     length: Option<u64>,
     chunked: bool,
+    /// Shoutcast/Icecast metadata every this many audio bytes (`icy-metaint`).
+    metaint: Option<usize>,
 }
 
 /// Reads the status line and headers (at most 64 KB of them). Shoutcast's `ICY 200 OK`
@@ -231,6 +243,7 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
         location: None,
         length: None,
         chunked: false,
+        metaint: None,
     };
     let mut total = 0;
     let mut first = true;
@@ -274,8 +287,42 @@ fn read_head(r: &mut impl BufRead) -> io::Result<Head> {
             "location" => head.location = Some(value.to_string()),
             "content-length" => head.length = value.parse().ok(),
             "transfer-encoding" => head.chunked = value.eq_ignore_ascii_case("chunked"),
+            "icy-metaint" => head.metaint = value.parse().ok().filter(|n| *n > 0),
             _ => {}
         }
+    }
+}
+
+/// A body with Shoutcast/Icecast metadata interleaved (`icy-metaint: N`: N audio bytes, one
+/// length byte L, L × 16 bytes of metadata, and again) as the audio alone.
+struct IcyStripped<R> {
+    inner: R,
+    every: usize,
+    /// Audio bytes before the next metadata block.
+    left: usize,
+}
+
+impl<R: Read> Read for IcyStripped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut len = [0u8; 1];
+            if self.inner.read(&mut len)? == 0 {
+                return Ok(0);
+            }
+            let skip = u64::from(len[0]) * 16;
+            let skipped = io::copy(&mut self.inner.by_ref().take(skip), &mut io::sink())?;
+            if skipped < skip {
+                return Ok(0);
+            }
+            self.left = self.every;
+        }
+        let want = buf.len().min(self.left);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n;
+        Ok(n)
     }
 }
 
@@ -323,6 +370,44 @@ impl<R: BufRead> Read for Chunked<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a server that sent ICY metadata unasked had its metadata bytes decoded as
+    /// audio (20 clicks a minute, journaled `completed`).
+    #[test]
+    fn icy_metadata_a_server_sends_is_taken_out_of_the_audio() {
+        let audio: Vec<u8> = (0..100u8).collect();
+        let mut wire = Vec::new();
+        for (i, part) in audio.chunks(16).enumerate() {
+            wire.extend_from_slice(part);
+            if part.len() == 16 {
+                // Alternately an empty block and one of two 16-byte units.
+                let units = (i % 2) as u8 * 2;
+                wire.push(units);
+                wire.extend(std::iter::repeat_n(b'M', usize::from(units) * 16));
+            }
+        }
+        let mut out = Vec::new();
+        let mut r = IcyStripped {
+            inner: &wire[..],
+            every: 16,
+            left: 16,
+        };
+        // Read in odd sizes, across the blocks.
+        let mut buf = [0u8; 7];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, audio);
+        let text = b"HTTP/1.0 200 OK\r\nicy-metaint: 8192\r\n\r\n";
+        assert_eq!(
+            read_head(&mut BufReader::new(&text[..])).unwrap().metaint,
+            Some(8192)
+        );
+    }
 
     #[test]
     fn heads_are_read_from_http_and_shoutcast_servers() {
