@@ -377,6 +377,67 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
     ]);
 }
 
+/// Regression: a live HLS playlist that stopped updating was named ("stopped updating"),
+/// but each reconnect joined it again three segments from its end and re-aired the same
+/// stale segments: 35 s journaled as relayed from a 12 s source. The media sequence is
+/// remembered across reconnects; no segment airs twice.
+#[test]
+fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
+    crate::support::alone();
+    // Four 2-second segments in a live playlist (no end tag) that never grows.
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+        ])
+        .args([
+            "-t", "8", "-ac", "2", "-c:a", "aac", "-b:a", "96k", "-f", "hls",
+        ])
+        .args([
+            "-hls_time",
+            "2",
+            "-hls_list_size",
+            "0",
+            "-hls_flags",
+            "omit_endlist",
+        ])
+        .arg(dir.path().join("live.m3u8"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        crate::support::skip("ffmpeg cannot make an HLS stream here");
+        return;
+    }
+    let server = Server::files(dir.path().to_path_buf());
+    let at = (unix_now() + 8.0).floor();
+    let st = fault_station(&server.url("/live.m3u8"), at, 0.4);
+    let child = start_run(&st, &["--lang", "en"]);
+    std::thread::sleep(Duration::from_secs_f64(
+        (at + 24.0 + 3.5 - unix_now()).max(0.0),
+    ));
+    let (code, log) = stop(child);
+    assert_eq!(code, 0, "{log}");
+    let (_, relay, after) = relay_and_after(&st);
+    let relayed = relay["relayed_ms"].as_u64().unwrap();
+    assert!(errors(&relay).contains("stopped updating"), "{relay}");
+    // Tried again and again (each attempt found nothing new)…
+    assert!(
+        relay["errors"][0]["times"].as_u64().unwrap() >= 2,
+        "{relay}"
+    );
+    // …and never aired again what it had: joined three segments from the end, at most six
+    // seconds of source (what the lead time held), whatever the reconnects.
+    assert!(
+        (1_000..=6_500).contains(&relayed),
+        "relayed {relayed} ms: {relay}"
+    );
+    assert_eq!(after, "completed");
+}
+
 #[test]
 fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
     crate::support::alone();

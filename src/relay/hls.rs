@@ -17,6 +17,8 @@ struct Segments {
     playlist: Url,
     media: Media,
     next: u64,
+    /// `next`, for the pipeline to carry to the next connection once this one ends.
+    taken: Arc<std::sync::atomic::AtomicU64>,
     pending: Vec<u8>,
     pos: usize,
     demux: Option<TsDemuxer>,
@@ -100,6 +102,8 @@ impl Segments {
                 .cloned()
             {
                 self.next = seg.sequence + 1;
+                self.taken
+                    .store(self.next, std::sync::atomic::Ordering::Relaxed);
                 self.fetch(&seg.url).map_err(|e| self.fail(e))?;
                 if self.pos < self.pending.len() {
                     return Ok(());
@@ -143,7 +147,7 @@ pub(super) fn relay(
     until: Instant,
 ) -> Result<(), RelayError> {
     let first = media.segments.first().map_or(0, |s| s.sequence);
-    let next = if media.ended {
+    let joined = if media.ended {
         first
     } else {
         media
@@ -153,11 +157,19 @@ pub(super) fn relay(
             .and_then(|i| media.segments.get(i))
             .map_or(first, |s| s.sequence)
     };
+    // Back after a reconnect: on from where the last connection stopped, never again over
+    // what aired (unless the playlist has moved past it, or started over).
+    let next = match &pipeline.hls_next {
+        Some((url, n)) if *url == at.to_string() && *n >= first => *n,
+        _ => joined,
+    };
+    let taken = Arc::new(std::sync::atomic::AtomicU64::new(next));
     let why = Arc::new(Mutex::new(None));
     let mut segments = Segments {
         playlist: at.clone(),
         media,
         next,
+        taken: taken.clone(),
         pending: Vec::new(),
         pos: 0,
         demux: None,
@@ -174,6 +186,10 @@ pub(super) fn relay(
         segments.fetch(map)?;
         segments.segment_ext = Some("mp4".into());
         let result = super::decode_stream(Box::new(segments), Some("mp4"), at, pipeline, until);
+        pipeline.hls_next = Some((
+            at.to_string(),
+            taken.load(std::sync::atomic::Ordering::Relaxed),
+        ));
         return match why.lock().ok().and_then(|mut w| w.take()) {
             Some(e) => Err(e),
             None => result,
@@ -181,8 +197,12 @@ pub(super) fn relay(
     }
     // The first segment tells what codec to expect.
     let primed = segments.fill();
-    let taken = why.lock().ok().and_then(|mut w| w.take());
-    if let Some(e) = taken {
+    pipeline.hls_next = Some((
+        at.to_string(),
+        taken.load(std::sync::atomic::Ordering::Relaxed),
+    ));
+    let failed = why.lock().ok().and_then(|mut w| w.take());
+    if let Some(e) = failed {
         return Err(e);
     }
     primed.map_err(|_| RelayError::Closed { at: at.to_string() })?;
@@ -198,6 +218,10 @@ pub(super) fn relay(
         });
     }
     let result = super::decode_stream(Box::new(segments), ext.as_deref(), at, pipeline, until);
+    pipeline.hls_next = Some((
+        at.to_string(),
+        taken.load(std::sync::atomic::Ordering::Relaxed),
+    ));
     match why.lock().ok().and_then(|mut w| w.take()) {
         Some(e) => Err(e),
         None => result,

@@ -167,6 +167,10 @@ pub struct Pipeline {
     /// When audio last came, in ms after `created` (read by the [`Watchdog`]).
     heard: Arc<AtomicU64>,
     created: Instant,
+    /// An HLS playlist's address and the media sequence to take next: kept across
+    /// reconnects, so a segment that aired never airs again (a frozen playlist offers the
+    /// same ones each time).
+    pub(super) hls_next: Option<(String, u64)>,
 }
 
 impl Pipeline {
@@ -181,6 +185,7 @@ impl Pipeline {
             probe_any: false,
             heard: Arc::new(AtomicU64::new(0)),
             created: Instant::now(),
+            hls_next: None,
         }
     }
 
@@ -306,13 +311,16 @@ fn receive(
     // audio, the next probes for any format (a server may name the wrong one), and so on
     // in turn.
     let mut probe_any = false;
+    let mut hls_next = None;
     while !feed.stopped() && Instant::now() < until {
         let mut pipeline = Pipeline::new(feed.clone(), loudness_target);
         pipeline.probe_any = probe_any;
+        pipeline.hls_next = hls_next.take();
         let result = match source {
             Source::Http(url) => relay_http(url, &mut pipeline, until, 0),
             Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until),
         };
+        hls_next = pipeline.hls_next.take();
         if feed.stopped() || Instant::now() >= until {
             break;
         }
