@@ -438,6 +438,66 @@ fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
     assert_eq!(after, "completed");
 }
 
+/// Regression: an MP3 source that changed its sample rate mid-stream (a 44.1 kHz part, then
+/// a 22.05 kHz one) stopped the decoder at the change: journaled "not audio", reconnected,
+/// and the first part aired again while the second never did.
+#[test]
+fn a_source_that_changes_sample_rate_mid_stream_airs_both_parts_once() {
+    crate::support::alone();
+    let dir = tempfile::tempdir().unwrap();
+    let part = |name: &str, rate: &str, freq: u32| {
+        let out = dir.path().join(name);
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency={freq}:sample_rate={rate}"))
+            .args(["-t", "4", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k"])
+            .arg(&out)
+            .status();
+        made.is_ok_and(|s| s.success())
+            .then(|| std::fs::read(out).unwrap())
+    };
+    let (Some(a), Some(b)) = (part("a.mp3", "44100", 440), part("b.mp3", "22050", 880)) else {
+        crate::support::skip("ffmpeg cannot make MP3 here");
+        return;
+    };
+    let body = [a, b].concat();
+    // Soon: the daemon connects as it starts, within the slot's lead time, and what it
+    // takes in before the slot's second is kept for it.
+    let at = (unix_now() + 4.0).floor();
+    // Served once, live (at its bit rate), then gone: whatever aired came from this one
+    // pass.
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = Server::start(move |_, mut s| {
+        if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+        // 64 kb/s: 1,000 bytes each eighth of a second, a little ahead of the air.
+        for chunk in body.chunks(1000) {
+            if s.write_all(chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    });
+    let st = fault_station(&server.url("/rate.mp3"), at, 0.2);
+    let child = start_run(&st, &["--lang", "en"]);
+    std::thread::sleep(Duration::from_secs_f64(
+        (at + 12.0 + 3.5 - unix_now()).max(0.0),
+    ));
+    let (code, log) = stop(child);
+    assert_eq!(code, 0, "{log}");
+    let (_, relay, _) = relay_and_after(&st);
+    let relayed = relay["relayed_ms"].as_u64().unwrap();
+    assert!(!errors(&relay).contains("not audio"), "{relay}");
+    // Both parts, once: eight seconds (give or take a frame), not four, nor twelve.
+    assert!(
+        (7_700..=8_300).contains(&relayed),
+        "relayed {relayed} ms: {relay}"
+    );
+}
+
 #[test]
 fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
     crate::support::alone();

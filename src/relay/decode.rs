@@ -41,6 +41,8 @@ pub struct StreamDecoder {
     format: Box<dyn FormatReader>,
     decoder: Box<dyn symphonia::core::codecs::Decoder>,
     track: u32,
+    /// The track's parameters, to make the decoder afresh when the stream changes format.
+    params: symphonia::core::codecs::CodecParameters,
     buffer: Option<SampleBuffer<f32>>,
     pub codec: String,
 }
@@ -146,6 +148,7 @@ impl StreamDecoder {
             .map_err(end_of)?;
         Ok(StreamDecoder {
             track: track.id,
+            params: track.codec_params.clone(),
             format,
             decoder,
             buffer: None,
@@ -162,8 +165,21 @@ impl Chunks for StreamDecoder {
             if packet.track_id() != self.track {
                 continue;
             }
-            match self.decoder.decode(&packet) {
-                Ok(decoded) => {
+            let mut decoded = self.decoder.decode(&packet).map(|_| ());
+            if let Err(SymError::DecodeError(_)) = decoded {
+                // A stream that changes format mid-way (another sample rate, mono to
+                // stereo: a server splicing sources) is not bad data: a decoder made afresh
+                // takes the packet in its new format, and the resampler follows.
+                if let Ok(fresh) =
+                    symphonia::default::get_codecs().make(&self.params, &DecoderOptions::default())
+                {
+                    self.decoder = fresh;
+                    decoded = self.decoder.decode(&packet).map(|_| ());
+                }
+            }
+            match decoded {
+                Ok(()) => {
+                    let decoded = self.decoder.last_decoded();
                     let spec = *decoded.spec();
                     if decoded.frames() == 0 {
                         continue;
