@@ -391,21 +391,27 @@ pub fn relays(station: &Station) -> Vec<Finding> {
             continue;
         }
         seen.push(&r.source);
-        let p = crate::relay::probe(&r.source, std::time::Duration::from_secs(5), lang);
+        let p = crate::relay::probe(&r.source, lang);
         let what = tr!(lang, "Tiếp sóng {}", "Relay {}", r.source);
-        let (level, fix) = if p.heard() {
-            (Level::Ok, String::new())
-        } else if p.heard_ms > 0 {
-            (
+        let (level, fix) = match p.verdict() {
+            crate::relay::Verdict::Heard => (Level::Ok, String::new()),
+            crate::relay::Verdict::Slow { .. } => (
+                Level::Warn,
+                lang.pick(
+                    "nguồn gửi chậm hơn thời gian thực: kiểm tra đường truyền Internet của máy, hoặc chọn luồng có tốc độ bit thấp hơn",
+                    "the source is slower than real time: check the PC's Internet link, or pick a stream of a lower bit rate",
+                )
+                .into(),
+            ),
+            crate::relay::Verdict::Silent => (
                 Level::Warn,
                 lang.pick(
                     "nguồn gửi khoảng lặng: kiểm tra máy thu hoặc đài phát phía trên; phiên tiếp sóng sẽ bị ghi là không đạt nếu vẫn im lặng",
                     "the source sends silence: check the receiver or the upper station; a relay that stays silent is not journaled completed",
                 )
                 .into(),
-            )
-        } else {
-            (
+            ),
+            crate::relay::Verdict::Nothing => (
                 Level::Fail,
                 match &r.source {
                     crate::relay::Source::Alsa(_) => lang.pick(
@@ -418,7 +424,7 @@ pub fn relays(station: &Station) -> Vec<Finding> {
                     ),
                 }
                 .into(),
-            )
+            ),
         };
         out.push(finding(level, &what, p.text(lang), fix));
     }

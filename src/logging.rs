@@ -46,7 +46,11 @@ pub fn init_logging() {
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
     };
+    let names_decoder = spec.as_deref().is_some_and(|s| s.contains("symphonia"));
     let filter = move || match &parsed {
+        // A decoder's chatter (each damaged frame of a garbage stream, ~90 lines a minute)
+        // stays off unless RUST_LOG names it: loaxa says what went wrong once a connection.
+        Some(Ok(t)) if !names_decoder => t.clone().with_target("symphonia", LevelFilter::OFF),
         Some(Ok(t)) => t.clone(),
         _ => Targets::new()
             .with_default(LevelFilter::WARN)

@@ -764,6 +764,79 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
     );
 }
 
+/// Regression: `doctor` and `validate --online` passed a source that delivers at half its
+/// speed, and disagreed on a garbage one ("heard nothing" against "not audio"). One probe,
+/// one verdict, the delivery measured against real time.
+#[test]
+fn doctor_and_validate_online_judge_a_slow_and_a_garbage_source_alike() {
+    crate::support::alone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tone.mp3");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .args(["sine=frequency=440:sample_rate=44100:duration=30"])
+        .args(["-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k"])
+        .arg(&file)
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        crate::support::skip("ffmpeg cannot make MP3 here");
+        return;
+    }
+    let bytes = std::sync::Arc::new(std::fs::read(&file).unwrap());
+    // 64 kb/s sent at 32 kb/s: half of real time.
+    let slow = Server::start(move |_, mut s| {
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+        for chunk in bytes.chunks(400) {
+            if s.write_all(chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let garbage = Server::start(|_, mut s| {
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n");
+        let mut x: u32 = 12345;
+        for _ in 0..2000 {
+            let block: Vec<u8> = (0..1000)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8 & 0x7f
+                })
+                .collect();
+            if s.write_all(&block).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (slow, garbage) = (slow.url("/slow.mp3"), garbage.url("/garbage.mp3"));
+    let st = TempStation::new(
+        "",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"cham\"\nat = [\"05:30\"]\nrelay = \"{slow}\"\nminutes = 30\n[[slot]]\nid = \"rac\"\nat = [\"17:00\"]\nrelay = \"{garbage}\"\nminutes = 30\n"
+        ),
+    );
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["validate", "--online", "--lang", "en"])
+        .run();
+    assert_eq!(code, 2, "{out}\n{err}");
+    let said_slow = |t: &str| t.contains(slow.as_str()) && t.contains("SLOW: it delivers only");
+    assert!(said_slow(&err), "validate: {out}\n{err}");
+    assert!(err.contains("not audio"), "validate: {err}");
+    let (_, out, _) = Loaxa::new(&st)
+        .args(["doctor", "--lang", "en"])
+        .binary()
+        .run();
+    assert!(
+        out.contains(&format!("! Relay {slow}")) && said_slow(&out),
+        "doctor: {out}"
+    );
+    assert!(
+        out.contains(&format!("✗ Relay {garbage}")) && out.contains("not audio"),
+        "doctor: {out}"
+    );
+}
+
 #[test]
 fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_store() {
     crate::support::alone();
@@ -898,7 +971,7 @@ fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
     ice.wait_mount("aac.aac");
     let source = loaxa::relay::Source::parse(&ice.url("aac.aac"), loaxa::lang::Lang::En).unwrap();
     for join in 0..40 {
-        let p = loaxa::relay::probe(&source, Duration::from_millis(300), loaxa::lang::Lang::En);
+        let p = loaxa::relay::probe_for(&source, Duration::from_millis(300), loaxa::lang::Lang::En);
         assert!(p.heard_ms > 0, "join {join}: {p:?}");
         assert!(
             p.codec.as_deref().is_some_and(|c| c.starts_with("aac")),
@@ -929,7 +1002,7 @@ fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
     });
     let source =
         loaxa::relay::Source::parse(&server.url("/vov.mp3"), loaxa::lang::Lang::En).unwrap();
-    let p = loaxa::relay::probe(&source, Duration::from_secs(2), loaxa::lang::Lang::En);
+    let p = loaxa::relay::probe_for(&source, Duration::from_secs(2), loaxa::lang::Lang::En);
     assert!(p.heard_ms >= 2_000, "{p:?}");
     assert!(
         p.codec.as_deref().is_some_and(|c| c.starts_with("aac")),

@@ -353,9 +353,42 @@ pub struct Probe {
     pub rms_dbfs: f64,
     /// Why nothing (or not enough) was heard.
     pub error: Option<String>,
+    /// Audio heard against the real time it took, from the first sound, in percent: a
+    /// source slower than real time gaps every relay of it.
+    pub realtime_percent: Option<u32>,
 }
 
+/// How long `doctor` and `validate --online` listen to a source: the one probe both use.
+pub const PROBE_LISTEN: Duration = Duration::from_secs(5);
+
+/// What a probe found, for `doctor` and `validate --online` to judge alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Audio, in real time, not silence.
+    Heard,
+    /// Audio in real time, but (nearly) silent.
+    Silent,
+    /// Audio, slower than real time.
+    Slow { percent: u32 },
+    /// Nothing (not answering, not audio).
+    Nothing,
+}
+
+/// Below this share of real time a source cannot carry a relay.
+const REALTIME_MIN_PERCENT: u32 = 90;
+
 impl Probe {
+    pub fn verdict(&self) -> Verdict {
+        if self.heard_ms == 0 {
+            return Verdict::Nothing;
+        }
+        match self.realtime_percent {
+            Some(p) if p < REALTIME_MIN_PERCENT => Verdict::Slow { percent: p },
+            _ if self.rms_dbfs < crate::journal::Levels::DEAD_AIR_RMS_DBFS => Verdict::Silent,
+            _ => Verdict::Heard,
+        }
+    }
+
     /// One line for the operator.
     pub fn text(&self, lang: Lang) -> String {
         match (&self.codec, &self.error) {
@@ -365,10 +398,18 @@ impl Probe {
                 } else {
                     ""
                 };
+                let slow = match self.verdict() {
+                    Verdict::Slow { percent } => tr!(
+                        lang,
+                        " — CHẬM: chỉ nhận được {percent}% tốc độ thời gian thực, buổi tiếp sóng sẽ bị ngắt quãng",
+                        " — SLOW: it delivers only {percent}% of real time, relays of it will have gaps"
+                    ),
+                    _ => String::new(),
+                };
                 tr!(
                     lang,
-                    "nghe được {:.1} giây, {codec}, đỉnh {:.1} dBFS, trung bình {:.1} dBFS{level}",
-                    "heard {:.1} s, {codec}, peak {:.1} dBFS, RMS {:.1} dBFS{level}",
+                    "nghe được {:.1} giây, {codec}, đỉnh {:.1} dBFS, trung bình {:.1} dBFS{level}{slow}",
+                    "heard {:.1} s, {codec}, peak {:.1} dBFS, RMS {:.1} dBFS{level}{slow}",
                     self.heard_ms as f64 / 1000.0,
                     self.peak_dbfs,
                     self.rms_dbfs
@@ -378,15 +419,16 @@ impl Probe {
             _ => lang.pick("không nghe được gì", "heard nothing").into(),
         }
     }
-
-    /// It answered with audio that is not silence.
-    pub fn heard(&self) -> bool {
-        self.heard_ms > 0 && self.rms_dbfs >= crate::journal::Levels::DEAD_AIR_RMS_DBFS
-    }
 }
 
-/// Listens to `source` for `listen` (giving up after a connect timeout on top).
-pub fn probe(source: &Source, listen: Duration, lang: Lang) -> Probe {
+/// Listens to `source` for [`PROBE_LISTEN`] of audio, or as long from its first sound
+/// (giving up after a connect timeout on top).
+pub fn probe(source: &Source, lang: Lang) -> Probe {
+    probe_for(source, PROBE_LISTEN, lang)
+}
+
+/// [`probe`], listening for `listen` (tests listen briefly).
+pub fn probe_for(source: &Source, listen: Duration, lang: Lang) -> Probe {
     let started = Instant::now();
     let give_up = started + listen + TIMEOUT + Duration::from_secs(1);
     let feed = Arc::new(Feed::new(2, 44_100));
@@ -397,7 +439,11 @@ pub fn probe(source: &Source, listen: Duration, lang: Lang) -> Probe {
         .spawn(move || receive(&s, f, give_up, None, lang, false));
     let (mut peak, mut squares, mut n) = (0f32, 0f64, 0u64);
     let mut chunk = Vec::new();
-    while Instant::now() < give_up && feed.ms(n) < listen.as_millis() as u64 {
+    let mut first_sound: Option<Instant> = None;
+    while Instant::now() < give_up
+        && feed.ms(n) < listen.as_millis() as u64
+        && first_sound.is_none_or(|t| t.elapsed() < listen)
+    {
         thread::sleep(Duration::from_millis(100));
         chunk.clear();
         feed.take(&mut chunk, usize::MAX, 0);
@@ -406,6 +452,10 @@ pub fn probe(source: &Source, listen: Duration, lang: Lang) -> Probe {
             squares += f64::from(*s) * f64::from(*s);
         }
         n += chunk.len() as u64;
+        if n > 0 && first_sound.is_none() {
+            // The first sound came within the last look.
+            first_sound = Some(Instant::now() - Duration::from_millis(100));
+        }
         // Two failures in a row and nothing heard: it does not answer.
         let failures: u32 = feed.facts().errors.iter().map(|(_, _, k)| k).sum();
         if n == 0 && failures >= 2 {
@@ -421,6 +471,10 @@ pub fn probe(source: &Source, listen: Duration, lang: Lang) -> Probe {
         peak_dbfs: db(f64::from(peak)),
         rms_dbfs: db((squares / n.max(1) as f64).sqrt()),
         error: facts.errors.last().map(|(_, e, _)| e.clone()),
+        realtime_percent: first_sound.map(|t| {
+            let real = t.elapsed().as_millis().max(1) as u64;
+            (feed.ms(n) * 100 / real) as u32
+        }),
     }
 }
 
