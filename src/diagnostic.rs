@@ -106,6 +106,12 @@ impl Diagnostic {
         }
     }
 
+    /// The same problem as a warning: what stops another process does not stop this one.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -1121,3 +1121,51 @@ play = ["a.wav"]
         "a week of 10-minute slots: {missed}"
     );
 }
+
+/// Regression (#23): a password file others can read, a missing one, or a typo in `[sync]`
+/// made `loaxa run` exit 2 — a power cut then left the commune silent. A section another
+/// process owns (`[sync]`, `[web]`, `[stream]`) is said as a located warning by `run`,
+/// `status`, `play` and `validate`, and the station airs; only its own process refuses it.
+#[test]
+fn a_broken_section_another_process_owns_never_keeps_the_station_off_the_air() {
+    crate::support::alone();
+    for (section, broken, owner) in [
+        (
+            "sync",
+            "[sync]\nurl = \"postgres://tinh.example/loaxa\"\nstation = \"xa\"\npassword_file = \"/khong/co/tep\"\n",
+            Some(vec!["sync", "--once"]),
+        ),
+        ("web", "[web]\nlisten = \"khong-phai-dia-chi\"\n", Some(vec!["web"])),
+        ("stream", "[stream]\nurl = \"icecast://\"\nbitrate = 7\n", None),
+    ] {
+        let (t, _) = in_secs(4);
+        let st = TempStation::new(
+            "",
+            &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{t}\"]\nplay = [\"a.wav\"]\n"),
+        );
+        st.tone("a.wav", 0.5);
+        let config = st.path().join("config/loaxa.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}\n{broken}")).unwrap();
+
+        let (code, _, err) = Loaxa::new(&st).args(["status", "--lang", "en"]).run();
+        assert_eq!(code, 0, "[{section}] status: {err}");
+        assert!(
+            err.contains("config/loaxa.toml:") && err.contains("warning") && err.contains("the station airs as usual"),
+            "[{section}]: {err}"
+        );
+        let child = start_run(&st, &["--lang", "en"]);
+        std::thread::sleep(Duration::from_secs(7));
+        let (code, log) = stop(child);
+        assert_eq!(code, 0, "[{section}]: {log}");
+        let records = log_json(&st);
+        assert_eq!(
+            records["records"][0]["outcome"], "completed",
+            "[{section}] the slot aired: {records:#}\n{log}"
+        );
+        if let Some(args) = owner {
+            let (code, _, err) = Loaxa::new(&st).args(args.clone()).binary().run();
+            assert_eq!(code, 2, "[{section}] {args:?} refuses its own broken section: {err}");
+        }
+    }
+}

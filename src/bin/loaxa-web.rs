@@ -2,5 +2,5 @@
 //! airing daemon's binary and memory carry none of the web stack.
 
 fn main() -> std::process::ExitCode {
-    loaxa::web::main(loaxa::cli::SECTIONS)
+    loaxa::web::main(&[loaxa::web::settings::check])
 }

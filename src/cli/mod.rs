@@ -83,11 +83,18 @@ impl Context {
             .unwrap_or_default()
     }
 
-    /// The station's configuration; its errors are printed, located.
+    /// The station's configuration; its errors are printed, located. Only the station-wide
+    /// keys can stop a command: a section another process owns (`[sync]`, `[web]`,
+    /// `[stream]`) with errors is said as a warning, located, and the command goes on — a
+    /// mistake there must never keep the station off the air.
     fn config(&self, err: &mut dyn Write) -> Result<Config, Failure> {
-        match crate::config::load(&self.overrides, &self.env, &self.cwd, SECTIONS) {
+        match crate::config::load(&self.overrides, &self.env, &self.cwd, &[]) {
             Ok(c) => {
                 crate::logging::set_zone(c.timezone);
+                let others = section_problems(&c);
+                if !others.is_empty() {
+                    print_diagnostics(err, &others, c.language)?;
+                }
                 Ok(c)
             }
             Err(ConfigError::Invalid(d)) => {
@@ -135,14 +142,34 @@ impl Context {
     }
 }
 
-/// The configuration's sections other parts own, checked with the station-wide keys so that
-/// every problem is reported at once (the list in one place: the console's binary takes it
-/// from here too).
+/// The configuration's sections other parts own (the list in one place). Each part refuses
+/// to start with its own section broken; every other command says it as a warning.
 pub const SECTIONS: &[crate::config::Section] = &[
     crate::web::settings::check,
     crate::stream::settings::check,
     crate::sync::settings::check,
 ];
+
+/// The problems of the sections other processes own, as warnings that say what they stop.
+fn section_problems(config: &Config) -> Vec<Diagnostic> {
+    let path = config
+        .file
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("config/loaxa.toml"));
+    let lang = config.language;
+    SECTIONS
+        .iter()
+        .flat_map(|check| check(&path, &config.text, lang))
+        .map(|mut d| {
+            d.message += &tr!(
+                lang,
+                " (đài vẫn phát bình thường; chỉ phần dùng mục này không chạy được cho đến khi sửa)",
+                " (the station airs as usual; only the part that uses this section cannot start until it is fixed)"
+            );
+            d.as_warning()
+        })
+        .collect()
+}
 
 pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};

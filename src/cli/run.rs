@@ -67,24 +67,41 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
             Err(_) => return Err(Failure::Runtime(e.to_string())),
         },
     };
-    // A stream that is configured but cannot start (its encoder library) stops the station
-    // from starting: it would otherwise silently not reach the IP loudspeakers.
-    let stream = station
-        .config
-        .section(crate::stream::settings::parse)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    // The stream for IP loudspeakers is the stream's own: a [stream] with errors, or an
+    // encoder that cannot start, is said loudly and the station airs without it — never
+    // the other way round.
+    let stream = match station.config.section(crate::stream::settings::parse) {
+        Ok(s) => s,
+        Err(_) => {
+            tracing::error!(
+                "{}",
+                tr!(
+                    lang,
+                    "mục [stream] có lỗi (xem ở trên): KHÔNG phát luồng tới loa IP cho đến khi sửa; đài vẫn phát",
+                    "the [stream] section has errors (see above): NO stream to the IP loudspeakers until it is fixed; the station airs"
+                )
+            );
+            None
+        }
+    };
     let streamer = match &stream {
         None => None,
-        Some(cfg) => Some(
-            crate::stream::Streamer::start(cfg.clone(), station.config.station_name.clone())
-                .map_err(|e| {
-                    Failure::Runtime(tr!(
-                        lang,
-                        "không khởi động được luồng phát [stream]: {e}",
-                        "cannot start the [stream] output: {e}"
-                    ))
-                })?,
-        ),
+        Some(cfg) => {
+            match crate::stream::Streamer::start(cfg.clone(), station.config.station_name.clone()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "không khởi động được luồng phát [stream]: {e}; đài vẫn phát, không có luồng tới loa IP",
+                            "cannot start the [stream] output: {e}; the station airs without the stream to the IP loudspeakers"
+                        )
+                    );
+                    None
+                }
+            }
+        }
     };
     if let Some(cfg) = &stream {
         tracing::info!(
@@ -108,12 +125,9 @@ pub(super) fn run(ctx: &Context, rehearse: bool, err: &mut dyn Write) -> Result<
     let reload: crate::daemon::ConfigReload = {
         let (overrides, cwd) = (ctx.overrides.clone(), ctx.cwd.clone());
         Box::new(move || {
-            crate::config::load(
-                &overrides,
-                &crate::config::environment(),
-                &cwd,
-                super::SECTIONS,
-            )
+            // The station-wide keys only, as at start: a section another part owns never
+            // holds a reload back.
+            crate::config::load(&overrides, &crate::config::environment(), &cwd, &[])
         })
     };
     rt.block_on(async {

@@ -147,11 +147,20 @@ pub(super) fn status(
         }
     }
 
-    let sync = station
-        .config
-        .section(crate::sync::settings::parse)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    if let Some(sync) = &sync {
+    // A [sync] with errors was said above, located; here, what it stops.
+    let sync = station.config.section(crate::sync::settings::parse);
+    if sync.is_err() {
+        let _ = writeln!(
+            o,
+            "{}: {}",
+            lang.pick("Gửi lên tỉnh", "Province"),
+            lang.pick(
+                "MỤC [sync] CÓ LỖI (xem ở trên): `loaxa sync` không chạy, nhật ký không được gửi lên tỉnh cho đến khi sửa",
+                "THE [sync] SECTION HAS ERRORS (see above): `loaxa sync` does not run, the journal is not sent to the province until it is fixed",
+            )
+        );
+    }
+    if let Ok(Some(sync)) = &sync {
         let line = match crate::sync::read(&crate::sync::path_for(&station.config.journal)) {
             Some(state) => state.line(lang, tz),
             None => tr!(

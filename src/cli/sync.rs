@@ -10,9 +10,23 @@ pub(super) fn sync(
 ) -> Result<(), Failure> {
     let config = ctx.config(err)?;
     let lang = config.language;
-    let sync = config
-        .section(crate::sync::settings::parse)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    // [sync] is this process's own: with errors, it does not start (they were said above).
+    let sync = match config.section(crate::sync::settings::parse) {
+        Ok(s) => s,
+        Err(ConfigError::Invalid(_)) => {
+            writeln!(
+                err,
+                "{}",
+                lang.pick(
+                    "mục [sync] có lỗi: `loaxa sync` không chạy cho đến khi sửa",
+                    "the [sync] section has errors: `loaxa sync` does not run until they are fixed",
+                )
+            )
+            .map_err(io)?;
+            return Err(Failure::Invalid);
+        }
+        Err(e) => return Err(Failure::Runtime(e.to_string())),
+    };
     let Some(sync) = sync else {
         writeln!(
             err,
