@@ -133,12 +133,9 @@ impl Target {
                 )
                 .into());
         }
-        let local = config.get_hosts().iter().all(|h| match h {
-            Host::Unix(_) => true,
-            Host::Tcp(name) => {
-                name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-            }
-        });
+        // Judged on the address actually connected to: a `hostaddr` is dialled whatever
+        // `host` says (`host=localhost hostaddr=<remote>` is remote), each host by its own.
+        let local = local_only(config.get_hosts(), config.get_hostaddrs());
         if local && !text.contains("sslmode") {
             // On this machine TLS protects nothing, and Debian's own cluster offers it with a
             // self-signed certificate no store trusts: plain, unless the address asks for it.
@@ -158,12 +155,20 @@ impl Target {
         config.connect_timeout(TIMEOUT);
         config.keepalives_idle(Duration::from_secs(30));
         config.application_name("loaxa");
+        // Named as it is dialled: a host given a `hostaddr` shows that address too.
         let host = config
             .get_hosts()
             .iter()
-            .map(|h| match h {
-                Host::Unix(p) => p.display().to_string(),
-                Host::Tcp(n) => n.clone(),
+            .enumerate()
+            .map(|(i, h)| {
+                let name = match h {
+                    Host::Unix(p) => p.display().to_string(),
+                    Host::Tcp(n) => n.clone(),
+                };
+                match config.get_hostaddrs().get(i) {
+                    Some(ip) => format!("{name} ({ip})"),
+                    None => name,
+                }
             })
             .collect::<Vec<_>>()
             .join(",");
@@ -176,6 +181,22 @@ impl Target {
             config,
         })
     }
+}
+
+/// Whether every address a connection may be made to is on this machine: a Unix socket, a
+/// loopback address, or `localhost` — unless a `hostaddr` says where the connection really
+/// goes. (The driver reads neither `PG*` variables nor service files, and refuses `service=`:
+/// what it dials is in the address itself.)
+fn local_only(hosts: &[Host], hostaddrs: &[IpAddr]) -> bool {
+    let n = hosts.len().max(hostaddrs.len());
+    (0..n).all(|i| match (hostaddrs.get(i), hosts.get(i)) {
+        (Some(ip), _) => ip.is_loopback(),
+        (None, Some(Host::Unix(_))) => true,
+        (None, Some(Host::Tcp(name))) => {
+            name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        (None, None) => false,
+    })
 }
 
 /// Connects, over TLS when the address asks for it (checked against the system's
@@ -586,5 +607,51 @@ async fn walk(
         if n < PAGE {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (#23): `host=localhost hostaddr=<remote>` passed as local and connected in
+    /// plain text. TLS is required by where the connection goes, in every form of address.
+    #[test]
+    fn tls_is_required_for_any_address_the_connection_really_goes_to_off_this_machine() {
+        let lang = Lang::En;
+        let refused = |a: &str| {
+            let e = Target::parse(a, lang)
+                .err()
+                .unwrap_or_else(|| panic!("{a} passed"));
+            assert!(e.contains("TLS") || e.contains("cannot read"), "{a}: {e}");
+        };
+        let tls = |a: &str| {
+            let t = Target::parse(a, lang).unwrap_or_else(|e| panic!("{a}: {e}"));
+            assert_eq!(t.config.get_ssl_mode(), SslMode::Require, "{a}");
+            t
+        };
+        let plain = |a: &str| {
+            let t = Target::parse(a, lang).unwrap_or_else(|e| panic!("{a}: {e}"));
+            assert_eq!(t.config.get_ssl_mode(), SslMode::Disable, "{a}");
+        };
+        // Keywords and URLs, a remote host with TLS turned off: refused.
+        refused("host=tinh.example.vn dbname=loaxa sslmode=disable");
+        refused("postgresql://tinh.example.vn/loaxa?sslmode=disable");
+        // `hostaddr` is where it really goes, whatever `host` says.
+        refused("host=localhost hostaddr=203.0.113.5 dbname=loaxa sslmode=disable");
+        refused("postgresql://localhost/loaxa?hostaddr=203.0.113.5&sslmode=disable");
+        let t = tls("host=localhost hostaddr=203.0.113.5 dbname=loaxa");
+        assert!(t.display.contains("203.0.113.5"), "{}", t.display);
+        // Several hosts: one remote is enough.
+        refused("host=localhost,tinh.example.vn dbname=loaxa sslmode=disable");
+        tls("host=127.0.0.1,tinh.example.vn dbname=loaxa");
+        // On this machine: plain unless asked.
+        plain("host=localhost,127.0.0.1 dbname=loaxa");
+        plain("host=/var/run/postgresql dbname=loaxa");
+        plain("host=localhost hostaddr=127.0.0.1 dbname=loaxa");
+        tls("postgresql://localhost/loaxa?sslmode=require");
+        // The driver reads no service file nor PG* variables: the address says it all.
+        refused("service=tinh dbname=loaxa");
+        assert!(Target::parse("dbname=loaxa", lang).is_err());
     }
 }
