@@ -98,6 +98,26 @@ fn commune<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no {id} in {report}"))
 }
 
+/// Regression (#23): a centre without the schema answered `relation "loaxa.migrations"
+/// does not exist`. Every command says to run `loaxa central init`.
+#[test]
+fn a_centre_not_yet_initialised_says_to_run_central_init() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    for args in [
+        &["add-station", "xa-a"][..],
+        &["report", "--month", "2025-09"],
+        &["verify"],
+    ] {
+        let (code, out, err) = central(&pg, args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(
+            err.contains("run `loaxa central init`") && !err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the_commune_does() {
     crate::support::shared();

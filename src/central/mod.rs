@@ -244,7 +244,12 @@ pub fn classify(t: &Target, e: &tokio_postgres::Error) -> CentralError {
         {
             return CentralError::NoWrites { at, detail };
         }
-        if *code == SqlState::UNDEFINED_FUNCTION || *code == SqlState::INVALID_SCHEMA_NAME {
+        // Objects of the schema that are not there: the centre was never initialised (or
+        // only in part) — "relation loaxa.… does not exist" says nothing to a province.
+        if *code == SqlState::UNDEFINED_FUNCTION
+            || *code == SqlState::INVALID_SCHEMA_NAME
+            || *code == SqlState::UNDEFINED_TABLE
+        {
             return CentralError::NotInitialised { at };
         }
         return CentralError::Query { at, detail };

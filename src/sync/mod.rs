@@ -248,7 +248,13 @@ pub async fn run(
             }
         }
         state.attempt_at = Some(Utc::now());
+        let acked_before = state.acked_seq;
         let result = push(sync, journal_path, &state_path, &mut state).await;
+        // A pass that got anything through (the disk freed, the link back) starts the
+        // back-off again: what is left goes at once, not after minutes of waiting.
+        if state.acked_seq > acked_before {
+            backoff = BACKOFF_FIRST;
+        }
         let wait = match &result {
             Ok(()) => {
                 if state.error.take().is_some() {
