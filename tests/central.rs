@@ -143,7 +143,9 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
     let (code, out, err) = sync_once(&st);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains(&format!("sent to the province up to event {events}")),
+        out.contains(&format!(
+            "Province: the province holds up to event {events}"
+        )),
         "{out}"
     );
     assert_eq!(held(&pg, "hoang-hoa"), events);
@@ -163,7 +165,7 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+        out.contains(&format!("tỉnh giữ đến sự kiện {events}")),
         "{out}"
     );
     let mut c = command();
@@ -171,7 +173,7 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
         .args(["report", "--month", "2025-09"]);
     let (_, out, _) = run(c);
     assert!(
-        out.contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+        out.contains(&format!("tỉnh giữ đến sự kiện {events}")),
         "{out}"
     );
 
@@ -182,7 +184,7 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
         let page = console.login(OPERATOR).get("/");
         assert!(
             page.body
-                .contains(&format!("đã gửi lên tỉnh đến sự kiện {events}")),
+                .contains(&format!("tỉnh giữ đến sự kiện {events}")),
             "{}",
             page.body
         );
@@ -378,6 +380,17 @@ fn a_journal_edited_truncated_or_replaced_after_sending_is_refused_kept_and_flag
     assert!(
         err.contains("differs from what the province holds") && err.contains("kept as evidence"),
         "{err}"
+    );
+    // The station says it was refused, as a refusal, and what waits (regression: it went on
+    // saying "sent up to …" as if all were well).
+    let mut c = command();
+    c.current_dir(st.path()).args(["status", "--lang", "en"]);
+    let (_, out, _) = run(c);
+    assert!(
+        out.contains("Province: REFUSED BY THE PROVINCE since")
+            && out.contains("not yet sent")
+            && !out.contains("Province: Province"),
+        "{out}"
     );
     // Nothing of it was taken; the batch is kept as evidence; the station is flagged.
     assert_eq!(held(&pg, "xa-sua"), events);
@@ -618,6 +631,11 @@ fn a_centre_whose_disk_is_full_refuses_to_write_and_takes_everything_once_there_
     c.current_dir(st.path()).args(["status", "--lang", "en"]);
     let (_, out, _) = run(c);
     assert!(out.contains("CANNOT SEND since"), "{out}");
+    // What waits is counted while nothing can be sent (regression: never said).
+    assert!(
+        out.contains(&format!("{events} event(s) not yet sent")),
+        "{out}"
+    );
 
     disk.free();
     let (code, _, err) = sync_once(&st);

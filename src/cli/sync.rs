@@ -60,7 +60,13 @@ pub(super) fn sync(
     });
     match result {
         Ok(state) => {
-            writeln!(out, "{}", state.line(lang, config.timezone)).map_err(io)?;
+            writeln!(
+                out,
+                "{}: {}",
+                lang.pick("Gửi lên tỉnh", "Province"),
+                state.line(lang, config.timezone)
+            )
+            .map_err(io)?;
             Ok(())
         }
         Err(e) => Err(Failure::Runtime(e.text(lang))),

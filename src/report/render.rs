@@ -128,7 +128,7 @@ impl Report {
         );
         let _ = writeln!(o, "{}", self.chain_text());
         if let Some(sent) = &self.sent {
-            let _ = writeln!(o, "{sent}");
+            let _ = writeln!(o, "{}: {sent}", self.lang.pick("Gửi lên tỉnh", "Province"));
         }
         for p in &self.plans {
             let _ = writeln!(o, "\n{} ({})", p.title, p.id);
@@ -503,7 +503,12 @@ impl Report {
         let _ = writeln!(o, "</table>");
         let _ = writeln!(o, "<p class=\"hash\">{}</p>", e(&self.chain_text()));
         if let Some(sent) = &self.sent {
-            let _ = writeln!(o, "<p class=\"meta\">{}</p>", e(sent));
+            let _ = writeln!(
+                o,
+                "<p class=\"meta\">{}: {}</p>",
+                self.lang.pick("Gửi lên tỉnh", "Province"),
+                e(sent)
+            );
         }
         let _ = writeln!(
             o,

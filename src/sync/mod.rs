@@ -76,6 +76,9 @@ pub struct State {
     /// The failure that keeps it from being sent, since when.
     pub error: Option<String>,
     pub error_since: Option<DateTime<Utc>>,
+    /// The failure is the province refusing what was sent (not a link down).
+    #[serde(default)]
+    pub refused: bool,
 }
 
 /// Where the state lives: beside the journal.
@@ -103,22 +106,30 @@ impl State {
         (self.local_seq - self.acked_seq).max(0)
     }
 
-    /// One line for `status`, the console and the report.
+    /// One line for `status`, the console and the report, under their heading ("Gửi lên
+    /// tỉnh"): a refusal first as what it is, then how far the province's copy goes and how
+    /// many events wait.
     pub fn line(&self, lang: Lang, tz: chrono_tz::Tz) -> String {
         let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-        let mut s = match self.acked_at {
+        let mut s = String::new();
+        if let (true, Some(e), Some(since)) = (self.refused, &self.error, self.error_since) {
+            s += &tr!(
+                lang,
+                "BỊ TỈNH TỪ CHỐI từ {}: {e}; ",
+                "REFUSED BY THE PROVINCE since {}: {e}; ",
+                local(since)
+            );
+        }
+        s += &match self.acked_at {
             Some(at) => tr!(
                 lang,
-                "đã gửi lên tỉnh đến sự kiện {} (lúc {})",
-                "sent to the province up to event {} (at {})",
+                "tỉnh giữ đến sự kiện {} (lúc {})",
+                "the province holds up to event {} (at {})",
                 self.acked_seq,
                 local(at)
             ),
             None => lang
-                .pick(
-                    "chưa gửi được gì lên tỉnh",
-                    "nothing sent to the province yet",
-                )
+                .pick("tỉnh chưa nhận được gì", "nothing received yet")
                 .to_string(),
         };
         if self.pending() > 0 {
@@ -129,7 +140,7 @@ impl State {
                 self.pending()
             );
         }
-        if let (Some(e), Some(since)) = (&self.error, self.error_since) {
+        if let (false, Some(e), Some(since)) = (self.refused, &self.error, self.error_since) {
             s += &tr!(
                 lang,
                 "; KHÔNG GỬI ĐƯỢC từ {}: {e}",
@@ -249,6 +260,11 @@ pub async fn run(
         }
         state.attempt_at = Some(Utc::now());
         let acked_before = state.acked_seq;
+        // What waits is counted against the journal as it is now, even while the centre
+        // cannot be reached.
+        if let Some(head) = local {
+            state.local_seq = head;
+        }
         let result = push(sync, journal_path, &state_path, &mut state).await;
         // A pass that got anything through (the disk freed, the link back) starts the
         // back-off again: what is left goes at once, not after minutes of waiting.
@@ -264,6 +280,7 @@ pub async fn run(
                     );
                 }
                 state.error_since = None;
+                state.refused = false;
                 backoff = BACKOFF_FIRST;
                 POLL
             }
@@ -274,6 +291,10 @@ pub async fn run(
                 }
                 state.error = Some(text);
                 state.error_since.get_or_insert_with(Utc::now);
+                state.refused = matches!(
+                    e,
+                    SyncError::Central(CentralError::Refused(_)) | SyncError::Behind { .. }
+                );
                 let w = backoff;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 w
