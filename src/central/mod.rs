@@ -7,6 +7,7 @@
 //! edited, truncated or replaced journal no longer continues the chain the centre holds,
 //! and the batch that shows it is kept as evidence and the station flagged.
 
+mod refusal;
 pub mod report;
 mod schema;
 
@@ -20,6 +21,7 @@ use tokio_postgres::Client;
 use crate::journal::RawEvent;
 use crate::lang::Lang;
 use crate::tr;
+pub use refusal::Refusal;
 
 /// How long a connect or one call may take before the centre counts as unreachable.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,10 +48,20 @@ pub enum CentralError {
     TooNew { at: String, found: i32, known: i32 },
     #[error("the central database {at} has no loaxa schema yet: run `loaxa central init`")]
     NotInitialised { at: String },
-    #[error("the province refused the batch: {0}")]
-    Refused(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("the province refused: {}", .0.text(Lang::En))]
+    Refused(Refusal),
+    #[error("no station {0} at the centre")]
+    NoStation(String),
+    #[error("the central database {at} has schema version {found}; run `loaxa central init` to bring it to {known}")]
+    Outdated { at: String, found: i32, known: i32 },
+    #[error("a station id is 1 to 40 lower-case letters, digits and hyphens (not {0:?})")]
+    BadStationId(String),
+    #[error("a re-admission needs its reason (--reason)")]
+    NoReason,
+    #[error("station {0} is not flagged: there is nothing to re-admit")]
+    NotFlagged(String),
+    #[error("station {0}'s fork point is not located yet: it is found when the station next contacts the centre")]
+    NotLocated(String),
 }
 
 impl CentralError {
@@ -89,10 +101,41 @@ impl CentralError {
             ),
             CentralError::Refused(why) => tr!(
                 lang,
-                "tỉnh từ chối lô sự kiện: {why}",
-                "the province refused the batch: {why}"
+                "tỉnh từ chối: {}",
+                "the province refused: {}",
+                why.text(lang)
             ),
-            CentralError::Invalid(why) => why.clone(),
+            CentralError::NoStation(id) => tr!(
+                lang,
+                "tỉnh không có đài {id}",
+                "no station {id} at the centre"
+            ),
+            CentralError::Outdated { at, found, known } => tr!(
+                lang,
+                "cơ sở dữ liệu của tỉnh {at} có lược đồ phiên bản {found}: chạy `loaxa central init` để nâng lên {known}",
+                "the central database {at} has schema version {found}; run `loaxa central init` to bring it to {known}"
+            ),
+            CentralError::BadStationId(id) => tr!(
+                lang,
+                "mã đài gồm 1 đến 40 chữ thường, chữ số và dấu gạch ngang (không phải «{id}»)",
+                "a station id is 1 to 40 lower-case letters, digits and hyphens (not “{id}”)"
+            ),
+            CentralError::NoReason => lang
+                .pick(
+                    "cho gửi lại phải ghi lý do (--reason)",
+                    "a re-admission needs its reason (--reason)",
+                )
+                .into(),
+            CentralError::NotFlagged(id) => tr!(
+                lang,
+                "đài {id} không bị cảnh báo: không có gì để cho gửi lại",
+                "station {id} is not flagged: there is nothing to re-admit"
+            ),
+            CentralError::NotLocated(id) => tr!(
+                lang,
+                "chưa xác định được điểm rẽ nhánh của đài {id}: sẽ xác định khi đài liên lạc lại với tỉnh",
+                "station {id}'s fork point is not located yet: it is found when the station next contacts the centre"
+            ),
         }
     }
 }
@@ -354,10 +397,11 @@ pub async fn check_schema(t: &Target, client: &Client) -> Result<(), CentralErro
         });
     }
     if found < known {
-        return Err(CentralError::Invalid(format!(
-            "the central database {} has schema version {found}; run `loaxa central init` to bring it to {known}",
-            t.display
-        )));
+        return Err(CentralError::Outdated {
+            at: t.display.clone(),
+            found,
+            known,
+        });
     }
     Ok(())
 }
@@ -386,9 +430,7 @@ pub async fn add_station(
     name: Option<&str>,
 ) -> Result<(String, String), CentralError> {
     if !valid_station_id(id) {
-        return Err(CentralError::Invalid(format!(
-            "a station id is 1 to 40 lower-case letters, digits and hyphens (not {id:?})"
-        )));
+        return Err(CentralError::BadStationId(id.to_string()));
     }
     check_schema(t, client).await?;
     let login = login_for(id);
@@ -432,12 +474,11 @@ pub async fn add_station(
     Ok((login, password))
 }
 
-/// What the centre holds for a station: its head, and its flag if its chain was contradicted.
+/// What the centre holds for a station: its head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     pub seq: i64,
     pub hash: String,
-    pub flag: Option<String>,
 }
 
 /// The head the centre holds for `station` (as the station's own login).
@@ -447,14 +488,109 @@ pub async fn head(t: &Target, client: &Client, station: &str) -> Result<Head, Ce
         client.query_one("SELECT * FROM loaxa.head($1)", &[&station]),
     )
     .await?;
-    if let Some(why) = row.get::<_, Option<String>>(3) {
-        return Err(CentralError::Refused(why));
-    }
+    refused(&row, 2)?;
     Ok(Head {
         seq: row.get(0),
         hash: row.get(1),
-        flag: row.get(2),
     })
+}
+
+/// The centre's refusal in column `i` of an answer, if it refused.
+fn refused(row: &tokio_postgres::Row, i: usize) -> Result<(), CentralError> {
+    match row.get::<_, Option<serde_json::Value>>(i) {
+        Some(why) => Err(CentralError::Refused(Refusal::from_json(why))),
+        None => Ok(()),
+    }
+}
+
+/// Reports the station's head (`seq`, `hash`) and its hash at `at` (the lesser of its
+/// head and the centre's); the centre checks them against its copy and refuses a station
+/// whose history left it (`Refusal::Diverged`) or that is flagged.
+pub async fn contact(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    (seq, hash): (i64, &str),
+    (at, at_hash): (i64, &str),
+) -> Result<(), CentralError> {
+    let row = within(
+        t,
+        client.query_one(
+            "SELECT * FROM loaxa.contact($1, $2, $3, $4, $5)",
+            &[&station, &seq, &hash, &at, &at_hash],
+        ),
+    )
+    .await?;
+    refused(&row, 2)
+}
+
+/// The hash the centre holds for the station at `seq` (`None` beyond its copy).
+pub async fn hash_at(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    seq: i64,
+) -> Result<Option<String>, CentralError> {
+    let row = within(
+        t,
+        client.query_one("SELECT * FROM loaxa.hash_at($1, $2)", &[&station, &seq]),
+    )
+    .await?;
+    refused(&row, 1)?;
+    Ok(row.get(0))
+}
+
+/// Where a station's history leaves the centre's copy, as the station located it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkPoint {
+    /// The first differing event.
+    pub at: i64,
+    /// The hash both hold at `at - 1`.
+    pub prev_hash: String,
+    /// The station's hash at `at`; `None` when its journal ends before it.
+    pub at_hash: Option<String>,
+    /// The station's head.
+    pub station_seq: i64,
+}
+
+/// Sends the fork point and a piece of the station's events from it on; the centre checks
+/// the claim, keeps the events and always refuses: `Refusal::Fork` saying how far it has
+/// kept the station's side, or `Refusal::BadEvidence`.
+pub async fn fork(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    point: &ForkPoint,
+    events: &[RawEvent],
+) -> Result<Refusal, CentralError> {
+    let answer = async {
+        let json = serde_json::to_value(events).map_err(|e| CentralError::Query {
+            at: t.display.clone(),
+            detail: e.to_string(),
+        })?;
+        let row = within(
+            t,
+            client.query_one(
+                "SELECT * FROM loaxa.fork($1, $2, $3, $4, $5, $6)",
+                &[
+                    &station,
+                    &point.at,
+                    &point.prev_hash,
+                    &point.at_hash,
+                    &point.station_seq,
+                    &json,
+                ],
+            ),
+        )
+        .await?;
+        refused(&row, 0)
+    }
+    .await;
+    match answer {
+        Err(CentralError::Refused(r)) => Ok(r),
+        Err(e) => Err(e),
+        Ok(()) => Ok(Refusal::Unknown),
+    }
 }
 
 /// Sends one batch; returns the head the centre then holds, or its refusal.
@@ -473,13 +609,10 @@ pub async fn ingest(
         client.query_one("SELECT * FROM loaxa.ingest($1, $2)", &[&station, &json]),
     )
     .await?;
-    if let Some(why) = row.get::<_, Option<String>>(2) {
-        return Err(CentralError::Refused(why));
-    }
+    refused(&row, 2)?;
     Ok(Head {
         seq: row.get(0),
         hash: row.get(1),
-        flag: None,
     })
 }
 
@@ -487,98 +620,239 @@ pub async fn ingest(
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StationCheck {
     pub station: String,
+    /// The walk began after this event (the verified checkpoint; 0 for a full walk).
+    pub from: i64,
     pub events: i64,
     pub head: String,
     /// The first break found in the stored chain.
-    pub problem: Option<String>,
-    /// Set when a station sent history contradicting what is held.
-    pub flag: Option<String>,
+    pub problem: Option<Break>,
+    /// Where the station's history left the centre's copy, if it is flagged.
+    pub flag: Option<Flag>,
+    /// Forks kept as evidence, and re-admissions, ever.
     pub forks: i64,
+    pub readmissions: i64,
 }
 
-/// Re-walks the stored chains of `stations` (all if empty), recomputing every hash.
+/// A station flagged for a fork: the event it was found at, and whether that is the first
+/// differing event (located) or only an upper bound found at a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Flag {
+    pub at: Option<i64>,
+    pub located: bool,
+}
+
+impl Flag {
+    pub fn text(&self, lang: Lang) -> String {
+        match (self.at, self.located) {
+            (Some(at), true) => tr!(
+                lang,
+                "nhật ký của đài rẽ khỏi bản của tỉnh từ sự kiện {at}",
+                "the station's journal leaves the province's copy at event {at}"
+            ),
+            (Some(at), false) => tr!(
+                lang,
+                "nhật ký của đài khác bản của tỉnh tại hoặc trước sự kiện {at} (chưa xác định điểm rẽ nhánh)",
+                "the station's journal differs from the province's copy at or before event {at} (fork point not yet located)"
+            ),
+            (None, _) => lang
+                .pick(
+                    "nhật ký của đài khác bản của tỉnh",
+                    "the station's journal differs from the province's copy",
+                )
+                .into(),
+        }
+    }
+}
+
+/// A break in a chain as stored at the centre.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Break {
+    Malformed { seq: i64 },
+    Missing { from: i64, to: i64 },
+    NotFollowing { seq: i64 },
+    Altered { seq: i64 },
+    /// The event a checkpoint was verified at no longer has the hash it had.
+    ChangedSinceVerified { seq: i64 },
+    /// The stored events end elsewhere than the station's recorded head.
+    HeadMismatch { events: i64, head: i64 },
+}
+
+impl Break {
+    pub fn text(&self, lang: Lang) -> String {
+        match *self {
+            Break::Malformed { seq } => tr!(lang, "sự kiện {seq} có dòng dữ liệu hỏng", "event {seq} has a malformed row"),
+            Break::Missing { from, to } => tr!(lang, "thiếu các sự kiện {from} đến {to}", "events {from} to {to} are missing"),
+            Break::NotFollowing { seq } => tr!(
+                lang,
+                "sự kiện {seq} không nối tiếp sự kiện {}: mã băm trước khác",
+                "event {seq} does not follow event {}: its previous hash differs",
+                seq - 1
+            ),
+            Break::Altered { seq } => tr!(
+                lang,
+                "sự kiện {seq} đã bị sửa: nội dung không cho ra mã băm của nó",
+                "event {seq} was altered: its content does not give its hash"
+            ),
+            Break::ChangedSinceVerified { seq } => tr!(
+                lang,
+                "sự kiện {seq} đã đổi từ lần kiểm tra trước (chạy `central verify --full`)",
+                "event {seq} changed since it was last verified (run `central verify --full`)"
+            ),
+            Break::HeadMismatch { events, head } => tr!(
+                lang,
+                "các sự kiện lưu dừng ở {events} nhưng đầu chuỗi ghi {head}",
+                "the stored events end at {events} but the station's head says {head}"
+            ),
+        }
+    }
+}
+
+/// Re-walks the stored chains of `stations` (all if empty), recomputing every hash: from
+/// each station's verified checkpoint, or from the start with `full`. Each station is read
+/// in one snapshot (a repeatable-read transaction), so stations sending meanwhile never
+/// look broken; an intact walk moves the checkpoint to the head it reached.
 pub async fn verify(
     t: &Target,
     client: &Client,
     stations: &[String],
+    full: bool,
 ) -> Result<Vec<StationCheck>, CentralError> {
     check_schema(t, client).await?;
-    let rows = within(
+    let ids: Vec<String> = within(
         t,
         client.query(
-            "SELECT s.id, s.head_seq, s.head_hash, s.flag,
-                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id)
-             FROM loaxa.stations s
-             WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1)
-             ORDER BY s.id",
+            "SELECT s.id FROM loaxa.stations s
+             WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1) ORDER BY s.id",
             &[&stations],
         ),
     )
-    .await?;
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
     for wanted in stations {
-        if !rows.iter().any(|r| r.get::<_, String>(0) == *wanted) {
-            return Err(CentralError::Invalid(format!(
-                "no station {wanted} at the centre"
-            )));
+        if !ids.contains(wanted) {
+            return Err(CentralError::NoStation(wanted.clone()));
         }
     }
     let mut out = Vec::new();
-    for r in rows {
-        let station: String = r.get(0);
-        let head_seq: i64 = r.get(1);
-        let head_hash: String = r.get(2);
-        let mut check = StationCheck {
-            station: station.clone(),
-            events: 0,
-            head: crate::journal::GENESIS.to_string(),
-            problem: None,
-            flag: r.get(3),
-            forks: r.get(4),
-        };
-        walk(t, client, &station, &mut check).await?;
-        if check.problem.is_none() && (check.events != head_seq || check.head != head_hash) {
-            check.problem = Some(format!(
-                "the stored events end at {} ({}…) but the station's head says {} ({}…)",
-                check.events,
-                &check.head[..12],
-                head_seq,
-                &head_hash[..head_hash.len().min(12)]
-            ));
+    for station in ids {
+        within(
+            t,
+            client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        )
+        .await?;
+        let check = verify_one(t, client, &station, full).await;
+        let _ = client.batch_execute("COMMIT").await;
+        let check = check?;
+        if check.problem.is_none() && check.events > check.from {
+            within(
+                t,
+                client.execute(
+                    "UPDATE loaxa.stations SET verified_seq = $2, verified_hash = $3,
+                            verified_at = now()
+                     WHERE id = $1 AND loaxa.held_hash(id, $2) = $3",
+                    &[&station, &check.events, &check.head],
+                ),
+            )
+            .await?;
         }
         out.push(check);
     }
     Ok(out)
 }
 
-/// Walks one station's events in order, in pages, stopping at the first break.
+/// One station's walk, inside the caller's snapshot.
+async fn verify_one(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    full: bool,
+) -> Result<StationCheck, CentralError> {
+    let r = within(
+        t,
+        client.query_one(
+            "SELECT s.head_seq, s.head_hash, s.flag, s.fork_seq,
+                    (SELECT f.located FROM loaxa.forks f
+                      WHERE f.station = s.id AND f.readmitted_at IS NULL
+                      ORDER BY f.id DESC LIMIT 1),
+                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id),
+                    (SELECT count(*) FROM loaxa.readmissions a WHERE a.station = s.id),
+                    s.verified_seq, s.verified_hash,
+                    loaxa.held_hash(s.id, s.verified_seq)
+             FROM loaxa.stations s WHERE s.id = $1",
+            &[&station],
+        ),
+    )
+    .await?;
+    let head_seq: i64 = r.get(0);
+    let head_hash: String = r.get(1);
+    let (from, from_hash) = if full {
+        (0, crate::journal::GENESIS.to_string())
+    } else {
+        (r.get::<_, i64>(7), r.get::<_, String>(8))
+    };
+    let mut check = StationCheck {
+        station: station.to_string(),
+        from,
+        events: from,
+        head: from_hash.clone(),
+        problem: None,
+        flag: r.get::<_, Option<String>>(2).map(|_| Flag {
+            at: r.get(3),
+            located: r.get::<_, Option<bool>>(4).unwrap_or(false),
+        }),
+        forks: r.get(5),
+        readmissions: r.get(6),
+    };
+    if !full && r.get::<_, Option<String>>(9).as_deref() != Some(from_hash.as_str()) {
+        check.problem = Some(Break::ChangedSinceVerified { seq: from });
+        return Ok(check);
+    }
+    walk(t, client, station, head_seq, &mut check).await?;
+    if check.problem.is_none() && (check.events != head_seq || check.head != head_hash) {
+        check.problem = Some(Break::HeadMismatch {
+            events: check.events,
+            head: head_seq,
+        });
+    }
+    Ok(check)
+}
+
+/// Walks one station's events after `check.events` up to `to`, in order and in pages,
+/// stopping at the first break.
 async fn walk(
     t: &Target,
     client: &Client,
     station: &str,
+    to: i64,
     check: &mut StationCheck,
 ) -> Result<(), CentralError> {
     const PAGE: i64 = 20_000;
-    let mut prev = crate::journal::GENESIS.to_string();
-    let mut last = 0i64;
+    let mut prev = check.head.clone();
+    let mut last = check.events;
     loop {
         let rows = within(
             t,
             client.query(
                 "SELECT seq, recorded_at, kind, columns, body, prev_hash, hash
-                 FROM loaxa.events WHERE station = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                &[&station, &last, &PAGE],
+                 FROM loaxa.events WHERE station = $1 AND seq > $2 AND seq <= $3
+                 ORDER BY seq LIMIT $4",
+                &[&station, &last, &to, &PAGE],
             ),
         )
         .await?;
         let n = rows.len() as i64;
         for r in rows {
             let columns: Vec<Option<String>> = r.get(3);
+            let seq: i64 = r.get(0);
             let Ok(columns) = <[Option<String>; 12]>::try_from(columns) else {
-                check.problem = Some(format!("event {} has a malformed row", r.get::<_, i64>(0)));
+                check.problem = Some(Break::Malformed { seq });
                 return Ok(());
             };
             let e = RawEvent {
-                seq: r.get(0),
+                seq,
                 recorded_at: r.get(1),
                 kind: r.get(2),
                 columns,
@@ -587,21 +861,18 @@ async fn walk(
                 hash: r.get(6),
             };
             if e.seq != last + 1 {
-                check.problem = Some(format!("events {} to {} are missing", last + 1, e.seq - 1));
+                check.problem = Some(Break::Missing {
+                    from: last + 1,
+                    to: e.seq - 1,
+                });
                 return Ok(());
             }
             if e.prev_hash != prev {
-                check.problem = Some(format!(
-                    "event {} does not follow event {}: its previous hash differs",
-                    e.seq, last
-                ));
+                check.problem = Some(Break::NotFollowing { seq: e.seq });
                 return Ok(());
             }
             if e.link() != e.hash {
-                check.problem = Some(format!(
-                    "event {} was altered: its content does not give its hash",
-                    e.seq
-                ));
+                check.problem = Some(Break::Altered { seq: e.seq });
                 return Ok(());
             }
             check.events = e.seq;
@@ -613,6 +884,78 @@ async fn walk(
             return Ok(());
         }
     }
+}
+
+/// What a re-admission did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readmission {
+    pub at_seq: i64,
+    /// The centre's events from the fork point on, moved to the evidence.
+    pub replaced: i64,
+    /// The station's events from the fork point on, now its chain.
+    pub accepted: i64,
+    pub head_seq: i64,
+}
+
+/// Re-admits a flagged station: its chain from the located fork point on is accepted as
+/// its continuation, the centre's own events from there kept with the fork's evidence, and
+/// who (this login), when and `reason` recorded.
+pub async fn readmit(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    reason: &str,
+) -> Result<Readmission, CentralError> {
+    check_schema(t, client).await?;
+    if reason.trim().is_empty() {
+        return Err(CentralError::NoReason);
+    }
+    let row = within(
+        t,
+        client.query_opt(
+            "SELECT s.flag IS NOT NULL,
+                    (SELECT f.located FROM loaxa.forks f
+                      WHERE f.station = s.id AND f.readmitted_at IS NULL
+                      ORDER BY f.id DESC LIMIT 1)
+             FROM loaxa.stations s WHERE s.id = $1",
+            &[&station],
+        ),
+    )
+    .await?;
+    let Some(row) = row else {
+        return Err(CentralError::NoStation(station.to_string()));
+    };
+    if !row.get::<_, bool>(0) {
+        return Err(CentralError::NotFlagged(station.to_string()));
+    }
+    if row.get::<_, Option<bool>>(1) != Some(true) {
+        return Err(CentralError::NotLocated(station.to_string()));
+    }
+    within(t, client.batch_execute("BEGIN")).await?;
+    let done = within(
+        t,
+        client.query_one(
+            "SELECT * FROM loaxa.readmit($1, $2)",
+            &[&station, &reason.trim()],
+        ),
+    )
+    .await;
+    let row = match done {
+        Ok(row) => {
+            within(t, client.batch_execute("COMMIT")).await?;
+            row
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+    };
+    Ok(Readmission {
+        at_seq: row.get(0),
+        replaced: row.get(1),
+        accepted: row.get(2),
+        head_seq: row.get(3),
+    })
 }
 
 #[cfg(test)]

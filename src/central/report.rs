@@ -10,10 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::{check_schema, within, CentralError, Target};
+use super::{check_schema, within, CentralError, Flag, Target};
 use crate::journal::{Outcome, Reason};
 use crate::lang::Lang;
-use crate::report::{csv_line, html_escape, index_score, nd30_head, text_table, Counts};
+use crate::tr;
+use crate::report::{
+    csv_line, html_escape, index_score, nd30_head, text_table, Counts, Titles,
+};
 
 /// One commune's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -34,20 +37,37 @@ pub struct Commune {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub plan: String,
+    pub plan_title: Option<String>,
     pub topic: String,
+    pub topic_title: Option<String>,
     pub communes: i64,
     #[serde(flatten)]
     pub counts: Counts,
     pub completion_percent: Option<f64>,
 }
 
-/// A station silent since the report's cut-off date, or flagged.
+/// A station silent since the report's cut-off date, or flagged (now, or re-admitted in
+/// the period).
 #[derive(Debug, Clone, Serialize)]
 pub struct Attention {
     pub station: String,
     pub last_contact: Option<DateTime<Utc>>,
+    /// The flag, worded.
     pub flag: Option<String>,
+    /// The event its fork was found at, while flagged.
+    pub fork_at: Option<i64>,
     pub forks: i64,
+    /// Re-admissions in the period.
+    pub readmissions: Vec<Readmitted>,
+}
+
+/// A station re-admitted after a fork: when, by whom, why, from which event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readmitted {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub reason: String,
+    pub at_seq: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,7 +103,11 @@ pub async fn build(
         t,
         client.query(
             "SELECT s.id, s.name, s.received_at, s.contact_at, s.flag,
-                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id)
+                    (SELECT count(*) FROM loaxa.forks f WHERE f.station = s.id),
+                    s.fork_seq,
+                    (SELECT f.located FROM loaxa.forks f
+                      WHERE f.station = s.id AND f.readmitted_at IS NULL
+                      ORDER BY f.id DESC LIMIT 1)
              FROM loaxa.stations s
              WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1) ORDER BY s.id",
             &[&stations],
@@ -92,9 +116,7 @@ pub async fn build(
     .await?;
     for wanted in stations {
         if !known.iter().any(|r| r.get::<_, String>(0) == *wanted) {
-            return Err(CentralError::Invalid(format!(
-                "no station {wanted} at the centre"
-            )));
+            return Err(CentralError::NoStation(wanted.clone()));
         }
     }
     let timezone: String = within(
@@ -106,6 +128,42 @@ pub async fn build(
     )
     .await?
     .get(0);
+    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
+    let instant = |d: NaiveDate| {
+        crate::recurrence::local_to_utc(tz, d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let mut readmitted: BTreeMap<String, Vec<Readmitted>> = BTreeMap::new();
+    for r in within(
+        t,
+        client.query(
+            "SELECT station, at, by_login::text, reason, at_seq FROM loaxa.readmissions
+             WHERE at >= $1 AND at < $2 ORDER BY at",
+            &[&instant(from), &instant(end)],
+        ),
+    )
+    .await?
+    {
+        readmitted.entry(r.get(0)).or_default().push(Readmitted {
+            at: r.get(1),
+            by: r.get(2),
+            reason: r.get(3),
+            at_seq: r.get(4),
+        });
+    }
+    let schedules = within(
+        t,
+        client.query(
+            "SELECT file, content FROM loaxa.schedules
+             WHERE cardinality($1::text[]) = 0 OR station = ANY($1) ORDER BY first_seq",
+            &[&stations],
+        ),
+    )
+    .await?;
+    let titles = Titles::from_schedules(
+        schedules.iter().map(|r| (r.get::<_, &str>(0), r.get::<_, &str>(1))),
+        lang,
+    );
     let rows = within(
         t,
         client.query(
@@ -177,18 +235,25 @@ pub async fn build(
         let counts = per_station.get(&station).copied().unwrap_or_default();
         let percent = counts.completion_percent();
         let contact: Option<DateTime<Utc>> = r.get(3);
-        let flag: Option<String> = r.get(4);
         let forks: i64 = r.get(5);
+        let fork = r.get::<_, Option<String>>(4).map(|_| Flag {
+            at: r.get(6),
+            located: r.get::<_, Option<bool>>(7).unwrap_or(false),
+        });
+        let flag = fork.map(|f| f.text(lang));
+        let readmissions = readmitted.remove(&station).unwrap_or_default();
         let attention = Attention {
             station: station.clone(),
             last_contact: contact,
             flag: flag.clone(),
+            fork_at: fork.and_then(|f| f.at),
             forks,
+            readmissions,
         };
         if contact.is_none_or(|c| c < cutoff) {
             silent.push(attention.clone());
         }
-        if flag.is_some() || forks > 0 {
+        if fork.is_some() || !attention.readmissions.is_empty() {
             flagged.push(attention);
         }
         communes.push(Commune {
@@ -209,6 +274,8 @@ pub async fn build(
     let items = per_item
         .into_iter()
         .map(|((plan, topic), (counts, communes))| Item {
+            plan_title: titles.plan(&plan).map(str::to_string),
+            topic_title: titles.topic(&plan, &topic).map(str::to_string),
             plan,
             topic: if topic.is_empty() {
                 no_topic.to_string()
@@ -241,8 +308,7 @@ fn reason_label(code: &str, lang: Lang) -> String {
     if code.is_empty() {
         return lang.pick("(không ghi lý do)", "(no reason given)").into();
     }
-    serde_json::from_value::<Reason>(serde_json::json!({ "code": code }))
-        .map_or_else(|_| code.replace('_', " "), |r| r.text(lang))
+    Reason::label_of(code, lang).map_or_else(|| code.replace('_', " "), str::to_string)
 }
 
 /// A table of the report: its heading, its columns, its rows.
@@ -306,9 +372,13 @@ impl ProvinceReport {
             .items
             .iter()
             .map(|i| {
+                let titled = |code: &str, title: &Option<String>| match title {
+                    Some(t) => format!("{code} — {t}"),
+                    None => code.to_string(),
+                };
                 vec![
-                    i.plan.clone(),
-                    i.topic.clone(),
+                    titled(&i.plan, &i.plan_title),
+                    titled(&i.topic, &i.topic_title),
                     i.communes.to_string(),
                     i.counts.planned.to_string(),
                     i.counts.completed.to_string(),
@@ -325,6 +395,21 @@ impl ProvinceReport {
                         when(a.last_contact),
                         a.flag.clone().unwrap_or_default(),
                         a.forks.to_string(),
+                        a.readmissions
+                            .iter()
+                            .map(|r| {
+                                tr!(
+                                    self.lang,
+                                    "{}: {} cho gửi lại từ sự kiện {} ({})",
+                                    "{}: re-admitted by {} from event {} ({})",
+                                    when(Some(r.at)),
+                                    r.by,
+                                    r.at_seq,
+                                    r.reason
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
                     ]
                 })
                 .collect()
@@ -333,7 +418,8 @@ impl ProvinceReport {
             self.l("Đài", "Station"),
             self.l("Liên lạc lần cuối", "Last contact"),
             self.l("Cảnh báo", "Flag"),
-            self.l("Lô bị từ chối", "Refused batches"),
+            self.l("Số lần rẽ nhánh", "Forks"),
+            self.l("Cho gửi lại trong kỳ", "Re-admitted in the period"),
         ];
         vec![
             (
@@ -341,7 +427,7 @@ impl ProvinceReport {
                 vec![
                     self.l("Đài", "Station"),
                     self.l("Tên", "Name"),
-                    self.l("Kế hoạch", "Planned"),
+                    self.l("Buổi theo kế hoạch", "Planned"),
                     self.l("Phát đủ", "Aired in full"),
                     self.l("Không đủ", "Not in full"),
                     self.l("Trong đó bỏ lỡ", "Of which missed"),
@@ -363,7 +449,7 @@ impl ProvinceReport {
                     self.l("Kế hoạch", "Plan"),
                     self.l("Nội dung", "Item"),
                     self.l("Số xã", "Communes"),
-                    self.l("Kế hoạch", "Planned"),
+                    self.l("Buổi theo kế hoạch", "Planned"),
                     self.l("Phát đủ", "Aired in full"),
                     self.l("Không đủ", "Not in full"),
                     self.l("Tỷ lệ %", "Completion %"),
@@ -404,7 +490,7 @@ impl ProvinceReport {
             "{}: {} {}, {} {}, {} {}\n",
             self.l("Toàn tỉnh", "Province"),
             self.totals.planned,
-            self.l("kế hoạch", "planned"),
+            self.l("buổi theo kế hoạch", "planned"),
             self.totals.completed,
             self.l("phát đủ", "aired in full"),
             num(self.completion_percent, 1),
@@ -458,7 +544,7 @@ impl ProvinceReport {
         o += &format!(
             "<p class=\"score\">{}: {} / {} ({} %)</p>\n",
             e(self.l(
-                "Toàn tỉnh: phát đủ / kế hoạch",
+                "Toàn tỉnh: buổi phát đủ / buổi theo kế hoạch",
                 "Province: aired in full / planned"
             )),
             self.totals.completed,

@@ -349,8 +349,8 @@ pub(super) enum CentralAction {
         out: Option<PathBuf>,
     },
     #[command(about = h(
-        "Kiểm tra lại toàn bộ chuỗi nhật ký đã lưu của các đài",
-        "Re-walk the stored chains, recomputing every hash",
+        "Kiểm tra chuỗi nhật ký đã lưu của các đài, tính lại mọi mã băm (từ lần kiểm tra trước)",
+        "Verify the stored chains, recomputing every hash (from the last verified point)",
     ))]
     Verify {
         #[arg(long = "station", value_name = "ID", help = h(
@@ -358,6 +358,24 @@ pub(super) enum CentralAction {
             "Only these stations (default: all)",
         ))]
         stations: Vec<String>,
+        #[arg(long, help = h(
+            "Kiểm tra lại từ đầu mọi chuỗi, không chỉ phần mới",
+            "Re-walk every chain from its start, not only what is new",
+        ))]
+        full: bool,
+    },
+    #[command(about = h(
+        "Cho một đài bị cảnh báo gửi lại: nhận chuỗi của đài từ điểm rẽ nhánh, giữ mãi bằng chứng",
+        "Re-admit a flagged station: accept its chain from the fork point on, keeping the evidence for ever",
+    ))]
+    Readmit {
+        #[arg(help = h("Mã của đài", "The station's id"))]
+        id: String,
+        #[arg(long, help = h(
+            "Lý do (bắt buộc, được ghi lại cùng người và thời điểm)",
+            "Why (required; recorded with who and when)",
+        ))]
+        reason: String,
     },
 }
 

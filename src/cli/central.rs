@@ -36,8 +36,12 @@ pub(super) fn central(
         }
     }
     let fail = |e: CentralError| match e {
-        CentralError::Invalid(why) => {
-            let _ = writeln!(std::io::stderr(), "loaxa: {why}");
+        CentralError::BadStationId(_)
+        | CentralError::NoReason
+        | CentralError::NoStation(_)
+        | CentralError::NotFlagged(_)
+        | CentralError::NotLocated(_) => {
+            let _ = writeln!(std::io::stderr(), "loaxa: {}", e.text(lang));
             Failure::Invalid
         }
         other => Failure::Runtime(other.text(lang)),
@@ -105,7 +109,7 @@ pub(super) fn central(
                     (Some(m), _) => match crate::report::Period::month(&m) {
                         Some(p) => {
                             let (from, _) = p.days();
-                            (from, from, m)
+                            (from, from, p.label(lang))
                         }
                         None => {
                             writeln!(err, "{}", tr!(lang, "tháng không hợp lệ «{m}»: dùng 2025-09", "invalid month “{m}”: use 2025-09")).map_err(io)?;
@@ -116,14 +120,19 @@ pub(super) fn central(
                         NaiveDate::from_ymd_opt(y, 1, 1),
                         NaiveDate::from_ymd_opt(y, 12, 1),
                     ) {
-                        (Some(a), Some(b)) => (a, b, y.to_string()),
+                        (Some(a), Some(b)) => (a, b, tr!(lang, "năm {y}", "{y}")),
                         _ => return Err(Failure::Invalid),
                     },
                     (None, None) => {
                         // The province's month (its zone is Vietnam's, as the schema's default).
                         let today = ctx.now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
                         let first = chrono::Datelike::with_day(&today, 1).unwrap_or(today);
-                        (first, first, first.format("%Y-%m").to_string())
+                        let label = crate::report::Period::Month {
+                            year: chrono::Datelike::year(&first),
+                            month: chrono::Datelike::month(&first),
+                        }
+                        .label(lang);
+                        (first, first, label)
                     }
                 };
                 let since = silent_since
@@ -149,8 +158,8 @@ pub(super) fn central(
                     None => out.write_all(&bytes).map_err(io),
                 }
             }
-            CentralAction::Verify { stations } => {
-                let checks = central::verify(&target, &client, &stations)
+            CentralAction::Verify { stations, full } => {
+                let checks = central::verify(&target, &client, &stations, full)
                     .await
                     .map_err(fail)?;
                 let mut broken = false;
@@ -158,22 +167,43 @@ pub(super) fn central(
                     let state = match (&c.problem, &c.flag) {
                         (Some(p), _) => {
                             broken = true;
-                            tr!(lang, "HỎNG: {p}", "BROKEN: {p}")
+                            tr!(lang, "HỎNG: {}", "BROKEN: {}", p.text(lang))
                         }
                         (None, Some(f)) => {
                             broken = true;
                             tr!(
                                 lang,
-                                "nguyên vẹn, nhưng BỊ CẢNH BÁO: {f} ({} lô bị từ chối được lưu làm bằng chứng)",
-                                "intact, but FLAGGED: {f} ({} refused batch(es) kept as evidence)",
+                                "nguyên vẹn, nhưng BỊ CẢNH BÁO: {} ({} lần rẽ nhánh được lưu làm bằng chứng)",
+                                "intact, but FLAGGED: {} ({} fork(s) kept as evidence)",
+                                f.text(lang),
                                 c.forks
                             )
                         }
                         (None, None) => lang.pick("nguyên vẹn", "intact").to_string(),
                     };
+                    let walked = if c.from > 0 {
+                        tr!(
+                            lang,
+                            " (kiểm tra từ sự kiện {})",
+                            " (verified from event {})",
+                            c.from + 1
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let readmitted = if c.readmissions > 0 {
+                        tr!(
+                            lang,
+                            "; đã cho gửi lại {} lần",
+                            "; re-admitted {} time(s)",
+                            c.readmissions
+                        )
+                    } else {
+                        String::new()
+                    };
                     writeln!(
                         out,
-                        "{}: {} {}, {} {} — {state}",
+                        "{}: {} {}{walked}, {} {} — {state}{readmitted}",
                         c.station,
                         c.events,
                         lang.pick("sự kiện", "events"),
@@ -187,6 +217,25 @@ pub(super) fn central(
                 } else {
                     Ok(())
                 }
+            }
+            CentralAction::Readmit { id, reason } => {
+                let done = central::readmit(&target, &client, &id, &reason)
+                    .await
+                    .map_err(fail)?;
+                writeln!(
+                    out,
+                    "{}",
+                    tr!(
+                        lang,
+                        "đã cho đài {id} gửi lại từ sự kiện {}: {} sự kiện tỉnh giữ trước đây được chuyển vào bằng chứng, nhận {} sự kiện của đài; tỉnh giữ đến sự kiện {}",
+                        "station {id} re-admitted from event {}: the {} event(s) the province held from there moved to the evidence, {} of the station's taken; the province holds up to event {}",
+                        done.at_seq,
+                        done.replaced,
+                        done.accepted,
+                        done.head_seq
+                    )
+                )
+                .map_err(io)
             }
         }
     })

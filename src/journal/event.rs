@@ -129,6 +129,34 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// A short label for a reason's code alone (as a rollup keeps it, without details).
+    pub fn label_of(code: &str, lang: Lang) -> Option<&'static str> {
+        let (vi, en) = match code {
+            "not_running" => ("loaxa không chạy", "loaxa not running"),
+            "too_late" => ("quá giờ (máy bận hoặc ngủ)", "too late (machine busy or asleep)"),
+            "clock_stepped" => ("đồng hồ bị chỉnh nhảy qua giờ phát", "clock stepped past it"),
+            "no_device" => ("không có thiết bị âm thanh", "no sound device"),
+            "device_error" => ("lỗi thiết bị âm thanh", "sound device error"),
+            "damaged_file" => ("tệp bị hỏng", "damaged file"),
+            "missing_file" => ("không tìm thấy tệp", "file not found"),
+            "stopped" => ("dừng dịch vụ", "service stopped"),
+            "preempted" => ("nhường sóng cho bản tin ưu tiên hơn", "gave way to a higher priority"),
+            "crashed" => ("tắt đột ngột khi đang phát", "ended abruptly while airing"),
+            "nothing_to_play" => ("không có bài nào để phát", "nothing to play"),
+            "did_not_fit" => ("không đủ thời lượng", "did not fit the slot's minutes"),
+            "clips_skipped" => ("có bài bị bỏ qua", "clips skipped"),
+            "ended_early" => ("tệp kết thúc sớm", "file ended early"),
+            "quiet_hours" => ("trong giờ yên tĩnh", "within quiet hours"),
+            "session_limit" => ("đã đủ số phiên trong ngày", "daily session limit reached"),
+            "source_down" => ("nguồn tiếp sóng không có tín hiệu", "relay source gave no audio"),
+            "source_gaps" => ("nguồn tiếp sóng bị mất quãng", "relay source dropped out"),
+            "dead_air" => ("phát ra gần như im lặng", "dead air"),
+            "expired" => ("tin khẩn cấp quá hạn", "stale emergency"),
+            _ => return None,
+        };
+        Some(lang.pick(vi, en))
+    }
+
     pub fn text(&self, lang: Lang) -> String {
         match self {
             Reason::NotRunning => lang
@@ -576,6 +604,52 @@ impl Event {
             Event::OccurrenceMissed { .. } => "occurrence_missed",
             Event::ClipRejected { .. } => "clip_rejected",
             Event::ConsoleAction(_) => "console_action",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every reason's code has a label of its own (the province's report words rollups,
+    /// which keep only the code, with it; regression #23: "device error" in English).
+    #[test]
+    fn every_reason_code_has_a_label_in_both_languages() {
+        let t = DateTime::<Utc>::UNIX_EPOCH;
+        let s = String::new;
+        for r in [
+            Reason::NotRunning,
+            Reason::TooLate { late_seconds: 1 },
+            Reason::ClockStepped,
+            Reason::NoDevice(s()),
+            Reason::DeviceError(s()),
+            Reason::DamagedFile { file: s(), reason: s() },
+            Reason::MissingFile(s()),
+            Reason::Stopped,
+            Reason::Preempted(s()),
+            Reason::Crashed,
+            Reason::NothingToPlay,
+            Reason::DidNotFit { clips: vec![] },
+            Reason::ClipsSkipped { count: 1 },
+            Reason::EndedEarly,
+            Reason::QuietHours { hours: s() },
+            Reason::SessionLimit { per_day: 1 },
+            Reason::SourceDown { source: s(), error: s() },
+            Reason::SourceGaps { count: 1, missing_ms: 1, error: None },
+            Reason::DeadAir,
+            Reason::Expired {
+                file: s(),
+                handed_at: t,
+                age_seconds: 1,
+                max_age_seconds: 1,
+            },
+        ] {
+            let v = serde_json::to_value(&r).unwrap();
+            let code = v["code"].as_str().unwrap();
+            let vi = Reason::label_of(code, Lang::Vi).unwrap_or_else(|| panic!("{code}"));
+            let en = Reason::label_of(code, Lang::En).unwrap_or_else(|| panic!("{code}"));
+            assert_ne!(vi, en, "{code}");
         }
     }
 }

@@ -149,38 +149,65 @@ pub(super) fn minutes(ms: i64) -> f64 {
     (ms as f64 / 6_000.0).round() / 10.0
 }
 
-/// Plan, topic and slot titles from the schedule versions the journal stored (latest wins).
-pub(super) struct Titles {
+/// Plan, topic and slot titles from the schedule versions a journal stored (latest wins):
+/// the station's report and the province's word plan items the same way.
+pub struct Titles {
     plans: BTreeMap<String, (String, String)>,
     topics: BTreeMap<(String, String), String>,
     slots: BTreeMap<(String, String), (usize, String)>,
 }
 
-pub(super) fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
-    let mut t = Titles {
-        plans: BTreeMap::new(),
-        topics: BTreeMap::new(),
-        slots: BTreeMap::new(),
-    };
-    let ctx = Context::text_only(lang);
-    for (file, _, content) in journal.schedule_history()? {
-        if let (Some(s), _) = schedule::parse(std::path::Path::new(&file), &content, &ctx, 0) {
-            t.plans.insert(
-                s.plan.id.clone(),
-                (s.plan.title.clone(), s.plan.document.clone()),
-            );
-            for (k, v) in &s.plan.topics {
-                t.topics.insert((s.plan.id.clone(), k.clone()), v.clone());
-            }
-            for (i, slot) in s.slots.iter().enumerate() {
-                t.slots.insert(
-                    (s.plan.id.clone(), slot.id.clone()),
-                    (i, slot.title.clone()),
+impl Titles {
+    /// From schedule texts `(file, content)`, oldest first.
+    pub fn from_schedules<'a>(
+        schedules: impl IntoIterator<Item = (&'a str, &'a str)>,
+        lang: Lang,
+    ) -> Titles {
+        let mut t = Titles {
+            plans: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            slots: BTreeMap::new(),
+        };
+        let ctx = Context::text_only(lang);
+        for (file, content) in schedules {
+            if let (Some(s), _) = schedule::parse(std::path::Path::new(file), content, &ctx, 0) {
+                t.plans.insert(
+                    s.plan.id.clone(),
+                    (s.plan.title.clone(), s.plan.document.clone()),
                 );
+                for (k, v) in &s.plan.topics {
+                    t.topics.insert((s.plan.id.clone(), k.clone()), v.clone());
+                }
+                for (i, slot) in s.slots.iter().enumerate() {
+                    t.slots.insert(
+                        (s.plan.id.clone(), slot.id.clone()),
+                        (i, slot.title.clone()),
+                    );
+                }
             }
         }
+        t
     }
-    Ok(t)
+
+    /// A plan's title, if a schedule names it.
+    pub fn plan(&self, plan: &str) -> Option<&str> {
+        self.plans.get(plan).map(|(title, _)| title.as_str())
+    }
+
+    /// A plan item's (topic's) title, if its plan's schedule names it.
+    pub fn topic(&self, plan: &str, topic: &str) -> Option<&str> {
+        self.topics
+            .get(&(plan.to_string(), topic.to_string()))
+            .map(String::as_str)
+    }
+}
+
+pub(super) fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
+    let history = journal.schedule_history()?;
+    Ok(Titles::from_schedules(
+        history.iter().map(|(file, _, content)| (file.as_str(), content.as_str())),
+        lang,
+    ))
 }
 
 /// Per plan: counts by topic, by slot, and in total.

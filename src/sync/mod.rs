@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::central::{self, CentralError, Head};
+use crate::central::{self, CentralError, Head, Refusal};
 use crate::journal::{Journal, JournalError, RawEvent};
 use crate::lang::Lang;
 use crate::tr;
@@ -38,8 +38,6 @@ pub enum SyncError {
     Central(#[from] CentralError),
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("the province holds events up to {held} but the journal here has {local}: it was truncated or replaced")]
-    Behind { held: i64, local: i64 },
     #[error("{path}: {source}")]
     State {
         path: PathBuf,
@@ -51,11 +49,6 @@ impl SyncError {
     pub fn text(&self, lang: Lang) -> String {
         match self {
             SyncError::Central(e) => e.text(lang),
-            SyncError::Behind { held, local } => tr!(
-                lang,
-                "tỉnh đã giữ đến sự kiện {held} nhưng nhật ký ở đây chỉ có {local}: nhật ký đã bị cắt bớt hoặc thay thế",
-                "the province holds events up to {held} but the journal here has {local}: it was truncated or replaced"
-            ),
             other => other.to_string(),
         }
     }
@@ -152,8 +145,11 @@ impl State {
     }
 }
 
-/// One pass: connect, learn what the centre holds, send what it lacks in batches, noting
-/// each acknowledgement in `state` (and its file) as it comes.
+/// One pass: connect, learn what the centre holds, report this journal's head and its hash
+/// at the centre's (the centre checks them), send what it lacks in batches, noting each
+/// acknowledgement in `state` (and its file) as it comes. A journal whose history left the
+/// centre's copy is refused: this side then locates the first differing event and sends
+/// its events from there on as evidence, as the centre asks.
 pub async fn push(
     sync: &SyncConfig,
     journal_path: &Path,
@@ -164,32 +160,31 @@ pub async fn push(
     let client = central::connect(t).await?;
     let held = central::head(t, &client, &sync.station).await?;
     let journal = Journal::open_reader(journal_path)?;
-    let local = journal.head().0;
+    let (local, local_hash) = (journal.head().0, journal.head().1.to_string());
     state.local_seq = local;
     acknowledge(state, &held, state_path)?;
-    // What the centre holds must be what is here: else the centre is shown the overlap,
-    // refuses it and keeps it as evidence.
-    if held.seq > 0 {
-        let here = journal.hash_at(held.seq.min(local))?;
-        let overlap_from = if local < held.seq {
-            Some(local)
-        } else if here.as_deref() != Some(held.hash.as_str()) {
-            Some(held.seq)
-        } else {
-            None
-        };
-        if let Some(from) = overlap_from {
-            if from > 0 {
-                let events = journal.raw_events(from - 1, BATCH)?;
-                central::ingest(t, &client, &sync.station, &events).await?;
+    let at = held.seq.min(local);
+    let mine = hash_here(&journal, at)?;
+    let checked = central::contact(
+        t,
+        &client,
+        &sync.station,
+        (local, &local_hash),
+        (at, &mine),
+    )
+    .await;
+    match checked {
+        Err(CentralError::Refused(r)) if r.is_fork() => {
+            let point = locate(t, &client, &sync.station, &journal, held.seq.min(local)).await?;
+            return Err(match point {
+                Some(point) => send_evidence(t, &client, &sync.station, &journal, &point).await?,
+                // Nothing here differs any more from the centre's copy: the flag stands
+                // until the province re-admits the station.
+                None => CentralError::Refused(r),
             }
-            if local < held.seq {
-                return Err(SyncError::Behind {
-                    held: held.seq,
-                    local,
-                });
-            }
+            .into());
         }
+        other => other?,
     }
     let mut after = held.seq;
     loop {
@@ -203,6 +198,88 @@ pub async fn push(
         state.local_seq = state.local_seq.max(after);
         acknowledge(state, &head, state_path)?;
     }
+}
+
+/// This journal's hash at `seq` (the genesis at 0).
+fn hash_here(journal: &Journal, seq: i64) -> Result<String, SyncError> {
+    Ok(journal
+        .hash_at(seq)?
+        .unwrap_or_else(|| crate::journal::GENESIS.to_string()))
+}
+
+/// Finds the first event where this journal and the centre's copy differ, by binary search
+/// over both sides' hashes up to `upto` (the lesser of the two heads): about twenty calls
+/// for a million events. `None` if they agree throughout and the journal lacks nothing.
+async fn locate(
+    t: &central::Target,
+    client: &tokio_postgres::Client,
+    station: &str,
+    journal: &Journal,
+    upto: i64,
+) -> Result<Option<central::ForkPoint>, SyncError> {
+    let agree = |seq: i64| async move {
+        let theirs = central::hash_at(t, client, station, seq).await?;
+        Ok::<bool, SyncError>(theirs.as_deref() == Some(hash_here(journal, seq)?.as_str()))
+    };
+    let local = journal.head().0;
+    let at = if agree(upto).await? {
+        // Both agree up to the shorter: a difference is this journal lacking what follows.
+        let held = central::hash_at(t, client, station, upto + 1).await?;
+        if local > upto || held.is_none() {
+            return Ok(None);
+        }
+        upto + 1
+    } else {
+        // Invariant: they agree at `lo` (the genesis at worst) and differ at `hi`.
+        let (mut lo, mut hi) = (0, upto);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if agree(mid).await? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi
+    };
+    Ok(Some(central::ForkPoint {
+        at,
+        prev_hash: hash_here(journal, at - 1)?,
+        at_hash: if at <= local {
+            journal.hash_at(at)?
+        } else {
+            None
+        },
+        station_seq: local,
+    }))
+}
+
+/// Names the fork point to the centre and sends this journal's events from there on, in
+/// batches, from wherever the centre's evidence ends; returns the centre's last refusal.
+async fn send_evidence(
+    t: &central::Target,
+    client: &tokio_postgres::Client,
+    station: &str,
+    journal: &Journal,
+    point: &central::ForkPoint,
+) -> Result<CentralError, SyncError> {
+    let mut answer = central::fork(t, client, station, point, &[]).await?;
+    loop {
+        let kept = match &answer {
+            Refusal::Fork { kept_to, .. } => (*kept_to).max(point.at - 1),
+            _ => break,
+        };
+        let mut events = journal.raw_events(kept, BATCH)?;
+        if events.is_empty() {
+            break;
+        }
+        trim(&mut events);
+        answer = central::fork(t, client, station, point, &events).await?;
+        if matches!(&answer, Refusal::Fork { kept_to, .. } if *kept_to <= kept) {
+            break;
+        }
+    }
+    Ok(CentralError::Refused(answer))
 }
 
 /// Keeps a batch under [`BATCH_BYTES`] of body text (at least one event).
@@ -291,10 +368,7 @@ pub async fn run(
                 }
                 state.error = Some(text);
                 state.error_since.get_or_insert_with(Utc::now);
-                state.refused = matches!(
-                    e,
-                    SyncError::Central(CentralError::Refused(_)) | SyncError::Behind { .. }
-                );
+                state.refused = matches!(e, SyncError::Central(CentralError::Refused(_)));
                 let w = backoff;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 w
