@@ -227,6 +227,30 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
     }
     let (_, table, _) = central(&pg, &["report", "--month", "2025-09"]);
     assert!(table.contains("hoang-hoa"), "{table}");
+    // Regression (#23): the province's report read worse than the station's ("2026-12",
+    // plan items as bare codes, reasons in English). In Vietnamese by default, every word.
+    let mut c = command();
+    c.args(["central", "report", "--month", "2025-09", "--db", &pg.admin_url()]);
+    let (code, vi, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    for wanted in [
+        "tháng 9/2025",
+        "Buổi theo kế hoạch",
+        "a — Vai trò, ý nghĩa của CCHC",
+        "dd — Một cửa, dịch vụ công trực tuyến",
+        "cchc-2025 — Kế hoạch tuyên truyền công tác cải cách hành chính năm 2025",
+        "loaxa không chạy",
+    ] {
+        assert!(vi.contains(wanted), "{wanted}: {vi}");
+    }
+    for english in ["Planned", "device error", "not running", "2025-09 ", "(none)"] {
+        assert!(!vi.contains(english), "{english}: {vi}");
+    }
+    let mut c = command();
+    c.args(["central", "verify", "--station", "xa-khong-co", "--db", &pg.admin_url()]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 2);
+    assert!(err.contains("tỉnh không có đài xa-khong-co"), "{err}");
 
     let (code, out, err) = central(&pg, &["verify"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -676,6 +700,95 @@ fn a_station_catches_up_through_restarts_and_cut_connections_whatever_its_clock_
     let c = commune(&report, "xa-mat-mang");
     assert_eq!(c["planned"], 30 * 96, "{c}");
     assert_eq!(c["completed"], 30 * 96, "{c}");
+}
+
+/// Regression (#23): `central verify` run while stations sent said "broken" in 5 of 6 runs.
+/// Each chain is read in one snapshot; by default only what is new since the last verified
+/// point is walked, and `--full` walks everything (and finds what that cannot).
+#[test]
+fn verify_never_cries_wolf_while_stations_send_and_walks_only_what_is_new() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let stations: Vec<(String, TempStation)> = (1..=3)
+        .map(|i| {
+            let st = TempStation::new("", "");
+            let id = format!("xa-{i}");
+            enrol(&pg, &st, &id);
+            (id, st)
+        })
+        .collect();
+    const ROUNDS: usize = 10;
+    const PER_ROUND: usize = 1_500;
+    let running = std::sync::atomic::AtomicUsize::new(stations.len());
+    let runs = std::thread::scope(|scope| {
+        for (_, st) in &stations {
+            let running = &running;
+            scope.spawn(move || {
+                for round in 0..ROUNDS {
+                    let mut j = loaxa::journal::Journal::open(&st.journal()).unwrap();
+                    let events: Vec<_> = (0..PER_ROUND)
+                        .map(|i| loaxa::journal::Event::StationStarted {
+                            version: format!("{round}.{i}"),
+                            output: "default".into(),
+                            accounts_from: None,
+                        })
+                        .collect();
+                    j.append_all(&events, chrono::Utc::now()).unwrap();
+                    drop(j);
+                    let (code, _, err) = sync_once(st);
+                    assert_eq!(code, 0, "{err}");
+                }
+                running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let mut runs = 0;
+        while running.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            let full = runs % 2 == 0;
+            let args: &[&str] = if full { &["verify", "--full"] } else { &["verify"] };
+            let (code, out, err) = central(&pg, args);
+            assert_eq!(code, 0, "run {runs}: {out}{err}");
+            assert_eq!(out.matches("intact").count(), 3, "{out}");
+            runs += 1;
+        }
+        runs
+    });
+    assert!(runs >= 4, "verify ran {runs} times while the stations sent");
+    let total = (ROUNDS * PER_ROUND) as i64;
+    for (id, _) in &stations {
+        assert_eq!(held(&pg, id), total);
+    }
+
+    // Once caught up, nothing new: nothing walked, from the checkpoint at each head.
+    assert_eq!(central(&pg, &["verify"]).0, 0);
+    let (code, out, _) = central(&pg, &["verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.matches(&format!("{total} events (from the checkpoint at event {total})")).count(),
+        3,
+        "{out}"
+    );
+    // An event altered at the centre before the checkpoint is for `--full` to find.
+    pg.psql(
+        "loaxa",
+        "UPDATE loaxa.events SET body = body || ' ' WHERE station = 'xa-1' AND seq = 5",
+    );
+    let (code, _, _) = central(&pg, &["verify", "--station", "xa-1"]);
+    assert_eq!(code, 0);
+    let (code, out, _) = central(&pg, &["verify", "--station", "xa-1", "--full"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("BROKEN: event 5 was altered"), "{out}");
+    // The checkpoint itself altered: the incremental walk says so.
+    pg.psql(
+        "loaxa",
+        &format!("UPDATE loaxa.events SET hash = md5(hash) WHERE station = 'xa-2' AND seq = {total}"),
+    );
+    let (code, out, _) = central(&pg, &["verify", "--station", "xa-2"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("BROKEN: event {total} changed since it was last verified")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -184,9 +184,9 @@ pub(super) fn central(
                     let walked = if c.from > 0 {
                         tr!(
                             lang,
-                            " (kiểm tra từ sự kiện {})",
-                            " (verified from event {})",
-                            c.from + 1
+                            " (từ điểm đã kiểm tra ở sự kiện {})",
+                            " (from the checkpoint at event {})",
+                            c.from
                         )
                     } else {
                         String::new()
