@@ -745,21 +745,28 @@ pub async fn verify(
         .await?;
         let check = verify_one(t, client, &station, full).await;
         let _ = client.batch_execute("COMMIT").await;
-        let check = check?;
-        if check.problem.is_none() && check.events > check.from {
-            within(
-                t,
-                client.execute(
-                    "UPDATE loaxa.stations SET verified_seq = $2, verified_hash = $3,
-                            verified_at = now()
-                     WHERE id = $1 AND loaxa.held_hash(id, $2) = $3",
-                    &[&station, &check.events, &check.head],
-                ),
-            )
-            .await?;
-        }
-        out.push(check);
+        out.push(check?);
     }
+    // The new checkpoints in one statement (one commit, not one per station), each only if
+    // the event it names still has that hash.
+    let intact: Vec<&StationCheck> = out
+        .iter()
+        .filter(|c| c.problem.is_none() && c.events > c.from)
+        .collect();
+    let ids: Vec<&str> = intact.iter().map(|c| c.station.as_str()).collect();
+    let seqs: Vec<i64> = intact.iter().map(|c| c.events).collect();
+    let hashes: Vec<&str> = intact.iter().map(|c| c.head.as_str()).collect();
+    within(
+        t,
+        client.execute(
+            "UPDATE loaxa.stations s SET verified_seq = v.seq, verified_hash = v.hash,
+                    verified_at = now()
+             FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v (id, seq, hash)
+             WHERE s.id = v.id AND loaxa.held_hash(v.id, v.seq) = v.hash",
+            &[&ids, &seqs, &hashes],
+        ),
+    )
+    .await?;
     Ok(out)
 }
 

@@ -303,6 +303,25 @@ fn acknowledge(state: &mut State, head: &Head, path: &Path) -> Result<(), SyncEr
     write(path, state)
 }
 
+/// The wait before the next pass: after a failure, doubling up to [`BACKOFF_MAX`]; after
+/// any pass that got something through (the disk freed, the link back), from the start
+/// again, so what is left goes at once, not after minutes of waiting.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn after(&mut self, progressed: bool, ok: bool) -> Duration {
+        if progressed || ok {
+            self.0 = BACKOFF_FIRST;
+        }
+        if ok {
+            return POLL;
+        }
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(BACKOFF_MAX);
+        wait
+    }
+}
+
 /// Sends until `shutdown`, retrying with back-off; with `once`, one pass and its result.
 pub async fn run(
     sync: &SyncConfig,
@@ -320,7 +339,7 @@ pub async fn run(
             ..State::default()
         });
     tokio::pin!(shutdown);
-    let mut backoff = BACKOFF_FIRST;
+    let mut backoff = Backoff(BACKOFF_FIRST);
     loop {
         // Caught up and nothing new here: no connection, except an hourly one so the
         // province sees the station is alive. (10,000 stations polling the centre every few
@@ -343,12 +362,8 @@ pub async fn run(
             state.local_seq = head;
         }
         let result = push(sync, journal_path, &state_path, &mut state).await;
-        // A pass that got anything through (the disk freed, the link back) starts the
-        // back-off again: what is left goes at once, not after minutes of waiting.
-        if state.acked_seq > acked_before {
-            backoff = BACKOFF_FIRST;
-        }
-        let wait = match &result {
+        let wait = backoff.after(state.acked_seq > acked_before, result.is_ok());
+        match &result {
             Ok(()) => {
                 if state.error.take().is_some() {
                     tracing::info!(
@@ -358,8 +373,6 @@ pub async fn run(
                 }
                 state.error_since = None;
                 state.refused = false;
-                backoff = BACKOFF_FIRST;
-                POLL
             }
             Err(e) => {
                 let text = e.text(lang);
@@ -369,11 +382,8 @@ pub async fn run(
                 state.error = Some(text);
                 state.error_since.get_or_insert_with(Utc::now);
                 state.refused = matches!(e, SyncError::Central(CentralError::Refused(_)));
-                let w = backoff;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                w
             }
-        };
+        }
         write(&state_path, &state)?;
         if once {
             return result.map(|()| state);
@@ -382,5 +392,24 @@ pub async fn run(
             () = &mut shutdown => return Ok(state),
             () = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (#23): after a full disk was freed, 21.7k events waited 59 s, almost all
+    /// of it back-off grown while nothing could be written.
+    #[test]
+    fn back_off_doubles_while_nothing_goes_through_and_starts_again_after_any_progress() {
+        let mut b = Backoff(BACKOFF_FIRST);
+        let waits: Vec<u64> = (0..8).map(|_| b.after(false, false).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
+        // A pass that sent some batches, then failed again: the next try is soon.
+        assert_eq!(b.after(true, false), BACKOFF_FIRST);
+        assert_eq!(b.after(false, false), BACKOFF_FIRST * 2);
+        assert_eq!(b.after(false, true), POLL);
+        assert_eq!(b.after(false, false), BACKOFF_FIRST);
     }
 }
