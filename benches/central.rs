@@ -71,7 +71,7 @@ fn met(ok: bool) -> &'static str {
 
 /// Journals station `s`'s occurrences `from..to` (of its year), each day's in one append.
 fn journal_days(path: &Path, s: usize, from: u64, to: u64) {
-    journal_days_of(path, s, from, to, PER_DAY)
+    journal_days_of(path, s, from, to, PER_DAY);
 }
 
 /// As [`journal_days`], with `per_day` occurrences a day.

@@ -230,7 +230,14 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
     // Regression (#23): the province's report read worse than the station's ("2026-12",
     // plan items as bare codes, reasons in English). In Vietnamese by default, every word.
     let mut c = command();
-    c.args(["central", "report", "--month", "2025-09", "--db", &pg.admin_url()]);
+    c.args([
+        "central",
+        "report",
+        "--month",
+        "2025-09",
+        "--db",
+        &pg.admin_url(),
+    ]);
     let (code, vi, err) = run(c);
     assert_eq!(code, 0, "{err}");
     for wanted in [
@@ -243,11 +250,24 @@ fn a_station_s_journal_reaches_the_province_whole_and_the_province_counts_as_the
     ] {
         assert!(vi.contains(wanted), "{wanted}: {vi}");
     }
-    for english in ["Planned", "device error", "not running", "2025-09 ", "(none)"] {
+    for english in [
+        "Planned",
+        "device error",
+        "not running",
+        "2025-09 ",
+        "(none)",
+    ] {
         assert!(!vi.contains(english), "{english}: {vi}");
     }
     let mut c = command();
-    c.args(["central", "verify", "--station", "xa-khong-co", "--db", &pg.admin_url()]);
+    c.args([
+        "central",
+        "verify",
+        "--station",
+        "xa-khong-co",
+        "--db",
+        &pg.admin_url(),
+    ]);
     let (code, _, err) = run(c);
     assert_eq!(code, 2);
     assert!(err.contains("tỉnh không có đài xa-khong-co"), "{err}");
@@ -449,7 +469,9 @@ fn a_rewritten_end_is_named_where_it_starts_kept_whole_and_the_station_can_be_re
     let (code, out, _) = central(&pg, &["verify", "--station", "xa-sua"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains(&format!("FLAGGED: the station's journal leaves the province's copy at event {at}")),
+        out.contains(&format!(
+            "FLAGGED: the station's journal leaves the province's copy at event {at}"
+        )),
         "{out}"
     );
     let (_, out, _) = central(&pg, &["report", "--format", "json"]);
@@ -468,7 +490,12 @@ fn a_rewritten_end_is_named_where_it_starts_kept_whole_and_the_station_can_be_re
     assert!(err.contains("needs its reason"), "{err}");
     let (code, out, err) = central(
         &pg,
-        &["readmit", "xa-sua", "--reason", "máy hỏng ổ đĩa, khôi phục từ bản sao lưu"],
+        &[
+            "readmit",
+            "xa-sua",
+            "--reason",
+            "máy hỏng ổ đĩa, khôi phục từ bản sao lưu",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -482,8 +509,14 @@ fn a_rewritten_end_is_named_where_it_starts_kept_whole_and_the_station_can_be_re
         5
     );
     assert_eq!(
-        pg.psql("loaxa", "SELECT by_login || ' ' || reason FROM loaxa.readmissions"),
-        format!("{} máy hỏng ổ đĩa, khôi phục từ bản sao lưu", crate::support::postgres::ADMIN)
+        pg.psql(
+            "loaxa",
+            "SELECT by_login || ' ' || reason FROM loaxa.readmissions"
+        ),
+        format!(
+            "{} máy hỏng ổ đĩa, khôi phục từ bản sao lưu",
+            crate::support::postgres::ADMIN
+        )
     );
     let (code, out, _) = central(&pg, &["verify", "--station", "xa-sua", "--full"]);
     assert_eq!(code, 0, "{out}");
@@ -596,7 +629,10 @@ fn a_truncated_or_replaced_journal_is_noticed_at_the_next_contact_though_it_send
     assert!(local_events(&st) > sent);
     let (code, _, err) = sync_once(&st);
     assert_eq!(code, 1);
-    assert!(err.contains("differs from what the province holds"), "{err}");
+    assert!(
+        err.contains("differs from what the province holds"),
+        "{err}"
+    );
     assert_eq!(
         pg.count("SELECT count(*) FROM loaxa.forks WHERE station = 'xa-cat'"),
         2
@@ -745,7 +781,11 @@ fn verify_never_cries_wolf_while_stations_send_and_walks_only_what_is_new() {
         let mut runs = 0;
         while running.load(std::sync::atomic::Ordering::SeqCst) > 0 {
             let full = runs % 2 == 0;
-            let args: &[&str] = if full { &["verify", "--full"] } else { &["verify"] };
+            let args: &[&str] = if full {
+                &["verify", "--full"]
+            } else {
+                &["verify"]
+            };
             let (code, out, err) = central(&pg, args);
             assert_eq!(code, 0, "run {runs}: {out}{err}");
             assert_eq!(out.matches("intact").count(), 3, "{out}");
@@ -764,7 +804,10 @@ fn verify_never_cries_wolf_while_stations_send_and_walks_only_what_is_new() {
     let (code, out, _) = central(&pg, &["verify"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
-        out.matches(&format!("{total} events (from the checkpoint at event {total})")).count(),
+        out.matches(&format!(
+            "{total} events (from the checkpoint at event {total})"
+        ))
+        .count(),
         3,
         "{out}"
     );
@@ -781,14 +824,67 @@ fn verify_never_cries_wolf_while_stations_send_and_walks_only_what_is_new() {
     // The checkpoint itself altered: the incremental walk says so.
     pg.psql(
         "loaxa",
-        &format!("UPDATE loaxa.events SET hash = md5(hash) WHERE station = 'xa-2' AND seq = {total}"),
+        &format!(
+            "UPDATE loaxa.events SET hash = md5(hash) WHERE station = 'xa-2' AND seq = {total}"
+        ),
     );
     let (code, out, _) = central(&pg, &["verify", "--station", "xa-2"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains(&format!("BROKEN: event {total} changed since it was last verified")),
+        out.contains(&format!(
+            "BROKEN: event {total} changed since it was last verified"
+        )),
         "{out}"
     );
+}
+
+/// Regression (#23): `host=localhost hostaddr=<remote>` passed as local and connected in
+/// plain text. TLS is judged on the address actually dialled, in every form of address: a
+/// station sends in plain text to loopback however it is written, and never to anything else.
+#[test]
+fn tls_is_judged_on_the_address_actually_dialled_in_every_form() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = crate::report::september();
+    enrol(&pg, &st, "xa-dia-chi");
+    let config = st.path().join("config/loaxa.toml");
+    let base = std::fs::read_to_string(&config).unwrap();
+    let base = base.split("\n[sync]").next().unwrap().to_string();
+    let port = pg.port;
+    let with = |url: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "{base}\n[sync]\nurl = \"{url}\"\nstation = \"xa-dia-chi\"\nuser = \"loaxa_st_xa_dia_chi\"\npassword_file = \"sync-password\"\n"
+            ),
+        )
+        .unwrap();
+        sync_once(&st)
+    };
+    for remote in [
+        format!("host=localhost hostaddr=203.0.113.5 port={port} dbname=loaxa sslmode=disable"),
+        format!("postgresql://localhost:{port}/loaxa?hostaddr=203.0.113.5&sslmode=disable"),
+        format!("host=127.0.0.1,tinh.example.vn port={port} dbname=loaxa sslmode=disable"),
+        "service=tinh dbname=loaxa".to_string(),
+    ] {
+        let (code, _, err) = with(&remote);
+        assert_eq!(code, 2, "{remote}: {err}");
+        assert!(
+            err.contains("TLS") || err.contains("service"),
+            "{remote}: {err}"
+        );
+    }
+    assert_eq!(held(&pg, "xa-dia-chi"), 0);
+    // Loopback, however written, in plain text: sent.
+    for local in [
+        format!("host=localhost hostaddr=127.0.0.1 port={port} dbname=loaxa"),
+        format!("postgresql://localhost:{port}/loaxa?hostaddr=127.0.0.1"),
+    ] {
+        let (code, _, err) = with(&local);
+        assert_eq!(code, 0, "{local}: {err}");
+    }
+    assert_eq!(held(&pg, "xa-dia-chi"), local_events(&st));
 }
 
 #[test]

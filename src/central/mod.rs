@@ -668,21 +668,43 @@ impl Flag {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Break {
-    Malformed { seq: i64 },
-    Missing { from: i64, to: i64 },
-    NotFollowing { seq: i64 },
-    Altered { seq: i64 },
+    Malformed {
+        seq: i64,
+    },
+    Missing {
+        from: i64,
+        to: i64,
+    },
+    NotFollowing {
+        seq: i64,
+    },
+    Altered {
+        seq: i64,
+    },
     /// The event a checkpoint was verified at no longer has the hash it had.
-    ChangedSinceVerified { seq: i64 },
+    ChangedSinceVerified {
+        seq: i64,
+    },
     /// The stored events end elsewhere than the station's recorded head.
-    HeadMismatch { events: i64, head: i64 },
+    HeadMismatch {
+        events: i64,
+        head: i64,
+    },
 }
 
 impl Break {
     pub fn text(&self, lang: Lang) -> String {
         match *self {
-            Break::Malformed { seq } => tr!(lang, "sự kiện {seq} có dòng dữ liệu hỏng", "event {seq} has a malformed row"),
-            Break::Missing { from, to } => tr!(lang, "thiếu các sự kiện {from} đến {to}", "events {from} to {to} are missing"),
+            Break::Malformed { seq } => tr!(
+                lang,
+                "sự kiện {seq} có dòng dữ liệu hỏng",
+                "event {seq} has a malformed row"
+            ),
+            Break::Missing { from, to } => tr!(
+                lang,
+                "thiếu các sự kiện {from} đến {to}",
+                "events {from} to {to} are missing"
+            ),
             Break::NotFollowing { seq } => tr!(
                 lang,
                 "sự kiện {seq} không nối tiếp sự kiện {}: mã băm trước khác",

@@ -144,7 +144,9 @@ mod tests {
         }));
         assert!(fork.is_fork());
         assert!(fork.text(Lang::Vi).contains("sự kiện 531 khác bản tỉnh"));
-        assert!(fork.text(Lang::En).contains("events 531–540 are kept as evidence"));
+        assert!(fork
+            .text(Lang::En)
+            .contains("events 531–540 are kept as evidence"));
         let cut = Refusal::from_json(serde_json::json!({
             "code": "fork", "at": 531, "held": "abcdef012345", "sent": null,
             "held_seq": 535, "kept_to": 530

@@ -13,10 +13,8 @@ use tokio_postgres::Client;
 use super::{check_schema, within, CentralError, Flag, Target};
 use crate::journal::{Outcome, Reason};
 use crate::lang::Lang;
+use crate::report::{csv_line, html_escape, index_score, nd30_head, text_table, Counts, Titles};
 use crate::tr;
-use crate::report::{
-    csv_line, html_escape, index_score, nd30_head, text_table, Counts, Titles,
-};
 
 /// One commune's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +159,9 @@ pub async fn build(
     )
     .await?;
     let titles = Titles::from_schedules(
-        schedules.iter().map(|r| (r.get::<_, &str>(0), r.get::<_, &str>(1))),
+        schedules
+            .iter()
+            .map(|r| (r.get::<_, &str>(0), r.get::<_, &str>(1))),
         lang,
     );
     let rows = within(

@@ -133,14 +133,23 @@ impl Reason {
     pub fn label_of(code: &str, lang: Lang) -> Option<&'static str> {
         let (vi, en) = match code {
             "not_running" => ("loaxa không chạy", "loaxa not running"),
-            "too_late" => ("quá giờ (máy bận hoặc ngủ)", "too late (machine busy or asleep)"),
-            "clock_stepped" => ("đồng hồ bị chỉnh nhảy qua giờ phát", "clock stepped past it"),
+            "too_late" => (
+                "quá giờ (máy bận hoặc ngủ)",
+                "too late (machine busy or asleep)",
+            ),
+            "clock_stepped" => (
+                "đồng hồ bị chỉnh nhảy qua giờ phát",
+                "clock stepped past it",
+            ),
             "no_device" => ("không có thiết bị âm thanh", "no sound device"),
             "device_error" => ("lỗi thiết bị âm thanh", "sound device error"),
             "damaged_file" => ("tệp bị hỏng", "damaged file"),
             "missing_file" => ("không tìm thấy tệp", "file not found"),
             "stopped" => ("dừng dịch vụ", "service stopped"),
-            "preempted" => ("nhường sóng cho bản tin ưu tiên hơn", "gave way to a higher priority"),
+            "preempted" => (
+                "nhường sóng cho bản tin ưu tiên hơn",
+                "gave way to a higher priority",
+            ),
             "crashed" => ("tắt đột ngột khi đang phát", "ended abruptly while airing"),
             "nothing_to_play" => ("không có bài nào để phát", "nothing to play"),
             "did_not_fit" => ("không đủ thời lượng", "did not fit the slot's minutes"),
@@ -148,7 +157,10 @@ impl Reason {
             "ended_early" => ("tệp kết thúc sớm", "file ended early"),
             "quiet_hours" => ("trong giờ yên tĩnh", "within quiet hours"),
             "session_limit" => ("đã đủ số phiên trong ngày", "daily session limit reached"),
-            "source_down" => ("nguồn tiếp sóng không có tín hiệu", "relay source gave no audio"),
+            "source_down" => (
+                "nguồn tiếp sóng không có tín hiệu",
+                "relay source gave no audio",
+            ),
             "source_gaps" => ("nguồn tiếp sóng bị mất quãng", "relay source dropped out"),
             "dead_air" => ("phát ra gần như im lặng", "dead air"),
             "expired" => ("tin khẩn cấp quá hạn", "stale emergency"),
@@ -624,7 +636,10 @@ mod tests {
             Reason::ClockStepped,
             Reason::NoDevice(s()),
             Reason::DeviceError(s()),
-            Reason::DamagedFile { file: s(), reason: s() },
+            Reason::DamagedFile {
+                file: s(),
+                reason: s(),
+            },
             Reason::MissingFile(s()),
             Reason::Stopped,
             Reason::Preempted(s()),
@@ -635,8 +650,15 @@ mod tests {
             Reason::EndedEarly,
             Reason::QuietHours { hours: s() },
             Reason::SessionLimit { per_day: 1 },
-            Reason::SourceDown { source: s(), error: s() },
-            Reason::SourceGaps { count: 1, missing_ms: 1, error: None },
+            Reason::SourceDown {
+                source: s(),
+                error: s(),
+            },
+            Reason::SourceGaps {
+                count: 1,
+                missing_ms: 1,
+                error: None,
+            },
             Reason::DeadAir,
             Reason::Expired {
                 file: s(),

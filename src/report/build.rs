@@ -205,7 +205,9 @@ impl Titles {
 pub(super) fn titles(journal: &Journal, lang: Lang) -> Result<Titles, JournalError> {
     let history = journal.schedule_history()?;
     Ok(Titles::from_schedules(
-        history.iter().map(|(file, _, content)| (file.as_str(), content.as_str())),
+        history
+            .iter()
+            .map(|(file, _, content)| (file.as_str(), content.as_str())),
         lang,
     ))
 }

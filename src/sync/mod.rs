@@ -165,14 +165,8 @@ pub async fn push(
     acknowledge(state, &held, state_path)?;
     let at = held.seq.min(local);
     let mine = hash_here(&journal, at)?;
-    let checked = central::contact(
-        t,
-        &client,
-        &sync.station,
-        (local, &local_hash),
-        (at, &mine),
-    )
-    .await;
+    let checked =
+        central::contact(t, &client, &sync.station, (local, &local_hash), (at, &mine)).await;
     match checked {
         Err(CentralError::Refused(r)) if r.is_fork() => {
             let point = locate(t, &client, &sync.station, &journal, held.seq.min(local)).await?;
@@ -264,11 +258,8 @@ async fn send_evidence(
     point: &central::ForkPoint,
 ) -> Result<CentralError, SyncError> {
     let mut answer = central::fork(t, client, station, point, &[]).await?;
-    loop {
-        let kept = match &answer {
-            Refusal::Fork { kept_to, .. } => (*kept_to).max(point.at - 1),
-            _ => break,
-        };
+    while let Refusal::Fork { kept_to, .. } = &answer {
+        let kept = (*kept_to).max(point.at - 1);
         let mut events = journal.raw_events(kept, BATCH)?;
         if events.is_empty() {
             break;
