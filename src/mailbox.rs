@@ -1,6 +1,7 @@
-//! What the operator's console (`loaxa web`) did, handed to the daemon to journal. The
-//! console may write only into the audio and schedules folders, so each of its actions
-//! (a login, an upload, a retirement, a schedule saved, an emergency) is a small JSON file
+//! What the operator's console (`loaxa web`) did, and what `loaxa sync` did with a
+//! province's bulletin, handed to the daemon to journal. Neither may write the journal, so
+//! each action (a login, an upload, a retirement, a schedule saved, an emergency, a
+//! bulletin received or withdrawn) is a small JSON file
 //! dropped into a hidden folder of `audio/`; the daemon, the journal's one writer, appends it
 //! to the hash chain and removes it. One writer keeps the chain one sequence without relying
 //! on two processes sharing SQLite's lock, and the console needs no write access to the
@@ -84,6 +85,7 @@ mod tests {
                     file: Some("cchc/a.mp3".into()),
                     sha256: None,
                     detail: None,
+                    bulletin: None,
                 },
             )
             .unwrap();

@@ -149,8 +149,10 @@ pub struct QueueRules<'a> {
     pub mode: Mode,
     /// The queue's own topic (`queue.toml`), over the slot's.
     pub topic: Option<String>,
-    /// The occurrence's local date, for clips' `from` / `until`.
+    /// The occurrence's local date, for clips' `from` / `until`, and its instant, for an
+    /// `until` written to the second (a bulletin's end).
     pub date: NaiveDate,
+    pub at: DateTime<Utc>,
     pub history: &'a QueueHistory,
 }
 
@@ -162,7 +164,7 @@ impl<'a> QueueRules<'a> {
         catalog: &Catalog,
         folder: &str,
         slot_mode: Option<Mode>,
-        date: NaiveDate,
+        (date, at): (NaiveDate, DateTime<Utc>),
         history: &'a QueueHistory,
     ) -> Result<QueueRules<'a>, Vec<String>> {
         let settings = catalog.queue_settings(folder)?;
@@ -170,6 +172,7 @@ impl<'a> QueueRules<'a> {
             mode: slot_mode.or(settings.mode).unwrap_or_default(),
             topic: settings.topic,
             date,
+            at,
             history,
         })
     }
@@ -211,6 +214,7 @@ impl<'a> QueueRules<'a> {
         match meta.window(self.date) {
             Err(Window::NotYet) => return Some(Hold::NotYet),
             Err(Window::Expired) => return Some(Hold::Expired),
+            Ok(()) if meta.ended(self.at) => return Some(Hold::Expired),
             Ok(()) => {}
         }
         if self.spent(clip) {
@@ -303,7 +307,7 @@ impl<'a> Planner<'a> {
             Some(q) => {
                 let history = ledger.queue_history(&q.folder)?;
                 let date = due.at.with_timezone(&self.config.timezone).date_naive();
-                match QueueRules::for_folder(self.catalog, &q.folder, q.mode, date, &history) {
+                match QueueRules::for_folder(self.catalog, &q.folder, q.mode, (date, due.at), &history) {
                     Err(_) => (Vec::new(), Some(q.folder.clone())),
                     Ok(rules) => (rules.pick(self.catalog, &q.folder, q.take), None),
                 }
@@ -504,6 +508,7 @@ mod tests {
             mode: Mode::Rotate,
             topic: None,
             date: date("2025-09-01"),
+            at: Utc::now(),
             history: &history,
         };
         assert_eq!(
@@ -540,6 +545,7 @@ mod tests {
                 mode,
                 topic: None,
                 date: date(day),
+                at: Utc::now(),
                 history: &history,
             };
             picks(&catalog, &rules, 9)
@@ -553,6 +559,7 @@ mod tests {
             mode: Mode::Times(1),
             topic: None,
             date: date("2025-09-01"),
+            at: Utc::now(),
             history: &history,
         };
         let hold = |rel: &str| catalog.get(rel).and_then(|c| rules.hold(c));
@@ -570,6 +577,7 @@ mod tests {
             mode: Mode::Rotate,
             topic: Some("q".into()),
             date: date("2025-09-01"),
+            at: Utc::now(),
             history: &history,
         };
         let topics: Vec<_> = rules

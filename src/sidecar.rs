@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -51,8 +51,13 @@ pub struct ClipMeta {
     pub topic_span: Option<Range<usize>>,
     pub from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
+    /// `until` written as an instant (`2026-12-06T10:30:00+07:00`): a bulletin's end, to the
+    /// second. Nothing airs it from then on.
+    pub ends: Option<DateTime<Utc>>,
     pub times: Option<u32>,
     pub priority: Option<Priority>,
+    /// The province's bulletin it is (handed in by `loaxa sync`).
+    pub bulletin: Option<i64>,
 }
 
 impl ClipMeta {
@@ -65,6 +70,11 @@ impl ClipMeta {
             return Err(Window::Expired);
         }
         Ok(())
+    }
+
+    /// Whether the clip's end (an instant) has come at `now`.
+    pub fn ended(&self, now: DateTime<Utc>) -> bool {
+        self.ends.is_some_and(|e| now >= e)
     }
 }
 
@@ -98,6 +108,8 @@ struct RawClip {
     times: Option<Spanned<i64>>,
     #[serde(default)]
     priority: Option<Spanned<String>>,
+    #[serde(default)]
+    bulletin: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -188,7 +200,12 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
         toml::from_str(text).map_err(|e| vec![from_toml_error(file, text, &e, lang)])?;
     let mut c = Checker::new(file, text, lang);
     let from = raw.from.as_ref().and_then(|v| c.date(v));
-    let until = raw.until.as_ref().and_then(|v| c.date(v));
+    let ends = raw.until.as_ref().and_then(|v| instant_value(v.get_ref()));
+    let until = raw
+        .until
+        .as_ref()
+        .filter(|_| ends.is_none())
+        .and_then(|v| c.date(v));
     if let (Some(f), Some(u), Some(span)) = (from, until, raw.until.as_ref()) {
         if f > u {
             c.error(
@@ -221,10 +238,25 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
         topic_span: raw.topic.as_ref().map(toml::Spanned::span),
         from,
         until,
+        ends,
         times: raw.times.as_ref().and_then(|t| c.times(t)),
         priority,
+        bulletin: raw.bulletin.as_ref().map(|b| *b.get_ref()),
     };
     c.done(meta)
+}
+
+/// A TOML date-time with its offset, as an instant (a local one without offset is not:
+/// the sidecar does not say whose clock it is).
+fn instant_value(v: &toml::Value) -> Option<DateTime<Utc>> {
+    match v {
+        toml::Value::Datetime(d) if d.date.is_some() && d.time.is_some() && d.offset.is_some() => {
+            DateTime::parse_from_rfc3339(&d.to_string())
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        }
+        _ => None,
+    }
 }
 
 /// Parses a queue folder's `queue.toml`.
@@ -323,6 +355,22 @@ mod tests {
         assert_eq!(m.window(d("2025-08-31")), Err(Window::NotYet));
         assert_eq!(m.window(d("2025-09-30")), Ok(()));
         assert_eq!(m.window(d("2025-10-01")), Err(Window::Expired));
+    }
+
+    /// A province's bulletin ends at an instant, not a day: `until` written with a time
+    /// and an offset is that instant; one without an offset is refused (whose clock?).
+    #[test]
+    fn a_bulletin_s_sidecar_ends_at_the_second() {
+        let m = clip("title = \"Bão số 5\"\nbulletin = 42\nuntil = 2026-12-06T10:30:00+07:00\ntimes = 3\n")
+            .unwrap();
+        assert_eq!(m.bulletin, Some(42));
+        let ends: DateTime<Utc> = "2026-12-06T03:30:00Z".parse().unwrap();
+        assert_eq!(m.ends, Some(ends));
+        assert_eq!(m.until, None);
+        assert!(!m.ended(ends - chrono::Duration::seconds(1)));
+        assert!(m.ended(ends));
+        let local = clip("until = 2026-12-06T10:30:00\n").unwrap_err();
+        assert_eq!((local[0].line, local[0].col), (1, 9));
     }
 
     #[test]

@@ -368,13 +368,14 @@ pub fn library(
         // A queue whose `queue.toml` has errors does not air: its clips are still listed,
         // by the slot's mode if it says one, with the errors.
         let (rules, errors) =
-            match QueueRules::for_folder(catalog, folder, slot_mode, date, &history) {
+            match QueueRules::for_folder(catalog, folder, slot_mode, (date, now), &history) {
                 Ok(rules) => (rules, Vec::new()),
                 Err(errors) => (
                     QueueRules {
                         mode: slot_mode.unwrap_or_default(),
                         topic: None,
                         date,
+                        at: now,
                         history: &history,
                     },
                     errors,

@@ -740,4 +740,190 @@ GRANT EXECUTE ON FUNCTION loaxa.head(text), loaxa.ingest(text, jsonb),
     loaxa.contact(text, bigint, text, bigint, text), loaxa.hash_at(text, bigint),
     loaxa.fork(text, bigint, text, text, bigint, jsonb) TO loaxa_station;
 "#,
+    // 3 (#24): bulletins the province sends down — their clips stored once by SHA-256, to
+    // whom (stations, groups, all), their window, their withdrawal — the functions through
+    // which a station sees only its own, and what each station journaled of each.
+    r#"
+CREATE TABLE loaxa.groups (
+    name text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,39}$'),
+    station text NOT NULL REFERENCES loaxa.stations (id),
+    added_at timestamptz NOT NULL DEFAULT now(),
+    added_by name NOT NULL DEFAULT session_user,
+    PRIMARY KEY (name, station)
+);
+
+CREATE TABLE loaxa.clips (
+    sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    bytes bytea NOT NULL,
+    file_name text NOT NULL,
+    duration_ms bigint NOT NULL,
+    loudness_lufs double precision,
+    peak_dbfs double precision NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE loaxa.bulletins (
+    id bigserial PRIMARY KEY,
+    title text NOT NULL CHECK (btrim(title) <> ''),
+    level text NOT NULL CHECK (level IN ('normal', 'priority', 'emergency')),
+    clip text NOT NULL REFERENCES loaxa.clips (sha256),
+    valid_from timestamptz NOT NULL,
+    valid_until timestamptz NOT NULL,
+    -- Times of day (HH:MM, the province's zone) it airs at; none: the level's own rule.
+    at_times text[] NOT NULL DEFAULT '{}',
+    repeat integer NOT NULL DEFAULT 1 CHECK (repeat BETWEEN 1 AND 10),
+    -- To whom, as the publisher wrote it (all, groups, station ids).
+    addressed text[] NOT NULL,
+    published_by name NOT NULL DEFAULT session_user,
+    published_at timestamptz NOT NULL DEFAULT now(),
+    withdrawn_at timestamptz,
+    withdrawn_by name,
+    withdraw_reason text,
+    CHECK (valid_until > valid_from),
+    CHECK ((withdrawn_at IS NULL) = (withdraw_reason IS NULL))
+);
+
+CREATE TABLE loaxa.bulletin_targets (
+    bulletin bigint NOT NULL REFERENCES loaxa.bulletins (id),
+    station text NOT NULL REFERENCES loaxa.stations (id),
+    PRIMARY KEY (bulletin, station)
+);
+CREATE INDEX bulletin_targets_station ON loaxa.bulletin_targets (station, bulletin);
+
+-- What a station journaled of a bulletin (received, refused, expired, withdrawn, aired),
+-- kept by ingest from its events, in the station's own words and clock.
+CREATE TABLE loaxa.deliveries (
+    station text NOT NULL REFERENCES loaxa.stations (id),
+    seq bigint NOT NULL,
+    bulletin bigint NOT NULL REFERENCES loaxa.bulletins (id),
+    what text NOT NULL,
+    recorded_at text NOT NULL,
+    body jsonb NOT NULL,
+    PRIMARY KEY (station, seq, bulletin)
+);
+CREATE INDEX deliveries_bulletin ON loaxa.deliveries (bulletin, station);
+
+-- The bulletins addressed to a station, to its own login: everything not yet over (a
+-- withdrawn one too, so the withdrawal reaches it), oldest first.
+CREATE FUNCTION loaxa.bulletins_for(p_station text)
+RETURNS TABLE (id bigint, title text, level text, sha256 text, file_name text, size bigint,
+               valid_from timestamptz, valid_until timestamptz, at_times text[],
+               repeat integer, withdrawn_at timestamptz, withdraw_reason text, refused jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = loaxa, pg_temp
+AS $fn$
+DECLARE
+    st loaxa.stations%ROWTYPE;
+    why jsonb;
+BEGIN
+    SELECT * INTO st FROM loaxa.stations s WHERE s.id = p_station;
+    why := loaxa.own(p_station, st);
+    IF why IS NOT NULL THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
+            NULL::bigint, NULL::timestamptz, NULL::timestamptz, NULL::text[], NULL::integer,
+            NULL::timestamptz, NULL::text, why;
+        RETURN;
+    END IF;
+    UPDATE loaxa.stations s SET contact_at = now() WHERE s.id = p_station;
+    RETURN QUERY
+        SELECT b.id, b.title, b.level, b.clip, c.file_name, length(c.bytes)::bigint,
+               b.valid_from, b.valid_until, b.at_times, b.repeat, b.withdrawn_at,
+               b.withdraw_reason, NULL::jsonb
+        FROM loaxa.bulletin_targets t
+        JOIN loaxa.bulletins b ON b.id = t.bulletin
+        JOIN loaxa.clips c ON c.sha256 = b.clip
+        WHERE t.station = p_station AND b.valid_until > now() - interval '1 day'
+        ORDER BY b.id;
+END
+$fn$;
+
+-- A bulletin's clip, to a station it is addressed to.
+CREATE FUNCTION loaxa.bulletin_clip(p_station text, p_bulletin bigint)
+RETURNS TABLE (bytes bytea, refused jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = loaxa, pg_temp
+AS $fn$
+DECLARE
+    st loaxa.stations%ROWTYPE;
+    why jsonb;
+BEGIN
+    SELECT * INTO st FROM loaxa.stations s WHERE s.id = p_station;
+    why := loaxa.own(p_station, st);
+    IF why IS NULL AND NOT EXISTS (SELECT 1 FROM loaxa.bulletin_targets t
+                                   WHERE t.station = p_station AND t.bulletin = p_bulletin) THEN
+        why := loaxa.refuse(p_station, jsonb_build_object('code', 'not_addressed',
+            'bulletin', p_bulletin));
+    END IF;
+    IF why IS NOT NULL THEN
+        RETURN QUERY SELECT NULL::bytea, why;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.bytes, NULL::jsonb FROM loaxa.bulletins b
+        JOIN loaxa.clips c ON c.sha256 = b.clip WHERE b.id = p_bulletin;
+END
+$fn$;
+
+-- Notes what a batch says of bulletins: the bulletin events the station journaled, and
+-- every airing of a bulletin's clip at a station it was addressed to.
+CREATE FUNCTION loaxa.note_deliveries(p_station text, p_from bigint) RETURNS void
+LANGUAGE sql SET search_path = loaxa, pg_temp
+AS $fn$
+    INSERT INTO loaxa.deliveries (station, seq, bulletin, what, recorded_at, body)
+        SELECT p_station, e.seq, (e.body::jsonb ->> 'bulletin')::bigint,
+               e.body::jsonb ->> 'what', e.recorded_at, e.body::jsonb
+        FROM loaxa.events e
+        WHERE e.station = p_station AND e.seq >= p_from AND e.kind = 'console_action'
+          AND e.body::jsonb ->> 'bulletin' IS NOT NULL
+          AND EXISTS (SELECT 1 FROM loaxa.bulletin_targets t WHERE t.station = p_station
+                      AND t.bulletin = (e.body::jsonb ->> 'bulletin')::bigint)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO loaxa.deliveries (station, seq, bulletin, what, recorded_at, body)
+        SELECT p_station, e.seq, t.bulletin, 'aired', e.recorded_at, e.body::jsonb
+        FROM loaxa.events e
+        JOIN loaxa.bulletins b ON b.clip = e.body::jsonb ->> 'sha256'
+        JOIN loaxa.bulletin_targets t ON t.bulletin = b.id AND t.station = p_station
+        WHERE e.station = p_station AND e.seq >= p_from AND e.kind = 'clip_aired'
+    ON CONFLICT DO NOTHING;
+$fn$;
+
+CREATE OR REPLACE FUNCTION loaxa.tally(p_station text, p_from bigint, p_sign bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = loaxa, pg_temp
+AS $fn$
+DECLARE
+    tz text;
+BEGIN
+    SELECT s.value INTO tz FROM loaxa.settings s WHERE s.key = 'timezone';
+    INSERT INTO loaxa.rollup AS r (station, month, plan, slot, topic, kind, outcome, reason, n)
+        SELECT p_station,
+               date_trunc('month', to_timestamp(b.columns[2]::bigint / 1000.0) AT TIME ZONE tz)::date,
+               coalesce(b.columns[3], ''), coalesce(b.columns[4], ''), coalesce(b.columns[5], ''),
+               b.kind, coalesce(b.columns[7], ''),
+               CASE WHEN b.kind = 'broadcast_started' THEN ''
+                    ELSE coalesce(b.body::jsonb #>> '{reason,code}', '') END,
+               p_sign * count(*)
+        FROM loaxa.events b
+        WHERE b.station = p_station AND b.seq >= p_from
+          AND b.kind IN ('broadcast_started', 'broadcast_ended', 'occurrence_missed')
+          AND b.columns[6] = '0' AND b.columns[2] IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ON CONFLICT (month, station, plan, slot, topic, kind, outcome, reason)
+        DO UPDATE SET n = r.n + EXCLUDED.n;
+    IF p_sign > 0 THEN
+        INSERT INTO loaxa.schedules (station, sha256, file, content, first_seq)
+            SELECT p_station, j.body->>'sha256', j.body->>'file', j.body->>'content', j.seq
+            FROM (SELECT b.seq, b.body::jsonb AS body FROM loaxa.events b
+                  WHERE b.station = p_station AND b.seq >= p_from
+                    AND b.kind = 'schedule_loaded') j
+        ON CONFLICT DO NOTHING;
+        PERFORM loaxa.note_deliveries(p_station, p_from);
+    ELSE
+        DELETE FROM loaxa.rollup r WHERE r.station = p_station AND r.n = 0;
+        DELETE FROM loaxa.deliveries d WHERE d.station = p_station AND d.seq >= p_from;
+    END IF;
+END
+$fn$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA loaxa FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA loaxa FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION loaxa.bulletins_for(text), loaxa.bulletin_clip(text, bigint)
+    TO loaxa_station;
+"#,
 ];

@@ -394,6 +394,19 @@ impl Daemon<'_> {
                     // Keeps the status fresh through long broadcasts, shows rejections at
                     // once, and hears emergencies.
                     let handed = self.housekeeping()?;
+                    // A withdrawn bulletin on air is cut: a false alarm must be stoppable.
+                    let withdrawn = std::mem::take(&mut self.clips.withdrawn);
+                    if let Some((_, why)) = withdrawn.iter().find(|(sha, _)| {
+                        prepared.entries.iter().any(|e| e.plan.sha256 == *sha)
+                    }) {
+                        if stopped.is_none() {
+                            tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát: {}", "cutting the broadcast on air: {}", why.text(self.lang())));
+                            stopped = Some(why.clone());
+                            if let Some(s) = &airing.state {
+                                s.request_stop();
+                            }
+                        }
+                    }
                     let urgent = handed.iter().find(|p| p.slot.priority >= crate::schedule::Priority::Emergency);
                     if let Some(u) = urgent.filter(|_| current < crate::schedule::Priority::Emergency && stopped.is_none()) {
                         tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát để phát tin khẩn cấp", "cutting the broadcast on air for an emergency"));

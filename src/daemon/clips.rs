@@ -62,11 +62,8 @@ impl Daemon<'_> {
     /// folder's `da-phat/`. Their journal records stay as they are.
     pub(super) fn retire_spent(&mut self) -> Result<(), DaemonError> {
         let lang = self.lang();
-        let today = self
-            .clock
-            .now()
-            .with_timezone(&self.config.timezone)
-            .date_naive();
+        let now = self.clock.now();
+        let today = now.with_timezone(&self.config.timezone).date_naive();
         let mut queues: Vec<crate::schedule::QueueRef> = self
             .schedules
             .slots()
@@ -85,7 +82,7 @@ impl Daemon<'_> {
         for q in queues {
             let none = QueueHistory::default();
             let Ok(mut rules) =
-                QueueRules::for_folder(&self.clips.catalog, &q.folder, q.mode, today, &none)
+                QueueRules::for_folder(&self.clips.catalog, &q.folder, q.mode, (today, now), &none)
             else {
                 continue;
             };

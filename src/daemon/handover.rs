@@ -14,14 +14,15 @@ impl Daemon<'_> {
         let mut out = Vec::new();
         for dir in [self.config.emergency_dir.clone(), PLAY_DIR.to_string()] {
             let emergency = dir == self.config.emergency_dir;
-            let ready: Vec<(String, std::path::PathBuf)> = self
+            type Ready = (String, std::path::PathBuf, Option<crate::sidecar::ClipMeta>);
+            let ready: Vec<Ready> = self
                 .clips
                 .catalog
                 .queue(&dir)
                 .filter(|c| matches!(c.state, ClipState::Ready(_)))
-                .map(|c| (c.rel.clone(), c.path.clone()))
+                .map(|c| (c.rel.clone(), c.path.clone(), c.meta.clone().ok()))
                 .collect();
-            for (rel, path) in ready {
+            for (rel, path, meta) in ready {
                 let queued = self
                     .timeline
                     .queue
@@ -41,13 +42,18 @@ impl Daemon<'_> {
                 if queued || resting || on_air {
                     continue;
                 }
-                let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+                // A bulletin handed in by `loaxa sync` carries its title and repeats.
+                let name = meta
+                    .as_ref()
+                    .and_then(|m| m.title.clone())
+                    .unwrap_or_else(|| rel.rsplit('/').next().unwrap_or(&rel).to_string());
+                let repeat = meta.as_ref().and_then(|m| m.times);
                 let clip = crate::schedule::ClipRef {
                     rel: rel.clone(),
                     topic: None,
                 };
                 let slot = if emergency {
-                    if self.expired(&rel, &path, &name) {
+                    if self.expired(&rel, &path, &name, meta.as_ref()) {
                         continue;
                     }
                     tracing::warn!(
@@ -59,7 +65,7 @@ impl Daemon<'_> {
                             name
                         )
                     );
-                    self.emergency_slot(&name, clip)
+                    self.emergency_slot(&name, clip, repeat)
                 } else {
                     tracing::info!(
                         "{}",
@@ -91,22 +97,34 @@ impl Daemon<'_> {
 
     /// The broadcast an emergency file makes: its intro, then the file as many times as
     /// the station says.
-    fn emergency_slot(&self, name: &str, clip: crate::schedule::ClipRef) -> Slot {
+    fn emergency_slot(
+        &self,
+        name: &str,
+        clip: crate::schedule::ClipRef,
+        repeat: Option<u32>,
+    ) -> Slot {
         let mut slot = Slot::ad_hoc(
             EMERGENCY_PLAN,
             EMERGENCY_PLAN,
             tr!(self.lang(), "Tin khẩn cấp: {name}", "Emergency: {name}"),
             crate::schedule::Priority::Emergency,
-            vec![clip; self.config.emergency_repeat as usize],
+            vec![clip; repeat.unwrap_or(self.config.emergency_repeat) as usize],
         );
         slot.intro = emergency_intro(&self.config);
         slot
     }
 
-    /// Whether an emergency file was handed over longer ago than the station allows. If it
-    /// was, it never airs: it is journaled as missed (expired, with its age), moved to its
-    /// folder's `het-han/` and shown in the status. Anything time-critical has an end.
-    fn expired(&mut self, rel: &str, path: &std::path::Path, name: &str) -> bool {
+    /// Whether an emergency file was handed over longer ago than the station allows, or its
+    /// sidecar's end (a bulletin's) has come. If so, it never airs: it is journaled as missed
+    /// (expired, with its age or end), moved to its folder's `het-han/` and shown in the
+    /// status. Anything time-critical has an end.
+    fn expired(
+        &mut self,
+        rel: &str,
+        path: &std::path::Path,
+        name: &str,
+        sidecar: Option<&crate::sidecar::ClipMeta>,
+    ) -> bool {
         let Ok(meta) = std::fs::metadata(path) else {
             return false;
         };
@@ -115,7 +133,8 @@ impl Daemon<'_> {
         let age = now - handed_at;
         let max = chrono::Duration::from_std(self.config.emergency_max_age)
             .unwrap_or(chrono::Duration::MAX);
-        if age <= max {
+        let ends = sidecar.and_then(|m| m.ends).filter(|e| now >= *e);
+        if age <= max && ends.is_none() {
             return false;
         }
         let clip = crate::schedule::ClipRef {
@@ -123,16 +142,22 @@ impl Daemon<'_> {
             topic: None,
         };
         let p = Pending {
-            slot: self.emergency_slot(name, clip),
+            slot: self.emergency_slot(name, clip, None),
             at: handed_at,
             manual: true,
             schedule_sha256: None,
         };
-        let reason = Reason::Expired {
-            file: rel.to_string(),
-            handed_at,
-            age_seconds: age.num_seconds(),
-            max_age_seconds: max.num_seconds(),
+        let reason = match ends {
+            Some(ends) => Reason::PastEnd {
+                file: rel.to_string(),
+                ends,
+            },
+            None => Reason::Expired {
+                file: rel.to_string(),
+                handed_at,
+                age_seconds: age.num_seconds(),
+                max_age_seconds: max.num_seconds(),
+            },
         };
         match self.missed(&p, reason) {
             Ok(Some(event)) => self.record(std::slice::from_ref(&event), now),

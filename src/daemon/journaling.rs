@@ -124,6 +124,8 @@ impl Daemon<'_> {
     /// done, and removes each file once its event is journaled or held. A file that does not
     /// parse is set aside under a `.bad` name and said, never silently dropped.
     pub(super) fn journal_console_actions(&mut self) {
+        // Withdrawals matter to the broadcast on air at this look, not to a later one.
+        self.clips.withdrawn.clear();
         let pending = crate::mailbox::pending(&self.config.audio_dir);
         if pending.is_empty() {
             return;
@@ -133,6 +135,17 @@ impl Daemon<'_> {
             match action {
                 Ok(action) => {
                     let at = self.clock.now();
+                    if let (crate::mailbox::What::BulletinWithdrawn, Some(sha)) =
+                        (action.what, &action.sha256)
+                    {
+                        self.clips.withdrawn.push((
+                            sha.clone(),
+                            Reason::Withdrawn {
+                                bulletin: action.bulletin,
+                                reason: action.detail.clone().unwrap_or_default(),
+                            },
+                        ));
+                    }
                     self.record(&[Event::ConsoleAction(action)], at);
                     if let Err(e) = std::fs::remove_file(&path) {
                         tracing::error!("{}: {e}", path.display());

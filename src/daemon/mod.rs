@@ -193,6 +193,9 @@ struct Clips {
     /// Emergency files whose airing failed, with when (monotonic): retried after
     /// [`EMERGENCY_RETRY`].
     emergency_failed: HashMap<String, Duration>,
+    /// Bulletins the province withdrew (their clip's SHA-256 and why), as `loaxa sync`
+    /// handed them over: a broadcast airing one is cut at the next look.
+    withdrawn: Vec<(String, Reason)>,
 }
 
 /// What the daemon publishes about itself.
@@ -411,6 +414,7 @@ impl<'a> Daemon<'a> {
                 library_dirty: true,
                 topic_warned: Default::default(),
                 emergency_failed: HashMap::new(),
+                withdrawn: Vec::new(),
             },
             publishing: Publishing {
                 publishes: watch,

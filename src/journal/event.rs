@@ -117,6 +117,17 @@ pub enum Reason {
     },
     /// What went out was (nearly) silent: the source sent silence.
     DeadAir,
+    /// Withdrawn by whoever sent it (a province's bulletin): a false alarm must be
+    /// stoppable.
+    Withdrawn {
+        bulletin: Option<i64>,
+        reason: String,
+    },
+    /// Its end (a bulletin's `until`) passed before it could air.
+    PastEnd {
+        file: String,
+        ends: DateTime<Utc>,
+    },
     /// A hand-over (an emergency) found older than the station allows: a warning aired
     /// hours late is worse than none.
     Expired {
@@ -164,6 +175,8 @@ impl Reason {
             "source_gaps" => ("nguồn tiếp sóng bị mất quãng", "relay source dropped out"),
             "dead_air" => ("phát ra gần như im lặng", "dead air"),
             "expired" => ("tin khẩn cấp quá hạn", "stale emergency"),
+            "withdrawn" => ("bị thu hồi", "withdrawn"),
+            "past_end" => ("quá thời hạn phát", "past its end"),
             _ => return None,
         };
         Some(lang.pick(vi, en))
@@ -277,6 +290,17 @@ impl Reason {
                 "a stale emergency, not aired: handed over {} before, beyond the {} allowed",
                 lang.span(*age_seconds),
                 lang.span(*max_age_seconds)
+            ),
+            Reason::Withdrawn { reason, .. } => tr!(
+                lang,
+                "bị thu hồi: {reason}",
+                "withdrawn: {reason}"
+            ),
+            Reason::PastEnd { file, ends } => tr!(
+                lang,
+                "đã quá thời hạn phát ({}), không phát: {file}",
+                "past its end ({}), not aired: {file}",
+                ends.format("%Y-%m-%d %H:%M UTC")
             ),
             Reason::EndedEarly => lang
                 .pick(
@@ -660,6 +684,8 @@ mod tests {
                 error: None,
             },
             Reason::DeadAir,
+            Reason::Withdrawn { bulletin: None, reason: s() },
+            Reason::PastEnd { file: s(), ends: t },
             Reason::Expired {
                 file: s(),
                 handed_at: t,

@@ -84,6 +84,10 @@ pub struct Action {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The bulletin from above it concerns (its id at the province), for the bulletin
+    /// actions `loaxa sync` hands over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulletin: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +103,14 @@ pub enum What {
     SidecarSaved,
     ScheduleSaved,
     Emergency,
+    /// A bulletin from the province, taken in through its level's door.
+    BulletinReceived,
+    /// A bulletin the station would not take (its clip did not match or did not decode).
+    BulletinRefused,
+    /// A bulletin whose end passed before it could air: never aired.
+    BulletinExpired,
+    /// A bulletin the province withdrew: removed if not yet aired, cut if on air.
+    BulletinWithdrawn,
 }
 
 impl What {
@@ -113,6 +125,10 @@ impl What {
             What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
             What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
             What::Emergency => lang.pick("phát khẩn cấp", "emergency"),
+            What::BulletinReceived => lang.pick("nhận bản tin của tỉnh", "province bulletin received"),
+            What::BulletinRefused => lang.pick("từ chối bản tin của tỉnh", "province bulletin refused"),
+            What::BulletinExpired => lang.pick("bản tin của tỉnh hết hạn", "province bulletin expired"),
+            What::BulletinWithdrawn => lang.pick("tỉnh thu hồi bản tin", "province bulletin withdrawn"),
         }
     }
 }

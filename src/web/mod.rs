@@ -128,6 +128,7 @@ impl Visitor {
             file: None,
             sha256: None,
             detail: None,
+            bulletin: None,
         }
     }
 }
@@ -306,6 +307,7 @@ async fn guard(
                     file: None,
                     sha256: None,
                     detail: Some(format!("HTTP Basic, {path}")),
+                    bulletin: None,
                 });
                 let mut r = (
                     StatusCode::UNAUTHORIZED,
