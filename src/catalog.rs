@@ -28,6 +28,13 @@ pub const RETIRED_DIR: &str = "da-phat";
 /// Where hand-overs that came too late to air (a stale emergency) are moved, inside their
 /// folder.
 pub const EXPIRED_DIR: &str = "het-han";
+/// The folder under the audio folder where `loaxa play` (or an operator, or a province's
+/// ưu tiên bulletin) hands a clip to the running daemon: it airs once, as soon as nothing is
+/// on air (its sidecar's priority first), journaled manual, then moves to `da-phat/`.
+pub const PLAY_DIR: &str = "phat-ngay";
+/// The queue folder the province's thông thường bulletins arrive in: a commune's schedule
+/// takes from it (`queue = "tinh"`) like any queue, so airing them is the commune's choice.
+pub const PROVINCE_DIR: &str = "tinh";
 
 /// Where a clip stands.
 #[derive(Debug, Clone, PartialEq, Eq)]

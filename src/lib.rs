@@ -12,6 +12,7 @@
 pub mod audio;
 pub mod backlog;
 pub mod broadcast;
+pub mod bulletin;
 pub mod catalog;
 pub mod central;
 pub mod cli;

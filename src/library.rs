@@ -329,6 +329,63 @@ fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The longest name an upload keeps, in bytes.
+pub const NAME_BYTES: usize = 180;
+
+/// A file name someone else chose (an upload's, a province bulletin's) made safe: the last path component only (browsers on Windows
+/// send `C:\…\x.mp3`), Unicode NFC (as the catalog compares names), no control characters
+/// or characters that mean something to a shell or a file system, not hidden, an audio
+/// extension, at most [`NAME_BYTES`] bytes.
+pub fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let nfc: String = last.nfc().collect();
+    let cleaned: String = nfc
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '(' | ')') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    // File names are limited in bytes (255), and a Vietnamese letter takes two or three:
+    // cut by bytes, on a letter's edge, leaving room for `-2` and the temporary name's parts.
+    let cleaned: String = if cleaned.len() > NAME_BYTES {
+        let ext = Path::new(&cleaned)
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut stem = String::new();
+        for c in cleaned.chars() {
+            if stem.len() + c.len_utf8() + ext.len() + 1 > NAME_BYTES {
+                break;
+            }
+            stem.push(c);
+        }
+        format!("{}.{ext}", stem.trim_end())
+    } else {
+        cleaned
+    };
+    if cleaned.is_empty() || crate::library::is_temporary_name(&cleaned) {
+        return Err(tr!(
+            lang,
+            "tên tệp không dùng được: {raw:?}",
+            "unusable file name: {raw:?}"
+        ));
+    }
+    if !crate::library::has_audio_extension(&cleaned) {
+        return Err(tr!(
+            lang,
+            "{cleaned} không phải tệp âm thanh loaxa phát được (mp3, wav, ogg, flac, m4a)",
+            "{cleaned} is not an audio file loaxa airs (mp3, wav, ogg, flac, m4a)"
+        ));
+    }
+    Ok(cleaned)
+}
+
 /// Whether a file name is a temporary or hidden name that copy tools use while writing.
 pub fn is_temporary_name(name: &str) -> bool {
     let lower = name.to_lowercase();

@@ -76,11 +76,13 @@ impl Daemon<'_> {
                             name
                         )
                     );
+                    // A province's ưu tiên bulletin says its priority in its sidecar: it
+                    // airs before what waits at a lower one.
                     Slot::ad_hoc(
                         MANUAL_PLAN,
                         MANUAL_SLOT,
                         tr!(lang, "phát thủ công: {name}", "manual play: {name}"),
-                        crate::schedule::Priority::Normal,
+                        meta.as_ref().and_then(|m| m.priority).unwrap_or_default(),
                         vec![clip],
                     )
                 };

@@ -232,10 +232,7 @@ pub const EMERGENCY_PLAN: &str = "khan-cap";
 /// The plan and slot a clip aired by hand (`loaxa play`) is journaled under.
 pub const MANUAL_PLAN: &str = "manual";
 const MANUAL_SLOT: &str = "play";
-/// The folder under the audio folder where `loaxa play` (or an operator) hands a clip to the
-/// running daemon: it airs once, as soon as nothing is on air, journaled manual, then moves
-/// to the folder's `da-phat/`.
-pub const PLAY_DIR: &str = "phat-ngay";
+pub use crate::catalog::PLAY_DIR;
 /// How long after a failed attempt (no device, say) an emergency file is tried again.
 const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 

@@ -16,7 +16,6 @@ use super::input::{Form, JsonBody, Upload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use unicode_normalization::UnicodeNormalization;
 
 use super::blocking;
 use super::pages::{emergency_page, ClipPage};
@@ -25,63 +24,6 @@ use super::{App, Refusal, Visitor, UPLOAD_LIMIT};
 use crate::lang::Lang;
 use crate::mailbox::What;
 use crate::tr;
-
-/// An uploaded file's name made safe: the last path component only (browsers on Windows
-/// send `C:\…\x.mp3`), Unicode NFC (as the catalog compares names), no control characters
-/// or characters that mean something to a shell or a file system, not hidden, an audio
-/// extension, at most 120 characters.
-/// The longest name an upload keeps, in bytes.
-const NAME_BYTES: usize = 180;
-
-pub(super) fn clean_name(raw: &str, lang: Lang) -> Result<String, String> {
-    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let nfc: String = last.nfc().collect();
-    let cleaned: String = nfc
-        .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '(' | ')') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    // File names are limited in bytes (255), and a Vietnamese letter takes two or three:
-    // cut by bytes, on a letter's edge, leaving room for `-2` and the temporary name's parts.
-    let cleaned: String = if cleaned.len() > NAME_BYTES {
-        let ext = Path::new(&cleaned)
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut stem = String::new();
-        for c in cleaned.chars() {
-            if stem.len() + c.len_utf8() + ext.len() + 1 > NAME_BYTES {
-                break;
-            }
-            stem.push(c);
-        }
-        format!("{}.{ext}", stem.trim_end())
-    } else {
-        cleaned
-    };
-    if cleaned.is_empty() || crate::library::is_temporary_name(&cleaned) {
-        return Err(tr!(
-            lang,
-            "tên tệp không dùng được: {raw:?}",
-            "unusable file name: {raw:?}"
-        ));
-    }
-    if !crate::library::has_audio_extension(&cleaned) {
-        return Err(tr!(
-            lang,
-            "{cleaned} không phải tệp âm thanh loaxa phát được (mp3, wav, ogg, flac, m4a)",
-            "{cleaned} is not an audio file loaxa airs (mp3, wav, ogg, flac, m4a)"
-        ));
-    }
-    Ok(cleaned)
-}
 
 /// A file the console could not write, said to the operator without the server's paths (the
 /// full story goes to the console's log for whoever looks after the PC).
@@ -150,7 +92,7 @@ async fn receive(
         message,
         sha256: None,
     };
-    let name = match clean_name(raw_name, lang) {
+    let name = match crate::library::clean_name(raw_name, lang) {
         Ok(n) => n,
         Err(e) => {
             // The rest of the field is read and dropped, so the next one can be.
@@ -756,7 +698,7 @@ mod tests {
 
     #[test]
     fn upload_names_are_cleaned_and_confined() {
-        let ok = |s: &str| clean_name(s, Lang::Vi).unwrap();
+        let ok = |s: &str| crate::library::clean_name(s, Lang::Vi).unwrap();
         assert_eq!(ok("C:\\Users\\x\\Bản tin.mp3"), "Bản tin.mp3");
         assert_eq!(ok("../../etc/bao-lu.wav"), "bao-lu.wav");
         assert_eq!(ok("a;rm -rf $HOME.mp3"), "a-rm -rf -HOME.mp3");
@@ -767,11 +709,11 @@ mod tests {
         // Eighty three-byte letters: cut by bytes, on a letter's edge, the extension kept.
         let long = ok(&format!("{}.mp3", "ữ".repeat(80)));
         assert!(
-            long.len() <= NAME_BYTES && long.ends_with("ữ.mp3"),
+            long.len() <= crate::library::NAME_BYTES && long.ends_with("ữ.mp3"),
             "{long}"
         );
         for bad in ["", "..", "x.exe", "x.mp3.part", "/", "..\\..\\"] {
-            assert!(clean_name(bad, Lang::Vi).is_err(), "{bad:?}");
+            assert!(crate::library::clean_name(bad, Lang::Vi).is_err(), "{bad:?}");
         }
     }
 }
