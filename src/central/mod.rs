@@ -7,6 +7,7 @@
 //! edited, truncated or replaced journal no longer continues the chain the centre holds,
 //! and the batch that shows it is kept as evidence and the station flagged.
 
+pub mod bulletin;
 mod refusal;
 pub mod report;
 mod schema;
@@ -56,8 +57,26 @@ pub enum CentralError {
     Outdated { at: String, found: i32, known: i32 },
     #[error("a station id is 1 to 40 lower-case letters, digits and hyphens (not {0:?})")]
     BadStationId(String),
-    #[error("a re-admission needs its reason (--reason)")]
+    #[error("a re-admission or a withdrawal needs its reason (--reason)")]
     NoReason,
+    #[error("a bulletin needs its title")]
+    NoTitle,
+    #[error("a bulletin's end must come after its start and after now")]
+    BadWindow,
+    #[error("a time of day is HH:MM (not {0:?})")]
+    BadTime(String),
+    #[error("a bulletin repeats 1 to 10 times (not {0})")]
+    BadRepeat(u32),
+    #[error("the bulletin's clip will not do: {0}")]
+    BadClip(String),
+    #[error("no station or group {0:?} at the centre")]
+    NoTarget(String),
+    #[error("no bulletin {0}")]
+    NoBulletin(i64),
+    #[error("bulletin {0} was withdrawn already")]
+    AlreadyWithdrawn(i64),
+    #[error("a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not {0:?})")]
+    BadGroup(String),
     #[error("station {0} is not flagged: there is nothing to re-admit")]
     NotFlagged(String),
     #[error("station {0}'s fork point is not located yet: it is found when the station next contacts the centre")]
@@ -122,10 +141,31 @@ impl CentralError {
             ),
             CentralError::NoReason => lang
                 .pick(
-                    "cho gửi lại phải ghi lý do (--reason)",
-                    "a re-admission needs its reason (--reason)",
+                    "cho gửi lại hay thu hồi đều phải ghi lý do (--reason)",
+                    "a re-admission or a withdrawal needs its reason (--reason)",
                 )
                 .into(),
+            CentralError::NoTitle => lang.pick("bản tin phải có tiêu đề (--title)", "a bulletin needs its title (--title)").into(),
+            CentralError::BadWindow => lang
+                .pick(
+                    "thời hạn của bản tin phải sau lúc bắt đầu và sau bây giờ (--from, --until)",
+                    "a bulletin's end must come after its start and after now (--from, --until)",
+                )
+                .into(),
+            CentralError::BadTime(at) => tr!(lang, "giờ phát dạng GIỜ:PHÚT, ví dụ 07:30 (không phải «{at}»)", "a time of day is HH:MM, e.g. 07:30 (not “{at}”)"),
+            CentralError::BadRepeat(n) => tr!(lang, "số lần phát từ 1 đến 10 (không phải {n})", "a bulletin repeats 1 to 10 times (not {n})"),
+            CentralError::BadClip(why) => tr!(lang, "tệp âm thanh của bản tin không dùng được: {why}", "the bulletin's clip will not do: {why}"),
+            CentralError::NoTarget(name) if name.is_empty() => lang
+                .pick("bản tin phải gửi cho ai đó (--to all, một nhóm hay mã đài)", "a bulletin must go to someone (--to all, a group or station ids)")
+                .into(),
+            CentralError::NoTarget(name) => tr!(lang, "tỉnh không có đài hay nhóm «{name}»: không gửi gì", "no station or group “{name}” at the centre: nothing was sent"),
+            CentralError::NoBulletin(id) => tr!(lang, "không có bản tin {id}", "no bulletin {id}"),
+            CentralError::AlreadyWithdrawn(id) => tr!(lang, "bản tin {id} đã bị thu hồi rồi", "bulletin {id} was withdrawn already"),
+            CentralError::BadGroup(name) => tr!(
+                lang,
+                "tên nhóm gồm 1 đến 40 chữ thường, chữ số, dấu gạch ngang, không phải `all` (không phải «{name}»)",
+                "a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not “{name}”)"
+            ),
             CentralError::NotFlagged(id) => tr!(
                 lang,
                 "đài {id} không bị cảnh báo: không có gì để cho gửi lại",

@@ -34,6 +34,8 @@ pub enum Refusal {
     BadEvidence { at: Option<i64> },
     /// The station's probe was not at the point the centre asked for.
     BadProbe { at: Option<i64>, held: i64 },
+    /// A bulletin's clip asked for by a station it is not addressed to.
+    NotAddressed { bulletin: i64 },
     /// An answer this loaxa does not know (a newer centre).
     #[serde(other)]
     Unknown,
@@ -121,6 +123,11 @@ impl Refusal {
                 "đài hỏi sai điểm đối chiếu ({}; tỉnh giữ đến {held})",
                 "the station probed the wrong event ({}; the province holds up to {held})",
                 at.unwrap_or(0)
+            ),
+            Refusal::NotAddressed { bulletin } => tr!(
+                lang,
+                "bản tin {bulletin} không gửi cho đài này",
+                "bulletin {bulletin} is not addressed to this station"
             ),
             Refusal::Unknown => lang
                 .pick(

@@ -377,6 +377,96 @@ pub(super) enum CentralAction {
         ))]
         reason: String,
     },
+    #[command(about = h(
+        "Bản tin của tỉnh gửi xuống các xã: gửi, xem danh sách, xem từng xã, thu hồi",
+        "The province's bulletins to the communes: publish, list, show commune by commune, withdraw",
+    ))]
+    Bulletin {
+        #[command(subcommand)]
+        action: BulletinAction,
+    },
+    #[command(about = h(
+        "Nhóm đài (ví dụ các xã ven biển) để gửi bản tin",
+        "Groups of stations (the coastal communes, say) to send bulletins to",
+    ))]
+    Group {
+        #[command(subcommand)]
+        action: GroupAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum BulletinAction {
+    #[command(about = h(
+        "Kiểm tra tệp âm thanh rồi gửi bản tin cho các đài",
+        "Check the clip, then send the bulletin to the stations",
+    ))]
+    Publish {
+        #[arg(help = h("Tệp âm thanh của bản tin", "The bulletin's audio file"))]
+        file: PathBuf,
+        #[arg(long, help = h("Tiêu đề", "Its title"))]
+        title: String,
+        #[arg(long, help = h(
+            "Mức: thuong (xã tự quyết), uu-tien (phát trước các bài thường), khan-cap (phát ngay, ngắt bài đang phát)",
+            "Level: thuong (the commune decides), uu-tien (before ordinary items), khan-cap (at once, cutting what is on air)",
+        ))]
+        level: String,
+        #[arg(long, required = true, num_args = 1.., value_name = "all|NHÓM|MÃ_ĐÀI", help = h(
+            "Gửi cho: all (mọi đài), tên nhóm hoặc mã đài",
+            "To: all (every station), group names or station ids",
+        ))]
+        to: Vec<String>,
+        #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
+            "Có hiệu lực từ (mặc định: ngay), ví dụ \"2026-12-06 10:00\" giờ Việt Nam",
+            "Valid from (default: now), e.g. \"2026-12-06 10:00\" Vietnam time",
+        ))]
+        from: Option<String>,
+        #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
+            "Hết hạn lúc: không đài nào phát sau đó (mặc định: khẩn cấp 1 giờ, ưu tiên 24 giờ, thường 7 ngày)",
+            "Ends at: no station airs it after (default: khẩn cấp 1 hour, ưu tiên 24 hours, thường 7 days)",
+        ))]
+        until: Option<String>,
+        #[arg(long, value_name = "GIỜ:PHÚT", help = h("Giờ phát trong ngày (có thể nhiều lần)", "A time of day to air it (repeatable)"))]
+        at: Vec<String>,
+        #[arg(long, default_value_t = 1, help = h("Số lần phát (1–10)", "How many times it airs (1–10)"))]
+        repeat: u32,
+    },
+    #[command(about = h("Các bản tin, mới nhất trước", "The bulletins, newest first"))]
+    List,
+    #[command(about = h(
+        "Một bản tin và việc nhận, phát của từng xã",
+        "One bulletin, and its delivery commune by commune",
+    ))]
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = NextFormat::Table, help = h("Dạng: table hoặc json", "Format: table or json"))]
+        format: NextFormat,
+    },
+    #[command(about = h(
+        "Thu hồi một bản tin: đài chưa phát thì bỏ, đang phát thì ngắt",
+        "Withdraw a bulletin: removed where it waits, cut where it is on air",
+    ))]
+    Withdraw {
+        id: i64,
+        #[arg(long, help = h("Lý do (bắt buộc)", "Why (required)"))]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum GroupAction {
+    #[command(about = h("Thêm đài vào nhóm", "Add stations to a group"))]
+    Add {
+        name: String,
+        #[arg(required = true)]
+        stations: Vec<String>,
+    },
+    #[command(about = h("Bỏ đài khỏi nhóm", "Remove stations from a group"))]
+    Remove {
+        name: String,
+        #[arg(required = true)]
+        stations: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

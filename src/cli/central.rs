@@ -218,6 +218,24 @@ pub(super) fn central(
                     Ok(())
                 }
             }
+            CentralAction::Bulletin { action } => {
+                bulletin(ctx, &target, &client, action, lang, out, err).await
+            }
+            CentralAction::Group { action } => {
+                let (name, stations, add) = match action {
+                    GroupAction::Add { name, stations } => (name, stations, true),
+                    GroupAction::Remove { name, stations } => (name, stations, false),
+                };
+                let n = central::bulletin::group(&target, &client, &name, &stations, add)
+                    .await
+                    .map_err(fail)?;
+                let text = if add {
+                    tr!(lang, "nhóm {name}: thêm {n} đài", "group {name}: {n} station(s) added")
+                } else {
+                    tr!(lang, "nhóm {name}: bỏ {n} đài", "group {name}: {n} station(s) removed")
+                };
+                writeln!(out, "{text}").map_err(io)
+            }
             CentralAction::Readmit { id, reason } => {
                 let done = central::readmit(&target, &client, &id, &reason)
                     .await
@@ -252,4 +270,282 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     o.mode(0o600);
     let mut f = o.open(path)?;
     writeln!(f, "{secret}")
+}
+
+/// `loaxa central bulletin …`.
+async fn bulletin(
+    ctx: &Context,
+    target: &Target,
+    client: &tokio_postgres::Client,
+    action: BulletinAction,
+    lang: Lang,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    use crate::central::bulletin as b;
+    let fail = |e: CentralError| match e {
+        CentralError::Unreachable { .. }
+        | CentralError::Login { .. }
+        | CentralError::NoWrites { .. }
+        | CentralError::Query { .. } => Failure::Runtime(e.text(lang)),
+        other => {
+            let _ = writeln!(std::io::stderr(), "loaxa: {}", other.text(lang));
+            Failure::Invalid
+        }
+    };
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    match action {
+        BulletinAction::Publish {
+            file,
+            title,
+            level,
+            to,
+            from,
+            until,
+            at,
+            repeat,
+        } => {
+            let Some(level) = crate::journal::Priority::parse(&level) else {
+                writeln!(
+                    err,
+                    "{}",
+                    tr!(
+                        lang,
+                        "mức «{level}» không có: dùng thuong, uu-tien hoặc khan-cap",
+                        "no level “{level}”: use thuong, uu-tien or khan-cap"
+                    )
+                )
+                .map_err(io)?;
+                return Err(Failure::Invalid);
+            };
+            let mut instant = |s: Option<String>| -> Result<Option<DateTime<Utc>>, Failure> {
+                let Some(s) = s else { return Ok(None) };
+                match province_time(&s, tz) {
+                    Some(t) => Ok(Some(t)),
+                    None => {
+                        let _ = writeln!(
+                            err,
+                            "{}",
+                            tr!(
+                                lang,
+                                "thời điểm không hợp lệ «{s}»: dùng \"2026-12-06 10:00\" (giờ Việt Nam) hoặc RFC 3339",
+                                "invalid time “{s}”: use \"2026-12-06 10:00\" (Vietnam time) or RFC 3339"
+                            )
+                        );
+                        Err(Failure::Invalid)
+                    }
+                }
+            };
+            let (from, until) = (instant(from)?, instant(until)?);
+            let path = ctx.cwd.join(&file);
+            let draft = b::Draft {
+                title,
+                level,
+                file: &path,
+                to,
+                from,
+                until,
+                at,
+                repeat,
+            };
+            let p = b::publish(target, client, &draft, ctx.now)
+                .await
+                .map_err(fail)?;
+            writeln!(
+                out,
+                "{}",
+                tr!(
+                    lang,
+                    "đã gửi bản tin {} ({}) cho {} đài: {}; tệp {:.1} giây, {} LUFS, SHA-256 {}…; hết hạn {}",
+                    "bulletin {} ({}) sent to {} station(s): {}; clip {:.1} s, {} LUFS, SHA-256 {}…; ends {}",
+                    p.id,
+                    level.label(lang),
+                    p.stations.len(),
+                    p.stations.join(", "),
+                    p.duration_ms as f64 / 1000.0,
+                    p.loudness_lufs.map_or("–".into(), |l| format!("{l:.1}")),
+                    &p.sha256[..12],
+                    when(p.until)
+                )
+            )
+            .map_err(io)
+        }
+        BulletinAction::List => {
+            let list = b::list(target, client).await.map_err(fail)?;
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.title.clone(),
+                        s.level.label(lang).to_string(),
+                        when(s.from),
+                        when(s.until),
+                        s.addressed.join(" "),
+                        format!("{}/{}", s.received, s.stations),
+                        format!("{}/{}", s.aired, s.stations),
+                        s.withdrawn_at
+                            .map(|at| format!("{} ({})", when(at), s.withdraw_reason.clone().unwrap_or_default()))
+                            .unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            if rows.is_empty() {
+                return writeln!(out, "{}", lang.pick("(chưa có bản tin nào)", "(no bulletins yet)")).map_err(io);
+            }
+            let cols = [
+                lang.pick("Số", "Id"),
+                lang.pick("Tiêu đề", "Title"),
+                lang.pick("Mức", "Level"),
+                lang.pick("Từ", "From"),
+                lang.pick("Đến", "Until"),
+                lang.pick("Gửi cho", "To"),
+                lang.pick("Đã nhận", "Received"),
+                lang.pick("Đã phát", "Aired"),
+                lang.pick("Thu hồi", "Withdrawn"),
+            ];
+            write!(out, "{}", crate::report::text_table(&cols, &rows)).map_err(io)
+        }
+        BulletinAction::Show { id, format } => {
+            let d = b::show(target, client, id).await.map_err(fail)?;
+            if matches!(format, NextFormat::Json) {
+                return writeln!(out, "{}", serde_json::to_string_pretty(&d).unwrap_or_default())
+                    .map_err(io);
+            }
+            let s = &d.summary;
+            writeln!(
+                out,
+                "{} {}: «{}» — {}, {} → {}, {} {}",
+                lang.pick("Bản tin", "Bulletin"),
+                s.id,
+                s.title,
+                s.level.label(lang),
+                when(s.from),
+                when(s.until),
+                lang.pick("gửi bởi", "published by"),
+                s.published_by
+            )
+            .map_err(io)?;
+            writeln!(
+                out,
+                "{}: {:.1} s, {} LUFS, SHA-256 {}",
+                lang.pick("Tệp", "Clip"),
+                d.duration_ms as f64 / 1000.0,
+                d.loudness_lufs.map_or("–".into(), |l| format!("{l:.1}")),
+                d.sha256
+            )
+            .map_err(io)?;
+            if let Some(at) = s.withdrawn_at {
+                writeln!(
+                    out,
+                    "{}",
+                    tr!(
+                        lang,
+                        "THU HỒI lúc {} bởi {}: {}",
+                        "WITHDRAWN at {} by {}: {}",
+                        when(at),
+                        s.withdrawn_by.clone().unwrap_or_default(),
+                        s.withdraw_reason.clone().unwrap_or_default()
+                    )
+                )
+                .map_err(io)?;
+            }
+            let count = |state: &str| d.deliveries.iter().filter(|x| x.state() == state).count();
+            writeln!(
+                out,
+                "{}",
+                tr!(
+                    lang,
+                    "{} đài: phát đủ {}, đã nhận chưa phát {}, từ chối {}, hết hạn {}, thu hồi {}, chưa có tin {}",
+                    "{} station(s): aired in full {}, received not yet aired {}, refused {}, expired {}, withdrawn {}, not heard from {}",
+                    d.deliveries.len(),
+                    count("aired"),
+                    count("received") + count("aired_in_part"),
+                    count("refused"),
+                    count("expired"),
+                    count("withdrawn"),
+                    count("silent")
+                )
+            )
+            .map_err(io)?;
+            let rows: Vec<Vec<String>> = d
+                .deliveries
+                .iter()
+                .map(|x| {
+                    vec![
+                        x.station.clone(),
+                        delivery_label(x.state(), lang).to_string(),
+                        x.received_at.clone().unwrap_or_default(),
+                        x.aired
+                            .iter()
+                            .map(|a| {
+                                format!(
+                                    "{} {} {:.1}/{:.1} s{}",
+                                    a.recorded_at,
+                                    crate::journal::Outcome::parse(&a.outcome)
+                                        .map_or(a.outcome.clone(), |o| o.label(lang).to_string()),
+                                    a.played_ms as f64 / 1000.0,
+                                    a.duration_ms as f64 / 1000.0,
+                                    a.peak_dbfs.map_or(String::new(), |p| format!(", {p:.1} dBFS"))
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        x.ended
+                            .as_ref()
+                            .map(|(_, at, why)| format!("{at}: {why}"))
+                            .unwrap_or_default(),
+                        x.last_contact.map(when).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let cols = [
+                lang.pick("Đài", "Station"),
+                lang.pick("Trạng thái", "State"),
+                lang.pick("Nhận lúc", "Received"),
+                lang.pick("Đã phát", "Aired"),
+                lang.pick("Từ chối / hết hạn / thu hồi", "Refused / expired / withdrawn"),
+                lang.pick("Liên lạc lần cuối", "Last contact"),
+            ];
+            write!(out, "{}", crate::report::text_table(&cols, &rows)).map_err(io)
+        }
+        BulletinAction::Withdraw { id, reason } => {
+            b::withdraw(target, client, id, &reason)
+                .await
+                .map_err(fail)?;
+            writeln!(
+                out,
+                "{}",
+                tr!(
+                    lang,
+                    "đã thu hồi bản tin {id}: đài chưa phát thì bỏ, đang phát thì ngắt",
+                    "bulletin {id} withdrawn: removed where it waits, cut where it is on air"
+                )
+            )
+            .map_err(io)
+        }
+    }
+}
+
+/// A delivery state, worded.
+fn delivery_label(state: &str, lang: Lang) -> &'static str {
+    match state {
+        "aired" => lang.pick("đã phát đủ", "aired in full"),
+        "aired_in_part" => lang.pick("đã phát một phần", "aired in part"),
+        "received" => lang.pick("đã nhận, chưa phát", "received, not yet aired"),
+        "refused" => lang.pick("bị đài từ chối", "refused by the station"),
+        "expired" => lang.pick("hết hạn, không phát", "expired, never aired"),
+        "withdrawn" => lang.pick("đã thu hồi", "withdrawn"),
+        _ => lang.pick("chưa có tin", "not heard from"),
+    }
+}
+
+/// An instant as the province writes it: RFC 3339, or "YYYY-MM-DD HH:MM" in its zone.
+fn province_time(s: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M").ok()?;
+    crate::recurrence::local_to_utc(tz, local)
 }

@@ -28,7 +28,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use args::Cli;
 use args::{
-    CentralAction, Command, Format, LogAction, LogArgs, NextFormat, PlayPriority, ReportFormat,
+    BulletinAction, CentralAction, Command, Format, GroupAction, LogAction, LogArgs, NextFormat,
+    PlayPriority, ReportFormat,
 };
 
 use crate::audio::device::DeviceOutput;

@@ -27,6 +27,7 @@ impl Priority {
                 Some(Priority::Normal)
             }
             "priority" | "uu-tien" | "ưu tiên" | "ưu-tiên" => Some(Priority::Priority),
+            "thuong" => Some(Priority::Normal),
             "emergency" | "khan-cap" | "khẩn cấp" | "khẩn-cấp" => Some(Priority::Emergency),
             _ => None,
         }

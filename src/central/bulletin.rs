@@ -1,0 +1,542 @@
+//! The province's bulletins at the centre: published (the clip checked as a station would
+//! check it, stored once by its SHA-256, addressed to stations, groups or all), withdrawn
+//! with a reason, listed, and shown commune by commune from what each station journaled;
+//! groups of stations; and the two calls through which a station sees only its own. Every
+//! step is recorded with the database login that took it. Publishing and withdrawing tell
+//! listening stations at once (`NOTIFY` on [`CHANNEL`]).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Client;
+
+use super::{check_schema, refused, within, CentralError, Target};
+use crate::bulletin::{Bulletin, Withdrawal};
+use crate::journal::Priority;
+
+/// The channel stations listen on; the payload is the bulletin's id.
+pub const CHANNEL: &str = "loaxa_bulletins";
+
+/// How long a bulletin stays valid when its sender gives no end: a khẩn cấp one is about
+/// now, and a warning aired hours late misleads.
+pub fn default_window(level: Priority) -> chrono::Duration {
+    match level {
+        Priority::Emergency => chrono::Duration::hours(1),
+        Priority::Priority => chrono::Duration::hours(24),
+        Priority::Normal => chrono::Duration::days(7),
+    }
+}
+
+/// A bulletin to publish.
+#[derive(Debug, Clone)]
+pub struct Draft<'a> {
+    pub title: String,
+    pub level: Priority,
+    pub file: &'a Path,
+    /// `all`, group names, station ids.
+    pub to: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub at: Vec<String>,
+    pub repeat: u32,
+}
+
+/// A published bulletin: its id, to whom, and what was measured of its clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub id: i64,
+    pub stations: Vec<String>,
+    pub sha256: String,
+    pub duration_ms: u64,
+    pub loudness_lufs: Option<f64>,
+    pub until: DateTime<Utc>,
+}
+
+/// Checks the clip, resolves the addressees, stores it and tells the stations.
+pub async fn publish(
+    t: &Target,
+    client: &Client,
+    d: &Draft<'_>,
+    now: DateTime<Utc>,
+) -> Result<Published, CentralError> {
+    check_schema(t, client).await?;
+    if d.title.trim().is_empty() {
+        return Err(CentralError::NoTitle);
+    }
+    let from = d.from.unwrap_or(now);
+    let until = d.until.unwrap_or(from + default_window(d.level));
+    if until <= from || until <= now {
+        return Err(CentralError::BadWindow);
+    }
+    for at in &d.at {
+        if chrono::NaiveTime::parse_from_str(at, "%H:%M").is_err() {
+            return Err(CentralError::BadTime(at.clone()));
+        }
+    }
+    if !(1..=10).contains(&d.repeat) {
+        return Err(CentralError::BadRepeat(d.repeat));
+    }
+    let bytes = std::fs::read(d.file).map_err(|e| {
+        CentralError::BadClip(format!("{}: {e}", d.file.display()))
+    })?;
+    let info = crate::library::probe(d.file).map_err(|e| {
+        CentralError::BadClip(format!("{}: {}", d.file.display(), e.reason(crate::lang::Lang::Vi)))
+    })?;
+    if info.duration_ms > crate::bulletin::MAX_MINUTES * 60_000
+        || bytes.len() as i64 > crate::bulletin::MAX_BYTES
+    {
+        return Err(CentralError::BadClip(format!(
+            "{}: {} phút / {} MB, quá giới hạn {} phút / {} MB",
+            d.file.display(),
+            info.duration_ms / 60_000,
+            bytes.len() >> 20,
+            crate::bulletin::MAX_MINUTES,
+            crate::bulletin::MAX_BYTES >> 20
+        )));
+    }
+    let stations = addressees(t, client, &d.to).await?;
+    let file_name = d
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ban-tin.mp3".into());
+    let loudness = info.loudness_lufs.map(crate::library::Tenths::get);
+    within(t, client.batch_execute("BEGIN")).await?;
+    let done = async {
+        within(
+            t,
+            client.execute(
+                "INSERT INTO loaxa.clips (sha256, bytes, file_name, duration_ms, loudness_lufs, peak_dbfs)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+                &[
+                    &info.sha256,
+                    &bytes,
+                    &file_name,
+                    &(info.duration_ms as i64),
+                    &loudness,
+                    &info.peak_dbfs.get(),
+                ],
+            ),
+        )
+        .await?;
+        let id: i64 = within(
+            t,
+            client.query_one(
+                "INSERT INTO loaxa.bulletins (title, level, clip, valid_from, valid_until,
+                     at_times, repeat, addressed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                &[
+                    &d.title.trim(),
+                    &d.level.code(),
+                    &info.sha256,
+                    &from,
+                    &until,
+                    &d.at,
+                    &(d.repeat as i32),
+                    &d.to,
+                ],
+            ),
+        )
+        .await?
+        .get(0);
+        within(
+            t,
+            client.execute(
+                "INSERT INTO loaxa.bulletin_targets (bulletin, station) SELECT $1, unnest($2::text[])",
+                &[&id, &stations],
+            ),
+        )
+        .await?;
+        within(
+            t,
+            client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()]),
+        )
+        .await?;
+        Ok::<i64, CentralError>(id)
+    }
+    .await;
+    let id = match done {
+        Ok(id) => {
+            within(t, client.batch_execute("COMMIT")).await?;
+            id
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+    };
+    Ok(Published {
+        id,
+        stations,
+        sha256: info.sha256,
+        duration_ms: info.duration_ms,
+        loudness_lufs: loudness,
+        until,
+    })
+}
+
+/// The stations `to` names: `all`, group names and station ids; an unknown one is refused,
+/// named, before anything is sent.
+async fn addressees(
+    t: &Target,
+    client: &Client,
+    to: &[String],
+) -> Result<Vec<String>, CentralError> {
+    if to.is_empty() {
+        return Err(CentralError::NoTarget(String::new()));
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for name in to {
+        let rows = within(
+            t,
+            client.query(
+                "SELECT id FROM loaxa.stations WHERE $1 = 'all' OR id = $1
+                 UNION SELECT station FROM loaxa.groups WHERE name = $1",
+                &[name],
+            ),
+        )
+        .await?;
+        if rows.is_empty() {
+            return Err(CentralError::NoTarget(name.clone()));
+        }
+        out.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Withdraws a bulletin with its reason; stations remove it if it waits and cut it if it
+/// is on air.
+pub async fn withdraw(
+    t: &Target,
+    client: &Client,
+    id: i64,
+    reason: &str,
+) -> Result<(), CentralError> {
+    check_schema(t, client).await?;
+    if reason.trim().is_empty() {
+        return Err(CentralError::NoReason);
+    }
+    let row = within(
+        t,
+        client.query_opt(
+            "SELECT withdrawn_at IS NOT NULL FROM loaxa.bulletins WHERE id = $1",
+            &[&id],
+        ),
+    )
+    .await?;
+    match row.map(|r| r.get::<_, bool>(0)) {
+        None => return Err(CentralError::NoBulletin(id)),
+        Some(true) => return Err(CentralError::AlreadyWithdrawn(id)),
+        Some(false) => {}
+    }
+    within(t, client.batch_execute("BEGIN")).await?;
+    let done = async {
+        within(
+            t,
+            client.execute(
+                "UPDATE loaxa.bulletins SET withdrawn_at = now(), withdrawn_by = session_user,
+                     withdraw_reason = $2 WHERE id = $1",
+                &[&id, &reason.trim()],
+            ),
+        )
+        .await?;
+        within(
+            t,
+            client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()]),
+        )
+        .await
+    }
+    .await;
+    match done {
+        Ok(_) => within(t, client.batch_execute("COMMIT")).await,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Adds stations to a group (made by its first member) or removes them.
+pub async fn group(
+    t: &Target,
+    client: &Client,
+    name: &str,
+    stations: &[String],
+    add: bool,
+) -> Result<u64, CentralError> {
+    check_schema(t, client).await?;
+    if !super::valid_station_id(name) || name == "all" {
+        return Err(CentralError::BadGroup(name.to_string()));
+    }
+    for id in stations {
+        let known: bool = within(
+            t,
+            client.query_one(
+                "SELECT EXISTS (SELECT 1 FROM loaxa.stations WHERE id = $1)",
+                &[id],
+            ),
+        )
+        .await?
+        .get(0);
+        if !known {
+            return Err(CentralError::NoStation(id.clone()));
+        }
+    }
+    let sql = if add {
+        "INSERT INTO loaxa.groups (name, station) SELECT $1, unnest($2::text[])
+         ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM loaxa.groups WHERE name = $1 AND station = ANY($2)"
+    };
+    within(t, client.execute(sql, &[&name, &stations])).await
+}
+
+/// A bulletin as listed: what, to how many, how far it got.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub id: i64,
+    pub title: String,
+    pub level: Priority,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdrawn_by: Option<String>,
+    pub withdraw_reason: Option<String>,
+    pub addressed: Vec<String>,
+    pub stations: i64,
+    pub received: i64,
+    pub aired: i64,
+}
+
+const SUMMARY: &str = "SELECT b.id, b.title, b.level, b.valid_from, b.valid_until,
+        b.published_by::text, b.published_at, b.withdrawn_at, b.withdrawn_by::text,
+        b.withdraw_reason, b.addressed,
+        (SELECT count(*) FROM loaxa.bulletin_targets t WHERE t.bulletin = b.id),
+        (SELECT count(DISTINCT d.station) FROM loaxa.deliveries d
+          WHERE d.bulletin = b.id AND d.what = 'bulletin_received'),
+        (SELECT count(DISTINCT d.station) FROM loaxa.deliveries d
+          WHERE d.bulletin = b.id AND d.what = 'aired')
+    FROM loaxa.bulletins b";
+
+fn summary(r: &tokio_postgres::Row) -> Summary {
+    Summary {
+        id: r.get(0),
+        title: r.get(1),
+        level: Priority::parse(r.get(2)).unwrap_or_default(),
+        from: r.get(3),
+        until: r.get(4),
+        published_by: r.get(5),
+        published_at: r.get(6),
+        withdrawn_at: r.get(7),
+        withdrawn_by: r.get(8),
+        withdraw_reason: r.get(9),
+        addressed: r.get(10),
+        stations: r.get(11),
+        received: r.get(12),
+        aired: r.get(13),
+    }
+}
+
+/// Every bulletin, newest first.
+pub async fn list(t: &Target, client: &Client) -> Result<Vec<Summary>, CentralError> {
+    check_schema(t, client).await?;
+    let rows = within(
+        t,
+        client.query(&format!("{SUMMARY} ORDER BY b.id DESC"), &[]),
+    )
+    .await?;
+    Ok(rows.iter().map(summary).collect())
+}
+
+/// One commune's delivery of a bulletin, from what it journaled (its own clock).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivery {
+    pub station: String,
+    pub name: Option<String>,
+    pub last_contact: Option<DateTime<Utc>>,
+    pub received_at: Option<String>,
+    pub file: Option<String>,
+    pub aired: Vec<Aired>,
+    /// Refused, expired or withdrawn at the station: what, when, why.
+    pub ended: Option<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Aired {
+    pub recorded_at: String,
+    pub outcome: String,
+    pub played_ms: i64,
+    pub duration_ms: i64,
+    pub peak_dbfs: Option<f64>,
+}
+
+impl Delivery {
+    /// Where it stands: aired in full, on air / aired in part, refused, expired, withdrawn,
+    /// received, or silent (nothing heard of it yet).
+    pub fn state(&self) -> &'static str {
+        if self.aired.iter().any(|a| a.outcome == "completed") {
+            return "aired";
+        }
+        if let Some((what, _, _)) = &self.ended {
+            return match what.as_str() {
+                "bulletin_refused" => "refused",
+                "bulletin_expired" => "expired",
+                _ => "withdrawn",
+            };
+        }
+        if !self.aired.is_empty() {
+            return "aired_in_part";
+        }
+        if self.received_at.is_some() {
+            return "received";
+        }
+        "silent"
+    }
+}
+
+/// A bulletin with its clip's facts and its delivery commune by commune.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Detail {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub sha256: String,
+    pub duration_ms: i64,
+    pub loudness_lufs: Option<f64>,
+    pub deliveries: Vec<Delivery>,
+}
+
+pub async fn show(t: &Target, client: &Client, id: i64) -> Result<Detail, CentralError> {
+    check_schema(t, client).await?;
+    let Some(row) = within(
+        t,
+        client.query_opt(&format!("{SUMMARY} WHERE b.id = $1"), &[&id]),
+    )
+    .await?
+    else {
+        return Err(CentralError::NoBulletin(id));
+    };
+    let clip = within(
+        t,
+        client.query_one(
+            "SELECT c.sha256, c.duration_ms, c.loudness_lufs FROM loaxa.bulletins b
+             JOIN loaxa.clips c ON c.sha256 = b.clip WHERE b.id = $1",
+            &[&id],
+        ),
+    )
+    .await?;
+    let targets = within(
+        t,
+        client.query(
+            "SELECT s.id, s.name, s.contact_at FROM loaxa.bulletin_targets t
+             JOIN loaxa.stations s ON s.id = t.station WHERE t.bulletin = $1 ORDER BY s.id",
+            &[&id],
+        ),
+    )
+    .await?;
+    let notes = within(
+        t,
+        client.query(
+            "SELECT station, what, recorded_at, body FROM loaxa.deliveries
+             WHERE bulletin = $1 ORDER BY station, seq",
+            &[&id],
+        ),
+    )
+    .await?;
+    let deliveries = targets
+        .iter()
+        .map(|r| {
+            let station: String = r.get(0);
+            let mut d = Delivery {
+                station: station.clone(),
+                name: r.get(1),
+                last_contact: r.get(2),
+                received_at: None,
+                file: None,
+                aired: Vec::new(),
+                ended: None,
+            };
+            for n in notes.iter().filter(|n| n.get::<_, &str>(0) == station) {
+                let what: String = n.get(1);
+                let at: String = n.get(2);
+                let body: serde_json::Value = n.get(3);
+                let text = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+                match what.as_str() {
+                    "bulletin_received" => {
+                        d.received_at.get_or_insert(at);
+                        d.file = body["file"].as_str().map(str::to_string);
+                    }
+                    "aired" => d.aired.push(Aired {
+                        recorded_at: at,
+                        outcome: text("outcome"),
+                        played_ms: body["played_ms"].as_i64().unwrap_or(0),
+                        duration_ms: body["duration_ms"].as_i64().unwrap_or(0),
+                        peak_dbfs: body["levels"]["peak_dbfs"].as_f64(),
+                    }),
+                    _ => d.ended = Some((what, at, text("detail"))),
+                }
+            }
+            d
+        })
+        .collect();
+    Ok(Detail {
+        summary: summary(&row),
+        sha256: clip.get(0),
+        duration_ms: clip.get(1),
+        loudness_lufs: clip.get(2),
+        deliveries,
+    })
+}
+
+/// The bulletins addressed to `station` that are not yet over (as the station's login).
+pub async fn bulletins_for(
+    t: &Target,
+    client: &Client,
+    station: &str,
+) -> Result<Vec<Bulletin>, CentralError> {
+    let rows = within(
+        t,
+        client.query("SELECT * FROM loaxa.bulletins_for($1)", &[&station]),
+    )
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        refused(r, 12)?;
+        out.push(Bulletin {
+            id: r.get(0),
+            title: r.get(1),
+            level: Priority::parse(r.get(2)).unwrap_or_default(),
+            sha256: r.get(3),
+            file_name: r.get(4),
+            size: r.get(5),
+            from: r.get(6),
+            until: r.get(7),
+            at: r.get(8),
+            repeat: r.get::<_, i32>(9).max(1) as u32,
+            withdrawn: r
+                .get::<_, Option<DateTime<Utc>>>(10)
+                .map(|at| Withdrawal {
+                    at,
+                    reason: r.get::<_, Option<String>>(11).unwrap_or_default(),
+                }),
+        });
+    }
+    Ok(out)
+}
+
+/// A bulletin's clip, to a station it is addressed to.
+pub async fn clip(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    id: i64,
+) -> Result<Vec<u8>, CentralError> {
+    let row = within(
+        t,
+        client.query_one("SELECT * FROM loaxa.bulletin_clip($1, $2)", &[&station, &id]),
+    )
+    .await?;
+    refused(&row, 1)?;
+    Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
+}
