@@ -139,14 +139,17 @@ impl Doors<'_> {
 }
 
 /// Takes a bulletin's clip in: its SHA-256 checked, decoded in full, its length within the
-/// guard, its sidecar written, then renamed into its level's folder. Returns the file
-/// (relative to the audio folder), or why the station refuses it, worded.
+/// guard, its sidecar written, then renamed into its level's folder. `announce` is told the
+/// file (relative to the audio folder) once every check passed, just before it appears, so
+/// its receipt is journaled before anything can air it. Returns the file, or why the station
+/// refuses it, worded.
 pub fn take_in(
     doors: &Doors<'_>,
     b: &Bulletin,
     bytes: &[u8],
     probes: &ProbeCache,
     lang: Lang,
+    announce: impl FnOnce(&str),
 ) -> Result<String, String> {
     if bytes.len() as i64 > MAX_BYTES {
         return Err(tr!(
@@ -194,6 +197,7 @@ pub fn take_in(
     // without its end.
     let sidecar = crate::sidecar::sidecar_path(&dir.join(&name));
     crate::files::replace(&sidecar, sidecar_text(b).as_bytes()).map_err(io)?;
+    announce(&format!("{folder}/{name}"));
     let placed = crate::library::put_in_place(&part, &dir, &name, probes);
     let (path, _) = match placed {
         Ok(p) => p,
@@ -335,7 +339,7 @@ mod tests {
         let mut b = bulletin(Priority::Emergency);
         b.sha256 = crate::hex::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let probes = ProbeCache::default();
-        let rel = take_in(&doors, &b, &bytes, &probes, Lang::En).unwrap();
+        let rel = take_in(&doors, &b, &bytes, &probes, Lang::En, |_| {}).unwrap();
         assert_eq!(rel, "khan-cap/tinh-7-bão số 5.wav");
         let side = std::fs::read_to_string(dir.path().join("khan-cap/tinh-7-bão số 5.toml")).unwrap();
         let meta = crate::sidecar::parse_clip(Path::new("x.toml"), &side, Lang::En).unwrap();
@@ -344,15 +348,15 @@ mod tests {
         assert_eq!(meta.ends.map(|e| e.timestamp()), Some(b.until.timestamp()));
         // Each level its own door.
         for (level, folder) in [(Priority::Priority, "phat-ngay"), (Priority::Normal, "tinh")] {
-            let rel = take_in(&doors, &bulletin_with(level, &b), &bytes, &probes, Lang::En).unwrap();
+            let rel = take_in(&doors, &bulletin_with(level, &b), &bytes, &probes, Lang::En, |_| {}).unwrap();
             assert!(rel.starts_with(&format!("{folder}/")), "{rel}");
         }
         // Bytes that do not match, and bytes that are not audio: refused, nothing left.
-        let wrong = take_in(&doors, &b, b"not the clip", &probes, Lang::En).unwrap_err();
+        let wrong = take_in(&doors, &b, b"not the clip", &probes, Lang::En, |_| {}).unwrap_err();
         assert!(wrong.contains("SHA-256"), "{wrong}");
         let mut junk = b.clone();
         junk.sha256 = crate::hex::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"RIFF junk"));
-        assert!(take_in(&doors, &junk, b"RIFF junk", &probes, Lang::En).is_err());
+        assert!(take_in(&doors, &junk, b"RIFF junk", &probes, Lang::En, |_| {}).is_err());
         let left: Vec<_> = std::fs::read_dir(dir.path().join("khan-cap"))
             .unwrap()
             .flatten()

@@ -303,6 +303,42 @@ pub async fn connect(t: &Target) -> Result<Client, CentralError> {
     Ok(client)
 }
 
+/// Connects as [`connect`] does, keeping the connection's notifications: each `NOTIFY` on
+/// a channel the client listens to arrives as its payload; the receiver ends when the
+/// connection does.
+pub async fn connect_listening(
+    t: &Target,
+) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<String>), CentralError> {
+    let tls =
+        tokio_postgres_rustls::MakeRustlsConnect::new((*crate::net::http::tls_config()).clone());
+    let (client, mut connection) = tokio::time::timeout(TIMEOUT, t.config.connect(tls))
+        .await
+        .map_err(|_| CentralError::Unreachable {
+            at: t.display.clone(),
+            detail: format!("no answer in {} s", TIMEOUT.as_secs()),
+        })?
+        .map_err(|e| classify(t, &e))?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                    if tx.send(n.payload().to_string()).is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!("central connection: {e}");
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    Ok((client, rx))
+}
+
 /// Names a driver error for the operator: a refused login, a database that takes no
 /// writes, a lost connection, or the database's own message.
 pub fn classify(t: &Target, e: &tokio_postgres::Error) -> CentralError {

@@ -41,9 +41,32 @@ pub(super) fn sync(
     };
     // The journal must exist (a wrong config would otherwise send nothing, silently).
     drop(existing_journal(&config, lang, err)?);
+    let station = crate::sync::bulletins::Station {
+        audio_dir: &config.audio_dir,
+        emergency_dir: &config.emergency_dir,
+        journal: &config.journal,
+    };
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let shutdown = crate::shutdown::stop_signal(None);
+        if once {
+            // One pass each way: what the journal has up, what the province sent down.
+            let state = crate::sync::run(&sync, &config.journal, lang, true, std::future::pending())
+                .await?;
+            let client = crate::central::connect(&sync.target).await?;
+            let probes = crate::library::ProbeCache::default();
+            crate::sync::bulletins::pass(&sync, &client, &station, &probes, lang).await?;
+            return Ok(state);
+        }
+        // Both halves stop on the same signal.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            crate::shutdown::stop_signal(None).await;
+            let _ = stop.send(true);
+        });
+        let mut up = stopped.clone();
+        let shutdown = async move {
+            let _ = up.wait_for(|s| *s).await;
+        };
         if !once {
             tracing::info!(
                 "{}",
@@ -56,7 +79,11 @@ pub(super) fn sync(
                 )
             );
         }
-        crate::sync::run(&sync, &config.journal, lang, once, shutdown).await
+        let (state, ()) = tokio::join!(
+            crate::sync::run(&sync, &config.journal, lang, once, shutdown),
+            crate::sync::bulletins::listen(&sync, &station, lang, stopped)
+        );
+        state
     });
     match result {
         Ok(state) => {

@@ -8,6 +8,7 @@
 //! the console and the report show ("đã gửi lên tỉnh đến sự kiện N"). The centre decides
 //! what it accepts; this side only names what it was told.
 
+pub mod bulletins;
 pub mod settings;
 
 pub use std::path::{Path, PathBuf};
