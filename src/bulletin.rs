@@ -341,14 +341,26 @@ mod tests {
         let probes = ProbeCache::default();
         let rel = take_in(&doors, &b, &bytes, &probes, Lang::En, |_| {}).unwrap();
         assert_eq!(rel, "khan-cap/tinh-7-bão số 5.wav");
-        let side = std::fs::read_to_string(dir.path().join("khan-cap/tinh-7-bão số 5.toml")).unwrap();
+        let side =
+            std::fs::read_to_string(dir.path().join("khan-cap/tinh-7-bão số 5.toml")).unwrap();
         let meta = crate::sidecar::parse_clip(Path::new("x.toml"), &side, Lang::En).unwrap();
         assert_eq!(meta.title.as_deref(), Some("Bão số 5 \"khẩn\""));
         assert_eq!((meta.bulletin, meta.times), (Some(7), Some(3)));
         assert_eq!(meta.ends.map(|e| e.timestamp()), Some(b.until.timestamp()));
         // Each level its own door.
-        for (level, folder) in [(Priority::Priority, "phat-ngay"), (Priority::Normal, "tinh")] {
-            let rel = take_in(&doors, &bulletin_with(level, &b), &bytes, &probes, Lang::En, |_| {}).unwrap();
+        for (level, folder) in [
+            (Priority::Priority, "phat-ngay"),
+            (Priority::Normal, "tinh"),
+        ] {
+            let rel = take_in(
+                &doors,
+                &bulletin_with(level, &b),
+                &bytes,
+                &probes,
+                Lang::En,
+                |_| {},
+            )
+            .unwrap();
             assert!(rel.starts_with(&format!("{folder}/")), "{rel}");
         }
         // Bytes that do not match, and bytes that are not audio: refused, nothing left.
@@ -369,9 +381,6 @@ mod tests {
     }
 
     fn bulletin_with(level: Priority, b: &Bulletin) -> Bulletin {
-        Bulletin {
-            level,
-            ..b.clone()
-        }
+        Bulletin { level, ..b.clone() }
     }
 }

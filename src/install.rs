@@ -209,7 +209,13 @@ fn place_program_files(root: &Path, done: &mut Vec<String>) -> Result<(), Instal
 /// The station folder with the example plan and its clips; an operator's files are kept.
 fn station_folder(root: &Path, done: &mut Vec<String>) -> Result<(), InstallError> {
     let station = root.join("var/lib/loaxa");
-    for dir in ["audio", "schedules", "journal", "audio/khan-cap"] {
+    for dir in [
+        "audio",
+        "schedules",
+        "journal",
+        "audio/khan-cap",
+        "audio/tinh",
+    ] {
         let d = station.join(dir);
         std::fs::create_dir_all(&d).map_err(io(&d))?;
     }

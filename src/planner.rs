@@ -307,7 +307,13 @@ impl<'a> Planner<'a> {
             Some(q) => {
                 let history = ledger.queue_history(&q.folder)?;
                 let date = due.at.with_timezone(&self.config.timezone).date_naive();
-                match QueueRules::for_folder(self.catalog, &q.folder, q.mode, (date, due.at), &history) {
+                match QueueRules::for_folder(
+                    self.catalog,
+                    &q.folder,
+                    q.mode,
+                    (date, due.at),
+                    &history,
+                ) {
                     Err(_) => (Vec::new(), Some(q.folder.clone())),
                     Ok(rules) => (rules.pick(self.catalog, &q.folder, q.take), None),
                 }

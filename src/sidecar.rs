@@ -361,8 +361,10 @@ mod tests {
     /// and an offset is that instant; one without an offset is refused (whose clock?).
     #[test]
     fn a_bulletin_s_sidecar_ends_at_the_second() {
-        let m = clip("title = \"Bão số 5\"\nbulletin = 42\nuntil = 2026-12-06T10:30:00+07:00\ntimes = 3\n")
-            .unwrap();
+        let m = clip(
+            "title = \"Bão số 5\"\nbulletin = 42\nuntil = 2026-12-06T10:30:00+07:00\ntimes = 3\n",
+        )
+        .unwrap();
         assert_eq!(m.bulletin, Some(42));
         let ends: DateTime<Utc> = "2026-12-06T03:30:00Z".parse().unwrap();
         assert_eq!(m.ends, Some(ends));

@@ -11,7 +11,7 @@ use crate::support::postgres::Postgres;
 use crate::support::TempStation;
 
 /// `loaxa central …` against `pg` as its administrator.
-fn central(pg: &Postgres, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn central(pg: &Postgres, args: &[&str]) -> (i32, String, String) {
     let mut c = command();
     c.arg("central")
         .args(args)
@@ -20,7 +20,7 @@ fn central(pg: &Postgres, args: &[&str]) -> (i32, String, String) {
 }
 
 /// Adds station `id` at the centre and gives `st` a `[sync]` section sending as it.
-fn enrol(pg: &Postgres, st: &TempStation, id: &str) {
+pub(crate) fn enrol(pg: &Postgres, st: &TempStation, id: &str) {
     let secret = st.path().join("config/sync-password");
     let (code, out, err) = central(
         pg,
@@ -58,7 +58,7 @@ fn sync_as(pg: &Postgres, st: &TempStation, id: &str, secret: &str) {
 }
 
 /// `loaxa sync --once` in `st`.
-fn sync_once(st: &TempStation) -> (i32, String, String) {
+pub(crate) fn sync_once(st: &TempStation) -> (i32, String, String) {
     let mut c = command();
     c.current_dir(st.path())
         .args(["sync", "--once", "--lang", "en"]);
@@ -70,13 +70,13 @@ fn local_events(st: &TempStation) -> i64 {
     j.head().0
 }
 
-fn held(pg: &Postgres, id: &str) -> i64 {
+pub(crate) fn held(pg: &Postgres, id: &str) -> i64 {
     pg.count(&format!(
         "SELECT count(*) FROM loaxa.events WHERE station = '{id}'"
     ))
 }
 
-fn json(text: &str) -> serde_json::Value {
+pub(crate) fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 

@@ -10,6 +10,7 @@
 
 mod architecture;
 mod browser;
+mod bulletins;
 mod central;
 mod cli;
 mod daemon_time;

@@ -76,11 +76,14 @@ pub async fn publish(
     if !(1..=10).contains(&d.repeat) {
         return Err(CentralError::BadRepeat(d.repeat));
     }
-    let bytes = std::fs::read(d.file).map_err(|e| {
-        CentralError::BadClip(format!("{}: {e}", d.file.display()))
-    })?;
+    let bytes = std::fs::read(d.file)
+        .map_err(|e| CentralError::BadClip(format!("{}: {e}", d.file.display())))?;
     let info = crate::library::probe(d.file).map_err(|e| {
-        CentralError::BadClip(format!("{}: {}", d.file.display(), e.reason(crate::lang::Lang::Vi)))
+        CentralError::BadClip(format!(
+            "{}: {}",
+            d.file.display(),
+            e.reason(crate::lang::Lang::Vi)
+        ))
     })?;
     if info.duration_ms > crate::bulletin::MAX_MINUTES * 60_000
         || bytes.len() as i64 > crate::bulletin::MAX_BYTES
@@ -95,11 +98,10 @@ pub async fn publish(
         )));
     }
     let stations = addressees(t, client, &d.to).await?;
-    let file_name = d
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ban-tin.mp3".into());
+    let file_name = d.file.file_name().map_or_else(
+        || "ban-tin.mp3".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let loudness = info.loudness_lufs.map(crate::library::Tenths::get);
     within(t, client.batch_execute("BEGIN")).await?;
     let done = async {
@@ -514,12 +516,10 @@ pub async fn bulletins_for(
             until: r.get(7),
             at: r.get(8),
             repeat: r.get::<_, i32>(9).max(1) as u32,
-            withdrawn: r
-                .get::<_, Option<DateTime<Utc>>>(10)
-                .map(|at| Withdrawal {
-                    at,
-                    reason: r.get::<_, Option<String>>(11).unwrap_or_default(),
-                }),
+            withdrawn: r.get::<_, Option<DateTime<Utc>>>(10).map(|at| Withdrawal {
+                at,
+                reason: r.get::<_, Option<String>>(11).unwrap_or_default(),
+            }),
         });
     }
     Ok(out)
@@ -534,7 +534,10 @@ pub async fn clip(
 ) -> Result<Vec<u8>, CentralError> {
     let row = within(
         t,
-        client.query_one("SELECT * FROM loaxa.bulletin_clip($1, $2)", &[&station, &id]),
+        client.query_one(
+            "SELECT * FROM loaxa.bulletin_clip($1, $2)",
+            &[&station, &id],
+        ),
     )
     .await?;
     refused(&row, 1)?;

@@ -75,7 +75,9 @@ pub enum CentralError {
     NoBulletin(i64),
     #[error("bulletin {0} was withdrawn already")]
     AlreadyWithdrawn(i64),
-    #[error("a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not {0:?})")]
+    #[error(
+        "a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not {0:?})"
+    )]
     BadGroup(String),
     #[error("station {0} is not flagged: there is nothing to re-admit")]
     NotFlagged(String),

@@ -386,13 +386,24 @@ async fn bulletin(
                         format!("{}/{}", s.received, s.stations),
                         format!("{}/{}", s.aired, s.stations),
                         s.withdrawn_at
-                            .map(|at| format!("{} ({})", when(at), s.withdraw_reason.clone().unwrap_or_default()))
+                            .map(|at| {
+                                format!(
+                                    "{} ({})",
+                                    when(at),
+                                    s.withdraw_reason.clone().unwrap_or_default()
+                                )
+                            })
                             .unwrap_or_default(),
                     ]
                 })
                 .collect();
             if rows.is_empty() {
-                return writeln!(out, "{}", lang.pick("(chưa có bản tin nào)", "(no bulletins yet)")).map_err(io);
+                return writeln!(
+                    out,
+                    "{}",
+                    lang.pick("(chưa có bản tin nào)", "(no bulletins yet)")
+                )
+                .map_err(io);
             }
             let cols = [
                 lang.pick("Số", "Id"),
@@ -410,8 +421,12 @@ async fn bulletin(
         BulletinAction::Show { id, format } => {
             let d = b::show(target, client, id).await.map_err(fail)?;
             if matches!(format, NextFormat::Json) {
-                return writeln!(out, "{}", serde_json::to_string_pretty(&d).unwrap_or_default())
-                    .map_err(io);
+                return writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&d).unwrap_or_default()
+                )
+                .map_err(io);
             }
             let s = &d.summary;
             writeln!(
@@ -487,7 +502,8 @@ async fn bulletin(
                                         .map_or(a.outcome.clone(), |o| o.label(lang).to_string()),
                                     a.played_ms as f64 / 1000.0,
                                     a.duration_ms as f64 / 1000.0,
-                                    a.peak_dbfs.map_or(String::new(), |p| format!(", {p:.1} dBFS"))
+                                    a.peak_dbfs
+                                        .map_or(String::new(), |p| format!(", {p:.1} dBFS"))
                                 )
                             })
                             .collect::<Vec<_>>()
@@ -505,7 +521,10 @@ async fn bulletin(
                 lang.pick("Trạng thái", "State"),
                 lang.pick("Nhận lúc", "Received"),
                 lang.pick("Đã phát", "Aired"),
-                lang.pick("Từ chối / hết hạn / thu hồi", "Refused / expired / withdrawn"),
+                lang.pick(
+                    "Từ chối / hết hạn / thu hồi",
+                    "Refused / expired / withdrawn",
+                ),
                 lang.pick("Liên lạc lần cuối", "Last contact"),
             ];
             write!(out, "{}", crate::report::text_table(&cols, &rows)).map_err(io)

@@ -50,8 +50,9 @@ pub(super) fn sync(
     let result = rt.block_on(async {
         if once {
             // One pass each way: what the journal has up, what the province sent down.
-            let state = crate::sync::run(&sync, &config.journal, lang, true, std::future::pending())
-                .await?;
+            let state =
+                crate::sync::run(&sync, &config.journal, lang, true, std::future::pending())
+                    .await?;
             let client = crate::central::connect(&sync.target).await?;
             let probes = crate::library::ProbeCache::default();
             crate::sync::bulletins::pass(&sync, &client, &station, &probes, lang).await?;

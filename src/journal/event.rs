@@ -291,11 +291,9 @@ impl Reason {
                 lang.span(*age_seconds),
                 lang.span(*max_age_seconds)
             ),
-            Reason::Withdrawn { reason, .. } => tr!(
-                lang,
-                "bị thu hồi: {reason}",
-                "withdrawn: {reason}"
-            ),
+            Reason::Withdrawn { reason, .. } => {
+                tr!(lang, "bị thu hồi: {reason}", "withdrawn: {reason}")
+            }
             Reason::PastEnd { file, ends } => tr!(
                 lang,
                 "đã quá thời hạn phát ({}), không phát: {file}",
@@ -684,7 +682,10 @@ mod tests {
                 error: None,
             },
             Reason::DeadAir,
-            Reason::Withdrawn { bulletin: None, reason: s() },
+            Reason::Withdrawn {
+                bulletin: None,
+                reason: s(),
+            },
             Reason::PastEnd { file: s(), ends: t },
             Reason::Expired {
                 file: s(),

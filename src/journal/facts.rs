@@ -126,10 +126,18 @@ impl What {
             What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),
             What::ScheduleSaved => lang.pick("lưu lịch phát", "schedule saved"),
             What::Emergency => lang.pick("phát khẩn cấp", "emergency"),
-            What::BulletinReceived => lang.pick("nhận bản tin của tỉnh", "province bulletin received"),
-            What::BulletinRefused => lang.pick("từ chối bản tin của tỉnh", "province bulletin refused"),
-            What::BulletinExpired => lang.pick("bản tin của tỉnh hết hạn", "province bulletin expired"),
-            What::BulletinWithdrawn => lang.pick("tỉnh thu hồi bản tin", "province bulletin withdrawn"),
+            What::BulletinReceived => {
+                lang.pick("nhận bản tin của tỉnh", "province bulletin received")
+            }
+            What::BulletinRefused => {
+                lang.pick("từ chối bản tin của tỉnh", "province bulletin refused")
+            }
+            What::BulletinExpired => {
+                lang.pick("bản tin của tỉnh hết hạn", "province bulletin expired")
+            }
+            What::BulletinWithdrawn => {
+                lang.pick("tỉnh thu hồi bản tin", "province bulletin withdrawn")
+            }
         }
     }
 }

@@ -62,9 +62,17 @@ pub async fn pass(
                 let removed = file
                     .as_deref()
                     .is_some_and(|f| bulletin::remove_waiting(&doors, f));
-                let reason = b.withdrawn.as_ref().map(|w| w.reason.clone()).unwrap_or_default();
+                let reason = b
+                    .withdrawn
+                    .as_ref()
+                    .map(|w| w.reason.clone())
+                    .unwrap_or_default();
                 let detail = if removed {
-                    tr!(lang, "{reason} (bỏ trước khi phát)", "{reason} (removed before airing)")
+                    tr!(
+                        lang,
+                        "{reason} (bỏ trước khi phát)",
+                        "{reason} (removed before airing)"
+                    )
                 } else {
                     reason
                 };
@@ -74,7 +82,14 @@ pub async fn pass(
             Next::Fetch => {
                 let bytes = central::bulletin::clip(t, client, &sync.station, b.id).await?;
                 let taken_in = bulletin::take_in(&doors, b, &bytes, probes, lang, |rel| {
-                    tell(station, b, What::BulletinReceived, Some(rel.to_string()), received(b, lang), t);
+                    tell(
+                        station,
+                        b,
+                        What::BulletinReceived,
+                        Some(rel.to_string()),
+                        received(b, lang),
+                        t,
+                    );
                 });
                 match taken_in {
                     Ok(rel) => {
@@ -96,7 +111,12 @@ pub async fn pass(
                     Err(why) => {
                         tracing::error!(
                             "{}",
-                            tr!(lang, "từ chối bản tin {} của tỉnh: {why}", "province bulletin {} refused: {why}", b.id)
+                            tr!(
+                                lang,
+                                "từ chối bản tin {} của tỉnh: {why}",
+                                "province bulletin {} refused: {why}",
+                                b.id
+                            )
                         );
                         tell(station, b, What::BulletinRefused, None, why, t);
                         (State::Refused, None)
@@ -195,7 +215,11 @@ pub async fn listen(
             if said.as_deref() != Some(text.as_str()) {
                 tracing::warn!(
                     "{}",
-                    tr!(lang, "nhận bản tin của tỉnh: {text}", "province bulletins: {text}")
+                    tr!(
+                        lang,
+                        "nhận bản tin của tỉnh: {text}",
+                        "province bulletins: {text}"
+                    )
                 );
                 said = Some(text);
             }

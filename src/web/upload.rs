@@ -713,7 +713,10 @@ mod tests {
             "{long}"
         );
         for bad in ["", "..", "x.exe", "x.mp3.part", "/", "..\\..\\"] {
-            assert!(crate::library::clean_name(bad, Lang::Vi).is_err(), "{bad:?}");
+            assert!(
+                crate::library::clean_name(bad, Lang::Vi).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }
