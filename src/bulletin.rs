@@ -98,6 +98,38 @@ impl Ledger {
     }
 }
 
+/// How many bulletins the station received, aired (in full, at least once), refused, saw
+/// expire and saw withdrawn: `aired` says whether a handed-in file aired in full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub received: usize,
+    pub aired: usize,
+    pub refused: usize,
+    pub expired: usize,
+    pub withdrawn: usize,
+}
+
+impl Ledger {
+    pub fn counts(&self, aired: impl Fn(&str) -> bool) -> Counts {
+        let mut c = Counts::default();
+        for t in self.taken.values() {
+            match t.state {
+                State::Refused => c.refused += 1,
+                State::Expired => c.expired += 1,
+                State::Withdrawn => c.withdrawn += 1,
+                State::Handed => {}
+            }
+            if let Some(file) = &t.file {
+                c.received += 1;
+                if aired(file) {
+                    c.aired += 1;
+                }
+            }
+        }
+        c
+    }
+}
+
 /// What to do with a bulletin now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {

@@ -381,6 +381,16 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
         states(&pg, 1).iter().all(|(_, s)| s == "aired")
     });
     let proof = published.elapsed();
+    // Every commune's heartbeat: its daemon live, its output up, what is on air.
+    wait_for(40, "every commune's heartbeat", || {
+        pg.count("SELECT count(*) FROM loaxa.heartbeats WHERE live AND output_ok AND backlog >= 0")
+            == 3
+    });
+    // The province's report counts it.
+    let (_, out, _) = central(&pg, &["report", "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(report["bulletins"][0]["aired"], 3, "{report}");
+    assert_eq!(report["bulletins"][0]["sent"], 3, "{report}");
     let d = show(&pg, 1);
     for x in d["deliveries"].as_array().unwrap() {
         let aired = x["aired"].as_array().unwrap();

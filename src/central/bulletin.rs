@@ -543,3 +543,34 @@ pub async fn clip(
     refused(&row, 1)?;
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
+
+/// What a station says every 30 s while connected, so the province sees which communes are
+/// live.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Heartbeat {
+    /// Its daemon runs (its status is fresh).
+    pub live: bool,
+    /// The title of what is on air.
+    pub on_air: Option<String>,
+    pub output_ok: bool,
+    /// Journal events not yet at the centre.
+    pub backlog: i64,
+}
+
+/// Sends the station's heartbeat (as its own login).
+pub async fn heartbeat(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    h: &Heartbeat,
+) -> Result<(), CentralError> {
+    let row = within(
+        t,
+        client.query_one(
+            "SELECT * FROM loaxa.heartbeat($1, $2, $3, $4, $5)",
+            &[&station, &h.live, &h.on_air, &h.output_ok, &h.backlog],
+        ),
+    )
+    .await?;
+    refused(&row, 0)
+}

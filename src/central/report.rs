@@ -68,6 +68,21 @@ pub struct Readmitted {
     pub at_seq: i64,
 }
 
+/// A bulletin the province published in the period: sent to, received by, aired in full
+/// by, and refused or expired at how many communes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulletinLine {
+    pub id: i64,
+    pub title: String,
+    pub level: crate::journal::Priority,
+    pub published_at: DateTime<Utc>,
+    pub sent: i64,
+    pub received: i64,
+    pub aired: i64,
+    pub not_aired: i64,
+    pub withdrawn: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ProvinceReport {
     pub period: String,
@@ -81,6 +96,7 @@ pub struct ProvinceReport {
     pub silent_since: NaiveDate,
     pub silent: Vec<Attention>,
     pub flagged: Vec<Attention>,
+    pub bulletins: Vec<BulletinLine>,
     #[serde(skip)]
     pub lang: Lang,
 }
@@ -147,6 +163,42 @@ pub async fn build(
             by: r.get(2),
             reason: r.get(3),
             at_seq: r.get(4),
+        });
+    }
+    let mut bulletins = Vec::new();
+    for r in within(
+        t,
+        client.query(
+            "SELECT b.id, b.title, b.level, b.published_at,
+                    (SELECT count(*) FROM loaxa.bulletin_targets x WHERE x.bulletin = b.id
+                       AND (cardinality($3::text[]) = 0 OR x.station = ANY($3))),
+                    (SELECT count(DISTINCT d.station) FROM loaxa.deliveries d WHERE d.bulletin = b.id
+                       AND d.what = 'bulletin_received'
+                       AND (cardinality($3::text[]) = 0 OR d.station = ANY($3))),
+                    (SELECT count(DISTINCT d.station) FROM loaxa.deliveries d WHERE d.bulletin = b.id
+                       AND d.what = 'aired' AND d.body ->> 'outcome' = 'completed'
+                       AND (cardinality($3::text[]) = 0 OR d.station = ANY($3))),
+                    (SELECT count(DISTINCT d.station) FROM loaxa.deliveries d WHERE d.bulletin = b.id
+                       AND d.what IN ('bulletin_refused', 'bulletin_expired')
+                       AND (cardinality($3::text[]) = 0 OR d.station = ANY($3))),
+                    b.withdrawn_at IS NOT NULL
+             FROM loaxa.bulletins b WHERE b.published_at >= $1 AND b.published_at < $2
+             ORDER BY b.id",
+            &[&instant(from), &instant(end), &stations],
+        ),
+    )
+    .await?
+    {
+        bulletins.push(BulletinLine {
+            id: r.get(0),
+            title: r.get(1),
+            level: crate::journal::Priority::parse(r.get(2)).unwrap_or_default(),
+            published_at: r.get(3),
+            sent: r.get(4),
+            received: r.get(5),
+            aired: r.get(6),
+            not_aired: r.get(7),
+            withdrawn: r.get(8),
         });
     }
     let schedules = within(
@@ -299,6 +351,7 @@ pub async fn build(
         silent_since,
         silent,
         flagged,
+        bulletins,
         lang,
     })
 }
@@ -467,12 +520,50 @@ impl ProvinceReport {
             ),
             (
                 self.l(
-                    "4. Đài có chuỗi nhật ký bị cảnh báo",
-                    "4. Stations with a flagged chain",
+                    "4. Đài bị cảnh báo hoặc được cho gửi lại",
+                    "4. Stations flagged, or re-admitted",
                 )
                 .into(),
                 att_cols,
                 attention(&self.flagged),
+            ),
+            (
+                self.l(
+                    "5. Bản tin tỉnh gửi xuống trong kỳ",
+                    "5. Bulletins the province sent in the period",
+                )
+                .into(),
+                vec![
+                    self.l("Số", "Id"),
+                    self.l("Tiêu đề", "Title"),
+                    self.l("Mức", "Level"),
+                    self.l("Gửi lúc", "Published"),
+                    self.l("Số xã nhận gửi", "Sent to"),
+                    self.l("Đã nhận", "Received"),
+                    self.l("Đã phát đủ", "Aired in full"),
+                    self.l("Từ chối / hết hạn", "Refused / expired"),
+                    self.l("Thu hồi", "Withdrawn"),
+                ],
+                self.bulletins
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            b.id.to_string(),
+                            b.title.clone(),
+                            b.level.label(self.lang).to_string(),
+                            when(Some(b.published_at)),
+                            b.sent.to_string(),
+                            b.received.to_string(),
+                            b.aired.to_string(),
+                            b.not_aired.to_string(),
+                            if b.withdrawn {
+                                self.l("có", "yes").to_string()
+                            } else {
+                                String::new()
+                            },
+                        ]
+                    })
+                    .collect(),
             ),
         ]
     }

@@ -921,9 +921,42 @@ BEGIN
 END
 $fn$;
 
+-- Each station's last heartbeat (every 30 s while its sync is connected): whether its
+-- daemon runs, what is on air, whether the output is up, how many events wait to be sent.
+CREATE TABLE loaxa.heartbeats (
+    station text PRIMARY KEY REFERENCES loaxa.stations (id),
+    at timestamptz NOT NULL DEFAULT now(),
+    live boolean NOT NULL,
+    on_air text,
+    output_ok boolean NOT NULL,
+    backlog bigint NOT NULL
+);
+
+CREATE FUNCTION loaxa.heartbeat(p_station text, p_live boolean, p_on_air text,
+                                p_output_ok boolean, p_backlog bigint)
+RETURNS TABLE (refused jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = loaxa, pg_temp
+AS $fn$
+DECLARE
+    st loaxa.stations%ROWTYPE;
+    why jsonb;
+BEGIN
+    SELECT * INTO st FROM loaxa.stations s WHERE s.id = p_station;
+    why := loaxa.own(p_station, st);
+    IF why IS NULL THEN
+        UPDATE loaxa.stations s SET contact_at = now() WHERE s.id = p_station;
+        INSERT INTO loaxa.heartbeats AS h (station, live, on_air, output_ok, backlog)
+            VALUES (p_station, p_live, left(p_on_air, 200), p_output_ok, greatest(p_backlog, 0))
+        ON CONFLICT (station) DO UPDATE SET at = now(), live = EXCLUDED.live,
+            on_air = EXCLUDED.on_air, output_ok = EXCLUDED.output_ok, backlog = EXCLUDED.backlog;
+    END IF;
+    RETURN QUERY SELECT why;
+END
+$fn$;
+
 REVOKE ALL ON ALL TABLES IN SCHEMA loaxa FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA loaxa FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION loaxa.bulletins_for(text), loaxa.bulletin_clip(text, bigint)
-    TO loaxa_station;
+GRANT EXECUTE ON FUNCTION loaxa.bulletins_for(text), loaxa.bulletin_clip(text, bigint),
+    loaxa.heartbeat(text, boolean, text, boolean, bigint) TO loaxa_station;
 "#,
 ];

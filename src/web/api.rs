@@ -256,6 +256,51 @@ pub(super) fn metrics_text(app: &App) -> Result<String, Refusal> {
             "The last journal event the province acknowledged.",
             state.as_ref().map_or(0, |s| s.acked_seq).to_string(),
         );
+        let ledger = crate::bulletin::Ledger::read(&crate::bulletin::path_for(&app.config.journal));
+        let mut aired: std::collections::HashMap<String, i64> = Default::default();
+        if let Some(journal) = app.journal()? {
+            for folder in [
+                app.config.emergency_dir.as_str(),
+                crate::catalog::PLAY_DIR,
+                crate::catalog::PROVINCE_DIR,
+            ] {
+                aired.extend(
+                    journal
+                        .aired_counts(folder)
+                        .map_err(|e| Refusal::Failed(e.to_string()))?,
+                );
+            }
+        }
+        let counts = ledger.counts(|file| aired.get(file).is_some_and(|n| *n > 0));
+        for (name, help, n) in [
+            (
+                "loaxa_bulletins_received",
+                "Province bulletins received.",
+                counts.received,
+            ),
+            (
+                "loaxa_bulletins_aired",
+                "Province bulletins aired in full at least once.",
+                counts.aired,
+            ),
+            (
+                "loaxa_bulletins_refused",
+                "Province bulletins refused (their clip did not check out).",
+                counts.refused,
+            ),
+            (
+                "loaxa_bulletins_expired",
+                "Province bulletins that ended before they could air.",
+                counts.expired,
+            ),
+            (
+                "loaxa_bulletins_withdrawn",
+                "Province bulletins withdrawn.",
+                counts.withdrawn,
+            ),
+        ] {
+            gauge(&mut o, name, help, n.to_string());
+        }
         gauge(
             &mut o,
             "loaxa_province_sending_ok",
