@@ -183,9 +183,7 @@ pub fn heartbeat(station: &Station<'_>) -> central::bulletin::Heartbeat {
     let now = Utc::now();
     let status = crate::status::read(&crate::status::path_for(station.journal));
     let live = status.as_ref().is_some_and(|s| s.is_live(now));
-    let local = crate::journal::Journal::open_reader(station.journal)
-        .map(|j| j.head().0)
-        .unwrap_or(0);
+    let local = crate::journal::Journal::open_reader(station.journal).map_or(0, |j| j.head().0);
     let acked = super::read(&super::path_for(station.journal)).map_or(0, |s| s.acked_seq);
     central::bulletin::Heartbeat {
         live,
