@@ -264,6 +264,10 @@ fn sidecar_text(b: &Bulletin) -> String {
     );
     if b.level == Priority::Priority {
         t += "priority = \"priority\"\n";
+        if !b.at.is_empty() {
+            let times: Vec<String> = b.at.iter().map(|a| quoted(a)).collect();
+            t += &format!("at = [{}]\n", times.join(", "));
+        }
     }
     t
 }

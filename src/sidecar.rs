@@ -58,6 +58,8 @@ pub struct ClipMeta {
     pub priority: Option<Priority>,
     /// The province's bulletin it is (handed in by `loaxa sync`).
     pub bulletin: Option<i64>,
+    /// For a hand-over: the times of day (the station's zone) it airs at, not at once.
+    pub at: Vec<chrono::NaiveTime>,
 }
 
 impl ClipMeta {
@@ -110,6 +112,8 @@ struct RawClip {
     priority: Option<Spanned<String>>,
     #[serde(default)]
     bulletin: Option<Spanned<i64>>,
+    #[serde(default)]
+    at: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -242,8 +246,29 @@ pub fn parse_clip(file: &Path, text: &str, lang: Lang) -> Result<ClipMeta, Vec<D
         times: raw.times.as_ref().and_then(|t| c.times(t)),
         priority,
         bulletin: raw.bulletin.as_ref().map(|b| *b.get_ref()),
+        at: raw.at.as_ref().map_or_else(Vec::new, |at| {
+            let times: Vec<_> = at.get_ref().iter().filter_map(|t| time_of_day(t)).collect();
+            if times.len() != at.get_ref().len() {
+                c.error(
+                    at.span(),
+                    lang.pick(
+                        "`at` là danh sách giờ trong ngày, dạng \"07:30\" hoặc \"07:30:15\"",
+                        "`at` is a list of times of day, like \"07:30\" or \"07:30:15\"",
+                    )
+                    .into(),
+                );
+            }
+            times
+        }),
     };
     c.done(meta)
+}
+
+/// `HH:MM` or `HH:MM:SS`.
+pub fn time_of_day(s: &str) -> Option<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+        .ok()
 }
 
 /// A TOML date-time with its offset, as an instant (a local one without offset is not:
@@ -369,6 +394,11 @@ mod tests {
         let ends: DateTime<Utc> = "2026-12-06T03:30:00Z".parse().unwrap();
         assert_eq!(m.ends, Some(ends));
         assert_eq!(m.until, None);
+        assert!(m.at.is_empty());
+        let timed = clip("at = [\"07:30\", \"17:00:15\"]\n").unwrap();
+        assert_eq!(timed.at.len(), 2);
+        let bad = clip("at = [\"7h30\"]\n").unwrap_err();
+        assert_eq!((bad[0].line, bad[0].col), (1, 6));
         assert!(!m.ended(ends - chrono::Duration::seconds(1)));
         assert!(m.ended(ends));
         let local = clip("until = 2026-12-06T10:30:00\n").unwrap_err();

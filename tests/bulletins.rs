@@ -289,14 +289,18 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
     assert_eq!(central(&pg, &["init"]).0, 0);
     let (at, _) = in_secs(6);
     let (tinh_at, tinh_instant) = in_secs(40);
+    let (noon_at, noon_instant) = in_secs(50);
     let stations: Vec<(String, TempStation)> = (1..=3)
         .map(|i| {
             // Each airs a long clip from 6 s on; the first also takes from the province's
             // queue later.
-            let province = if i == 1 {
-                format!("[[slot]]\nid = \"tinh\"\nat = [\"{tinh_at}\"]\nqueue = \"tinh\"\n")
-            } else {
-                String::new()
+            let province = match i {
+                1 => format!("[[slot]]\nid = \"tinh\"\nat = [\"{tinh_at}\"]\nqueue = \"tinh\"\n"),
+                // Its own item at the second a province's ưu tiên bulletin is set for.
+                3 => format!(
+                    "[[slot]]\nid = \"trua\"\nat = [\"{noon_at}\"]\nplay = [\"trua.wav\"]\n"
+                ),
+                _ => String::new(),
             };
             let st = TempStation::new(
                 "",
@@ -306,6 +310,7 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
                 ),
             );
             st.tone("dai.wav", 20.0);
+            st.tone("trua.wav", 1.0);
             // The province's queue folder, as `loaxa install` makes it.
             std::fs::create_dir_all(st.path().join("audio/tinh")).unwrap();
             let id = format!("xa-{i}");
@@ -467,6 +472,23 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
         withdrawn.elapsed()
     );
 
+    // Ưu tiên at a given second: it airs then, before the commune's own item of that second.
+    let (code, _, err) = publish(
+        &pg,
+        &normal,
+        &[
+            "--title",
+            "Họp dân",
+            "--level",
+            "uu-tien",
+            "--to",
+            "xa-3",
+            "--at",
+            &noon_at,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+
     // The province's queue airs at the first commune's slot, and only there.
     let wait = (tinh_instant - chrono::Utc::now())
         .to_std()
@@ -495,6 +517,29 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
         .cloned()
         .unwrap_or_default();
     assert_eq!(cut["outcome"], "interrupted", "{log:#}");
+
+    let wait = (noon_instant - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default()
+        + Duration::from_secs(6);
+    std::thread::sleep(wait);
+    let log = log_json(&stations[2].1);
+    let records = log["records"].as_array().unwrap();
+    let started = |what: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
+        records
+            .iter()
+            .find(|r| pick(r))
+            .and_then(|r| r["started_at"].as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .unwrap_or_else(|| panic!("{what} did not air: {log:#}"))
+    };
+    let province = started("the ưu tiên bulletin", &|r| {
+        r["title"].as_str().is_some_and(|t| t.contains("Họp dân"))
+    });
+    let own = started("the commune's own item", &|r| r["slot"] == "trua");
+    assert!(province < own, "the province's first: {province} {own}");
+    let late = (province.with_timezone(&chrono::Utc) - noon_instant).num_milliseconds();
+    assert!((-1000..1000).contains(&late), "at its second: {late} ms");
 
     for child in syncs.into_iter().chain(daemons) {
         let (code, log) = stop(child);

@@ -69,7 +69,7 @@ pub async fn publish(
         return Err(CentralError::BadWindow);
     }
     for at in &d.at {
-        if chrono::NaiveTime::parse_from_str(at, "%H:%M").is_err() {
+        if crate::sidecar::time_of_day(at).is_none() {
             return Err(CentralError::BadTime(at.clone()));
         }
     }

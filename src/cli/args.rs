@@ -438,6 +438,7 @@ pub(super) enum BulletinAction {
         "One bulletin, and its delivery commune by commune",
     ))]
     Show {
+        #[arg(help = h("Số của bản tin", "The bulletin's id"))]
         id: i64,
         #[arg(long, value_enum, default_value_t = NextFormat::Table, help = h("Dạng: table hoặc json", "Format: table or json"))]
         format: NextFormat,
@@ -447,6 +448,7 @@ pub(super) enum BulletinAction {
         "Withdraw a bulletin: removed where it waits, cut where it is on air",
     ))]
     Withdraw {
+        #[arg(help = h("Số của bản tin", "The bulletin's id"))]
         id: i64,
         #[arg(long, help = h("Lý do (bắt buộc)", "Why (required)"))]
         reason: String,
@@ -457,14 +459,16 @@ pub(super) enum BulletinAction {
 pub(super) enum GroupAction {
     #[command(about = h("Thêm đài vào nhóm", "Add stations to a group"))]
     Add {
+        #[arg(help = h("Tên nhóm, ví dụ ven-bien", "The group's name, e.g. ven-bien"))]
         name: String,
-        #[arg(required = true)]
+        #[arg(required = true, help = h("Mã các đài", "The stations' ids"))]
         stations: Vec<String>,
     },
     #[command(about = h("Bỏ đài khỏi nhóm", "Remove stations from a group"))]
     Remove {
+        #[arg(help = h("Tên nhóm, ví dụ ven-bien", "The group's name, e.g. ven-bien"))]
         name: String,
-        #[arg(required = true)]
+        #[arg(required = true, help = h("Mã các đài", "The stations' ids"))]
         stations: Vec<String>,
     },
 }

@@ -86,15 +86,44 @@ impl Daemon<'_> {
                         vec![clip],
                     )
                 };
+                // A hand-over with times of day (a province's ưu tiên bulletin) waits for the
+                // next of them; any other airs now.
+                let now = self.clock.now();
+                let at = meta
+                    .as_ref()
+                    .filter(|_| !emergency)
+                    .and_then(|m| self.next_time_of_day(&m.at, now))
+                    .unwrap_or(now);
                 out.push(Pending {
                     slot,
-                    at: self.clock.now(),
+                    at,
                     manual: true,
                     schedule_sha256: None,
                 });
             }
         }
         out
+    }
+
+    /// The next instant, from `now` less the grace, at one of these times of day in the
+    /// station's zone.
+    fn next_time_of_day(
+        &self,
+        times: &[chrono::NaiveTime],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let tz = self.config.timezone;
+        let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
+        let today = now.with_timezone(&tz).date_naive();
+        times
+            .iter()
+            .flat_map(|t| {
+                [today, today + chrono::Duration::days(1)]
+                    .into_iter()
+                    .filter_map(move |d| crate::recurrence::local_to_utc(tz, d.and_time(*t)))
+            })
+            .filter(|at| *at >= now - grace)
+            .min()
     }
 
     /// The broadcast an emergency file makes: its intro, then the file as many times as

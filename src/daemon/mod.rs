@@ -525,6 +525,13 @@ impl<'a> Daemon<'a> {
         if !self.held.backlog.is_empty() {
             wait = wait.min(BACKLOG_RETRY);
         }
+        // A hand-over waiting for its time.
+        for p in &self.timeline.queue {
+            let due = (p.at - lead.max(lead_for(&p.slot)) - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            wait = wait.min(due);
+        }
         wait.max(Duration::from_millis(1))
     }
 
@@ -573,16 +580,23 @@ impl<'a> Daemon<'a> {
         let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
         let lead = chrono::Duration::from_std(LEAD).unwrap_or_default();
         while !self.stopping {
-            // What waited behind a broadcast airs first, highest priority first.
-            if !self.timeline.queue.is_empty() {
-                self.timeline.queue.sort_by(|a, b| {
-                    b.slot
-                        .priority
-                        .cmp(&a.slot.priority)
-                        .then(a.at.cmp(&b.at))
-                        .then(a.slot.order.cmp(&b.slot.order))
-                });
-                let next = self.timeline.queue.remove(0);
+            // What waited behind a broadcast airs first, highest priority first; a hand-over
+            // for a later time (a province's ưu tiên bulletin) waits for it.
+            let now = self.clock.now();
+            self.timeline.queue.sort_by(|a, b| {
+                b.slot
+                    .priority
+                    .cmp(&a.slot.priority)
+                    .then(a.at.cmp(&b.at))
+                    .then(a.slot.order.cmp(&b.slot.order))
+            });
+            let ready = self
+                .timeline
+                .queue
+                .iter()
+                .position(|p| p.at - now <= lead_for(&p.slot));
+            if let Some(i) = ready {
+                let next = self.timeline.queue.remove(i);
                 let handed = self.handed_file(&next).is_some().then(|| next.clone());
                 let outcome = self.air(next, shutdown).await?;
                 if let Some(p) = handed {
