@@ -1,5 +1,7 @@
-//! A TCP proxy that cuts its first connection after a set number of bytes from the client:
-//! a network link that drops in the middle of a request, for tests of what survives it.
+//! A TCP proxy that cuts a connection after a set number of bytes: its first one after so
+//! many from the client (a link that drops in the middle of a request), or the first one
+//! that carries so many to the client (one that drops in the middle of an answer), for tests
+//! of what survives it.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -32,6 +34,30 @@ impl CutProxy {
                 std::thread::spawn(move || pump(s2, c2, None, &cuts));
                 let cuts = c.clone();
                 std::thread::spawn(move || pump(client, server, limit, &cuts));
+            }
+        });
+        CutProxy { port, cuts }
+    }
+
+    /// Forwards 127.0.0.1:`port` to 127.0.0.1:`to`; the first connection that carries
+    /// `after` bytes from the server to the client is cut there (once).
+    pub fn start_down(to: u16, after: usize) -> CutProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let c = cuts.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                    continue;
+                };
+                let limit = (c.load(Ordering::SeqCst) == 0).then_some(after);
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let cuts = c.clone();
+                std::thread::spawn(move || pump(s2, c2, limit, &cuts));
+                let cuts = c.clone();
+                std::thread::spawn(move || pump(client, server, None, &cuts));
             }
         });
         CutProxy { port, cuts }
