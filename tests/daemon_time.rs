@@ -1452,3 +1452,55 @@ fn an_emergency_handed_over_while_loaxa_was_down_airs_within_its_age_and_never_a
         .join("audio/khan-cap/da-phat/bao-bao.wav")
         .is_file());
 }
+
+/// A province's bulletin carries its end to the second: one found after its end never airs
+/// (journaled missed, past its end), and a long one on air at its end is cut there. Nothing
+/// time-critical airs after its end.
+#[test]
+fn a_bulletin_never_airs_past_its_end_not_even_the_rest_of_one_already_on_air() {
+    crate::support::alone();
+    // Real time, paced null output: the long one is really on air when its end comes.
+    let st = TempStation::new("emergency_repeat = 1", PLAN);
+    let start = Utc::now();
+    let sidecar = |name: &str, until: DateTime<Utc>| {
+        st.write(
+            &format!("audio/khan-cap/{name}.toml"),
+            &format!(
+                "title = \"Bão số 5\"\nbulletin = 7\nuntil = {}\ntimes = 1\n",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        );
+    };
+    sidecar("tinh-8-cu", start - chrono::Duration::seconds(1));
+    st.tone("khan-cap/tinh-8-cu.wav", 1.0);
+    sidecar("tinh-7-dai", start + chrono::Duration::seconds(6));
+    st.tone("khan-cap/tinh-7-dai.wav", 30.0);
+    run_real(
+        &st,
+        std::time::Instant::now() + std::time::Duration::from_secs(12),
+    );
+    let rs = records(&st);
+    assert_eq!(rs.len(), 2, "{rs:#?}");
+    let cut = rs
+        .iter()
+        .find(|r| r.outcome == Some(Outcome::Interrupted))
+        .unwrap_or_else(|| panic!("{rs:#?}"));
+    assert!(
+        matches!(&cut.reason, Some(Reason::PastEnd { file, .. }) if file == "khan-cap/tinh-7-dai.wav"),
+        "{cut:#?}"
+    );
+    assert!(cut.info.title.contains("Bão số 5"), "{}", cut.info.title);
+    let played = cut.clips.iter().map(|c| c.played_ms).sum::<u64>();
+    assert!(
+        (2_000..=7_000).contains(&played),
+        "played {played} ms of 30 s"
+    );
+    let missed = rs
+        .iter()
+        .find(|r| r.outcome == Some(Outcome::Missed))
+        .unwrap_or_else(|| panic!("{rs:#?}"));
+    assert!(
+        matches!(&missed.reason, Some(Reason::PastEnd { file, .. }) if file == "khan-cap/tinh-8-cu.wav"),
+        "{missed:#?}"
+    );
+}

@@ -407,6 +407,21 @@ impl Daemon<'_> {
                             }
                         }
                     }
+                    // Nothing airs past its end (a bulletin's `until`): a long one started
+                    // just before is cut there.
+                    let now = self.clock.now();
+                    let ended = prepared.entries.iter().find_map(|e| {
+                        let meta = self.clips.catalog.get(&e.plan.rel)?.meta.as_ref().ok()?;
+                        meta.ends.filter(|end| now >= *end).map(|end| (e.plan.rel.clone(), end))
+                    });
+                    if let (Some((file, ends)), None) = (ended, &stopped) {
+                        let why = Reason::PastEnd { file, ends };
+                        tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát: {}", "cutting the broadcast on air: {}", why.text(self.lang())));
+                        stopped = Some(why);
+                        if let Some(s) = &airing.state {
+                            s.request_stop();
+                        }
+                    }
                     let urgent = handed.iter().find(|p| p.slot.priority >= crate::schedule::Priority::Emergency);
                     if let Some(u) = urgent.filter(|_| current < crate::schedule::Priority::Emergency && stopped.is_none()) {
                         tracing::warn!("{}", tr!(self.lang(), "ngắt phiên đang phát để phát tin khẩn cấp", "cutting the broadcast on air for an emergency"));
