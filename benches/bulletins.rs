@@ -154,7 +154,8 @@ fn main() {
                     emergency_dir: "khan-cap",
                     journal: &journal,
                 };
-                loaxa::sync::bulletins::listen(&sync, &station, Lang::En, stopped).await;
+                let beat = || loaxa::status::heartbeat(&journal);
+                loaxa::sync::bulletins::listen(&sync, &station, Lang::En, &beat, stopped).await;
             }));
         }
         // Every station connected, listening, and through its first look.

@@ -451,3 +451,27 @@ pub fn library(
         folders,
     })
 }
+
+/// The station as its daemon's status and the journal say it is now, for the heartbeat
+/// `loaxa sync` sends the province: whether the daemon runs, what is on air, whether the
+/// output is up, how many events wait to be sent.
+pub fn heartbeat(journal: &Path) -> crate::central::bulletin::Heartbeat {
+    let now = Utc::now();
+    let status = read(&path_for(journal));
+    let live = status.as_ref().is_some_and(|s| s.is_live(now));
+    let local = crate::journal::Journal::open_reader(journal).map_or(0, |j| j.head().0);
+    let acked = crate::sync::read(&crate::sync::path_for(journal)).map_or(0, |s| s.acked_seq);
+    crate::central::bulletin::Heartbeat {
+        live,
+        on_air: status
+            .as_ref()
+            .filter(|_| live)
+            .and_then(|s| s.on_air.as_ref())
+            .map(|a| a.title.clone()),
+        output_ok: live
+            && status
+                .as_ref()
+                .is_some_and(|s| s.output_lost_since.is_none()),
+        backlog: (local - acked).max(0),
+    }
+}

@@ -187,7 +187,7 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
 }
 
 #[test]
-fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal() {
+fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal_and_into_the_audio_doors() {
     crate::support::alone();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-sync.service");
     let values = |key: &str| unit_values(path, key);
@@ -196,7 +196,11 @@ fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal() {
         ["/usr/bin/loaxa sync --config /etc/loaxa/loaxa.toml"]
     );
     assert_eq!(values("ProtectSystem"), ["strict"]);
-    assert_eq!(values("ReadWritePaths"), ["/var/lib/loaxa/journal"]);
+    // Its state beside the journal; the province's bulletins through the operator's doors.
+    assert_eq!(
+        values("ReadWritePaths"),
+        ["/var/lib/loaxa/journal /var/lib/loaxa/audio"]
+    );
     assert_eq!(values("PrivateDevices"), ["yes"]);
     assert_exposure_at_most(path, "loaxa-sync.service", 2.5);
 }

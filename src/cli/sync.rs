@@ -80,9 +80,10 @@ pub(super) fn sync(
                 )
             );
         }
+        let beat = || crate::status::heartbeat(&config.journal);
         let (state, ()) = tokio::join!(
             crate::sync::run(&sync, &config.journal, lang, once, shutdown),
-            crate::sync::bulletins::listen(&sync, &station, lang, stopped)
+            crate::sync::bulletins::listen(&sync, &station, lang, &beat, stopped)
         );
         state
     });

@@ -5,8 +5,9 @@
 //! carries it up. After time offline it catches up on reconnect — everything still valid,
 //! in order; what ended meanwhile is journaled expired and never aired — and it looks again
 //! every [`RECHECK`] whatever it hears, so a lost notification costs at most that. At each
-//! look it also sends the station's heartbeat: whether its daemon runs, what is on air,
-//! whether the output is up, and how many events wait to be sent.
+//! look it also sends the station's heartbeat (`crate::status::heartbeat`, given by the
+//! caller): whether its daemon runs, what is on air, whether the output is up, and how many
+//! events wait to be sent.
 
 use std::path::Path;
 use std::time::Duration;
@@ -178,34 +179,13 @@ fn ended(b: &Bulletin, lang: Lang) -> String {
     )
 }
 
-/// The station as its daemon's status and the journal say it is now.
-pub fn heartbeat(station: &Station<'_>) -> central::bulletin::Heartbeat {
-    let now = Utc::now();
-    let status = crate::status::read(&crate::status::path_for(station.journal));
-    let live = status.as_ref().is_some_and(|s| s.is_live(now));
-    let local = crate::journal::Journal::open_reader(station.journal).map_or(0, |j| j.head().0);
-    let acked = super::read(&super::path_for(station.journal)).map_or(0, |s| s.acked_seq);
-    central::bulletin::Heartbeat {
-        live,
-        on_air: status
-            .as_ref()
-            .filter(|_| live)
-            .and_then(|s| s.on_air.as_ref())
-            .map(|a| a.title.clone()),
-        output_ok: live
-            && status
-                .as_ref()
-                .is_some_and(|s| s.output_lost_since.is_none()),
-        backlog: (local - acked).max(0),
-    }
-}
-
 /// Listens until `shutdown`: a look at once, then at every notification and every
 /// [`RECHECK`]; a lost connection is made again after [`RETRY`].
 pub async fn listen(
     sync: &SyncConfig,
     station: &Station<'_>,
     lang: Lang,
+    heartbeat: &(dyn Fn() -> central::bulletin::Heartbeat + Sync),
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let probes = ProbeCache::default();
@@ -219,7 +199,7 @@ pub async fn listen(
                 .map_err(|e| central::classify(&sync.target, &e))?;
             loop {
                 pass(sync, &client, station, &probes, lang).await?;
-                let beat = heartbeat(station);
+                let beat = heartbeat();
                 central::bulletin::heartbeat(&sync.target, &client, &sync.station, &beat).await?;
                 tokio::select! {
                     heard = told.recv() => if heard.is_none() {
