@@ -41,6 +41,12 @@ pub(super) fn sync(
     };
     // The journal must exist (a wrong config would otherwise send nothing, silently).
     drop(existing_journal(&config, lang, err)?);
+    // The province's queue folder, which a commune's schedule may name before any bulletin
+    // arrived (a station set up before bulletins has none).
+    let province_queue = config.audio_dir.join(crate::catalog::PROVINCE_DIR);
+    if let Err(e) = std::fs::create_dir_all(&province_queue) {
+        writeln!(err, "loaxa: {}: {e}", province_queue.display()).map_err(io)?;
+    }
     let station = crate::sync::bulletins::Station {
         audio_dir: &config.audio_dir,
         emergency_dir: &config.emergency_dir,
