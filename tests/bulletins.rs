@@ -273,7 +273,13 @@ fn a_station_sees_only_its_own_bulletins_and_takes_in_only_what_checks_out() {
     assert_eq!(code, 2);
     assert_eq!(sync_once(&b).0, 0);
     assert_eq!(mailbox(&b)[0].0, "bulletin_withdrawn");
-    assert!(!b.path().join("audio/tinh").exists());
+    // (The province's queue folder is there, as `loaxa sync` makes it, and empty.)
+    assert_eq!(
+        std::fs::read_dir(b.path().join("audio/tinh"))
+            .unwrap()
+            .count(),
+        0
+    );
     let (_, list, _) = central(&pg, &["bulletin", "list"]);
     assert!(list.contains("Nhầm") && list.contains("gửi nhầm"), "{list}");
 }
