@@ -59,6 +59,9 @@ pub struct Withdrawal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Checked and about to appear in its folder: written before it appears, so a sync
+    /// killed in between never takes it in twice (see [`Next::Resume`]).
+    Taking,
     Handed,
     Refused,
     Expired,
@@ -117,7 +120,7 @@ impl Ledger {
                 State::Refused => c.refused += 1,
                 State::Expired => c.expired += 1,
                 State::Withdrawn => c.withdrawn += 1,
-                State::Handed => {}
+                State::Handed | State::Taking => {}
             }
             if let Some(file) = &t.file {
                 c.received += 1;
@@ -140,12 +143,16 @@ pub enum Next {
     Expire,
     /// Withdrawn: remove it if it waits, cut it if it is on air.
     Withdraw,
+    /// Its taking-in was cut short (the sync stopped): handed if its file is there (or
+    /// already aired and moved on), else taken in again without a second receipt.
+    Resume,
 }
 
 /// The one rule for what a bulletin needs, given what was done with it already.
 pub fn next(b: &Bulletin, taken: Option<&Taken>, now: DateTime<Utc>) -> Next {
     match (taken.map(|t| t.state), &b.withdrawn) {
-        (None | Some(State::Handed), Some(_)) => Next::Withdraw,
+        (None | Some(State::Handed | State::Taking), Some(_)) => Next::Withdraw,
+        (Some(State::Taking), None) => Next::Resume,
         (None, None) if now >= b.until => Next::Expire,
         (None, None) if now < b.from => Next::Nothing,
         (None, None) => Next::Fetch,
@@ -201,12 +208,13 @@ pub fn take_in(
             &sha[..12]
         ));
     }
-    let clean = crate::library::clean_name(&b.file_name, lang)?;
-    let name = format!("tinh-{}-{clean}", b.id);
     let folder = doors.folder(b.level);
     let dir = doors.audio_dir.join(folder);
     let io = |e: std::io::Error| tr!(lang, "lỗi ghi đĩa: {e}", "disk error: {e}");
     std::fs::create_dir_all(&dir).map_err(io)?;
+    // A name whose clip and sidecar are both free: the sidecar is written before the clip
+    // appears, and must never be another clip's.
+    let name = free_name(&dir, &file_name(b, lang)?);
     let part = dir.join(format!(".{name}.part"));
     std::fs::write(&part, bytes).map_err(io)?;
     let info = match crate::library::probe(&part) {
@@ -250,6 +258,58 @@ pub fn take_in(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or(name);
     Ok(format!("{folder}/{file_name}"))
+}
+
+/// The name a bulletin's clip is handed in under: `tinh-ID-` and its cleaned name.
+pub fn file_name(b: &Bulletin, lang: Lang) -> Result<String, String> {
+    Ok(format!(
+        "tinh-{}-{}",
+        b.id,
+        crate::library::clean_name(&b.file_name, lang)?
+    ))
+}
+
+fn free_name(dir: &Path, name: &str) -> String {
+    let p = Path::new(name);
+    let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                name.to_string()
+            } else {
+                format!("{stem}-{n}.{ext}")
+            }
+        })
+        .find(|c| {
+            let clip = dir.join(c);
+            !clip.exists() && !crate::sidecar::sidecar_path(&clip).exists()
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Whether a bulletin's clip is already in its folder, or aired or expired and moved on
+/// from it: the file it was handed in as, if so.
+pub fn already_in(doors: &Doors<'_>, b: &Bulletin, lang: Lang) -> Option<String> {
+    let folder = doors.folder(b.level);
+    let name = file_name(b, lang).ok()?;
+    let stem = Path::new(&name).file_stem()?.to_string_lossy().into_owned();
+    for sub in ["", crate::catalog::RETIRED_DIR, crate::catalog::EXPIRED_DIR] {
+        let dir = doors.audio_dir.join(folder).join(sub);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&stem) && crate::library::has_audio_extension(&n) {
+                return Some(format!("{folder}/{n}"));
+            }
+        }
+    }
+    None
 }
 
 /// A handed-in bulletin's sidecar: its title, id, end and repeats (its priority at ưu tiên).
@@ -414,6 +474,37 @@ mod tests {
         // Withdrawn before it aired: removed with its sidecar.
         assert!(remove_waiting(&doors, &rel));
         assert!(!remove_waiting(&doors, &rel));
+    }
+
+    /// Regression (#24): a sync killed between a bulletin's file appearing and its ledger
+    /// entry took it in a second time (and its first copy lost its sidecar). The ledger says
+    /// `Taking` before the file appears; a sync that finds that resumes: handed if the file is
+    /// there or has aired and moved on, and a second copy never overwrites a first's sidecar.
+    #[test]
+    fn a_take_in_cut_short_resumes_without_a_second_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let doors = Doors {
+            audio_dir: dir.path(),
+            emergency_dir: "khan-cap",
+        };
+        let b = bulletin(Priority::Emergency);
+        let taking = Taken {
+            state: State::Taking,
+            file: Some("khan-cap/tinh-7-bão số 5.wav".into()),
+            at: Utc::now(),
+        };
+        assert_eq!(next(&b, Some(&taking), Utc::now()), Next::Resume);
+        assert_eq!(already_in(&doors, &b, Lang::En), None);
+        let aired = dir.path().join("khan-cap/da-phat/tinh-7-bão số 5.wav");
+        crate::catalog::tests_support::wav(&aired);
+        assert_eq!(
+            already_in(&doors, &b, Lang::En).as_deref(),
+            Some("khan-cap/tinh-7-bão số 5.wav")
+        );
+        // A name taken by a clip or by a sidecar is passed over.
+        let folder = dir.path().join("khan-cap");
+        std::fs::write(folder.join("x.toml"), "").unwrap();
+        assert_eq!(free_name(&folder, "x.wav"), "x-2.wav");
     }
 
     fn bulletin_with(level: Priority, b: &Bulletin) -> Bulletin {

@@ -82,17 +82,36 @@ pub async fn pass(
                 tell(station, b, What::BulletinWithdrawn, file.clone(), detail, t);
                 (State::Withdrawn, file)
             }
-            Next::Fetch => {
+            Next::Resume if bulletin::already_in(&doors, b, lang).is_some() => {
+                (State::Handed, bulletin::already_in(&doors, b, lang))
+            }
+            Next::Fetch | Next::Resume => {
+                let resume = taken.is_some();
                 let bytes = central::bulletin::clip(t, client, &sync.station, b.id).await?;
+                // Once every check passed: its receipt to the journal, and `Taking` in the
+                // ledger, both before the file appears.
                 let taken_in = bulletin::take_in(&doors, b, &bytes, probes, lang, |rel| {
-                    tell(
-                        station,
-                        b,
-                        What::BulletinReceived,
-                        Some(rel.to_string()),
-                        received(b, lang),
-                        t,
+                    if !resume {
+                        tell(
+                            station,
+                            b,
+                            What::BulletinReceived,
+                            Some(rel.to_string()),
+                            received(b, lang),
+                            t,
+                        );
+                    }
+                    ledger.taken.insert(
+                        b.id,
+                        Taken {
+                            state: State::Taking,
+                            file: Some(rel.to_string()),
+                            at: Utc::now(),
+                        },
                     );
+                    if let Err(e) = ledger.write(&path) {
+                        tracing::error!("{}: {e}", path.display());
+                    }
                 });
                 match taken_in {
                     Ok(rel) => {
