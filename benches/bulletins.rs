@@ -190,6 +190,7 @@ fn main() {
             until: None,
             at: vec![],
             repeat: 1,
+            lang: Lang::En,
         };
         let p = bulletin::publish(&admin, &client, &draft, chrono::Utc::now())
             .await
@@ -330,6 +331,7 @@ fn main() {
                     until: None,
                     at: vec![],
                     repeat: 1,
+                    lang: Lang::En,
                 };
                 let p = bulletin::publish(&admin, &client, &draft, chrono::Utc::now())
                     .await

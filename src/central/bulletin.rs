@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 
-use super::{check_schema, refused, within, CentralError, Target};
+use super::{check_schema, refused, transaction, within, CentralError, Target};
 use crate::bulletin::{Bulletin, Withdrawal};
 use crate::journal::Priority;
 
@@ -39,6 +39,8 @@ pub struct Draft<'a> {
     pub until: Option<DateTime<Utc>>,
     pub at: Vec<String>,
     pub repeat: u32,
+    /// The publisher's language, for what is said of the clip.
+    pub lang: crate::lang::Lang,
 }
 
 /// A published bulletin: its id, to whom, and what was measured of its clip.
@@ -79,17 +81,15 @@ pub async fn publish(
     let bytes = std::fs::read(d.file)
         .map_err(|e| CentralError::BadClip(format!("{}: {e}", d.file.display())))?;
     let info = crate::library::probe(d.file).map_err(|e| {
-        CentralError::BadClip(format!(
-            "{}: {}",
-            d.file.display(),
-            e.reason(crate::lang::Lang::Vi)
-        ))
+        CentralError::BadClip(format!("{}: {}", d.file.display(), e.reason(d.lang)))
     })?;
     if info.duration_ms > crate::bulletin::MAX_MINUTES * 60_000
         || bytes.len() as i64 > crate::bulletin::MAX_BYTES
     {
-        return Err(CentralError::BadClip(format!(
+        return Err(CentralError::BadClip(crate::tr!(
+            d.lang,
             "{}: {} phút / {} MB, quá giới hạn {} phút / {} MB",
+            "{}: {} minutes / {} MB, over the {} minutes / {} MB allowed",
             d.file.display(),
             info.duration_ms / 60_000,
             bytes.len() >> 20,
@@ -103,8 +103,7 @@ pub async fn publish(
         |n| n.to_string_lossy().into_owned(),
     );
     let loudness = info.loudness_lufs.map(crate::library::Tenths::get);
-    within(t, client.batch_execute("BEGIN")).await?;
-    let done = async {
+    let stored = async {
         within(
             t,
             client.execute(
@@ -155,18 +154,8 @@ pub async fn publish(
         )
         .await?;
         Ok::<i64, CentralError>(id)
-    }
-    .await;
-    let id = match done {
-        Ok(id) => {
-            within(t, client.batch_execute("COMMIT")).await?;
-            id
-        }
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(e);
-        }
     };
+    let id = transaction(t, client, stored).await?;
     Ok(Published {
         id,
         stations,
@@ -231,8 +220,7 @@ pub async fn withdraw(
         Some(true) => return Err(CentralError::AlreadyWithdrawn(id)),
         Some(false) => {}
     }
-    within(t, client.batch_execute("BEGIN")).await?;
-    let done = async {
+    let withdrawn = async {
         within(
             t,
             client.execute(
@@ -247,15 +235,8 @@ pub async fn withdraw(
             client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()]),
         )
         .await
-    }
-    .await;
-    match done {
-        Ok(_) => within(t, client.batch_execute("COMMIT")).await,
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            Err(e)
-        }
-    }
+    };
+    transaction(t, client, withdrawn).await.map(|_| ())
 }
 
 /// Adds stations to a group (made by its first member) or removes them.

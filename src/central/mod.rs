@@ -86,6 +86,22 @@ pub enum CentralError {
 }
 
 impl CentralError {
+    /// A mistake in what was asked (exit 2), not the database or the link failing (exit 1).
+    pub fn is_input(&self) -> bool {
+        !matches!(
+            self,
+            CentralError::Address(_)
+                | CentralError::Unreachable { .. }
+                | CentralError::Login { .. }
+                | CentralError::NoWrites { .. }
+                | CentralError::Query { .. }
+                | CentralError::TooNew { .. }
+                | CentralError::NotInitialised { .. }
+                | CentralError::Outdated { .. }
+                | CentralError::Refused(_)
+        )
+    }
+
     /// The error in the operator's language.
     pub fn text(&self, lang: Lang) -> String {
         match self {
@@ -396,6 +412,26 @@ async fn within<T>(
             at: t.display.clone(),
             detail: format!("no answer in {} s", TIMEOUT.as_secs()),
         }),
+    }
+}
+
+/// Runs `work` (a future not yet polled) in one transaction: committed if it succeeds,
+/// rolled back if not.
+async fn transaction<T>(
+    t: &Target,
+    client: &Client,
+    work: impl std::future::Future<Output = Result<T, CentralError>>,
+) -> Result<T, CentralError> {
+    within(t, client.batch_execute("BEGIN")).await?;
+    match work.await {
+        Ok(v) => {
+            within(t, client.batch_execute("COMMIT")).await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
     }
 }
 
@@ -1038,25 +1074,18 @@ pub async fn readmit(
     if row.get::<_, Option<bool>>(1) != Some(true) {
         return Err(CentralError::NotLocated(station.to_string()));
     }
-    within(t, client.batch_execute("BEGIN")).await?;
-    let done = within(
+    let row = transaction(
         t,
-        client.query_one(
-            "SELECT * FROM loaxa.readmit($1, $2)",
-            &[&station, &reason.trim()],
+        client,
+        within(
+            t,
+            client.query_one(
+                "SELECT * FROM loaxa.readmit($1, $2)",
+                &[&station, &reason.trim()],
+            ),
         ),
     )
-    .await;
-    let row = match done {
-        Ok(row) => {
-            within(t, client.batch_execute("COMMIT")).await?;
-            row
-        }
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(e);
-        }
-    };
+    .await?;
     Ok(Readmission {
         at_seq: row.get(0),
         replaced: row.get(1),

@@ -35,17 +35,7 @@ pub(super) fn central(
             target.config.password(p.as_str());
         }
     }
-    let fail = |e: CentralError| match e {
-        CentralError::BadStationId(_)
-        | CentralError::NoReason
-        | CentralError::NoStation(_)
-        | CentralError::NotFlagged(_)
-        | CentralError::NotLocated(_) => {
-            let _ = writeln!(std::io::stderr(), "loaxa: {}", e.text(lang));
-            Failure::Invalid
-        }
-        other => Failure::Runtime(other.text(lang)),
-    };
+    let fail = |e: CentralError| failure(&e, lang);
     let rt = runtime()?;
     rt.block_on(async {
         let client = central::connect(&target).await.map_err(fail)?;
@@ -283,16 +273,7 @@ async fn bulletin(
     err: &mut dyn Write,
 ) -> Result<(), Failure> {
     use crate::central::bulletin as b;
-    let fail = |e: CentralError| match e {
-        CentralError::Unreachable { .. }
-        | CentralError::Login { .. }
-        | CentralError::NoWrites { .. }
-        | CentralError::Query { .. } => Failure::Runtime(e.text(lang)),
-        other => {
-            let _ = writeln!(std::io::stderr(), "loaxa: {}", other.text(lang));
-            Failure::Invalid
-        }
-    };
+    let fail = |e: CentralError| failure(&e, lang);
     let tz = chrono_tz::Asia::Ho_Chi_Minh;
     let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     match action {
@@ -348,6 +329,7 @@ async fn bulletin(
                 until,
                 at,
                 repeat,
+                lang,
             };
             let p = b::publish(target, client, &draft, ctx.now)
                 .await
@@ -544,6 +526,17 @@ async fn bulletin(
             )
             .map_err(io)
         }
+    }
+}
+
+/// How a `central` command fails: a mistake in what was asked is said and exits 2; the
+/// database or the link failing exits 1.
+fn failure(e: &CentralError, lang: Lang) -> Failure {
+    if e.is_input() {
+        let _ = writeln!(std::io::stderr(), "loaxa: {}", e.text(lang));
+        Failure::Invalid
+    } else {
+        Failure::Runtime(e.text(lang))
     }
 }
 
