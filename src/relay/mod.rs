@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod decode;
 pub mod loudness;
+pub mod mpeg;
 pub mod playlist;
 pub mod source;
 
@@ -578,6 +579,11 @@ fn decode_stream(
         body = joined;
     }
     let probe = if pipeline.probe_any { None } else { kind };
+    if probe == Some("mp3") {
+        let decoder = mpeg::MpegStream::open(body).map_err(end)?;
+        let codec = decoder.codec.clone();
+        return pump(decoder, &codec, pipeline, until).map_err(end);
+    }
     let decoder = decode::StreamDecoder::open(body, probe).map_err(end)?;
     let codec = decoder.codec.clone();
     pump(decoder, &codec, pipeline, until).map_err(end)
