@@ -95,6 +95,15 @@ pub struct Assembly<'a> {
 
 impl Assembly<'_> {
     fn entry(&self, rel: &str, role: Role, topic: Option<String>, volume: f32) -> Entry {
+        let path = library::resolve(self.audio_dir, rel).filter(|p| p.is_file());
+        // A province's bulletin says so in its sidecar (written by `loaxa sync`).
+        let bulletin = path.as_ref().and_then(|p| {
+            let sidecar = crate::sidecar::sidecar_path(p);
+            let text = std::fs::read_to_string(&sidecar).ok()?;
+            crate::sidecar::parse_clip(&sidecar, &text, self.lang)
+                .ok()?
+                .bulletin
+        });
         let plan = |sha256: String, duration_ms, gain_db| ClipPlan {
             rel: rel.to_string(),
             sha256,
@@ -102,8 +111,9 @@ impl Assembly<'_> {
             role,
             topic: topic.clone(),
             gain_db,
+            bulletin,
         };
-        let Some(path) = library::resolve(self.audio_dir, rel).filter(|p| p.is_file()) else {
+        let Some(path) = path else {
             return Entry {
                 plan: plan(String::new(), 0, None),
                 playable: None,
@@ -192,6 +202,7 @@ impl Assembly<'_> {
                 role: Role::Relay,
                 topic: slot.topic.clone(),
                 gain_db: None,
+                bulletin: None,
             },
             playable: Some(PlannedItem {
                 rel: shown.clone(),
@@ -424,6 +435,7 @@ pub fn verdict(
             played_ms,
             outcome,
             reason,
+            bulletin: e.plan.bulletin,
         });
     }
 
@@ -591,6 +603,7 @@ mod tests {
                         role: Role::Clip,
                         topic: None,
                         gain_db: None,
+                        bulletin: None,
                     },
                     playable: ms.map(|ms| PlannedItem {
                         rel: rel.clone(),

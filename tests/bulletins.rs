@@ -656,3 +656,73 @@ fn a_bulletin_survives_a_cut_link_a_restarted_server_and_a_killed_sync_and_arriv
     assert_eq!(received.len(), 2, "{received:?}");
     assert_eq!(received[0], Some(1));
 }
+
+/// Regression: an airing was matched to bulletins by its clip's SHA-256 alone, so a clip sent
+/// in two bulletins (a notice sent again with a new window) counted as aired for both though
+/// the station aired one. The journal now says which bulletin a clip is (its sidecar), and
+/// the centre counts the airing for that one; an airing that does not say (a station older
+/// than this) still matches by the clip.
+#[test]
+fn an_airing_counts_for_the_bulletin_that_aired_not_another_that_shares_its_clip() {
+    use loaxa::journal::{Event, Journal, Outcome};
+    use sha2::Digest as _;
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let (new, old) = (TempStation::new("", ""), TempStation::new("", ""));
+    for (st, id) in [(&new, "xa-moi"), (&old, "xa-cu")] {
+        drop(Journal::open(&st.journal()).unwrap());
+        enrol(&pg, st, id);
+    }
+    let clip = new.tone("nguon/hop.wav", 1.0);
+    let sha = loaxa::hex::hex(&sha2::Sha256::digest(std::fs::read(&clip).unwrap()));
+    for title in ["Họp dân", "Họp dân (nhắc lại)"] {
+        let (code, _, err) = publish(
+            &pg,
+            &clip,
+            &["--title", title, "--level", "thuong", "--to", "all"],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let aired = |st: &TempStation, bulletin: Option<i64>| {
+        let at = chrono::Utc::now();
+        let mut j = Journal::open(&st.journal()).unwrap();
+        j.append(
+            &Event::ClipAired {
+                occurrence: "kh/s@1".into(),
+                scheduled_at: at,
+                index: 0,
+                rel: "tinh/tinh-2-hop.wav".into(),
+                sha256: sha.clone(),
+                topic: None,
+                duration_ms: 1000,
+                played_ms: 1000,
+                outcome: Outcome::Completed,
+                reason: None,
+                levels: None,
+                bulletin,
+            },
+            at,
+        )
+        .unwrap();
+    };
+    aired(&new, Some(2));
+    aired(&old, None);
+    for st in [&new, &old] {
+        assert_eq!(sync_once(st).0, 0);
+    }
+    assert_eq!(
+        states(&pg, 1),
+        [
+            ("xa-cu".into(), "aired".into()),
+            ("xa-moi".into(), "silent".into())
+        ]
+    );
+    assert_eq!(
+        states(&pg, 2),
+        [
+            ("xa-cu".into(), "aired".into()),
+            ("xa-moi".into(), "aired".into())
+        ]
+    );
+}

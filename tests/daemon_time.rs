@@ -499,6 +499,7 @@ fn a_broadcast_cut_by_a_crash_is_marked_interrupted_at_the_next_start() {
                     role: loaxa::journal::Role::Clip,
                     topic: None,
                     gain_db: None,
+                    bulletin: None,
                 }],
             },
             at,
@@ -1503,4 +1504,94 @@ fn a_bulletin_never_airs_past_its_end_not_even_the_rest_of_one_already_on_air() 
         matches!(&missed.reason, Some(Reason::PastEnd { file, .. }) if file == "khan-cap/tinh-8-cu.wav"),
         "{missed:#?}"
     );
+}
+
+/// A province's ưu tiên bulletin handed in by `loaxa sync` for `times` (local), ending at
+/// `until` (local), its clip measured already as the sync's check leaves it.
+fn priority_bulletin(st: &TempStation, id: i64, times: &[&str], until: &str) {
+    let name = format!("phat-ngay/tinh-{id}.wav");
+    let file = st.tone(&name, 0.3);
+    let times: Vec<String> = times.iter().map(|t| format!("\"{t}\"")).collect();
+    st.write(
+        &format!("audio/phat-ngay/tinh-{id}.toml"),
+        &format!(
+            "title = \"Họp dân\"\nbulletin = {id}\nuntil = {}\ntimes = 1\npriority = \"priority\"\nat = [{}]\n",
+            local(until).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            times.join(", ")
+        ),
+    );
+    drop(Journal::open(&st.journal()).unwrap());
+    let probes = loaxa::library::ProbeCache::default();
+    probes.attach(&st.journal());
+    probes.probe(&file).unwrap();
+}
+
+/// Regression: a province's ưu tiên bulletin sent with several times (`--at 06:00 --at
+/// 06:05`) aired at the first only: its file was retired after one airing. It airs at each
+/// time before its end, each an occurrence of its own bulletin, and retires after the last.
+#[test]
+fn a_priority_bulletin_airs_at_each_of_its_times_before_its_end_then_retires() {
+    crate::support::shared();
+    let st = TempStation::new("", PLAN);
+    priority_bulletin(&st, 7, &["06:00", "06:05", "07:00"], "2025-09-01 06:30:00");
+    let (tape, _) = run_between(&st, "2025-09-01 05:59:00", "2025-09-01 06:10:00");
+    let rs = records(&st);
+    assert_eq!(
+        summary(&rs),
+        [
+            "09-01 06:00:00 ban-tin-7 Completed",
+            "09-01 06:05:00 ban-tin-7 Completed"
+        ]
+    );
+    assert_eq!(tape.count(), 2);
+    // 07:00 is past its end: nothing is left for it, so it retired after 06:05.
+    assert!(st
+        .path()
+        .join("audio/phat-ngay/da-phat/tinh-7.wav")
+        .is_file());
+}
+
+/// A province's ưu tiên bulletin and a commune priority item due at the same second: the
+/// province's airs first until the operator chooses otherwise in the console (a journaled
+/// action); then the commune's does.
+#[test]
+fn a_priority_bulletin_clashing_with_a_commune_priority_item_airs_in_the_operator_s_order() {
+    crate::support::shared();
+    let order_of = |choice: Option<&str>| {
+        let st = TempStation::new(
+            "",
+            &format!(
+                "{PLAN}[[slot]]\nid = \"xa\"\nat = [\"06:00\"]\npriority = \"priority\"\nplay = [\"a.wav\"]\n"
+            ),
+        );
+        st.tone("a.wav", 0.2);
+        priority_bulletin(&st, 9, &["06:00"], "2025-09-01 07:00:00");
+        if let Some(code) = choice {
+            loaxa::mailbox::hand(
+                &st.path().join("audio"),
+                &loaxa::journal::Action {
+                    at: local("2025-09-01 05:00:00"),
+                    user: "van-hanh".into(),
+                    from: "127.0.0.1".into(),
+                    what: loaxa::journal::What::BulletinOrder,
+                    file: None,
+                    sha256: None,
+                    detail: Some(code.into()),
+                    bulletin: None,
+                },
+            )
+            .unwrap();
+        }
+        run_between(&st, "2025-09-01 05:59:00", "2025-09-01 06:10:00");
+        let mut rs = records(&st);
+        assert!(
+            rs.iter().all(|r| r.outcome == Some(Outcome::Completed)),
+            "{rs:#?}"
+        );
+        rs.sort_by_key(|r| r.started_at);
+        rs.iter().map(|r| r.info.slot.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(order_of(None), ["ban-tin-9", "xa"]);
+    assert_eq!(order_of(Some("commune_first")), ["xa", "ban-tin-9"]);
+    assert_eq!(order_of(Some("province_first")), ["ban-tin-9", "xa"]);
 }

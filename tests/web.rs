@@ -589,6 +589,45 @@ fn every_choice_a_form_offers_is_one_its_parser_takes_and_is_said_in_vietnamese(
     assert_eq!(options(&log, "plan")[1].0, "kh");
     assert_eq!(options(&log, "slot")[1].0, "s");
     assert_eq!(options(&log, "topic")[1].0, "a");
+
+    // The order for a province's ưu tiên bulletin that clashes with a commune priority
+    // item: the province's first until the operator chooses; each choice is handed to the
+    // daemon as an action to journal, and the page shows the last one.
+    let orders = |page: &str| -> Vec<(String, bool)> {
+        page.split("name=\"order\" value=\"")
+            .skip(1)
+            .map(|o| {
+                let (value, rest) = o.split_once('"').unwrap();
+                let checked = rest.split('>').next().unwrap().contains("checked");
+                (value.to_string(), checked)
+            })
+            .collect()
+    };
+    let library = op.get("/library").body;
+    assert!(library.contains("phát bản tin của tỉnh trước"), "{library}");
+    assert_eq!(
+        orders(&library),
+        [
+            ("province_first".into(), true),
+            ("commune_first".into(), false)
+        ]
+    );
+    for (value, _) in orders(&library).into_iter().rev() {
+        let r = op.post_form_csrf("/library/bulletin-order", &[("order", &value)]);
+        assert_eq!(r.status, 303, "{value}: {}", r.body);
+        let shown = orders(&op.get("/library").body);
+        assert!(shown.contains(&(value.clone(), true)), "{value}: {shown:?}");
+    }
+    let handed: Vec<String> = loaxa::mailbox::pending(&st.path().join("audio"))
+        .into_iter()
+        .filter_map(|(_, a)| a.ok())
+        .filter(|a| a.what == loaxa::journal::What::BulletinOrder)
+        .map(|a| format!("{} {}", a.user, a.detail.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        handed,
+        ["van-hanh commune_first", "van-hanh province_first"]
+    );
 }
 
 #[test]
@@ -1326,6 +1365,10 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
         ),
         form("/library/retire", vec![("rel", "q/a.wav".into())]),
         form("/library/delete", vec![("rel", "q/a.wav".into())]),
+        form(
+            "/library/bulletin-order",
+            vec![("order", "commune_first".into())],
+        ),
     ];
     let multiparts = ["/library/upload", "/emergency"];
     let unchanged = |when: &str| {
@@ -1419,6 +1462,12 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
         ),
         ("/library/delete", vec![("rel", "/etc/passwd")], 404),
         ("/library/delete", vec![("rel", long.as_str())], 404),
+        ("/library/bulletin-order", vec![("order", "tinh")], 422),
+        (
+            "/library/bulletin-order",
+            vec![("order", long.as_str())],
+            422,
+        ),
     ] {
         let r = op.post_form_csrf(path, &fields);
         assert_eq!(

@@ -35,6 +35,7 @@ pub fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
             role: loaxa::journal::Role::Queue,
             topic: Some(topic.clone()),
             gain_db: Some(-2.5),
+            bulletin: None,
         })
         .collect();
     let outcome = match roll {
@@ -68,6 +69,7 @@ pub fn occurrence(i: u64, start: DateTime<Utc>, spacing_ms: i64) -> Vec<Event> {
                 Outcome::Partial
             },
             reason: None,
+            bulletin: None,
             levels: Some(Levels {
                 peak_dbfs: -1.5,
                 rms_dbfs: -18.2,

@@ -959,4 +959,37 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA loaxa FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION loaxa.bulletins_for(text), loaxa.bulletin_clip(text, bigint),
     loaxa.heartbeat(text, boolean, text, boolean, bigint) TO loaxa_station;
 "#,
+    // 4: an airing counts for the bulletin its clip says it is (the journal notes it from
+    // the clip's sidecar); only an older station's airing, which does not say, is matched
+    // by the clip's SHA-256 (and then counts for every bulletin that shares the audio).
+    r#"
+CREATE OR REPLACE FUNCTION loaxa.note_deliveries(p_station text, p_from bigint) RETURNS void
+LANGUAGE sql SET search_path = loaxa, pg_temp
+AS $fn$
+    INSERT INTO loaxa.deliveries (station, seq, bulletin, what, recorded_at, body)
+        SELECT p_station, e.seq, (e.body::jsonb ->> 'bulletin')::bigint,
+               e.body::jsonb ->> 'what', e.recorded_at, e.body::jsonb
+        FROM loaxa.events e
+        WHERE e.station = p_station AND e.seq >= p_from AND e.kind = 'console_action'
+          AND e.body::jsonb ->> 'bulletin' IS NOT NULL
+          AND EXISTS (SELECT 1 FROM loaxa.bulletin_targets t WHERE t.station = p_station
+                      AND t.bulletin = (e.body::jsonb ->> 'bulletin')::bigint)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO loaxa.deliveries (station, seq, bulletin, what, recorded_at, body)
+        SELECT p_station, e.seq, t.bulletin, 'aired', e.recorded_at, e.body::jsonb
+        FROM loaxa.events e
+        JOIN loaxa.bulletin_targets t ON t.station = p_station
+             AND t.bulletin = (e.body::jsonb ->> 'bulletin')::bigint
+        WHERE e.station = p_station AND e.seq >= p_from AND e.kind = 'clip_aired'
+          AND e.body::jsonb ? 'bulletin'
+        UNION ALL
+        SELECT p_station, e.seq, t.bulletin, 'aired', e.recorded_at, e.body::jsonb
+        FROM loaxa.events e
+        JOIN loaxa.bulletins b ON b.clip = e.body::jsonb ->> 'sha256'
+        JOIN loaxa.bulletin_targets t ON t.bulletin = b.id AND t.station = p_station
+        WHERE e.station = p_station AND e.seq >= p_from AND e.kind = 'clip_aired'
+          AND NOT e.body::jsonb ? 'bulletin'
+    ON CONFLICT DO NOTHING;
+$fn$;
+"#,
 ];

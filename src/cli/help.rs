@@ -14,10 +14,22 @@ mod tests {
     use crate::lang::Lang;
     use clap::CommandFactory;
 
+    /// The help language is one global: the tests that set it take turns.
+    /// Regression: run in parallel, one test's `Vi` landed between the other's `En` and its
+    /// building the English command, and every help text looked untranslated.
+    static HELP_LANGUAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn turn() -> std::sync::MutexGuard<'static, ()> {
+        HELP_LANGUAGE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Every command and every argument an operator can type has its help in both languages,
     /// written side by side in `args.rs`.
     #[test]
     fn every_command_and_argument_has_vietnamese_and_english_help() {
+        let _turn = turn();
         fn walk(en: &clap::Command, vi: &clap::Command, path: &str, missing: &mut Vec<String>) {
             let about = |c: &clap::Command| c.get_about().map(ToString::to_string);
             match (about(en), about(vi)) {
@@ -60,6 +72,7 @@ mod tests {
     #[test]
     fn usage_errors_are_said_in_vietnamese() {
         use clap::Parser as _;
+        let _turn = turn();
         set_help_language(Lang::Vi);
         let said = |args: &[&str]| {
             let e = Cli::try_parse_from(std::iter::once("loaxa").chain(args.iter().copied()))

@@ -53,9 +53,47 @@ impl Daemon<'_> {
                     topic: None,
                 };
                 let slot = if emergency {
-                    if self.expired(&rel, &path, &name, meta.as_ref()) {
-                        continue;
+                    self.emergency_slot(&name, clip, repeat)
+                } else {
+                    // A province's ưu tiên bulletin says its priority in its sidecar: it
+                    // airs before what waits at a lower one. Its own slot id keeps each of
+                    // its times its own occurrence.
+                    let id = meta
+                        .as_ref()
+                        .and_then(|m| m.bulletin)
+                        .map_or_else(|| MANUAL_SLOT.to_string(), bulletin_slot);
+                    Slot::ad_hoc(
+                        MANUAL_PLAN,
+                        &id,
+                        tr!(lang, "phát thủ công: {name}", "manual play: {name}"),
+                        meta.as_ref().and_then(|m| m.priority).unwrap_or_default(),
+                        vec![clip],
+                    )
+                };
+                if self.expired(&rel, &path, emergency, meta.as_ref(), &slot) {
+                    continue;
+                }
+                // A hand-over with times of day (a province's ưu tiên bulletin) waits for the
+                // next of them not yet aired; any other airs now.
+                let now = self.clock.now();
+                let times = meta
+                    .as_ref()
+                    .filter(|_| !emergency)
+                    .map(|m| (&m.at, m.ends));
+                let at = match times {
+                    Some((times, ends)) if !times.is_empty() => {
+                        match self.next_time_of_day(&slot, times, ends, now) {
+                            Some(at) => at,
+                            None => {
+                                // Every time it has before its end has aired.
+                                self.retire_handed(&rel);
+                                continue;
+                            }
+                        }
                     }
+                    _ => now,
+                };
+                if emergency {
                     tracing::warn!(
                         "{}",
                         tr!(
@@ -65,7 +103,6 @@ impl Daemon<'_> {
                             name
                         )
                     );
-                    self.emergency_slot(&name, clip, repeat)
                 } else {
                     tracing::info!(
                         "{}",
@@ -76,24 +113,7 @@ impl Daemon<'_> {
                             name
                         )
                     );
-                    // A province's ưu tiên bulletin says its priority in its sidecar: it
-                    // airs before what waits at a lower one.
-                    Slot::ad_hoc(
-                        MANUAL_PLAN,
-                        MANUAL_SLOT,
-                        tr!(lang, "phát thủ công: {name}", "manual play: {name}"),
-                        meta.as_ref().and_then(|m| m.priority).unwrap_or_default(),
-                        vec![clip],
-                    )
-                };
-                // A hand-over with times of day (a province's ưu tiên bulletin) waits for the
-                // next of them; any other airs now.
-                let now = self.clock.now();
-                let at = meta
-                    .as_ref()
-                    .filter(|_| !emergency)
-                    .and_then(|m| self.next_time_of_day(&m.at, now))
-                    .unwrap_or(now);
+                }
                 out.push(Pending {
                     slot,
                     at,
@@ -105,25 +125,38 @@ impl Daemon<'_> {
         out
     }
 
-    /// The next instant, from `now` less the grace, at one of these times of day in the
-    /// station's zone.
+    /// The next instant, from `now` less the grace and before `ends`, at one of these times
+    /// of day in the station's zone, that `slot` has not aired at (its journal says).
     fn next_time_of_day(
         &self,
+        slot: &Slot,
         times: &[chrono::NaiveTime],
+        ends: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         let tz = self.config.timezone;
         let grace = chrono::Duration::from_std(self.config.grace).unwrap_or_default();
         let today = now.with_timezone(&tz).date_naive();
-        times
+        let mut candidates: Vec<DateTime<Utc>> = times
             .iter()
             .flat_map(|t| {
                 [today, today + chrono::Duration::days(1)]
                     .into_iter()
                     .filter_map(move |d| crate::recurrence::local_to_utc(tz, d.and_time(*t)))
             })
-            .filter(|at| *at >= now - grace)
-            .min()
+            .filter(|at| *at >= now - grace && ends.is_none_or(|e| *at < e))
+            .collect();
+        candidates.sort();
+        candidates.into_iter().find(|at| {
+            let key = broadcast::occurrence_info(slot, *at, true, None).key;
+            match self.knows(&key) {
+                Ok(known) => !known,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    false
+                }
+            }
+        })
     }
 
     /// The broadcast an emergency file makes: its intro, then the file as many times as
@@ -145,16 +178,17 @@ impl Daemon<'_> {
         slot
     }
 
-    /// Whether an emergency file was handed over longer ago than the station allows, or its
-    /// sidecar's end (a bulletin's) has come. If so, it never airs: it is journaled as missed
-    /// (expired, with its age or end), moved to its folder's `het-han/` and shown in the
-    /// status. Anything time-critical has an end.
+    /// Whether an emergency file was handed over longer ago than the station allows, or a
+    /// hand-over's sidecar end (a bulletin's) has come. If so, it never airs: it is journaled
+    /// as missed (expired, with its age or end), moved to its folder's `het-han/` and shown
+    /// in the status. Anything time-critical has an end.
     fn expired(
         &mut self,
         rel: &str,
         path: &std::path::Path,
-        name: &str,
+        emergency: bool,
         sidecar: Option<&crate::sidecar::ClipMeta>,
+        slot: &Slot,
     ) -> bool {
         let Ok(meta) = std::fs::metadata(path) else {
             return false;
@@ -165,15 +199,11 @@ impl Daemon<'_> {
         let max = chrono::Duration::from_std(self.config.emergency_max_age)
             .unwrap_or(chrono::Duration::MAX);
         let ends = sidecar.and_then(|m| m.ends).filter(|e| now >= *e);
-        if age <= max && ends.is_none() {
+        if (age <= max || !emergency) && ends.is_none() {
             return false;
         }
-        let clip = crate::schedule::ClipRef {
-            rel: rel.to_string(),
-            topic: None,
-        };
         let p = Pending {
-            slot: self.emergency_slot(name, clip, None),
+            slot: slot.clone(),
             at: handed_at,
             manual: true,
             schedule_sha256: None,
@@ -246,8 +276,36 @@ impl Daemon<'_> {
             return;
         }
         self.clips.emergency_failed.remove(&rel);
-        if let Err(e) = self.clips.catalog.retire(&rel) {
+        // A bulletin with times of day stays for the next of them before its end.
+        let meta = self
+            .clips
+            .catalog
+            .get(&rel)
+            .and_then(|c| c.meta.clone().ok());
+        if let Some(m) = meta.filter(|m| !m.at.is_empty() && p.slot.plan == MANUAL_PLAN) {
+            let later = p.at + chrono::Duration::seconds(1);
+            if self
+                .next_time_of_day(&p.slot, &m.at, m.ends, later.max(self.clock.now()))
+                .is_some()
+            {
+                return;
+            }
+        }
+        self.retire_handed(&rel);
+    }
+
+    /// A handed-over file done with: to its folder's aired folder, so it never airs again.
+    fn retire_handed(&mut self, rel: &str) {
+        if let Err(e) = self.clips.catalog.retire(rel) {
             tracing::error!("{rel} → {}/: {e}", crate::catalog::RETIRED_DIR);
         }
     }
 }
+
+/// The slot id a province's bulletin airs under: its own, so each of its times is an
+/// occurrence of its own in the journal (and the centre can tell which bulletin aired).
+pub(super) fn bulletin_slot(bulletin: i64) -> String {
+    format!("{BULLETIN_SLOT}{bulletin}")
+}
+
+pub(super) const BULLETIN_SLOT: &str = "ban-tin-";

@@ -146,6 +146,15 @@ impl Daemon<'_> {
                             },
                         ));
                     }
+                    if action.what == crate::mailbox::What::BulletinOrder {
+                        if let Some(order) = action
+                            .detail
+                            .as_deref()
+                            .and_then(crate::journal::ClashOrder::from_code)
+                        {
+                            self.clips.clash_order = order;
+                        }
+                    }
                     self.record(&[Event::ConsoleAction(action)], at);
                     if let Err(e) = std::fs::remove_file(&path) {
                         tracing::error!("{}: {e}", path.display());

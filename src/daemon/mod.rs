@@ -196,6 +196,9 @@ struct Clips {
     /// Bulletins the province withdrew (their clip's SHA-256 and why), as `loaxa sync`
     /// handed them over: a broadcast airing one is cut at the next look.
     withdrawn: Vec<(String, Reason)>,
+    /// The operator's order for a province's ưu tiên bulletin that falls due with a
+    /// commune priority item (the last choice journaled).
+    clash_order: crate::journal::ClashOrder,
 }
 
 /// What the daemon publishes about itself.
@@ -363,6 +366,10 @@ impl<'a> Daemon<'a> {
     ) -> Daemon<'a> {
         let now = clock.now();
         let mono = clock.monotonic();
+        let clash_order = journal.clash_order().unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            crate::journal::ClashOrder::default()
+        });
         Daemon {
             station,
             journal,
@@ -412,6 +419,7 @@ impl<'a> Daemon<'a> {
                 topic_warned: Default::default(),
                 emergency_failed: HashMap::new(),
                 withdrawn: Vec::new(),
+                clash_order,
             },
             publishing: Publishing {
                 publishes: watch,
@@ -552,6 +560,42 @@ impl<'a> Daemon<'a> {
 
     /// Due occurrences in `[cursor, until]` that are neither journaled nor queued. The
     /// cursor's own instant is included: slots that clash at one instant air one by one.
+    /// The commune's own priority item that falls due with `p`, a province's ưu tiên
+    /// bulletin, when the operator chose that the commune's airs first on such a clash.
+    fn commune_first(
+        &self,
+        p: &Pending,
+        now: DateTime<Utc>,
+        lead: chrono::Duration,
+    ) -> Result<Option<Pending>, DaemonError> {
+        use crate::schedule::Priority;
+        let bulletin = p.manual
+            && p.slot.plan == MANUAL_PLAN
+            && p.slot.id.starts_with(handover::BULLETIN_SLOT)
+            && p.slot.priority == Priority::Priority;
+        if !bulletin || self.clips.clash_order != crate::journal::ClashOrder::CommuneFirst {
+            return Ok(None);
+        }
+        let horizon = p.at.max(now) + lead;
+        let first = self
+            .due(horizon)?
+            .into_iter()
+            .find(|c| c.slot.priority >= Priority::Priority);
+        if let Some(c) = &first {
+            tracing::info!(
+                "{}",
+                tr!(
+                    self.lang(),
+                    "{} trùng giờ với {}: phát mục của xã trước, như người vận hành đã chọn",
+                    "{} clashes with {}: the commune's item airs first, as the operator chose",
+                    p.slot.title,
+                    c.slot.title
+                )
+            );
+        }
+        Ok(first)
+    }
+
     fn due(&self, until: DateTime<Utc>) -> Result<Vec<Pending>, DaemonError> {
         let mut out = Vec::new();
         let from = self.timeline.cursor - chrono::Duration::milliseconds(1);
@@ -596,7 +640,11 @@ impl<'a> Daemon<'a> {
                 .iter()
                 .position(|p| p.at - now <= lead_for(&p.slot));
             if let Some(i) = ready {
-                let next = self.timeline.queue.remove(i);
+                let mut next = self.timeline.queue.remove(i);
+                if let Some(first) = self.commune_first(&next, now, lead)? {
+                    self.timeline.queue.push(next);
+                    next = first;
+                }
                 let handed = self.handed_file(&next).is_some().then(|| next.clone());
                 let outcome = self.air(next, shutdown).await?;
                 if let Some(p) = handed {

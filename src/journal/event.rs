@@ -364,6 +364,10 @@ pub struct ClipPlan {
     /// Gain applied to bring it to the station's loudness target, dB.
     #[serde(default)]
     pub gain_db: Option<f64>,
+    /// The province's bulletin the clip is (its sidecar says), so the centre counts an
+    /// airing for that bulletin and no other that shares its audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulletin: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -410,6 +414,9 @@ pub enum Event {
         reason: Option<Reason>,
         /// What was measured of the samples handed to the output.
         levels: Option<Levels>,
+        /// The province's bulletin the clip is, if it is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bulletin: Option<i64>,
     },
     BroadcastEnded {
         /// The occurrence again, whole: the end event alone says what ended and how, so

@@ -112,6 +112,46 @@ pub enum What {
     BulletinExpired,
     /// A bulletin the province withdrew: removed if not yet aired, cut if on air.
     BulletinWithdrawn,
+    /// The operator's order for a province's ưu tiên bulletin that falls due with a commune
+    /// priority item (`detail`: a [`ClashOrder`] code).
+    BulletinOrder,
+}
+
+/// Which airs first when a province's ưu tiên bulletin and a commune's own priority item
+/// fall due together: the operator's choice (the rule leaves it to the commune), the
+/// province's first until the operator says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClashOrder {
+    #[default]
+    ProvinceFirst,
+    CommuneFirst,
+}
+
+impl ClashOrder {
+    pub const ALL: [ClashOrder; 2] = [ClashOrder::ProvinceFirst, ClashOrder::CommuneFirst];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ClashOrder::ProvinceFirst => "province_first",
+            ClashOrder::CommuneFirst => "commune_first",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ClashOrder> {
+        Self::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            ClashOrder::ProvinceFirst => lang.pick(
+                "phát bản tin của tỉnh trước",
+                "the province's bulletin first",
+            ),
+            ClashOrder::CommuneFirst => {
+                lang.pick("phát mục của xã trước", "the commune's own item first")
+            }
+        }
+    }
 }
 
 impl What {
@@ -138,6 +178,10 @@ impl What {
             What::BulletinWithdrawn => {
                 lang.pick("tỉnh thu hồi bản tin", "province bulletin withdrawn")
             }
+            What::BulletinOrder => lang.pick(
+                "thứ tự khi bản tin ưu tiên của tỉnh trùng giờ",
+                "order when a province priority bulletin clashes",
+            ),
         }
     }
 }

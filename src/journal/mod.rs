@@ -22,7 +22,7 @@ mod schema;
 
 pub use chain::*;
 pub use event::*;
-pub use facts::{Action, Priority, StreamFacts, What};
+pub use facts::{Action, ClashOrder, Priority, StreamFacts, What};
 pub use record::*;
 use schema::*;
 
@@ -455,6 +455,7 @@ mod tests {
                     role: Role::Clip,
                     topic: None,
                     gain_db: None,
+                    bulletin: None,
                 }],
             },
             t,
@@ -474,6 +475,7 @@ mod tests {
                 played_ms: 1000,
                 outcome: Outcome::Completed,
                 reason: None,
+                bulletin: None,
             },
             t,
         )

@@ -84,6 +84,28 @@ impl Journal {
         )
     }
 
+    /// The operator's last choice of order for a province's ưu tiên bulletin that clashes
+    /// with a commune priority item (the default if never chosen).
+    pub fn clash_order(&self) -> Result<crate::journal::ClashOrder, JournalError> {
+        let code: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json_extract(body, '$.detail') FROM events
+                 WHERE kind = 'console_action'
+                   AND json_extract(body, '$.what') = 'bulletin_order'
+                 ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())?
+            .flatten();
+        Ok(code
+            .as_deref()
+            .and_then(crate::journal::ClashOrder::from_code)
+            .unwrap_or_default())
+    }
+
     /// When the version in force of schedule `file` was loaded (its last
     /// `schedule_loaded` event).
     pub fn schedule_loaded_at(&self, file: &str) -> Result<Option<DateTime<Utc>>, JournalError> {

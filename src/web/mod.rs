@@ -447,6 +447,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/library/clip", get(pages::clip).post(upload::save_sidecar))
         .route("/library/retire", post(upload::retire))
         .route("/library/delete", post(upload::delete))
+        .route("/library/bulletin-order", post(upload::clash_order))
         .route(
             "/library/upload",
             post(upload::upload).layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),

@@ -375,6 +375,40 @@ pub(super) async fn retire(
     finish(done)
 }
 
+#[derive(Deserialize)]
+pub(super) struct OrderForm {
+    order: String,
+}
+
+/// The operator's order for a province's ưu tiên bulletin that falls due with a commune
+/// priority item: handed to the daemon as a journaled action, which it follows from then on.
+pub(super) async fn clash_order(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<OrderForm>,
+) -> Response {
+    let done = blocking(&app, move |a| -> Result<String, Refusal> {
+        let lang = v.lang;
+        let order = crate::journal::ClashOrder::from_code(&f.order).ok_or_else(|| {
+            Refusal::Invalid(
+                lang.pick("thứ tự không hợp lệ", "not an order loaxa knows")
+                    .into(),
+            )
+        })?;
+        let mut action = v.action(What::BulletinOrder);
+        action.detail = Some(order.code().to_string());
+        a.record(action)?;
+        Ok(tr!(
+            lang,
+            "đã lưu: khi bản tin ưu tiên của tỉnh trùng giờ với mục ưu tiên của xã, {}",
+            "saved: when a province priority bulletin clashes with a commune priority item, {}",
+            order.label(lang)
+        ))
+    })
+    .await;
+    finish(done)
+}
+
 /// Deletes a clip that never aired (an upload by mistake). One that aired is evidence: it can
 /// only be retired.
 pub(super) async fn delete(

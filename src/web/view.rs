@@ -163,6 +163,15 @@ impl Choice {
             .collect()
     }
 
+    /// The orders the operator may choose for a province's ưu tiên bulletin that clashes
+    /// with a commune priority item.
+    pub(crate) fn clash_orders(lang: Lang) -> Vec<Choice> {
+        crate::journal::ClashOrder::ALL
+            .iter()
+            .map(|o| Choice::new(o.code(), o.label(lang)))
+            .collect()
+    }
+
     /// The outcomes the log filters by.
     pub(crate) fn outcomes(lang: Lang) -> Vec<Choice> {
         crate::history::Filter::OUTCOMES

@@ -37,6 +37,10 @@ struct LibraryPage {
     c: Chrome,
     folders: Vec<FolderView>,
     queues: Vec<String>,
+    /// The operator's order for a province's ưu tiên bulletin clashing with a commune
+    /// priority item (its code), and the choices.
+    clash_order: String,
+    clash_orders: Vec<crate::web::view::Choice>,
     /// What the change just made did (retired, deleted, saved).
     done: Option<String>,
 }
@@ -97,17 +101,34 @@ pub(in crate::web) async fn library(
 ) -> Response {
     let lang = v.lang;
     let shown = crate::web::blocking(&app, move |a| {
+        // The last choice: one the daemon has yet to journal, else the journal's.
+        let handed = crate::mailbox::pending(&a.config.audio_dir)
+            .into_iter()
+            .rev()
+            .filter_map(|(_, action)| action.ok())
+            .filter(|action| action.what == crate::journal::What::BulletinOrder)
+            .find_map(|action| crate::journal::ClashOrder::from_code(&action.detail?));
+        let order = match (handed, a.journal()?) {
+            (Some(order), _) => order,
+            (None, Some(j)) => j
+                .clash_order()
+                .map_err(|e| Refusal::Failed(e.to_string()))?,
+            (None, None) => crate::journal::ClashOrder::default(),
+        };
         Ok((
             folder_views(library_of(a)?, lang),
             crate::web::upload_folders(a)?,
+            order,
         ))
     })
     .await;
     match shown {
-        Ok((folders, queues)) => crate::web::flash_shown(render(&LibraryPage {
+        Ok((folders, queues, order)) => crate::web::flash_shown(render(&LibraryPage {
             c: Chrome::new(&app, &v, "library"),
             folders,
             queues,
+            clash_order: order.code().to_string(),
+            clash_orders: crate::web::view::Choice::clash_orders(lang),
             done: crate::web::flash(&headers),
         })),
         Err(r) => r.into_response(),
