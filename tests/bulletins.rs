@@ -664,9 +664,9 @@ fn a_bulletin_survives_a_cut_link_a_restarted_server_and_a_killed_sync_and_arriv
 /// than this) still matches by the clip.
 #[test]
 fn an_airing_counts_for_the_bulletin_that_aired_not_another_that_shares_its_clip() {
+    crate::support::shared();
     use loaxa::journal::{Event, Journal, Outcome};
     use sha2::Digest as _;
-    crate::support::shared();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     let (new, old) = (TempStation::new("", ""), TempStation::new("", ""));

@@ -118,10 +118,50 @@ static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 enum Turn {
     Alone {
         _guard: std::sync::RwLockWriteGuard<'static, ()>,
+        _timed: Timed,
     },
     Shared {
         _guard: std::sync::RwLockReadGuard<'static, ()>,
+        _timed: Timed,
     },
+}
+
+/// How long a test held its turn, appended to the file `LOAXA_TEST_TIMES` names (if set)
+/// when the turn ends: where the suite's time goes, for whoever makes it faster.
+struct Timed {
+    alone: bool,
+    since: std::time::Instant,
+}
+
+impl Timed {
+    fn start(alone: bool) -> Timed {
+        Timed {
+            alone,
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        let Some(path) = std::env::var_os("LOAXA_TEST_TIMES") else {
+            return;
+        };
+        let line = format!(
+            "{:.1}\t{}\t{}\n",
+            self.since.elapsed().as_secs_f64(),
+            if self.alone { "alone" } else { "shared" },
+            std::thread::current().name().unwrap_or("?")
+        );
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
 }
 
 thread_local! {
@@ -136,7 +176,10 @@ pub fn alone() {
             let guard = MACHINE
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *t = Some(Turn::Alone { _guard: guard });
+            *t = Some(Turn::Alone {
+                _guard: guard,
+                _timed: Timed::start(true),
+            });
         }
     });
 }
@@ -150,7 +193,10 @@ pub fn shared() {
         let guard = MACHINE
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *t = Some(Turn::Shared { _guard: guard });
+        *t = Some(Turn::Shared {
+            _guard: guard,
+            _timed: Timed::start(false),
+        });
     });
 }
 
