@@ -10,7 +10,7 @@ use crate::support::{TempStation, PLAN};
 
 #[test]
 fn validate_reports_every_problem_with_its_location_and_exits_2() {
-    crate::support::alone();
+    crate::support::shared();
     let schedule = format!(
         r#"{PLAN}[[slot]]
 id = "sang"
@@ -51,7 +51,7 @@ until = 2025-09-01
 
 #[test]
 fn validate_speaks_vietnamese_by_default_and_passes_a_good_station() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -88,7 +88,7 @@ play = ["a.wav"]
 
 #[test]
 fn validate_flags_clips_far_from_the_loudness_target_as_warnings() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "loudness_target = -16.0\nloudness_margin = 3.0",
         &format!(
@@ -122,7 +122,7 @@ play = ["ok.wav", "nho.wav"]
 
 #[test]
 fn a_bad_configuration_key_is_located_and_a_named_missing_config_is_an_error() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "volumne = 1.0",
         &format!(
@@ -270,7 +270,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_airs_one_file_now_journaled_as_manual_and_env_overrides_the_output() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
@@ -305,7 +305,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_with_no_sound_device_is_an_error_the_operator_sees_and_the_journal_records() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "output = \"device:khong-ton-tai\"",
         &format!(
@@ -328,7 +328,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_lists_upcoming_occurrences_with_their_clips_in_the_station_zone() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "timezone = \"Asia/Ho_Chi_Minh\"",
         &format!(
@@ -363,7 +363,7 @@ take = 1
 
 #[test]
 fn usage_errors_exit_2_and_help_exists_everywhere() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new("", PLAN);
     let (code, _, _) = Loaxa::new(&st).args(["no-such-command"]).binary().run();
     assert_eq!(code, 2);
@@ -522,7 +522,7 @@ play = ["q/2-tin.wav"]
 
 #[test]
 fn play_now_as_an_emergency_cuts_the_running_daemon_or_airs_here_when_none_runs() {
-    crate::support::alone();
+    crate::support::shared();
     // No daemon: it airs here, repeated, with emergency priority.
     let st = TempStation::new(
         "emergency_repeat = 2",
@@ -696,7 +696,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_without_a_daemon_airs_here_and_writes_none_of_the_daemons_files() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -728,7 +728,7 @@ queue = "q"
 
 #[test]
 fn a_link_leading_outside_audio_and_a_name_that_is_not_utf8_are_reported_not_aired() {
-    crate::support::alone();
+    crate::support::shared();
     use std::os::unix::ffi::OsStrExt;
     let st = TempStation::new(
         "",
@@ -786,7 +786,7 @@ queue = "q"
 
 #[test]
 fn doctor_names_each_problem_with_its_fix() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "output = \"device:khong-co-card\"",
         &format!(
@@ -944,7 +944,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "",
         &format!(
@@ -1015,7 +1015,7 @@ play = ["a.wav"]
 
 #[test]
 fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_whole() {
-    crate::support::alone();
+    crate::support::shared();
     // In-process, at a fixed time: the command reads its world only from the context.
     let st = TempStation::new(
         "quiet_hours = \"22:00-05:00\"\nmax_sessions_per_day = 1\nmax_session_minutes = 1",
@@ -1060,7 +1060,7 @@ fn next_runs_in_process_and_shows_what_the_guards_hold_and_the_emergency_slot_wh
 
 #[test]
 fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new("", PLAN);
     let (code, _, err) = Loaxa::new(&st).args(["nxt"]).binary().run();
     assert_eq!(code, 2);
@@ -1073,7 +1073,7 @@ fn a_usage_error_is_said_in_vietnamese_with_the_nearest_command_and_exits_2() {
 
 #[test]
 fn a_week_down_is_journaled_missed_in_full_and_summed_up_in_the_log_not_line_by_line() {
-    crate::support::alone();
+    crate::support::shared();
     use loaxa::audio::recorder::{Recorder, Tape};
     // A slot every 10 minutes; the station last ran a week ago (in-process, on a clock set
     // back a week), then starts for real now.
@@ -1128,7 +1128,7 @@ play = ["a.wav"]
 /// `status`, `play` and `validate`, and the station airs; only its own process refuses it.
 #[test]
 fn a_broken_section_another_process_owns_never_keeps_the_station_off_the_air() {
-    crate::support::alone();
+    crate::support::shared();
     for (section, broken, owner) in [
         (
             "sync",

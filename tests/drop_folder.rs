@@ -111,7 +111,7 @@ take = 1
 
 #[test]
 fn a_restart_with_an_unchanged_library_decodes_nothing() {
-    crate::support::alone();
+    crate::support::shared();
     use loaxa::station::Station;
     let st = TempStation::new(
         "",
@@ -227,7 +227,7 @@ queue = "q"
 
 #[test]
 fn validate_rejects_sidecars_with_errors_or_topics_the_plan_does_not_declare() {
-    crate::support::alone();
+    crate::support::shared();
     let st = TempStation::new(
         "language = \"en\"",
         &format!(

@@ -45,7 +45,7 @@ fn audio_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn the_example_station_validates_and_lists_its_sessions() {
-    crate::support::alone();
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     for d in ["config", "schedules", "audio"] {
         copy_dir(&repo().join(d), &dir.path().join(d));
@@ -81,7 +81,7 @@ fn the_example_station_validates_and_lists_its_sessions() {
 
 #[test]
 fn every_bundled_format_decodes_and_plays_out_in_full() {
-    crate::support::alone();
+    crate::support::shared();
     let mut files = Vec::new();
     audio_files(&repo().join("audio"), &mut files);
     let mut formats: Vec<String> = files

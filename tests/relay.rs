@@ -443,7 +443,7 @@ fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
 /// and the first part aired again while the second never did.
 #[test]
 fn a_source_that_changes_sample_rate_mid_stream_airs_both_parts_once() {
-    crate::support::alone();
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     let part = |name: &str, rate: &str, freq: u32| {
         let out = dir.path().join(name);
@@ -705,7 +705,7 @@ fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
 
 #[test]
 fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_heard() {
-    crate::support::alone();
+    crate::support::shared();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -772,7 +772,7 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
 /// one verdict, the delivery measured against real time.
 #[test]
 fn doctor_and_validate_online_judge_a_slow_and_a_garbage_source_alike() {
-    crate::support::alone();
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tone.mp3");
     let made = std::process::Command::new("ffmpeg")
@@ -966,7 +966,7 @@ fn an_emergency_in_a_relays_lead_time_cuts_it_before_it_starts_and_it_airs_after
 /// with a probability of 98 %.
 #[test]
 fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
-    crate::support::alone();
+    crate::support::shared();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -987,7 +987,7 @@ fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
 /// for MP3 only, finds no audio; the next probes for any format and relays it as AAC.
 #[test]
 fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
-    crate::support::alone();
+    crate::support::shared();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tone.aac");
     let made = std::process::Command::new("ffmpeg")

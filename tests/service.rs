@@ -168,7 +168,7 @@ play = ["a.wav"]
 /// ships.
 #[test]
 fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
-    crate::support::alone();
+    crate::support::shared();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-web.service");
     let values = |key: &str| unit_values(path, key);
     assert_eq!(
@@ -188,7 +188,7 @@ fn the_console_unit_is_hardened_and_writes_only_audio_and_schedules() {
 
 #[test]
 fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal_and_into_the_audio_doors() {
-    crate::support::alone();
+    crate::support::shared();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/loaxa-sync.service");
     let values = |key: &str| unit_values(path, key);
     assert_eq!(

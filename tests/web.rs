@@ -32,7 +32,7 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_with_user_and_sha256(
 ) {
-    crate::support::alone();
+    crate::support::shared();
     let (at, _) = in_secs(12);
     let st = queue_station(&at);
     let daemon = start_run(&st, &[]);
@@ -77,7 +77,7 @@ fn a_clip_uploaded_in_the_console_airs_at_its_slot_and_the_upload_is_journaled_w
 
 #[test]
 fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_version_stays() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
@@ -138,7 +138,7 @@ fn a_schedule_saved_with_an_error_is_shown_at_its_line_and_column_and_the_old_ve
 #[test]
 fn a_schedule_saved_from_a_browser_keeps_its_line_endings_and_text_not_utf8_is_refused_where_it_breaks(
 ) {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
@@ -214,7 +214,7 @@ fn a_schedule_saved_from_a_browser_keeps_its_line_endings_and_text_not_utf8_is_r
 
 #[test]
 fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emergency() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/bao-lu.wav", 1.0);
     let daemon = start_run(&st, &[]);
@@ -255,7 +255,7 @@ fn the_emergency_form_hands_the_clip_to_the_daemon_and_it_airs_journaled_as_emer
 
 #[test]
 fn with_loaxa_stopped_the_console_says_an_emergency_will_not_air_now_and_the_api_answers_waiting() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/bao-lu.wav", 0.5);
     let console = Console::start(&st);
@@ -306,7 +306,7 @@ fn with_loaxa_stopped_the_console_says_an_emergency_will_not_air_now_and_the_api
 /// journal at once.
 #[test]
 fn bad_values_in_an_address_are_refused_in_vietnamese_and_the_log_api_answers_a_page_at_a_time() {
-    crate::support::alone();
+    crate::support::shared();
     let st = crate::report::september();
     let console = Console::start(&st);
     let viewer = console.login(VIEWER);
@@ -415,7 +415,7 @@ fn english_in(text: &str) -> Vec<String> {
 /// Every page and every error path, in Vietnamese, says nothing in English.
 #[test]
 fn every_page_and_every_refusal_speaks_vietnamese() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.3);
     let (code, _, err) = crate::support::bin::Loaxa::new(&st)
@@ -552,7 +552,7 @@ fn options(page: &str, id: &str) -> Vec<(String, String)> {
 /// ids had to be typed. Every choice a form offers is one its parser takes, in Vietnamese.
 #[test]
 fn every_choice_a_form_offers_is_one_its_parser_takes_and_is_said_in_vietnamese() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -632,7 +632,7 @@ fn every_choice_a_form_offers_is_one_its_parser_takes_and_is_said_in_vietnamese(
 
 #[test]
 fn a_viewer_reads_every_page_and_can_change_nothing() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -674,7 +674,7 @@ fn a_viewer_reads_every_page_and_can_change_nothing() {
 
 #[test]
 fn a_state_changing_request_without_the_csrf_token_is_refused() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -853,7 +853,7 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
 
 #[test]
 fn requests_without_a_session_get_nothing_and_a_foreign_host_is_not_served() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -925,7 +925,7 @@ fn many_bad_logins_from_one_address_are_slowed_and_journaled() {
 
 #[test]
 fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     let console = Console::start(&st);
     use std::io::Write;
@@ -946,7 +946,7 @@ fn a_slow_client_holding_a_connection_does_not_stall_the_console() {
 
 #[test]
 fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     let (code, _, err) = Loaxa::new(&st)
         .args(["web", "--listen", "0.0.0.0:0"])
@@ -1284,7 +1284,7 @@ fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_
 
 #[test]
 fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothing_with_them() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
@@ -1330,7 +1330,7 @@ fn a_monitoring_server_reads_metrics_with_basic_credentials_and_can_change_nothi
 /// request may change.
 #[test]
 fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_input() {
-    crate::support::alone();
+    crate::support::shared();
     let st = queue_station("06:00");
     st.tone("q/a.wav", 0.5);
     let console = Console::start(&st);
