@@ -1019,3 +1019,78 @@ fn a_link_cut_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothing() {
     );
     assert_eq!(central(&pg, &["verify"]).0, 0);
 }
+
+/// `central stations`: each commune as the province sees it now, by its last heartbeat — on
+/// air, live, its output down, loaxa not running, or silent since its last contact (a
+/// heartbeat older than 90 s says nothing) — with its unsent events and this month's
+/// completion; in Vietnamese unless asked otherwise.
+#[test]
+fn the_province_sees_each_commune_s_state_from_its_last_heartbeat() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let ids = ["xa-a", "xa-b", "xa-c", "xa-d", "xa-e"];
+    let _stations: Vec<TempStation> = ids
+        .iter()
+        .map(|id| {
+            let st = TempStation::new("", "");
+            enrol(&pg, &st, id);
+            st
+        })
+        .collect();
+    // What each one's sync last said (xa-e's never spoke).
+    pg.psql(
+        "loaxa",
+        "INSERT INTO loaxa.heartbeats (station, live, on_air, output_ok, backlog) VALUES
+           ('xa-a', true, 'Tin sáng', true, 3), ('xa-b', true, NULL, true, 0),
+           ('xa-c', true, NULL, false, 0), ('xa-d', false, NULL, true, 12);
+         UPDATE loaxa.stations SET contact_at = now() WHERE id <> 'xa-e'",
+    );
+    let codes = |pg: &Postgres| -> Vec<String> {
+        let (code, out, err) = central(pg, &["stations", "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {}",
+                    s["station"].as_str().unwrap(),
+                    s["condition"]["code"].as_str().unwrap(),
+                    s["heartbeat"]["backlog"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        codes(&pg),
+        [
+            "xa-a on_air 3",
+            "xa-b live 0",
+            "xa-c output_down 0",
+            "xa-d daemon_down 12",
+            "xa-e silent null"
+        ]
+    );
+    // A heartbeat that stopped coming: silent since the last contact.
+    pg.psql(
+        "loaxa",
+        "UPDATE loaxa.heartbeats SET at = now() - interval '5 minutes' WHERE station = 'xa-b'",
+    );
+    assert_eq!(codes(&pg)[1], "xa-b silent 0");
+    let mut c = command();
+    c.args(["central", "stations", "--db", &pg.admin_url()]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    for said in [
+        "đang phát: Tin sáng",
+        "mất đầu ra âm thanh",
+        "loaxa không chạy",
+        "im lặng từ",
+        "chưa liên lạc lần nào",
+        "Xã xa-a",
+    ] {
+        assert!(out.contains(said), "{said}: {out}");
+    }
+}

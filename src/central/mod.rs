@@ -11,6 +11,7 @@ pub mod bulletin;
 mod refusal;
 pub mod report;
 mod schema;
+pub mod stations;
 
 use std::net::IpAddr;
 use std::time::Duration;

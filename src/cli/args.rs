@@ -349,6 +349,14 @@ pub(super) enum CentralAction {
         out: Option<PathBuf>,
     },
     #[command(about = h(
+        "Các đài lúc này: đang phát, đang chạy, mất đầu ra, im lặng từ khi nào, số sự kiện chưa gửi, cảnh báo, hoàn thành tháng này",
+        "The stations now: on air, live, output down, silent since when, unsent events, flags, this month's completion",
+    ))]
+    Stations {
+        #[arg(long, value_enum, default_value_t = NextFormat::Table, help = h("Dạng: table hoặc json", "Format: table or json"))]
+        format: NextFormat,
+    },
+    #[command(about = h(
         "Kiểm tra chuỗi nhật ký đã lưu của các đài, tính lại mọi mã băm (từ lần kiểm tra trước)",
         "Verify the stored chains, recomputing every hash (from the last verified point)",
     ))]

@@ -226,6 +226,16 @@ pub(super) fn central(
                 };
                 writeln!(out, "{text}").map_err(io)
             }
+            CentralAction::Stations { format } => {
+                let states = central::stations::list(&target, &client, ctx.now, lang)
+                    .await
+                    .map_err(fail)?;
+                let text = match format {
+                    NextFormat::Json => serde_json::to_string_pretty(&states).unwrap_or_default(),
+                    NextFormat::Table => central::stations::to_text(&states, lang),
+                };
+                writeln!(out, "{}", text.trim_end()).map_err(io)
+            }
             CentralAction::Readmit { id, reason } => {
                 let done = central::readmit(&target, &client, &id, &reason)
                     .await
