@@ -726,3 +726,90 @@ fn an_airing_counts_for_the_bulletin_that_aired_not_another_that_shares_its_clip
         ]
     );
 }
+
+/// Two people for a send: an editor's draft is checked and stored but reaches no station
+/// until someone else approves it; who wrote it cannot approve it, nor can anyone twice;
+/// approved, it goes out like any bulletin and keeps who drafted and who approved it; a
+/// khẩn cấp one an approver sends alone is recorded as sent alone.
+#[test]
+fn a_draft_reaches_no_station_until_someone_else_approves_it() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = TempStation::new("", "");
+    drop(loaxa::journal::Journal::open(&st.journal()).unwrap());
+    enrol(&pg, &st, "xa-a");
+    let clip = st.tone("nguon/hop.wav", 1.0);
+    let clip = clip.to_str().unwrap();
+    let (code, out, err) = central(
+        &pg,
+        &[
+            "bulletin",
+            "draft",
+            clip,
+            "--title",
+            "Họp dân",
+            "--level",
+            "uu-tien",
+            "--to",
+            "all",
+            "--by",
+            "bien-tap",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("draft 1") && out.contains("someone else"),
+        "{out}"
+    );
+    assert_eq!(pg.count("SELECT count(*) FROM loaxa.bulletins"), 0);
+    assert_eq!(sync_once(&st).0, 0);
+    assert!(mailbox(&st).is_empty(), "a draft reaches no station");
+
+    for (who, draft, said) in [
+        ("bien-tap", "1", "someone else must approve it"),
+        ("duyet", "9", "no draft 9"),
+        ("  ", "1", "must be named"),
+    ] {
+        let (code, _, err) = central(&pg, &["bulletin", "approve", draft, "--by", who]);
+        assert_eq!(code, 2, "{who}: {err}");
+        assert!(err.contains(said), "{who}: {err}");
+    }
+    assert_eq!(pg.count("SELECT count(*) FROM loaxa.bulletins"), 0);
+    let (code, out, err) = central(&pg, &["bulletin", "approve", "1", "--by", "duyet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sent to 1 station(s): xa-a"), "{out}");
+    let (code, _, err) = central(&pg, &["bulletin", "approve", "1", "--by", "duyet"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("approved already (bulletin 1)"), "{err}");
+    assert_eq!(
+        pg.count(
+            "SELECT count(*) FROM loaxa.bulletins WHERE drafted_by = 'bien-tap'
+             AND approved_by = 'duyet' AND NOT sent_alone"
+        ),
+        1
+    );
+    assert_eq!(sync_once(&st).0, 0);
+    let said = mailbox(&st);
+    assert_eq!(
+        (said[0].0.as_str(), said[0].1),
+        ("bulletin_received", Some(1)),
+        "{said:?}"
+    );
+
+    let (code, _, err) = central(
+        &pg,
+        &[
+            "bulletin", "publish", clip, "--title", "Bão", "--level", "khan-cap", "--to", "all",
+            "--by", "duyet",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        pg.count(
+            "SELECT count(*) FROM loaxa.bulletins WHERE id = 2 AND sent_alone
+             AND approved_by = 'duyet' AND drafted_by IS NULL"
+        ),
+        1
+    );
+}

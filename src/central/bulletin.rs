@@ -61,14 +61,186 @@ pub async fn publish(
     d: &Draft<'_>,
     now: DateTime<Utc>,
 ) -> Result<Published, CentralError> {
+    publish_as(t, client, d, None, now).await
+}
+
+/// [`publish`], by a named approver sending it alone (a khẩn cấp bulletin, which cannot wait
+/// for a second person): recorded as such.
+pub async fn publish_as(
+    t: &Target,
+    client: &Client,
+    d: &Draft<'_>,
+    approver: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Published, CentralError> {
     check_schema(t, client).await?;
+    if approver.is_some_and(|a| a.trim().is_empty()) {
+        return Err(CentralError::NoActor);
+    }
+    check_fields(d)?;
+    let (from, until) = window(d.level, d.from, d.until, now)?;
+    let clip = check_clip(d)?;
+    let stations = addressees(t, client, &d.to).await?;
+    let sent = Send {
+        title: d.title.trim(),
+        level: d.level,
+        sha256: &clip.info.sha256,
+        from,
+        until,
+        at: &d.at,
+        repeat: d.repeat,
+        addressed: &d.to,
+        stations: &stations,
+        drafted_by: None,
+        approved_by: approver.map(str::trim),
+        alone: approver.is_some(),
+    };
+    let stored = async {
+        store_clip(t, client, &clip).await?;
+        send(t, client, &sent).await
+    };
+    let id = transaction(t, client, stored).await?;
+    Ok(Published {
+        id,
+        stations,
+        sha256: clip.info.sha256,
+        duration_ms: clip.info.duration_ms,
+        loudness_lufs: clip.loudness,
+        until,
+    })
+}
+
+/// Saves an editor's draft: checked as a bulletin is (its clip stored), addressed, but sent
+/// to no one until another person approves it ([`approve`]). Returns the draft's id.
+pub async fn draft(
+    t: &Target,
+    client: &Client,
+    d: &Draft<'_>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, CentralError> {
+    check_schema(t, client).await?;
+    if by.trim().is_empty() {
+        return Err(CentralError::NoActor);
+    }
+    check_fields(d)?;
+    if d.from.is_some() || d.until.is_some() {
+        window(d.level, d.from, d.until, now)?;
+    }
+    let clip = check_clip(d)?;
+    addressees(t, client, &d.to).await?;
+    let stored = async {
+        store_clip(t, client, &clip).await?;
+        let row = within(
+            t,
+            client.query_one(
+                "INSERT INTO loaxa.bulletin_drafts (title, level, clip, valid_from, valid_until,
+                     at_times, repeat, addressed, drafted_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                &[
+                    &d.title.trim(),
+                    &d.level.code(),
+                    &clip.info.sha256,
+                    &d.from,
+                    &d.until,
+                    &d.at,
+                    &(d.repeat as i32),
+                    &d.to,
+                    &by.trim(),
+                ],
+            ),
+        )
+        .await?;
+        Ok::<i64, CentralError>(row.get(0))
+    };
+    transaction(t, client, stored).await
+}
+
+/// Approves a draft and sends it: by someone other than who wrote it. Its addressees are
+/// resolved now (a group may have changed since), and an open start or end is settled now.
+pub async fn approve(
+    t: &Target,
+    client: &Client,
+    draft: i64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Published, CentralError> {
+    check_schema(t, client).await?;
+    let by = by.trim();
+    if by.is_empty() {
+        return Err(CentralError::NoActor);
+    }
+    let approved = async {
+        let row = within(
+            t,
+            client.query_opt(
+                "SELECT d.title, d.level, d.clip, d.valid_from, d.valid_until, d.at_times,
+                        d.repeat, d.addressed, d.drafted_by, d.bulletin, c.duration_ms,
+                        c.loudness_lufs
+                 FROM loaxa.bulletin_drafts d JOIN loaxa.clips c ON c.sha256 = d.clip
+                 WHERE d.id = $1 FOR UPDATE OF d",
+                &[&draft],
+            ),
+        )
+        .await?
+        .ok_or(CentralError::NoDraft(draft))?;
+        if let Some(bulletin) = row.get::<_, Option<i64>>(9) {
+            return Err(CentralError::AlreadyApproved { draft, bulletin });
+        }
+        let drafted_by: String = row.get(8);
+        if drafted_by == by {
+            return Err(CentralError::SamePerson {
+                draft,
+                by: drafted_by,
+            });
+        }
+        let level = Priority::parse(row.get(1)).unwrap_or_default();
+        let (from, until) = window(level, row.get(3), row.get(4), now)?;
+        let addressed: Vec<String> = row.get(7);
+        let stations = addressees(t, client, &addressed).await?;
+        let sha256: String = row.get(2);
+        let at: Vec<String> = row.get(5);
+        let title: String = row.get(0);
+        let sent = Send {
+            title: &title,
+            level,
+            sha256: &sha256,
+            from,
+            until,
+            at: &at,
+            repeat: row.get::<_, i32>(6).max(1) as u32,
+            addressed: &addressed,
+            stations: &stations,
+            drafted_by: Some(&drafted_by),
+            approved_by: Some(by),
+            alone: false,
+        };
+        let id = send(t, client, &sent).await?;
+        within(
+            t,
+            client.execute(
+                "UPDATE loaxa.bulletin_drafts SET bulletin = $2, approved_by = $3,
+                     approved_at = now() WHERE id = $1",
+                &[&draft, &id, &by],
+            ),
+        )
+        .await?;
+        Ok::<Published, CentralError>(Published {
+            id,
+            stations,
+            sha256,
+            duration_ms: row.get::<_, i64>(10).max(0) as u64,
+            loudness_lufs: row.get(11),
+            until,
+        })
+    };
+    transaction(t, client, approved).await
+}
+
+/// What a bulletin must be, whoever sends it: a title, times of day, a number of repeats.
+fn check_fields(d: &Draft<'_>) -> Result<(), CentralError> {
     if d.title.trim().is_empty() {
         return Err(CentralError::NoTitle);
-    }
-    let from = d.from.unwrap_or(now);
-    let until = d.until.unwrap_or(from + default_window(d.level));
-    if until <= from || until <= now {
-        return Err(CentralError::BadWindow);
     }
     for at in &d.at {
         if crate::sidecar::time_of_day(at).is_none() {
@@ -78,6 +250,34 @@ pub async fn publish(
     if !(1..=10).contains(&d.repeat) {
         return Err(CentralError::BadRepeat(d.repeat));
     }
+    Ok(())
+}
+
+/// A bulletin's start and end: from now and for its level's window unless given; the end
+/// after the start and after now.
+fn window(
+    level: Priority,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), CentralError> {
+    let from = from.unwrap_or(now);
+    let until = until.unwrap_or(from + default_window(level));
+    if until <= from || until <= now {
+        return Err(CentralError::BadWindow);
+    }
+    Ok((from, until))
+}
+
+/// A bulletin's clip, read and checked as a station would check it.
+struct Clip {
+    bytes: Vec<u8>,
+    info: crate::library::ClipInfo,
+    file_name: String,
+    loudness: Option<f64>,
+}
+
+fn check_clip(d: &Draft<'_>) -> Result<Clip, CentralError> {
     let bytes = std::fs::read(d.file)
         .map_err(|e| CentralError::BadClip(format!("{}: {e}", d.file.display())))?;
     let info = crate::library::probe(d.file).map_err(|e| {
@@ -97,73 +297,96 @@ pub async fn publish(
             crate::bulletin::MAX_BYTES >> 20
         )));
     }
-    let stations = addressees(t, client, &d.to).await?;
     let file_name = d.file.file_name().map_or_else(
         || "ban-tin.mp3".into(),
         |n| n.to_string_lossy().into_owned(),
     );
     let loudness = info.loudness_lufs.map(crate::library::Tenths::get);
-    let stored = async {
-        within(
-            t,
-            client.execute(
-                "INSERT INTO loaxa.clips (sha256, bytes, file_name, duration_ms, loudness_lufs, peak_dbfs)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-                &[
-                    &info.sha256,
-                    &bytes,
-                    &file_name,
-                    &(info.duration_ms as i64),
-                    &loudness,
-                    &info.peak_dbfs.get(),
-                ],
-            ),
-        )
-        .await?;
-        let id: i64 = within(
-            t,
-            client.query_one(
-                "INSERT INTO loaxa.bulletins (title, level, clip, valid_from, valid_until,
-                     at_times, repeat, addressed)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                &[
-                    &d.title.trim(),
-                    &d.level.code(),
-                    &info.sha256,
-                    &from,
-                    &until,
-                    &d.at,
-                    &(d.repeat as i32),
-                    &d.to,
-                ],
-            ),
-        )
-        .await?
-        .get(0);
-        within(
-            t,
-            client.execute(
-                "INSERT INTO loaxa.bulletin_targets (bulletin, station) SELECT $1, unnest($2::text[])",
-                &[&id, &stations],
-            ),
-        )
-        .await?;
-        within(
-            t,
-            client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()]),
-        )
-        .await?;
-        Ok::<i64, CentralError>(id)
-    };
-    let id = transaction(t, client, stored).await?;
-    Ok(Published {
-        id,
-        stations,
-        sha256: info.sha256,
-        duration_ms: info.duration_ms,
-        loudness_lufs: loudness,
-        until,
+    Ok(Clip {
+        bytes,
+        info,
+        file_name,
+        loudness,
     })
+}
+
+/// Stores a clip once, by its SHA-256 (in the caller's transaction).
+async fn store_clip(t: &Target, client: &Client, clip: &Clip) -> Result<(), CentralError> {
+    within(
+        t,
+        client.execute(
+            "INSERT INTO loaxa.clips (sha256, bytes, file_name, duration_ms, loudness_lufs, peak_dbfs)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+            &[
+                &clip.info.sha256,
+                &clip.bytes,
+                &clip.file_name,
+                &(clip.info.duration_ms as i64),
+                &clip.loudness,
+                &clip.info.peak_dbfs.get(),
+            ],
+        ),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// A bulletin about to go out: what, to whom, and who drafted and approved it.
+struct Send<'a> {
+    title: &'a str,
+    level: Priority,
+    sha256: &'a str,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    at: &'a [String],
+    repeat: u32,
+    addressed: &'a [String],
+    stations: &'a [String],
+    drafted_by: Option<&'a str>,
+    approved_by: Option<&'a str>,
+    /// Sent by an approver with no second person (a khẩn cấp bulletin).
+    alone: bool,
+}
+
+/// Records a bulletin, its targets, and tells the stations (in the caller's transaction).
+async fn send(t: &Target, client: &Client, s: &Send<'_>) -> Result<i64, CentralError> {
+    let id: i64 = within(
+        t,
+        client.query_one(
+            "INSERT INTO loaxa.bulletins (title, level, clip, valid_from, valid_until,
+                 at_times, repeat, addressed, drafted_by, approved_by, sent_alone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &[
+                &s.title,
+                &s.level.code(),
+                &s.sha256,
+                &s.from,
+                &s.until,
+                &s.at,
+                &(s.repeat as i32),
+                &s.addressed,
+                &s.drafted_by,
+                &s.approved_by,
+                &s.alone,
+            ],
+        ),
+    )
+    .await?
+    .get(0);
+    within(
+        t,
+        client.execute(
+            "INSERT INTO loaxa.bulletin_targets (bulletin, station) SELECT $1, unnest($2::text[])",
+            &[&id, &s.stations],
+        ),
+    )
+    .await?;
+    within(
+        t,
+        client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()]),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// The stations `to` names: `all`, group names and station ids; an unknown one is refused,

@@ -76,6 +76,14 @@ pub enum CentralError {
     NoBulletin(i64),
     #[error("bulletin {0} was withdrawn already")]
     AlreadyWithdrawn(i64),
+    #[error("no draft {0}")]
+    NoDraft(i64),
+    #[error("draft {draft} was approved already (bulletin {bulletin})")]
+    AlreadyApproved { draft: i64, bulletin: i64 },
+    #[error("draft {draft} was written by {by}: someone else must approve it")]
+    SamePerson { draft: i64, by: String },
+    #[error("who did it must be named (--by)")]
+    NoActor,
     #[error(
         "a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not {0:?})"
     )]
@@ -180,6 +188,20 @@ impl CentralError {
             CentralError::NoTarget(name) => tr!(lang, "tỉnh không có đài hay nhóm «{name}»: không gửi gì", "no station or group “{name}” at the centre: nothing was sent"),
             CentralError::NoBulletin(id) => tr!(lang, "không có bản tin {id}", "no bulletin {id}"),
             CentralError::AlreadyWithdrawn(id) => tr!(lang, "bản tin {id} đã bị thu hồi rồi", "bulletin {id} was withdrawn already"),
+            CentralError::NoDraft(id) => tr!(lang, "không có bản nháp {id}", "no draft {id}"),
+            CentralError::AlreadyApproved { draft, bulletin } => tr!(
+                lang,
+                "bản nháp {draft} đã được duyệt rồi (bản tin {bulletin})",
+                "draft {draft} was approved already (bulletin {bulletin})"
+            ),
+            CentralError::SamePerson { draft, by } => tr!(
+                lang,
+                "bản nháp {draft} do {by} soạn: phải có người khác duyệt",
+                "draft {draft} was written by {by}: someone else must approve it"
+            ),
+            CentralError::NoActor => lang
+                .pick("phải ghi tên người làm (--by)", "who did it must be named (--by)")
+                .into(),
             CentralError::BadGroup(name) => tr!(
                 lang,
                 "tên nhóm gồm 1 đến 40 chữ thường, chữ số, dấu gạch ngang, không phải `all` (không phải «{name}»)",

@@ -992,4 +992,33 @@ AS $fn$
     ON CONFLICT DO NOTHING;
 $fn$;
 "#,
+    // 5: two people for a send. An editor's draft waits here, invisible to every station
+    // (it has no targets), until someone else approves it; then it is sent as any bulletin,
+    // which keeps who drafted and who approved it (or that an approver sent it alone).
+    r#"
+CREATE TABLE loaxa.bulletin_drafts (
+    id bigserial PRIMARY KEY,
+    title text NOT NULL CHECK (btrim(title) <> ''),
+    level text NOT NULL CHECK (level IN ('normal', 'priority', 'emergency')),
+    clip text NOT NULL REFERENCES loaxa.clips (sha256),
+    -- As the editor gave them; an open start or end is settled at approval.
+    valid_from timestamptz,
+    valid_until timestamptz,
+    at_times text[] NOT NULL DEFAULT '{}',
+    repeat integer NOT NULL DEFAULT 1 CHECK (repeat BETWEEN 1 AND 10),
+    addressed text[] NOT NULL,
+    drafted_by text NOT NULL CHECK (btrim(drafted_by) <> ''),
+    drafted_at timestamptz NOT NULL DEFAULT now(),
+    -- Once approved: the bulletin it became, by whom, when.
+    bulletin bigint REFERENCES loaxa.bulletins (id),
+    approved_by text,
+    approved_at timestamptz,
+    CHECK ((bulletin IS NULL) = (approved_by IS NULL))
+);
+ALTER TABLE loaxa.bulletins
+    ADD COLUMN drafted_by text,
+    ADD COLUMN approved_by text,
+    ADD COLUMN sent_alone boolean NOT NULL DEFAULT false;
+REVOKE ALL ON loaxa.bulletin_drafts FROM PUBLIC;
+"#,
 ];

@@ -403,6 +403,39 @@ pub(super) enum CentralAction {
     },
 }
 
+/// What a bulletin is, as published or drafted.
+#[derive(Debug, clap::Args)]
+pub(super) struct BulletinArgs {
+    #[arg(help = h("Tệp âm thanh của bản tin", "The bulletin's audio file"))]
+    pub(super) file: PathBuf,
+    #[arg(long, help = h("Tiêu đề", "Its title"))]
+    pub(super) title: String,
+    #[arg(long, help = h(
+        "Mức: thuong (xã tự quyết), uu-tien (phát trước các bài thường), khan-cap (phát ngay, ngắt bài đang phát)",
+        "Level: thuong (the commune decides), uu-tien (before ordinary items), khan-cap (at once, cutting what is on air)",
+    ))]
+    pub(super) level: String,
+    #[arg(long, required = true, num_args = 1.., value_name = "all|NHÓM|MÃ_ĐÀI", help = h(
+        "Gửi cho: all (mọi đài), tên nhóm hoặc mã đài",
+        "To: all (every station), group names or station ids",
+    ))]
+    pub(super) to: Vec<String>,
+    #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
+        "Có hiệu lực từ (mặc định: ngay), ví dụ \"2026-12-06 10:00\" giờ Việt Nam",
+        "Valid from (default: now), e.g. \"2026-12-06 10:00\" Vietnam time",
+    ))]
+    pub(super) from: Option<String>,
+    #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
+        "Hết hạn lúc: không đài nào phát sau đó (mặc định: khẩn cấp 1 giờ, ưu tiên 24 giờ, thường 7 ngày)",
+        "Ends at: no station airs it after (default: khẩn cấp 1 hour, ưu tiên 24 hours, thường 7 days)",
+    ))]
+    pub(super) until: Option<String>,
+    #[arg(long, value_name = "GIỜ:PHÚT", help = h("Giờ phát trong ngày (có thể nhiều lần)", "A time of day to air it (repeatable)"))]
+    pub(super) at: Vec<String>,
+    #[arg(long, default_value_t = 1, help = h("Số lần phát (1–10)", "How many times it airs (1–10)"))]
+    pub(super) repeat: u32,
+}
+
 #[derive(Debug, Subcommand)]
 pub(super) enum BulletinAction {
     #[command(about = h(
@@ -410,34 +443,33 @@ pub(super) enum BulletinAction {
         "Check the clip, then send the bulletin to the stations",
     ))]
     Publish {
-        #[arg(help = h("Tệp âm thanh của bản tin", "The bulletin's audio file"))]
-        file: PathBuf,
-        #[arg(long, help = h("Tiêu đề", "Its title"))]
-        title: String,
-        #[arg(long, help = h(
-            "Mức: thuong (xã tự quyết), uu-tien (phát trước các bài thường), khan-cap (phát ngay, ngắt bài đang phát)",
-            "Level: thuong (the commune decides), uu-tien (before ordinary items), khan-cap (at once, cutting what is on air)",
+        #[command(flatten)]
+        bulletin: BulletinArgs,
+        #[arg(long, value_name = "TÊN", help = h(
+            "Người duyệt gửi một mình (tin khẩn cấp không chờ người thứ hai): ghi lại như vậy",
+            "An approver sending it alone (a khẩn cấp bulletin cannot wait for a second person): recorded as such",
         ))]
-        level: String,
-        #[arg(long, required = true, num_args = 1.., value_name = "all|NHÓM|MÃ_ĐÀI", help = h(
-            "Gửi cho: all (mọi đài), tên nhóm hoặc mã đài",
-            "To: all (every station), group names or station ids",
-        ))]
-        to: Vec<String>,
-        #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
-            "Có hiệu lực từ (mặc định: ngay), ví dụ \"2026-12-06 10:00\" giờ Việt Nam",
-            "Valid from (default: now), e.g. \"2026-12-06 10:00\" Vietnam time",
-        ))]
-        from: Option<String>,
-        #[arg(long, value_name = "THỜI_ĐIỂM", help = h(
-            "Hết hạn lúc: không đài nào phát sau đó (mặc định: khẩn cấp 1 giờ, ưu tiên 24 giờ, thường 7 ngày)",
-            "Ends at: no station airs it after (default: khẩn cấp 1 hour, ưu tiên 24 hours, thường 7 days)",
-        ))]
-        until: Option<String>,
-        #[arg(long, value_name = "GIỜ:PHÚT", help = h("Giờ phát trong ngày (có thể nhiều lần)", "A time of day to air it (repeatable)"))]
-        at: Vec<String>,
-        #[arg(long, default_value_t = 1, help = h("Số lần phát (1–10)", "How many times it airs (1–10)"))]
-        repeat: u32,
+        by: Option<String>,
+    },
+    #[command(about = h(
+        "Soạn bản nháp: kiểm tra tệp âm thanh, lưu lại, chưa gửi cho ai đến khi người khác duyệt",
+        "Draft a bulletin: the clip checked and stored, sent to no one until someone else approves it",
+    ))]
+    Draft {
+        #[command(flatten)]
+        bulletin: BulletinArgs,
+        #[arg(long, value_name = "TÊN", help = h("Người soạn", "Who drafted it"))]
+        by: String,
+    },
+    #[command(about = h(
+        "Duyệt một bản nháp và gửi đi (người duyệt phải khác người soạn)",
+        "Approve a draft and send it (the approver must not be who drafted it)",
+    ))]
+    Approve {
+        #[arg(help = h("Số của bản nháp", "The draft's id"))]
+        id: i64,
+        #[arg(long, value_name = "TÊN", help = h("Người duyệt", "Who approves it"))]
+        by: String,
     },
     #[command(about = h("Các bản tin, mới nhất trước", "The bulletins, newest first"))]
     List,

@@ -272,6 +272,82 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     writeln!(f, "{secret}")
 }
 
+/// A bulletin as the command line gives it; its times in the province's zone.
+fn draft_of<'a>(
+    a: BulletinArgs,
+    path: &'a Path,
+    lang: Lang,
+    err: &mut dyn Write,
+) -> Result<crate::central::bulletin::Draft<'a>, Failure> {
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let Some(level) = crate::journal::Priority::parse(&a.level) else {
+        writeln!(
+            err,
+            "{}",
+            tr!(
+                lang,
+                "mức «{}» không có: dùng thuong, uu-tien hoặc khan-cap",
+                "no level “{}”: use thuong, uu-tien or khan-cap",
+                a.level
+            )
+        )
+        .map_err(io)?;
+        return Err(Failure::Invalid);
+    };
+    let mut instant = |s: Option<String>| -> Result<Option<DateTime<Utc>>, Failure> {
+        let Some(s) = s else { return Ok(None) };
+        match province_time(&s, tz) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    tr!(
+                        lang,
+                        "thời điểm không hợp lệ «{s}»: dùng \"2026-12-06 10:00\" (giờ Việt Nam) hoặc RFC 3339",
+                        "invalid time “{s}”: use \"2026-12-06 10:00\" (Vietnam time) or RFC 3339"
+                    )
+                );
+                Err(Failure::Invalid)
+            }
+        }
+    };
+    let (from, until) = (instant(a.from)?, instant(a.until)?);
+    Ok(crate::central::bulletin::Draft {
+        title: a.title,
+        level,
+        file: path,
+        to: a.to,
+        from,
+        until,
+        at: a.at,
+        repeat: a.repeat,
+        lang,
+    })
+}
+
+/// What is said of a bulletin sent.
+fn sent(
+    p: &crate::central::bulletin::Published,
+    level: crate::journal::Priority,
+    lang: Lang,
+    when: impl Fn(DateTime<Utc>) -> String,
+) -> String {
+    tr!(
+        lang,
+        "đã gửi bản tin {} ({}) cho {} đài: {}; tệp {:.1} giây, {} LUFS, SHA-256 {}…; hết hạn {}",
+        "bulletin {} ({}) sent to {} station(s): {}; clip {:.1} s, {} LUFS, SHA-256 {}…; ends {}",
+        p.id,
+        level.label(lang),
+        p.stations.len(),
+        p.stations.join(", "),
+        p.duration_ms as f64 / 1000.0,
+        p.loudness_lufs.map_or("–".into(), |l| format!("{l:.1}")),
+        &p.sha256[..12.min(p.sha256.len())],
+        when(p.until)
+    )
+}
+
 /// `loaxa central bulletin …`.
 async fn bulletin(
     ctx: &Context,
@@ -287,61 +363,18 @@ async fn bulletin(
     let tz = chrono_tz::Asia::Ho_Chi_Minh;
     let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     match action {
-        BulletinAction::Publish {
-            file,
-            title,
-            level,
-            to,
-            from,
-            until,
-            at,
-            repeat,
-        } => {
-            let Some(level) = crate::journal::Priority::parse(&level) else {
-                writeln!(
-                    err,
-                    "{}",
-                    tr!(
-                        lang,
-                        "mức «{level}» không có: dùng thuong, uu-tien hoặc khan-cap",
-                        "no level “{level}”: use thuong, uu-tien or khan-cap"
-                    )
-                )
-                .map_err(io)?;
-                return Err(Failure::Invalid);
-            };
-            let mut instant = |s: Option<String>| -> Result<Option<DateTime<Utc>>, Failure> {
-                let Some(s) = s else { return Ok(None) };
-                match province_time(&s, tz) {
-                    Some(t) => Ok(Some(t)),
-                    None => {
-                        let _ = writeln!(
-                            err,
-                            "{}",
-                            tr!(
-                                lang,
-                                "thời điểm không hợp lệ «{s}»: dùng \"2026-12-06 10:00\" (giờ Việt Nam) hoặc RFC 3339",
-                                "invalid time “{s}”: use \"2026-12-06 10:00\" (Vietnam time) or RFC 3339"
-                            )
-                        );
-                        Err(Failure::Invalid)
-                    }
-                }
-            };
-            let (from, until) = (instant(from)?, instant(until)?);
-            let path = ctx.cwd.join(&file);
-            let draft = b::Draft {
-                title,
-                level,
-                file: &path,
-                to,
-                from,
-                until,
-                at,
-                repeat,
-                lang,
-            };
-            let p = b::publish(target, client, &draft, ctx.now)
+        BulletinAction::Publish { bulletin, by } => {
+            let path = ctx.cwd.join(&bulletin.file);
+            let draft = draft_of(bulletin, &path, lang, err)?;
+            let p = b::publish_as(target, client, &draft, by.as_deref(), ctx.now)
+                .await
+                .map_err(fail)?;
+            writeln!(out, "{}", sent(&p, draft.level, lang, when)).map_err(io)
+        }
+        BulletinAction::Draft { bulletin, by } => {
+            let path = ctx.cwd.join(&bulletin.file);
+            let draft = draft_of(bulletin, &path, lang, err)?;
+            let id = b::draft(target, client, &draft, &by, ctx.now)
                 .await
                 .map_err(fail)?;
             writeln!(
@@ -349,19 +382,23 @@ async fn bulletin(
                 "{}",
                 tr!(
                     lang,
-                    "đã gửi bản tin {} ({}) cho {} đài: {}; tệp {:.1} giây, {} LUFS, SHA-256 {}…; hết hạn {}",
-                    "bulletin {} ({}) sent to {} station(s): {}; clip {:.1} s, {} LUFS, SHA-256 {}…; ends {}",
-                    p.id,
-                    level.label(lang),
-                    p.stations.len(),
-                    p.stations.join(", "),
-                    p.duration_ms as f64 / 1000.0,
-                    p.loudness_lufs.map_or("–".into(), |l| format!("{l:.1}")),
-                    &p.sha256[..12],
-                    when(p.until)
+                    "đã lưu bản nháp {id} ({}), chưa gửi cho ai: cần người khác duyệt (loaxa central bulletin approve {id} --by TÊN)",
+                    "draft {id} ({}) saved, sent to no one: someone else must approve it (loaxa central bulletin approve {id} --by NAME)",
+                    draft.level.label(lang)
                 )
             )
             .map_err(io)
+        }
+        BulletinAction::Approve { id, by } => {
+            let p = b::approve(target, client, id, &by, ctx.now)
+                .await
+                .map_err(fail)?;
+            let level = b::show(target, client, p.id)
+                .await
+                .map_err(fail)?
+                .summary
+                .level;
+            writeln!(out, "{}", sent(&p, level, lang, when)).map_err(io)
         }
         BulletinAction::List => {
             let list = b::list(target, client).await.map_err(fail)?;

@@ -28,8 +28,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use args::Cli;
 use args::{
-    BulletinAction, CentralAction, Command, Format, GroupAction, LogAction, LogArgs, NextFormat,
-    PlayPriority, ReportFormat,
+    BulletinAction, BulletinArgs, CentralAction, Command, Format, GroupAction, LogAction, LogArgs,
+    NextFormat, PlayPriority, ReportFormat,
 };
 
 use crate::audio::device::DeviceOutput;
