@@ -17,17 +17,23 @@ pub const PENDING_DIR: &str = ".loaxa-console";
 
 /// Hands an action over: written under a temporary name, then renamed, so the daemon never
 /// reads half of one. Names sort in the order they were handed over.
+///
+/// Regression: the name led with the action's wall-clock time, and a clock stepped back
+/// (a virtual machine's clock corrected) sorted a later action before an earlier one. Within
+/// one process the time in the name now never goes back.
 pub fn hand(audio_dir: &Path, action: &Action) -> std::io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
     let dir = audio_dir.join(PENDING_DIR);
     std::fs::create_dir_all(&dir)?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(
-        "{:016}-{:08}-{:06}.json",
-        action.at.timestamp_micros(),
-        std::process::id(),
-        n
-    );
+    let now = u64::try_from(action.at.timestamp_micros()).unwrap_or(0);
+    let micros = LAST_MICROS
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last + 1))
+        })
+        .map_or(now, |last| now.max(last + 1));
+    let name = format!("{:016}-{:08}-{:06}.json", micros, std::process::id(), n);
     let text = serde_json::to_vec(action).map_err(std::io::Error::other)?;
     let path = dir.join(name);
     crate::files::replace(&path, &text)?;
@@ -66,6 +72,33 @@ pub fn pending(audio_dir: &Path) -> Vec<(PathBuf, Result<Action, String>)> {
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn actions_handed_over_keep_their_order_when_the_clock_steps_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Utc::now();
+        for (i, step) in [0i64, -5_000_000, -10_000_000].into_iter().enumerate() {
+            hand(
+                dir.path(),
+                &Action {
+                    at: at + chrono::Duration::microseconds(step),
+                    user: "u".into(),
+                    from: "127.0.0.1".into(),
+                    what: What::SidecarSaved,
+                    file: None,
+                    sha256: None,
+                    detail: Some(i.to_string()),
+                    bulletin: None,
+                },
+            )
+            .unwrap();
+        }
+        let details: Vec<String> = pending(dir.path())
+            .into_iter()
+            .map(|(_, a)| a.unwrap().detail.unwrap())
+            .collect();
+        assert_eq!(details, ["0", "1", "2"]);
+    }
 
     #[test]
     fn actions_handed_over_come_back_in_order() {
