@@ -1595,3 +1595,27 @@ fn a_priority_bulletin_clashing_with_a_commune_priority_item_airs_in_the_operato
     assert_eq!(order_of(Some("commune_first")), ["xa", "ban-tin-9"]);
     assert_eq!(order_of(Some("province_first")), ["ban-tin-9", "xa"]);
 }
+
+/// A province's ưu tiên bulletin still waiting when its end passes while loaxa is down never
+/// airs when loaxa comes back: journaled missed, past its end, and set aside.
+#[test]
+fn a_priority_bulletin_whose_end_passed_while_loaxa_was_down_never_airs() {
+    crate::support::shared();
+    let st = TempStation::new("", PLAN);
+    priority_bulletin(&st, 8, &["06:00"], "2025-09-01 06:30:00");
+    let (tape, _) = run_between(&st, "2025-09-01 07:00:00", "2025-09-01 07:05:00");
+    assert_eq!(tape.count(), 0, "nothing airs after its end");
+    let rs = records(&st);
+    assert_eq!(rs.len(), 1, "{rs:#?}");
+    assert_eq!(rs[0].outcome, Some(Outcome::Missed));
+    assert_eq!(rs[0].info.slot, "ban-tin-8");
+    assert!(
+        matches!(&rs[0].reason, Some(Reason::PastEnd { file, .. }) if file == "phat-ngay/tinh-8.wav"),
+        "{:#?}",
+        rs[0].reason
+    );
+    assert!(st
+        .path()
+        .join("audio/phat-ngay/het-han/tinh-8.wav")
+        .is_file());
+}

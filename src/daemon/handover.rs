@@ -283,11 +283,9 @@ impl Daemon<'_> {
             .get(&rel)
             .and_then(|c| c.meta.clone().ok());
         if let Some(m) = meta.filter(|m| !m.at.is_empty() && p.slot.plan == MANUAL_PLAN) {
-            let later = p.at + chrono::Duration::seconds(1);
-            if self
-                .next_time_of_day(&p.slot, &m.at, m.ends, later.max(self.clock.now()))
-                .is_some()
-            {
+            // (The time just aired is journaled now, so it is not found again.)
+            let now = self.clock.now();
+            if self.next_time_of_day(&p.slot, &m.at, m.ends, now).is_some() {
                 return;
             }
         }

@@ -558,8 +558,6 @@ impl<'a> Daemon<'a> {
         }
     }
 
-    /// Due occurrences in `[cursor, until]` that are neither journaled nor queued. The
-    /// cursor's own instant is included: slots that clash at one instant air one by one.
     /// The commune's own priority item that falls due with `p`, a province's ưu tiên
     /// bulletin, when the operator chose that the commune's airs first on such a clash.
     fn commune_first(
@@ -596,6 +594,8 @@ impl<'a> Daemon<'a> {
         Ok(first)
     }
 
+    /// Due occurrences in `[cursor, until]` that are neither journaled nor queued. The
+    /// cursor's own instant is included: slots that clash at one instant air one by one.
     fn due(&self, until: DateTime<Utc>) -> Result<Vec<Pending>, DaemonError> {
         let mut out = Vec::new();
         let from = self.timeline.cursor - chrono::Duration::milliseconds(1);

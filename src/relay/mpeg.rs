@@ -365,8 +365,9 @@ impl MpegStream {
 
     /// Decodes the frame at `at`; `None` if the decoder refused it.
     fn decode(&mut self, h: Header) -> Result<Option<(Vec<f32>, u16, u32)>, DecodeEnd> {
+        // (A change of format has already dropped the decoder: see `step`.)
         let decoder = match &mut self.decoder {
-            Some((decoder, made)) if made.continued_by(&h) => decoder,
+            Some((decoder, _)) => decoder,
             slot => {
                 let made = symphonia::default::get_codecs()
                     .make(&h.params(), &DecoderOptions::default())
