@@ -290,7 +290,7 @@ fn a_station_sees_only_its_own_bulletins_and_takes_in_only_what_checks_out() {
 /// only where a schedule takes from `tinh/`; a khẩn cấp one withdrawn while on air is cut.
 #[test]
 fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() {
-    crate::support::alone();
+    crate::support::light();
     let Some(pg) = Postgres::start() else { return };
     assert_eq!(central(&pg, &["init"]).0, 0);
     let (at, _) = in_secs(6);

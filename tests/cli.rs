@@ -211,7 +211,7 @@ outro = "outro.wav"
 
 #[test]
 fn occurrences_due_while_loaxa_was_down_are_journaled_missed_with_the_reason() {
-    crate::support::alone();
+    crate::support::light();
     // Due after the first run's lead time (1.5 s) has begun, so that run never prepares it.
     let (t, _) = in_secs(4);
     let st = TempStation::new(
@@ -385,7 +385,7 @@ fn usage_errors_exit_2_and_help_exists_everywhere() {
 
 #[test]
 fn a_schedule_saved_while_the_daemon_runs_airs_without_a_restart_and_a_bad_one_is_reported() {
-    crate::support::alone();
+    crate::support::light();
     let st = TempStation::new(
         "",
         &format!(
@@ -448,7 +448,7 @@ play = ["a.wav"]
 
 #[test]
 fn status_shows_the_daemon_what_is_on_air_rejected_schedules_and_each_queued_clip() {
-    crate::support::alone();
+    crate::support::light();
     let (t, _) = in_secs(3);
     let st = TempStation::new(
         "",
@@ -620,7 +620,7 @@ play = ["a.wav"]
 
 #[test]
 fn play_while_the_daemon_runs_is_handed_to_it_and_airs_after_what_is_on_air() {
-    crate::support::alone();
+    crate::support::light();
     // The sound check must not open the output a second time, overwrite the daemon's
     // status with its own, or cut what is on air: it waits its turn, journaled manual.
     let (t, _) = in_secs(3);
@@ -830,7 +830,7 @@ queue = "q"
 
 #[test]
 fn a_restart_after_a_bad_schedule_edit_keeps_airing_the_last_good_version() {
-    crate::support::alone();
+    crate::support::light();
     let st = TempStation::new(
         "",
         &format!(
@@ -891,7 +891,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_configuration_edit_takes_effect_without_a_restart_and_a_bad_one_is_rejected_whole() {
-    crate::support::alone();
+    crate::support::light();
     let (first, _) = in_secs(5);
     let (second, _) = in_secs(9);
     let st = TempStation::new(
@@ -974,7 +974,7 @@ fn next_shows_clashing_slots_in_the_order_they_will_air_and_marks_the_clash() {
 
 #[test]
 fn rust_log_filters_the_log_by_target_and_a_malformed_one_is_reported_not_ignored() {
-    crate::support::alone();
+    crate::support::light();
     let st = TempStation::new(
         "",
         &format!(

@@ -552,7 +552,7 @@ play = ["a.wav"]
 
 #[test]
 fn an_emergency_cuts_a_normal_broadcast_which_is_journaled_interrupted() {
-    crate::support::alone();
+    crate::support::light();
     // Real time, paced null output: the normal broadcast is really on air when the emergency falls due.
     let now = Utc::now().with_timezone(&TZ);
     let t1 = (now + chrono::Duration::seconds(3)).format("%H:%M:%S");
@@ -1459,7 +1459,7 @@ fn an_emergency_handed_over_while_loaxa_was_down_airs_within_its_age_and_never_a
 /// time-critical airs after its end.
 #[test]
 fn a_bulletin_never_airs_past_its_end_not_even_the_rest_of_one_already_on_air() {
-    crate::support::alone();
+    crate::support::light();
     // Real time, paced null output: the long one is really on air when its end comes.
     let st = TempStation::new("emergency_repeat = 1", PLAN);
     let start = Utc::now();

@@ -24,7 +24,7 @@ fn copy_slowly(path: &std::path::Path, bytes: &[u8], chunks: usize, gap: Duratio
 
 #[test]
 fn a_clip_copied_in_slowly_airs_only_once_complete_and_a_damaged_one_is_reported_once() {
-    crate::support::alone();
+    crate::support::light();
     let (first, _) = in_secs(5);
     let (second, _) = in_secs(13);
     let st = TempStation::new(
@@ -159,7 +159,7 @@ queue = "q"
 
 #[test]
 fn a_once_queue_retires_each_clip_after_it_airs_and_dated_clips_keep_their_dates() {
-    crate::support::alone();
+    crate::support::light();
     let (a, _) = in_secs(4);
     let (b, _) = in_secs(7);
     let (c, _) = in_secs(10);

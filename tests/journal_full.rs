@@ -36,7 +36,7 @@ fn status(st: &TempStation, tmp: &std::path::Path) -> String {
 
 #[test]
 fn a_full_disk_does_not_stop_the_station_and_nothing_is_lost_once_space_is_back() {
-    crate::support::alone();
+    crate::support::light();
     if !is_root() {
         crate::support::skip("mounting a small file system needs root (CI runs as root)");
         return;
@@ -191,7 +191,7 @@ play = ["a.wav"]
 
 #[test]
 fn a_read_only_journal_at_start_does_not_keep_the_station_off_the_air() {
-    crate::support::alone();
+    crate::support::light();
     read_only_at_start(false);
 }
 
@@ -199,6 +199,6 @@ fn a_read_only_journal_at_start_does_not_keep_the_station_off_the_air() {
 /// so, and loaxa kept offering held events to that connection for ever.
 #[test]
 fn a_read_only_journal_after_a_crash_is_reopened_once_writable() {
-    crate::support::alone();
+    crate::support::light();
     read_only_at_start(true);
 }

@@ -138,7 +138,7 @@ fn errors(relay: &serde_json::Value) -> String {
 
 #[test]
 fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
-    crate::support::alone();
+    crate::support::light();
     let Some(mut ice) = Icecast::start() else {
         return;
     };
@@ -327,7 +327,7 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
 
 #[test]
 fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
-    crate::support::alone();
+    crate::support::light();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -383,7 +383,7 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
 /// remembered across reconnects; no segment airs twice.
 #[test]
 fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
-    crate::support::alone();
+    crate::support::light();
     // Four 2-second segments in a live playlist (no end tag) that never grows.
     let dir = tempfile::tempdir().unwrap();
     let made = std::process::Command::new("ffmpeg")
@@ -503,7 +503,7 @@ fn a_source_that_changes_sample_rate_mid_stream_airs_both_parts_once() {
 
 #[test]
 fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
-    crate::support::alone();
+    crate::support::light();
     let ts_dir = tempfile::tempdir().unwrap();
     let _ts = Ffmpeg::hls_into(ts_dir.path(), 440);
     let ts_server = Server::files(ts_dir.path().to_path_buf());
@@ -639,7 +639,7 @@ fn a_line_in_receiver_is_relayed_from_its_capture_device() {
 
 #[test]
 fn an_emergency_cuts_a_relay_which_comes_back_for_what_is_left_of_its_slot() {
-    crate::support::alone();
+    crate::support::light();
     let Some(ice) = Icecast::start() else {
         return;
     };
@@ -842,7 +842,7 @@ fn doctor_and_validate_online_judge_a_slow_and_a_garbage_source_alike() {
 
 #[test]
 fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_store() {
-    crate::support::alone();
+    crate::support::light();
     let Some(ice) = Icecast::start_tls() else {
         return;
     };
@@ -898,7 +898,7 @@ fn https_sources_and_streams_are_trusted_only_through_the_systems_certificate_st
 
 #[test]
 fn an_emergency_in_a_relays_lead_time_cuts_it_before_it_starts_and_it_airs_after() {
-    crate::support::alone();
+    crate::support::light();
     let Some(ice) = Icecast::start() else {
         return;
     };

@@ -106,51 +106,115 @@ pub mod pulse;
 pub mod tmpfs;
 pub mod web;
 
-/// The tests run two at a time (as many as the machine has cores), but many measure real
-/// time — an onset on the null sink, a daemon's reaction within a second — and must not share
-/// the machine. So every test takes a turn: [`alone`] (the default, taken by
-/// `TempStation::new`, by the servers and the real daemon) waits until nothing else runs;
-/// [`shared`] (said first thing by a test on a fake clock or a database alone) runs beside
-/// others like it. The turn is held until the test's thread ends.
-static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// Every test takes a turn on the machine, said first thing in its body, and holds it until its
+/// thread ends. Many measure real time (an onset on the null sink, a daemon's reaction within a
+/// second), so what may run beside what is decided here, not by the harness's thread count
+/// (the harness runs several at a time, `.cargo/config.toml`, so that a turn that fits is
+/// always waiting):
+/// - [`alone`] (the default, taken by `TempStation::new`, by the servers and the real
+///   daemon): nothing else runs. For margins tighter than a second, anything machine-wide (a
+///   PulseAudio server, a mounted file system, thousands of sockets) or a heavy load (a browser).
+/// - [`light`]: measures real time with margins of a second or more, but mostly sleeps (a few
+///   per cent of a core: daemons waiting for their second, real-time relays, a private
+///   PostgreSQL) and uses nothing machine-wide. Runs beside one other light test, never beside a
+///   shared one, which may keep a core busy.
+/// - [`shared`]: measures no real time (a fake clock, a database alone). Runs beside one other
+///   shared test.
+static MACHINE: std::sync::Mutex<Machine> = std::sync::Mutex::new(Machine {
+    alone: false,
+    light: 0,
+    shared: 0,
+});
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
 
-/// Held, not read: dropping it (when the test's thread ends) ends the turn.
-enum Turn {
-    Alone {
-        _guard: std::sync::RwLockWriteGuard<'static, ()>,
-        _timed: Timed,
-    },
-    Shared {
-        _guard: std::sync::RwLockReadGuard<'static, ()>,
-        _timed: Timed,
-    },
+/// As many light or shared tests run at once as the machine has cores (two here and in CI).
+const BESIDE: usize = 2;
+
+/// Who holds the machine now.
+struct Machine {
+    alone: bool,
+    light: usize,
+    shared: usize,
 }
 
-/// How long a test held its turn, appended to the file `LOAXA_TEST_TIMES` names (if set)
-/// when the turn ends: where the suite's time goes, for whoever makes it faster.
-struct Timed {
-    alone: bool,
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Alone,
+    Light,
+    Shared,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Alone => "alone",
+            Kind::Light => "light",
+            Kind::Shared => "shared",
+        }
+    }
+}
+
+impl Machine {
+    fn admits(&self, kind: Kind) -> bool {
+        !self.alone
+            && match kind {
+                Kind::Alone => self.light == 0 && self.shared == 0,
+                Kind::Light => self.shared == 0 && self.light < BESIDE,
+                Kind::Shared => self.light == 0 && self.shared < BESIDE,
+            }
+    }
+
+    fn count(&mut self, kind: Kind, taken: bool) {
+        match kind {
+            Kind::Alone => self.alone = taken,
+            Kind::Light if taken => self.light += 1,
+            Kind::Light => self.light -= 1,
+            Kind::Shared if taken => self.shared += 1,
+            Kind::Shared => self.shared -= 1,
+        }
+    }
+}
+
+/// A test's turn: held, not read. Dropping it (when the test's thread ends) gives the machine
+/// back, and writes how long it was held to the file `LOAXA_TEST_TIMES` names (if set): where
+/// the suite's time goes, for whoever makes it faster.
+struct Turn {
+    kind: Kind,
     since: std::time::Instant,
 }
 
-impl Timed {
-    fn start(alone: bool) -> Timed {
-        Timed {
-            alone,
+impl Turn {
+    fn take(kind: Kind) -> Turn {
+        let mut m = MACHINE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while !m.admits(kind) {
+            m = FREED
+                .wait(m)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        m.count(kind, true);
+        Turn {
+            kind,
             since: std::time::Instant::now(),
         }
     }
 }
 
-impl Drop for Timed {
+impl Drop for Turn {
     fn drop(&mut self) {
+        MACHINE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .count(self.kind, false);
+        FREED.notify_all();
         let Some(path) = std::env::var_os("LOAXA_TEST_TIMES") else {
             return;
         };
         let line = format!(
             "{:.1}\t{}\t{}\n",
             self.since.elapsed().as_secs_f64(),
-            if self.alone { "alone" } else { "shared" },
+            self.kind.label(),
             std::thread::current().name().unwrap_or("?")
         );
         use std::io::Write as _;
@@ -168,36 +232,51 @@ thread_local! {
     static TURN: std::cell::RefCell<Option<Turn>> = const { std::cell::RefCell::new(None) };
 }
 
-/// This test runs with nothing else beside it (unless it already has its turn).
-pub fn alone() {
+/// Takes a turn of this kind first thing in a test; later calls (a server's, a station's)
+/// keep the turn the test took.
+fn turn(kind: Kind) {
     TURN.with(|t| {
         let mut t = t.borrow_mut();
-        if t.is_none() {
-            let guard = MACHINE
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *t = Some(Turn::Alone {
-                _guard: guard,
-                _timed: Timed::start(true),
-            });
+        match &*t {
+            None => *t = Some(Turn::take(kind)),
+            Some(held) => assert!(
+                kind == Kind::Alone || held.kind == kind,
+                "support::{}() comes first in a test",
+                kind.label()
+            ),
         }
     });
+}
+
+/// This test runs with nothing else beside it (unless it already has its turn).
+pub fn alone() {
+    turn(Kind::Alone);
+}
+
+/// This test needs the machine to itself whatever turn it took: it measures onsets to tens of
+/// milliseconds, or holds something machine-wide.
+pub fn only_alone(why: &str) {
+    TURN.with(|t| {
+        let held = t.borrow().as_ref().map(|t| t.kind);
+        assert!(
+            held.is_none_or(|k| k == Kind::Alone),
+            "this test says support::{}() but {why}: it must say support::alone()",
+            held.map_or("", Kind::label)
+        );
+    });
+    alone();
+}
+
+/// This test measures real time with margins of a second or more and mostly sleeps: it may
+/// run beside one other like it. Said before anything else the test does.
+pub fn light() {
+    turn(Kind::Light);
 }
 
 /// This test measures no real time: it may run beside others like it. Said before anything
 /// else the test does.
 pub fn shared() {
-    TURN.with(|t| {
-        let mut t = t.borrow_mut();
-        assert!(t.is_none(), "support::shared() comes first in a test");
-        let guard = MACHINE
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *t = Some(Turn::Shared {
-            _guard: guard,
-            _timed: Timed::start(false),
-        });
-    });
+    turn(Kind::Shared);
 }
 
 /// A test that cannot run here (it needs root, or a kernel feature) says why and is skipped —

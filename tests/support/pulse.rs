@@ -17,7 +17,7 @@ impl Pulse {
     /// Starts the daemon, or `None` when PulseAudio is not installed (after
     /// [`super::skip`], which fails under CI).
     pub fn start() -> Option<Pulse> {
-        super::alone();
+        super::only_alone("it starts a PulseAudio server and measures onsets on it");
         if !super::installed(&["pulseaudio", "pactl", "parec"]) {
             return None;
         }
