@@ -32,6 +32,7 @@ pub mod logging;
 pub mod mailbox;
 pub mod net;
 pub mod planner;
+pub mod province;
 pub mod recurrence;
 pub mod relay;
 pub mod report;

@@ -20,6 +20,7 @@ mod example_station;
 mod install;
 mod journal_full;
 mod onair;
+mod province;
 mod recovery;
 mod relay;
 mod report;

@@ -27,6 +27,22 @@ pub fn default_window(level: Priority) -> chrono::Duration {
     }
 }
 
+/// A time as the province writes it, in the province's zone: `YYYY-MM-DD HH:MM` (or with a
+/// `T`, as a browser's date-time field sends it), or RFC 3339 with its own offset.
+pub fn province_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+        .ok()?;
+    crate::recurrence::local_to_utc(PROVINCE_ZONE, local)
+}
+
+/// The province's zone: bulletin times are written and shown in it.
+pub const PROVINCE_ZONE: chrono_tz::Tz = chrono_tz::Asia::Ho_Chi_Minh;
+
 /// A bulletin to publish.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
@@ -76,6 +92,9 @@ pub async fn publish_as(
     check_schema(t, client).await?;
     if approver.is_some_and(|a| a.trim().is_empty()) {
         return Err(CentralError::NoActor);
+    }
+    if approver.is_some() && d.level != Priority::Emergency {
+        return Err(CentralError::AloneNotEmergency);
     }
     check_fields(d)?;
     let (from, until) = window(d.level, d.from, d.until, now)?;
@@ -419,12 +438,14 @@ async fn addressees(
 }
 
 /// Withdraws a bulletin with its reason; stations remove it if it waits and cut it if it
-/// is on air.
+/// is on air. `by` names the person (the province's console); else the database login is
+/// recorded.
 pub async fn withdraw(
     t: &Target,
     client: &Client,
     id: i64,
     reason: &str,
+    by: Option<&str>,
 ) -> Result<(), CentralError> {
     check_schema(t, client).await?;
     if reason.trim().is_empty() {
@@ -447,9 +468,10 @@ pub async fn withdraw(
         within(
             t,
             client.execute(
-                "UPDATE loaxa.bulletins SET withdrawn_at = now(), withdrawn_by = session_user,
+                "UPDATE loaxa.bulletins SET withdrawn_at = now(),
+                     withdrawn_by = COALESCE($3::text, session_user::text),
                      withdraw_reason = $2 WHERE id = $1",
-                &[&id, &reason.trim()],
+                &[&id, &reason.trim(), &by.map(str::trim)],
             ),
         )
         .await?;
@@ -556,6 +578,58 @@ pub async fn list(t: &Target, client: &Client) -> Result<Vec<Summary>, CentralEr
     Ok(rows.iter().map(summary).collect())
 }
 
+/// A draft as listed: what, to whom, by whom, and the bulletin it became once approved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DraftSummary {
+    pub id: i64,
+    pub title: String,
+    pub level: Priority,
+    pub addressed: Vec<String>,
+    pub drafted_by: String,
+    pub drafted_at: DateTime<Utc>,
+    pub sha256: String,
+    pub duration_ms: i64,
+    pub loudness_lufs: Option<f64>,
+    pub bulletin: Option<i64>,
+    pub approved_by: Option<String>,
+}
+
+/// Drafts, newest first: those still waiting for approval only, or all.
+pub async fn drafts(
+    t: &Target,
+    client: &Client,
+    waiting_only: bool,
+) -> Result<Vec<DraftSummary>, CentralError> {
+    check_schema(t, client).await?;
+    let rows = within(
+        t,
+        client.query(
+            "SELECT d.id, d.title, d.level, d.addressed, d.drafted_by, d.drafted_at, d.clip,
+                    c.duration_ms, c.loudness_lufs, d.bulletin, d.approved_by
+             FROM loaxa.bulletin_drafts d JOIN loaxa.clips c ON c.sha256 = d.clip
+             WHERE NOT $1 OR d.bulletin IS NULL ORDER BY d.id DESC",
+            &[&waiting_only],
+        ),
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DraftSummary {
+            id: r.get(0),
+            title: r.get(1),
+            level: Priority::parse(r.get(2)).unwrap_or_default(),
+            addressed: r.get(3),
+            drafted_by: r.get(4),
+            drafted_at: r.get(5),
+            sha256: r.get(6),
+            duration_ms: r.get(7),
+            loudness_lufs: r.get(8),
+            bulletin: r.get(9),
+            approved_by: r.get(10),
+        })
+        .collect())
+}
+
 /// One commune's delivery of a bulletin, from what it journaled (its own clock).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Delivery {
@@ -576,6 +650,21 @@ pub struct Aired {
     pub played_ms: i64,
     pub duration_ms: i64,
     pub peak_dbfs: Option<f64>,
+}
+
+/// A delivery state ([`Delivery::state`], or `on_air` from the commune's heartbeat), worded:
+/// one set of words for the command line and the province's console.
+pub fn delivery_label(state: &str, lang: crate::lang::Lang) -> &'static str {
+    match state {
+        "aired" => lang.pick("đã phát đủ", "aired in full"),
+        "aired_in_part" => lang.pick("đã phát một phần", "aired in part"),
+        "on_air" => lang.pick("đang phát", "on air"),
+        "received" => lang.pick("đã nhận, chưa phát", "received, not yet aired"),
+        "refused" => lang.pick("bị đài từ chối", "refused by the station"),
+        "expired" => lang.pick("hết hạn, không phát", "expired, never aired"),
+        "withdrawn" => lang.pick("đã thu hồi", "withdrawn"),
+        _ => lang.pick("chưa có tin", "not heard from"),
+    }
 }
 
 impl Delivery {

@@ -8,6 +8,7 @@
 //! and the batch that shows it is kept as evidence and the station flagged.
 
 pub mod bulletin;
+pub mod console;
 mod refusal;
 pub mod report;
 mod schema;
@@ -84,10 +85,14 @@ pub enum CentralError {
     SamePerson { draft: i64, by: String },
     #[error("who did it must be named (--by)")]
     NoActor,
+    #[error("only a khẩn cấp bulletin may be sent by one person; others are drafted and approved by another")]
+    AloneNotEmergency,
     #[error(
         "a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not {0:?})"
     )]
     BadGroup(String),
+    #[error("an account name is 1 to 40 lower-case letters, digits, dots, hyphens and underscores (not {0:?})")]
+    BadAccount(String),
     #[error("station {0} is not flagged: there is nothing to re-admit")]
     NotFlagged(String),
     #[error("station {0}'s fork point is not located yet: it is found when the station next contacts the centre")]
@@ -202,10 +207,21 @@ impl CentralError {
             CentralError::NoActor => lang
                 .pick("phải ghi tên người làm (--by)", "who did it must be named (--by)")
                 .into(),
+            CentralError::AloneNotEmergency => lang
+                .pick(
+                    "chỉ bản tin khẩn cấp mới được một người gửi; bản tin khác phải soạn nháp để người khác duyệt",
+                    "only a khẩn cấp bulletin may be sent by one person; others are drafted and approved by another",
+                )
+                .into(),
             CentralError::BadGroup(name) => tr!(
                 lang,
                 "tên nhóm gồm 1 đến 40 chữ thường, chữ số, dấu gạch ngang, không phải `all` (không phải «{name}»)",
                 "a group's name is 1 to 40 lower-case letters, digits and hyphens, not `all` (not “{name}”)"
+            ),
+            CentralError::BadAccount(name) => tr!(
+                lang,
+                "tên tài khoản gồm 1 đến 40 chữ thường, chữ số, dấu chấm, gạch ngang, gạch dưới (không phải «{name}»)",
+                "an account name is 1 to 40 lower-case letters, digits, dots, hyphens and underscores (not “{name}”)"
             ),
             CentralError::NotFlagged(id) => tr!(
                 lang,

@@ -1021,4 +1021,24 @@ ALTER TABLE loaxa.bulletins
     ADD COLUMN sent_alone boolean NOT NULL DEFAULT false;
 REVOKE ALL ON loaxa.bulletin_drafts FROM PUBLIC;
 "#,
+    // 6: the province's console. Its accounts (argon2id hashes, never a password) with their
+    // role, and what was done there: logins refused, every change, by whom and from where. A
+    // station's login has no grant on either.
+    r#"
+CREATE TABLE loaxa.console_accounts (
+    name text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,39}$'),
+    role text NOT NULL CHECK (role IN ('viewer', 'editor', 'approver')),
+    password_hash text NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE loaxa.console_log (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    login text NOT NULL,
+    address text NOT NULL,
+    what text NOT NULL,
+    detail text
+);
+REVOKE ALL ON loaxa.console_accounts, loaxa.console_log FROM PUBLIC;
+"#,
 ];

@@ -62,6 +62,18 @@ impl Condition {
         }
     }
 
+    /// Its code, as the JSON says it (`on_air`, `live`, `output_down`, `daemon_down`,
+    /// `silent`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Condition::OnAir { .. } => "on_air",
+            Condition::Live => "live",
+            Condition::OutputDown => "output_down",
+            Condition::DaemonDown => "daemon_down",
+            Condition::Silent { .. } => "silent",
+        }
+    }
+
     pub fn text(&self, lang: Lang, zone: chrono_tz::Tz) -> String {
         match self {
             Condition::OnAir { title } => tr!(lang, "đang phát: {title}", "on air: {title}"),
@@ -186,6 +198,50 @@ pub fn to_text(states: &[StationState], lang: Lang) -> String {
         ],
         &rows,
     )
+}
+
+/// The groups stations belong to: (group, station), by group then station.
+pub async fn groups(t: &Target, client: &Client) -> Result<Vec<(String, String)>, CentralError> {
+    let rows = within(
+        t,
+        client.query(
+            "SELECT name, station FROM loaxa.groups ORDER BY name, station",
+            &[],
+        ),
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// What each commune with a fresh heartbeat has on air now: (station, title).
+pub async fn on_air(
+    t: &Target,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, CentralError> {
+    let rows = within(
+        t,
+        client.query(
+            "SELECT station, on_air FROM loaxa.heartbeats
+             WHERE on_air IS NOT NULL AND live AND at >= $1",
+            &[&(now - chrono::Duration::seconds(HEARTBEAT_STALE_SECONDS))],
+        ),
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Every station's id and name (empty when it has none), by id.
+pub async fn names(t: &Target, client: &Client) -> Result<Vec<(String, String)>, CentralError> {
+    let rows = within(
+        t,
+        client.query(
+            "SELECT id, coalesce(name, '') FROM loaxa.stations ORDER BY id",
+            &[],
+        ),
+    )
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 #[cfg(test)]

@@ -300,6 +300,23 @@ pub(super) enum ReportFormat {
 }
 
 #[derive(Debug, Subcommand)]
+pub(super) enum ConsoleAction {
+    #[command(about = h(
+        "Đặt mật khẩu (và quyền) cho một tài khoản của bảng điều khiển tỉnh; mật khẩu đọc từ bàn phím hoặc stdin",
+        "Set a province console account's password (and role); the password is read from the terminal or stdin",
+    ))]
+    Passwd {
+        #[arg(long, help = h("Tên tài khoản", "The account's name"))]
+        user: String,
+        #[arg(long, value_parser = ["viewer", "editor", "approver"], help = h(
+            "Quyền: viewer (chỉ xem), editor (soạn bản tin), approver (duyệt, gửi khẩn cấp một mình)",
+            "Role: viewer (looks only), editor (drafts bulletins), approver (approves, sends khẩn cấp alone)",
+        ))]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(super) enum CentralAction {
     #[command(about = h(
         "Tạo hoặc nâng cấp lược đồ (các bước nâng cấp có đánh số)",
@@ -355,6 +372,19 @@ pub(super) enum CentralAction {
     Stations {
         #[arg(long, value_enum, default_value_t = NextFormat::Table, help = h("Dạng: table hoặc json", "Format: table or json"))]
         format: NextFormat,
+    },
+    #[command(about = h(
+        "Bảng điều khiển của tỉnh trên trình duyệt: các xã, bản tin (soạn, duyệt, theo dõi)",
+        "The province's console in a browser: the communes, bulletins (drafted, approved, followed)",
+    ))]
+    Web {
+        #[arg(long, value_name = "ADDRESS:PORT", help = h(
+            "Nghe ở địa chỉ này (mặc định 127.0.0.1:8090)",
+            "Listen here (default 127.0.0.1:8090)",
+        ))]
+        listen: Option<std::net::SocketAddr>,
+        #[command(subcommand)]
+        action: Option<ConsoleAction>,
     },
     #[command(about = h(
         "Kiểm tra chuỗi nhật ký đã lưu của các đài, tính lại mọi mã băm (từ lần kiểm tra trước)",

@@ -36,10 +36,64 @@ pub(super) fn central(
         }
     }
     let fail = |e: CentralError| failure(&e, lang);
+    if let CentralAction::Web {
+        listen,
+        action: None,
+    } = &action
+    {
+        // The console runs its own runtime, with its own connections, until stopped.
+        let listen = listen.unwrap_or_else(|| {
+            crate::province::DEFAULT_LISTEN
+                .parse()
+                .expect("the default address parses")
+        });
+        return crate::province::run(target, listen, lang)
+            .map_err(|e| Failure::Runtime(e.to_string()));
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let client = central::connect(&target).await.map_err(fail)?;
         match action {
+            CentralAction::Web {
+                action: Some(super::args::ConsoleAction::Passwd { user, role }),
+                ..
+            } => {
+                let role = central::console::ConsoleRole::parse(&role).ok_or(Failure::Invalid)?;
+                let password = crate::web::read_password(lang).map_err(Failure::Runtime)?;
+                if password.chars().count() < 8 {
+                    writeln!(
+                        err,
+                        "{}",
+                        lang.pick(
+                            "mật khẩu phải dài ít nhất 8 ký tự",
+                            "a password is at least 8 characters"
+                        )
+                    )
+                    .map_err(io)?;
+                    return Err(Failure::Invalid);
+                }
+                let hash = crate::web::hash_password(&password).map_err(Failure::Runtime)?;
+                let new = central::console::set_account(&target, &client, &user, role, &hash)
+                    .await
+                    .map_err(fail)?;
+                let said = if new {
+                    tr!(
+                        lang,
+                        "đã tạo tài khoản {user} ({}) của bảng điều khiển tỉnh",
+                        "province console account {user} ({}) created",
+                        role.label(lang)
+                    )
+                } else {
+                    tr!(
+                        lang,
+                        "đã đổi mật khẩu và quyền của tài khoản {user} ({})",
+                        "account {user}'s password and role changed ({})",
+                        role.label(lang)
+                    )
+                };
+                writeln!(out, "{said}").map_err(io)
+            }
+            CentralAction::Web { action: None, .. } => Ok(()),
             CentralAction::Init => {
                 let (from, to) = central::init(&target, &client).await.map_err(fail)?;
                 let text = if from == to {
@@ -279,7 +333,6 @@ fn draft_of<'a>(
     lang: Lang,
     err: &mut dyn Write,
 ) -> Result<crate::central::bulletin::Draft<'a>, Failure> {
-    let tz = chrono_tz::Asia::Ho_Chi_Minh;
     let Some(level) = crate::journal::Priority::parse(&a.level) else {
         writeln!(
             err,
@@ -296,7 +349,7 @@ fn draft_of<'a>(
     };
     let mut instant = |s: Option<String>| -> Result<Option<DateTime<Utc>>, Failure> {
         let Some(s) = s else { return Ok(None) };
-        match province_time(&s, tz) {
+        match crate::central::bulletin::province_time(&s) {
             Some(t) => Ok(Some(t)),
             None => {
                 let _ = writeln!(
@@ -519,7 +572,7 @@ async fn bulletin(
                 .map(|x| {
                     vec![
                         x.station.clone(),
-                        delivery_label(x.state(), lang).to_string(),
+                        crate::central::bulletin::delivery_label(x.state(), lang).to_string(),
                         x.received_at.clone().unwrap_or_default(),
                         x.aired
                             .iter()
@@ -559,7 +612,7 @@ async fn bulletin(
             write!(out, "{}", crate::report::text_table(&cols, &rows)).map_err(io)
         }
         BulletinAction::Withdraw { id, reason } => {
-            b::withdraw(target, client, id, &reason)
+            b::withdraw(target, client, id, &reason, None)
                 .await
                 .map_err(fail)?;
             writeln!(
@@ -585,26 +638,4 @@ fn failure(e: &CentralError, lang: Lang) -> Failure {
     } else {
         Failure::Runtime(e.text(lang))
     }
-}
-
-/// A delivery state, worded.
-fn delivery_label(state: &str, lang: Lang) -> &'static str {
-    match state {
-        "aired" => lang.pick("đã phát đủ", "aired in full"),
-        "aired_in_part" => lang.pick("đã phát một phần", "aired in part"),
-        "received" => lang.pick("đã nhận, chưa phát", "received, not yet aired"),
-        "refused" => lang.pick("bị đài từ chối", "refused by the station"),
-        "expired" => lang.pick("hết hạn, không phát", "expired, never aired"),
-        "withdrawn" => lang.pick("đã thu hồi", "withdrawn"),
-        _ => lang.pick("chưa có tin", "not heard from"),
-    }
-}
-
-/// An instant as the province writes it: RFC 3339, or "YYYY-MM-DD HH:MM" in its zone.
-fn province_time(s: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let local = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M").ok()?;
-    crate::recurrence::local_to_utc(tz, local)
 }

@@ -1,7 +1,8 @@
-//! Who is at the console: passwords (argon2id hashes in the configuration, never the
-//! password), sessions held in memory behind an HttpOnly, SameSite=Strict cookie, a CSRF
-//! token per session for every state-changing request, and login attempts limited per
-//! address with growing delays.
+//! Who is at the console: passwords (argon2id hashes, never the password), sessions held in
+//! memory behind an HttpOnly, SameSite=Strict cookie, a CSRF token per session for every
+//! state-changing request, and login attempts limited per address with growing delays. One
+//! gate for both consoles: the station's (its accounts in `[web]`) and the province's (its
+//! accounts in PostgreSQL), each with its own roles.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +14,7 @@ use argon2::Argon2;
 
 use super::settings::{Role, WebUser};
 
-pub(super) const COOKIE: &str = "loaxa_session";
+pub(crate) const COOKIE: &str = "loaxa_session";
 /// A session ends this long after its last request.
 const IDLE: Duration = Duration::from_secs(2 * 3600);
 /// And this long after it began, whatever happens.
@@ -23,10 +24,10 @@ const FREE_FAILURES: u32 = 3;
 const LONGEST_WAIT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
-pub(super) struct Session {
-    pub(super) user: String,
-    pub(super) role: Role,
-    pub(super) csrf: String,
+pub(crate) struct Session<R = Role> {
+    pub(crate) user: String,
+    pub(crate) role: R,
+    pub(crate) csrf: String,
     started: Instant,
     seen: Instant,
 }
@@ -34,6 +35,27 @@ pub(super) struct Session {
 impl Session {
     pub(super) fn can_change(&self) -> bool {
         self.role == Role::Operator
+    }
+}
+
+/// An account a console knows: its name, its role there, its password's hash.
+pub(crate) trait Account {
+    type Role: Copy;
+    fn name(&self) -> &str;
+    fn role(&self) -> Self::Role;
+    fn password_hash(&self) -> &str;
+}
+
+impl Account for WebUser {
+    type Role = Role;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn password_hash(&self) -> &str {
+        &self.password_hash
     }
 }
 
@@ -47,7 +69,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn password_matches(hash: &str, password: &str) -> bool {
+pub(crate) fn password_matches(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
@@ -56,26 +78,34 @@ fn password_matches(hash: &str, password: &str) -> bool {
 }
 
 /// Sessions and the login limiter.
-#[derive(Default)]
-pub(super) struct Gate {
-    sessions: Mutex<HashMap<String, Session>>,
+pub(crate) struct Gate<R = Role> {
+    sessions: Mutex<HashMap<String, Session<R>>>,
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
 }
 
+impl<R> Default for Gate<R> {
+    fn default() -> Self {
+        Gate {
+            sessions: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+}
+
 /// What a login attempt came to.
-pub(super) enum Login {
+pub(crate) enum Login<R = Role> {
     Ok {
         id: String,
-        session: Session,
+        session: Session<R>,
     },
     Wrong,
     /// Too many failures from this address: wait this long.
     Wait(Duration),
 }
 
-impl Gate {
+impl<R: Copy> Gate<R> {
     /// The session a cookie names, if it is still alive (and marks it used).
-    pub(super) fn session(&self, id: &str) -> Option<Session> {
+    pub(crate) fn session(&self, id: &str) -> Option<Session<R>> {
         let mut all = self.sessions.lock().ok()?;
         let now = Instant::now();
         all.retain(|_, s| now - s.seen < IDLE && now - s.started < LIFETIME);
@@ -84,14 +114,14 @@ impl Gate {
         Some(s.clone())
     }
 
-    pub(super) fn end(&self, id: &str) {
+    pub(crate) fn end(&self, id: &str) {
         if let Ok(mut all) = self.sessions.lock() {
             all.remove(id);
         }
     }
 
     /// How long `from` must still wait before trying again.
-    pub(super) fn wait(&self, from: IpAddr) -> Option<Duration> {
+    pub(crate) fn wait(&self, from: IpAddr) -> Option<Duration> {
         let failures = self.failures.lock().ok()?;
         let (n, last) = failures.get(&from)?;
         let wait = delay(*n)?;
@@ -100,21 +130,21 @@ impl Gate {
     }
 
     /// Checks a name and password (slow on purpose: argon2id), counting failures per address.
-    pub(super) fn login(
+    pub(crate) fn login<A: Account<Role = R>>(
         &self,
-        users: &[WebUser],
+        users: &[A],
         from: IpAddr,
         name: &str,
         password: &str,
-    ) -> Login {
+    ) -> Login<R> {
         let user = match self.authenticate(users, from, name, password) {
             Ok(u) => u,
             Err(refused) => return refused,
         };
         let now = Instant::now();
         let session = Session {
-            user: user.name.clone(),
-            role: user.role,
+            user: user.name().to_string(),
+            role: user.role(),
             csrf: crate::net::token(),
             started: now,
             seen: now,
@@ -128,13 +158,14 @@ impl Gate {
 
     /// HTTP Basic credentials (`Authorization: Basic …`), for tools that read without a
     /// browser (Prometheus's `basic_auth`): a session for this request only, and read-only
-    /// whatever the account, since a browser would send them on its own.
-    pub(super) fn basic(
+    /// whatever the account (`read_only`), since a browser would send them on its own.
+    pub(crate) fn basic<A: Account<Role = R>>(
         &self,
-        users: &[WebUser],
+        users: &[A],
         from: IpAddr,
         header: &str,
-    ) -> Result<Session, Login> {
+        read_only: R,
+    ) -> Result<Session<R>, Login<R>> {
         let decoded = header
             .strip_prefix("Basic ")
             .map(|b| base64_decode(b.trim()))
@@ -144,21 +175,21 @@ impl Gate {
         let user = self.authenticate(users, from, name, password)?;
         let now = Instant::now();
         Ok(Session {
-            user: user.name.clone(),
-            role: Role::Viewer,
+            user: user.name().to_string(),
+            role: read_only,
             csrf: crate::net::token(),
             started: now,
             seen: now,
         })
     }
 
-    fn authenticate<'u>(
+    fn authenticate<'u, A: Account<Role = R>>(
         &self,
-        users: &'u [WebUser],
+        users: &'u [A],
         from: IpAddr,
         name: &str,
         password: &str,
-    ) -> Result<&'u WebUser, Login> {
+    ) -> Result<&'u A, Login<R>> {
         if let Some(w) = self.wait(from) {
             return Err(Login::Wait(w));
         }
@@ -166,8 +197,8 @@ impl Gate {
         // which names exist.
         static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let decoy = DECOY.get_or_init(|| hash_password(&crate::net::token()).unwrap_or_default());
-        let user = users.iter().find(|u| u.name == name);
-        let ok = password_matches(user.map_or(decoy, |u| u.password_hash.as_str()), password)
+        let user = users.iter().find(|u| u.name() == name);
+        let ok = password_matches(user.map_or(decoy.as_str(), |u| u.password_hash()), password)
             && user.is_some();
         let Some(user) = user.filter(|_| ok) else {
             if let Ok(mut f) = self.failures.lock() {
@@ -217,7 +248,7 @@ fn delay(failures: u32) -> Option<Duration> {
 }
 
 /// Compares two tokens in time independent of where they differ.
-pub(super) fn same_token(a: &str, b: &str) -> bool {
+pub(crate) fn same_token(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

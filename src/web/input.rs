@@ -11,9 +11,14 @@ use super::{Refusal, Visitor};
 use crate::lang::Lang;
 use crate::tr;
 
-/// The visitor's language, as the guard found it (Vietnamese before it ran).
+/// The visitor's language, as the guard found it (the station's visitor, or the language the
+/// province's console put there; Vietnamese before a guard ran).
 fn lang_of(extensions: &axum::http::Extensions) -> Lang {
-    extensions.get::<Visitor>().map_or(Lang::Vi, |v| v.lang)
+    extensions
+        .get::<Visitor>()
+        .map(|v| v.lang)
+        .or_else(|| extensions.get::<Lang>().copied())
+        .unwrap_or(Lang::Vi)
 }
 
 /// The address's query, every value of the type it is read into.

@@ -13,13 +13,13 @@ mod api;
 pub(crate) mod auth;
 pub mod door;
 mod editor;
-mod input;
+pub(crate) mod input;
 mod memory;
-mod pages;
+pub(crate) mod pages;
 mod passwd;
 pub mod settings;
-mod upload;
-mod view;
+pub(crate) mod upload;
+pub(crate) mod view;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -215,7 +215,7 @@ pub(crate) fn flash_shown(mut r: Response) -> Response {
     r
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -244,27 +244,8 @@ async fn guard(
     let lang = cookie(headers, "loaxa_lang")
         .and_then(|l| Lang::parse(&l))
         .unwrap_or(app.config.language);
-    if loopback(app.web.listen.ip()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let name = host
-            .rsplit_once(':')
-            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-            .map_or(host, |(n, _)| n);
-        if !matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
-            return secure(
-                (
-                    StatusCode::MISDIRECTED_REQUEST,
-                    lang.pick(
-                        "địa chỉ này không phải của bảng điều khiển loaxa",
-                        "this host name is not served here",
-                    ),
-                )
-                    .into_response(),
-            );
-        }
+    if let Some(refused) = foreign_host(app.web.listen.ip(), headers, lang) {
+        return refused;
     }
     let session_id = cookie(headers, auth::COOKIE);
     let mut session = session_id.as_deref().and_then(|id| app.gate.session(id));
@@ -279,7 +260,7 @@ async fn guard(
     if let (None, true, Some(basic), &Method::GET) = (&session, api, basic, req.method()) {
         let (a, from) = (app.clone(), peer.ip());
         let checked = tokio::task::spawn_blocking(move || {
-            let r = a.gate.basic(&a.web.users, from, &basic);
+            let r = a.gate.basic(&a.web.users, from, &basic, Role::Viewer);
             memory::give_back();
             r
         })
@@ -335,21 +316,7 @@ async fn guard(
         return secure(r);
     }
     if changes {
-        // A change must come from a page of this console. Browsers say where a request comes
-        // from in `Sec-Fetch-Site`, whatever the referrer policy; `Origin`, when it is not
-        // the "null" that the no-referrer policy makes of it, must name this host.
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let site = headers
-            .get("sec-fetch-site")
-            .and_then(|o| o.to_str().ok())
-            .unwrap_or("same-origin");
-        let origin_ok = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            None | Some("null") => true,
-            Some(origin) => host.is_some_and(|h| {
-                origin == format!("http://{h}") || origin == format!("https://{h}")
-            }),
-        };
-        if !origin_ok || !matches!(site, "same-origin" | "none") {
+        if cross_site(headers) {
             return secure(
                 Refusal::Forbidden(
                     lang.pick("yêu cầu từ trang khác", "cross-site request")
@@ -374,14 +341,7 @@ async fn guard(
                     .into_response(),
                 );
             }
-            // The token comes in a header (scripts) or in the form's address (plain forms
-            // and uploads): checked here, before any body is read.
-            let token = headers
-                .get("x-csrf-token")
-                .and_then(|t| t.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| query_value(req.uri().query(), "csrf"));
-            if !token.is_some_and(|t| auth::same_token(&t, &s.csrf)) {
+            if !csrf_matches(&req, &s.csrf) {
                 return secure(csrf_refused(lang).into_response());
             }
         }
@@ -395,6 +355,63 @@ async fn guard(
     secure(next.run(req).await)
 }
 
+/// On a loopback listener, a request whose Host is not a loopback name is refused: a web page
+/// elsewhere must not reach a console by rebinding its name to 127.0.0.1.
+pub(crate) fn foreign_host(listen: IpAddr, headers: &HeaderMap, lang: Lang) -> Option<Response> {
+    if !loopback(listen) {
+        return None;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(n, _)| n);
+    (!matches!(name, "127.0.0.1" | "localhost" | "[::1]")).then(|| {
+        secure(
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                lang.pick(
+                    "địa chỉ này không phải của bảng điều khiển loaxa",
+                    "this host name is not served here",
+                ),
+            )
+                .into_response(),
+        )
+    })
+}
+
+/// Whether a change comes from another site. A change must come from a page of this console:
+/// browsers say where a request comes from in `Sec-Fetch-Site`, whatever the referrer policy;
+/// `Origin`, when it is not the "null" that the no-referrer policy makes of it, must name
+/// this host.
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or("same-origin");
+    let origin_ok = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        None | Some("null") => true,
+        Some(origin) => host
+            .is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}")),
+    };
+    !origin_ok || !matches!(site, "same-origin" | "none")
+}
+
+/// Whether a change carries its session's CSRF token: in a header (scripts) or in the form's
+/// address (plain forms and uploads), so that it is checked before any body is read.
+pub(crate) fn csrf_matches(req: &Request, csrf: &str) -> bool {
+    req.headers()
+        .get("x-csrf-token")
+        .and_then(|t| t.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query_value(req.uri().query(), "csrf"))
+        .is_some_and(|t| auth::same_token(&t, csrf))
+}
+
 /// A value of a request's query string, by name.
 fn query_value(query: Option<&str>, name: &str) -> Option<String> {
     query?
@@ -404,7 +421,7 @@ fn query_value(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn csrf_refused(lang: Lang) -> Refusal {
+pub(crate) fn csrf_refused(lang: Lang) -> Refusal {
     Refusal::Forbidden(
         lang.pick(
             "thiếu mã chống giả mạo (CSRF) hoặc mã không đúng: hãy tải lại trang",
@@ -414,7 +431,8 @@ fn csrf_refused(lang: Lang) -> Refusal {
     )
 }
 
-fn secure(mut r: Response) -> Response {
+/// The security headers every answer of a console carries.
+pub(crate) fn secure(mut r: Response) -> Response {
     let h = r.headers_mut();
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
@@ -720,7 +738,7 @@ enum WebCommand {
 
 /// Reads a password: twice, unechoed, at a terminal; else one line of standard input (for
 /// scripts and tests).
-fn read_password(lang: Lang) -> Result<String, String> {
+pub(crate) fn read_password(lang: Lang) -> Result<String, String> {
     use std::io::{BufRead, IsTerminal};
     let stdin = std::io::stdin();
     let read_line = || -> Result<String, String> {

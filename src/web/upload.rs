@@ -75,6 +75,67 @@ pub(super) struct Uploaded {
     pub sha256: Option<String>,
 }
 
+/// Streams one multipart file field into the file `part`, synced; refuses it (and leaves
+/// nothing) past `limit` bytes, empty, or if the stream breaks off. Returns its size.
+pub(crate) async fn stream_to(
+    field: &mut axum::extract::multipart::Field<'_>,
+    part: &Path,
+    limit: u64,
+    name: &str,
+    lang: Lang,
+) -> Result<u64, String> {
+    let mut file = match tokio::fs::File::create(part).await {
+        Ok(f) => f,
+        Err(e) => return Err(disk_error(lang, name, part, &e)),
+    };
+    let mut size: u64 = 0;
+    let outcome: Result<(), String> = loop {
+        match field.chunk().await {
+            Ok(Some(bytes)) => {
+                size += bytes.len() as u64;
+                if size > limit {
+                    break Err(tr!(
+                        lang,
+                        "{name} lớn hơn giới hạn {} MB",
+                        "{name} is larger than the {} MB limit",
+                        limit >> 20
+                    ));
+                }
+                if let Err(e) = file.write_all(&bytes).await {
+                    break Err(disk_error(lang, name, part, &e));
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => {
+                break Err(tr!(
+                    lang,
+                    "{name} tải lên không trọn vẹn ({e}): không lưu gì",
+                    "{name} did not arrive whole ({e}): nothing kept"
+                ))
+            }
+        }
+    };
+    let flushed = match outcome {
+        Ok(()) => file
+            .sync_all()
+            .await
+            .map_err(|e| disk_error(lang, name, part, &e)),
+        Err(e) => Err(e),
+    };
+    drop(file);
+    let checked = flushed.and_then(|()| {
+        if size == 0 {
+            Err(lang.pick("tệp rỗng", "the file is empty").to_string())
+        } else {
+            Ok(size)
+        }
+    });
+    if checked.is_err() {
+        let _ = tokio::fs::remove_file(part).await;
+    }
+    checked
+}
+
 /// Streams one multipart file field into a hidden temporary file in `dir`, refusing it past
 /// the size limit or if the stream breaks off; then decodes it in full and puts it in place.
 async fn receive(
@@ -104,55 +165,10 @@ async fn receive(
         return fail(&name, disk_error(lang, &name, dir, &e));
     }
     let part = dir.join(format!(".{name}.{}.part", &crate::net::token()[..12]));
-    let mut file = match tokio::fs::File::create(&part).await {
-        Ok(f) => f,
-        Err(e) => return fail(&name, disk_error(lang, &name, &part, &e)),
+    let size = match stream_to(field, &part, UPLOAD_LIMIT, &name, lang).await {
+        Ok(size) => size,
+        Err(e) => return fail(&name, e),
     };
-    let mut size: u64 = 0;
-    let outcome: Result<(), String> = loop {
-        match field.chunk().await {
-            Ok(Some(bytes)) => {
-                size += bytes.len() as u64;
-                if size > UPLOAD_LIMIT {
-                    break Err(tr!(
-                        lang,
-                        "{name} lớn hơn giới hạn 500 MB",
-                        "{name} is larger than the 500 MB limit"
-                    ));
-                }
-                if let Err(e) = file.write_all(&bytes).await {
-                    break Err(disk_error(lang, &name, &part, &e));
-                }
-            }
-            Ok(None) => break Ok(()),
-            Err(e) => {
-                break Err(tr!(
-                    lang,
-                    "{name} tải lên không trọn vẹn ({e}): không lưu gì",
-                    "{name} did not arrive whole ({e}): nothing kept"
-                ))
-            }
-        }
-    };
-    let flushed = match outcome {
-        Ok(()) => file
-            .sync_all()
-            .await
-            .map_err(|e| disk_error(lang, &name, &part, &e)),
-        Err(e) => Err(e),
-    };
-    drop(file);
-    if let Err(e) = flushed {
-        let _ = tokio::fs::remove_file(&part).await;
-        return fail(&name, e);
-    }
-    if size == 0 {
-        let _ = tokio::fs::remove_file(&part).await;
-        return fail(
-            &name,
-            lang.pick("tệp rỗng", "the file is empty").to_string(),
-        );
-    }
     let a = app.clone();
     let (d, n, p) = (dir.to_path_buf(), name.clone(), part.clone());
     let placed = tokio::task::spawn_blocking(move || {

@@ -31,7 +31,8 @@ impl L {
     }
 }
 
-/// The frame every page shares: navigation, who is logged in, the CSRF token for forms.
+/// The frame every page shares: navigation, who is logged in, the CSRF token for forms. The
+/// province's console fills it with its own title and links.
 pub(crate) struct Chrome {
     pub(crate) l: L,
     pub(crate) station: String,
@@ -41,12 +42,15 @@ pub(crate) struct Chrome {
     pub(crate) csrf: String,
     pub(crate) can_change: bool,
     pub(crate) logged_in: bool,
+    /// The navigation: (path, page id, label).
+    pub(crate) links: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 impl Chrome {
     pub(crate) fn new(app: &App, v: &Visitor, page: &'static str) -> Chrome {
+        let l = L(v.lang);
         Chrome {
-            l: L(v.lang),
+            l,
             station: app.config.station_name.clone(),
             page,
             user: v.user(),
@@ -62,24 +66,24 @@ impl Chrome {
             csrf: v.csrf(),
             can_change: v.can_change(),
             logged_in: v.session.is_some(),
+            links: vec![
+                ("/", "now", l.t("Đang phát", "Now")),
+                ("/timetable", "timetable", l.t("Lịch phát", "Timetable")),
+                ("/library", "library", l.t("Thư viện", "Library")),
+                ("/emergency", "emergency", l.t("Khẩn cấp", "Emergency")),
+                ("/log", "log", l.t("Nhật ký", "Log")),
+                ("/report", "report", l.t("Báo cáo", "Report")),
+                ("/health", "health", l.t("Kiểm tra", "Health")),
+            ],
         }
     }
 
     /// The navigation: (path, label, whether this page).
     pub(crate) fn nav(&self) -> Vec<(&'static str, &'static str, bool)> {
-        let l = self.l;
-        [
-            ("/", "now", l.t("Đang phát", "Now")),
-            ("/timetable", "timetable", l.t("Lịch phát", "Timetable")),
-            ("/library", "library", l.t("Thư viện", "Library")),
-            ("/emergency", "emergency", l.t("Khẩn cấp", "Emergency")),
-            ("/log", "log", l.t("Nhật ký", "Log")),
-            ("/report", "report", l.t("Báo cáo", "Report")),
-            ("/health", "health", l.t("Kiểm tra", "Health")),
-        ]
-        .into_iter()
-        .map(|(path, id, label)| (path, label, id == self.page))
-        .collect()
+        self.links
+            .iter()
+            .map(|&(path, id, label)| (path, label, id == self.page))
+            .collect()
     }
 }
 

@@ -145,7 +145,7 @@ pub(in crate::web) async fn logout(
 }
 
 /// Switches the console's language (a cookie; nothing on the station changes).
-pub(in crate::web) async fn language(UrlPath(code): UrlPath<String>) -> Response {
+pub(crate) async fn language(UrlPath(code): UrlPath<String>) -> Response {
     let code = Lang::parse(&code).unwrap_or_default().code();
     (
         StatusCode::SEE_OTHER,

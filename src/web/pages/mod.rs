@@ -16,6 +16,7 @@ pub(in crate::web) use emergency::*;
 pub(in crate::web) use health::*;
 pub(in crate::web) use library::*;
 pub(in crate::web) use log::*;
+pub(crate) use login::language;
 pub(in crate::web) use login::*;
 pub(in crate::web) use now::*;
 pub(in crate::web) use report::*;

@@ -1,0 +1,498 @@
+//! The province's console, `loaxa central web`, as its officials use it: the real program over a
+//! real PostgreSQL started here, driven over HTTP as a browser without JavaScript would. Two
+//! people for a send (an editor drafts, another approves; an approver alone only for khẩn cấp),
+//! the delivery board commune by commune, withdrawal with a reason, every change in the
+//! console's log under the person's name — and every change refused to whoever may not make it,
+//! before its body is read.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::Stdio;
+
+use crate::central::{central, enrol, json};
+use crate::support::bin::command;
+use crate::support::postgres::Postgres;
+use crate::support::web::{base64, Client, Console, Part};
+use crate::support::TempStation;
+
+const EDITOR: (&str, &str) = ("bien-tap", "mat khau bien tap");
+const APPROVER: (&str, &str) = ("duyet", "mat khau duyet 1");
+const VIEWER: (&str, &str) = ("xem", "mat khau chi xem");
+
+/// `loaxa central web passwd`, the password on standard input as a script gives it.
+fn passwd(pg: &Postgres, who: (&str, &str), role: &str) -> (i32, String, String) {
+    let mut child = command()
+        .args(["central", "web", "passwd", "--user", who.0, "--role", role])
+        .args(["--db", &pg.admin_url(), "--lang", "en"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", who.1).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The centre with two communes in a group and a third outside it, the three accounts, and the
+/// console listening on a free loopback port.
+fn province(pg: &Postgres) -> (Console, Vec<TempStation>) {
+    assert_eq!(central(pg, &["init"]).0, 0);
+    let stations: Vec<TempStation> = ["xa-1", "xa-2", "xa-3"]
+        .iter()
+        .map(|id| {
+            let st = TempStation::new("", "");
+            enrol(pg, &st, id);
+            st
+        })
+        .collect();
+    assert_eq!(
+        central(pg, &["group", "add", "ven-bien", "xa-1", "xa-2"]).0,
+        0
+    );
+    for (who, role) in [
+        (EDITOR, "editor"),
+        (APPROVER, "approver"),
+        (VIEWER, "viewer"),
+    ] {
+        let (code, out, err) = passwd(pg, who, role);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("created"), "{out}");
+    }
+    (start(pg, &[]), stations)
+}
+
+fn start(pg: &Postgres, args: &[&str]) -> Console {
+    let addr: SocketAddr = format!("127.0.0.1:{}", crate::support::icecast::free_port())
+        .parse()
+        .unwrap();
+    let mut child = command()
+        .args(["central", "web", "--listen", &addr.to_string()])
+        .args(["--db", &pg.admin_url(), "--lang", "en"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("[central web] {line}");
+            if line.contains("http://") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .expect("loaxa central web did not start listening");
+    Console { child, addr }
+}
+
+/// A bulletin composed in the form: its clip, title, level, addressees, and the button.
+fn compose(c: &Client, clip: &[u8], title: &str, level: &str, to: &[&str], action: &str) -> u16 {
+    let mut parts = vec![
+        Part::File("clip", "bao-so-5.wav", clip),
+        Part::Field("title", title),
+        Part::Field("level", level),
+        Part::Field("repeat", "2"),
+        Part::Field("action", action),
+    ];
+    parts.extend(to.iter().map(|t| Part::Field("to", t)));
+    let token = c.csrf.clone().unwrap_or_default();
+    let ct = format!(
+        "multipart/form-data; boundary={}",
+        crate::support::web::BOUNDARY
+    );
+    c.request(
+        "POST",
+        &format!("/bulletins/new?csrf={token}"),
+        &[("Content-Type", &ct)],
+        &crate::support::web::multipart(&parts),
+    )
+    .status
+}
+
+/// The console's log: (login, what), oldest first.
+fn logged(pg: &Postgres) -> Vec<(String, String)> {
+    pg.psql(
+        "loaxa",
+        "SELECT login || '|' || what FROM loaxa.console_log ORDER BY id",
+    )
+    .lines()
+    .filter_map(|l| {
+        l.split_once('|')
+            .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+    })
+    .collect()
+}
+
+#[test]
+fn an_editor_drafts_another_approves_and_the_board_follows_each_commune() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    let (console, stations) = province(&pg);
+    let clip = std::fs::read(stations[0].tone("bao.wav", 1.5)).unwrap();
+
+    // The editor sees every commune, by group too.
+    let editor = console.login(EDITOR);
+    let home = editor.get("/");
+    assert_eq!(home.status, 200);
+    for id in ["xa-1", "xa-2", "xa-3"] {
+        assert!(
+            home.body.contains(&format!("data-station=\"{id}\"")),
+            "{}",
+            home.body
+        );
+    }
+    assert!(home.body.contains("never heard from"), "{}", home.body);
+    let group = editor.get("/?group=ven-bien");
+    assert!(group.body.contains("data-station=\"xa-2\""));
+    assert!(
+        !group.body.contains("data-station=\"xa-3\""),
+        "{}",
+        group.body
+    );
+
+    // A draft: sent to no station.
+    assert_eq!(
+        compose(
+            &editor,
+            &clip,
+            "Bão số 5",
+            "emergency",
+            &["ven-bien"],
+            "draft"
+        ),
+        303
+    );
+    assert_eq!(pg.count("SELECT count(*) FROM loaxa.bulletins"), 0);
+    let draft = editor.get("/drafts/1");
+    assert!(draft.body.contains("Bão số 5") && draft.body.contains("id=\"own-draft\""));
+    assert!(!draft.body.contains("id=\"approve\""), "{}", draft.body);
+    // The editor may neither approve (the role) nor send alone.
+    assert_eq!(editor.post_form_csrf("/drafts/1/approve", &[]).status, 403);
+    assert_eq!(
+        compose(&editor, &clip, "Bão số 6", "emergency", &["all"], "send"),
+        403
+    );
+
+    // The approver approves: it goes to the group's two communes, and the board follows them.
+    let approver = console.login(APPROVER);
+    assert!(approver.get("/drafts/1").body.contains("id=\"approve\""));
+    let approved = approver.post_form_csrf("/drafts/1/approve", &[]);
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    assert_eq!(approved.header("location"), Some("/bulletins/1"));
+    let board = approver.get("/bulletins/1");
+    assert!(
+        board
+            .body
+            .contains("data-station=\"xa-1\" data-state=\"silent\""),
+        "{}",
+        board.body
+    );
+    assert!(board.body.contains("data-station=\"xa-2\""));
+    assert!(!board.body.contains("data-station=\"xa-3\""));
+    assert!(
+        board.body.contains("http-equiv=\"refresh\""),
+        "a board under way reloads"
+    );
+    let api = json(&approver.get("/api/bulletins/1").body);
+    assert_eq!(api["states"]["xa-1"], "silent", "{api}");
+    assert_eq!(api["bulletin"]["title"], "Bão số 5", "{api}");
+    // A second approval is refused; the bulletin keeps who wrote it and who approved it.
+    assert_eq!(
+        approver.post_form_csrf("/drafts/1/approve", &[]).status,
+        422
+    );
+    assert_eq!(
+        pg.psql("loaxa", "SELECT drafted_by || ',' || approved_by || ',' || sent_alone FROM loaxa.bulletins WHERE id = 1").trim(),
+        "bien-tap,duyet,false"
+    );
+
+    // An approver alone: khẩn cấp only.
+    assert_eq!(
+        compose(&approver, &clip, "Họp dân", "priority", &["all"], "send"),
+        422
+    );
+    assert_eq!(
+        compose(&approver, &clip, "Lũ quét", "emergency", &["xa-3"], "send"),
+        303
+    );
+    assert_eq!(
+        pg.psql(
+            "loaxa",
+            "SELECT approved_by || ',' || sent_alone FROM loaxa.bulletins WHERE id = 2"
+        )
+        .trim(),
+        "duyet,true"
+    );
+
+    // A viewer looks and changes nothing.
+    let viewer = console.login(VIEWER);
+    assert_eq!(viewer.get("/bulletins/2").status, 200);
+    assert_eq!(
+        viewer
+            .post_form_csrf("/bulletins/2/withdraw", &[("reason", "x")])
+            .status,
+        403
+    );
+    assert!(!viewer
+        .get("/bulletins")
+        .body
+        .contains("id=\"compose-form\""));
+
+    // Withdrawn with a reason, under the editor's name.
+    assert_eq!(
+        editor
+            .post_form_csrf("/bulletins/2/withdraw", &[("reason", "")])
+            .status,
+        422
+    );
+    let w = editor.post_form_csrf("/bulletins/2/withdraw", &[("reason", "báo nhầm")]);
+    assert_eq!(w.status, 303, "{}", w.body);
+    let board = editor.get("/bulletins/2");
+    assert!(board.body.contains("id=\"withdrawn\"") && board.body.contains("báo nhầm"));
+    assert!(
+        !board.body.contains("http-equiv=\"refresh\""),
+        "a withdrawn board stays still"
+    );
+    assert_eq!(
+        pg.psql(
+            "loaxa",
+            "SELECT withdrawn_by FROM loaxa.bulletins WHERE id = 2"
+        )
+        .trim(),
+        "bien-tap"
+    );
+
+    // Every change in the console's log, under the person who made it.
+    let log = logged(&pg);
+    for expected in [
+        ("bien-tap", "bulletin_drafted"),
+        ("duyet", "bulletin_approved"),
+        ("duyet", "bulletin_sent_alone"),
+        ("bien-tap", "bulletin_withdrawn"),
+        ("xem", "login"),
+    ] {
+        assert!(
+            log.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {log:?}"
+        );
+    }
+
+    // What the pages show, as JSON and as Prometheus gauges (a scraper's Basic credentials).
+    let api = json(&viewer.get("/api/stations").body);
+    assert_eq!(api.as_array().map(Vec::len), Some(3), "{api}");
+    assert_eq!(api[0]["condition"]["code"], "silent", "{api}");
+    let scraper = console.client();
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{}:{}", VIEWER.0, VIEWER.1).as_bytes())
+    );
+    let metrics = scraper.request("GET", "/metrics", &[("Authorization", &basic)], &[]);
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics
+            .body
+            .contains("loaxa_station_live{station=\"xa-1\"} 0"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics
+            .body
+            .contains("loaxa_bulletin_communes{bulletin=\"1\",state=\"silent\"} 2"),
+        "{}",
+        metrics.body
+    );
+    // Basic credentials change nothing, whatever the account.
+    let approver_basic = format!(
+        "Basic {}",
+        base64(format!("{}:{}", APPROVER.0, APPROVER.1).as_bytes())
+    );
+    let r = scraper.request(
+        "POST",
+        "/bulletins/1/withdraw",
+        &[
+            ("Authorization", &approver_basic),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"reason=x",
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+#[test]
+fn every_change_at_the_province_console_is_refused_to_whoever_may_not_make_it() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    let (console, stations) = province(&pg);
+    let clip = std::fs::read(stations[0].tone("bao.wav", 1.0)).unwrap();
+    let editor = console.login(EDITOR);
+    assert_eq!(
+        compose(&editor, &clip, "Bão", "emergency", &["all"], "draft"),
+        303
+    );
+    let changes = [
+        "/bulletins/new",
+        "/drafts/1/approve",
+        "/bulletins/1/withdraw",
+        "/logout",
+    ];
+    // No session: 401, nothing read.
+    let nobody = console.client();
+    for path in changes {
+        assert_eq!(
+            nobody.post_form(path, &[("reason", "x")]).status,
+            401,
+            "{path}"
+        );
+    }
+    assert_eq!(nobody.get("/").status, 303, "a page sends to the login");
+    assert_eq!(nobody.get("/api/stations").status, 401);
+    assert_eq!(nobody.get("/metrics").status, 401);
+    // A session without its token, or from another site: 403.
+    let approver = console.login(APPROVER);
+    for path in changes {
+        assert_eq!(
+            approver.post_form(path, &[("reason", "x")]).status,
+            403,
+            "{path}"
+        );
+        let r = approver.request(
+            "POST",
+            &format!("{path}?csrf={}", approver.csrf.clone().unwrap_or_default()),
+            &[
+                ("Origin", "http://evil.example"),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            b"reason=x",
+        );
+        assert_eq!(r.status, 403, "{path} cross-site");
+    }
+    // A viewer may only log out; an editor may not approve.
+    let viewer = console.login(VIEWER);
+    for path in &changes[..3] {
+        assert_eq!(
+            viewer.post_form_csrf(path, &[("reason", "x")]).status,
+            403,
+            "{path}"
+        );
+    }
+    assert_eq!(editor.post_form_csrf("/drafts/1/approve", &[]).status, 403);
+    // Nor through a foreign Host (a name rebound to 127.0.0.1 by another site's page).
+    let r = approver.raw(
+        format!(
+            "GET / HTTP/1.1\r\nHost: evil.example\r\nCookie: {}\r\nConnection: close\r\n\r\n",
+            approver.cookie.clone().unwrap_or_default()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 421);
+    assert_eq!(pg.count("SELECT count(*) FROM loaxa.bulletins"), 0);
+
+    // Hostile names and sizes.
+    let token = editor.csrf.clone().unwrap_or_default();
+    let ct = format!(
+        "multipart/form-data; boundary={}",
+        crate::support::web::BOUNDARY
+    );
+    let hostile = crate::support::web::multipart(&[
+        Part::File("clip", "../../etc/passwd", &clip),
+        Part::Field("title", "x"),
+        Part::Field("level", "emergency"),
+        Part::Field("to", "all"),
+    ]);
+    let r = editor.request(
+        "POST",
+        &format!("/bulletins/new?csrf={token}"),
+        &[("Content-Type", &ct)],
+        &hostile,
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = editor.request(
+        "POST",
+        &format!("/bulletins/new?csrf={token}"),
+        &[("Content-Type", &ct), ("Content-Length", "900000000")],
+        &[],
+    );
+    assert!(
+        r.status == 413 || r.status == 400,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(editor.get("/bulletins/abc").status, 400);
+    assert_eq!(editor.get("/drafts/99").status, 404);
+    assert_eq!(editor.get("/bulletins/99").status, 404);
+    for (who, role) in [
+        (("Ke Xau", "12345678"), "editor"),
+        (("ok-name", "x"), "editor"),
+        (("ok-name", "12345678"), "admin"),
+    ] {
+        let (code, _, err) = passwd(&pg, who, role);
+        assert_eq!(code, 2, "{who:?} {role}: {err}");
+    }
+
+    // Too many wrong passwords from one address: slowed, and each failure logged.
+    let wrong = console.client();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            wrong
+                .post_form("/login", &[("user", "duyet"), ("password", "sai")])
+                .status,
+        );
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(logged(&pg).iter().any(|(_, w)| w == "login_failed"));
+
+    // A station's PostgreSQL login cannot read the console's accounts or its log.
+    let password =
+        std::fs::read_to_string(stations[0].path().join("config/sync-password")).unwrap();
+    for table in ["loaxa.console_accounts", "loaxa.console_log"] {
+        let out = std::process::Command::new("psql")
+            .env("PGPASSWORD", password.trim())
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port.to_string(),
+            ])
+            .args(["-U", "loaxa_st_xa_1", "-d", "loaxa", "-c"])
+            .arg(format!("SELECT * FROM {table}"))
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success()
+                && String::from_utf8_lossy(&out.stderr).contains("permission denied"),
+            "{table}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn the_province_console_will_not_open_to_the_network_before_an_account_exists() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let out = command()
+        .args(["central", "web", "--listen", "0.0.0.0:0"])
+        .args(["--db", &pg.admin_url(), "--lang", "en"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("before an account exists"),
+        "{out:?}"
+    );
+}
