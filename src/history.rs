@@ -92,7 +92,8 @@ pub fn outcome_label(code: &str, lang: Lang) -> String {
     )
 }
 
-fn played(r: &Record, lang: Lang) -> String {
+/// What of a record aired, in words: played of its length (a relay's fallback said apart).
+pub fn played(r: &Record, lang: Lang) -> String {
     let secs = |ms: u64| ms as f64 / 1000.0;
     let p: u64 = r.clips.iter().map(|c| c.played_ms).sum();
     let d: u64 = r.clips.iter().map(|c| c.duration_ms).sum();

@@ -9,8 +9,9 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::Stdio;
 
-use crate::central::{central, enrol, json};
+use crate::central::{central, enrol, json, sync_once};
 use crate::support::bin::command;
+use crate::support::bin::log_json;
 use crate::support::postgres::Postgres;
 use crate::support::web::{base64, Client, Console, Part};
 use crate::support::TempStation;
@@ -494,5 +495,137 @@ fn the_province_console_will_not_open_to_the_network_before_an_account_exists() 
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("before an account exists"),
         "{out:?}"
+    );
+}
+
+#[test]
+fn a_commune_s_page_shows_its_journal_as_the_centre_holds_it_word_for_word_as_its_own_log() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let st = crate::report::september();
+    enrol(&pg, &st, "hoang-hoa");
+    let (code, out, err) = sync_once(&st);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(passwd(&pg, VIEWER, "viewer").0, 0);
+    assert_eq!(passwd(&pg, EDITOR, "editor").0, 0);
+    let console = start(&pg, &[]);
+    let viewer = console.login(VIEWER);
+
+    // The station's own log of September, and the centre's copy of it, page by page.
+    let own = log_json(&st);
+    let own: Vec<&serde_json::Value> = own["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["scheduled_at"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("2025-09"))
+        })
+        .collect();
+    assert!(own.len() > 40, "{}", own.len());
+    let span = "from=2025-09-01&to=2025-09-30";
+    let first = json(
+        &viewer
+            .get(&format!("/api/communes/hoang-hoa/log?{span}"))
+            .body,
+    );
+    assert_eq!(first["total"], own.len() as i64, "{first}");
+    let mut held: Vec<serde_json::Value> = Vec::new();
+    let mut page = 1;
+    loop {
+        let p = json(
+            &viewer
+                .get(&format!(
+                    "/api/communes/hoang-hoa/log?{span}&per=10&page={page}"
+                ))
+                .body,
+        );
+        let records = p["records"].as_array().unwrap().clone();
+        if records.is_empty() {
+            break;
+        }
+        held.extend(records);
+        page += 1;
+    }
+    assert_eq!(held.len(), own.len());
+    assert_eq!(page, own.len().div_ceil(10) + 1, "pages of ten");
+    for (a, b) in own.iter().zip(&held) {
+        assert_eq!(a["info"]["key"], b["info"]["key"]);
+        assert_eq!(a["outcome"], b["outcome"], "{a} / {b}");
+    }
+    // Filtered in SQL as the station's log filters.
+    let missed = own.iter().filter(|r| r["outcome"] == "missed").count();
+    let p = json(
+        &viewer
+            .get(&format!(
+                "/api/communes/hoang-hoa/log?{span}&outcome=missed"
+            ))
+            .body,
+    );
+    assert_eq!(p["total"], missed as i64, "{p}");
+    // The page: its rows, its link, its words.
+    let page = viewer.get(&format!("/communes/hoang-hoa?{span}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"records\"") && page.body.contains("id=\"link\""));
+    assert_eq!(page.body.matches("<tr data-outcome=").count(), own.len());
+    assert_eq!(viewer.get("/communes/khong-co").status, 404);
+    assert_eq!(viewer.get("/communes/hoang-hoa?outcome=bogus").status, 400);
+    assert_eq!(
+        viewer.get("/communes/hoang-hoa?from=2025-13-01").status,
+        400
+    );
+
+    // The province's report for September, with its charts and downloads.
+    let report = viewer.get("/report?month=2025-09");
+    assert_eq!(report.status, 200);
+    assert!(report.body.contains("id=\"chart-communes\"") && report.body.contains("hoang-hoa"));
+    let csv = viewer.get("/report/download?month=2025-09&format=csv");
+    assert!(
+        csv.body.starts_with('\u{FEFF}'),
+        "a CSV for Excel starts with a BOM"
+    );
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let xlsx = viewer.get("/report/download?year=2025&format=xlsx");
+    assert_eq!(xlsx.status, 200);
+    let api = json(&viewer.get("/api/report?month=2025-09").body);
+    assert_eq!(api["communes"][0]["station"], "hoang-hoa", "{api}");
+    let (_, cli, _) = central(&pg, &["report", "--month", "2025-09", "--format", "json"]);
+    assert_eq!(
+        api["totals"],
+        json(&cli)["totals"],
+        "the page's report is the command's"
+    );
+    assert_eq!(viewer.get("/report?quarter=2025-Q9").status, 400);
+    assert_eq!(
+        viewer
+            .get("/report/download?month=2025-09&format=exe")
+            .status,
+        400
+    );
+
+    // Verify: a viewer may not start a run; an editor's run walks every chain.
+    assert_eq!(viewer.post_form_csrf("/verify", &[]).status, 403);
+    let editor = console.login(EDITOR);
+    assert_eq!(
+        editor.post_form_csrf("/verify", &[("full", "1")]).status,
+        303
+    );
+    crate::support::web::eventually(30, "the verification run", || {
+        let page = editor.get("/verify");
+        page.body.contains("id=\"verdict\"")
+    });
+    let page = editor.get("/verify");
+    assert!(page.body.contains("Every chain is whole"), "{}", page.body);
+    let run = json(&editor.get("/api/verify").body);
+    assert_eq!(run["checks"][0]["station"], "hoang-hoa", "{run}");
+    assert!(run["checks"][0]["events"].as_i64().unwrap() > 150, "{run}");
+    // Re-admission: an approver's only, and only for a flagged station.
+    assert_eq!(
+        editor
+            .post_form_csrf("/communes/hoang-hoa/readmit", &[("reason", "x")])
+            .status,
+        403
     );
 }

@@ -8,6 +8,7 @@
 //! and the batch that shows it is kept as evidence and the station flagged.
 
 pub mod bulletin;
+pub mod commune;
 pub mod console;
 mod refusal;
 pub mod report;
@@ -1081,12 +1082,14 @@ pub struct Readmission {
 
 /// Re-admits a flagged station: its chain from the located fork point on is accepted as
 /// its continuation, the centre's own events from there kept with the fork's evidence, and
-/// who (this login), when and `reason` recorded.
+/// who (this login, and `by`, the person at the province's console), when and `reason`
+/// recorded.
 pub async fn readmit(
     t: &Target,
     client: &Client,
     station: &str,
     reason: &str,
+    by: Option<&str>,
 ) -> Result<Readmission, CentralError> {
     check_schema(t, client).await?;
     if reason.trim().is_empty() {
@@ -1113,18 +1116,29 @@ pub async fn readmit(
     if row.get::<_, Option<bool>>(1) != Some(true) {
         return Err(CentralError::NotLocated(station.to_string()));
     }
-    let row = transaction(
-        t,
-        client,
-        within(
+    let readmitted = async {
+        let row = within(
             t,
             client.query_one(
                 "SELECT * FROM loaxa.readmit($1, $2)",
                 &[&station, &reason.trim()],
             ),
-        ),
-    )
-    .await?;
+        )
+        .await?;
+        if let Some(by) = by {
+            within(
+                t,
+                client.execute(
+                    "UPDATE loaxa.readmissions SET by_person = $2 WHERE id =
+                         (SELECT max(id) FROM loaxa.readmissions WHERE station = $1)",
+                    &[&station, &by.trim()],
+                ),
+            )
+            .await?;
+        }
+        Ok::<_, CentralError>(row)
+    };
+    let row = transaction(t, client, readmitted).await?;
     Ok(Readmission {
         at_seq: row.get(0),
         replaced: row.get(1),

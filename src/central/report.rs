@@ -151,7 +151,7 @@ pub async fn build(
     for r in within(
         t,
         client.query(
-            "SELECT station, at, by_login::text, reason, at_seq FROM loaxa.readmissions
+            "SELECT station, at, coalesce(by_person, by_login::text), reason, at_seq FROM loaxa.readmissions
              WHERE at >= $1 AND at < $2 ORDER BY at",
             &[&instant(from), &instant(end)],
         ),

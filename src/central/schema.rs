@@ -1040,5 +1040,7 @@ CREATE TABLE loaxa.console_log (
     detail text
 );
 REVOKE ALL ON loaxa.console_accounts, loaxa.console_log FROM PUBLIC;
+-- The person who re-admitted a station at the console (the database login is kept too).
+ALTER TABLE loaxa.readmissions ADD COLUMN by_person text;
 "#,
 ];

@@ -119,14 +119,26 @@ pub async fn list(
     now: DateTime<Utc>,
     lang: Lang,
 ) -> Result<Vec<StationState>, CentralError> {
+    list_of(t, client, now, lang, &[]).await
+}
+
+/// These stations (every one if none is named), by id, as of `now`.
+pub async fn list_of(
+    t: &Target,
+    client: &Client,
+    now: DateTime<Utc>,
+    lang: Lang,
+    only: &[String],
+) -> Result<Vec<StationState>, CentralError> {
     check_schema(t, client).await?;
     let rows = within(
         t,
         client.query(
             "SELECT s.id, s.contact_at, h.at, h.live, h.on_air, h.output_ok, h.backlog, s.name
              FROM loaxa.stations s LEFT JOIN loaxa.heartbeats h ON h.station = s.id
+             WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1)
              ORDER BY s.id",
-            &[],
+            &[&only],
         ),
     )
     .await?;
@@ -138,7 +150,7 @@ pub async fn list(
         month: first.month(),
     }
     .label(lang);
-    let month = super::report::build(t, client, (first, first), label, &[], first, lang).await?;
+    let month = super::report::build(t, client, (first, first), label, only, first, lang).await?;
     Ok(rows
         .iter()
         .map(|r| {

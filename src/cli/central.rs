@@ -291,7 +291,7 @@ pub(super) fn central(
                 writeln!(out, "{}", text.trim_end()).map_err(io)
             }
             CentralAction::Readmit { id, reason } => {
-                let done = central::readmit(&target, &client, &id, &reason)
+                let done = central::readmit(&target, &client, &id, &reason, None)
                     .await
                     .map_err(fail)?;
                 writeln!(

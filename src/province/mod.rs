@@ -10,8 +10,11 @@
 //! Loopback by default; its accounts and roles (viewer, editor, approver) live in PostgreSQL.
 
 mod api;
+mod commune;
 mod pages;
 mod pool;
+mod report;
+mod verify;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,6 +61,7 @@ pub struct App {
     lang: Lang,
     listen: SocketAddr,
     stopping: tokio::sync::watch::Sender<bool>,
+    runs: verify::Runs,
 }
 
 impl App {
@@ -68,6 +72,7 @@ impl App {
             lang,
             listen,
             stopping: tokio::sync::watch::Sender::new(false),
+            runs: verify::Runs::default(),
         }
     }
 
@@ -139,7 +144,7 @@ impl Visitor {
 fn needed(path: &str) -> ConsoleRole {
     if path == "/logout" {
         ConsoleRole::Viewer
-    } else if path.ends_with("/approve") {
+    } else if path.ends_with("/approve") || path.ends_with("/readmit") {
         ConsoleRole::Approver
     } else {
         ConsoleRole::Editor
@@ -285,6 +290,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/lang/{code}", get(crate::web::pages::language))
+        .route("/communes/{id}", get(commune::commune))
+        .route("/communes/{id}/readmit", post(commune::readmit))
+        .route("/api/communes/{id}/log", get(commune::log_json))
         .route("/bulletins", get(pages::bulletins))
         .route(
             "/bulletins/new",
@@ -294,10 +302,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/bulletins/{id}/withdraw", post(pages::withdraw))
         .route("/drafts/{id}", get(pages::draft))
         .route("/drafts/{id}/approve", post(pages::approve))
+        .route("/verify", get(verify::page).post(verify::start))
+        .route("/api/verify", get(verify::json))
+        .route("/report", get(report::report))
+        .route("/report/download", get(report::report_download))
         .route("/api/stations", get(api::stations))
         .route("/api/bulletins", get(api::bulletins))
         .route("/api/bulletins/{id}", get(api::bulletin))
         .route("/api/drafts", get(api::drafts))
+        .route("/api/report", get(report::report_json))
         .route("/metrics", get(api::metrics))
         .route("/assets/{name}", get(crate::web::view::asset))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard))

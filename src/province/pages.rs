@@ -27,7 +27,7 @@ use crate::web::view::{render, Chrome, L};
 use crate::web::Refusal;
 
 /// The frame of the province's pages.
-fn chrome(v: &Visitor, page: &'static str) -> Chrome {
+pub(super) fn chrome(v: &Visitor, page: &'static str) -> Chrome {
     let l = L(v.lang);
     Chrome {
         l,
@@ -49,6 +49,8 @@ fn chrome(v: &Visitor, page: &'static str) -> Chrome {
         links: vec![
             ("/", "communes", l.t("Các xã", "Communes")),
             ("/bulletins", "bulletins", l.t("Bản tin", "Bulletins")),
+            ("/report", "report", l.t("Báo cáo", "Report")),
+            ("/verify", "verify", l.t("Kiểm tra", "Verify")),
         ],
     }
 }

@@ -20,4 +20,5 @@ pub(crate) use login::language;
 pub(in crate::web) use login::*;
 pub(in crate::web) use now::*;
 pub(in crate::web) use report::*;
+pub(crate) use report::{bar_chart, download, report_body};
 pub(in crate::web) use timetable::*;

@@ -98,25 +98,37 @@ struct ReportPage {
 
 /// Completion per plan item as horizontal bars.
 fn bars(report: &crate::report::Report) -> String {
+    let rows: Vec<(String, Option<f64>)> = report
+        .plans
+        .iter()
+        .flat_map(|p| &p.topics)
+        .map(|r| (r.title.clone(), r.completion_percent))
+        .collect();
+    bar_chart(
+        "chart-items",
+        &rows,
+        report.lang.pick(
+            "Chưa có buổi phát nào theo kế hoạch trong kỳ này.",
+            "Nothing planned aired in this period yet.",
+        ),
+    )
+}
+
+/// A horizontal bar chart of completion percentages, as SVG (no script): green at 100 %,
+/// amber from 80 %, red below; `empty` said instead when there is nothing to draw.
+pub(crate) fn bar_chart(id: &str, rows: &[(String, Option<f64>)], empty: &str) -> String {
     use std::fmt::Write;
-    let rows: Vec<&crate::report::Row> = report.plans.iter().flat_map(|p| &p.topics).collect();
     if rows.is_empty() {
-        return format!(
-            "<p id=\"chart-items\">{}</p>",
-            report.lang.pick(
-                "Chưa có buổi phát nào theo kế hoạch trong kỳ này.",
-                "Nothing planned aired in this period yet."
-            )
-        );
+        return format!("<p id=\"{id}\">{}</p>", html_escape(empty));
     }
     let h = 26 * rows.len().max(1) + 4;
     let mut o = format!(
-        "<svg class=\"chart\" id=\"chart-items\" width=\"640\" height=\"{h}\" viewBox=\"0 0 640 {h}\" role=\"img\">"
+        "<svg class=\"chart\" id=\"{id}\" width=\"640\" height=\"{h}\" viewBox=\"0 0 640 {h}\" role=\"img\">"
     );
-    for (i, r) in rows.iter().enumerate() {
+    for (i, (title, pct)) in rows.iter().enumerate() {
         let y = 26 * i + 2;
-        let pct = r.completion_percent.unwrap_or(0.0);
-        let w = 3.0 * pct;
+        let pct = pct.unwrap_or(0.0);
+        let w = 3.0 * pct.clamp(0.0, 100.0);
         let colour = if pct >= 100.0 {
             "#2e7d32"
         } else if pct >= 80.0 {
@@ -128,7 +140,7 @@ fn bars(report: &crate::report::Report) -> String {
             o,
             "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"300\" y=\"{y}\" width=\"300\" height=\"20\" fill=\"#eee\"/><rect x=\"300\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"/><text x=\"605\" y=\"{}\" font-size=\"12\">{pct:.0}%</text>",
             y + 15,
-            html_escape(&r.title.chars().take(44).collect::<String>()),
+            html_escape(&title.chars().take(44).collect::<String>()),
             y + 15
         );
     }
@@ -205,7 +217,7 @@ fn calendar(app: &App, period: &Period, lang: Lang) -> Result<String, Refusal> {
 
 /// The report's body, without its document frame (the page has its own, and its CSP takes
 /// no inline style).
-fn report_body(html: &str) -> String {
+pub(crate) fn report_body(html: &str) -> String {
     let start = html.find("<body>").map_or(0, |i| i + "<body>".len());
     let end = html.rfind("</body>").unwrap_or(html.len());
     html[start..end].to_string()
@@ -276,43 +288,53 @@ pub(in crate::web) async fn report_download(
         let period = q.period(a)?;
         let r = build_report(a, period, lang)?;
         let name = format!("bao-cao-{}", period.label(Lang::En).replace(' ', "-"));
-        Ok(match q.format.as_str() {
-            "xlsx" => (
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                format!("{name}.xlsx"),
-                r.to_xlsx().map_err(|e| Refusal::Failed(e.to_string()))?,
-            ),
-            // With a byte-order mark: Excel on Windows reads UTF-8 only with it.
-            "csv" => (
-                "text/csv; charset=utf-8",
-                format!("{name}.csv"),
-                format!("\u{FEFF}{}", r.to_csv()).into_bytes(),
-            ),
-            "json" => (
-                "application/json",
-                format!("{name}.json"),
-                r.to_json().into_bytes(),
-            ),
-            _ => (
-                "text/html; charset=utf-8",
-                format!("{name}.html"),
-                r.to_html().into_bytes(),
-            ),
-        })
+        download(&r, &q.format, &name)
     })
     .await;
     match built {
-        Ok((kind, name, bytes)) => (
-            [
-                (header::CONTENT_TYPE, kind.to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(r) => r,
         Err(r) => r.into_response(),
     }
+}
+
+/// A report as a download in the format asked for (`html`, the default; `xlsx`; `csv`, with a
+/// byte-order mark, as Excel on Windows reads UTF-8 only with it; `json`), named `name`.
+pub(crate) fn download(
+    r: &dyn crate::report::Formats,
+    format: &str,
+    name: &str,
+) -> Result<Response, Refusal> {
+    let (kind, file, bytes) = match format {
+        "xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            format!("{name}.xlsx"),
+            r.to_xlsx().map_err(|e| Refusal::Failed(e.to_string()))?,
+        ),
+        "csv" => (
+            "text/csv; charset=utf-8",
+            format!("{name}.csv"),
+            format!("\u{FEFF}{}", r.to_csv()).into_bytes(),
+        ),
+        "json" => (
+            "application/json",
+            format!("{name}.json"),
+            r.to_json().into_bytes(),
+        ),
+        _ => (
+            "text/html; charset=utf-8",
+            format!("{name}.html"),
+            r.to_html().into_bytes(),
+        ),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
