@@ -45,6 +45,7 @@ test -x /usr/bin/loaxa-web
 test -f /usr/lib/systemd/system/loaxa.service
 test -f /usr/lib/systemd/system/loaxa-web.service
 test -f /usr/lib/systemd/system/loaxa-sync.service
+test -f /usr/lib/systemd/system/loaxa-central-web.service
 test -f /usr/lib/sysusers.d/loaxa.conf
 id loaxa
 id -nG loaxa | grep -qw audio
@@ -55,6 +56,8 @@ test "$(stat -c %U /var/lib/loaxa)" = loaxa
 if [ -d /run/systemd/system ]; then
     systemctl is-enabled loaxa.service
     systemctl is-enabled loaxa-web.service
+    # The province's console is for the province's server: shipped, never enabled here.
+    ! systemctl is-enabled --quiet loaxa-central-web.service
 else
     echo "(no systemd as PID 1 here: enabling the unit is not checked)"
 fi

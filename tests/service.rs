@@ -205,6 +205,25 @@ fn the_sync_unit_is_hardened_and_writes_only_beside_the_journal_and_into_the_aud
     assert_exposure_at_most(path, "loaxa-sync.service", 2.5);
 }
 
+/// The province console's unit: hardened as the station's units are, no file it may write, its
+/// database from an environment file, never enabled by the package on a commune's PC.
+#[test]
+fn the_province_console_unit_is_hardened_and_writes_nothing() {
+    crate::support::shared();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/loaxa-central-web.service"
+    );
+    let values = |key: &str| unit_values(path, key);
+    assert_eq!(values("ExecStart"), ["/usr/bin/loaxa central web"]);
+    assert_eq!(values("EnvironmentFile"), ["/etc/loaxa/central.env"]);
+    assert_eq!(values("ProtectSystem"), ["strict"]);
+    assert!(values("ReadWritePaths").is_empty());
+    assert_eq!(values("DynamicUser"), ["yes"]);
+    assert_eq!(values("LimitNOFILE"), ["4096"]);
+    assert_exposure_at_most(path, "loaxa-central-web.service", 2.5);
+}
+
 /// systemd's own rating of a unit's exposure (`systemd-analyze security`) is at most `max`.
 fn assert_exposure_at_most(path: &str, unit: &str, max: f64) {
     let out = match std::process::Command::new("systemd-analyze")
