@@ -176,6 +176,15 @@ fn an_editor_drafts_another_approves_and_the_board_follows_each_commune() {
     let draft = editor.get("/drafts/1");
     assert!(draft.body.contains("Bão số 5") && draft.body.contains("id=\"own-draft\""));
     assert!(!draft.body.contains("id=\"approve\""), "{}", draft.body);
+    // Its clip is checked (length, loudness) and can be listened to.
+    let drafts = json(&editor.get("/api/drafts").body);
+    assert_eq!(drafts[0]["duration_ms"], 1500, "{drafts}");
+    let sha = drafts[0]["sha256"].as_str().unwrap().to_string();
+    assert!(draft.body.contains(&format!("src=\"/clips/{sha}\"")));
+    let listened = editor.get(&format!("/clips/{sha}"));
+    assert_eq!(listened.status, 200);
+    assert_eq!(listened.header("content-type"), Some("audio/wav"));
+    assert_eq!(editor.get("/clips/..%2F..%2Fetc").status, 404);
     // The editor may neither approve (the role) nor send alone.
     assert_eq!(editor.post_form_csrf("/drafts/1/approve", &[]).status, 403);
     assert_eq!(

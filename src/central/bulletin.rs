@@ -837,6 +837,23 @@ pub async fn clip(
     Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
 }
 
+/// A stored clip's bytes and file name, by its SHA-256, for the province to listen to.
+pub async fn stored_clip(
+    t: &Target,
+    client: &Client,
+    sha256: &str,
+) -> Result<Option<(Vec<u8>, String)>, CentralError> {
+    let row = within(
+        t,
+        client.query_opt(
+            "SELECT bytes, file_name FROM loaxa.clips WHERE sha256 = $1",
+            &[&sha256],
+        ),
+    )
+    .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 /// What a station says every 30 s while connected, so the province sees which communes are
 /// live.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

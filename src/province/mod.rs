@@ -301,6 +301,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/bulletins/{id}", get(pages::board))
         .route("/bulletins/{id}/withdraw", post(pages::withdraw))
         .route("/drafts/{id}", get(pages::draft))
+        .route("/clips/{sha256}", get(pages::clip))
         .route("/drafts/{id}/approve", post(pages::approve))
         .route("/verify", get(verify::page).post(verify::start))
         .route("/api/verify", get(verify::json))

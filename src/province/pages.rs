@@ -849,3 +849,45 @@ pub(super) async fn withdraw(
         Err(e) => failed(&e, lang).into_response(),
     }
 }
+
+/// `GET /clips/{sha256}`: a bulletin's stored clip, to listen to before approving or after.
+pub(super) async fn clip(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    UrlPath(sha256): UrlPath<String>,
+) -> Response {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Refusal::NotFound.into_response();
+    }
+    let conn = match app.pool.get().await {
+        Ok(c) => c,
+        Err(e) => return failed(&e, v.lang).into_response(),
+    };
+    match bulletin::stored_clip(app.target(), &conn, &sha256).await {
+        Ok(Some((bytes, name))) => {
+            let kind = match name
+                .rsplit('.')
+                .next()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("mp3") => "audio/mpeg",
+                Some("wav") => "audio/wav",
+                Some("ogg" | "opus") => "audio/ogg",
+                Some("flac") => "audio/flac",
+                Some("m4a" | "mp4" | "aac") => "audio/mp4",
+                _ => "application/octet-stream",
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, kind),
+                    (header::CACHE_CONTROL, "private, max-age=3600"),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => Refusal::NotFound.into_response(),
+        Err(e) => failed(&e, v.lang).into_response(),
+    }
+}
