@@ -794,8 +794,9 @@ pub(super) async fn board(
                 .unwrap_or_default(),
         })
         .collect();
-    let under_way = b.summary.withdrawn_at.is_none()
-        && b.summary.until > now
+    // Until its end, a board follows what is still to come back (a withdrawn one too: the
+    // communes' word of the cut, or of never airing it, is still on its way).
+    let under_way = b.summary.until > now
         && states
             .iter()
             .any(|(_, s)| matches!(*s, "silent" | "received" | "on_air" | "aired_in_part"));
