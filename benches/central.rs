@@ -10,12 +10,17 @@
 //! - the province's month and year reports (baseline: the same counts scanned from the raw
 //!   events, as a report without rollups would);
 //! - `central verify --full` of the whole province (baseline: reading every row without
-//!   hashing), and `central verify` from the verified checkpoints after one more day.
+//!   hashing), and `central verify` from the verified checkpoints after one more day;
+//! - the province's console (`loaxa central web`, the real program): the Communes page, a
+//!   commune's month Log, the month report page and a delivery board of every commune, p95
+//!   of 20 over HTTP (baseline: the central function each is built on, called directly), and
+//!   its idle RSS (baseline: the station's console, idle, in the same run).
 //!
 //! Run: `cargo bench --bench central` (about 6 GB of disk in target/, removed after).
 //! LOAXA_BENCH_COMMUNES (500) and LOAXA_BENCH_WORKERS (8 stations sending at once) override.
 //! Targets: first catch-up ≥ 10,000 events/s, ingest ≥ 5,000 events/s, catch-up ≤ 5 s,
-//! month ≤ 200 ms, year ≤ 1 s, verify ≤ 30 s.
+//! month ≤ 200 ms, year ≤ 1 s, verify ≤ 30 s; console pages ≤ 100 ms (the report ≤ 200 ms),
+//! its idle RSS ≤ 30 MB.
 
 // The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
 #[path = "../tests/support/mod.rs"]
@@ -431,6 +436,10 @@ fn main() {
             ));
         }
 
+        // The province's console over the same data: the real program, its pages timed over
+        // HTTP; baseline: the central function each page is built on, called directly.
+        lines.extend(console_figures(&pg, &admin, &client, &dir).await);
+
         // Verify: every stored chain re-walked; baseline: reading every row, no hashing.
         let t = Instant::now();
         let mut rows = 0u64;
@@ -507,4 +516,164 @@ fn main() {
     }
     drop(pg);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// p95 of a list of durations.
+fn p95(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 95).div_ceil(100).saturating_sub(1)]
+}
+
+/// A process's resident memory, from /proc.
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Starts `loaxa` with `args` and waits for it to say where it listens.
+fn listening(args: &[&str], cwd: &Path) -> std::process::Child {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if line.contains("http://") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("the console started");
+    child
+}
+
+/// The province console's figures: four pages over HTTP against the functions they stand on,
+/// and its idle memory against the station console's.
+async fn console_figures(
+    pg: &support::postgres::Postgres,
+    admin: &Target,
+    client: &tokio_postgres::Client,
+    dir: &Path,
+) -> Vec<String> {
+    use loaxa::central::console::{set_account, ConsoleRole};
+    let hash = loaxa::web::hash_password("mat khau bench").unwrap();
+    set_account(admin, client, "bench", ConsoleRole::Approver, &hash)
+        .await
+        .unwrap();
+    let clip = dir.join("ban-tin.wav");
+    support::tone_wav(&clip, 2.0, 440.0, 8000, 1);
+    let draft = central::bulletin::Draft {
+        title: "Bản tin thử".into(),
+        level: loaxa::journal::Priority::Normal,
+        file: &clip,
+        to: vec!["all".into()],
+        from: None,
+        until: None,
+        at: Vec::new(),
+        repeat: 1,
+        lang: Lang::Vi,
+    };
+    let sent = central::bulletin::publish(admin, client, &draft, Utc::now())
+        .await
+        .unwrap();
+    let addr = format!("127.0.0.1:{}", support::icecast::free_port());
+    let child = listening(
+        &["central", "web", "--listen", &addr, "--db", &pg.admin_url()],
+        dir,
+    );
+    let pid = child.id();
+    let console = support::web::Console {
+        child,
+        addr: addr.parse().unwrap(),
+    };
+    let c = console.login(("bench", "mat khau bench"));
+    let one = station_id(1);
+    let month = (
+        TZ.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap().with_timezone(&Utc),
+        TZ.with_ymd_and_hms(2025, 10, 1, 0, 0, 0).unwrap().with_timezone(&Utc),
+    );
+    let now = Utc::now();
+    let mut out = Vec::new();
+    let pages: [(&str, String, f64); 4] = [
+        ("Communes page", "/".into(), 100.0),
+        (
+            "a commune's month",
+            format!("/communes/{one}?from=2025-09-01&to=2025-09-30"),
+            100.0,
+        ),
+        ("month report page", "/report?month=2025-09".into(), 200.0),
+        ("delivery board", format!("/bulletins/{}", sent.id), 100.0),
+    ];
+    for (i, (name, path, target)) in pages.iter().enumerate() {
+        let mut took = Vec::new();
+        let mut base = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let r = c.get(path);
+            took.push(t.elapsed());
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            let t = Instant::now();
+            match i {
+                0 => {
+                    central::stations::list(admin, client, now, Lang::Vi).await.unwrap();
+                }
+                1 => {
+                    let q = central::commune::LogQuery {
+                        from: month.0,
+                        to: month.1,
+                        limit: 50,
+                        ..Default::default()
+                    };
+                    central::commune::log(admin, client, &one, &q).await.unwrap();
+                }
+                2 => {
+                    let m = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+                    central::report::build(admin, client, (m, m), "9/2025".into(), &[], m, Lang::Vi)
+                        .await
+                        .unwrap();
+                }
+                _ => {
+                    central::bulletin::show(admin, client, sent.id).await.unwrap();
+                }
+            }
+            base.push(t.elapsed());
+        }
+        let (p, b) = (p95(took.clone()), p95(base));
+        out.push(format!(
+            "{name:<19} p95 {:>6.1} ms, median {:.1} ms  (baseline: the central function alone, p95 {:.1} ms, ratio {:.2})  target ≤ {target:.0} ms: {}",
+            ms(p),
+            ms(median(took)),
+            ms(b),
+            ms(p) / ms(b),
+            met(ms(p) <= *target)
+        ));
+    }
+    // Idle: a few seconds after the last request.
+    std::thread::sleep(Duration::from_secs(3));
+    let rss = rss_mb(pid);
+    let st = support::TempStation::new("", "");
+    let web_addr = format!("127.0.0.1:{}", support::icecast::free_port());
+    let mut web = listening(&["web", "--listen", &web_addr], st.path());
+    std::thread::sleep(Duration::from_secs(3));
+    let web_rss = rss_mb(web.id());
+    let _ = web.kill();
+    let _ = web.wait();
+    out.push(format!(
+        "console idle RSS  {rss:>9.1} MB  (after the pages above; baseline: the station's console idle {web_rss:.1} MB, ratio {:.2})  target ≤ 30 MB: {}",
+        rss / web_rss,
+        met(rss <= 30.0)
+    ));
+    drop(console);
+    out
 }
