@@ -554,7 +554,8 @@ fn listening(args: &[&str], cwd: &Path) -> std::process::Child {
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(30)).expect("the console started");
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the console started");
     child
 }
 
@@ -600,8 +601,12 @@ async fn console_figures(
     let c = console.login(("bench", "mat khau bench"));
     let one = station_id(1);
     let month = (
-        TZ.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap().with_timezone(&Utc),
-        TZ.with_ymd_and_hms(2025, 10, 1, 0, 0, 0).unwrap().with_timezone(&Utc),
+        TZ.with_ymd_and_hms(2025, 9, 1, 0, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+        TZ.with_ymd_and_hms(2025, 10, 1, 0, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
     );
     let now = Utc::now();
     let mut out = Vec::new();
@@ -626,7 +631,9 @@ async fn console_figures(
             let t = Instant::now();
             match i {
                 0 => {
-                    central::stations::list(admin, client, now, Lang::Vi).await.unwrap();
+                    central::stations::list(admin, client, now, Lang::Vi)
+                        .await
+                        .unwrap();
                 }
                 1 => {
                     let q = central::commune::LogQuery {
@@ -635,16 +642,28 @@ async fn console_figures(
                         limit: 50,
                         ..Default::default()
                     };
-                    central::commune::log(admin, client, &one, &q).await.unwrap();
-                }
-                2 => {
-                    let m = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
-                    central::report::build(admin, client, (m, m), "9/2025".into(), &[], m, Lang::Vi)
+                    central::commune::log(admin, client, &one, &q)
                         .await
                         .unwrap();
                 }
+                2 => {
+                    let m = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+                    central::report::build(
+                        admin,
+                        client,
+                        (m, m),
+                        "9/2025".into(),
+                        &[],
+                        m,
+                        Lang::Vi,
+                    )
+                    .await
+                    .unwrap();
+                }
                 _ => {
-                    central::bulletin::show(admin, client, sent.id).await.unwrap();
+                    central::bulletin::show(admin, client, sent.id)
+                        .await
+                        .unwrap();
                 }
             }
             base.push(t.elapsed());

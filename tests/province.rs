@@ -152,6 +152,22 @@ fn an_editor_drafts_another_approves_and_the_board_follows_each_commune() {
         );
     }
     assert!(home.body.contains("never heard from"), "{}", home.body);
+    // No place known: no map. Two placed communes: points on a map, each a link.
+    assert!(!home.body.contains("id=\"map\""));
+    assert_eq!(
+        central(&pg, &["locate", "xa-1", "--at", "19.8295,105.8604"]).0,
+        0
+    );
+    assert_eq!(
+        central(&pg, &["locate", "xa-2", "--at", "19.6836,105.7897"]).0,
+        0
+    );
+    assert_eq!(central(&pg, &["locate", "xa-2", "--at", "91,105"]).0, 2);
+    assert_eq!(central(&pg, &["locate", "khong-co", "--at", "19,105"]).0, 2);
+    let home = editor.get("/");
+    assert!(home.body.contains("id=\"map\""), "{}", home.body);
+    assert_eq!(home.body.matches("<circle data-station=").count(), 2);
+    assert!(home.body.contains("<a href=\"/communes/xa-2\"><circle"));
     let group = editor.get("/?group=ven-bien");
     assert!(group.body.contains("data-station=\"xa-2\""));
     assert!(
@@ -603,6 +619,8 @@ fn a_commune_s_page_shows_its_journal_as_the_centre_holds_it_word_for_word_as_it
         "the page's report is the command's"
     );
     assert_eq!(viewer.get("/report?quarter=2025-Q9").status, 400);
+    let own = viewer.get("/report?month=2025-09&station=hoang-hoa");
+    assert!(own.body.contains("The report of hoang-hoa"), "{}", own.body);
     assert_eq!(
         viewer
             .get("/report/download?month=2025-09&format=exe")
@@ -770,4 +788,174 @@ fn in_the_browser_a_bulletin_is_drafted_approved_and_followed_until_it_aired_at_
         let _ = s.wait();
     }
     assert!(wide.is_empty(), "{wide:#?}");
+}
+
+/// The one-machine demo (`scripts/province-demo.sh`): a centre and three copies of the bundled
+/// example station, each with its daemon and its listening `loaxa sync`, placed on the map; a
+/// khẩn cấp bulletin drafted, approved and aired at all three; another draft waiting; a
+/// verification run — and a screenshot of every page of the province's console, at 1366×768
+/// and on a phone, into `LOAXA_SCREENSHOTS`.
+#[test]
+#[ignore = "run by scripts/province-demo.sh"]
+fn demo_a_centre_and_three_example_stations_with_screenshots() {
+    crate::support::alone();
+    let Ok(out) = std::env::var("LOAXA_SCREENSHOTS") else {
+        panic!("set LOAXA_SCREENSHOTS to the folder the pictures go to");
+    };
+    let out = std::path::PathBuf::from(out);
+    std::fs::create_dir_all(&out).unwrap();
+    let Some(pg) = Postgres::start() else { return };
+    assert_eq!(central(&pg, &["init"]).0, 0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let places = [
+        ("hoang-hoa", "Xã Hoằng Hóa", "19.8295,105.8604"),
+        ("quang-xuong", "Xã Quảng Xương", "19.6836,105.7897"),
+        ("tho-xuan", "Xã Thọ Xuân", "19.9328,105.5336"),
+    ];
+    let mut stations = Vec::new();
+    for (id, _, at) in places {
+        let st = TempStation {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for dir in ["config", "schedules", "audio"] {
+            let status = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(root.join(dir))
+                .arg(st.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        std::fs::create_dir_all(st.path().join("audio/tinh")).unwrap();
+        enrol(&pg, &st, id);
+        assert_eq!(central(&pg, &["locate", id, "--at", at]).0, 0);
+        stations.push(st);
+    }
+    assert_eq!(
+        central(
+            &pg,
+            &["group", "add", "ven-bien", "hoang-hoa", "quang-xuong"]
+        )
+        .0,
+        0
+    );
+    for (who, role) in [
+        (EDITOR, "editor"),
+        (APPROVER, "approver"),
+        (VIEWER, "viewer"),
+    ] {
+        assert_eq!(passwd(&pg, who, role).0, 0);
+    }
+    let daemons: Vec<_> = stations
+        .iter()
+        .map(|st| crate::support::bin::start_run(st, &[]))
+        .collect();
+    let syncs: Vec<_> = stations
+        .iter()
+        .map(|st| {
+            command()
+                .current_dir(st.path())
+                .args(["sync"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let console = start(&pg, &[]);
+    let base = format!("http://{}", console.addr);
+    // The example station's own introduction stands in for the province's recording.
+    let clip = root.join("audio/gioi-thieu.mp3");
+    let clip = clip.display().to_string();
+    let (code, out_, err) = central(
+        &pg,
+        &[
+            "bulletin",
+            "draft",
+            &clip,
+            "--title",
+            "Bão số 5: sơ tán khỏi bãi biển",
+            "--level",
+            "khan-cap",
+            "--to",
+            "all",
+            "--by",
+            EDITOR.0,
+        ],
+    );
+    assert_eq!(code, 0, "{out_}{err}");
+    let (code, out_, err) = central(&pg, &["bulletin", "approve", "1", "--by", APPROVER.0]);
+    assert_eq!(code, 0, "{out_}{err}");
+    crate::support::web::eventually(120, "the bulletin aired at every commune", || {
+        let d = json(&central(&pg, &["bulletin", "show", "1", "--format", "json"]).1);
+        d["deliveries"].as_array().is_some_and(|v| {
+            v.len() == 3
+                && v.iter().all(|x| {
+                    x["aired"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|a| a["outcome"] == "completed"))
+                })
+        })
+    });
+    let (code, out_, err) = central(
+        &pg,
+        &[
+            "bulletin",
+            "draft",
+            &clip,
+            "--title",
+            "Lịch tiêm chủng tháng 12",
+            "--level",
+            "thuong",
+            "--to",
+            "ven-bien",
+            "--by",
+            EDITOR.0,
+        ],
+    );
+    assert_eq!(code, 0, "{out_}{err}");
+    let (_, board, _) = central(&pg, &["bulletin", "show", "1"]);
+    println!("{board}");
+    for (size, (w, h)) in [("1366x768", (1366, 768)), ("phone", (390, 844))] {
+        let Some(b) = crate::support::browser::Browser::start(w, h) else {
+            break;
+        };
+        b.go(&format!("{base}/login"));
+        std::fs::write(
+            out.join(format!("province-login-{size}.png")),
+            b.screenshot(),
+        )
+        .unwrap();
+        b.log_in(&base, APPROVER);
+        if size == "1366x768" {
+            b.go(&format!("{base}/verify"));
+            b.click("#verify");
+            b.wait_for("#verdict", 60);
+        }
+        for (name, path) in [
+            ("communes", "/"),
+            ("commune", "/communes/hoang-hoa"),
+            ("bulletins", "/bulletins"),
+            ("draft", "/drafts/2"),
+            ("board", "/bulletins/1"),
+            ("report", "/report"),
+            ("verify", "/verify"),
+        ] {
+            b.go(&format!("{base}{path}"));
+            b.wait_for("main", 10);
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            std::fs::write(
+                out.join(format!("province-{name}-{size}.png")),
+                b.screenshot(),
+            )
+            .unwrap();
+        }
+    }
+    for d in daemons {
+        crate::support::bin::stop(d);
+    }
+    for mut s in syncs {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
 }

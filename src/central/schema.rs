@@ -1042,5 +1042,9 @@ CREATE TABLE loaxa.console_log (
 REVOKE ALL ON loaxa.console_accounts, loaxa.console_log FROM PUBLIC;
 -- The person who re-admitted a station at the console (the database login is kept too).
 ALTER TABLE loaxa.readmissions ADD COLUMN by_person text;
+-- Where a commune is, for the province's map (`loaxa central locate`).
+ALTER TABLE loaxa.stations
+    ADD COLUMN latitude double precision CHECK (latitude BETWEEN -90 AND 90),
+    ADD COLUMN longitude double precision CHECK (longitude BETWEEN -180 AND 180);
 "#,
 ];

@@ -110,6 +110,8 @@ pub struct StationState {
     /// This month so far (the province's calendar).
     pub completion_percent: Option<f64>,
     pub index_score: Option<f64>,
+    /// Where it is (latitude, longitude), if the province said.
+    pub location: Option<(f64, f64)>,
 }
 
 /// Every station, by id, as of `now`.
@@ -134,7 +136,8 @@ pub async fn list_of(
     let rows = within(
         t,
         client.query(
-            "SELECT s.id, s.contact_at, h.at, h.live, h.on_air, h.output_ok, h.backlog, s.name
+            "SELECT s.id, s.contact_at, h.at, h.live, h.on_air, h.output_ok, h.backlog, s.name,
+                    s.latitude, s.longitude
              FROM loaxa.stations s LEFT JOIN loaxa.heartbeats h ON h.station = s.id
              WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1)
              ORDER BY s.id",
@@ -167,6 +170,7 @@ pub async fn list_of(
             StationState {
                 condition: Condition::of(heartbeat.as_ref(), contact_at, now),
                 name: r.get(7),
+                location: r.get::<_, Option<f64>>(8).zip(r.get::<_, Option<f64>>(9)),
                 flag: seen.and_then(|c| c.flag.clone()),
                 completion_percent: seen.and_then(|c| c.completion_percent),
                 index_score: seen.and_then(|c| c.index_score),
@@ -256,9 +260,50 @@ pub async fn names(t: &Target, client: &Client) -> Result<Vec<(String, String)>,
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// A place as the province writes it: `LATITUDE,LONGITUDE` in decimal degrees
+/// (`19.8067,105.7852`).
+pub fn parse_location(s: &str) -> Option<(f64, f64)> {
+    let (a, b) = s.split_once(',')?;
+    let (lat, lon): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+/// Says where a commune is, for the map.
+pub async fn locate(
+    t: &Target,
+    client: &Client,
+    station: &str,
+    (lat, lon): (f64, f64),
+) -> Result<(), CentralError> {
+    check_schema(t, client).await?;
+    let n = within(
+        t,
+        client.execute(
+            "UPDATE loaxa.stations SET latitude = $2, longitude = $3 WHERE id = $1",
+            &[&station, &lat, &lon],
+        ),
+    )
+    .await?;
+    if n == 0 {
+        return Err(CentralError::NoStation(station.to_string()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_location_is_two_decimal_degrees_within_range() {
+        assert_eq!(
+            parse_location("19.8067, 105.7852"),
+            Some((19.8067, 105.7852))
+        );
+        for bad in ["", "19.8", "91,10", "10,181", "a,b", "19.8;105.7"] {
+            assert_eq!(parse_location(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_commune_s_state_follows_its_last_heartbeat_and_goes_silent_when_it_stops() {

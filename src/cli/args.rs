@@ -374,6 +374,19 @@ pub(super) enum CentralAction {
         format: NextFormat,
     },
     #[command(about = h(
+        "Ghi vị trí của một xã (để hiện trên bản đồ của bảng điều khiển tỉnh)",
+        "Say where a commune is (for the map on the province's console)",
+    ))]
+    Locate {
+        #[arg(help = h("Mã của đài", "The station's id"))]
+        id: String,
+        #[arg(long, value_name = "LAT,LON", help = h(
+            "Vĩ độ, kinh độ (độ thập phân), ví dụ 19.8067,105.7852",
+            "Latitude, longitude (decimal degrees), e.g. 19.8067,105.7852",
+        ))]
+        at: String,
+    },
+    #[command(about = h(
         "Bảng điều khiển của tỉnh trên trình duyệt: các xã, bản tin (soạn, duyệt, theo dõi)",
         "The province's console in a browser: the communes, bulletins (drafted, approved, followed)",
     ))]

@@ -94,6 +94,30 @@ pub(super) fn central(
                 writeln!(out, "{said}").map_err(io)
             }
             CentralAction::Web { action: None, .. } => Ok(()),
+            CentralAction::Locate { id, at } => {
+                let Some(place) = central::stations::parse_location(&at) else {
+                    writeln!(
+                        err,
+                        "{}",
+                        tr!(
+                            lang,
+                            "vị trí «{at}» không hợp lệ: VĨ_ĐỘ,KINH_ĐỘ, ví dụ 19.8067,105.7852",
+                            "invalid location “{at}”: LATITUDE,LONGITUDE, e.g. 19.8067,105.7852"
+                        )
+                    )
+                    .map_err(io)?;
+                    return Err(Failure::Invalid);
+                };
+                central::stations::locate(&target, &client, &id, place)
+                    .await
+                    .map_err(fail)?;
+                writeln!(
+                    out,
+                    "{}",
+                    tr!(lang, "đã ghi vị trí của {id}", "{id} located")
+                )
+                .map_err(io)
+            }
             CentralAction::Init => {
                 let (from, to) = central::init(&target, &client).await.map_err(fail)?;
                 let text = if from == to {

@@ -231,7 +231,10 @@ async fn guard(
         from: peer.ip(),
         lang,
     });
-    secure(next.run(req).await)
+    let answer = next.run(req).await;
+    // A page over hundreds of communes, or a login's argon2id, allocates much for a moment.
+    crate::web::memory::give_back();
+    secure(answer)
 }
 
 /// A scraper's HTTP Basic credentials: a session for this request only, read-only whatever
@@ -353,6 +356,7 @@ pub async fn serve(
 /// `loaxa central web [--listen ADDR]`: serves until SIGTERM or Ctrl-C. Refuses a listener
 /// beyond loopback while the centre has no account.
 pub fn run(target: Target, listen: SocketAddr, lang: Lang) -> Result<(), ProvinceError> {
+    crate::web::memory::keep_small();
     let rt = tokio::runtime::Builder::new_current_thread()
         // Decoding a bulletin's clip and hashing passwords run on these.
         .max_blocking_threads(4)

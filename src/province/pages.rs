@@ -202,6 +202,7 @@ struct CommuneRow {
 #[template(path = "province/communes.html")]
 struct CommunesPage {
     c: Chrome,
+    map: Option<String>,
     rows: Vec<CommuneRow>,
     groups: Vec<String>,
     group: String,
@@ -291,12 +292,73 @@ pub(super) async fn communes(
         .collect();
     render(&CommunesPage {
         c: chrome(&v, "communes"),
+        map: map(&shown, lang),
         rows,
         groups,
         group,
         counts,
         now: when(now),
     })
+}
+
+/// The communes whose place is known, as points on a plain SVG map (no tile server: the
+/// centre may have no internet), coloured by their state, each a link to its page.
+fn map(shown: &[&stations::StationState], lang: Lang) -> Option<String> {
+    use std::fmt::Write as _;
+    let placed: Vec<(&stations::StationState, (f64, f64))> = shown
+        .iter()
+        .filter_map(|s| s.location.map(|l| (*s, l)))
+        .collect();
+    if placed.is_empty() {
+        return None;
+    }
+    let lats = placed.iter().map(|(_, (lat, _))| *lat);
+    let (south, north) = lats.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    let lons = placed.iter().map(|(_, (_, lon))| *lon);
+    let (west, east) = lons.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    // Equirectangular, squeezed by the cosine of the middle latitude: true enough at a
+    // province's scale. Map units are degrees of latitude.
+    let k = ((south + north) / 2.0).to_radians().cos();
+    let (w, h) = (((east - west) * k).max(0.02), (north - south).max(0.02));
+    let pad = w.max(h) * 0.08;
+    let r = w.max(h) * 0.012;
+    let mut o = format!(
+        "<svg class=\"map\" id=\"map\" viewBox=\"{:.5} {:.5} {:.5} {:.5}\" role=\"img\" aria-label=\"{}\">",
+        west * k - pad,
+        -north - pad,
+        w + 2.0 * pad,
+        h + 2.0 * pad,
+        lang.pick("Bản đồ các xã", "Map of the communes")
+    );
+    for (s, (lat, lon)) in placed {
+        let fill = match s.condition.code() {
+            "on_air" => "#1565c0",
+            "live" => "#2e7d32",
+            "output_down" => "#f9a825",
+            "daemon_down" => "#c62828",
+            _ => "#757575",
+        };
+        let stroke = if s.flag.is_some() {
+            "#c62828"
+        } else {
+            "#ffffff"
+        };
+        let name = s.name.as_deref().unwrap_or_default();
+        let _ = write!(
+            o,
+            "<a href=\"/communes/{id}\"><circle data-station=\"{id}\" cx=\"{x:.5}\" cy=\"{y:.5}\" r=\"{r:.5}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw:.5}\"><title>{id} {name}: {state}</title></circle><text x=\"{tx:.5}\" y=\"{y:.5}\" font-size=\"{fs:.5}\" dominant-baseline=\"middle\">{id}</text></a>",
+            id = s.station,
+            x = lon * k,
+            y = -lat,
+            sw = r * 0.3,
+            tx = lon * k + r * 1.4,
+            fs = r * 1.6,
+            name = crate::report::html_escape(name),
+            state = crate::report::html_escape(&s.condition.text(lang, PROVINCE_ZONE)),
+        );
+    }
+    o.push_str("</svg>");
+    Some(o)
 }
 
 // ---- bulletins -----------------------------------------------------------------------------

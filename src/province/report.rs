@@ -31,6 +31,9 @@ pub(super) struct ReportQuery {
     quarter: String,
     #[serde(default)]
     year: String,
+    /// One commune's report only.
+    #[serde(default)]
+    station: String,
     #[serde(default)]
     format: String,
 }
@@ -80,6 +83,7 @@ impl ReportQuery {
             ("month", &self.month),
             ("quarter", &self.quarter),
             ("year", &self.year),
+            ("station", &self.station),
         ]
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -93,6 +97,7 @@ impl ReportQuery {
 #[template(path = "province/report.html")]
 struct ReportPage {
     c: Chrome,
+    station: String,
     month: String,
     quarter: String,
     year: String,
@@ -107,7 +112,11 @@ async fn build(app: &App, q: &ReportQuery, lang: Lang) -> Result<ProvinceReport,
     let (from, to, label) = q.months(lang)?;
     let since = (Utc::now() - chrono::Duration::days(7)).date_naive();
     let conn = app.pool.get().await.map_err(|e| failed(&e, lang))?;
-    crate::central::report::build(app.target(), &conn, (from, to), label, &[], since, lang)
+    let only: Vec<String> = (!q.station.is_empty())
+        .then(|| q.station.clone())
+        .into_iter()
+        .collect();
+    crate::central::report::build(app.target(), &conn, (from, to), label, &only, since, lang)
         .await
         .map_err(|e| failed(&e, lang))
 }
@@ -162,6 +171,7 @@ pub(super) async fn report(
         month: q.month,
         quarter: q.quarter,
         year: q.year,
+        station: q.station,
     })
 }
 

@@ -14,7 +14,7 @@ pub(crate) mod auth;
 pub mod door;
 mod editor;
 pub(crate) mod input;
-mod memory;
+pub(crate) mod memory;
 pub(crate) mod pages;
 mod passwd;
 pub mod settings;
