@@ -138,6 +138,8 @@ struct CommunePage {
     link: commune::Commune,
     contact: String,
     received: String,
+    /// The station's clock at the last event held.
+    recorded: String,
     verified: String,
     f: LogFilterView,
     outcomes: Vec<(&'static str, String)>,
@@ -244,6 +246,12 @@ pub(super) async fn commune(
         may_readmit: v.may(ConsoleRole::Approver) && s.flag.is_some(),
         flag: s.flag,
         contact: when(link.contact_at),
+        recorded: link
+            .recorded_at
+            .as_deref()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| when(Some(t.with_timezone(&Utc))))
+            .unwrap_or_default(),
         received: when(link.received_at),
         verified: when(link.verified_at),
         link,

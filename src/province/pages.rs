@@ -62,6 +62,11 @@ fn when(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A time a station journaled (RFC 3339, its own clock), as the province reads times.
+fn station_time(s: &str) -> String {
+    DateTime::parse_from_rfc3339(s).map_or_else(|_| s.to_string(), |t| when(t.with_timezone(&Utc)))
+}
+
 fn see(to: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
@@ -322,11 +327,13 @@ fn map(shown: &[&stations::StationState], lang: Lang) -> Option<String> {
     let (w, h) = (((east - west) * k).max(0.02), (north - south).max(0.02));
     let pad = w.max(h) * 0.08;
     let r = w.max(h) * 0.012;
+    // Room on the right for the easternmost commune's label.
+    let label = r * 16.0;
     let mut o = format!(
         "<svg class=\"map\" id=\"map\" viewBox=\"{:.5} {:.5} {:.5} {:.5}\" role=\"img\" aria-label=\"{}\">",
         west * k - pad,
         -north - pad,
-        w + 2.0 * pad,
+        w + 2.0 * pad + label,
         h + 2.0 * pad,
         lang.pick("Bản đồ các xã", "Map of the communes")
     );
@@ -832,7 +839,10 @@ pub(super) async fn board(
             name: d.name.clone().unwrap_or_default(),
             code: state,
             state: delivery_label(state, lang),
-            received: d.received_at.clone().unwrap_or_default(),
+            received: d
+                .received_at
+                .as_deref()
+                .map_or_else(String::new, station_time),
             aired: d
                 .aired
                 .iter()
@@ -841,8 +851,9 @@ pub(super) async fn board(
                         .peak_dbfs
                         .map_or_else(String::new, |p| format!(", {p:.1} dBFS"));
                     format!(
-                        "{} ({:.1}/{:.1} s{peak})",
-                        a.outcome,
+                        "{} {} ({:.1}/{:.1} s{peak})",
+                        station_time(&a.recorded_at),
+                        crate::history::outcome_label(&a.outcome, lang),
                         a.played_ms as f64 / 1000.0,
                         a.duration_ms as f64 / 1000.0
                     )
