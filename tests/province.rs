@@ -30,7 +30,8 @@ fn passwd(pg: &Postgres, who: (&str, &str), role: &str) -> (i32, String, String)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", who.1).unwrap();
+    // A refused role or name ends the program before it reads: the pipe may be closed.
+    let _ = writeln!(child.stdin.take().unwrap(), "{}", who.1);
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -700,6 +701,8 @@ fn in_the_browser_a_bulletin_is_drafted_approved_and_followed_until_it_aired_at_
     b.click("#save-draft");
     b.wait_for("#own-draft", 20);
     b.click("form[action^='/logout'] button");
+    // Logged out once the login page is back (going on sooner could cut the logout short).
+    b.wait_for("input[name=user]", 10);
 
     // The approver approves; the board follows both communes to the end.
     b.log_in(&base, APPROVER);
