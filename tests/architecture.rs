@@ -439,16 +439,22 @@ fn every_test_takes_its_turn_first() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, _) in text.match_indices("#[test]\n") {
             // The body's first statement, after the attributes and the signature.
+            // The body opens at the first `{` ending a line after `fn`, whether the signature
+            // ends `) {` or, too long for one line, `)` then `{` on the next (a test of that
+            // shape once slipped through without its turn).
             let rest = &text[i..];
-            let Some(open) = rest.find(") {\n") else {
+            let Some(body) = rest
+                .find("fn ")
+                .and_then(|f| rest[f..].find("{\n").map(|o| f + o + 2))
+            else {
                 continue;
             };
-            let name = rest[..open]
+            let name = rest[..body]
                 .split("fn ")
                 .nth(1)
                 .and_then(|s| s.split('(').next())
                 .unwrap_or("?");
-            let first = rest[open + 4..].lines().next().unwrap_or("").trim();
+            let first = rest[body..].lines().next().unwrap_or("").trim();
             if ![
                 "crate::support::alone();",
                 "crate::support::light();",

@@ -53,6 +53,7 @@ fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
 #[test]
 fn in_the_browser_a_schedule_saved_with_an_error_shows_it_located_and_the_old_version_keeps_airing()
 {
+    crate::support::alone();
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
