@@ -19,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod decoder;
 pub mod diagnostic;
 pub mod doctor;
 pub mod files;

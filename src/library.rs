@@ -19,7 +19,9 @@ use crate::lang::Lang;
 use crate::tr;
 
 /// File extensions loaxa airs.
-pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "wav", "ogg", "oga", "flac", "m4a", "aac", "mp4"];
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "wav", "ogg", "oga", "opus", "webm", "flac", "m4a", "aac", "mp4",
+];
 
 /// How long a file's mtime must have stood still before it counts as fully copied.
 pub const SETTLE: Duration = Duration::from_secs(3);
@@ -423,11 +425,11 @@ pub fn probe(path: &Path) -> Result<ClipInfo, ClipError> {
     }
     let sha256 = hex(&hasher.finalize());
 
-    let file = File::open(path).map_err(unreadable)?;
-    let decoder = rodio::Decoder::try_from(file).map_err(|e| ClipError::Undecodable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let decoder =
+        crate::decoder::ClipDecoder::open(path).map_err(|reason| ClipError::Undecodable {
+            path: path.to_path_buf(),
+            reason,
+        })?;
     let channels = decoder.channels().get();
     let sample_rate = decoder.sample_rate().get();
     let declared = decoder.total_duration();

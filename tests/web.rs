@@ -1567,3 +1567,85 @@ fn the_consoles_own_help_and_usage_errors_speak_vietnamese() {
         .run();
     assert!(out.contains("Set an account's password"), "{out}");
 }
+
+/// What browsers record, as a recording page will upload it: WebM/Opus (Chromium), Ogg/Opus
+/// (Firefox), MP4/AAC (Safari) — each taken, decoded in full (its length and level measured
+/// from every sample), and aired in full at its slot like any clip.
+#[test]
+fn what_browsers_record_webm_opus_ogg_opus_and_mp4_aac_is_taken_and_aired_in_full() {
+    crate::support::shared();
+    if !crate::support::installed(&["ffmpeg"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = |name: &str, codec: &[&str]| -> Vec<u8> {
+        let path = dir.path().join(name);
+        let out = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:duration=2",
+            ])
+            .args(codec)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        std::fs::read(path).unwrap()
+    };
+    let takes = [
+        (
+            "chromium.webm",
+            record("chromium.webm", &["-c:a", "libopus", "-b:a", "48k"]),
+        ),
+        (
+            "firefox.ogg",
+            record("firefox.ogg", &["-c:a", "libopus", "-b:a", "48k"]),
+        ),
+        (
+            "safari.m4a",
+            record("safari.m4a", &["-c:a", "aac", "-b:a", "96k"]),
+        ),
+    ];
+    let (at, _) = in_secs(14);
+    let st = queue_station(&at);
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+    for (name, bytes) in &takes {
+        let r = op.post_multipart(
+            &format!("/library/upload?csrf={token}"),
+            &[Part::Field("folder", "q"), Part::File("file", name, bytes)],
+        );
+        assert_eq!(r.status, 200, "{name}: {}", r.body);
+        let said = crate::central::json(&r.body);
+        assert_eq!(said[0]["ok"], true, "{name}: {said}");
+        // Decoded in full: 2 s of audio (the encoders' padding aside).
+        assert!(
+            said[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("(2.0 ")),
+            "{name}: {said}"
+        );
+    }
+    // One of them airs at the slot, in full, at the tone's level.
+    eventually(40, "a browser's recording aired", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter().any(|r| {
+                r["outcome"] == "completed"
+                    && r["clips"].as_array().is_some_and(|c| {
+                        c.iter().any(|c| {
+                            c["played_ms"].as_u64().is_some_and(|ms| ms >= 1900)
+                                && takes.iter().any(|(n, _)| c["rel"] == format!("q/{n}"))
+                        })
+                    })
+            })
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+}

@@ -1,20 +1,20 @@
 //! A clip file decoded for the output: its samples in the program's format, converted only
 //! when the file is not already in it.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::num::NonZero;
 use std::time::Duration;
 
 use rodio::source::UniformSourceIterator;
-use rodio::{Decoder, Source};
+use rodio::Source;
+
+use crate::decoder::ClipDecoder;
 
 /// A clip file's samples in the program's format: straight from the decoder when the file is
 /// already in it (the usual case: the device is opened in the clips' format), converted
 /// otherwise. The straight path skips a converter's per-sample work for the whole broadcast.
 pub(super) enum FileClip {
-    Direct(Decoder<BufReader<File>>),
-    Converted(UniformSourceIterator<Steady<Decoder<BufReader<File>>>>),
+    Direct(ClipDecoder),
+    Converted(UniformSourceIterator<Steady<ClipDecoder>>),
 }
 
 impl FileClip {
@@ -32,9 +32,7 @@ impl FileClip {
         channels: NonZero<u16>,
         rate: NonZero<u32>,
     ) -> Result<FileClip, String> {
-        let d = File::open(path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| Decoder::try_from(f).map_err(|e| e.to_string()))?;
+        let d = ClipDecoder::open(path)?;
         // The decoder reports its format from the first packet; a file whose format
         // changes mid-stream is not something loaxa airs.
         Ok(if d.channels() == channels && d.sample_rate() == rate {

@@ -8,6 +8,7 @@ use std::io::{self, Read};
 
 pub use crate::audio::convert::Converter;
 
+use crate::decoder::OpusDecoder;
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
@@ -290,42 +291,12 @@ impl TsDemuxer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_that_are_not_a_transport_stream_are_refused() {
-        let mut d = TsDemuxer::default();
-        let mut out = Vec::new();
-        assert!(d.push(&[0u8; 376], &mut out).is_err());
-    }
-}
-
-#[link(name = "opus")]
-unsafe extern "C" {
-    fn opus_decoder_create(
-        rate: i32,
-        channels: std::ffi::c_int,
-        error: *mut std::ffi::c_int,
-    ) -> *mut std::ffi::c_void;
-    fn opus_decode_float(
-        st: *mut std::ffi::c_void,
-        data: *const u8,
-        len: i32,
-        pcm: *mut f32,
-        frame_size: std::ffi::c_int,
-        decode_fec: std::ffi::c_int,
-    ) -> std::ffi::c_int;
-    fn opus_decoder_destroy(st: *mut std::ffi::c_void);
-}
-
 /// Ogg Opus, which symphonia does not decode: Ogg pages read here, packets decoded by the
 /// system's libopus (already linked for the stream output). A new logical stream (an
 /// Icecast title change) brings a new `OpusHead`, and the decoder is made afresh.
 pub struct OggOpus {
     body: Box<dyn Read + Send + Sync>,
-    decoder: *mut std::ffi::c_void,
+    decoder: Option<OpusDecoder>,
     channels: u16,
     /// Samples at the start of a logical stream that are encoder delay, not audio.
     skip: usize,
@@ -334,9 +305,6 @@ pub struct OggOpus {
     pcm: Vec<f32>,
     bad: u32,
 }
-
-// SAFETY: the decoder is used only by the thread that owns this value.
-unsafe impl Send for OggOpus {}
 
 /// Whether the first bytes of an Ogg stream are an Opus one.
 pub fn is_ogg_opus(head: &[u8]) -> bool {
@@ -347,12 +315,12 @@ impl OggOpus {
     pub fn new(body: Box<dyn Read + Send + Sync>) -> OggOpus {
         OggOpus {
             body,
-            decoder: std::ptr::null_mut(),
+            decoder: None,
             channels: 2,
             skip: 0,
             packet: Vec::new(),
             ready: std::collections::VecDeque::new(),
-            pcm: vec![0.0; 5760 * 2],
+            pcm: Vec::new(),
             bad: 0,
         }
     }
@@ -382,27 +350,13 @@ impl OggOpus {
     }
 
     fn restart(&mut self, head: &[u8]) -> Result<(), DecodeEnd> {
-        if !self.decoder.is_null() {
-            // SAFETY: made by opus_decoder_create, destroyed once.
-            unsafe { opus_decoder_destroy(self.decoder) };
-            self.decoder = std::ptr::null_mut();
-        }
+        self.decoder = None;
         self.channels = u16::from(head.get(9).copied().unwrap_or(2).clamp(1, 2));
         self.skip = usize::from(u16::from_le_bytes([
             head.get(10).copied().unwrap_or(0),
             head.get(11).copied().unwrap_or(0),
         ])) * usize::from(self.channels);
-        let mut error = 0;
-        // SAFETY: creating a decoder; checked for null and error below.
-        let d = unsafe {
-            opus_decoder_create(48_000, std::ffi::c_int::from(self.channels), &raw mut error)
-        };
-        if d.is_null() || error != 0 {
-            return Err(DecodeEnd::NotAudio(format!(
-                "libopus would not decode (error {error})"
-            )));
-        }
-        self.decoder = d;
+        self.decoder = Some(OpusDecoder::new(self.channels).map_err(DecodeEnd::NotAudio)?);
         Ok(())
     }
 }
@@ -422,43 +376,26 @@ impl Chunks for OggOpus {
             if packet.starts_with(b"OpusTags") || packet.is_empty() {
                 continue;
             }
-            if self.decoder.is_null() {
+            let Some(decoder) = self.decoder.as_mut() else {
                 return Err(DecodeEnd::NotAudio("Ogg without an OpusHead".into()));
-            }
-            // SAFETY: `pcm` holds 5760 frames (120 ms, Opus's longest) of 2 channels.
-            let frames = unsafe {
-                opus_decode_float(
-                    self.decoder,
-                    packet.as_ptr(),
-                    packet.len() as i32,
-                    self.pcm.as_mut_ptr(),
-                    5760,
-                    0,
-                )
             };
-            if frames < 0 {
-                self.bad += 1;
-                if self.bad >= BAD_PACKETS {
-                    return Err(DecodeEnd::NotAudio(format!("Opus error {frames}")));
+            let frames = match decoder.decode(&packet, &mut self.pcm) {
+                Ok(frames) => frames,
+                Err(code) => {
+                    self.bad += 1;
+                    if self.bad >= BAD_PACKETS {
+                        return Err(DecodeEnd::NotAudio(format!("Opus error {code}")));
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             self.bad = 0;
-            let n = frames as usize * usize::from(self.channels);
+            let n = frames * usize::from(self.channels);
             let from = self.skip.min(n);
             self.skip -= from;
             if from < n {
                 return Ok((&self.pcm[from..n], self.channels, 48_000));
             }
-        }
-    }
-}
-
-impl Drop for OggOpus {
-    fn drop(&mut self) {
-        if !self.decoder.is_null() {
-            // SAFETY: made by opus_decoder_create, destroyed once.
-            unsafe { opus_decoder_destroy(self.decoder) };
         }
     }
 }
@@ -471,4 +408,16 @@ fn read_exact(r: &mut dyn Read, buf: &mut [u8]) -> Result<(), DecodeEnd> {
             DecodeEnd::Io(e)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_a_transport_stream_are_refused() {
+        let mut d = TsDemuxer::default();
+        let mut out = Vec::new();
+        assert!(d.push(&[0u8; 376], &mut out).is_err());
+    }
 }
