@@ -297,7 +297,7 @@ pub(super) async fn communes(
         .collect();
     render(&CommunesPage {
         c: chrome(&v, "communes"),
-        map: map(&shown, lang),
+        map: map(&shown, lang, false),
         rows,
         groups,
         group,
@@ -307,8 +307,10 @@ pub(super) async fn communes(
 }
 
 /// The communes whose place is known, as points on a plain SVG map (no tile server: the
-/// centre may have no internet), coloured by their state, each a link to its page.
-fn map(shown: &[&stations::StationState], lang: Lang) -> Option<String> {
+/// centre may have no internet), coloured by their state, each a link to its page — or, on the
+/// compose form (`pick`), a point that ticks the commune in the list (by the page's script;
+/// the list works without it).
+fn map(shown: &[&stations::StationState], lang: Lang, pick: bool) -> Option<String> {
     use std::fmt::Write as _;
     let placed: Vec<(&stations::StationState, (f64, f64))> = shown
         .iter()
@@ -330,7 +332,9 @@ fn map(shown: &[&stations::StationState], lang: Lang) -> Option<String> {
     // Room on the right for the easternmost commune's label.
     let label = r * 16.0;
     let mut o = format!(
-        "<svg class=\"map\" id=\"map\" viewBox=\"{:.5} {:.5} {:.5} {:.5}\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"map{}\" id=\"{}\" viewBox=\"{:.5} {:.5} {:.5} {:.5}\" role=\"img\" aria-label=\"{}\">",
+        if pick { " pick" } else { "" },
+        if pick { "pick-map" } else { "map" },
         west * k - pad,
         -north - pad,
         w + 2.0 * pad + label,
@@ -351,9 +355,14 @@ fn map(shown: &[&stations::StationState], lang: Lang) -> Option<String> {
             "#ffffff"
         };
         let name = s.name.as_deref().unwrap_or_default();
+        let (open, close) = if pick {
+            (String::new(), "")
+        } else {
+            (format!("<a href=\"/communes/{}\">", s.station), "</a>")
+        };
         let _ = write!(
             o,
-            "<a href=\"/communes/{id}\"><circle data-station=\"{id}\" cx=\"{x:.5}\" cy=\"{y:.5}\" r=\"{r:.5}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw:.5}\"><title>{id} {name}: {state}</title></circle><text x=\"{tx:.5}\" y=\"{y:.5}\" font-size=\"{fs:.5}\" dominant-baseline=\"middle\">{id}</text></a>",
+            "{open}<circle data-station=\"{id}\" cx=\"{x:.5}\" cy=\"{y:.5}\" r=\"{r:.5}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw:.5}\"><title>{id} {name}: {state}</title></circle><text x=\"{tx:.5}\" y=\"{y:.5}\" font-size=\"{fs:.5}\" dominant-baseline=\"middle\">{id}</text>{close}",
             id = s.station,
             x = lon * k,
             y = -lat,
@@ -400,6 +409,7 @@ struct BulletinsPage {
     drafts: Vec<DraftRow>,
     stations: Vec<(String, String)>,
     groups: Vec<String>,
+    map: Option<String>,
     levels: Vec<(&'static str, &'static str)>,
     approver: bool,
 }
@@ -414,11 +424,12 @@ pub(super) async fn bulletins(
         Err(e) => return failed(&e, lang).into_response(),
     };
     let t = app.target();
-    let (sent, drafts, memberships, stations) = match tokio::try_join!(
+    let (sent, drafts, memberships, stations, states) = match tokio::try_join!(
         bulletin::list(t, &conn),
         bulletin::drafts(t, &conn, true),
         stations::groups(t, &conn),
-        stations::names(t, &conn)
+        stations::names(t, &conn),
+        stations::list(t, &conn, Utc::now(), lang)
     ) {
         Ok(x) => x,
         Err(e) => return failed(&e, lang).into_response(),
@@ -455,6 +466,7 @@ pub(super) async fn bulletins(
             .collect(),
         stations,
         groups,
+        map: map(&states.iter().collect::<Vec<_>>(), lang, true),
         levels: [Priority::Normal, Priority::Priority, Priority::Emergency]
             .into_iter()
             .map(|p| (p.code(), p.label(lang)))

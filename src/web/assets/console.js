@@ -77,6 +77,16 @@
     });
   }
 
+  // The province's compose form: a commune picked on the map is ticked in the list.
+  document.querySelectorAll("svg.map.pick circle[data-station]").forEach((c) => {
+    const box = document.querySelector('input[name="to"][value="' + c.dataset.station + '"]');
+    if (!box) return;
+    const show = () => c.setAttribute("stroke", box.checked ? "#000000" : "#ffffff");
+    c.style.cursor = "pointer";
+    c.addEventListener("click", () => { box.checked = !box.checked; show(); });
+    box.addEventListener("change", show);
+  });
+
   // The chain verification's progress.
   const verify = document.getElementById("verify");
   if (verify) {
