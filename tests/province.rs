@@ -375,6 +375,8 @@ fn every_change_at_the_province_console_is_refused_to_whoever_may_not_make_it() 
         "/bulletins/new",
         "/drafts/1/approve",
         "/bulletins/1/withdraw",
+        "/verify",
+        "/communes/xa-1/readmit",
         "/logout",
     ];
     // No session: 401, nothing read.
@@ -410,7 +412,7 @@ fn every_change_at_the_province_console_is_refused_to_whoever_may_not_make_it() 
     }
     // A viewer may only log out; an editor may not approve.
     let viewer = console.login(VIEWER);
-    for path in &changes[..3] {
+    for path in &changes[..changes.len() - 1] {
         assert_eq!(
             viewer.post_form_csrf(path, &[("reason", "x")]).status,
             403,
@@ -418,6 +420,32 @@ fn every_change_at_the_province_console_is_refused_to_whoever_may_not_make_it() 
         );
     }
     assert_eq!(editor.post_form_csrf("/drafts/1/approve", &[]).status, 403);
+    assert_eq!(
+        editor
+            .post_form_csrf("/communes/xa-1/readmit", &[("reason", "x")])
+            .status,
+        403
+    );
+    // Hostile values where an approver may act: a station not flagged, an unknown or
+    // malformed one, a reason of control characters and a megabyte of text.
+    for (path, reason) in [
+        ("/communes/xa-1/readmit", "\u{0}\u{1b}[31m \u{202e}"),
+        ("/communes/khong-co/readmit", "x"),
+        ("/communes/..%2F..%2Fetc/readmit", "x"),
+    ] {
+        let r = approver.post_form_csrf(path, &[("reason", reason)]);
+        assert!(
+            matches!(r.status, 404 | 422),
+            "{path}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    let huge = "ă".repeat(600_000);
+    let r = approver.post_form_csrf("/bulletins/1/withdraw", &[("reason", &huge)]);
+    // Refused whole, in the console's words, not the framework's.
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("could not be read"), "{}", r.body);
     // Nor through a foreign Host (a name rebound to 127.0.0.1 by another site's page).
     let r = approver.raw(
         format!(
