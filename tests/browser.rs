@@ -231,19 +231,7 @@ fn screenshots_of_every_page() {
     };
     let out = std::path::PathBuf::from(out);
     std::fs::create_dir_all(&out).unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let st = TempStation {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    for dir in ["config", "schedules", "audio"] {
-        let status = std::process::Command::new("cp")
-            .arg("-r")
-            .arg(root.join(dir))
-            .arg(st.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    let st = crate::support::example_station();
     let daemon = start_run(&st, &["--rehearse"]);
     let console = Console::start(&st);
     std::thread::sleep(Duration::from_secs(6));

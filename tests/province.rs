@@ -882,18 +882,7 @@ fn demo_a_centre_and_three_example_stations_with_screenshots() {
     ];
     let mut stations = Vec::new();
     for (id, _, at) in places {
-        let st = TempStation {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for dir in ["config", "schedules", "audio"] {
-            let status = std::process::Command::new("cp")
-                .arg("-r")
-                .arg(root.join(dir))
-                .arg(st.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        let st = crate::support::example_station();
         std::fs::create_dir_all(st.path().join("audio/tinh")).unwrap();
         enrol(&pg, &st, id);
         assert_eq!(central(&pg, &["locate", id, "--at", at]).0, 0);

@@ -28,8 +28,6 @@ use crate::web::Refusal;
 
 /// Records on one page of a commune's log.
 pub(super) const PAGE: i64 = 50;
-/// The longest span one request covers.
-const MAX_DAYS: i64 = 400;
 
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct LogFilter {
@@ -56,29 +54,14 @@ impl LogFilter {
     /// The query it asks for: this month so far unless it says, every value checked (a bad
     /// date or outcome is refused, never read as the default).
     fn query(&self, lang: Lang) -> Result<LogQuery, Refusal> {
-        let date = |s: &str| -> Result<Option<NaiveDate>, Refusal> {
-            if s.is_empty() {
-                return Ok(None);
-            }
-            s.parse().map(Some).map_err(|_| {
-                Refusal::BadRequest(tr!(
-                    lang,
-                    "ngày không hợp lệ «{s}»: cần dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-15",
-                    "invalid date “{s}”: expected YEAR-MONTH-DAY, e.g. 2025-09-15"
-                ))
-            })
-        };
         let today = Utc::now().with_timezone(&PROVINCE_ZONE).date_naive();
-        let to = date(&self.to)?.unwrap_or(today);
-        let from =
-            date(&self.from)?.unwrap_or_else(|| chrono::Datelike::with_day(&to, 1).unwrap_or(to));
-        if from > to || (to - from).num_days() > MAX_DAYS {
-            return Err(Refusal::BadRequest(tr!(
-                lang,
-                "khoảng ngày không hợp lệ: từ ngày phải trước đến ngày, tối đa {MAX_DAYS} ngày",
-                "invalid span: from must come before to, {MAX_DAYS} days at most"
-            )));
-        }
+        let (from, to) = crate::web::pages::day_span(
+            &self.from,
+            &self.to,
+            today,
+            |to| chrono::Datelike::with_day(&to, 1).unwrap_or(to),
+            lang,
+        )?;
         if !self.outcome.is_empty()
             && self.outcome != "unfinished"
             && !Filter::OUTCOMES.contains(&self.outcome.as_str())

@@ -341,16 +341,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
     let lang = app.lang;
-    let server = crate::web::door::serve(router(app), listener, stopping.subscribe(), lang);
-    let deadline = async move {
-        shutdown.await;
-        stopping.send_replace(true);
-        tokio::time::sleep(crate::web::STOP_GRACE).await;
-    };
-    tokio::select! {
-        r = server => r,
-        () = deadline => Ok(()),
-    }
+    crate::web::door::serve_until(router(app), listener, stopping, lang, shutdown).await
 }
 
 /// `loaxa central web [--listen ADDR]`: serves until SIGTERM or Ctrl-C. Refuses a listener

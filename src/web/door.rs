@@ -154,6 +154,28 @@ pub async fn serve(
     }
 }
 
+/// [`serve`] until `shutdown` completes: then requests under way get [`super::STOP_GRACE`] to
+/// finish, and a client that holds its connection open does not keep the console from
+/// stopping (within the 3 s the service allows). Both consoles stop this way.
+pub async fn serve_until(
+    router: Router,
+    listener: TcpListener,
+    stopping: watch::Sender<bool>,
+    lang: crate::lang::Lang,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let server = serve(router, listener, stopping.subscribe(), lang);
+    let deadline = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+        tokio::time::sleep(super::STOP_GRACE).await;
+    };
+    tokio::select! {
+        r = server => r,
+        () = deadline => Ok(()),
+    }
+}
+
 /// Completes once `stopping` is true (or its sender is gone).
 async fn stopped(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|s| *s).await;

@@ -519,18 +519,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
     let lang = app.config.language;
-    let server = door::serve(router(app), listener, stopping.subscribe(), lang);
-    // Requests under way get a moment to finish; a client that holds its connection open
-    // does not keep the console from stopping (within the 3 s the service allows).
-    let deadline = async move {
-        shutdown.await;
-        stopping.send_replace(true);
-        tokio::time::sleep(STOP_GRACE).await;
-    };
-    tokio::select! {
-        r = server => r,
-        () = deadline => Ok(()),
-    }
+    door::serve_until(router(app), listener, stopping, lang, shutdown).await
 }
 
 /// How long requests under way may take to finish once the console is asked to stop.

@@ -92,6 +92,26 @@ impl TempStation {
     }
 }
 
+/// A copy of the bundled example station (its config, schedules and audio), as a new user
+/// gets it.
+pub fn example_station() -> TempStation {
+    alone();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let st = TempStation {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for dir in ["config", "schedules", "audio"] {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(root.join(dir))
+            .arg(st.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    st
+}
+
 /// A plan header for schedule texts.
 pub const PLAN: &str =
     "[plan]\nid = \"kh\"\ntitle = \"Kế hoạch thử\"\n[topics]\na = \"Chủ đề A\"\n";

@@ -61,28 +61,14 @@ impl LogFilter {
         app: &App,
         lang: Lang,
     ) -> Result<(NaiveDate, NaiveDate), Refusal> {
-        let date = |s: &str| -> Result<Option<NaiveDate>, Refusal> {
-            if s.is_empty() {
-                return Ok(None);
-            }
-            s.parse().map(Some).map_err(|_| {
-                Refusal::BadRequest(tr!(
-                    lang,
-                    "ngày không hợp lệ «{s}»: cần dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-15",
-                    "invalid date “{s}”: expected YEAR-MONTH-DAY, e.g. 2025-09-15"
-                ))
-            })
-        };
         let today = Utc::now().with_timezone(&app.config.timezone).date_naive();
-        let to = date(&self.to)?.unwrap_or(today);
-        let from = date(&self.from)?.unwrap_or(to - Duration::days(6));
-        if from > to || (to - from).num_days() > MAX_DAYS {
-            return Err(Refusal::BadRequest(tr!(
-                lang,
-                "khoảng ngày không hợp lệ: từ {from} đến {to} (tối đa {MAX_DAYS} ngày)",
-                "invalid range: from {from} to {to} (at most {MAX_DAYS} days)"
-            )));
-        }
+        let (from, to) = day_span(
+            &self.from,
+            &self.to,
+            today,
+            |to| to - Duration::days(6),
+            lang,
+        )?;
         if !self.outcome.is_empty()
             && !crate::history::Filter::OUTCOMES.contains(&self.outcome.as_str())
         {
@@ -141,6 +127,40 @@ impl LogFilter {
         f.page = None;
         serde_urlencoded_lite(&f)
     }
+}
+
+/// The days a log's `from` and `to` cover (`to` today, `from` by `default_from`, unless they
+/// say), once both are dates and the span is one a page may ask for: refused (400), never read
+/// as the default. The station's Log and a commune's at the province alike.
+pub(crate) fn day_span(
+    from: &str,
+    to: &str,
+    today: NaiveDate,
+    default_from: impl FnOnce(NaiveDate) -> NaiveDate,
+    lang: Lang,
+) -> Result<(NaiveDate, NaiveDate), Refusal> {
+    let date = |s: &str| -> Result<Option<NaiveDate>, Refusal> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse().map(Some).map_err(|_| {
+            Refusal::BadRequest(tr!(
+                lang,
+                "ngày không hợp lệ «{s}»: cần dạng NĂM-THÁNG-NGÀY, ví dụ 2025-09-15",
+                "invalid date “{s}”: expected YEAR-MONTH-DAY, e.g. 2025-09-15"
+            ))
+        })
+    };
+    let to = date(to)?.unwrap_or(today);
+    let from = date(from)?.unwrap_or_else(|| default_from(to));
+    if from > to || (to - from).num_days() > MAX_DAYS {
+        return Err(Refusal::BadRequest(tr!(
+            lang,
+            "khoảng ngày không hợp lệ: từ {from} đến {to} (tối đa {MAX_DAYS} ngày)",
+            "invalid range: from {from} to {to} (at most {MAX_DAYS} days)"
+        )));
+    }
+    Ok((from, to))
 }
 
 /// The filter as a query string (only the fields set).

@@ -15,6 +15,7 @@ mod timetable;
 pub(in crate::web) use emergency::*;
 pub(in crate::web) use health::*;
 pub(in crate::web) use library::*;
+pub(crate) use log::day_span;
 pub(in crate::web) use log::*;
 pub(crate) use login::language;
 pub(in crate::web) use login::*;
