@@ -23,7 +23,7 @@ use crate::lang::Lang;
 use crate::tr;
 use crate::web::auth::Login;
 use crate::web::input::{Form, Query, Upload};
-use crate::web::view::{render, Chrome, L};
+use crate::web::view::{render, Chrome, LoginPage, L};
 use crate::web::Refusal;
 
 /// The frame of the province's pages.
@@ -73,12 +73,23 @@ fn see(to: String) -> Response {
 
 // ---- login ---------------------------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "province/login.html")]
-struct LoginPage {
-    c: Chrome,
-    error: Option<String>,
-    no_accounts: bool,
+/// The province console's login page.
+fn login_page(v: &Visitor, error: Option<String>, no_accounts: bool) -> LoginPage {
+    let l = L(v.lang);
+    LoginPage {
+        c: chrome(v, "login"),
+        heading: l.t(
+            "Đăng nhập bảng điều khiển của tỉnh",
+            "Log in to the province's console",
+        ),
+        error,
+        no_accounts: no_accounts.then(|| {
+            l.t(
+                "Chưa có tài khoản nào. Trên máy chủ của tỉnh, chạy: loaxa central web passwd --user TÊN --role approver",
+                "No account yet. On the province's server, run: loaxa central web passwd --user NAME --role approver",
+            )
+        }),
+    }
 }
 
 pub(super) async fn login_form(
@@ -89,11 +100,7 @@ pub(super) async fn login_form(
         return see("/".into());
     }
     let no_accounts = app.accounts(v.lang).await.is_ok_and(|a| a.is_empty());
-    render(&LoginPage {
-        c: chrome(&v, "login"),
-        error: None,
-        no_accounts,
-    })
+    render(&login_page(&v, None, no_accounts))
 }
 
 #[derive(Deserialize)]
@@ -118,11 +125,7 @@ pub(super) async fn login(
     let outcome =
         tokio::task::spawn_blocking(move || a.gate.login(&accounts, from, &user, &password)).await;
     let page = |error: String, code: StatusCode| {
-        let mut r = render(&LoginPage {
-            c: chrome(&v, "login"),
-            error: Some(error),
-            no_accounts,
-        });
+        let mut r = render(&login_page(&v, Some(error), no_accounts));
         *r.status_mut() = code;
         r
     };

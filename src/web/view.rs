@@ -87,6 +87,16 @@ impl Chrome {
     }
 }
 
+/// The login page of either console: its heading, and what to do while no account exists.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub(crate) c: Chrome,
+    pub(crate) heading: &'static str,
+    pub(crate) error: Option<String>,
+    pub(crate) no_accounts: Option<&'static str>,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {

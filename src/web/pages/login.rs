@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use askama::Template;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,15 +13,23 @@ use serde::Deserialize;
 use crate::lang::Lang;
 use crate::mailbox::What;
 use crate::tr;
-use crate::web::view::{render, Chrome};
+use crate::web::view::{render, Chrome, LoginPage};
 use crate::web::{auth, App, Refusal, Visitor};
 
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    c: Chrome,
-    error: Option<String>,
-    no_accounts: bool,
+/// The station console's login page.
+fn login_page(app: &App, v: &Visitor, error: Option<String>) -> LoginPage {
+    let l = crate::web::view::L(v.lang);
+    LoginPage {
+        c: Chrome::new(app, v, "login"),
+        heading: l.t("Đăng nhập bảng điều khiển", "Log in to the console"),
+        error,
+        no_accounts: app.web.users.is_empty().then(|| {
+            l.t(
+                "Chưa có tài khoản nào. Trên máy của đài, chạy: sudo loaxa web passwd",
+                "No account yet. On the station PC, run: sudo loaxa web passwd",
+            )
+        }),
+    }
 }
 
 pub(in crate::web) async fn login_form(
@@ -32,11 +39,7 @@ pub(in crate::web) async fn login_form(
     if v.session.is_some() {
         return Redirect::to("/").into_response();
     }
-    render(&LoginPage {
-        c: Chrome::new(&app, &v, "login"),
-        error: None,
-        no_accounts: app.web.users.is_empty(),
-    })
+    render(&login_page(&app, &v, None))
 }
 
 #[derive(Deserialize)]
@@ -58,11 +61,7 @@ pub(in crate::web) async fn login(
         tokio::task::spawn_blocking(move || a.gate.login(&users, from, &user, &password)).await;
     let lang = v.lang;
     let page = |error: String, code: StatusCode| {
-        let mut r = render(&LoginPage {
-            c: Chrome::new(&app, &v, "login"),
-            error: Some(error),
-            no_accounts: app.web.users.is_empty(),
-        });
+        let mut r = render(&login_page(&app, &v, Some(error)));
         *r.status_mut() = code;
         r
     };
