@@ -376,12 +376,21 @@ fn a_bulletin_reaches_every_commune_airs_by_its_level_and_comes_back_as_proof() 
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
-    for (_, st) in &stations {
-        wait_for(15, "the bulletin on air", || {
+    for (id, st) in &stations {
+        let on = within(15, || {
             loaxa::status::read(&st.journal().with_file_name("status.json"))
                 .and_then(|s| s.on_air)
                 .is_some_and(|a| a.title.contains("Bão số 5"))
         });
+        if !on {
+            // What each `loaxa sync` and daemon said, to tell a lost bulletin from a slow one.
+            let logs: Vec<String> = syncs
+                .into_iter()
+                .chain(daemons)
+                .map(|c| stop(c).1)
+                .collect();
+            panic!("the bulletin is not on air at {id}: {logs:#?}");
+        }
     }
     let on_air = published.elapsed();
     assert!(

@@ -120,9 +120,7 @@ fn compose(c: &Client, clip: &[u8], title: &str, level: &str, to: &[&str], actio
     .status
 }
 
-/// Waits until the daemon's new journal can be read: `loaxa sync` started while the daemon is
-/// still creating it stops with "no such table: events" (seen in the demo; under systemd the
-/// unit restarts it).
+/// Waits until the daemon has started: its journal holds its first event.
 fn journal_ready(st: &TempStation) {
     crate::support::web::eventually(20, "the daemon's journal", || {
         loaxa::journal::Journal::open_reader(&st.journal()).is_ok_and(|j| j.head().0 > 0)

@@ -178,6 +178,25 @@ impl Journal {
                 known: SCHEMA.len() as i64,
             });
         }
+        if version == 0 {
+            // The daemon is creating this journal at this moment (its schema goes in one
+            // transaction) or it is an empty file: it reads as a journal with no events.
+            // Regression: `loaxa sync` started beside a daemon creating its journal stopped
+            // with "no such table: events".
+            drop(conn);
+            let mut j = Journal {
+                conn: Connection::open_in_memory().map_err(sql)?,
+                path: path.to_path_buf(),
+                head: (0, GENESIS.to_string()),
+                read_only: true,
+            };
+            j.migrate()?;
+            // Written to like any read-only journal, it refuses (nothing is kept in memory).
+            j.conn
+                .pragma_update(None, "query_only", true)
+                .map_err(j.sql())?;
+            return Ok(j);
+        }
         let mut j = Journal {
             conn,
             path: path.to_path_buf(),
@@ -236,21 +255,26 @@ impl Journal {
                 known,
             });
         }
-        for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
-            let path = self.path.clone();
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|source| JournalError::Sqlite {
-                    path: path.clone(),
-                    source,
-                })?;
-            tx.execute_batch(step)
-                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
-                .and_then(|_| tx.commit())
-                .map_err(|source| JournalError::Sqlite { path, source })?;
+        if version == known {
+            return Ok(());
         }
-        Ok(())
+        // Every step in one transaction: a reader (`loaxa sync` started beside the daemon at
+        // boot) sees either no schema or the whole of it, never a journal half migrated.
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|source| JournalError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
+        SCHEMA
+            .iter()
+            .skip(version as usize)
+            .try_for_each(|step| tx.execute_batch(step))
+            .and_then(|()| tx.pragma_update(None, "user_version", known))
+            .and_then(|()| tx.commit())
+            .map_err(|source| JournalError::Sqlite { path, source })
     }
 
     fn read_head(&self) -> Result<(i64, String), JournalError> {
@@ -437,6 +461,38 @@ mod tests {
             manual: false,
             schedule_sha256: None,
         }
+    }
+
+    /// Regression: `loaxa sync`, started by systemd beside a daemon creating its journal,
+    /// stopped with "no such table: events".
+    #[test]
+    fn a_journal_being_created_reads_as_empty_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loaxa.db");
+        // What a reader sees before the daemon's schema transaction commits.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "journal_mode", "WAL")
+            .unwrap();
+        for j in [
+            Journal::open_reader(&path).unwrap(),
+            Journal::open_read_only(&path).unwrap(),
+        ] {
+            assert_eq!(j.head().0, 0);
+            assert!(j.raw_events(0, 10).unwrap().is_empty());
+            assert!(j.is_read_only());
+        }
+        let mut j = Journal::open_reader(&path).unwrap();
+        let t = Utc.with_ymd_and_hms(2025, 9, 1, 23, 0, 0).unwrap();
+        let started = Event::BroadcastStarted {
+            occurrence: info("p/s@1", t),
+            output: "null".into(),
+            clips: Vec::new(),
+        };
+        assert!(j.append(&started, t).is_err(), "a reader never writes");
+        // The daemon then creates it in full; a reader opened after sees it.
+        Journal::open(&path).unwrap().append(&started, t).unwrap();
+        assert_eq!(Journal::open_reader(&path).unwrap().head().0, 1);
     }
 
     #[test]
