@@ -454,7 +454,8 @@ pub fn library(
 
 /// The station as its daemon's status and the journal say it is now, for the heartbeat
 /// `loaxa sync` sends the province: whether the daemon runs, what is on air, whether the
-/// output is up, how many events wait to be sent.
+/// output is up, how many events wait to be sent. (`loaxa sync` adds where the stream is
+/// heard, from `[stream]`.)
 pub fn heartbeat(journal: &Path) -> crate::central::bulletin::Heartbeat {
     let now = Utc::now();
     let status = read(&path_for(journal));
@@ -473,5 +474,6 @@ pub fn heartbeat(journal: &Path) -> crate::central::bulletin::Heartbeat {
                 .as_ref()
                 .is_some_and(|s| s.output_lost_since.is_none()),
         backlog: (local - acked).max(0),
+        stream: None,
     }
 }

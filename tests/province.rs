@@ -689,6 +689,109 @@ fn a_commune_s_page_shows_its_journal_as_the_centre_holds_it_word_for_word_as_it
     );
 }
 
+/// A commune's page links to its live stream where its station has a `[stream]`: the address
+/// its listening `loaxa sync` gives in its heartbeat (`public_url`, or the mount's own
+/// address when that is not on the station's machine, never with the source's password).
+/// The centre keeps only a web address, whatever a station's login sends.
+#[test]
+fn a_commune_s_page_links_to_its_live_stream_as_its_station_says_and_to_nothing_else() {
+    crate::support::shared();
+    let Some(pg) = Postgres::start() else { return };
+    let (console, stations) = province(&pg);
+    let streams = [
+        // An Icecast on the station's own machine, published under the province's address.
+        "[stream]\nurl = \"http://127.0.0.1:8000/xa-1.mp3\"\npassword = \"p\"\npublic_url = \"https://nghe.tinh.gov.vn/xa-1.mp3\"\n",
+        // The province's server, the source's password in the address.
+        "[stream]\nurl = \"http://source:hackme@dai.tinh.gov.vn:8000/xa-2.mp3\"\n",
+        // None: xa-3 does not stream.
+        "",
+    ];
+    let syncs: Vec<_> = stations
+        .iter()
+        .zip(streams)
+        .map(|(st, stream)| {
+            let config = st.path().join("config/loaxa.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(&config, format!("{text}\n{stream}")).unwrap();
+            drop(loaxa::journal::Journal::open(&st.journal()).unwrap());
+            command()
+                .current_dir(st.path())
+                .args(["sync", "--lang", "en"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    pg.wait_for(30, "each commune's heartbeat", || {
+        pg.count("SELECT count(*) FROM loaxa.heartbeats") == 3
+    });
+    for child in syncs {
+        let (code, log) = crate::support::bin::stop(child);
+        assert_eq!(code, 0, "{log}");
+    }
+    let viewer = console.login(VIEWER);
+    let page = |id: &str| {
+        let r = viewer.get(&format!("/communes/{id}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    };
+    let xa1 = page("xa-1");
+    assert!(
+        xa1.contains(r#"href="https://nghe.tinh.gov.vn/xa-1.mp3" id="stream""#),
+        "{xa1}"
+    );
+    let xa2 = page("xa-2");
+    assert!(
+        xa2.contains(r#"href="http://dai.tinh.gov.vn:8000/xa-2.mp3" id="stream""#),
+        "{xa2}"
+    );
+    assert!(!xa2.contains("hackme"));
+    assert!(!page("xa-3").contains(r#"id="stream""#));
+    let api = json(&viewer.get("/api/stations").body);
+    let of = |id: &str| {
+        api.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["station"] == id)
+            .map(|s| s["heartbeat"]["stream_url"].clone())
+            .unwrap()
+    };
+    assert_eq!(of("xa-1"), "https://nghe.tinh.gov.vn/xa-1.mp3", "{api}");
+    assert_eq!(of("xa-3"), serde_json::Value::Null, "{api}");
+
+    // Whatever a station's own login sends, only a web address without credentials is kept.
+    let login = pg.psql(
+        "loaxa",
+        "SELECT login FROM loaxa.stations WHERE id = 'xa-3'",
+    );
+    for (sent, kept) in [
+        ("javascript:alert(1)", ""),
+        ("http://u:p@nghe.tinh.gov.vn/x.mp3", ""),
+        ("data:text/html,<b>x</b>", ""),
+        (
+            "https://nghe.tinh.gov.vn/x.mp3\"onmouseover=\"alert(1)",
+            "https://nghe.tinh.gov.vn/x.mp3\"onmouseover=\"alert(1)",
+        ),
+    ] {
+        pg.psql(
+            "loaxa",
+            &format!(
+                "SET SESSION AUTHORIZATION \"{login}\"; SELECT * FROM loaxa.heartbeat('xa-3', true, NULL, true, 0, '{sent}')"
+            ),
+        );
+        let held = pg.psql(
+            "loaxa",
+            "SELECT coalesce(stream_url, '') FROM loaxa.heartbeats WHERE station = 'xa-3'",
+        );
+        assert_eq!(held, kept, "{sent}");
+    }
+    // The one kept is shown as an address, its quotes escaped: no attribute is added.
+    let xa3 = page("xa-3");
+    assert!(xa3.contains(r#"id="stream""#), "{xa3}");
+    assert!(!xa3.contains(r#""onmouseover"#), "{xa3}");
+}
+
 /// A day at the province, in Chromium: the editor drafts a khẩn cấp bulletin to a group, the
 /// approver approves it, two real stations (daemons, listening `loaxa sync`) air it and the
 /// board says so commune by commune; a second one, sent by the approver alone, is withdrawn

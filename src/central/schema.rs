@@ -1047,4 +1047,40 @@ ALTER TABLE loaxa.stations
     ADD COLUMN latitude double precision CHECK (latitude BETWEEN -90 AND 90),
     ADD COLUMN longitude double precision CHECK (longitude BETWEEN -180 AND 180);
 "#,
+    // 7: where a commune's stream is heard, as its `loaxa sync` says in its heartbeat, for the
+    // province's console to link to. Only a web address is kept (a link someone will click),
+    // never one carrying credentials; anything else is kept as no link. An older station
+    // calls with five arguments and leaves it empty.
+    r#"
+ALTER TABLE loaxa.heartbeats ADD COLUMN stream_url text
+    CHECK (stream_url ~ '^https?://[^/@[:space:]]+(/[^[:space:]]*)?$' AND length(stream_url) <= 300);
+DROP FUNCTION loaxa.heartbeat(text, boolean, text, boolean, bigint);
+CREATE FUNCTION loaxa.heartbeat(p_station text, p_live boolean, p_on_air text,
+                                p_output_ok boolean, p_backlog bigint, p_stream text DEFAULT NULL)
+RETURNS TABLE (refused jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = loaxa, pg_temp
+AS $fn$
+DECLARE
+    st loaxa.stations%ROWTYPE;
+    why jsonb;
+    link text := CASE WHEN p_stream ~ '^https?://[^/@[:space:]]+(/[^[:space:]]*)?$'
+                           AND length(p_stream) <= 300 THEN p_stream END;
+BEGIN
+    SELECT * INTO st FROM loaxa.stations s WHERE s.id = p_station;
+    why := loaxa.own(p_station, st);
+    IF why IS NULL THEN
+        UPDATE loaxa.stations s SET contact_at = now() WHERE s.id = p_station;
+        INSERT INTO loaxa.heartbeats AS h (station, live, on_air, output_ok, backlog, stream_url)
+            VALUES (p_station, p_live, left(p_on_air, 200), p_output_ok, greatest(p_backlog, 0), link)
+        ON CONFLICT (station) DO UPDATE SET at = now(), live = EXCLUDED.live,
+            on_air = EXCLUDED.on_air, output_ok = EXCLUDED.output_ok, backlog = EXCLUDED.backlog,
+            stream_url = EXCLUDED.stream_url;
+    END IF;
+    RETURN QUERY SELECT why;
+END
+$fn$;
+REVOKE ALL ON FUNCTION loaxa.heartbeat(text, boolean, text, boolean, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION loaxa.heartbeat(text, boolean, text, boolean, bigint, text)
+    TO loaxa_station;
+"#,
 ];

@@ -25,6 +25,8 @@ pub struct Beat {
     pub on_air: Option<String>,
     pub output_ok: bool,
     pub backlog: i64,
+    /// Where its stream is heard, as its station says (a web address, checked by the centre).
+    pub stream_url: Option<String>,
 }
 
 /// The state a commune is in, by its heartbeat.
@@ -137,7 +139,7 @@ pub async fn list_of(
         t,
         client.query(
             "SELECT s.id, s.contact_at, h.at, h.live, h.on_air, h.output_ok, h.backlog, s.name,
-                    s.latitude, s.longitude
+                    s.latitude, s.longitude, h.stream_url
              FROM loaxa.stations s LEFT JOIN loaxa.heartbeats h ON h.station = s.id
              WHERE cardinality($1::text[]) = 0 OR s.id = ANY($1)
              ORDER BY s.id",
@@ -165,6 +167,7 @@ pub async fn list_of(
                 on_air: r.get(4),
                 output_ok: r.get(5),
                 backlog: r.get(6),
+                stream_url: r.get(10),
             });
             let seen = month.communes.iter().find(|c| c.station == station);
             StationState {
@@ -314,6 +317,7 @@ mod tests {
             on_air: on_air.map(str::to_string),
             output_ok,
             backlog: 0,
+            stream_url: None,
         };
         let contact = Some(now - chrono::Duration::seconds(200));
         let of = |b: Beat| Condition::of(Some(&b), contact, now);

@@ -86,7 +86,17 @@ pub(super) fn sync(
                 )
             );
         }
-        let beat = || crate::status::heartbeat(&config.journal);
+        // Where the province may listen, as `[stream]` says (a broken section is warned of
+        // by `validate` and `doctor`; the heartbeat then carries no link).
+        let stream = config
+            .section(crate::stream::settings::parse)
+            .ok()
+            .flatten()
+            .and_then(|s| s.listen_url());
+        let beat = || crate::central::bulletin::Heartbeat {
+            stream: stream.clone(),
+            ..crate::status::heartbeat(&config.journal)
+        };
         let (state, ()) = tokio::join!(
             crate::sync::run(&sync, &config.journal, lang, once, shutdown),
             crate::sync::bulletins::listen(&sync, &station, lang, &beat, stopped)

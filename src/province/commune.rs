@@ -132,6 +132,8 @@ struct CommunePage {
     pages: i64,
     query: String,
     may_readmit: bool,
+    /// Where its stream is heard, as its last heartbeat said.
+    stream: Option<String>,
 }
 
 /// The filter as the form shows it back.
@@ -227,6 +229,7 @@ pub(super) async fn commune(
             .index_score
             .map_or_else(|| "—".into(), |p| format!("{p:.2}")),
         may_readmit: v.may(ConsoleRole::Approver) && s.flag.is_some(),
+        stream: s.heartbeat.as_ref().and_then(|b| b.stream_url.clone()),
         flag: s.flag,
         contact: when(link.contact_at),
         recorded: link

@@ -20,6 +20,31 @@ pub struct StreamConfig {
     pub format: StreamFormat,
     pub bitrate_kbps: u32,
     pub idle: Idle,
+    /// Where listeners hear the stream when that is not the mount's own address (an
+    /// Icecast on this machine, relayed or published under another name).
+    pub public_url: Option<crate::net::Url>,
+}
+
+impl StreamConfig {
+    /// The address the province's console links to so anyone there can listen: `public_url`,
+    /// or the mount's own address unless it is on this machine (a loopback address is no
+    /// link for anyone else). None when neither will do.
+    pub fn listen_url(&self) -> Option<String> {
+        match &self.public_url {
+            Some(u) => Some(u.to_string()),
+            None if is_local(&self.url.host) => None,
+            None => Some(self.url.to_string()),
+        }
+    }
+}
+
+/// Whether a host names this machine.
+fn is_local(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +100,8 @@ struct RawStream {
     bitrate: Option<Spanned<i64>>,
     #[serde(default)]
     idle: Option<Spanned<String>>,
+    #[serde(default)]
+    public_url: Option<Spanned<String>>,
 }
 
 /// The `[stream]` section, each problem located. A `password_file` is read here (relative
@@ -164,6 +191,34 @@ fn stream_settings(
             Idle::Silence
         }
     };
+    let public_url = r.public_url.as_ref().and_then(|p| {
+        match crate::net::Url::parse(p.get_ref()) {
+            // Shown to the province as a link: it may not carry a password.
+            Ok(u) if u.userinfo.is_some() => {
+                err(
+                    p.span(),
+                    lang.pick(
+                        "`public_url` là địa chỉ người nghe dùng; không ghi tên đăng nhập hay mật khẩu vào đó",
+                        "`public_url` is the address listeners use; it carries no user name or password",
+                    )
+                    .into(),
+                );
+                None
+            }
+            Ok(u) => Some(u),
+            Err(why) => {
+                err(
+                    p.span(),
+                    tr!(
+                        lang,
+                        "`public_url` là địa chỉ người nghe dùng, ví dụ \"https://dai.tinh.gov.vn/xa.mp3\" ({why})",
+                        "`public_url` is the address listeners use, e.g. \"https://dai.tinh.gov.vn/xa.mp3\" ({why})"
+                    ),
+                );
+                None
+            }
+        }
+    });
     let password = crate::config::secret(
         "[stream]",
         false,
@@ -185,5 +240,64 @@ fn stream_settings(
         format,
         bitrate_kbps,
         idle,
+        public_url,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> Result<Option<StreamConfig>, Vec<Diagnostic>> {
+        parse(Path::new("/st/config/loaxa.toml"), text, Lang::En)
+    }
+
+    #[test]
+    fn the_province_links_to_the_public_address_or_to_a_mount_not_on_this_machine() {
+        let with = |extra: &str, url: &str| {
+            section(&format!(
+                "[stream]\nurl = \"{url}\"\npassword = \"p\"\n{extra}"
+            ))
+            .unwrap()
+            .unwrap()
+            .listen_url()
+        };
+        assert_eq!(with("", "http://127.0.0.1:8000/xa.mp3"), None);
+        assert_eq!(with("", "http://localhost:8000/xa.mp3"), None);
+        assert_eq!(with("", "http://[::1]:8000/xa.mp3"), None);
+        // The mount's own address, without the source's password.
+        assert_eq!(
+            with("", "https://source:hackme@dai.tinh.gov.vn/xa-1.mp3").as_deref(),
+            Some("https://dai.tinh.gov.vn/xa-1.mp3")
+        );
+        assert_eq!(
+            with(
+                "public_url = \"https://nghe.tinh.gov.vn/xa-1.mp3\"\n",
+                "http://127.0.0.1:8000/xa.mp3"
+            )
+            .as_deref(),
+            Some("https://nghe.tinh.gov.vn/xa-1.mp3")
+        );
+    }
+
+    #[test]
+    fn a_public_address_with_a_password_or_not_on_the_web_is_refused_where_it_is_written() {
+        for (value, says) in [
+            (
+                "https://u:p@nghe.tinh.gov.vn/xa.mp3",
+                "carries no user name",
+            ),
+            ("javascript:alert(1)", "the address listeners use"),
+            ("rtsp://cam/xa", "the address listeners use"),
+        ] {
+            let text =
+                format!("[stream]\nurl = \"http://127.0.0.1:8000/xa.mp3\"\npassword = \"p\"\npublic_url = \"{value}\"\n");
+            let problems = section(&text).unwrap_err();
+            assert_eq!(problems.len(), 1, "{value}: {problems:?}");
+            let p = &problems[0];
+            assert_eq!((p.line, p.col), (4, 14), "{value}");
+            assert!(p.message.contains(says), "{value}: {}", p.message);
+            assert!(p.source_line.starts_with("public_url = "));
+        }
+    }
 }
