@@ -233,26 +233,15 @@ pub fn take_in(
             info.duration_ms / 60_000
         ));
     }
-    // The sidecar is in place before the clip appears: the daemon never sees the clip
+    // The sidecar goes in before the clip (`put_in_place`): the daemon never sees the clip
     // without its end.
-    let sidecar = crate::sidecar::sidecar_path(&dir.join(&name));
-    crate::files::replace(&sidecar, sidecar_text(b).as_bytes()).map_err(io)?;
     announce(&format!("{folder}/{name}"));
-    let placed = crate::library::put_in_place(&part, &dir, &name, probes);
-    let (path, _) = match placed {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = std::fs::remove_file(&sidecar);
-            return Err(match e {
-                crate::library::PlaceError::Clip(c) => c.reason(lang),
-                crate::library::PlaceError::Io { source, .. } => io(source),
-            });
-        }
-    };
-    let placed_sidecar = crate::sidecar::sidecar_path(&path);
-    if placed_sidecar != sidecar {
-        let _ = std::fs::rename(&sidecar, &placed_sidecar);
-    }
+    let text = sidecar_text(b);
+    let placed = crate::library::put_in_place(&part, &dir, &name, Some(&text), probes);
+    let (path, _) = placed.map_err(|e| match e {
+        crate::library::PlaceError::Clip(c) => c.reason(lang),
+        crate::library::PlaceError::Io { source, .. } => io(source),
+    })?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

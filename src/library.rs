@@ -246,10 +246,14 @@ pub enum PlaceError {
 /// a file renamed in is whole, and the daemon airs it without a settle wait. A name already taken gets `-2`, `-3`…: a
 /// second file of the same name is a second file, never a replacement of the first. Returns
 /// where it went and what was measured.
+///
+/// With `details`, the clip's sidecar (its title, priority…) goes in under the same name
+/// first, so the daemon never sees the clip without them.
 pub fn put_in_place(
     part: &Path,
     dir: &Path,
     name: &str,
+    details: Option<&str>,
     probes: &ProbeCache,
 ) -> Result<(PathBuf, ClipInfo), PlaceError> {
     let fail = |path: &Path, source| {
@@ -282,7 +286,7 @@ pub fn put_in_place(
             (_, Some(ext)) => dir.join(format!("{stem}-{n}.{}", ext.to_string_lossy())),
             (_, None) => dir.join(format!("{stem}-{n}")),
         };
-        match rename_new(part, &candidate) {
+        match place(part, &candidate, details) {
             Ok(()) => {
                 if let Ok(meta) = std::fs::metadata(&candidate) {
                     probes.remember(&candidate, stamp_of(&meta), info.clone());
@@ -296,39 +300,22 @@ pub fn put_in_place(
     unreachable!("the names to try are endless")
 }
 
-/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then): two hand-overs of one
-/// name at once both land, neither over the other. Where the file system cannot refuse a
-/// rename over a name, a link does the same (the daemon then sees a new file, not a rename,
-/// and waits for it to settle).
-fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+/// Renames `part` in as `clip`, its sidecar first when there are `details`: `AlreadyExists`
+/// if either name is taken (nothing of this attempt is left then).
+fn place(part: &Path, clip: &Path, details: Option<&str>) -> std::io::Result<()> {
+    let Some(text) = details else {
+        return crate::files::rename_new(part, clip);
     };
-    let (f, t) = (c(from)?, c(to)?);
-    // SAFETY: two NUL-terminated paths that outlive the call.
-    let r = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if r == 0 {
-        return Ok(());
+    if clip.exists() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
     }
-    let e = std::io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EINVAL | libc::ENOSYS) => {
-            std::fs::hard_link(from, to)?;
-            let _ = std::fs::remove_file(from);
-            Ok(())
-        }
-        _ => Err(e),
+    let side = crate::sidecar::sidecar_path(clip);
+    crate::files::create_new(&side, text.as_bytes())?;
+    let placed = crate::files::rename_new(part, clip);
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&side);
     }
+    placed
 }
 
 /// The longest name an upload keeps, in bytes.
@@ -784,5 +771,53 @@ mod tests {
             ..info(0.0, -100.0)
         };
         assert_eq!(normalising_gain_db(&silent, -16.0), 0.0);
+    }
+
+    /// Regression: a province bulletin's sidecar was written under the name asked for before
+    /// the clip found a free one, replacing the sidecar of another clip of that name.
+    #[test]
+    fn a_clip_put_in_place_with_its_details_takes_a_free_name_for_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = |path: &Path| {
+            let samples = 800u32;
+            let mut b = Vec::new();
+            b.extend_from_slice(b"RIFF");
+            b.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+            b.extend_from_slice(b"WAVEfmt ");
+            b.extend_from_slice(&16u32.to_le_bytes());
+            b.extend_from_slice(&1u16.to_le_bytes());
+            b.extend_from_slice(&1u16.to_le_bytes());
+            b.extend_from_slice(&8000u32.to_le_bytes());
+            b.extend_from_slice(&16000u32.to_le_bytes());
+            b.extend_from_slice(&2u16.to_le_bytes());
+            b.extend_from_slice(&16u16.to_le_bytes());
+            b.extend_from_slice(b"data");
+            b.extend_from_slice(&(samples * 2).to_le_bytes());
+            b.resize(b.len() + samples as usize * 2, 0);
+            std::fs::write(path, b).unwrap();
+        };
+        let probes = ProbeCache::default();
+        std::fs::write(dir.path().join("tin.toml"), "title = \"cũ\"\n").unwrap();
+        wav(&dir.path().join("tin.wav"));
+        let part = dir.path().join(".tin.wav.part");
+        wav(&part);
+        let (placed, _) = put_in_place(
+            &part,
+            dir.path(),
+            "tin.wav",
+            Some("title = \"mới\"\n"),
+            &probes,
+        )
+        .unwrap();
+        assert_eq!(placed, dir.path().join("tin-2.wav"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("tin-2.toml")).unwrap(),
+            "title = \"mới\"\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("tin.toml")).unwrap(),
+            "title = \"cũ\"\n",
+            "the other clip's details are untouched"
+        );
     }
 }

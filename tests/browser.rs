@@ -123,6 +123,139 @@ fn in_the_browser_the_emergency_button_airs_the_clip_journaled_as_emergency() {
         .any(|a| a["what"] == "emergency" && a["user"] == OPERATOR.0));
 }
 
+/// The left channel of a 16-bit stereo WAV file (the daemon's `wav:` output), as samples.
+fn left_channel(path: &std::path::Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap();
+    bytes[44..]
+        .chunks_exact(4)
+        .map(|f| i16::from_le_bytes([f[0], f[1]]))
+        .collect()
+}
+
+/// The Record page in Chromium, its microphone hearing a 660 Hz tone: a take of about three
+/// seconds, its first half second trimmed, named and saved into a queue, airs at its slot —
+/// the tone's frequency and the kept length in what aired — and its save is journaled with
+/// who and its SHA-256. A second take handed over as an emergency cuts the clip on air.
+#[test]
+fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or_cuts_in_as_an_emergency(
+) {
+    crate::support::alone();
+    let mic = tempfile::tempdir().unwrap();
+    let tone = mic.path().join("tone.wav");
+    crate::support::tone_wav(&tone, 10.0, 660.0, 48_000, 1);
+    let Some(b) = Browser::with_microphone(1366, 768, &tone) else {
+        return;
+    };
+    let (at, _) = in_secs(30);
+    let st = TempStation::new(
+        "output = \"wav:journal/air.wav\"",
+        &format!(
+            "{}[[slot]]\nid = \"s\"\ntitle = \"Thông báo\"\nat = [\"{at}\"]\nqueue = \"q\"\n",
+            crate::support::PLAN
+        ),
+    );
+    std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
+    let daemon = start_run(&st, &[]);
+    let console = Console::start(&st);
+    let base = format!("http://{}", console.addr);
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/record"));
+    let take = |name: &str, title: &str, to: &str, secs: f64, trim_start: &str| {
+        assert_eq!(
+            b.run(
+                "return document.getElementById('recorder').hidden;",
+                json!([])
+            ),
+            json!(false),
+            "the recorder shows where the browser can record"
+        );
+        b.click("#rec-start");
+        b.wait_for("#recorder[data-state=recording]", 10);
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        b.click("#rec-stop");
+        b.wait_for("#recorder[data-state=recorded]", 10);
+        b.wait_for("#trim:not([hidden])", 10);
+        b.run(
+            "document.getElementById('trim-start').value = arguments[0];
+             document.getElementById('rec-name').value = arguments[1];
+             document.getElementById('rec-title').value = arguments[2];
+             document.getElementById('rec-to').value = arguments[3];",
+            json!([trim_start, name, title, to]),
+        );
+        if to == "emergency" {
+            b.click("#rec-confirm");
+        }
+        b.click("#rec-save");
+        b.wait_for("#rec-result.ok, #rec-result.bad", 20);
+        b.text("#rec-result")
+    };
+
+    // A take into the queue the slot takes from, trimmed: kept as a WAV of what is left.
+    let said = take("hop-dan", "Họp dân thôn 2", "q", 3.0, "0.5");
+    assert!(said.contains("q/hop-dan.wav"), "{said}");
+    let kept = st.path().join("audio/q/hop-dan.wav");
+    let side = std::fs::read_to_string(st.path().join("audio/q/hop-dan.toml")).unwrap();
+    assert!(side.contains("title = \"Họp dân thôn 2\""), "{side}");
+    let saved = console_actions(&st);
+    let recorded = saved
+        .iter()
+        .find(|a| a["what"] == "recorded")
+        .unwrap_or_else(|| panic!("{saved:?}"));
+    assert_eq!(recorded["user"], OPERATOR.0);
+    assert_eq!(recorded["file"], "q/hop-dan.wav");
+    let sha = {
+        use sha2::Digest as _;
+        loaxa::hex::hex(&sha2::Sha256::digest(std::fs::read(&kept).unwrap()))
+    };
+    assert_eq!(recorded["sha256"], sha.as_str());
+    eventually(45, "the recording aired at its slot", || {
+        aired(&st, |r| {
+            r["slot"] == "s" && r["clips"][0]["rel"] == "q/hop-dan.wav"
+        })
+    });
+    // What aired: the tone, at its frequency, as long as the take less its trim.
+    let air = left_channel(&st.path().join("journal/air.wav"));
+    let loud: Vec<i16> = air.into_iter().filter(|x| x.unsigned_abs() > 200).collect();
+    let secs = loud.len() as f64 / 44_100.0;
+    assert!((1.8..3.0).contains(&secs), "{secs} s of tone aired");
+    let crossings = loud.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    let hz = crossings as f64 / 2.0 / secs;
+    assert!((hz - 660.0).abs() < 20.0, "{hz} Hz aired");
+
+    // Something long on air, and a second take handed over as an emergency: it cuts in.
+    st.tone("phat-ngay/dai.wav", 30.0);
+    eventually(20, "the long clip on air", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json"))
+            .and_then(|s| s.on_air)
+            .is_some_and(|a| a.clips.iter().any(|c| c.contains("dai.wav")))
+    });
+    let said = take("bao-lu", "Báo lũ", "emergency", 2.0, "0");
+    assert!(said.contains("bao-lu"), "{said}");
+    eventually(30, "the recorded emergency aired", || {
+        aired(&st, |r| {
+            r["priority"] == "emergency"
+                && r["clips"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["rel"].as_str().is_some_and(|r| r.contains("bao-lu")))
+                })
+        })
+    });
+    let (code, err) = stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let cut = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["clips"][0]["rel"] == "phat-ngay/dai.wav")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cut["outcome"], "interrupted", "{log:#}");
+    assert!(console_actions(&st)
+        .iter()
+        .any(|a| a["what"] == "emergency" && a["user"] == OPERATOR.0));
+}
+
 /// Posts a change from the page's own script context; returns the HTTP status.
 const POST: &str = "const done = arguments[arguments.length - 1];
 fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: arguments[1]})

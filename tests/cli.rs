@@ -914,11 +914,18 @@ play = ["a.wav"]
         &format!("{base}quiet_hours = \"00:00-23:59\"\n"),
     );
     std::thread::sleep(Duration::from_millis(5000));
-    // A broken save: rejected with its location; the quiet hours stay in force.
-    st.write(
-        "config/loaxa.toml",
-        &format!("{base}quiet_hours = \"00:00-23:59\"\nvolume = \"loud\"\n"),
-    );
+    // A broken save, made as an editor saving in place makes it: the file emptied, then
+    // written. Rejected with its location; the quiet hours stay in force.
+    // Regression: read while empty, the empty file's defaults went in force (the quiet hours
+    // gone, the language back to Vietnamese), and the broken one was then rejected.
+    let path = st.path().join("config/loaxa.toml");
+    std::fs::write(&path, "").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(
+        &path,
+        format!("{base}quiet_hours = \"00:00-23:59\"\nvolume = \"loud\"\n"),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(4000));
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
@@ -931,6 +938,11 @@ play = ["a.wav"]
     assert!(
         err.contains("loaxa.toml:5:10: error: invalid type"),
         "located, in the station's language: {err}"
+    );
+    assert_eq!(
+        err.matches("now in force").count(),
+        1,
+        "the emptied file was never put in force: {err}"
     );
     st.write("config/loaxa.toml", &base);
     let log = log_json(&st);

@@ -136,7 +136,7 @@ fn hand_over(
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&source, &part))
         .map_err(|e| Failure::Runtime(format!("{}: {e}", part.display())))?;
-    let name = match library::put_in_place(&part, &dir, &name, &station.probes) {
+    let name = match library::put_in_place(&part, &dir, &name, None, &station.probes) {
         Ok((target, _)) => target
             .file_name()
             .unwrap_or_default()

@@ -65,6 +65,8 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
 /// sooner; this bounds how far a fake clock runs ahead of a broadcast playing in real time.
 const AIRING_TICK: Duration = Duration::from_secs(1);
+/// How long a saved configuration file must have been still before it is read.
+const CONFIG_SETTLE: Duration = Duration::from_millis(300);
 /// How often the configuration and schedules are looked at when no event said they changed.
 const FILES_RECHECK: Duration = Duration::from_secs(30);
 /// A disagreement between wall and monotonic time larger than this is a clock step.
@@ -162,6 +164,9 @@ struct Files {
     config_stamp: Option<FileStamp>,
     /// A configuration version that failed, reported once.
     config_rejected: Option<FileStamp>,
+    /// The configuration file was saved a moment ago: when to look at it again (see
+    /// `refresh_config`).
+    config_settling: Option<std::time::Instant>,
     /// Schedule file versions that failed validation (path → content hash), reported once.
     rejected: HashMap<std::path::PathBuf, String>,
     /// Rendered errors of rejected files, for the status.
@@ -388,6 +393,7 @@ impl<'a> Daemon<'a> {
                 reload: None,
                 config_stamp: station.config.file.as_deref().and_then(file_stamp),
                 config_rejected: None,
+                config_settling: None,
                 rejected: HashMap::new(),
                 rejected_errors: BTreeMap::new(),
                 schedules_stamp: None,
@@ -528,6 +534,9 @@ impl<'a> Daemon<'a> {
         // A file that finishes settling is looked at on time, not a tick later. (Files settle
         // in the file system's real time, which the catalog keeps.)
         if let Some(t) = self.clips.catalog.next_check() {
+            wait = wait.min(t.saturating_duration_since(std::time::Instant::now()));
+        }
+        if let Some(t) = self.files.config_settling {
             wait = wait.min(t.saturating_duration_since(std::time::Instant::now()));
         }
         if !self.held.backlog.is_empty() {

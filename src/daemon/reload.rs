@@ -55,6 +55,21 @@ impl Daemon<'_> {
         if stamp == self.files.config_stamp {
             return;
         }
+        // An editor saving in place truncates the file, then writes it: the watcher wakes the
+        // daemon in between, and half a file (an empty one is every default) must not be put
+        // in force. It is read once it has been still for a moment.
+        // Regression: a save with an error, read mid-write, left the daemon on the empty
+        // file's defaults (the quiet hours gone) and rejected the whole one that followed.
+        let age = stamp
+            .as_ref()
+            .and_then(|(_, _, t)| *t)
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        if let Some(age) = age.filter(|a| *a < CONFIG_SETTLE) {
+            self.files.config_settling = Some(std::time::Instant::now() + (CONFIG_SETTLE - age));
+            self.files.checked = None;
+            return;
+        }
+        self.files.config_settling = None;
         let Some(reload) = &self.files.reload else {
             return;
         };

@@ -98,6 +98,8 @@ pub enum What {
     LoginFailed,
     Logout,
     Upload,
+    /// A take recorded in the console's Record page, saved as a clip.
+    Recorded,
     Retire,
     /// A clip that never aired, removed.
     Delete,
@@ -161,6 +163,7 @@ impl What {
             What::LoginFailed => lang.pick("đăng nhập sai", "failed login"),
             What::Logout => lang.pick("đăng xuất", "logout"),
             What::Upload => lang.pick("tải lên", "upload"),
+            What::Recorded => lang.pick("ghi âm", "recorded"),
             What::Retire => lang.pick("cho nghỉ", "retire"),
             What::Delete => lang.pick("xóa bài chưa phát", "delete a never-aired clip"),
             What::SidecarSaved => lang.pick("sửa thông tin bài", "clip details saved"),

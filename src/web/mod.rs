@@ -437,10 +437,11 @@ pub(crate) fn secure(mut r: Response) -> Response {
     let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
+    // `blob:` media: the Record page plays a take back from the browser's memory.
     set(
         h,
         "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
     );
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "no-referrer");
@@ -469,6 +470,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/library/upload",
             post(upload::upload).layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
+        )
+        .route(
+            "/record",
+            get(pages::record)
+                .post(upload::record)
+                .layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
         )
         .route("/audio/{*rel}", get(upload::listen))
         .route(
@@ -550,24 +557,30 @@ pub(crate) fn confined(app: &App, rel: &str, lang: Lang) -> Result<PathBuf, Refu
     Ok(path)
 }
 
-/// The queue folders the console may upload into: those the schedules name (not the
-/// emergency folder: an emergency goes through its own page, with a confirmation).
-pub(crate) fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
+/// The queue folders the schedules take from (the emergency folder aside), each with the
+/// titles of the plan items that take from it: where an upload or a recording may go.
+pub(crate) fn queue_items(
+    app: &App,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Refusal> {
     let loaded = app.station()?;
-    let mut folders: Vec<String> = loaded
-        .station
-        .schedules
-        .slots()
-        .filter_map(|s| {
-            s.queue
-                .as_ref()
-                .map(|q| crate::library::normalize(&q.folder))
-        })
-        .filter(|f| *f != crate::library::normalize(&app.config.emergency_dir))
-        .collect();
-    folders.sort();
-    folders.dedup();
-    Ok(folders)
+    let emergency = crate::library::normalize(&app.config.emergency_dir);
+    let mut items: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for s in loaded.station.schedules.slots() {
+        let Some(q) = &s.queue else { continue };
+        let folder = crate::library::normalize(&q.folder);
+        if folder != emergency {
+            let titles = items.entry(folder).or_default();
+            if !titles.contains(&s.title) {
+                titles.push(s.title.clone());
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The queue folders an upload may go into ([`queue_items`]' folders).
+pub(crate) fn upload_folders(app: &App) -> Result<Vec<String>, Refusal> {
+    Ok(queue_items(app)?.into_keys().collect())
 }
 
 /// Runs disk and database work on the blocking pool, so one slow page never stalls the

@@ -145,6 +145,7 @@ async fn receive(
     dir: &Path,
     raw_name: &str,
     what: What,
+    details: Option<&str>,
 ) -> Uploaded {
     let lang = v.lang;
     let fail = |name: &str, message: String| Uploaded {
@@ -171,9 +172,10 @@ async fn receive(
     };
     let a = app.clone();
     let (d, n, p) = (dir.to_path_buf(), name.clone(), part.clone());
+    let details = details.map(str::to_string);
     let placed = tokio::task::spawn_blocking(move || {
         let probes = crate::library::ProbeCache::default();
-        crate::library::put_in_place(&p, &d, &n, &probes)
+        crate::library::put_in_place(&p, &d, &n, details.as_deref(), &probes)
     })
     .await;
     let (target, info) = match placed {
@@ -301,7 +303,7 @@ pub(super) async fn upload(
                         .into_response()
                     }
                 };
-                results.push(receive(&app, &v, &mut field, &dir, &raw, What::Upload).await);
+                results.push(receive(&app, &v, &mut field, &dir, &raw, What::Upload, None).await);
             }
             _ => while let Ok(Some(_)) = field.chunk().await {},
         }
@@ -484,6 +486,15 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// A sidecar's text keys, those given, as TOML lines.
+fn details_text(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k} = {}\n", toml_string(v.trim())))
+        .collect()
+}
+
 /// Saves a clip's details as its sidecar, checked by the same parser the daemon uses.
 pub(super) async fn save_sidecar(
     State(app): State<Arc<App>>,
@@ -493,16 +504,11 @@ pub(super) async fn save_sidecar(
     let done = blocking(&app, move |a| -> Result<Response, Refusal> {
         let lang = v.lang;
         let path = super::confined(a, &f.rel, lang)?;
-        let mut text = String::new();
-        for (k, val) in [
+        let mut text = details_text(&[
             ("title", &f.title),
             ("topic", &f.topic),
             ("priority", &f.priority),
-        ] {
-            if !val.trim().is_empty() {
-                text.push_str(&format!("{k} = {}\n", toml_string(val.trim())));
-            }
-        }
+        ]);
         for (k, val) in [("from", &f.from), ("until", &f.until)] {
             if !val.trim().is_empty() {
                 // A date is a TOML date, bare; anything else is quoted and the parser says why.
@@ -607,7 +613,7 @@ fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<(bool, String), R
         .map_err(|e| Refusal::Failed(disk_error(lang, &name, &part, &e)))?;
     let probes = crate::library::ProbeCache::default();
     let (target, info) =
-        crate::library::put_in_place(&part, &dir, &name, &probes).map_err(|e| match e {
+        crate::library::put_in_place(&part, &dir, &name, None, &probes).map_err(|e| match e {
             crate::library::PlaceError::Clip(c) => Refusal::Invalid(c.reason(lang)),
             crate::library::PlaceError::Io { path, source } => {
                 Refusal::Failed(disk_error(lang, &name, &path, &source))
@@ -654,7 +660,8 @@ pub(super) async fn emergency(
                     continue;
                 }
                 let dir = app.config.audio_dir.join(&app.config.emergency_dir);
-                uploaded = Some(receive(&app, &v, &mut field, &dir, &raw, What::Emergency).await);
+                uploaded =
+                    Some(receive(&app, &v, &mut field, &dir, &raw, What::Emergency, None).await);
             }
             _ => while let Ok(Some(_)) = field.chunk().await {},
         }
@@ -742,6 +749,197 @@ pub(super) async fn emergency_api(
     }
 }
 
+/// Where the Record page's take goes: a queue a schedule takes from, the play folder (aired
+/// as soon as nothing is on air, at a priority), or the emergency folder (cutting what is on
+/// air, confirmed). Returns the folder, what the journal says, and the priority a take
+/// handed over to air now is given.
+fn destination(
+    app: &App,
+    to: &str,
+    confirmed: bool,
+    lang: Lang,
+) -> Result<(std::path::PathBuf, What, Option<&'static str>), Refusal> {
+    let (folder, what, priority) = match to {
+        "emergency" if !confirmed => {
+            return Err(Refusal::Invalid(
+                lang.pick(
+                    "chưa xác nhận phát khẩn cấp: đánh dấu ô xác nhận rồi lưu lại",
+                    "the emergency is not confirmed: tick the confirmation and save again",
+                )
+                .into(),
+            ))
+        }
+        "emergency" => (app.config.emergency_dir.clone(), What::Emergency, None),
+        "now:normal" => (
+            crate::catalog::PLAY_DIR.to_string(),
+            What::Recorded,
+            Some("normal"),
+        ),
+        "now:priority" => (
+            crate::catalog::PLAY_DIR.to_string(),
+            What::Recorded,
+            Some("priority"),
+        ),
+        queue if super::upload_folders(app)?.iter().any(|f| f == queue) => {
+            (queue.to_string(), What::Recorded, None)
+        }
+        other => {
+            return Err(Refusal::Invalid(tr!(
+                lang,
+                "hãy chọn một hàng bài có trong lịch phát, hoặc phát ngay: {:?}",
+                "pick a queue the schedules name, or air it now: {:?}",
+                other
+            )))
+        }
+    };
+    let dir = app.config.audio_dir.join(folder);
+    if !inside_audio(app, &dir) {
+        return Err(Refusal::Forbidden(tr!(
+            lang,
+            "{} dẫn ra ngoài thư mục audio/",
+            "{} leads outside the audio folder",
+            dir.display()
+        )));
+    }
+    Ok((dir, what, priority))
+}
+
+/// The operator's name for a take, with the extension of what the browser recorded (an
+/// audio extension the operator typed is dropped: the recording's own format decides).
+fn take_name(name: &str, recorded: &str) -> String {
+    let name = name.trim();
+    let typed = Path::new(name);
+    let stem = match typed.extension().and_then(|e| e.to_str()) {
+        Some(e) if crate::library::AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()) => {
+            typed.file_stem().and_then(|s| s.to_str()).unwrap_or(name)
+        }
+        _ => name,
+    };
+    let ext = Path::new(recorded)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    format!("{stem}.{ext}")
+}
+
+/// The Record page's save: the take recorded in the browser (or a file a phone's recorder
+/// made), named by the operator, with a title, into a queue or handed over to air now. The
+/// fields come in this order, the file last, so where it goes is known before a byte of it
+/// is kept: `name`, `title`, `to` (a queue, `now:normal`, `now:priority` or `emergency`),
+/// `confirm`, `file`. Journaled as any clip kept: who, its SHA-256.
+pub(super) async fn record(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    headers: HeaderMap,
+    Upload(mut form): Upload,
+) -> Response {
+    let lang = v.lang;
+    if let Some(r) = declared_too_large(&headers, lang) {
+        return r.into_response();
+    }
+    let (mut name, mut title, mut to, mut confirmed) =
+        (String::new(), String::new(), String::new(), false);
+    let mut kept: Option<(Uploaded, What)> = None;
+    while let Ok(Some(mut field)) = form.next_field().await {
+        match field.name().unwrap_or("") {
+            "name" => name = field.text().await.unwrap_or_default(),
+            "title" => title = field.text().await.unwrap_or_default(),
+            "to" => to = field.text().await.unwrap_or_default(),
+            "confirm" => confirmed = field.text().await.unwrap_or_default() == "yes",
+            "file" if kept.is_none() => {
+                let recorded = field.file_name().unwrap_or("").to_string();
+                if name.trim().is_empty() {
+                    name = Path::new(&recorded)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                }
+                if recorded.is_empty() || name.trim().is_empty() {
+                    while let Ok(Some(_)) = field.chunk().await {}
+                    continue;
+                }
+                let (t, c) = (to.clone(), confirmed);
+                let (dir, what, priority) =
+                    match blocking(&app, move |a| destination(a, &t, c, lang)).await {
+                        Ok(d) => d,
+                        Err(r) => return r.into_response(),
+                    };
+                let details =
+                    details_text(&[("title", &title), ("priority", priority.unwrap_or(""))]);
+                let side = crate::sidecar::sidecar_path(&dir.join("take.toml"));
+                if let Err(errors) = crate::sidecar::parse_clip(&side, &details, lang) {
+                    let said: Vec<String> = errors.iter().map(|d| d.message.clone()).collect();
+                    return Refusal::Invalid(said.join("; ")).into_response();
+                }
+                let details = (!details.is_empty()).then_some(details);
+                let wanted = take_name(&name, &recorded);
+                let done = receive(
+                    &app,
+                    &v,
+                    &mut field,
+                    &dir,
+                    &wanted,
+                    what,
+                    details.as_deref(),
+                )
+                .await;
+                kept = Some((done, what));
+            }
+            _ => while let Ok(Some(_)) = field.chunk().await {},
+        }
+    }
+    let Some((done, what)) = kept else {
+        return Refusal::Invalid(
+            lang.pick(
+                "chưa có bản ghi: bấm Ghi âm, hoặc chọn một tệp",
+                "nothing recorded: press Record, or choose a file",
+            )
+            .into(),
+        )
+        .into_response();
+    };
+    let mut done = done;
+    if done.ok {
+        let a = app.clone();
+        let rel = done.name.clone();
+        let handed =
+            tokio::task::spawn_blocking(move || match (what, a.live_status(chrono::Utc::now())) {
+                (What::Emergency, _) => Some(super::pages::handed_words(&a, lang, &rel).1),
+                (_, None) if rel.starts_with(crate::catalog::PLAY_DIR) => Some(tr!(
+                    lang,
+                    "loaxa không chạy: {rel} sẽ phát khi loaxa chạy lại",
+                    "loaxa is not running: {rel} airs once loaxa runs again"
+                )),
+                (_, Some(_)) if rel.starts_with(crate::catalog::PLAY_DIR) => Some(tr!(
+                    lang,
+                    "đã giao {rel} cho loaxa: phát ngay khi không có gì đang phát",
+                    "{rel} handed to loaxa: it airs as soon as nothing is on air"
+                )),
+                _ => None,
+            })
+            .await
+            .ok()
+            .flatten();
+        if let Some(h) = handed {
+            done.message = format!("{}. {h}", done.message);
+        }
+    }
+    let status = if done.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    if wants_json(&headers) {
+        return (status, Json(done)).into_response();
+    }
+    if done.ok {
+        return super::after_change("/record", &done.message);
+    }
+    let mut r = super::view::message_page(&done.message).into_response();
+    *r.status_mut() = status;
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -768,5 +966,16 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_take_is_named_by_the_operator_with_the_extension_of_what_was_recorded() {
+        assert_eq!(take_name("Họp dân", "take.webm"), "Họp dân.webm");
+        assert_eq!(take_name(" hop-dan.mp3 ", "take.ogg"), "hop-dan.ogg");
+        // Not an audio extension: part of the name.
+        assert_eq!(take_name("thong-bao.v2", "take.wav"), "thong-bao.v2.wav");
+        // Cleaned afterwards as any upload's name.
+        let cleaned = crate::library::clean_name(&take_name("../x/bao", "take.m4a"), Lang::Vi);
+        assert_eq!(cleaned.as_deref(), Ok("bao.m4a"));
     }
 }

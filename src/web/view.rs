@@ -70,6 +70,7 @@ impl Chrome {
                 ("/", "now", l.t("Đang phát", "Now")),
                 ("/timetable", "timetable", l.t("Lịch phát", "Timetable")),
                 ("/library", "library", l.t("Thư viện", "Library")),
+                ("/record", "record", l.t("Ghi âm", "Record")),
                 ("/emergency", "emergency", l.t("Khẩn cấp", "Emergency")),
                 ("/log", "log", l.t("Nhật ký", "Log")),
                 ("/report", "report", l.t("Báo cáo", "Report")),
@@ -162,7 +163,7 @@ pub(crate) struct Choice {
 }
 
 impl Choice {
-    fn new(value: impl Into<String>, label: impl Into<String>) -> Choice {
+    pub(crate) fn new(value: impl Into<String>, label: impl Into<String>) -> Choice {
         Choice {
             value: value.into(),
             label: label.into(),

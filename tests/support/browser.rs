@@ -29,6 +29,25 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium at `width`×`height`, or `None` (after
     /// [`super::skip`], which fails under CI) when they are not installed.
     pub fn start(width: u32, height: u32) -> Option<Browser> {
+        Self::start_with(width, height, &[])
+    }
+
+    /// As [`Browser::start`], with a microphone that hears `wav` (looped) and that the page
+    /// may open without asking.
+    pub fn with_microphone(width: u32, height: u32, wav: &std::path::Path) -> Option<Browser> {
+        Self::start_with(
+            width,
+            height,
+            &[
+                "--use-fake-device-for-media-stream".into(),
+                "--use-fake-ui-for-media-stream".into(),
+                format!("--use-file-for-fake-audio-capture={}", wav.display()),
+                "--autoplay-policy=no-user-gesture-required".into(),
+            ],
+        )
+    }
+
+    fn start_with(width: u32, height: u32, extra: &[String]) -> Option<Browser> {
         let Some(driver) = found(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
         else {
             super::skip(
@@ -68,13 +87,23 @@ impl Browser {
             http,
             session: String::new(),
         };
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--lang=vi",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--window-size={width},{height}"));
+        args.extend_from_slice(extra);
         let r = b.call(
             "POST",
             "/session",
             json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
                 "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         format!("--window-size={width},{height}"), "--lang=vi"]
+                "args": args
             }}}}),
         );
         b.session = r["sessionId"]

@@ -1,6 +1,6 @@
 // loaxa console: the little script the pages use (they work without it): live updates by
 // server-sent events, uploads with a progress bar each, drag and drop, the chain
-// verification's progress. No inline script anywhere: the Content-Security-Policy forbids it.
+// verification's progress, recording from the microphone. No inline script anywhere: the Content-Security-Policy forbids it.
 "use strict";
 (function () {
   const csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
@@ -74,6 +74,122 @@
         xhr.addEventListener("error", () => { label.textContent = file.name + " — ✗"; label.className = "bad upload-failed"; });
         xhr.send(data);
       });
+    });
+  }
+
+  // The Record page: the microphone recorded (MediaRecorder) with its level shown, the take
+  // played back and trimmed (the part kept is made a WAV here), then saved with the form's
+  // fields in the form's order. Without it the form posts a chosen file as it is.
+  const recorder = document.getElementById("recorder");
+  const recForm = document.getElementById("record-form");
+  if (recorder && recForm && navigator.mediaDevices && window.MediaRecorder && window.AudioContext) {
+    const $ = (id) => document.getElementById(id);
+    const [start, stop, level, clock, take, trim, state, result] =
+      ["rec-start", "rec-stop", "rec-level", "rec-time", "take", "trim", "rec-state", "rec-result"].map($);
+    recorder.hidden = false;
+    $("rec-noscript").hidden = true;
+    let chunks = [], blob = null, decoded = null, began = 0, frame = 0;
+    const minutes = (s) => Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0");
+    const ext = (type) => type.includes("ogg") ? "ogg" : (type.includes("mp4") || type.includes("aac")) ? "m4a" : "webm";
+    start.addEventListener("click", async () => {
+      let mic;
+      try {
+        mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+      } catch (err) {
+        state.textContent = recorder.dataset.nomic + " (" + err.name + ")";
+        state.className = "bad";
+        return;
+      }
+      const ctx = new AudioContext();
+      const meter = ctx.createAnalyser();
+      meter.fftSize = 2048;
+      ctx.createMediaStreamSource(mic).connect(meter);
+      const samples = new Float32Array(meter.fftSize);
+      const draw = () => {
+        meter.getFloatTimeDomainData(samples);
+        let peak = 0;
+        for (const x of samples) peak = Math.max(peak, Math.abs(x));
+        level.value = peak;
+        clock.textContent = minutes((Date.now() - began) / 1000);
+        frame = requestAnimationFrame(draw);
+      };
+      chunks = [];
+      const rec = new MediaRecorder(mic);
+      rec.addEventListener("dataavailable", (e) => { if (e.data.size) chunks.push(e.data); });
+      rec.addEventListener("stop", async () => {
+        cancelAnimationFrame(frame);
+        level.value = 0;
+        mic.getTracks().forEach((t) => t.stop());
+        const type = rec.mimeType || (chunks[0] && chunks[0].type) || "audio/webm";
+        blob = new Blob(chunks, { type: type });
+        take.src = URL.createObjectURL(blob);
+        take.hidden = false;
+        try {
+          decoded = await ctx.decodeAudioData(await blob.arrayBuffer());
+          $("take-length").textContent = decoded.duration.toFixed(1) + " s";
+          trim.hidden = false;
+        } catch (_) { decoded = null; }
+        ctx.close();
+        state.textContent = recorder.dataset.recorded;
+        state.className = "ok";
+        recorder.dataset.state = "recorded";
+        start.disabled = false;
+        stop.disabled = true;
+      });
+      stop.onclick = () => { if (rec.state !== "inactive") rec.stop(); };
+      rec.start(250);
+      began = Date.now();
+      draw();
+      start.disabled = true;
+      stop.disabled = false;
+      state.textContent = recorder.dataset.recording;
+      state.className = "bad";
+      recorder.dataset.state = "recording";
+    });
+    // The take between the trims, mixed to one channel, as 16-bit PCM WAV.
+    const wav = (buf, cutStart, cutEnd) => {
+      const rate = buf.sampleRate;
+      const from = Math.min(buf.length, Math.round(cutStart * rate));
+      const to = Math.max(from, buf.length - Math.round(cutEnd * rate));
+      const n = to - from;
+      const out = new DataView(new ArrayBuffer(44 + n * 2));
+      const text = (at, s) => { for (let i = 0; i < s.length; i++) out.setUint8(at + i, s.charCodeAt(i)); };
+      text(0, "RIFF"); out.setUint32(4, 36 + n * 2, true); text(8, "WAVE"); text(12, "fmt ");
+      out.setUint32(16, 16, true); out.setUint16(20, 1, true); out.setUint16(22, 1, true);
+      out.setUint32(24, rate, true); out.setUint32(28, rate * 2, true); out.setUint16(32, 2, true);
+      out.setUint16(34, 16, true); text(36, "data"); out.setUint32(40, n * 2, true);
+      const channels = [];
+      for (let c = 0; c < buf.numberOfChannels; c++) channels.push(buf.getChannelData(c));
+      for (let i = 0; i < n; i++) {
+        let x = 0;
+        for (const d of channels) x += d[from + i];
+        x = Math.max(-1, Math.min(1, x / channels.length));
+        out.setInt16(44 + i * 2, x < 0 ? x * 0x8000 : x * 0x7fff, true);
+      }
+      return new Blob([out], { type: "audio/wav" });
+    };
+    recForm.addEventListener("submit", async (e) => {
+      if (!blob) return;
+      e.preventDefault();
+      const cutStart = parseFloat($("trim-start").value) || 0;
+      const cutEnd = parseFloat($("trim-end").value) || 0;
+      const trimmed = decoded && (cutStart > 0 || cutEnd > 0);
+      const data = new FormData();
+      data.append("name", $("rec-name").value);
+      data.append("title", $("rec-title").value);
+      data.append("to", $("rec-to").value);
+      if ($("rec-confirm").checked) data.append("confirm", "yes");
+      data.append("file", trimmed ? wav(decoded, cutStart, cutEnd) : blob,
+        trimmed ? "take.wav" : "take." + ext(blob.type));
+      result.textContent = recorder.dataset.saving;
+      result.className = "";
+      const r = await fetch("/record", { method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf, "Accept": "application/json" } });
+      const body = await r.text();
+      let said;
+      try { said = JSON.parse(body).message; } catch (_) { said = body.replace(/<[^>]*>/g, " ").trim(); }
+      result.textContent = said;
+      result.className = r.ok ? "ok rec-saved" : "bad rec-failed";
     });
   }
 

@@ -1,5 +1,5 @@
 //! The console's pages, server-rendered from compiled-in templates: Now, Timetable, Library,
-//! Emergency, Log, Report, Health, and the login. Each reads what it shows through
+//! Record, Emergency, Log, Report, Health, and the login. Each reads what it shows through
 //! [`super::view`] (the same data the JSON API serves); work that touches the disk runs off
 //! the async thread. One file a page.
 
@@ -9,6 +9,7 @@ mod library;
 mod log;
 mod login;
 mod now;
+mod record;
 mod report;
 mod timetable;
 
@@ -20,6 +21,7 @@ pub(in crate::web) use log::*;
 pub(crate) use login::language;
 pub(in crate::web) use login::*;
 pub(in crate::web) use now::*;
+pub(in crate::web) use record::*;
 pub(in crate::web) use report::*;
 pub(crate) use report::{bar_chart, download, report_body};
 pub(in crate::web) use timetable::*;
