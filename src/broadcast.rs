@@ -380,7 +380,12 @@ pub fn verdict(
                     (played, Outcome::Completed, None)
                 } else {
                     played_any |= played > 0;
-                    if let Some(r) = &stopped {
+                    if let (Some(r @ Reason::LiveEnded { .. }), true) = (&stopped, played > 0) {
+                        // A live occurrence is as long as whoever spoke made it: ended by
+                        // them, it aired in full.
+                        completed += 1;
+                        (played, Outcome::Completed, Some(r.clone()))
+                    } else if let Some(r) = &stopped {
                         (played, Outcome::Interrupted, Some(r.clone()))
                     } else if let Some(r) = &device_reason {
                         (
@@ -443,7 +448,11 @@ pub fn verdict(
     let (outcome, reason) = if total == 0 {
         (Outcome::Failed, Some(Reason::NothingToPlay))
     } else if completed == total && p.did_not_fit.is_empty() {
-        (Outcome::Completed, None)
+        // Who ended a live occurrence is said with it.
+        (
+            Outcome::Completed,
+            stopped.filter(|r| matches!(r, Reason::LiveEnded { .. })),
+        )
     } else if let Some(r) = stopped {
         (Outcome::Interrupted, Some(r))
     } else if !played_any {
@@ -506,6 +515,19 @@ fn relay_verdict(
     let relayed_ms = ms(facts.source_samples);
     let last_error = facts.errors.last().map(|(_, e, _)| e.clone());
     let duration_ms = e.plan.duration_ms;
+    // A live occurrence ended by whoever spoke is judged on what aired, not its maximum, and
+    // from when the microphone first gave sound (opening it is not a gap in what it says;
+    // the dropouts still show it).
+    let expected_ms = if matches!(reason, Some(Reason::LiveEnded { .. })) {
+        let opening = facts
+            .gaps
+            .first()
+            .filter(|g| g.at_ms == 0)
+            .map_or(0, |g| g.length_ms);
+        played_ms.saturating_sub(opening)
+    } else {
+        duration_ms
+    };
     let (outcome, reason) = if outcome != Outcome::Completed {
         (outcome, reason)
     } else if relayed_ms == 0 {
@@ -516,19 +538,19 @@ fn relay_verdict(
                 error: last_error.unwrap_or_else(|| "?".into()),
             }),
         )
-    } else if relayed_ms + 500 < duration_ms {
+    } else if relayed_ms + 500 < expected_ms {
         (
             Outcome::Partial,
             Some(Reason::SourceGaps {
                 count: facts.gaps.len(),
-                missing_ms: duration_ms.saturating_sub(relayed_ms),
+                missing_ms: expected_ms.saturating_sub(relayed_ms),
                 error: last_error,
             }),
         )
     } else if levels.is_some_and(|l| l.is_dead_air()) {
         (Outcome::Partial, Some(Reason::DeadAir))
     } else {
-        (Outcome::Completed, None)
+        (Outcome::Completed, reason)
     };
     crate::journal::RelayAired {
         occurrence: info.key.clone(),

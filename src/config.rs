@@ -129,6 +129,11 @@ pub struct Config {
     /// How old a handed-over emergency may be and still air: older, it is journaled as
     /// expired and set aside.
     pub emergency_max_age: Duration,
+    /// The station's microphone (or mixer) for going live, an ALSA capture device's name
+    /// (`live_input = "alsa:NAME"`): `loaxa live` and the console's Live button air it.
+    pub live_input: Option<String>,
+    /// The longest a live occurrence runs: it ends there if nobody stops it.
+    pub live_max: Duration,
     pub guards: Guards,
     /// The file's text, which the parts that own a section (`[web]`, `[stream]`, `[sync]`)
     /// read their section from.
@@ -198,6 +203,8 @@ struct RawConfig {
     emergency_intro: Option<Spanned<String>>,
     emergency_repeat: Option<Spanned<i64>>,
     emergency_max_age_minutes: Option<Spanned<i64>>,
+    live_input: Option<Spanned<String>>,
+    live_max_minutes: Option<Spanned<i64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
     loudness_target: Option<Spanned<f64>>,
@@ -621,6 +628,14 @@ pub fn parse(
         "emergency_max_age_minutes",
     );
 
+    let live_max = number(
+        file_number(&raw.live_max_minutes),
+        30,
+        1..=240,
+        "thời lượng tối đa của một lần phát trực tiếp (phút)",
+        "live_max_minutes",
+    );
+
     let max_session_minutes = raw.max_session_minutes.as_ref().map(|v| Setting {
         value: v.get_ref().to_string(),
         origin: Origin::File {
@@ -726,6 +741,28 @@ pub fn parse(
         checked
     });
 
+    // An ALSA capture device, as a line-in relay names one (the daemon airs it through the
+    // relay path).
+    let live_input = raw.live_input.as_ref().and_then(|i| {
+        let device = i
+            .get_ref()
+            .trim()
+            .strip_prefix("alsa:")
+            .filter(|d| !d.is_empty() && !d.chars().any(char::is_whitespace));
+        if device.is_none() {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                i.span(),
+                lang.pick(
+                    "`live_input` là thiết bị thu của micro, viết `alsa:TÊN`, ví dụ \"alsa:default\" hoặc \"alsa:hw:1,0\"",
+                    "`live_input` is the microphone's capture device, written `alsa:NAME`, e.g. \"alsa:default\" or \"alsa:hw:1,0\"",
+                ),
+            ));
+        }
+        device.map(|d| format!("alsa:{d}"))
+    });
+
     let quiet_hours = raw.quiet_hours.as_ref().and_then(|q| {
         let parsed = q.get_ref().split_once('-').and_then(|(a, b)| {
             let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
@@ -763,6 +800,8 @@ pub fn parse(
         emergency_intro,
         emergency_repeat,
         emergency_max_age: Duration::from_secs(emergency_max_age as u64 * 60),
+        live_input,
+        live_max: Duration::from_secs(live_max as u64 * 60),
         loudness,
         file: Some(path.to_path_buf()),
         station_dir,
@@ -955,6 +994,34 @@ mod tests {
         };
         assert_eq!((d[0].line, d[0].col), (2, 1));
         assert!(d[0].message.contains("volumn"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn a_live_microphone_is_an_alsa_capture_device_and_a_live_broadcast_has_an_end() {
+        let ok =
+            |text: &str| parse(p(), text, &Overrides::default(), &BTreeMap::new(), &[]).unwrap();
+        let c = ok("live_input = \"alsa:hw:1,0\"\n");
+        assert_eq!(c.live_input.as_deref(), Some("alsa:hw:1,0"));
+        assert_eq!(c.live_max, Duration::from_secs(30 * 60));
+        assert_eq!(ok("").live_input, None);
+        assert_eq!(
+            ok("live_max_minutes = 5\n").live_max,
+            Duration::from_secs(300)
+        );
+        for (text, col) in [
+            ("live_input = \"default\"\n", 14),
+            ("live_input = \"alsa:\"\n", 14),
+            ("live_input = \"http://x/y.mp3\"\n", 14),
+            ("live_max_minutes = 0\n", 20),
+            ("live_max_minutes = 600\n", 20),
+        ] {
+            let Err(ConfigError::Invalid(d)) =
+                parse(p(), text, &Overrides::default(), &BTreeMap::new(), &[])
+            else {
+                panic!("{text}: expected an error")
+            };
+            assert_eq!((d[0].line, d[0].col), (1, col), "{text}: {d:?}");
+        }
     }
 
     #[test]

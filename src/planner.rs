@@ -20,6 +20,9 @@ use crate::recurrence;
 use crate::schedule::{ClipRef, Priority, Schedules, Slot};
 use crate::sidecar::{Mode, Window};
 
+/// The slot of a live occurrence (`loaxa live`, the console's Live button).
+pub const LIVE_SLOT: &str = "live";
+
 /// An occurrence to plan: a slot at an instant, or something aired by hand.
 #[derive(Debug, Clone)]
 pub struct Due {
@@ -337,10 +340,12 @@ impl<'a> Planner<'a> {
     }
 
     /// The station's guards: quiet hours and sessions a day keep a planned broadcast off the
-    /// air (emergencies and manual airings are exempt).
+    /// air (emergencies and a file handed over to air now are exempt; a live occurrence is not:
+    /// a voice is held to the station's hours as its schedule is).
     fn guard(&self, ledger: &impl Ledger, due: &Due) -> Result<Option<Reason>, JournalError> {
         let guards = self.config.guards;
-        if due.manual || due.slot.priority >= Priority::Emergency {
+        let live = due.manual && due.slot.id == LIVE_SLOT;
+        if (due.manual && !live) || due.slot.priority >= Priority::Emergency {
             return Ok(None);
         }
         let tz = self.config.timezone;

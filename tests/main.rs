@@ -19,6 +19,7 @@ mod drop_folder;
 mod example_station;
 mod install;
 mod journal_full;
+mod live;
 mod onair;
 mod province;
 mod recovery;

@@ -43,10 +43,30 @@ pub struct Facts {
     pub fallback: Vec<(String, String, u64)>,
 }
 
+/// How far behind live a feed runs: kept before the start, and buffered again after a gap.
+/// A network source needs seconds against its jitter; a capture device (a microphone, a
+/// line-in) delivers steadily, and a voice aired live must not lag behind the speaker.
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    preroll: Duration,
+    resume: Duration,
+}
+
+const NETWORK: Latency = Latency {
+    preroll: PREROLL,
+    resume: RESUME,
+};
+
+const CAPTURE: Latency = Latency {
+    preroll: Duration::from_millis(100),
+    resume: Duration::from_millis(60),
+};
+
 /// Decoded audio between the session's thread and the output's.
 pub struct Feed {
     pub channels: u16,
     pub rate: u32,
+    latency: Latency,
     ring: Mutex<Ring>,
     space: Condvar,
     stop: AtomicBool,
@@ -82,14 +102,29 @@ impl Ring {
 
 impl Feed {
     pub fn new(channels: u16, rate: u32) -> Feed {
+        Self::with_latency(channels, rate, NETWORK)
+    }
+
+    /// A feed for a capture device: it airs close behind what the device hears.
+    pub fn captured(channels: u16, rate: u32) -> Feed {
+        Self::with_latency(channels, rate, CAPTURE)
+    }
+
+    fn with_latency(channels: u16, rate: u32, latency: Latency) -> Feed {
         Feed {
             channels: channels.max(1),
             rate: rate.max(1),
+            latency,
             ring: Mutex::new(Ring::default()),
             space: Condvar::new(),
             stop: AtomicBool::new(false),
             facts: Mutex::new(Facts::default()),
         }
+    }
+
+    /// How much must be buffered after a gap before the source airs again.
+    pub fn resume(&self) -> Duration {
+        self.latency.resume
     }
 
     fn samples_in(&self, d: Duration) -> usize {
@@ -105,10 +140,10 @@ impl Feed {
         self.space.notify_all();
     }
 
-    /// Adds whole frames of decoded audio. Before airing, only the latest [`PREROLL`] is
+    /// Adds whole frames of decoded audio. Before airing, only the latest preroll is
     /// kept (so the relay starts near live); once airing, waits for room. False once stopped.
     pub fn push(&self, samples: &[f32]) -> bool {
-        let preroll = self.samples_in(PREROLL);
+        let preroll = self.samples_in(self.latency.preroll);
         let capacity = self.samples_in(CAPACITY);
         let Ok(mut ring) = self.ring.lock() else {
             return false;
@@ -138,7 +173,7 @@ impl Feed {
             let n =
                 room.min(samples.len()) / usize::from(self.channels) * usize::from(self.channels);
             ring.samples.extend(&samples[..n]);
-            ring.keep_preroll(self.samples_in(PREROLL), self.channels);
+            ring.keep_preroll(self.samples_in(self.latency.preroll), self.channels);
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rodio::Source;
 
 use super::clip::FileClip;
-use super::feed::{Feed, Gap, RESUME};
+use super::feed::{Feed, Gap};
 use super::item::{ItemAudio, PlannedItem};
 
 /// Samples taken from the feed at a time (the lock is taken once per chunk, not per sample).
@@ -43,7 +43,7 @@ impl LiveSource {
         let channels = NonZero::new(feed.channels).unwrap_or(NonZero::<u16>::MIN);
         let rate = NonZero::new(feed.rate).unwrap_or(NonZero::<u32>::MIN);
         let total = duration_ms * u64::from(rate.get()) / 1000 * u64::from(channels.get());
-        let resume = (RESUME.as_millis() as usize) * rate.get() as usize / 1000
+        let resume = (feed.resume().as_millis() as usize) * rate.get() as usize / 1000
             * usize::from(channels.get());
         LiveSource {
             feed,

@@ -164,6 +164,9 @@ pub struct Program {
     master: f32,
     fade_total: u64,
     fade_left: Option<u64>,
+    /// Samples of a capture relay's fade in still to go: a microphone or a line-in comes up
+    /// over [`FADE`] rather than at full level at once.
+    fade_in_left: u64,
     meter: LevelMeter,
     /// Samples of the current clip not yet added to its shared count (published with each
     /// 10 ms window rather than per sample: the output's thread pays for every atomic).
@@ -211,6 +214,7 @@ impl Program {
             fade_total: FADE.as_millis() as u64 * u64::from(rate.get()) * u64::from(channels.get())
                 / 1000,
             fade_left: None,
+            fade_in_left: 0,
             meter: LevelMeter::default(),
             unpublished: 0,
             window_len: rate.get() * u32::from(channels.get()) / 100,
@@ -272,7 +276,16 @@ impl Program {
                 },
             };
             match opened {
-                Ok(c) => self.current = Some(c),
+                Ok(c) => {
+                    // A capture device (a microphone, a line-in) comes up without a click.
+                    let captured = self.clips[self.index]
+                        .relay()
+                        .is_some_and(|r| r.source.starts_with("alsa:"));
+                    if captured {
+                        self.fade_in_left = self.fade_total;
+                    }
+                    self.current = Some(c);
+                }
                 Err(e) => {
                     if let Ok(mut errs) = self.state.open_errors.lock() {
                         errs.push((self.index, e));
@@ -390,6 +403,13 @@ impl Program {
     /// them and hands them to the stream.
     fn shape(&mut self, samples: &mut [f32]) {
         let gain = self.master * self.clips[self.index].gain;
+        if self.fade_in_left > 0 {
+            let total = self.fade_total.max(1) as f32;
+            for s in samples.iter_mut() {
+                *s *= 1.0 - self.fade_in_left as f32 / total;
+                self.fade_in_left = self.fade_in_left.saturating_sub(1);
+            }
+        }
         match self.fade_left.as_mut() {
             None => {
                 for s in samples.iter_mut() {

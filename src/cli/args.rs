@@ -198,6 +198,14 @@ pub(super) enum Command {
         priority: PlayPriority,
     },
     #[command(about = h(
+        "Phát trực tiếp từ micro của đài (live_input trong cấu hình) qua loaxa đang chạy: `loaxa live start`, rồi `loaxa live stop`",
+        "Go live from the station's microphone (live_input in the configuration) through the running loaxa: `loaxa live start`, then `loaxa live stop`",
+    ))]
+    Live {
+        #[command(subcommand)]
+        action: LiveAction,
+    },
+    #[command(about = h(
         "Gửi nhật ký lên cơ sở dữ liệu của tỉnh ([sync] trong cấu hình), theo thứ tự, tiếp từ sự kiện tỉnh đã nhận",
         "Send the journal to the province's database ([sync] in the configuration), in order, from the last event it acknowledged",
     ))]
@@ -282,6 +290,40 @@ pub(super) enum LogAction {
         ))]
         pin: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum LiveAction {
+    #[command(about = h(
+        "Bắt đầu phát trực tiếp, đến khi dừng hoặc hết live_max_minutes",
+        "Go live, until stopped or live_max_minutes",
+    ))]
+    Start {
+        #[arg(long, value_enum, default_value_t = LivePriority::Normal, help = h(
+            "normal: sau bài đang phát; priority: trước các bài đang chờ; emergency: cắt ngang bài đang phát",
+            "normal: after what is on air; priority: before what waits; emergency: cuts what is on air",
+        ))]
+        priority: LivePriority,
+    },
+    #[command(about = h("Dừng phát trực tiếp", "End the live broadcast"))]
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(super) enum LivePriority {
+    Normal,
+    Priority,
+    Emergency,
+}
+
+impl LivePriority {
+    pub(super) fn priority(self) -> crate::journal::Priority {
+        match self {
+            LivePriority::Normal => crate::journal::Priority::Normal,
+            LivePriority::Priority => crate::journal::Priority::Priority,
+            LivePriority::Emergency => crate::journal::Priority::Emergency,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

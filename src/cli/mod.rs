@@ -8,6 +8,7 @@ mod central;
 mod doctor;
 mod help;
 mod install;
+mod live;
 mod log;
 mod next;
 mod play;
@@ -28,8 +29,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use args::Cli;
 use args::{
-    BulletinAction, BulletinArgs, CentralAction, Command, Format, GroupAction, LogAction, LogArgs,
-    NextFormat, PlayPriority, ReportFormat,
+    BulletinAction, BulletinArgs, CentralAction, Command, Format, GroupAction, LiveAction,
+    LogAction, LogArgs, NextFormat, PlayPriority, ReportFormat,
 };
 
 use crate::audio::device::DeviceOutput;
@@ -379,6 +380,15 @@ fn dispatch(
         Command::Web { args } => web::web(ctx, &args, err),
         Command::Sync { once } => sync::sync(ctx, once, out, err),
         Command::Central { db, action } => central::central(ctx, db, action, out, err),
+        Command::Live { action } => live::live(
+            ctx,
+            match action {
+                LiveAction::Start { priority } => Some(priority.priority()),
+                LiveAction::Stop => None,
+            },
+            out,
+            err,
+        ),
         Command::Play {
             file,
             output,

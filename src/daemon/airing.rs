@@ -284,6 +284,10 @@ impl Daemon<'_> {
         if relay.until.is_some() || !matches!(stopped, Some(Reason::Preempted(_))) {
             return None;
         }
+        // Whoever was speaking live starts again if they wish: an emergency ends them.
+        if p.slot.plan == MANUAL_PLAN && p.slot.id == LIVE_SLOT {
+            return None;
+        }
         let end = p.at + chrono::Duration::milliseconds(prepared.duration_ms() as i64);
         if end - now < chrono::Duration::seconds(RESUME_LEAD_SECONDS + 10) {
             return None;
@@ -327,7 +331,7 @@ impl Daemon<'_> {
             let Some(relay) = item.relay_mut() else {
                 continue;
             };
-            let s = crate::relay::Session::new(channels, rate);
+            let s = crate::relay::Session::for_source(source, channels, rate);
             relay.feed = Some(s.feed());
             sessions.push((s, source.clone()));
         }
@@ -405,6 +409,15 @@ impl Daemon<'_> {
                             if let Some(s) = &airing.state {
                                 s.request_stop();
                             }
+                        }
+                    }
+                    // A live occurrence ends when whoever spoke says so.
+                    let live = prepared.info.plan == MANUAL_PLAN && prepared.info.slot == LIVE_SLOT;
+                    if let Some(by) = self.clips.live_stop.take().filter(|_| live && stopped.is_none()) {
+                        tracing::info!("{}", tr!(self.lang(), "{by} dừng phát trực tiếp", "{by} ends the live broadcast"));
+                        stopped = Some(Reason::LiveEnded { by });
+                        if let Some(s) = &airing.state {
+                            s.request_stop();
                         }
                     }
                     // Nothing airs past its end (a bulletin's `until`): a long one started

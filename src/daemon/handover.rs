@@ -11,7 +11,7 @@ impl Daemon<'_> {
     /// (Undecodable ones are reported by the catalog, once.)
     pub(super) fn scan_handed(&mut self) -> Vec<Pending> {
         let lang = self.lang();
-        let mut out = Vec::new();
+        let mut out: Vec<Pending> = self.live_pending().into_iter().collect();
         for dir in [self.config.emergency_dir.clone(), PLAY_DIR.to_string()] {
             let emergency = dir == self.config.emergency_dir;
             type Ready = (String, std::path::PathBuf, Option<crate::sidecar::ClipMeta>);
@@ -123,6 +123,66 @@ impl Daemon<'_> {
             }
         }
         out
+    }
+
+    /// The live occurrence asked for (`loaxa live`, the console's Live button): the
+    /// station's `live_input` relayed through the relay path, at the priority asked, for at
+    /// most `live_max_minutes`. It waits for what is on air, or cuts it as an emergency, by
+    /// the priority rules as any occurrence.
+    fn live_pending(&mut self) -> Option<Pending> {
+        let (priority, by) = self.clips.live_start.take()?;
+        let lang = self.lang();
+        let source = self
+            .config
+            .live_input
+            .as_deref()
+            .map(|input| crate::relay::Source::parse(input, lang).map(|s| (s, input)));
+        let (source, text) = match source {
+            Some(Ok(s)) => s,
+            Some(Err(why)) => {
+                tracing::error!("live_input: {why}");
+                return None;
+            }
+            None => {
+                tracing::error!(
+                    "{}",
+                    lang.pick(
+                        "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình",
+                        "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration",
+                    )
+                );
+                return None;
+            }
+        };
+        let mut slot = Slot::ad_hoc(
+            MANUAL_PLAN,
+            LIVE_SLOT,
+            tr!(lang, "phát trực tiếp ({by})", "live ({by})"),
+            priority,
+            Vec::new(),
+        );
+        slot.relay = Some(crate::schedule::RelaySlot {
+            source,
+            text: text.to_string(),
+            duration_ms: u64::try_from(self.config.live_max.as_millis()).unwrap_or(u64::MAX),
+            fallback: Vec::new(),
+            until: None,
+        });
+        tracing::warn!(
+            "{}",
+            tr!(
+                lang,
+                "{by} phát trực tiếp từ {text} ({})",
+                "{by} goes live from {text} ({})",
+                priority.label(lang)
+            )
+        );
+        Some(Pending {
+            slot,
+            at: self.clock.now(),
+            manual: true,
+            schedule_sha256: None,
+        })
     }
 
     /// The next instant, from `now` less the grace and before `ends`, at one of these times

@@ -155,6 +155,27 @@ impl Daemon<'_> {
                             self.clips.clash_order = order;
                         }
                     }
+                    match action.what {
+                        crate::mailbox::What::LiveStart => {
+                            let priority = action
+                                .detail
+                                .as_deref()
+                                .and_then(crate::schedule::Priority::parse)
+                                .unwrap_or_default();
+                            self.clips.live_start = Some((priority, action.user.clone()));
+                            self.clips.live_stop = None;
+                        }
+                        crate::mailbox::What::LiveStop => {
+                            // One still waiting its turn never airs; one on air ends at the
+                            // next look (`watch_airing`).
+                            self.clips.live_start = None;
+                            self.timeline.queue.retain(|p| {
+                                !(p.slot.plan == MANUAL_PLAN && p.slot.id == LIVE_SLOT)
+                            });
+                            self.clips.live_stop = Some(action.user.clone());
+                        }
+                        _ => {}
+                    }
                     self.record(&[Event::ConsoleAction(action)], at);
                     if let Err(e) = std::fs::remove_file(&path) {
                         tracing::error!("{}: {e}", path.display());

@@ -204,6 +204,10 @@ struct Clips {
     /// The operator's order for a province's ưu tiên bulletin that falls due with a
     /// commune priority item (the last choice journaled).
     clash_order: crate::journal::ClashOrder,
+    /// A live occurrence asked for (its priority, who asked), not yet queued.
+    live_start: Option<(crate::schedule::Priority, String)>,
+    /// Who asked the live occurrence to end: it ends at the next look.
+    live_stop: Option<String>,
 }
 
 /// What the daemon publishes about itself.
@@ -241,6 +245,7 @@ pub const EMERGENCY_PLAN: &str = "khan-cap";
 pub const MANUAL_PLAN: &str = "manual";
 const MANUAL_SLOT: &str = "play";
 pub use crate::catalog::PLAY_DIR;
+pub use crate::planner::LIVE_SLOT;
 /// How long after a failed attempt (no device, say) an emergency file is tried again.
 const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 
@@ -426,6 +431,8 @@ impl<'a> Daemon<'a> {
                 emergency_failed: HashMap::new(),
                 withdrawn: Vec::new(),
                 clash_order,
+                live_start: None,
+                live_stop: None,
             },
             publishing: Publishing {
                 publishes: watch,

@@ -123,6 +123,10 @@ pub enum Reason {
         bulletin: Option<i64>,
         reason: String,
     },
+    /// A live occurrence its operator ended (`by`: the account, or `command line`).
+    LiveEnded {
+        by: String,
+    },
     /// Its end (a bulletin's `until`) passed before it could air.
     PastEnd {
         file: String,
@@ -177,6 +181,7 @@ impl Reason {
             "expired" => ("tin khẩn cấp quá hạn", "stale emergency"),
             "withdrawn" => ("bị thu hồi", "withdrawn"),
             "past_end" => ("quá thời hạn phát", "past its end"),
+            "live_ended" => ("người nói dừng phát trực tiếp", "ended by whoever spoke"),
             _ => return None,
         };
         Some(lang.pick(vi, en))
@@ -293,6 +298,9 @@ impl Reason {
             ),
             Reason::Withdrawn { reason, .. } => {
                 tr!(lang, "bị thu hồi: {reason}", "withdrawn: {reason}")
+            }
+            Reason::LiveEnded { by } => {
+                tr!(lang, "{by} dừng phát trực tiếp", "live ended by {by}")
             }
             Reason::PastEnd { file, ends } => tr!(
                 lang,
@@ -694,6 +702,7 @@ mod tests {
                 reason: s(),
             },
             Reason::PastEnd { file: s(), ends: t },
+            Reason::LiveEnded { by: s() },
             Reason::Expired {
                 file: s(),
                 handed_at: t,

@@ -117,6 +117,10 @@ pub enum What {
     /// The operator's order for a province's ưu tiên bulletin that falls due with a commune
     /// priority item (`detail`: a [`ClashOrder`] code).
     BulletinOrder,
+    /// Going live from the station's microphone (`detail`: the priority code).
+    LiveStart,
+    /// Ending the live occurrence on air (or waiting).
+    LiveStop,
 }
 
 /// Which airs first when a province's ưu tiên bulletin and a commune's own priority item
@@ -181,6 +185,8 @@ impl What {
             What::BulletinWithdrawn => {
                 lang.pick("tỉnh thu hồi bản tin", "province bulletin withdrawn")
             }
+            What::LiveStart => lang.pick("bắt đầu phát trực tiếp", "live started"),
+            What::LiveStop => lang.pick("dừng phát trực tiếp", "live stopped"),
             What::BulletinOrder => lang.pick(
                 "thứ tự khi bản tin ưu tiên của tỉnh trùng giờ",
                 "order when a province priority bulletin clashes",

@@ -43,7 +43,13 @@ pub(super) fn relay(
     let channels = config.channels();
     let rate = config.sample_rate();
     let format = config.sample_format();
-    let stream_config: cpal::StreamConfig = config.into();
+    let frames = *config.buffer_size();
+    let mut stream_config: cpal::StreamConfig = config.into();
+    // Periods of about 20 ms: what the device hears reaches the feed, and the air, without
+    // waiting for a large buffer to fill (a voice aired live must not lag).
+    if let cpal::SupportedBufferSize::Range { min, max } = frames {
+        stream_config.buffer_size = cpal::BufferSize::Fixed((rate / 50).clamp(min, max));
+    }
     let failed: Arc<Mutex<Option<String>>> = Arc::default();
     let heard: Arc<Mutex<Instant>> = Arc::new(Mutex::new(Instant::now()));
     let failed_cb = failed.clone();

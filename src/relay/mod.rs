@@ -109,6 +109,18 @@ impl Session {
         }
     }
 
+    /// A session for `source`: a capture device's feed runs close behind what it hears (a
+    /// voice aired live must not lag), a network source's seconds behind (its jitter).
+    pub fn for_source(source: &Source, channels: u16, rate: u32) -> Session {
+        let feed = match source {
+            Source::Alsa(_) => Feed::captured(channels, rate),
+            Source::Http(_) => Feed::new(channels, rate),
+        };
+        Session {
+            feed: Arc::new(feed),
+        }
+    }
+
     /// Starts relaying `source` into a feed of `channels` × `rate`, until `until`.
     pub fn start(
         source: Source,
@@ -118,7 +130,7 @@ impl Session {
         loudness_target: Option<f64>,
         lang: Lang,
     ) -> Session {
-        let s = Session::new(channels, rate);
+        let s = Session::for_source(&source, channels, rate);
         s.run(source, until, loudness_target, lang);
         s
     }

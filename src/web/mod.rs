@@ -477,6 +477,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .post(upload::record)
                 .layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
         )
+        .route("/live", post(upload::live))
         .route("/audio/{*rel}", get(upload::listen))
         .route(
             "/emergency",

@@ -940,6 +940,71 @@ pub(super) async fn record(
     r
 }
 
+#[derive(Deserialize)]
+pub(super) struct LiveForm {
+    action: String,
+    #[serde(default)]
+    priority: String,
+}
+
+/// The Record page's Live buttons: the station's microphone (`live_input`) on air now at the
+/// priority picked, or the live broadcast ended. Handed to the daemon, which airs it and
+/// journals who started and who ended it.
+pub(super) async fn live(
+    State(app): State<Arc<App>>,
+    Extension(v): Extension<Visitor>,
+    Form(f): Form<LiveForm>,
+) -> Response {
+    let lang = v.lang;
+    let done = blocking(&app, move |a| {
+        let Some(input) = a.config.live_input.clone() else {
+            return Err(Refusal::Invalid(
+                lang.pick(
+                    "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình",
+                    "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration",
+                )
+                .into(),
+            ));
+        };
+        if a.live_status(chrono::Utc::now()).is_none() {
+            return Err(Refusal::Invalid(
+                lang.pick(
+                    "loaxa không chạy: không phát trực tiếp được. Hãy khởi động loaxa: sudo systemctl start loaxa",
+                    "loaxa is not running: nothing can go live. Start loaxa: sudo systemctl start loaxa",
+                )
+                .into(),
+            ));
+        }
+        let (what, said) = match f.action.as_str() {
+            "start" => {
+                let p = crate::journal::Priority::parse(&f.priority).ok_or_else(|| {
+                    Refusal::Invalid(lang.pick("mức ưu tiên không hợp lệ", "not a priority").into())
+                })?;
+                let mut action = v.action(What::LiveStart);
+                action.detail = Some(p.code().to_string());
+                (
+                    action,
+                    tr!(
+                        lang,
+                        "đang phát trực tiếp từ {input} ({})",
+                        "going live from {input} ({})",
+                        p.label(lang)
+                    ),
+                )
+            }
+            "stop" => (
+                v.action(What::LiveStop),
+                lang.pick("đã dừng phát trực tiếp", "the live broadcast ended").into(),
+            ),
+            _ => return Err(Refusal::Invalid(lang.pick("thao tác không hợp lệ", "not an action").into())),
+        };
+        a.record(what)?;
+        Ok(super::after_change("/record", &said))
+    })
+    .await;
+    done.unwrap_or_else(IntoResponse::into_response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

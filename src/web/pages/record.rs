@@ -3,7 +3,8 @@
 //! hands it over to air now. The recording runs in the page's script (MediaRecorder); the
 //! save is an upload (`upload::record`), so a take is decoded in full and journaled as any
 //! clip. Without a script, or without a microphone the browser will open, the same form
-//! takes a file (a phone offers its own recorder for it).
+//! takes a file (a phone offers its own recorder for it). Where the station has a microphone
+//! of its own (`live_input`), the page also puts it on air live, and ends that.
 
 use std::sync::Arc;
 
@@ -25,6 +26,11 @@ pub(in crate::web) struct RecordPage {
     pub(in crate::web) queues: Vec<Choice>,
     pub(in crate::web) now: Vec<Choice>,
     pub(in crate::web) done: Option<String>,
+    /// The station's microphone for going live (`live_input`), if it has one.
+    pub(in crate::web) live_input: Option<String>,
+    /// What is on air now, for the Live buttons.
+    pub(in crate::web) on_air: Option<String>,
+    pub(in crate::web) priorities: Vec<Choice>,
 }
 
 pub(in crate::web) async fn record(
@@ -67,6 +73,19 @@ pub(in crate::web) async fn record(
                 ),
             ],
             done: crate::web::flash(&headers),
+            live_input: app.config.live_input.clone(),
+            on_air: app
+                .live_status(chrono::Utc::now())
+                .and_then(|s| s.on_air)
+                .map(|a| a.title),
+            priorities: [
+                crate::journal::Priority::Normal,
+                crate::journal::Priority::Priority,
+                crate::journal::Priority::Emergency,
+            ]
+            .iter()
+            .map(|p| Choice::new(p.code(), p.label(lang)))
+            .collect(),
         })),
         Err(r) => r.into_response(),
     }

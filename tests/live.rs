@@ -1,0 +1,177 @@
+//! Going live from the station's own microphone (`live_input`), as the operator does it from
+//! the command line and from the console: what the microphone hears is on the air at once and
+//! off it within a second of the stop; asked as an emergency, it cuts what is on air; each live
+//! occurrence is journaled with who started it and who ended it, how long, and its levels.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use crate::support::bin::{log_json, Loaxa};
+use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::web::{eventually, Console, OPERATOR};
+use crate::support::{TempStation, PLAN};
+
+fn hms(unix: f64) -> String {
+    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
+    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+fn ended_at(r: &serde_json::Value) -> f64 {
+    let t = chrono::DateTime::parse_from_rfc3339(r["ended_at"].as_str().unwrap()).unwrap();
+    t.timestamp_millis() as f64 / 1000.0
+}
+
+#[test]
+fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_ends_when_stopped() {
+    crate::support::alone();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
+    // The microphone: a second null sink whose monitor ALSA knows as `mic`, hearing a
+    // 523 Hz tone as long as the test runs.
+    let ok = pulse
+        .command("pactl")
+        .args([
+            "load-module",
+            "module-null-sink",
+            "sink_name=mic",
+            "rate=44100",
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let mut rc = std::fs::OpenOptions::new()
+        .append(true)
+        .open(pulse.home().join(".asoundrc"))
+        .unwrap();
+    writeln!(rc, "pcm.mic {{ type pulse device \"mic.monitor\" }}").unwrap();
+    let mut voice = pulse
+        .command("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=523:sample_rate=44100")
+        .args(["-ac", "2", "-f", "pulse", "-device", "mic", "mic"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let listener = Listener::start(&pulse);
+    // A long clip at its slot, for the emergency to cut.
+    let slot = (unix_now() + 16.0).floor();
+    let st = TempStation::new(
+        "output = \"default\"\nlive_input = \"alsa:mic\"\nlive_max_minutes = 1",
+        &format!(
+            "{PLAN}[[slot]]\nid = \"dai\"\nat = [\"{}\"]\nplay = [\"dai.wav\"]\n",
+            hms(slot)
+        ),
+    );
+    st.tone("dai.wav", 20.0);
+    let daemon = pulse.start_daemon(st.path());
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+
+    // From the command line, at normal priority; ended from the command line.
+    let started = unix_now();
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["live", "start", "--lang", "en"])
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("alsa:mic"), "{out}");
+    std::thread::sleep(Duration::from_secs(4));
+    let stopped = unix_now();
+    let (code, out, err) = Loaxa::new(&st).args(["live", "stop", "--lang", "en"]).run();
+    assert_eq!(code, 0, "{out}{err}");
+
+    // While the clip airs: from the console, as an emergency, cutting it.
+    std::thread::sleep(Duration::from_secs_f64((slot + 3.0 - unix_now()).max(0.0)));
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let page = op.get("/record").body;
+    assert!(page.contains("id=\"live-start\""), "{page}");
+    let r = op.post_form_csrf("/live", &[("action", "start"), ("priority", "emergency")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    std::thread::sleep(Duration::from_secs(3));
+    let stopped2 = unix_now();
+    let r = op.post_form_csrf("/live", &[("action", "stop")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    std::thread::sleep(Duration::from_secs(2));
+    let stderr = stop_daemon(daemon);
+    let _ = voice.kill();
+    let _ = voice.wait();
+
+    let log = log_json(&st);
+    let records = log["records"].as_array().unwrap();
+    let live: Vec<&serde_json::Value> = records.iter().filter(|r| r["slot"] == "live").collect();
+    assert_eq!(live.len(), 2, "{log:#}\n{stderr}");
+    for (r, by, priority, stop) in [
+        (live[0], "loaxa live", "normal", stopped),
+        (live[1], OPERATOR.0, "emergency", stopped2),
+    ] {
+        assert_eq!(r["outcome"], "completed", "{r:#}\n{stderr}");
+        assert_eq!(r["priority"], priority, "{r:#}");
+        assert_eq!(r["reason"]["code"], "live_ended", "{r:#}");
+        assert!(
+            r["reason"]["detail"]["by"]
+                .as_str()
+                .is_some_and(|b| b.contains(by)),
+            "who ended it: {r:#}"
+        );
+        let relay = &r["clips"][0]["relay"];
+        assert!(
+            relay["codec"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("line-in")),
+            "{relay}"
+        );
+        assert!(relay["relayed_ms"].as_u64().unwrap() > 1_500, "{relay}");
+        let clip = &r["clips"][0];
+        assert!(
+            clip["levels"]["peak_dbfs"].is_number() || relay["levels"]["peak_dbfs"].is_number(),
+            "levels: {clip}"
+        );
+        let began = chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0;
+        eprintln!(
+            "{by}: on air {:.2} s after the request at the earliest; ended {:.2} s after the stop",
+            began
+                - if stop == stopped {
+                    started
+                } else {
+                    stopped2 - 3.0
+                },
+            ended_at(r) - stop
+        );
+        // Off the air within a second of the stop.
+        let late = ended_at(r) - stop;
+        assert!(
+            (0.0..1.5).contains(&late),
+            "ended {late:.2} s after the stop"
+        );
+    }
+    // The clip on air was cut for the emergency.
+    let cut = records.iter().find(|r| r["slot"] == "dai").unwrap();
+    assert_eq!(cut["outcome"], "interrupted", "{cut:#}");
+    assert_eq!(cut["reason"]["code"], "preempted", "{cut:#}");
+    // What the microphone heard was on the air: a segment from soon after the start to the
+    // stop, and silence after it.
+    let segments = listener.segments(0.01);
+    assert!(
+        segments.iter().any(|s| s.onset - started < 2.5
+            && s.onset >= started
+            && (s.onset + s.length - stopped).abs() < 1.5),
+        "{segments:?}"
+    );
+    // Both actions of each, under their person, in the journal.
+    let actions = crate::support::web::console_actions(&st);
+    for what in ["live_start", "live_stop"] {
+        assert_eq!(
+            actions.iter().filter(|a| a["what"] == what).count(),
+            2,
+            "{actions:?}"
+        );
+    }
+}
