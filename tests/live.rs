@@ -175,3 +175,69 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
         );
     }
 }
+
+/// The station's guards hold for a live voice as for its schedule: in quiet hours a live
+/// broadcast at normal priority is journaled missed for them; as an emergency it is not held.
+/// Its microphone missing, it ends within seconds, said and journaled (source down), rather
+/// than airing silence for its maximum. Without a microphone configured, `loaxa live`
+/// refuses.
+#[test]
+fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refused() {
+    crate::support::light();
+    let st = TempStation::new(
+        "quiet_hours = \"00:00-23:59\"\nlive_input = \"alsa:khong-co\"",
+        PLAN,
+    );
+    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["live", "start", "--lang", "en"])
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    eventually(10, "the live voice held by the quiet hours", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter().any(|r| {
+                r["slot"] == "live"
+                    && r["outcome"] == "missed"
+                    && r["reason"]["code"] == "quiet_hours"
+            })
+        })
+    });
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["live", "start", "--priority", "emergency", "--lang", "en"])
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    let failed = || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter().any(|r| {
+                r["slot"] == "live"
+                    && r["priority"] == "emergency"
+                    && r["reason"]["code"] == "source_down"
+            })
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !failed() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, log) = crate::support::bin::stop(daemon);
+    assert!(
+        failed(),
+        "the emergency tried, its microphone missing: {:#}\n{log}",
+        log_json(&st)
+    );
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("khong-co"),
+        "the missing device is said: {log}"
+    );
+
+    let plain = TempStation::new("", PLAN);
+    let (code, _, err) = Loaxa::new(&plain)
+        .args(["live", "start", "--lang", "en"])
+        .run();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("add live_input"), "{err}");
+}

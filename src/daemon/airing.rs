@@ -413,6 +413,25 @@ impl Daemon<'_> {
                     }
                     // A live occurrence ends when whoever spoke says so.
                     let live = prepared.info.plan == MANUAL_PLAN && prepared.info.slot == LIVE_SLOT;
+                    // A microphone that gives nothing (missing, unplugged) ends the live
+                    // occurrence within seconds, said, rather than airing silence to its end.
+                    let mute = live
+                        && stopped.is_none()
+                        && (self.clock.now() - prepared.info.scheduled_at).num_seconds() >= LIVE_SILENT_START;
+                    if let Some((source, error)) = prepared.entries.iter().filter(|_| mute).find_map(|e| {
+                        let relay = e.playable.as_ref()?.relay()?;
+                        let facts = relay.feed.as_ref()?.facts();
+                        facts.connected_at.is_none().then(|| {
+                            (relay.source.clone(), facts.errors.last().map_or_else(|| "?".to_string(), |(_, e, _)| e.clone()))
+                        })
+                    }) {
+                        let why = Reason::SourceDown { source, error };
+                        tracing::error!("{}", why.text(self.lang()));
+                        stopped = Some(why);
+                        if let Some(s) = &airing.state {
+                            s.request_stop();
+                        }
+                    }
                     if let Some(by) = self.clips.live_stop.take().filter(|_| live && stopped.is_none()) {
                         tracing::info!("{}", tr!(self.lang(), "{by} dừng phát trực tiếp", "{by} ends the live broadcast"));
                         stopped = Some(Reason::LiveEnded { by });

@@ -65,6 +65,8 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
 /// sooner; this bounds how far a fake clock runs ahead of a broadcast playing in real time.
 const AIRING_TICK: Duration = Duration::from_secs(1);
+/// Seconds a live occurrence's microphone may give nothing before it is ended as down.
+const LIVE_SILENT_START: i64 = 5;
 /// How long a saved configuration file must have been still before it is read.
 const CONFIG_SETTLE: Duration = Duration::from_millis(300);
 /// How often the configuration and schedules are looked at when no event said they changed.

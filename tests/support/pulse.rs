@@ -129,7 +129,7 @@ pub struct Segment {
     pub length: f64,
 }
 
-/// Records the `air` sink's monitor and splits it into audible segments.
+/// Records a sink's monitor (`air`'s unless said) and splits it into audible segments.
 pub struct Listener {
     child: Child,
     blocks: Arc<Mutex<Vec<(f64, f64)>>>, // (wall time of the block's first sample, rms)
@@ -140,11 +140,16 @@ const BLOCK: usize = RATE / 200; // 5 ms
 
 impl Listener {
     pub fn start(pulse: &Pulse) -> Listener {
+        Self::on(pulse, "air.monitor")
+    }
+
+    /// Records `monitor` (another sink's, such as a stand-in microphone's).
+    pub fn on(pulse: &Pulse, monitor: &str) -> Listener {
         let mut child = pulse
             .command("parec")
             .args([
                 "-d",
-                "air.monitor",
+                monitor,
                 "--raw",
                 "--format=s16le",
                 "--channels=1",

@@ -1,0 +1,175 @@
+//! Live benchmark (not a timed test): the delay from a voice at the station's microphone to
+//! the loudspeakers while loaxa airs that microphone live (`live_input`, `loaxa live start`).
+//! The microphone is a PulseAudio null sink's monitor, read through ALSA as the daemon reads a
+//! real one; 10 short beeps are played into it, each one's onset found on the microphone's
+//! monitor and on the air sink's. Prints the median and the worst, and the same for a
+//! baseline measured in the same run: PulseAudio's own loopback (`module-loopback`) from the
+//! same microphone to the same sink, the least a relay of that device could take.
+//!
+//! Run: `cargo bench --bench live`. Target (issue #26): station-input live ≤ 0.3 s.
+
+// The tests' harness, of which a bench uses a part (the suite itself keeps no dead helper).
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::pulse::{Listener, Pulse};
+use support::TempStation;
+
+const BEEPS: usize = 10;
+
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    (median, v.last().copied().unwrap_or(f64::NAN))
+}
+
+/// Plays the beeps into the microphone; for each, the delay (ms) from its onset at the
+/// microphone to the first onset on air after it.
+fn beeps(pulse: &Pulse, beep: &std::path::Path) -> Vec<f64> {
+    let mic = Listener::on(pulse, "mic.monitor");
+    let air = Listener::start(pulse);
+    for _ in 0..BEEPS {
+        let _ = pulse
+            .command("paplay")
+            .args(["--device=mic"])
+            .arg(beep)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let heard = air.segments(0.01);
+    mic.segments(0.01)
+        .iter()
+        .map(|m| {
+            heard
+                .iter()
+                .map(|s| s.onset)
+                .find(|o| *o >= m.onset - 0.05)
+                .map_or(f64::NAN, |o| (o - m.onset) * 1000.0)
+        })
+        .collect()
+}
+
+fn main() {
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
+    let ok = pulse
+        .command("pactl")
+        .args([
+            "load-module",
+            "module-null-sink",
+            "sink_name=mic",
+            "rate=48000",
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let mut rc = std::fs::OpenOptions::new()
+        .append(true)
+        .open(pulse.home().join(".asoundrc"))
+        .unwrap();
+    writeln!(rc, "pcm.mic {{ type pulse device \"mic.monitor\" }}").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let beep = dir.path().join("beep.wav");
+    support::tone_wav(&beep, 0.3, 880.0, 48_000, 2);
+
+    // Baseline: PulseAudio's loopback from the microphone to the air, at its lowest latency.
+    let module = pulse
+        .command("pactl")
+        .args([
+            "load-module",
+            "module-loopback",
+            "source=mic.monitor",
+            "sink=air",
+            "latency_msec=1",
+        ])
+        .output()
+        .unwrap();
+    let module_id = String::from_utf8_lossy(&module.stdout).trim().to_string();
+    std::thread::sleep(Duration::from_secs(1));
+    let baseline = beeps(&pulse, &beep);
+    let _ = pulse
+        .command("pactl")
+        .args(["unload-module", &module_id])
+        .status();
+
+    // loaxa: the station's microphone live.
+    let st = TempStation::new(
+        "output = \"default\"\nlive_input = \"alsa:mic\"\nlive_max_minutes = 5",
+        "",
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+    pulse.env(&mut cmd);
+    let mut daemon = cmd
+        .current_dir(st.path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = st.path().join("journal/status.json");
+    for _ in 0..100 {
+        if status.is_file() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let live = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .current_dir(st.path())
+        .args(["live", "start", "--lang", "en"])
+        .output()
+        .unwrap();
+    assert!(live.status.success(), "{live:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let loaxa = beeps(&pulse, &beep);
+    let _ = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .current_dir(st.path())
+        .args(["live", "stop", "--lang", "en"])
+        .output();
+    std::thread::sleep(Duration::from_secs(2));
+    unsafe {
+        libc::kill(daemon.id() as i32, libc::SIGTERM);
+    }
+    let _ = daemon.wait();
+
+    let heard = |v: &[f64]| v.iter().filter(|e| !e.is_nan()).count();
+    let (lm, lw) = stats(loaxa.iter().copied().filter(|e| !e.is_nan()).collect());
+    let (bm, bw) = stats(baseline.iter().copied().filter(|e| !e.is_nan()).collect());
+    println!("microphone to air while live, PulseAudio null sinks via ALSA, {BEEPS} beeps each");
+    println!(
+        "  loaxa live               median {lm:6.0} ms  worst {lw:6.0} ms  heard {}/{}",
+        heard(&loaxa),
+        loaxa.len()
+    );
+    println!(
+        "  PulseAudio loopback      median {bm:6.0} ms  worst {bw:6.0} ms  heard {}/{}",
+        heard(&baseline),
+        baseline.len()
+    );
+    println!(
+        "  ratio loaxa/loopback     median {:.1}  worst {:.1}",
+        lm / bm,
+        lw / bw
+    );
+    println!(
+        "  target: worst ≤ 300 ms: {}",
+        if lw <= 300.0 && heard(&loaxa) == loaxa.len() {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}
