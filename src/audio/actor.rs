@@ -171,6 +171,12 @@ fn run(mut output: Box<dyn Output>, rx: mpsc::Receiver<Command>, tap: Option<Arc
             } => {
                 let name = output.name();
                 let prefer = super::item::preferred_format(&clips);
+                // A capture device (a microphone, a line-in) airs as it is heard.
+                output.want_short_delay(
+                    clips
+                        .iter()
+                        .any(|c| c.relay().is_some_and(super::item::RelayItem::is_capture)),
+                );
                 let report = match output.open(prefer) {
                     Err(e) => {
                         drop(started);

@@ -70,6 +70,14 @@ pub struct RelayItem {
     pub feed: Option<std::sync::Arc<super::feed::Feed>>,
 }
 
+impl RelayItem {
+    /// Whether it comes from a capture device (a microphone, a line-in), which airs as it is
+    /// heard: faded in, with a short delay through the output.
+    pub fn is_capture(&self) -> bool {
+        self.source.starts_with("alsa:")
+    }
+}
+
 /// The format most of a program's audio is in (by duration): the one to ask the device for.
 pub fn preferred_format(clips: &[PlannedItem]) -> Option<Format> {
     let mut by_format: std::collections::BTreeMap<(u16, u32), u64> = Default::default();

@@ -46,6 +46,10 @@ pub trait Output: Send {
     fn clear_ahead(&self) -> Duration {
         Duration::ZERO
     }
+    /// Whether the next opening must keep the delay through the output short (a voice aired
+    /// live as it is spoken), at some cost in processor time. Outputs without a buffer of
+    /// their own ignore it.
+    fn want_short_delay(&mut self, _short: bool) {}
     fn close(&mut self);
 }
 

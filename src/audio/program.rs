@@ -280,7 +280,7 @@ impl Program {
                     // A capture device (a microphone, a line-in) comes up without a click.
                     let captured = self.clips[self.index]
                         .relay()
-                        .is_some_and(|r| r.source.starts_with("alsa:"));
+                        .is_some_and(super::item::RelayItem::is_capture);
                     if captured {
                         self.fade_in_left = self.fade_total;
                     }

@@ -50,6 +50,10 @@ pub(super) fn relay(
     if let cpal::SupportedBufferSize::Range { min, max } = frames {
         stream_config.buffer_size = cpal::BufferSize::Fixed((rate / 50).clamp(min, max));
     }
+    tracing::debug!(
+        "capture {device}: {channels} ch {rate} Hz, buffer {:?} (device allows {frames:?})",
+        stream_config.buffer_size
+    );
     let failed: Arc<Mutex<Option<String>>> = Arc::default();
     let heard: Arc<Mutex<Instant>> = Arc::new(Mutex::new(Instant::now()));
     let failed_cb = failed.clone();
