@@ -13,7 +13,6 @@
 #[allow(dead_code)]
 mod support;
 
-use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -65,22 +64,7 @@ fn main() {
     let Some(pulse) = Pulse::start() else {
         return;
     };
-    let ok = pulse
-        .command("pactl")
-        .args([
-            "load-module",
-            "module-null-sink",
-            "sink_name=mic",
-            "rate=48000",
-        ])
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{ok:?}");
-    let mut rc = std::fs::OpenOptions::new()
-        .append(true)
-        .open(pulse.home().join(".asoundrc"))
-        .unwrap();
-    writeln!(rc, "pcm.mic {{ type pulse device \"mic.monitor\" }}").unwrap();
+    pulse.capture_device("mic", "mic", 48_000);
     let dir = tempfile::tempdir().unwrap();
     let beep = dir.path().join("beep.wav");
     support::tone_wav(&beep, 0.3, 880.0, 48_000, 2);

@@ -140,6 +140,23 @@ pub struct Config {
     pub text: String,
 }
 
+/// What going live says when no microphone is configured (the command line, the console and
+/// the daemon say it alike).
+pub fn no_live_input(lang: Lang) -> &'static str {
+    lang.pick(
+        "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình (xem `arecord -L`)",
+        "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration (see `arecord -L`)",
+    )
+}
+
+/// What going live says when the daemon, which airs it, is not running.
+pub fn live_needs_daemon(lang: Lang) -> &'static str {
+    lang.pick(
+        "loaxa không chạy: không phát trực tiếp được. Hãy khởi động loaxa: sudo systemctl start loaxa",
+        "loaxa is not running: nothing can go live. Start loaxa: sudo systemctl start loaxa",
+    )
+}
+
 /// Station-wide limits the operator sets once; emergencies are exempt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Guards {

@@ -4,20 +4,12 @@
 //! emergency cuts it; each live occurrence is journaled with who started it and who ended it,
 //! how long, and its levels.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use crate::support::bin::{log_json, Loaxa};
-use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::pulse::{hms, stop_daemon, unix_now, Listener, Pulse};
 use crate::support::web::{eventually, Console, OPERATOR};
 use crate::support::{TempStation, PLAN};
-
-fn hms(unix: f64) -> String {
-    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
-    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string()
-}
 
 fn ended_at(r: &serde_json::Value) -> f64 {
     let t = chrono::DateTime::parse_from_rfc3339(r["ended_at"].as_str().unwrap()).unwrap();
@@ -32,22 +24,7 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
     };
     // The microphone: a second null sink whose monitor ALSA knows as `mic`, hearing a
     // 523 Hz tone as long as the test runs.
-    let ok = pulse
-        .command("pactl")
-        .args([
-            "load-module",
-            "module-null-sink",
-            "sink_name=mic",
-            "rate=44100",
-        ])
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{ok:?}");
-    let mut rc = std::fs::OpenOptions::new()
-        .append(true)
-        .open(pulse.home().join(".asoundrc"))
-        .unwrap();
-    writeln!(rc, "pcm.mic {{ type pulse device \"mic.monitor\" }}").unwrap();
+    pulse.capture_device("mic", "mic", 44_100);
     let mut voice = pulse
         .command("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i"])

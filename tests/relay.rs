@@ -9,17 +9,10 @@ use std::time::Duration;
 
 use crate::support::bin::{log_json, start_run, stop, Loaxa};
 use crate::support::icecast::{Ffmpeg, Icecast, Server};
-use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::pulse::{hms, stop_daemon, unix_now, Listener, Pulse};
 use crate::support::{TempStation, PLAN};
 
 /// `HH:MM:SS` (the station's zone) of a Unix second.
-fn hms(unix: f64) -> String {
-    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
-    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string()
-}
-
 /// The journal's records of relays: (slot, outcome, the relay's own record).
 fn relays(st: &TempStation) -> Vec<(String, String, serde_json::Value)> {
     let log = log_json(st);
@@ -567,24 +560,8 @@ fn a_line_in_receiver_is_relayed_from_its_capture_device() {
     let Some(pulse) = Pulse::start() else {
         return;
     };
-    // A second sound card's input: a null sink whose monitor is the "receiver", named for
-    // ALSA as `linein`.
-    let ok = pulse
-        .command("pactl")
-        .args([
-            "load-module",
-            "module-null-sink",
-            "sink_name=fm",
-            "rate=44100",
-        ])
-        .output()
-        .unwrap();
-    assert!(ok.status.success(), "{ok:?}");
-    let mut rc = std::fs::OpenOptions::new()
-        .append(true)
-        .open(pulse.home().join(".asoundrc"))
-        .unwrap();
-    writeln!(rc, "pcm.linein {{ type pulse device \"fm.monitor\" hint {{ show on description \"Line in\" }} }}").unwrap();
+    // A second sound card's input, the "receiver", named for ALSA as `linein`.
+    pulse.capture_device("fm", "linein", 44_100);
     let mut receiver = pulse.command("ffmpeg");
     receiver.args([
         "-nostdin",

@@ -7,15 +7,8 @@ use std::time::Duration;
 
 use crate::support::bin::log_json;
 use crate::support::icecast::{Ffmpeg, Icecast};
-use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::pulse::{hms, stop_daemon, unix_now, Listener, Pulse};
 use crate::support::{TempStation, PLAN};
-
-fn hms(unix: f64) -> String {
-    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
-    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string()
-}
 
 fn mount_exists(ice: &Icecast, mount: &str) -> bool {
     admin_stats(ice).contains(&format!("<source mount=\"/{mount}\">"))

@@ -14,29 +14,13 @@ pub(super) fn live(
     let config = ctx.config(err)?;
     let lang = config.language;
     let Some(input) = config.live_input.as_deref() else {
-        writeln!(
-            err,
-            "{}",
-            lang.pick(
-                "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình (xem `arecord -L`)",
-                "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration (see `arecord -L`)",
-            )
-        )
-        .map_err(io)?;
+        writeln!(err, "{}", crate::config::no_live_input(lang)).map_err(io)?;
         return Err(Failure::Invalid);
     };
     let running = crate::status::read(&crate::status::path_for(&config.journal))
         .is_some_and(|s| s.is_live(ctx.now));
     if !running {
-        writeln!(
-            err,
-            "{}",
-            lang.pick(
-                "loaxa không chạy: không phát trực tiếp được. Hãy khởi động loaxa: sudo systemctl start loaxa",
-                "loaxa is not running: nothing can go live. Start loaxa: sudo systemctl start loaxa",
-            )
-        )
-        .map_err(io)?;
+        writeln!(err, "{}", crate::config::live_needs_daemon(lang)).map_err(io)?;
         return Err(Failure::Runtime(
             lang.pick("loaxa không chạy", "loaxa is not running").into(),
         ));

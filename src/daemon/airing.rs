@@ -285,7 +285,7 @@ impl Daemon<'_> {
             return None;
         }
         // Whoever was speaking live starts again if they wish: an emergency ends them.
-        if p.slot.plan == MANUAL_PLAN && p.slot.id == LIVE_SLOT {
+        if is_live(&p.slot.plan, &p.slot.id) {
             return None;
         }
         let end = p.at + chrono::Duration::milliseconds(prepared.duration_ms() as i64);
@@ -412,7 +412,7 @@ impl Daemon<'_> {
                         }
                     }
                     // A live occurrence ends when whoever spoke says so.
-                    let live = prepared.info.plan == MANUAL_PLAN && prepared.info.slot == LIVE_SLOT;
+                    let live = is_live(&prepared.info.plan, &prepared.info.slot);
                     // A microphone that gives nothing (missing, unplugged) ends the live
                     // occurrence within seconds, said, rather than airing silence to its end.
                     let mute = live

@@ -144,13 +144,7 @@ impl Daemon<'_> {
                 return None;
             }
             None => {
-                tracing::error!(
-                    "{}",
-                    lang.pick(
-                        "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình",
-                        "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration",
-                    )
-                );
+                tracing::error!("{}", crate::config::no_live_input(lang));
                 return None;
             }
         };

@@ -169,9 +169,9 @@ impl Daemon<'_> {
                             // One still waiting its turn never airs; one on air ends at the
                             // next look (`watch_airing`).
                             self.clips.live_start = None;
-                            self.timeline.queue.retain(|p| {
-                                !(p.slot.plan == MANUAL_PLAN && p.slot.id == LIVE_SLOT)
-                            });
+                            self.timeline
+                                .queue
+                                .retain(|p| !is_live(&p.slot.plan, &p.slot.id));
                             self.clips.live_stop = Some(action.user.clone());
                         }
                         _ => {}

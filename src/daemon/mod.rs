@@ -248,6 +248,12 @@ pub const MANUAL_PLAN: &str = "manual";
 const MANUAL_SLOT: &str = "play";
 pub use crate::catalog::PLAY_DIR;
 pub use crate::planner::LIVE_SLOT;
+
+/// Whether an occurrence (by its plan and slot) is a live one (`loaxa live`, the console's
+/// Live button).
+fn is_live(plan: &str, slot: &str) -> bool {
+    plan == MANUAL_PLAN && slot == LIVE_SLOT
+}
 /// How long after a failed attempt (no device, say) an emergency file is tried again.
 const EMERGENCY_RETRY: Duration = Duration::from_secs(30);
 

@@ -58,6 +58,20 @@ fn inside_audio(app: &App, dir: &Path) -> bool {
     }
 }
 
+/// `folder` under the audio folder, to write into, refused if it leads outside it.
+fn audio_folder(app: &App, folder: &str, lang: Lang) -> Result<std::path::PathBuf, Refusal> {
+    let dir = app.config.audio_dir.join(folder);
+    if !inside_audio(app, &dir) {
+        return Err(Refusal::Forbidden(tr!(
+            lang,
+            "{} dẫn ra ngoài thư mục audio/",
+            "{} leads outside the audio folder",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
 fn sha_of_file(path: &Path) -> Option<String> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut h = Sha256::new();
@@ -593,15 +607,7 @@ pub(super) async fn listen(
 fn hand_emergency(app: &App, v: &Visitor, rel: &str) -> Result<(bool, String), Refusal> {
     let lang = v.lang;
     let source = super::confined(app, rel, lang)?;
-    let dir = app.config.audio_dir.join(&app.config.emergency_dir);
-    if !inside_audio(app, &dir) {
-        return Err(Refusal::Forbidden(tr!(
-            lang,
-            "{} dẫn ra ngoài thư mục audio/",
-            "{} leads outside the audio folder",
-            dir.display()
-        )));
-    }
+    let dir = audio_folder(app, &app.config.emergency_dir, lang)?;
     let name = source
         .file_name()
         .unwrap_or_default()
@@ -792,16 +798,7 @@ fn destination(
             )))
         }
     };
-    let dir = app.config.audio_dir.join(folder);
-    if !inside_audio(app, &dir) {
-        return Err(Refusal::Forbidden(tr!(
-            lang,
-            "{} dẫn ra ngoài thư mục audio/",
-            "{} leads outside the audio folder",
-            dir.display()
-        )));
-    }
-    Ok((dir, what, priority))
+    Ok((audio_folder(app, &folder, lang)?, what, priority))
 }
 
 /// The operator's name for a take, with the extension of what the browser recorded (an
@@ -958,27 +955,20 @@ pub(super) async fn live(
     let lang = v.lang;
     let done = blocking(&app, move |a| {
         let Some(input) = a.config.live_input.clone() else {
-            return Err(Refusal::Invalid(
-                lang.pick(
-                    "chưa cấu hình micro để phát trực tiếp: thêm live_input = \"alsa:TÊN\" vào tệp cấu hình",
-                    "no microphone is configured for going live: add live_input = \"alsa:NAME\" to the configuration",
-                )
-                .into(),
-            ));
+            return Err(Refusal::Invalid(crate::config::no_live_input(lang).into()));
         };
         if a.live_status(chrono::Utc::now()).is_none() {
             return Err(Refusal::Invalid(
-                lang.pick(
-                    "loaxa không chạy: không phát trực tiếp được. Hãy khởi động loaxa: sudo systemctl start loaxa",
-                    "loaxa is not running: nothing can go live. Start loaxa: sudo systemctl start loaxa",
-                )
-                .into(),
+                crate::config::live_needs_daemon(lang).into(),
             ));
         }
         let (what, said) = match f.action.as_str() {
             "start" => {
                 let p = crate::journal::Priority::parse(&f.priority).ok_or_else(|| {
-                    Refusal::Invalid(lang.pick("mức ưu tiên không hợp lệ", "not a priority").into())
+                    Refusal::Invalid(
+                        lang.pick("mức ưu tiên không hợp lệ", "not a priority")
+                            .into(),
+                    )
                 })?;
                 let mut action = v.action(What::LiveStart);
                 action.detail = Some(p.code().to_string());
@@ -994,9 +984,14 @@ pub(super) async fn live(
             }
             "stop" => (
                 v.action(What::LiveStop),
-                lang.pick("đã dừng phát trực tiếp", "the live broadcast ended").into(),
+                lang.pick("đã dừng phát trực tiếp", "the live broadcast ended")
+                    .into(),
             ),
-            _ => return Err(Refusal::Invalid(lang.pick("thao tác không hợp lệ", "not an action").into())),
+            _ => {
+                return Err(Refusal::Invalid(
+                    lang.pick("thao tác không hợp lệ", "not an action").into(),
+                ))
+            }
         };
         a.record(what)?;
         Ok(super::after_change("/record", &said))

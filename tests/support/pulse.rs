@@ -71,6 +71,29 @@ impl Pulse {
         self.dir.path().join("run")
     }
 
+    /// A second sound card's input: a null sink `sink` at `rate` whose monitor ALSA knows as
+    /// `pcm` (a receiver's line-in, a microphone). Whatever plays into `sink` is what it hears.
+    pub fn capture_device(&self, sink: &str, pcm: &str, rate: u32) {
+        let ok = self
+            .command("pactl")
+            .args(["load-module", "module-null-sink"])
+            .arg(format!("sink_name={sink}"))
+            .arg(format!("rate={rate}"))
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{ok:?}");
+        let mut rc = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.home().join(".asoundrc"))
+            .unwrap();
+        use std::io::Write as _;
+        writeln!(
+            rc,
+            "pcm.{pcm} {{ type pulse device \"{sink}.monitor\" hint {{ show on description \"{pcm}\" }} }}"
+        )
+        .unwrap();
+    }
+
     /// A command that talks to this daemon (and, through ALSA's default, plays into `air`).
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new(program);
@@ -234,6 +257,14 @@ pub fn stop_daemon(child: Child) -> String {
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{log}");
     log
+}
+
+/// A wall-clock instant (seconds since the epoch) as a schedule writes a time of day.
+pub fn hms(unix: f64) -> String {
+    let t = chrono::DateTime::from_timestamp(unix as i64, 0).unwrap();
+    t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%H:%M:%S")
+        .to_string()
 }
 
 pub fn unix_now() -> f64 {
