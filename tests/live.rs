@@ -240,3 +240,54 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("add live_input"), "{err}");
 }
+
+/// A request to go live is for now. Regression: one handed over while loaxa was down (left in
+/// the mailbox) would have put the microphone on air whenever loaxa started again.
+#[test]
+fn a_request_to_go_live_that_waited_while_loaxa_was_down_never_goes_on_air() {
+    crate::support::light();
+    let st = TempStation::new("live_input = \"alsa:khong-co\"", PLAN);
+    let config = loaxa::config::load(
+        &loaxa::config::Overrides::default(),
+        &std::collections::BTreeMap::new(),
+        st.path(),
+        &[],
+    )
+    .unwrap();
+    let asked = chrono::Utc::now() - chrono::Duration::minutes(10);
+    loaxa::mailbox::hand(
+        &config.audio_dir,
+        &loaxa::mailbox::Action {
+            at: asked,
+            user: "van-hanh".into(),
+            from: "127.0.0.1".into(),
+            what: loaxa::mailbox::What::LiveStart,
+            file: None,
+            sha256: None,
+            detail: Some("emergency".into()),
+            bulletin: None,
+        },
+    )
+    .unwrap();
+    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    eventually(15, "the request journaled", || {
+        st.journal().is_file()
+            && crate::support::web::console_actions(&st)
+                .iter()
+                .any(|a| a["what"] == "live_start")
+    });
+    // Longer than a live occurrence with no microphone takes to be journaled (5 s).
+    std::thread::sleep(Duration::from_secs(7));
+    let (code, log) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("too old: not acted on"), "{log}");
+    let records = log_json(&st);
+    assert!(
+        !records["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["slot"] == "live"),
+        "{records:#}"
+    );
+}

@@ -156,6 +156,22 @@ impl Daemon<'_> {
                         }
                     }
                     match action.what {
+                        // A request to go live is for now: one that waited (handed over while
+                        // loaxa was down) never puts the microphone on air later.
+                        crate::mailbox::What::LiveStart
+                            if (at - action.at).num_seconds() > LIVE_REQUEST_MAX_AGE =>
+                        {
+                            tracing::warn!(
+                                "{}",
+                                tr!(
+                                    lang,
+                                    "bỏ qua yêu cầu phát trực tiếp của {} lúc {}: đã quá cũ",
+                                    "a request to go live from {} at {} is too old: not acted on",
+                                    action.user,
+                                    self.local(action.at)
+                                )
+                            );
+                        }
                         crate::mailbox::What::LiveStart => {
                             let priority = action
                                 .detail

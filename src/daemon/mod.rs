@@ -65,6 +65,8 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
 /// sooner; this bounds how far a fake clock runs ahead of a broadcast playing in real time.
 const AIRING_TICK: Duration = Duration::from_secs(1);
+/// Seconds a request to go live may wait in the mailbox and still be acted on.
+const LIVE_REQUEST_MAX_AGE: i64 = 15;
 /// Seconds a live occurrence's microphone may give nothing before it is ended as down.
 const LIVE_SILENT_START: i64 = 5;
 /// How long a saved configuration file must have been still before it is read.
