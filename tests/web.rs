@@ -642,6 +642,7 @@ fn a_viewer_reads_every_page_and_can_change_nothing() {
         "/timetable",
         "/library",
         "/library/clip?rel=q%2Fa.wav",
+        "/record",
         "/emergency",
         "/log",
         "/health",
@@ -1369,8 +1370,12 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
             "/library/bulletin-order",
             vec![("order", "commune_first".into())],
         ),
+        form(
+            "/live",
+            vec![("action", "start".into()), ("priority", "emergency".into())],
+        ),
     ];
-    let multiparts = ["/library/upload", "/emergency"];
+    let multiparts = ["/library/upload", "/emergency", "/record"];
     let unchanged = |when: &str| {
         assert_eq!(
             files_in(&st.path().join("audio/q")),
@@ -1409,6 +1414,8 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
             let parts = vec![
                 Part::Field("folder", "q"),
                 Part::Field("rel", "q/a.wav"),
+                Part::Field("name", "b"),
+                Part::Field("to", "q"),
                 Part::Field("confirm", "yes"),
                 Part::File("file", "b.wav", &clip),
             ];
@@ -1518,6 +1525,35 @@ fn every_route_that_changes_something_refuses_no_session_no_token_and_hostile_in
         b"{\"rel\": ",
     );
     assert!((400..500).contains(&r.status), "{}", r.status);
+    // A recording sent outside the audio folder, to a queue no schedule names, as an
+    // unconfirmed emergency, or that is not audio: refused, nothing kept.
+    for (to, file, bytes) in [
+        ("../../config", "take.wav", clip.as_slice()),
+        ("khong-co", "take.wav", clip.as_slice()),
+        ("emergency", "take.wav", clip.as_slice()),
+        ("q", "take.webm", b"not audio at all".as_slice()),
+        (long.as_str(), "take.wav", clip.as_slice()),
+    ] {
+        let r = op.post_multipart(
+            &format!("/record?csrf={token}"),
+            &[
+                Part::Field("name", "../../config/loaxa"),
+                Part::Field("title", &long),
+                Part::Field("to", to),
+                Part::File("file", file, bytes),
+            ],
+        );
+        assert_eq!(r.status, 422, "{}: {}", &to[..to.len().min(40)], r.body);
+    }
+    // Going live with no microphone configured, or with an action or a priority that is
+    // none: refused.
+    for fields in [
+        vec![("action", "start"), ("priority", "emergency")],
+        vec![("action", long.as_str())],
+        vec![("action", "start"), ("priority", "\u{0}")],
+    ] {
+        assert_eq!(op.post_form_csrf("/live", &fields).status, 422);
+    }
     unchanged("hostile input");
     // A title that tries to break out of its TOML string stays a title.
     let evil = "Tin \"x\"\n[web.users.ke-gian]\nrole = \"operator\"";
