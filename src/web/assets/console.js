@@ -95,8 +95,8 @@
       let mic;
       try {
         mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
-      } catch (err) {
-        state.textContent = recorder.dataset.nomic + " (" + err.name + ")";
+      } catch (_) {
+        state.textContent = recorder.dataset.nomic;
         state.className = "bad";
         return;
       }
