@@ -350,6 +350,7 @@ pub fn action(
         sha256: Some(b.sha256.clone()),
         detail: Some(detail),
         bulletin: Some(b.id),
+        feed: None,
     }
 }
 

@@ -418,7 +418,7 @@ pub fn relays(station: &Station) -> Vec<Finding> {
                         "kiểm tra tên thiết bị thu (`arecord -L` liệt kê các thiết bị) và dây nối máy thu vào card âm thanh",
                         "check the capture device's name (`arecord -L` lists them) and the receiver's cable to the sound card",
                     ),
-                    crate::relay::Source::Http(_) => lang.pick(
+                    crate::relay::Source::Http(_) | crate::relay::Source::Browser(_) => lang.pick(
                         "kiểm tra mạng Internet của máy và địa chỉ luồng (mở thử bằng trình nghe nhạc); khi nguồn mất, đài phát bài dự phòng (`fallback`) hoặc im lặng",
                         "check the PC's Internet link and the stream address (try it in a media player); while the source is down the slot airs its `fallback` or silence",
                     ),

@@ -89,6 +89,7 @@ mod tests {
                     sha256: None,
                     detail: Some(i.to_string()),
                     bulletin: None,
+                    feed: None,
                 },
             )
             .unwrap();
@@ -119,6 +120,7 @@ mod tests {
                     sha256: None,
                     detail: None,
                     bulletin: None,
+                    feed: None,
                 },
             )
             .unwrap();

@@ -1578,6 +1578,7 @@ fn a_priority_bulletin_clashing_with_a_commune_priority_item_airs_in_the_operato
                     sha256: None,
                     detail: Some(code.into()),
                     bulletin: None,
+                    feed: None,
                 },
             )
             .unwrap();

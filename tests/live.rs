@@ -266,6 +266,7 @@ fn a_request_to_go_live_that_waited_while_loaxa_was_down_never_goes_on_air() {
             sha256: None,
             detail: Some("emergency".into()),
             bulletin: None,
+            feed: None,
         },
     )
     .unwrap();
@@ -289,5 +290,187 @@ fn a_request_to_go_live_that_waited_while_loaxa_was_down_never_goes_on_air() {
             .iter()
             .any(|r| r["slot"] == "live"),
         "{records:#}"
+    );
+}
+
+/// Live from a browser elsewhere in the office: the Record page sends the browser's
+/// microphone (a 660 Hz tone here) as Opus over a WebSocket, the console passes it on to the
+/// daemon, and the tone is on the air within a second or two; Stop takes it off within a
+/// second, journaled completed and ended by the operator; a tab closed mid-live ends it at
+/// once, journaled interrupted with why. The socket is a change like any other: no session,
+/// no token, a viewer, another site, or a bad priority is refused before it opens.
+#[test]
+fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_interrupted() {
+    crate::support::alone();
+    let Some(pulse) = Pulse::start() else {
+        return;
+    };
+    let mic = tempfile::tempdir().unwrap();
+    let tone = mic.path().join("tone.wav");
+    crate::support::tone_wav(&tone, 30.0, 660.0, 48_000, 1);
+    let Some(b) = crate::support::browser::Browser::with_microphone(1366, 768, &tone) else {
+        return;
+    };
+    let listener = Listener::start(&pulse);
+    let st = TempStation::new("output = \"default\"\nlive_max_minutes = 1", PLAN);
+    let daemon = pulse.start_daemon(st.path());
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let console = Console::start(&st);
+
+    // Refused before the socket opens: no session, no token, a viewer, another site, and a
+    // priority that is none.
+    let upgrade = |c: &crate::support::web::Client, query: &str, origin: Option<&str>| {
+        let mut head = format!(
+            "GET /live/browser?{query} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+            c.addr
+        );
+        if let Some(cookie) = &c.cookie {
+            head.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        if let Some(o) = origin {
+            head.push_str(&format!("Origin: {o}\r\n"));
+        }
+        head.push_str("\r\n");
+        c.raw(head.as_bytes()).status
+    };
+    let op = console.login(OPERATOR);
+    let viewer = console.login(crate::support::web::VIEWER);
+    let token = op.csrf.clone().unwrap();
+    let here = format!("http://{}", console.addr);
+    assert_eq!(upgrade(&console.client(), "priority=normal", None), 401);
+    assert_eq!(upgrade(&op, "priority=normal", None), 403);
+    assert_eq!(upgrade(&op, "priority=normal&csrf=wrong", None), 403);
+    let viewer_token = viewer.csrf.clone().unwrap();
+    assert_eq!(
+        upgrade(
+            &viewer,
+            &format!("priority=normal&csrf={viewer_token}"),
+            None
+        ),
+        403
+    );
+    assert_eq!(
+        upgrade(
+            &op,
+            &format!("priority=normal&csrf={token}"),
+            Some("http://evil.example")
+        ),
+        403
+    );
+    assert_eq!(
+        upgrade(&op, &format!("priority=loud&csrf={token}"), Some(&here)),
+        422
+    );
+    assert!(
+        !crate::support::web::console_actions(&st)
+            .iter()
+            .any(|a| a["what"] == "live_start"),
+        "a refused socket asked for nothing"
+    );
+
+    b.log_in(&here, OPERATOR);
+    b.go(&format!("{here}/record"));
+    b.wait_for("#live-browser:not([hidden])", 10);
+    let go_live = || {
+        let asked = unix_now();
+        b.click("#live-go");
+        b.wait_for("#live-browser[data-state=on-air]", 15);
+        asked
+    };
+
+    // Live, then ended with Stop.
+    let started = go_live();
+    std::thread::sleep(Duration::from_secs(5));
+    let stopped = unix_now();
+    b.click("#live-end");
+    b.wait_for("#live-browser[data-state=ended]", 10);
+
+    // Live again; the tab goes (the page is left) mid-live.
+    std::thread::sleep(Duration::from_secs(2));
+    go_live();
+    std::thread::sleep(Duration::from_secs(3));
+    let left = unix_now();
+    b.go("about:blank");
+    eventually(10, "the live voice ended with its browser", || {
+        log_json(&st)["records"]
+            .as_array()
+            .is_some_and(|a| a.iter().filter(|r| r["slot"] == "live").count() == 2)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let stderr = stop_daemon(daemon);
+
+    let log = log_json(&st);
+    let live: Vec<&serde_json::Value> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["slot"] == "live")
+        .collect();
+    assert_eq!(live.len(), 2, "{log:#}\n{stderr}");
+    let (ended, gone) = (live[0], live[1]);
+    assert_eq!(ended["outcome"], "completed", "{ended:#}\n{stderr}");
+    assert_eq!(ended["reason"]["code"], "live_ended", "{ended:#}");
+    assert_eq!(ended["reason"]["detail"]["by"], OPERATOR.0, "{ended:#}");
+    let relay = &ended["clips"][0]["relay"];
+    assert!(relay["relayed_ms"].as_u64().unwrap() > 3_000, "{relay}");
+    assert!(
+        relay["codec"].as_str().is_some_and(|c| c.contains("opus")),
+        "{relay}"
+    );
+    let late = ended_at(ended) - stopped;
+    eprintln!(
+        "browser live: on air {:.2} s after Go live at the earliest; ended {late:.2} s after Stop",
+        chrono::DateTime::parse_from_rfc3339(ended["started_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0
+            - started
+    );
+    assert!(
+        (0.0..1.0).contains(&late),
+        "ended {late:.2} s after the stop"
+    );
+    assert_eq!(gone["outcome"], "interrupted", "{gone:#}\n{stderr}");
+    assert_eq!(gone["reason"]["code"], "voice_lost", "{gone:#}");
+    let late = ended_at(gone) - left;
+    eprintln!("browser live: ended {late:.2} s after the tab went (left at {left:.3})");
+    for line in stderr
+        .lines()
+        .filter(|l| l.contains("browser") || l.contains("trình duyệt"))
+    {
+        eprintln!("{line}");
+    }
+    assert!(
+        (0.0..1.0).contains(&late),
+        "ended {late:.2} s after the tab went\n{stderr}"
+    );
+
+    // The tone was on the air: at its frequency, from soon after the request to the stop.
+    let segments = listener.segments(0.01);
+    let heard = segments
+        .iter()
+        .find(|s| s.onset >= started && s.onset - started < 3.0)
+        .unwrap_or_else(|| panic!("{segments:?}\n{stderr}"));
+    let hz = listener.frequency(heard, 0.05);
+    eprintln!("{hz} Hz; {relay:#}");
+    assert!((hz - 660.0).abs() < 30.0, "{hz} Hz heard");
+    let off = heard.onset + heard.length - stopped;
+    assert!(
+        off < 1.0,
+        "heard until {off:.2} s after the stop: {segments:?}"
+    );
+    let actions = crate::support::web::console_actions(&st);
+    let starts: Vec<_> = actions
+        .iter()
+        .filter(|a| a["what"] == "live_start")
+        .collect();
+    assert_eq!(starts.len(), 2, "{actions:?}");
+    assert!(starts.iter().all(|a| a["user"] == OPERATOR.0));
+    assert_eq!(
+        actions.iter().filter(|a| a["what"] == "live_stop").count(),
+        1,
+        "the tab that went asked for no stop: the daemon saw it go: {actions:?}"
     );
 }

@@ -41,6 +41,9 @@ pub struct Facts {
     pub gaps: Vec<Gap>,
     /// Fallback clips that went out: path, SHA-256, samples.
     pub fallback: Vec<(String, String, u64)>,
+    /// The source ended for good, and why: a voice from a browser whose connection closed.
+    /// Nothing reconnects to it; the live occurrence it fed ends with it.
+    pub ended: Option<String>,
 }
 
 /// How far behind live a feed runs: kept before the start, and buffered again after a gap.
@@ -60,6 +63,13 @@ const NETWORK: Latency = Latency {
 const CAPTURE: Latency = Latency {
     preroll: Duration::from_millis(100),
     resume: Duration::from_millis(60),
+};
+
+/// A voice from a browser on the office network: close behind, with room for the jitter of
+/// a Wi-Fi link and of the browser's own audio thread.
+const BROWSER: Latency = Latency {
+    preroll: Duration::from_millis(300),
+    resume: Duration::from_millis(200),
 };
 
 /// Decoded audio between the session's thread and the output's.
@@ -108,6 +118,11 @@ impl Feed {
     /// A feed for a capture device: it airs close behind what the device hears.
     pub fn captured(channels: u16, rate: u32) -> Feed {
         Self::with_latency(channels, rate, CAPTURE)
+    }
+
+    /// A feed for a voice a browser sends live (the console's Record page).
+    pub fn browser(channels: u16, rate: u32) -> Feed {
+        Self::with_latency(channels, rate, BROWSER)
     }
 
     fn with_latency(channels: u16, rate: u32, latency: Latency) -> Feed {
@@ -212,6 +227,11 @@ impl Feed {
         if let Ok(mut facts) = self.facts.lock() {
             f(&mut facts);
         }
+    }
+
+    /// The source ended for good, for `why`: what feeds it will not reconnect.
+    pub fn end(&self, why: String) {
+        self.with_facts(|f| f.ended = Some(why));
     }
 
     /// Records a failure; the same one repeating is counted, not listed again.

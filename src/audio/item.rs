@@ -71,10 +71,10 @@ pub struct RelayItem {
 }
 
 impl RelayItem {
-    /// Whether it comes from a capture device (a microphone, a line-in), which airs as it is
-    /// heard: faded in, with a short delay through the output.
+    /// Whether it is a voice or a line heard live (a capture device, a browser's microphone),
+    /// which airs as it is heard: faded in, with a short delay through the output.
     pub fn is_capture(&self) -> bool {
-        self.source.starts_with("alsa:")
+        self.source.starts_with("alsa:") || self.source.starts_with("browser:")
     }
 }
 

@@ -26,6 +26,9 @@ pub struct ProgramState {
     ended: (Mutex<()>, Condvar),
     /// Set to fade out and end early (shutdown, or preemption by a higher priority).
     pub stop: AtomicBool,
+    /// With `stop`: end with a fade of [`QUICK_FADE`], not [`FADE`] (see
+    /// [`ProgramState::request_cut`]).
+    quick: AtomicBool,
     /// Set once the broadcast's start is journaled: no sample goes out before that.
     pub go: AtomicBool,
     /// How long before the first instant the output needs `go` (milliseconds).
@@ -91,6 +94,13 @@ impl ProgramState {
 
     pub fn request_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops at once, with a fade just long enough not to click: for a source already gone
+    /// (a browser's live voice), where a long fade would only air the last of its buffer.
+    pub fn request_cut(&self) {
+        self.quick.store(true, Ordering::SeqCst);
+        self.request_stop();
     }
 
     pub fn is_finished(&self) -> bool {
@@ -183,6 +193,8 @@ const TAP_CHUNK: usize = 8192;
 
 /// How long the fade is when a broadcast is cut.
 pub const FADE: Duration = Duration::from_millis(400);
+/// The fade of a cut (see [`ProgramState::request_cut`]).
+pub const QUICK_FADE: Duration = Duration::from_millis(20);
 
 impl Program {
     /// Prepares the program; the first clip is opened (and its first packet decoded) now, so
@@ -196,6 +208,7 @@ impl Program {
             finished: AtomicBool::new(clips.is_empty()),
             ended: (Mutex::new(()), Condvar::new()),
             stop: AtomicBool::new(false),
+            quick: AtomicBool::new(false),
             go: AtomicBool::new(false),
             clear_ahead_ms: AtomicU64::new(0),
             open_errors: Mutex::new(Vec::new()),
@@ -369,7 +382,11 @@ impl Program {
         let mut n = 0;
         while n < out.len() {
             if self.state.stop.load(Ordering::Relaxed) && self.fade_left.is_none() {
-                self.fade_left = Some(self.fade_total);
+                self.fade_left = Some(if self.state.quick.load(Ordering::Relaxed) {
+                    self.fade_total * QUICK_FADE.as_millis() as u64 / FADE.as_millis() as u64
+                } else {
+                    self.fade_total
+                });
             }
             // A fade takes exactly its samples, and then the program ends.
             let want = match self.fade_left {

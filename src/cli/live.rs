@@ -43,6 +43,7 @@ pub(super) fn live(
         sha256: None,
         detail: start.map(|p| p.code().to_string()),
         bulletin: None,
+        feed: None,
     };
     crate::mailbox::hand(&config.audio_dir, &action)
         .map_err(|e| Failure::Runtime(format!("{}: {e}", config.audio_dir.display())))?;

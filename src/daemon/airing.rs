@@ -387,9 +387,15 @@ impl Daemon<'_> {
             // Wakes for what may cut this broadcast — an occurrence of higher priority at its
             // instant, an emergency file once settled — and otherwise rarely: every wake-up
             // is CPU the broadcast pays for.
+            // A live voice is looked at more often: one that went must end within a second.
+            let tick = if is_live(&prepared.info.plan, &prepared.info.slot) {
+                LIVE_TICK
+            } else {
+                AIRING_TICK
+            };
             let wait = self
                 .sleep_for(self.clock.now(), chrono::Duration::zero())
-                .min(AIRING_TICK);
+                .min(tick);
             tokio::select! {
                 r = &mut airing.done => {
                     break r.unwrap_or_else(|_| AirReport::lost(self.audio.output_name(), airing.state.clone()));
@@ -430,6 +436,18 @@ impl Daemon<'_> {
                         stopped = Some(why);
                         if let Some(s) = &airing.state {
                             s.request_stop();
+                        }
+                    }
+                    // A browser's voice that went (its tab closed, its network dropped) ends
+                    // the live occurrence at once, interrupted, with why.
+                    if let Some(error) = prepared.entries.iter().filter(|_| live && stopped.is_none()).find_map(|e| {
+                        e.playable.as_ref()?.relay()?.feed.as_ref()?.facts().ended
+                    }) {
+                        let why = Reason::VoiceLost { error };
+                        tracing::warn!("{}", why.text(self.lang()));
+                        stopped = Some(why);
+                        if let Some(s) = &airing.state {
+                            s.request_cut();
                         }
                     }
                     if let Some(by) = self.clips.live_stop.take().filter(|_| live && stopped.is_none()) {

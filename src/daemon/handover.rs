@@ -130,13 +130,17 @@ impl Daemon<'_> {
     /// most `live_max_minutes`. It waits for what is on air, or cuts it as an emergency, by
     /// the priority rules as any occurrence.
     fn live_pending(&mut self) -> Option<Pending> {
-        let (priority, by) = self.clips.live_start.take()?;
+        let super::LiveStart { priority, by, feed } = self.clips.live_start.take()?;
         let lang = self.lang();
-        let source = self
-            .config
-            .live_input
-            .as_deref()
-            .map(|input| crate::relay::Source::parse(input, lang).map(|s| (s, input)));
+        let source = match &feed {
+            Some(feed) => Some(browser_feed(feed).map(|s| {
+                let text = s.to_string();
+                (s, text)
+            })),
+            None => self.config.live_input.as_deref().map(|input| {
+                crate::relay::Source::parse(input, lang).map(|s| (s, input.to_string()))
+            }),
+        };
         let (source, text) = match source {
             Some(Ok(s)) => s,
             Some(Err(why)) => {
@@ -157,7 +161,7 @@ impl Daemon<'_> {
         );
         slot.relay = Some(crate::schedule::RelaySlot {
             source,
-            text: text.to_string(),
+            text: text.clone(),
             duration_ms: u64::try_from(self.config.live_max.as_millis()).unwrap_or(u64::MAX),
             fallback: Vec::new(),
             until: None,
@@ -361,3 +365,14 @@ pub(super) fn bulletin_slot(bulletin: i64) -> String {
 }
 
 pub(super) const BULLETIN_SLOT: &str = "ban-tin-";
+
+/// The source for a voice the console passes on from a browser: only ever a plain address on
+/// this machine's loopback (the mailbox is a door other hands could write through; the daemon
+/// reaches out to nothing else on its say).
+fn browser_feed(feed: &str) -> Result<crate::relay::Source, String> {
+    let url = crate::net::Url::parse(feed)?;
+    if url.tls || url.userinfo.is_some() || url.host != "127.0.0.1" {
+        return Err(format!("{feed}: not the console's loopback feed"));
+    }
+    Ok(crate::relay::Source::Browser(url))
+}

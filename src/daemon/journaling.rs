@@ -178,7 +178,11 @@ impl Daemon<'_> {
                                 .as_deref()
                                 .and_then(crate::schedule::Priority::parse)
                                 .unwrap_or_default();
-                            self.clips.live_start = Some((priority, action.user.clone()));
+                            self.clips.live_start = Some(super::LiveStart {
+                                priority,
+                                by: action.user.clone(),
+                                feed: action.feed.clone(),
+                            });
                             self.clips.live_stop = None;
                         }
                         crate::mailbox::What::LiveStop => {

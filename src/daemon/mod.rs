@@ -65,6 +65,8 @@ pub const TICK: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps while a broadcast airs. Events and the next occurrence wake it
 /// sooner; this bounds how far a fake clock runs ahead of a broadcast playing in real time.
 const AIRING_TICK: Duration = Duration::from_secs(1);
+/// How often a live occurrence is looked at while it airs.
+const LIVE_TICK: Duration = Duration::from_millis(100);
 /// Seconds a request to go live may wait in the mailbox and still be acted on.
 const LIVE_REQUEST_MAX_AGE: i64 = 15;
 /// Seconds a live occurrence's microphone may give nothing before it is ended as down.
@@ -208,8 +210,8 @@ struct Clips {
     /// The operator's order for a province's ưu tiên bulletin that falls due with a
     /// commune priority item (the last choice journaled).
     clash_order: crate::journal::ClashOrder,
-    /// A live occurrence asked for (its priority, who asked), not yet queued.
-    live_start: Option<(crate::schedule::Priority, String)>,
+    /// A live occurrence asked for, not yet queued.
+    live_start: Option<LiveStart>,
     /// Who asked the live occurrence to end: it ends at the next look.
     live_stop: Option<String>,
 }
@@ -250,6 +252,16 @@ pub const MANUAL_PLAN: &str = "manual";
 const MANUAL_SLOT: &str = "play";
 pub use crate::catalog::PLAY_DIR;
 pub use crate::planner::LIVE_SLOT;
+
+/// A live occurrence asked for (`loaxa live`, the console's Live buttons).
+struct LiveStart {
+    priority: crate::schedule::Priority,
+    /// Who asked.
+    by: String,
+    /// The console's loopback address of a voice from a browser; none for the station's
+    /// own `live_input`.
+    feed: Option<String>,
+}
 
 /// Whether an occurrence (by its plan and slot) is a live one (`loaxa live`, the console's
 /// Live button).

@@ -127,6 +127,11 @@ pub enum Reason {
     LiveEnded {
         by: String,
     },
+    /// A live voice from a browser whose connection went (the tab closed, the network
+    /// dropped), and what the relay heard of it.
+    VoiceLost {
+        error: String,
+    },
     /// Its end (a bulletin's `until`) passed before it could air.
     PastEnd {
         file: String,
@@ -182,6 +187,10 @@ impl Reason {
             "withdrawn" => ("bị thu hồi", "withdrawn"),
             "past_end" => ("quá thời hạn phát", "past its end"),
             "live_ended" => ("người nói dừng phát trực tiếp", "ended by whoever spoke"),
+            "voice_lost" => (
+                "mất kết nối với trình duyệt phát trực tiếp",
+                "lost the live browser",
+            ),
             _ => return None,
         };
         Some(lang.pick(vi, en))
@@ -302,6 +311,11 @@ impl Reason {
             Reason::LiveEnded { by } => {
                 tr!(lang, "{by} dừng phát trực tiếp", "live ended by {by}")
             }
+            Reason::VoiceLost { error } => tr!(
+                lang,
+                "mất kết nối với trình duyệt đang phát trực tiếp: {error}",
+                "lost the browser that was live: {error}"
+            ),
             Reason::PastEnd { file, ends } => tr!(
                 lang,
                 "đã quá thời hạn phát ({}), không phát: {file}",
@@ -703,6 +717,7 @@ mod tests {
             },
             Reason::PastEnd { file: s(), ends: t },
             Reason::LiveEnded { by: s() },
+            Reason::VoiceLost { error: s() },
             Reason::Expired {
                 file: s(),
                 handed_at: t,

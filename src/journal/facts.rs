@@ -89,6 +89,10 @@ pub struct Action {
     /// actions `loaxa sync` hands over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bulletin: Option<i64>,
+    /// A live broadcast from a browser: the loopback address the console passes the voice
+    /// on at, for that one broadcast (it serves one connection and then closes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

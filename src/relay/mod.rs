@@ -115,6 +115,7 @@ impl Session {
         let feed = match source {
             Source::Alsa(_) => Feed::captured(channels, rate),
             Source::Http(_) => Feed::new(channels, rate),
+            Source::Browser(_) => Feed::browser(channels, rate),
         };
         Session {
             feed: Arc::new(feed),
@@ -330,9 +331,21 @@ fn receive(
         pipeline.probe_any = probe_any;
         pipeline.hls_next = hls_next.take();
         let result = match source {
-            Source::Http(url) => relay_http(url, &mut pipeline, until, 0),
+            Source::Http(url) | Source::Browser(url) => relay_http(url, &mut pipeline, until, 0),
             Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until),
         };
+        if let Source::Browser(_) = source {
+            // A browser's voice is live or gone: what it did not say is not sent again.
+            // Said without the address: its one-time path is the console's secret.
+            feed.end(
+                lang.pick(
+                    "trình duyệt đã ngắt kết nối",
+                    "the browser's connection closed",
+                )
+                .into(),
+            );
+            break;
+        }
         hls_next = pipeline.hls_next.take();
         if feed.stopped() || Instant::now() >= until {
             break;

@@ -14,6 +14,11 @@ pub enum Source {
     Http(Url),
     /// An ALSA capture device (`alsa:default`, `alsa:hw:1,0`, `alsa:linein`).
     Alsa(String),
+    /// A voice sent live from a browser (the console's Record page), which the console
+    /// passes on as Ogg Opus on a loopback port opened for that one broadcast. Never named
+    /// by a schedule: the daemon makes it from the console's request. Relayed close behind,
+    /// and never reconnected: when the browser goes, the live occurrence ends.
+    Browser(Url),
 }
 
 impl Source {
@@ -45,6 +50,8 @@ impl fmt::Display for Source {
         match self {
             Source::Http(u) => write!(f, "{u}"),
             Source::Alsa(d) => write!(f, "alsa:{d}"),
+            // The port and its one-time path are the console's business, not the journal's.
+            Source::Browser(_) => write!(f, "browser:"),
         }
     }
 }

@@ -146,7 +146,6 @@ pub struct Opus {
     /// Packets waiting for the current page.
     packets: Vec<Vec<u8>>,
     title: String,
-    vendor: String,
 }
 
 // SAFETY: the Opus encoder is used only by the thread that owns this value.
@@ -181,33 +180,16 @@ impl Opus {
             pre_skip: lookahead.clamp(0, 65_535) as u16,
             packets: Vec::new(),
             title: title.to_string(),
-            vendor: format!("loaxa {}", env!("CARGO_PKG_VERSION")),
         })
     }
 
     /// Writes the two header pages of a new logical stream.
     fn headers(&mut self, out: &mut Vec<u8>) {
         self.serial = self.serial.wrapping_add(1);
-        self.page = 0;
         self.granule = 0;
-        let mut head = b"OpusHead".to_vec();
-        head.push(1);
-        head.push(2);
-        head.extend(self.pre_skip.to_le_bytes());
-        head.extend(48_000u32.to_le_bytes());
-        head.extend(0i16.to_le_bytes());
-        head.push(0);
-        ogg_page(out, self.serial, self.page, 0, 0x02, &[&head]);
-        self.page += 1;
-        let mut tags = b"OpusTags".to_vec();
-        tags.extend((self.vendor.len() as u32).to_le_bytes());
-        tags.extend(self.vendor.as_bytes());
-        let comment = format!("TITLE={}", self.title);
-        tags.extend(1u32.to_le_bytes());
-        tags.extend((comment.len() as u32).to_le_bytes());
-        tags.extend(comment.as_bytes());
-        ogg_page(out, self.serial, self.page, 0, 0, &[&tags]);
-        self.page += 1;
+        let title = format!("TITLE={}", self.title);
+        opus_header_pages(out, self.serial, 2, self.pre_skip, &[&title]);
+        self.page = 2;
     }
 
     fn flush_page(&mut self, out: &mut Vec<u8>, last: bool) {
@@ -309,8 +291,58 @@ fn ogg_crc(data: &[u8]) -> u32 {
     })
 }
 
+/// Appends the two header pages that begin an Ogg Opus stream (RFC 7845): the identification
+/// header (48 kHz input) and the comments, with loaxa as the vendor. Pages 0 and 1 of `serial`.
+pub fn opus_header_pages(
+    out: &mut Vec<u8>,
+    serial: u32,
+    channels: u8,
+    pre_skip: u16,
+    comments: &[&str],
+) {
+    let mut head = b"OpusHead".to_vec();
+    head.push(1);
+    head.push(channels);
+    head.extend(pre_skip.to_le_bytes());
+    head.extend(48_000u32.to_le_bytes());
+    head.extend(0i16.to_le_bytes());
+    head.push(0);
+    ogg_page(out, serial, 0, 0, 0x02, &[&head]);
+    let vendor = format!("loaxa {}", env!("CARGO_PKG_VERSION"));
+    let mut tags = b"OpusTags".to_vec();
+    tags.extend((vendor.len() as u32).to_le_bytes());
+    tags.extend(vendor.as_bytes());
+    tags.extend((comments.len() as u32).to_le_bytes());
+    for c in comments {
+        tags.extend((c.len() as u32).to_le_bytes());
+        tags.extend(c.as_bytes());
+    }
+    ogg_page(out, serial, 1, 0, 0, &[&tags]);
+}
+
+/// How many samples (at 48 kHz) an Opus packet holds, from its table-of-contents byte
+/// (RFC 6716, 3.1): the frame length its configuration gives times its frame count.
+pub fn opus_packet_samples(packet: &[u8]) -> u64 {
+    let Some(&toc) = packet.first() else {
+        return 0;
+    };
+    let config = toc >> 3;
+    // Frame lengths in tenths of a millisecond (SILK, hybrid, CELT).
+    let tenths: u64 = match config {
+        0..=11 => [100, 200, 400, 600][usize::from(config % 4)],
+        12..=15 => [100, 200][usize::from(config % 2)],
+        _ => [25, 50, 100, 200][usize::from(config % 4)],
+    };
+    let frames = match toc & 3 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => packet.get(1).map_or(0, |b| u64::from(b & 0x3f)),
+    };
+    tenths * 48 / 10 * frames
+}
+
 /// Appends one Ogg page holding `packets` (each under 255 × 255 bytes).
-fn ogg_page(
+pub fn ogg_page(
     out: &mut Vec<u8>,
     serial: u32,
     sequence: u32,
@@ -347,6 +379,17 @@ fn ogg_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opus_packet_says_how_long_it_is() {
+        // CELT 20 ms (config 31), one frame: what a browser's encoder sends.
+        assert_eq!(opus_packet_samples(&[31 << 3]), 960);
+        // SILK 60 ms, two frames.
+        assert_eq!(opus_packet_samples(&[(3 << 3) | 1]), 5760);
+        // CELT 2.5 ms, code 3 with 4 frames.
+        assert_eq!(opus_packet_samples(&[(16 << 3) | 3, 4]), 480);
+        assert_eq!(opus_packet_samples(&[]), 0);
+    }
 
     #[test]
     fn ogg_pages_carry_the_checksum_the_format_defines() {

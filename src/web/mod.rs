@@ -14,6 +14,7 @@ pub(crate) mod auth;
 pub mod door;
 mod editor;
 pub(crate) mod input;
+mod live;
 pub(crate) mod memory;
 pub(crate) mod pages;
 mod passwd;
@@ -56,6 +57,8 @@ pub struct App {
     /// Set when the console is stopping: live-update streams end, so shutdown does not wait
     /// on browsers that keep them open.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// A browser is live (the Record page): one at a time.
+    live_browser: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -70,6 +73,7 @@ impl App {
             gate: auth::Gate::default(),
             verification: std::sync::Mutex::new(None),
             stopping: tokio::sync::watch::Sender::new(false),
+            live_browser: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -129,6 +133,7 @@ impl Visitor {
             sha256: None,
             detail: None,
             bulletin: None,
+            feed: None,
         }
     }
 }
@@ -289,6 +294,7 @@ async fn guard(
                     sha256: None,
                     detail: Some(format!("HTTP Basic, {path}")),
                     bulletin: None,
+                    feed: None,
                 });
                 let mut r = (
                     StatusCode::UNAUTHORIZED,
@@ -304,7 +310,9 @@ async fn guard(
         }
     }
     let headers = req.headers();
-    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    // A WebSocket (the Record page's live voice) is a change: it asks for one with its GET.
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD)
+        || headers.contains_key(header::UPGRADE);
     if session.is_none() && !open {
         // A page asked for is shown after logging in; a change or an API call is refused
         // (401), its body unread.
@@ -478,6 +486,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .layer(DefaultBodyLimit::max((UPLOAD_LIMIT + (1 << 20)) as usize)),
         )
         .route("/live", post(upload::live))
+        .route("/live/browser", get(live::socket))
         .route("/audio/{*rel}", get(upload::listen))
         .route(
             "/emergency",

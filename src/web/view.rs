@@ -123,6 +123,7 @@ pub(crate) fn render(t: &impl Template) -> Response {
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const LIVE_WORKLET: &str = include_str!("assets/live-worklet.js");
 /// Fonts that have every Vietnamese letter with its tone marks, whatever fonts the station
 /// PC has (a Debian with only DejaVu puts the marks beside the letters): Noto Sans and Noto
 /// Sans Mono, subset to Latin and Vietnamese, under the SIL Open Font License
@@ -138,6 +139,7 @@ pub(crate) async fn asset(UrlPath(name): UrlPath<String>) -> Response {
     let (body, kind): (&'static [u8], &str) = match name.as_str() {
         "console.css" => (CSS.as_bytes(), "text/css; charset=utf-8"),
         "console.js" => (JS.as_bytes(), "text/javascript; charset=utf-8"),
+        "live-worklet.js" => (LIVE_WORKLET.as_bytes(), "text/javascript; charset=utf-8"),
         "sans.woff2" => (SANS, "font/woff2"),
         "sans-bold.woff2" => (SANS_BOLD, "font/woff2"),
         "mono.woff2" => (MONO, "font/woff2"),

@@ -155,7 +155,8 @@ pub struct Segment {
 /// Records a sink's monitor (`air`'s unless said) and splits it into audible segments.
 pub struct Listener {
     child: Child,
-    blocks: Arc<Mutex<Vec<(f64, f64)>>>, // (wall time of the block's first sample, rms)
+    // (wall time of the block's first sample, rms, zero crossings)
+    blocks: Arc<Mutex<Vec<(f64, f64, u32)>>>,
 }
 
 const RATE: usize = 48_000;
@@ -188,20 +189,27 @@ impl Listener {
         let sink = blocks.clone();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; BLOCK * 2];
+            // The last sample of the block before: a crossing at a block's edge counts once.
+            let mut last = 0.0;
             while out.read_exact(&mut buf).is_ok() {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap()
                     .as_secs_f64();
                 let mut sum = 0.0;
+                let mut crossings = 0;
                 for s in buf.chunks_exact(2) {
                     let v = f64::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0;
                     sum += v * v;
+                    if (v < 0.0) != (last < 0.0) {
+                        crossings += 1;
+                    }
+                    last = v;
                 }
                 let rms = (sum / BLOCK as f64).sqrt();
                 sink.lock()
                     .unwrap()
-                    .push((now - BLOCK as f64 / RATE as f64, rms));
+                    .push((now - BLOCK as f64 / RATE as f64, rms, crossings));
             }
         });
         // Let the recorder settle so the first block timestamps are steady.
@@ -215,7 +223,7 @@ impl Listener {
         let mut out = Vec::new();
         let mut start: Option<f64> = None;
         let mut last_loud = 0.0;
-        for (t, rms) in blocks {
+        for (t, rms, _) in blocks {
             if rms >= threshold {
                 if start.is_none() {
                     start = Some(t);
@@ -238,6 +246,22 @@ impl Listener {
             });
         }
         out
+    }
+}
+
+impl Listener {
+    /// The frequency heard over a segment, in hertz, from the zero crossings of its blocks
+    /// above `threshold` RMS (its fades and dropouts left out).
+    pub fn frequency(&self, s: &Segment, threshold: f64) -> f64 {
+        let blocks = self.blocks.lock().unwrap();
+        let within = blocks.iter().filter(|(t, rms, _)| {
+            *rms >= threshold
+                && *t >= s.onset
+                && *t + (BLOCK as f64 / RATE as f64) <= s.onset + s.length
+        });
+        let (n, crossings) =
+            within.fold((0u64, 0u64), |(n, c), (_, _, x)| (n + 1, c + u64::from(*x)));
+        crossings as f64 / 2.0 / (n as f64 * BLOCK as f64 / RATE as f64).max(1e-9)
     }
 }
 

@@ -193,6 +193,76 @@
     });
   }
 
+  // Live from this browser: the microphone encoded as Opus by the browser (WebCodecs, 20 ms a
+  // packet), each packet sent over a WebSocket to the console, which passes the stream on to
+  // the daemon. The console says "on-air" when the daemon takes it and closes the socket,
+  // with the reason, when the live broadcast ends.
+  const voice = document.getElementById("live-browser");
+  if (voice && navigator.mediaDevices && window.AudioEncoder && window.AudioWorkletNode) {
+    const $ = (id) => document.getElementById(id);
+    const [go, end, level, state, priority] =
+      ["live-go", "live-end", "live-level", "live-state", "live-browser-priority"].map($);
+    voice.hidden = false;
+    $("live-browser-none").hidden = true;
+    let ws = null, ctx = null, mic = null, enc = null;
+    const say = (text, cls) => { state.textContent = text; state.className = cls; voice.dataset.state = cls; };
+    const release = () => {
+      if (mic) mic.getTracks().forEach((t) => t.stop());
+      if (ctx) ctx.close();
+      if (enc && enc.state !== "closed") enc.close();
+      mic = ctx = enc = null;
+      level.value = 0;
+      go.disabled = false;
+      end.disabled = true;
+    };
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      try {
+        mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+      } catch (_) {
+        say(voice.dataset.nomic, "bad");
+        release();
+        return;
+      }
+      ctx = new AudioContext({ sampleRate: 48000 });
+      await ctx.audioWorklet.addModule("/assets/live-worklet.js");
+      const tap = new AudioWorkletNode(ctx, "loaxa-tap");
+      const mute = ctx.createGain();
+      mute.gain.value = 0;
+      ctx.createMediaStreamSource(mic).connect(tap);
+      tap.connect(mute);
+      mute.connect(ctx.destination);
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      ws = new WebSocket(scheme + "//" + location.host + "/live/browser?csrf=" + encodeURIComponent(csrf) +
+        "&priority=" + encodeURIComponent(priority.value));
+      ws.binaryType = "arraybuffer";
+      enc = new AudioEncoder({
+        output: (chunk) => {
+          if (!ws || ws.readyState !== WebSocket.OPEN) return;
+          const packet = new Uint8Array(chunk.byteLength);
+          chunk.copyTo(packet);
+          ws.send(packet);
+        },
+        error: () => { if (ws) ws.close(); },
+      });
+      enc.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 48000, opus: { frameDuration: 20000 } });
+      let at = 0;
+      tap.port.onmessage = (e) => {
+        const x = e.data;
+        let peak = 0;
+        for (const v of x) peak = Math.max(peak, Math.abs(v));
+        level.value = Math.max(peak, level.value * 0.9);
+        if (!enc || !ws || ws.readyState !== WebSocket.OPEN) return;
+        enc.encode(new AudioData({ format: "f32-planar", sampleRate: 48000, numberOfFrames: x.length, numberOfChannels: 1, timestamp: at, data: x }));
+        at += x.length * 1e6 / 48000;
+      };
+      ws.onopen = () => { say(voice.dataset.waiting, "waiting"); end.disabled = false; };
+      ws.onmessage = (e) => { if (e.data === "on-air") say(voice.dataset.onair, "on-air"); };
+      ws.onclose = (e) => { say(e.reason || voice.dataset.ended, e.code === 1000 ? "ended" : "bad"); ws = null; release(); };
+    });
+    end.addEventListener("click", () => { if (ws && ws.readyState === WebSocket.OPEN) ws.send("stop"); end.disabled = true; });
+  }
+
   // The province's compose form: a commune picked on the map is ticked in the list.
   document.querySelectorAll("svg.map.pick circle[data-station]").forEach((c) => {
     const box = document.querySelector('input[name="to"][value="' + c.dataset.station + '"]');
