@@ -1685,3 +1685,140 @@ fn what_browsers_record_webm_opus_ogg_opus_and_mp4_aac_is_taken_and_aired_in_ful
     let (code, err) = stop(daemon);
     assert_eq!(code, 0, "{err}");
 }
+
+/// One request over TLS with `openssl s_client`, trusting only `ca`, the certificate checked
+/// for `name`: the answer, or what the client said when it would not go on.
+fn over_tls(addr: std::net::SocketAddr, ca: &std::path::Path, name: &str, request: &str) -> String {
+    use std::io::Write as _;
+    let check = if name.parse::<std::net::IpAddr>().is_ok() {
+        "-verify_ip"
+    } else {
+        "-verify_hostname"
+    };
+    let mut child = std::process::Command::new("openssl")
+        .args(["s_client", "-quiet", "-ign_eof", "-verify_return_error"])
+        .args(["-connect", &addr.to_string(), check, name])
+        .arg("-CAfile")
+        .arg(ca)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is not installed: run scripts/setup");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// HTTPS for the office network, where browsers open the microphone only on a secure origin:
+/// `loaxa web cert` makes a self-signed pair for the names asked and this machine's own, sets
+/// `[web]` to use it and says how an office PC comes to trust it (the fingerprint to compare);
+/// it never replaces a pair without `--force`. The console then answers over TLS only: a client
+/// that trusts that certificate verifies it for each name, not for another, and the session
+/// cookie is Secure. Half a pair is refused at its line.
+#[test]
+fn https_with_a_certificate_from_loaxa_web_cert_is_verified_for_its_names_and_its_cookies_are_secure(
+) {
+    crate::support::light();
+    let st = queue_station("06:00");
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["web", "cert", "--host", "loa.xa.local", "--lang", "en"])
+        .binary()
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("made an HTTPS certificate for loa.xa.local, "),
+        "{out}"
+    );
+    assert!(out.contains("SHA-256 fingerprint: "), "{out}");
+    assert!(out.contains("[web] is set to use this pair"), "{out}");
+    assert!(out.contains("Authorities"), "how to trust it: {out}");
+    let cert = st.path().join("config/tls/cert.pem");
+    let key = st.path().join("config/tls/key.pem");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let config = std::fs::read_to_string(st.path().join("config/loaxa.toml")).unwrap();
+    assert!(
+        config.contains("[web]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"),
+        "{config}"
+    );
+    // A second time, the pair browsers may already trust is kept.
+    let before = std::fs::read(&cert).unwrap();
+    let (code, _, err) = Loaxa::new(&st)
+        .args(["web", "cert", "--lang", "en"])
+        .binary()
+        .run();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&cert).unwrap(), before);
+
+    let console = Console::start(&st);
+    let get = format!(
+        "GET /login HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        console.addr
+    );
+    for name in ["loa.xa.local", "localhost", "127.0.0.1"] {
+        let answer = over_tls(console.addr, &cert, name, &get);
+        assert!(answer.starts_with("HTTP/1.1 200"), "as {name}: {answer}");
+        assert!(answer.contains("name=\"password\""), "{answer}");
+    }
+    let answer = over_tls(console.addr, &cert, "evil.example", &get);
+    assert!(
+        !answer.contains("HTTP/1.1"),
+        "a name it was not made for: {answer}"
+    );
+    // Plain HTTP gets no page.
+    let plain = {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(console.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(get.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    assert!(!plain.contains("HTTP/1.1 200"), "{plain}");
+    // Logging in over HTTPS: the session's cookie never travels in clear.
+    let body = format!(
+        "user={}&password={}",
+        OPERATOR.0,
+        crate::support::web::urlencode(OPERATOR.1)
+    );
+    let login = format!(
+        "POST /login HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        console.addr,
+        body.len()
+    );
+    let answer = over_tls(console.addr, &cert, "localhost", &login);
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: loaxa_session=")
+        })
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+
+    // Half a pair is refused where it is written.
+    let half = TempStation::new("[web]\ntls_cert = \"tls/cert.pem\"", PLAN);
+    let (_, out, err) = Loaxa::new(&half).args(["validate", "--lang", "en"]).run();
+    let said = format!("{out}{err}");
+    assert!(said.contains("loaxa.toml:4:12"), "{said}");
+    assert!(
+        said.contains("HTTPS needs both `tls_cert` and `tls_key`"),
+        "{said}"
+    );
+}

@@ -235,8 +235,8 @@ pub(super) enum Command {
     ))]
     Web {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS", help = h(
-            "Tham số cho bảng điều khiển: [--listen ĐỊA_CHỈ:CỔNG] hoặc passwd [--user TÊN] [--role operator|viewer]",
-            "The console's arguments: [--listen ADDRESS:PORT] or passwd [--user NAME] [--role operator|viewer]",
+            "Tham số cho bảng điều khiển: [--listen ĐỊA_CHỈ:CỔNG], hoặc passwd [--user TÊN] [--role operator|viewer], hoặc cert [--host TÊN] (chứng chỉ HTTPS)",
+            "The console's arguments: [--listen ADDRESS:PORT], or passwd [--user NAME] [--role operator|viewer], or cert [--host NAME] (an HTTPS certificate)",
         ))]
         args: Vec<std::ffi::OsString>,
     },

@@ -341,7 +341,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
     let lang = app.lang;
-    crate::web::door::serve_until(router(app), listener, stopping, lang, shutdown).await
+    crate::web::door::serve_until(router(app), listener, None, stopping, lang, shutdown).await
 }
 
 /// `loaxa central web [--listen ADDR]`: serves until SIGTERM or Ctrl-C. Refuses a listener

@@ -2,7 +2,8 @@
 //! total and per address) and with a deadline for each request's headers — which is also how
 //! long an idle kept-alive connection may wait for its next request. Without them, a PC on
 //! the office network could hold a thousand half-sent requests open and leave the console
-//! without a file descriptor to answer the operator with.
+//! without a file descriptor to answer the operator with. Over HTTPS, the TLS handshake is
+//! held to the same deadline.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -78,6 +79,7 @@ impl Drop for Place {
 pub async fn serve(
     router: Router,
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stopping: watch::Receiver<bool>,
     lang: crate::lang::Lang,
 ) -> std::io::Result<()> {
@@ -123,23 +125,18 @@ pub async fn serve(
                 req
             },
         ));
-        let mut stop = stopping.clone();
+        let stop = stopping.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _place = place;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(MAX_HEAD);
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => connection(stream, service, stop).await,
+                Some(tls) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await
+                    {
+                        connection(stream, service, stop).await;
+                    }
                 }
             }
         });
@@ -154,17 +151,48 @@ pub async fn serve(
     }
 }
 
+/// Serves one connection (plain or TLS) until it ends or the console stops.
+async fn connection<S, I>(io: I, service: S, mut stop: watch::Receiver<bool>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
 /// [`serve`] until `shutdown` completes: then requests under way get [`super::STOP_GRACE`] to
 /// finish, and a client that holds its connection open does not keep the console from
 /// stopping (within the 3 s the service allows). Both consoles stop this way.
 pub async fn serve_until(
     router: Router,
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stopping: watch::Sender<bool>,
     lang: crate::lang::Lang,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let server = serve(router, listener, stopping.subscribe(), lang);
+    let server = serve(router, listener, tls, stopping.subscribe(), lang);
     let deadline = async move {
         shutdown.await;
         stopping.send_replace(true);

@@ -19,6 +19,7 @@ pub(crate) mod memory;
 pub(crate) mod pages;
 mod passwd;
 pub mod settings;
+pub mod tls;
 pub(crate) mod upload;
 pub(crate) mod view;
 
@@ -360,7 +361,21 @@ async fn guard(
         from: peer.ip(),
         lang,
     });
-    secure(next.run(req).await)
+    let mut r = secure(next.run(req).await);
+    if app.web.tls.is_some() {
+        // Over HTTPS, no cookie of the console's ever travels in clear.
+        let cookies: Vec<HeaderValue> = r
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|c| HeaderValue::from_str(&format!("{}; Secure", c.to_str().ok()?)).ok())
+            .collect();
+        r.headers_mut().remove(header::SET_COOKIE);
+        for c in cookies {
+            r.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    r
 }
 
 /// On a loopback listener, a request whose Host is not a loopback name is refused: a web page
@@ -536,7 +551,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
     let lang = app.config.language;
-    door::serve_until(router(app), listener, stopping, lang, shutdown).await
+    // Checked at start by `run`: a pair that will not load does not get this far.
+    let tls = app
+        .web
+        .tls
+        .as_ref()
+        .and_then(|t| tls::acceptor(t, lang).ok());
+    door::serve_until(router(app), listener, tls, stopping, lang, shutdown).await
 }
 
 /// How long requests under way may take to finish once the console is asked to stop.
@@ -629,6 +650,14 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
     let addr = listen.unwrap_or(app.web.listen);
     check_listen(&app.config, &app.web, addr)?;
     let lang = app.config.language;
+    if let Some(t) = &app.web.tls {
+        tls::acceptor(t, lang).map_err(WebError::Refused)?;
+    }
+    let scheme = if app.web.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     memory::keep_small();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -655,8 +684,8 @@ pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
             "{}",
             tr!(
                 lang,
-                "bảng điều khiển: http://{bound}/",
-                "console: http://{bound}/"
+                "bảng điều khiển: {scheme}://{bound}/",
+                "console: {scheme}://{bound}/"
             )
         );
         serve(Arc::new(app), listener, crate::shutdown::stop_signal(None))
@@ -728,6 +757,15 @@ impl Args {
                         .mut_arg("role", |a| {
                             a.help("operator: làm mọi việc; viewer: chỉ xem")
                         })
+                })
+                .mut_subcommand("cert", |c| {
+                    c.about("Tạo chứng chỉ tự ký cho HTTPS ([web] tls_cert, tls_key), để trình duyệt ở máy khác trong văn phòng ghi âm và phát trực tiếp được")
+                        .mut_arg("hosts", |a| {
+                            a.help("Tên hoặc địa chỉ mà các máy trong văn phòng dùng để mở bảng điều khiển (lặp lại nếu nhiều); tên và địa chỉ của máy này được thêm sẵn")
+                        })
+                        .mut_arg("force", |a| {
+                            a.help("Thay cặp đã tạo (các máy đã tin phải tin lại chứng chỉ mới)")
+                        })
                 });
         }
         let matches = crate::usage::localize(cmd, lang).try_get_matches()?;
@@ -745,6 +783,17 @@ enum WebCommand {
         /// operator: does everything; viewer: reads only.
         #[arg(long, default_value = "operator", value_parser = ["operator", "viewer"])]
         role: String,
+    },
+    /// Make a self-signed certificate for HTTPS ([web] tls_cert, tls_key), so that browsers
+    /// elsewhere in the office may record and go live.
+    Cert {
+        /// A name or address the office reaches the console by (again for more); this
+        /// machine's own name and addresses are added.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        /// Replace the pair already made (the PCs that trust it must trust the new one).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -865,6 +914,21 @@ pub fn main(sections: &[crate::config::Section]) -> std::process::ExitCode {
                 }
             }
         }
+        Some(WebCommand::Cert { hosts, force }) => {
+            let Some(file) = config.file.clone() else {
+                return ExitCode::from(2);
+            };
+            match tls::make(&file, &hosts, force, lang) {
+                Ok(made) => {
+                    println!("{}", cert_made(&made, &config, lang));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("loaxa web cert: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         None => match run(config, args.listen) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e @ WebError::Refused(_)) => {
@@ -877,4 +941,37 @@ pub fn main(sections: &[crate::config::Section]) -> std::process::ExitCode {
             }
         },
     }
+}
+
+/// What `loaxa web cert` says: the files, the names, the fingerprint to compare, and how an
+/// office PC comes to trust the certificate.
+fn cert_made(made: &tls::Made, config: &Config, lang: Lang) -> String {
+    let port = config
+        .section(settings::parse)
+        .map_or(8080, |w| w.listen.port());
+    let first = made.names.first().cloned().unwrap_or_default();
+    let set = if made.configured {
+        lang.pick(
+            "[web] đã được đặt để dùng cặp này.",
+            "[web] is set to use this pair.",
+        )
+        .to_string()
+    } else {
+        tr!(
+            lang,
+            "[web] đã ghi tệp khác: muốn dùng cặp này thì đặt tls_cert = \"{}\" và tls_key = \"{}\".",
+            "[web] names other files: to use this pair set tls_cert = \"{}\" and tls_key = \"{}\".",
+            made.cert.display(),
+            made.key.display()
+        )
+    };
+    tr!(
+        lang,
+        "đã tạo chứng chỉ HTTPS cho {}\n  chứng chỉ: {}\n  khoá:      {}\n  dấu vân tay SHA-256: {}\n{set}\n\nĐể trình duyệt ở các máy trong văn phòng tin chứng chỉ này: chép tệp chứng chỉ sang máy đó, so dấu vân tay ở trên, rồi nhập vào mục tổ chức cấp chứng chỉ (Chrome, Edge: Cài đặt → Quyền riêng tư và bảo mật → Bảo mật → Quản lý chứng chỉ → Tổ chức phát hành; Firefox: Cài đặt → Quyền riêng tư và bảo mật → Xem chứng chỉ → Nhà cung cấp → Nhập).\nĐể mở bảng điều khiển ra mạng văn phòng: [web] listen = \"0.0.0.0:{port}\". Khởi động lại: sudo systemctl restart loaxa-web; rồi mở https://{first}:{port}/",
+        "made an HTTPS certificate for {}\n  certificate: {}\n  key:         {}\n  SHA-256 fingerprint: {}\n{set}\n\nFor the browsers on the office's PCs to trust it: copy the certificate file to each, compare the fingerprint above, and import it as an authority (Chrome, Edge: Settings → Privacy and security → Security → Manage certificates → Authorities; Firefox: Settings → Privacy & Security → View Certificates → Authorities → Import).\nTo open the console to the office network: [web] listen = \"0.0.0.0:{port}\". Restart it: sudo systemctl restart loaxa-web; then open https://{first}:{port}/",
+        made.names.join(", "),
+        made.cert.display(),
+        made.key.display(),
+        made.fingerprint
+    )
 }

@@ -1,4 +1,5 @@
-//! `[web]`, the section the console owns: where it listens and its accounts.
+//! `[web]`, the section the console owns: where it listens, whether over HTTPS, and its
+//! accounts.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +16,17 @@ pub struct Web {
     pub listen: std::net::SocketAddr,
     /// By name, sorted.
     pub users: Vec<WebUser>,
+    /// HTTPS: the certificate chain and private key files (PEM), both or neither. Browsers
+    /// open the microphone (the Record page) only on a secure origin: loopback, or HTTPS.
+    pub tls: Option<Tls>,
+}
+
+/// The files of the console's HTTPS (`tls_cert`, `tls_key`), resolved beside the
+/// configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 impl Default for Web {
@@ -22,6 +34,7 @@ impl Default for Web {
         Web {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             users: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -77,6 +90,8 @@ pub fn check(path: &Path, text: &str, lang: Lang) -> Vec<Diagnostic> {
 #[serde(deny_unknown_fields)]
 struct RawWeb {
     listen: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
     #[serde(default)]
     users: BTreeMap<String, Spanned<RawWebUser>>,
 }
@@ -114,6 +129,7 @@ fn web_settings(
             )),
         }
     }
+    web.tls = tls(raw, path, text, lang, problems);
     for (name, u) in &raw.users {
         let u = u.get_ref();
         let role = match u.role.get_ref().as_str() {
@@ -151,4 +167,55 @@ fn web_settings(
         });
     }
     web
+}
+
+/// `tls_cert` and `tls_key`: both or neither, each a file that is there (relative to the
+/// configuration file's folder, where `loaxa web cert` writes them).
+fn tls(
+    raw: &RawWeb,
+    path: &Path,
+    text: &str,
+    lang: Lang,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Tls> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let (cert, key) = match (&raw.tls_cert, &raw.tls_key) {
+        (None, None) => return None,
+        (Some(cert), Some(key)) => (cert, key),
+        (Some(one), None) | (None, Some(one)) => {
+            problems.push(Diagnostic::error(
+                path,
+                text,
+                one.span(),
+                lang.pick(
+                    "HTTPS cần cả `tls_cert` lẫn `tls_key` (`loaxa web cert` tạo một cặp)",
+                    "HTTPS needs both `tls_cert` and `tls_key` (`loaxa web cert` makes a pair)",
+                ),
+            ));
+            return None;
+        }
+    };
+    let mut found = |s: &Spanned<String>| {
+        let file = dir.join(s.get_ref());
+        if file.is_file() {
+            return Some(file);
+        }
+        problems.push(Diagnostic::error(
+            path,
+            text,
+            s.span(),
+            crate::tr!(
+                lang,
+                "không có tệp {}: chạy `loaxa web cert` để tạo chứng chỉ",
+                "no file {}: run `loaxa web cert` to make a certificate",
+                file.display()
+            ),
+        ));
+        None
+    };
+    let (cert, key) = (found(cert), found(key));
+    Some(Tls {
+        cert: cert?,
+        key: key?,
+    })
 }

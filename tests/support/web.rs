@@ -76,7 +76,7 @@ impl Console {
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 eprintln!("[web] {line}");
-                if line.contains("http://") {
+                if line.contains("://") {
                     let _ = tx.send(());
                 }
             }
