@@ -294,8 +294,9 @@ fn a_request_to_go_live_that_waited_while_loaxa_was_down_never_goes_on_air() {
 }
 
 /// Live from a browser elsewhere in the office: the Record page sends the browser's
-/// microphone (a 660 Hz tone here) as Opus over a WebSocket, the console passes it on to the
-/// daemon, and the tone is on the air within a second or two; Stop takes it off within a
+/// microphone (a 660 Hz tone played into PulseAudio, which Chromium records as from a real
+/// microphone) as Opus over a WebSocket, the console passes it on to the daemon, and the tone
+/// is on the air within a second or two; Stop takes it off within a
 /// second, journaled completed and ended by the operator; a tab closed mid-live ends it at
 /// once, journaled interrupted with why. The socket is a change like any other: no session,
 /// no token, a viewer, another site, or a bad priority is refused before it opens.
@@ -305,12 +306,20 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
     let Some(pulse) = Pulse::start() else {
         return;
     };
-    let mic = tempfile::tempdir().unwrap();
-    let tone = mic.path().join("tone.wav");
-    crate::support::tone_wav(&tone, 30.0, 660.0, 48_000, 1);
-    let Some(b) = crate::support::browser::Browser::with_microphone(1366, 768, &tone) else {
+    pulse.capture_device("mic", "mic", 48_000);
+    pulse.browser_microphone("mic");
+    let Some(b) = crate::support::browser::Browser::with_pulse_microphone(1366, 768, &pulse) else {
         return;
     };
+    let mut voice = pulse
+        .command("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=660:sample_rate=48000")
+        .args(["-ac", "1", "-f", "pulse", "-device", "mic", "mic"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let listener = Listener::start(&pulse);
     let st = TempStation::new("output = \"default\"\nlive_max_minutes = 1", PLAN);
     let daemon = pulse.start_daemon(st.path());
@@ -400,6 +409,8 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
     });
     std::thread::sleep(Duration::from_secs(1));
     let stderr = stop_daemon(daemon);
+    let _ = voice.kill();
+    let _ = voice.wait();
 
     let log = log_json(&st);
     let live: Vec<&serde_json::Value> = log["records"]
@@ -466,4 +477,96 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
         1,
         "the tab that went asked for no stop: the daemon saw it go: {actions:?}"
     );
+}
+
+/// The base64 SHA-256 of a certificate's public key, as Chromium's
+/// `--ignore-certificate-errors-spki-list` takes it: that one certificate trusted.
+fn spki_hash(cert: &std::path::Path) -> String {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("openssl x509 -pubkey -noout -in \"$1\" | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | openssl base64 -A")
+        .arg("sh")
+        .arg(cert)
+        .output()
+        .expect("openssl is not installed: run scripts/setup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Live from a PC elsewhere in the office, over HTTPS: the console listens on the office
+/// network with the certificate `loaxa web cert` made, and the browser reaches it by a name
+/// that is not loopback (mapped to this machine), where only HTTPS makes the page a secure
+/// origin on which the microphone may open. The voice goes on the air, over a `wss:` socket,
+/// and is journaled as the operator's. (Regression: `loaxa web --listen 0.0.0.0:…` over the
+/// default `[web] listen` refused every office name, its Host check looking at the configured
+/// loopback address rather than where it listened.)
+#[test]
+fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
+    crate::support::alone();
+    let mic = tempfile::tempdir().unwrap();
+    let tone = mic.path().join("tone.wav");
+    crate::support::tone_wav(&tone, 30.0, 660.0, 48_000, 1);
+    let st = TempStation::new(
+        "output = \"wav:journal/air.wav\"\nlive_max_minutes = 1",
+        PLAN,
+    );
+    let (code, out, err) = Loaxa::new(&st)
+        .args(["web", "cert", "--host", "loa.xa.local", "--lang", "en"])
+        .binary()
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    let spki = spki_hash(&st.path().join("config/tls/cert.pem"));
+    let Some(b) = crate::support::browser::Browser::with_microphone_and(
+        1366,
+        768,
+        &tone,
+        &[
+            "--host-resolver-rules=MAP loa.xa.local 127.0.0.1".into(),
+            format!("--ignore-certificate-errors-spki-list={spki}"),
+        ],
+    ) else {
+        return;
+    };
+    let daemon = crate::support::bin::start_run(&st, &[]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let console = Console::start_on(&st, "0.0.0.0");
+    let base = format!("https://loa.xa.local:{}", console.addr.port());
+    b.log_in(&base, OPERATOR);
+    b.go(&format!("{base}/record"));
+    assert_eq!(
+        b.run("return window.isSecureContext;", serde_json::json!([])),
+        serde_json::json!(true),
+        "HTTPS makes the office's name a secure origin"
+    );
+    b.wait_for("#live-browser:not([hidden])", 10);
+    b.click("#live-go");
+    b.wait_for("#live-browser[data-state=on-air]", 15);
+    std::thread::sleep(Duration::from_secs(3));
+    b.click("#live-end");
+    b.wait_for("#live-browser[data-state=ended]", 10);
+    eventually(10, "the live voice journaled", || {
+        log_json(&st)["records"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["slot"] == "live"))
+    });
+    let (code, err) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let live = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["slot"] == "live")
+        .cloned()
+        .unwrap();
+    assert_eq!(live["outcome"], "completed", "{live:#}\n{err}");
+    assert_eq!(live["reason"]["detail"]["by"], OPERATOR.0, "{live:#}");
+    let relay = &live["clips"][0]["relay"];
+    assert!(relay["relayed_ms"].as_u64().unwrap() > 2_000, "{relay}");
 }

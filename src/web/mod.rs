@@ -646,8 +646,11 @@ pub fn check_listen(config: &Config, web: &Web, addr: SocketAddr) -> Result<(), 
 /// `loaxa web [--listen ADDR]`: loads the station's configuration and serves until SIGTERM
 /// or Ctrl-C.
 pub fn run(config: Config, listen: Option<SocketAddr>) -> Result<(), WebError> {
-    let app = App::new(config).map_err(WebError::Config)?;
+    let mut app = App::new(config).map_err(WebError::Config)?;
     let addr = listen.unwrap_or(app.web.listen);
+    // What the requests' Host is checked against is where the console listens, `--listen`
+    // included (a loopback Host check on a console listening to the office would refuse it).
+    app.web.listen = addr;
     check_listen(&app.config, &app.web, addr)?;
     let lang = app.config.language;
     if let Some(t) = &app.web.tls {

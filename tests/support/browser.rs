@@ -35,19 +35,56 @@ impl Browser {
     /// As [`Browser::start`], with a microphone that hears `wav` (looped) and that the page
     /// may open without asking.
     pub fn with_microphone(width: u32, height: u32, wav: &std::path::Path) -> Option<Browser> {
-        Self::start_with(
+        Self::with_microphone_and(width, height, wav, &[])
+    }
+
+    /// As [`Browser::with_microphone`], with more of Chromium's flags (a name mapped to an
+    /// address, a certificate trusted).
+    pub fn with_microphone_and(
+        width: u32,
+        height: u32,
+        wav: &std::path::Path,
+        extra: &[String],
+    ) -> Option<Browser> {
+        let mut flags = vec![
+            "--use-fake-device-for-media-stream".into(),
+            "--use-fake-ui-for-media-stream".into(),
+            format!("--use-file-for-fake-audio-capture={}", wav.display()),
+            "--autoplay-policy=no-user-gesture-required".into(),
+        ];
+        flags.extend_from_slice(extra);
+        Self::start_with(width, height, &flags)
+    }
+
+    /// A browser whose microphone is `pulse`'s default source (set it with `pactl
+    /// set-default-source`): what is played into it reaches the page through the real audio
+    /// stack, on the clock a [`super::pulse::Listener`] keeps. The page may open it unasked.
+    pub fn with_pulse_microphone(
+        width: u32,
+        height: u32,
+        pulse: &super::pulse::Pulse,
+    ) -> Option<Browser> {
+        Self::start_in(
             width,
             height,
             &[
-                "--use-fake-device-for-media-stream".into(),
                 "--use-fake-ui-for-media-stream".into(),
-                format!("--use-file-for-fake-audio-capture={}", wav.display()),
                 "--autoplay-policy=no-user-gesture-required".into(),
             ],
+            |c| pulse.env(c),
         )
     }
 
     fn start_with(width: u32, height: u32, extra: &[String]) -> Option<Browser> {
+        Self::start_in(width, height, extra, |_| {})
+    }
+
+    fn start_in(
+        width: u32,
+        height: u32,
+        extra: &[String],
+        env: impl FnOnce(&mut Command),
+    ) -> Option<Browser> {
         let Some(driver) = found(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
         else {
             super::skip(
@@ -63,7 +100,9 @@ impl Browser {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let child = Command::new(driver)
+        let mut driver = Command::new(driver);
+        env(&mut driver);
+        let child = driver
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

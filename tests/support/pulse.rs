@@ -94,6 +94,24 @@ impl Pulse {
         .unwrap();
     }
 
+    /// Makes a stand-in microphone's sink (see [`Pulse::capture_device`]) the browsers'
+    /// default microphone. Chromium lists no monitor as a microphone: the monitor is remapped
+    /// as a source of its own.
+    pub fn browser_microphone(&self, sink: &str) {
+        for args in [
+            vec![
+                "load-module".to_string(),
+                "module-remap-source".into(),
+                format!("master={sink}.monitor"),
+                format!("source_name={sink}-browser"),
+            ],
+            vec!["set-default-source".into(), format!("{sink}-browser")],
+        ] {
+            let ok = self.command("pactl").args(&args).output().unwrap();
+            assert!(ok.status.success(), "{ok:?}");
+        }
+    }
+
     /// A command that talks to this daemon (and, through ALSA's default, plays into `air`).
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new(program);

@@ -59,11 +59,22 @@ impl Console {
     }
 
     pub fn start_only(st: &TempStation, args: &[&str]) -> Console {
+        Console::start_at(st, "127.0.0.1", args)
+    }
+
+    /// As [`Console::start`], listening on `ip` (`0.0.0.0`: the office network).
+    pub fn start_on(st: &TempStation, ip: &str) -> Console {
+        passwd(st, OPERATOR.0, OPERATOR.1, "operator");
+        passwd(st, VIEWER.0, VIEWER.1, "viewer");
+        Console::start_at(st, ip, &[])
+    }
+
+    fn start_at(st: &TempStation, ip: &str, args: &[&str]) -> Console {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
         let mut child = loaxa(st)
             .args(["web", "--listen", &addr.to_string()])
             .args(args)
