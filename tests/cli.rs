@@ -567,6 +567,12 @@ play = ["a.wav"]
     );
     let child = start_run(&st, &["--lang", "en"]);
     std::thread::sleep(Duration::from_millis(3500));
+    // Regression: the emergency door did not exist until `play` made it, and the file landed
+    // in it before the watcher watched it: under load, unseen for the 30 s until a rescan.
+    // The running daemon keeps its doors.
+    for door in ["khan-cap", "phat-ngay"] {
+        assert!(st.path().join("audio").join(door).is_dir(), "{door}");
+    }
     let (code, out, err) = Loaxa::new(&st)
         .args([
             "play",
