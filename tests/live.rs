@@ -322,11 +322,43 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
         .unwrap();
     let listener = Listener::start(&pulse);
     let st = TempStation::new("output = \"default\"\nlive_max_minutes = 1", PLAN);
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let token = op.csrf.clone().unwrap();
+
+    // loaxa not running: the socket opens only to close at once with why, for the page to
+    // say (code 4000, the reason in the page's language).
+    let refused = {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(console.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /live/browser?priority=normal&csrf={token} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            console.addr,
+            op.cookie.clone().unwrap()
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    };
+    assert!(
+        refused.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&refused)
+    );
+    let close = refused
+        .windows(2)
+        .position(|w| w == [0x0f, 0xa0])
+        .unwrap_or_else(|| panic!("no close 4000: {refused:?}"));
+    let reason = String::from_utf8_lossy(&refused[close + 2..]);
+    assert!(reason.contains("loaxa"), "{reason}");
+
     let daemon = pulse.start_daemon(st.path());
     eventually(15, "the daemon running", || {
         loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
     });
-    let console = Console::start(&st);
 
     // Refused before the socket opens: no session, no token, a viewer, another site, and a
     // priority that is none.
@@ -344,9 +376,7 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
         head.push_str("\r\n");
         c.raw(head.as_bytes()).status
     };
-    let op = console.login(OPERATOR);
     let viewer = console.login(crate::support::web::VIEWER);
-    let token = op.csrf.clone().unwrap();
     let here = format!("http://{}", console.addr);
     assert_eq!(upgrade(&console.client(), "priority=normal", None), 401);
     assert_eq!(upgrade(&op, "priority=normal", None), 403);

@@ -68,24 +68,26 @@ pub(super) async fn socket(
         )
         .into_response();
     };
+    // From here a refusal is the station's state, not the request's: the socket opens and
+    // closes at once with why, for the page to say (a refused upgrade tells a page nothing).
     if app.live_status(chrono::Utc::now()).is_none() {
-        return Refusal::Invalid(crate::config::live_needs_daemon(lang).into()).into_response();
+        return closed_with(upgrade, crate::config::live_needs_daemon(lang).into());
     }
     // One browser at a time: a second voice would queue behind the first as its own
     // occurrence, and the two speakers would not hear of each other.
     let Some(turn) = Turn::take(&app) else {
-        return Refusal::Invalid(
+        return closed_with(
+            upgrade,
             lang.pick(
                 "đang có một trình duyệt khác phát trực tiếp",
                 "another browser is live already",
             )
             .into(),
-        )
-        .into_response();
+        );
     };
     let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
         Ok(l) => l,
-        Err(e) => return Refusal::Failed(format!("127.0.0.1: {e}")).into_response(),
+        Err(e) => return closed_with(upgrade, format!("127.0.0.1: {e}")),
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let path = format!("/{}.opus", crate::net::token());
@@ -93,7 +95,16 @@ pub(super) async fn socket(
     action.detail = Some(priority.code().to_string());
     action.feed = Some(format!("http://127.0.0.1:{port}{path}"));
     if let Err(refused) = super::blocking(&app, move |a| a.record(action)).await {
-        return refused.into_response();
+        let said = match refused {
+            Refusal::Failed(s) | Refusal::Invalid(s) | Refusal::Forbidden(s) => s,
+            _ => lang
+                .pick(
+                    "không chuyển được yêu cầu",
+                    "the request could not be handed over",
+                )
+                .into(),
+        };
+        return closed_with(upgrade, said);
     }
     upgrade
         .max_message_size(MESSAGE_LIMIT)
@@ -106,6 +117,27 @@ pub(super) async fn socket(
             }
             drop(turn);
         })
+}
+
+/// Opens the socket only to close it at once with `why` (code 4000), which the page shows.
+fn closed_with(upgrade: WebSocketUpgrade, why: String) -> Response {
+    upgrade.on_upgrade(move |mut socket| async move {
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code: 4000,
+                reason: close_reason(&why).into(),
+            })))
+            .await;
+    })
+}
+
+/// A close frame's reason: at most 123 bytes, cut on a letter's edge.
+fn close_reason(text: &str) -> &str {
+    let mut end = text.len().min(123);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The console's one live browser; given back when its socket ends.
@@ -223,7 +255,7 @@ async fn carry(
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
             code: if end == End::BrowserGone { 1001 } else { 1000 },
-            reason: end.said(v.lang).into(),
+            reason: close_reason(end.said(v.lang)).into(),
         })))
         .await;
     (end, to_daemon.is_some())
@@ -295,5 +327,23 @@ impl OggOpus {
         self.granule += opus_packet_samples(packet);
         ogg_page(out, Self::SERIAL, self.sequence, self.granule, 0, &[packet]);
         self.sequence += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_close_reason_fits_its_frame_and_keeps_whole_letters() {
+        let long = "đài đã kết thúc phát trực tiếp ".repeat(10);
+        let cut = close_reason(&long);
+        assert!(cut.len() <= 123 && long.starts_with(cut), "{cut}");
+        assert_eq!(close_reason("ngắn"), "ngắn");
+        for end in [End::Stopped, End::ByStation, End::BrowserGone, End::Console] {
+            for lang in [Lang::Vi, Lang::En] {
+                assert_eq!(close_reason(end.said(lang)), end.said(lang), "said whole");
+            }
+        }
     }
 }
