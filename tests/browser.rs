@@ -23,8 +23,8 @@ fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
-    let (at, _) = in_secs(25);
-    let st = queue_station(&at);
+    // The slot is an hour away during the upload, and moved to a few seconds after it.
+    let st = queue_station(&in_secs(3600).0);
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
     let base = format!("http://{}", console.addr);
@@ -36,6 +36,10 @@ fn in_the_browser_a_clip_uploaded_by_drag_or_pick_airs_at_its_slot() {
     b.click("#upload");
     b.wait_for(".upload-done", 20);
     assert!(st.path().join("audio/q/Thông báo họp.wav").is_file());
+    st.write(
+        "schedules/test.toml",
+        &crate::support::web::queue_plan(&in_secs(5).0),
+    );
     eventually(40, "the uploaded clip aired at its slot", || {
         aired(&st, |r| {
             r["clips"]
@@ -146,14 +150,15 @@ fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or
     let Some(b) = Browser::with_microphone(1366, 768, &tone) else {
         return;
     };
-    let (at, _) = in_secs(30);
-    let st = TempStation::new(
-        "output = \"wav:journal/air.wav\"",
-        &format!(
+    // The slot is an hour away while the take is recorded, and moved to a few seconds after
+    // it is saved: the test waits for no margin a slow browser might have needed.
+    let plan = |at: &str| {
+        format!(
             "{}[[slot]]\nid = \"s\"\ntitle = \"Thông báo\"\nat = [\"{at}\"]\nqueue = \"q\"\n",
             crate::support::PLAN
-        ),
-    );
+        )
+    };
+    let st = TempStation::new("output = \"wav:journal/air.wav\"", &plan(&in_secs(3600).0));
     std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
@@ -208,6 +213,7 @@ fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or
         loaxa::hex::hex(&sha2::Sha256::digest(std::fs::read(&kept).unwrap()))
     };
     assert_eq!(recorded["sha256"], sha.as_str());
+    st.write("schedules/test.toml", &plan(&in_secs(6).0));
     eventually(45, "the recording aired at its slot", || {
         aired(&st, |r| {
             r["slot"] == "s" && r["clips"][0]["rel"] == "q/hop-dan.wav"

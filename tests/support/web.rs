@@ -17,14 +17,15 @@ pub const VIEWER: (&str, &str) = ("chu-tich", "mat-khau-chu-tich");
 
 /// A station with one slot at `at` (HH:MM or HH:MM:SS) airing the queue `q`, empty.
 pub fn queue_station(at: &str) -> TempStation {
-    let st = TempStation::new(
-        "",
-        &format!(
-            "{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n"
-        ),
-    );
+    let st = TempStation::new("", &queue_plan(at));
     std::fs::create_dir_all(st.path().join("audio/q")).unwrap();
     st
+}
+
+/// [`queue_station`]'s schedule, its slot at `at` (to move it: write it as
+/// `schedules/test.toml`).
+pub fn queue_plan(at: &str) -> String {
+    format!("{PLAN}[[slot]]\nid = \"s\"\ntitle = \"Bản tin\"\nat = [\"{at}\"]\nqueue = \"q\"\n")
 }
 
 /// Sets a console account's password as the operator would.
