@@ -13,6 +13,9 @@ use crate::library::{self, ClipError, ProbeCache};
 use crate::recurrence::occurrence_key;
 use crate::schedule::{ClipRef, Slot};
 
+/// The slot of a live occurrence (`loaxa live`, the console's Live buttons), aired by hand.
+pub const LIVE_SLOT: &str = "live";
+
 /// A clip of the broadcast as planned: playable, or skipped with a reason.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -515,19 +518,24 @@ fn relay_verdict(
     let relayed_ms = ms(facts.source_samples);
     let last_error = facts.errors.last().map(|(_, e, _)| e.clone());
     let duration_ms = e.plan.duration_ms;
-    // A live occurrence ended by whoever spoke is judged on what aired, not its maximum, and
-    // from when the microphone first gave sound (opening it is not a gap in what it says;
-    // the dropouts still show it).
-    let expected_ms = if matches!(reason, Some(Reason::LiveEnded { .. })) {
-        let opening = facts
+    // A live occurrence is judged from when its voice first came: opening the microphone, or
+    // a browser's voice reaching the station, is not a gap in what it says (the dropouts
+    // still show it). Ended by whoever spoke, it is judged on what aired, not its maximum.
+    let opening = if info.manual && info.slot == LIVE_SLOT {
+        facts
             .gaps
             .first()
             .filter(|g| g.at_ms == 0)
-            .map_or(0, |g| g.length_ms);
-        played_ms.saturating_sub(opening)
+            .map_or(0, |g| g.length_ms)
+    } else {
+        0
+    };
+    let expected_ms = if matches!(reason, Some(Reason::LiveEnded { .. })) {
+        played_ms
     } else {
         duration_ms
-    };
+    }
+    .saturating_sub(opening);
     let (outcome, reason) = if outcome != Outcome::Completed {
         (outcome, reason)
     } else if relayed_ms == 0 {

@@ -20,8 +20,7 @@ use crate::recurrence;
 use crate::schedule::{ClipRef, Priority, Schedules, Slot};
 use crate::sidecar::{Mode, Window};
 
-/// The slot of a live occurrence (`loaxa live`, the console's Live button).
-pub const LIVE_SLOT: &str = "live";
+pub use crate::broadcast::LIVE_SLOT;
 
 /// An occurrence to plan: a slot at an instant, or something aired by hand.
 #[derive(Debug, Clone)]

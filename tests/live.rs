@@ -600,3 +600,150 @@ fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
     let relay = &live["clips"][0]["relay"];
     assert!(relay["relayed_ms"].as_u64().unwrap() > 2_000, "{relay}");
 }
+
+/// 20 ms Opus packets of a tone, as a browser's encoder sends them: loaxa's own stream encoder
+/// (48 kHz stereo, in Ogg pages), the packets taken out of its pages.
+fn opus_packets(secs: f64, hz: f64) -> Vec<Vec<u8>> {
+    use loaxa::stream::codec::Encoder as _;
+    let mut opus = loaxa::stream::codec::Opus::new(48, "").unwrap();
+    let mut ogg = Vec::new();
+    opus.start(&mut ogg);
+    let n = (secs * 48_000.0) as usize;
+    let pcm: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let x = (i as f64 * hz * std::f64::consts::TAU / 48_000.0).sin() as f32 * 0.3;
+            [x, x]
+        })
+        .collect();
+    opus.encode(&pcm, &mut ogg);
+    let (mut packets, mut packet, mut at) = (Vec::new(), Vec::new(), 0);
+    while at + 27 <= ogg.len() {
+        let segments = usize::from(ogg[at + 26]);
+        let lacing = &ogg[at + 27..at + 27 + segments];
+        let mut data = at + 27 + segments;
+        for &l in lacing {
+            packet.extend_from_slice(&ogg[data..data + usize::from(l)]);
+            data += usize::from(l);
+            if l < 255 {
+                packets.push(std::mem::take(&mut packet));
+            }
+        }
+        at = data;
+    }
+    // The first two are the stream's headers, not audio.
+    packets.split_off(2)
+}
+
+/// A live voice from a browser never runs past the station's maximum: with `live_max_minutes
+/// = 1`, a browser that goes on speaking is taken off the air at a minute, journaled as aired
+/// in full for its length, and the console closes its socket saying the station ended it.
+/// (The test speaks WebSocket itself, as a browser would: masked frames of Opus packets every
+/// 20 ms.)
+#[test]
+fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
+    crate::support::light();
+    use std::io::{Read as _, Write as _};
+    let st = TempStation::new("live_max_minutes = 1", PLAN);
+    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let console = Console::start(&st);
+    let op = console.login(OPERATOR);
+    let mut s = std::net::TcpStream::connect(console.addr).unwrap();
+    write!(
+        s,
+        "GET /live/browser?priority=normal&csrf={} HTTP/1.1\r\nHost: {}\r\nCookie: {}; loaxa_lang=en\r\nOrigin: http://{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        op.csrf.clone().unwrap(),
+        console.addr,
+        op.cookie.clone().unwrap(),
+        console.addr
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // What the console says, read on its own thread: each frame's opcode and payload.
+    let mut r = s.try_clone().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut h = [0u8; 2];
+        if r.read_exact(&mut h).is_err() {
+            return;
+        }
+        let len = match h[1] & 0x7f {
+            126 => {
+                let mut l = [0u8; 2];
+                r.read_exact(&mut l).unwrap();
+                usize::from(u16::from_be_bytes(l))
+            }
+            l => usize::from(l),
+        };
+        let mut payload = vec![0u8; len];
+        if r.read_exact(&mut payload).is_err() || said.send((h[0] & 0x0f, payload)).is_err() {
+            return;
+        }
+    });
+    // Speaking, a packet every 20 ms, until the console closes the socket.
+    let packets = opus_packets(80.0, 523.0);
+    let began = std::time::Instant::now();
+    let mut close = None;
+    for (i, p) in packets.iter().enumerate() {
+        let mut frame = vec![0x82];
+        match u16::try_from(p.len()).unwrap() {
+            n @ 0..=125 => frame.push(0x80 | n as u8),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend(n.to_be_bytes());
+            }
+        }
+        frame.extend([1, 2, 3, 4]);
+        frame.extend(p.iter().enumerate().map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]));
+        if s.write_all(&frame).is_err() {
+            break;
+        }
+        if let Ok((8, payload)) = heard.try_recv() {
+            close = Some(payload);
+            break;
+        }
+        let next = began + Duration::from_millis(20 * (i as u64 + 1));
+        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+    }
+    let close = close
+        .or_else(|| heard.try_iter().find(|(op, _)| *op == 8).map(|(_, p)| p))
+        .expect("the console closed the socket");
+    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1000);
+    let reason = String::from_utf8_lossy(&close[2..]);
+    assert!(
+        reason.contains("the station ended the live broadcast"),
+        "{reason}"
+    );
+    let (code, err) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let live = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["slot"] == "live")
+        .cloned()
+        .unwrap_or_else(|| panic!("{log:#}"));
+    let started = chrono::DateTime::parse_from_rfc3339(live["started_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis() as f64
+        / 1000.0;
+    let length = ended_at(&live) - started;
+    assert!(
+        (59.5..60.6).contains(&length),
+        "on air {length:.2} s: {live:#}"
+    );
+    assert_eq!(live["outcome"], "completed", "{live:#}\n{err}");
+}
