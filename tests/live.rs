@@ -176,7 +176,8 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
 }
 
 /// The station's guards hold for a live voice as for its schedule: in quiet hours a live
-/// broadcast at normal priority is journaled missed for them; as an emergency it is not held.
+/// broadcast at normal priority is journaled missed for them; as an emergency it is not held;
+/// once the day's sessions are used up, it is journaled missed for the cap.
 /// Its microphone missing, it ends within seconds, said and journaled (source down), rather
 /// than airing silence for its maximum. Without a microphone configured, `loaxa live`
 /// refuses.
@@ -232,6 +233,33 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
         log.contains("khong-co"),
         "the missing device is said: {log}"
     );
+
+    // The day's sessions capped: once the one session aired, a live voice at normal priority
+    // is journaled missed for the cap.
+    let (at, _) = crate::support::bin::in_secs(2);
+    let capped = TempStation::new(
+        "max_sessions_per_day = 1\nlive_input = \"alsa:khong-co\"",
+        &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{at}\"]\nplay = [\"a.wav\"]\n"),
+    );
+    capped.tone("a.wav", 0.5);
+    let daemon = crate::support::bin::start_run(&capped, &["--lang", "en"]);
+    eventually(20, "the day's one session aired", || {
+        log_json(&capped)["records"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["slot"] == "s" && r["outcome"] == "completed"))
+    });
+    let (code, out, err) = Loaxa::new(&capped)
+        .args(["live", "start", "--lang", "en"])
+        .run();
+    assert_eq!(code, 0, "{out}{err}");
+    eventually(10, "the live voice held by the cap", || {
+        log_json(&capped)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["slot"] == "live" && r["reason"]["code"] == "session_limit")
+        })
+    });
+    let (code, log) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{log}");
 
     let plain = TempStation::new("", PLAN);
     let (code, _, err) = Loaxa::new(&plain)
