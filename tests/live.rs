@@ -244,9 +244,10 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
     capped.tone("a.wav", 0.5);
     let daemon = crate::support::bin::start_run(&capped, &["--lang", "en"]);
     eventually(20, "the day's one session aired", || {
-        log_json(&capped)["records"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["slot"] == "s" && r["outcome"] == "completed"))
+        log_json(&capped)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["slot"] == "s" && r["outcome"] == "completed")
+        })
     });
     let (code, out, err) = Loaxa::new(&capped)
         .args(["live", "start", "--lang", "en"])
@@ -461,9 +462,12 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
     let left = unix_now();
     b.go("about:blank");
     eventually(10, "the live voice ended with its browser", || {
-        log_json(&st)["records"]
-            .as_array()
-            .is_some_and(|a| a.iter().filter(|r| r["slot"] == "live").count() == 2)
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .filter(|r| r["slot"] == "live" && r["ended_at"].is_string())
+                .count()
+                == 2
+        })
     });
     std::thread::sleep(Duration::from_secs(1));
     let stderr = stop_daemon(daemon);
@@ -609,9 +613,10 @@ fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
     b.click("#live-end");
     b.wait_for("#live-browser[data-state=ended]", 10);
     eventually(10, "the live voice journaled", || {
-        log_json(&st)["records"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["slot"] == "live"))
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
+        })
     });
     let (code, err) = crate::support::bin::stop(daemon);
     assert_eq!(code, 0, "{err}");
@@ -662,92 +667,122 @@ fn opus_packets(secs: f64, hz: f64) -> Vec<Vec<u8>> {
     packets.split_off(2)
 }
 
+/// A browser's live voice as a test speaks it: the Record page's WebSocket, opened with an
+/// operator's session; Opus packets sent as masked binary frames every 20 ms; what the console
+/// says read on its own thread (each frame's opcode and payload).
+struct Voice {
+    s: std::net::TcpStream,
+    heard: std::sync::mpsc::Receiver<(u8, Vec<u8>)>,
+}
+
+impl Voice {
+    fn open(console: &Console, op: &crate::support::web::Client) -> Voice {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(console.addr).unwrap();
+        write!(
+            s,
+            "GET /live/browser?priority=normal&csrf={} HTTP/1.1\r\nHost: {}\r\nCookie: {}; loaxa_lang=en\r\nOrigin: http://{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            op.csrf.clone().unwrap(),
+            console.addr,
+            op.cookie.clone().unwrap(),
+            console.addr
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        let mut r = s.try_clone().unwrap();
+        let (said, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || loop {
+            let mut h = [0u8; 2];
+            if r.read_exact(&mut h).is_err() {
+                return;
+            }
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    if r.read_exact(&mut l).is_err() {
+                        return;
+                    }
+                    usize::from(u16::from_be_bytes(l))
+                }
+                l => usize::from(l),
+            };
+            let mut payload = vec![0u8; len];
+            if r.read_exact(&mut payload).is_err() || said.send((h[0] & 0x0f, payload)).is_err() {
+                return;
+            }
+        });
+        Voice { s, heard }
+    }
+
+    /// Sends `packets`, one every 20 ms, until they run out or the console closes the socket:
+    /// then its close frame's payload.
+    fn speak(&mut self, packets: &[Vec<u8>]) -> Option<Vec<u8>> {
+        use std::io::Write as _;
+        let began = std::time::Instant::now();
+        for (i, p) in packets.iter().enumerate() {
+            let mut frame = vec![0x82];
+            match u16::try_from(p.len()).unwrap() {
+                n @ 0..=125 => frame.push(0x80 | n as u8),
+                n => {
+                    frame.push(0x80 | 126);
+                    frame.extend(n.to_be_bytes());
+                }
+            }
+            frame.extend([1, 2, 3, 4]);
+            frame.extend(p.iter().enumerate().map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]));
+            if self.s.write_all(&frame).is_err() {
+                return self.closed_within(1);
+            }
+            if let Some(close) = self.heard.try_iter().find(|(op, _)| *op == 8) {
+                return Some(close.1);
+            }
+            let next = began + Duration::from_millis(20 * (i as u64 + 1));
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
+        None
+    }
+
+    /// The console's close frame, if it comes within `secs`.
+    fn closed_within(&self, secs: u64) -> Option<Vec<u8>> {
+        let until = std::time::Instant::now() + Duration::from_secs(secs);
+        while let Ok((op, payload)) = self
+            .heard
+            .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+        {
+            if op == 8 {
+                return Some(payload);
+            }
+        }
+        None
+    }
+}
+
 /// A live voice from a browser never runs past the station's maximum: with `live_max_minutes
 /// = 1`, a browser that goes on speaking is taken off the air at a minute, journaled as aired
 /// in full for its length, and the console closes its socket saying the station ended it.
-/// (The test speaks WebSocket itself, as a browser would: masked frames of Opus packets every
-/// 20 ms.)
+/// (The test speaks WebSocket itself, as a browser would.)
 #[test]
 fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
     crate::support::light();
-    use std::io::{Read as _, Write as _};
     let st = TempStation::new("live_max_minutes = 1", PLAN);
     let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
     eventually(15, "the daemon running", || {
         loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
     });
     let console = Console::start(&st);
-    let op = console.login(OPERATOR);
-    let mut s = std::net::TcpStream::connect(console.addr).unwrap();
-    write!(
-        s,
-        "GET /live/browser?priority=normal&csrf={} HTTP/1.1\r\nHost: {}\r\nCookie: {}; loaxa_lang=en\r\nOrigin: http://{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        op.csrf.clone().unwrap(),
-        console.addr,
-        op.cookie.clone().unwrap(),
-        console.addr
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    // What the console says, read on its own thread: each frame's opcode and payload.
-    let mut r = s.try_clone().unwrap();
-    let (said, heard) = std::sync::mpsc::channel();
-    std::thread::spawn(move || loop {
-        let mut h = [0u8; 2];
-        if r.read_exact(&mut h).is_err() {
-            return;
-        }
-        let len = match h[1] & 0x7f {
-            126 => {
-                let mut l = [0u8; 2];
-                r.read_exact(&mut l).unwrap();
-                usize::from(u16::from_be_bytes(l))
-            }
-            l => usize::from(l),
-        };
-        let mut payload = vec![0u8; len];
-        if r.read_exact(&mut payload).is_err() || said.send((h[0] & 0x0f, payload)).is_err() {
-            return;
-        }
-    });
-    // Speaking, a packet every 20 ms, until the console closes the socket.
-    let packets = opus_packets(80.0, 523.0);
-    let began = std::time::Instant::now();
-    let mut close = None;
-    for (i, p) in packets.iter().enumerate() {
-        let mut frame = vec![0x82];
-        match u16::try_from(p.len()).unwrap() {
-            n @ 0..=125 => frame.push(0x80 | n as u8),
-            n => {
-                frame.push(0x80 | 126);
-                frame.extend(n.to_be_bytes());
-            }
-        }
-        frame.extend([1, 2, 3, 4]);
-        frame.extend(p.iter().enumerate().map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]));
-        if s.write_all(&frame).is_err() {
-            break;
-        }
-        if let Ok((8, payload)) = heard.try_recv() {
-            close = Some(payload);
-            break;
-        }
-        let next = began + Duration::from_millis(20 * (i as u64 + 1));
-        std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
-    }
-    let close = close
-        .or_else(|| heard.try_iter().find(|(op, _)| *op == 8).map(|(_, p)| p))
-        .expect("the console closed the socket");
+    let mut voice = Voice::open(&console, &console.login(OPERATOR));
+    let close = voice.speak(&opus_packets(80.0, 523.0));
+    let close = close.expect("the console closed the socket");
     assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1000);
     let reason = String::from_utf8_lossy(&close[2..]);
     assert!(
@@ -774,4 +809,50 @@ fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
         "on air {length:.2} s: {live:#}"
     );
     assert_eq!(live["outcome"], "completed", "{live:#}\n{err}");
+}
+
+/// A browser that goes silent without closing (a network that drops, a laptop that sleeps)
+/// is taken for gone after 2 s without a packet: the live voice ends, journaled interrupted
+/// (`voice_lost`), and the console closes the socket saying the browser went.
+#[test]
+fn a_browser_that_goes_silent_without_closing_ends_its_live_voice_within_seconds() {
+    crate::support::light();
+    let st = TempStation::new("live_max_minutes = 1", PLAN);
+    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let console = Console::start(&st);
+    let mut voice = Voice::open(&console, &console.login(OPERATOR));
+    assert_eq!(voice.speak(&opus_packets(4.0, 523.0)), None);
+    let silent = unix_now();
+    let close = voice
+        .closed_within(10)
+        .expect("the console closed the socket");
+    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1001);
+    let reason = String::from_utf8_lossy(&close[2..]);
+    assert!(reason.contains("the browser went"), "{reason}");
+    eventually(10, "the live voice ended", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
+        })
+    });
+    let (code, err) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let live = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["slot"] == "live")
+        .cloned()
+        .unwrap();
+    assert_eq!(live["outcome"], "interrupted", "{live:#}");
+    assert_eq!(live["reason"]["code"], "voice_lost", "{live:#}\n{err}");
+    let late = ended_at(&live) - silent;
+    assert!(
+        (1.5..3.5).contains(&late),
+        "ended {late:.2} s after the browser went silent"
+    );
 }
