@@ -83,6 +83,13 @@ pub fn make(config_file: &Path, names: &[String], force: bool, lang: Lang) -> Re
             cert.display()
         ));
     }
+    if let Some(bad) = names.iter().find(|n| !is_host_name(n)) {
+        return Err(tr!(
+            lang,
+            "«{bad}» không phải tên máy hay địa chỉ IP",
+            "“{bad}” is not a host name or an IP address"
+        ));
+    }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let names = all_names(names);
     let alt = names
@@ -156,6 +163,20 @@ pub fn make(config_file: &Path, names: &[String], force: bool, lang: Lang) -> Re
         fingerprint,
         configured,
     })
+}
+
+/// A name a certificate may be made for: an IP address, or a host name of letters, digits,
+/// hyphens and dots (nothing that openssl's subject or extension syntax would read as more).
+fn is_host_name(name: &str) -> bool {
+    name.parse::<std::net::IpAddr>().is_ok()
+        || (!name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }))
 }
 
 /// The names a certificate is made for: those asked, then this machine's host name,
@@ -317,6 +338,30 @@ mod tests {
         assert_eq!(with_tls("[web]\ntls_cert = \"mine.pem\"\n"), None);
         // Another table's key of the same name is not the console's.
         assert!(with_tls("[sync]\ntls_cert = \"x\"\n").is_some());
+    }
+
+    #[test]
+    fn only_host_names_and_addresses_are_taken() {
+        for ok in [
+            "loa.xa.local",
+            "may-dai",
+            "192.168.1.20",
+            "fd00::1",
+            "localhost",
+        ] {
+            assert!(is_host_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a/CN=evil",
+            "a,DNS:evil",
+            "-x",
+            "a..b",
+            "xã.local",
+            "a b",
+        ] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
     }
 
     #[test]
