@@ -28,22 +28,50 @@ fn replace_as(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<(
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|_| match (mode, std::fs::metadata(path)) {
-            (Some(mode), _) => {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
-            }
+    // Created readable by its owner only, then given its mode: a key or a configuration
+    // holding password hashes is never readable by others, not even while it is written.
+    let written = {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.sync_all()
+            })
+    }
+    .and_then(|()| {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match (mode, std::fs::metadata(path)) {
+            (Some(mode), _) => mode,
             // A configuration holding password hashes stays as private as it was.
-            (None, Ok(old)) => std::fs::set_permissions(&tmp, old.permissions()),
-            (None, Err(_)) => Ok(()),
-        })
-        .and_then(|_| std::fs::rename(&tmp, path));
+            (None, Ok(old)) => old.permissions().mode(),
+            // A new file: what the process's umask gives any file it creates.
+            (None, Err(_)) => 0o666 & !umask(),
+        };
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+    })
+    .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The process's file mode creation mask (from /proc: reading it with umask(2) would change
+/// it for a moment for every thread).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Renames `from` to `to` unless `to` exists (`AlreadyExists` then): two hand-overs of one

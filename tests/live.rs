@@ -856,3 +856,82 @@ fn a_browser_that_goes_silent_without_closing_ends_its_live_voice_within_seconds
         "ended {late:.2} s after the browser went silent"
     );
 }
+
+/// A stop from a browser's page ends that browser's voice only. Regression: a browser that
+/// gave up while its voice waited (another live voice on air, from a second console here)
+/// handed over a plain stop, which took the voice on air off with it.
+#[test]
+fn a_browser_that_gives_up_waiting_ends_only_its_own_voice() {
+    crate::support::light();
+    use std::io::Write as _;
+    let st = TempStation::new("live_max_minutes = 1", PLAN);
+    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    let first = Console::start(&st);
+    let second = Console::start_only(&st, &[]);
+    let mut on_air = Voice::open(&first, &first.login(OPERATOR));
+    assert_eq!(on_air.speak(&opus_packets(3.0, 523.0)), None);
+    // A second voice asks, waits behind the first, and its browser goes.
+    let mut waiting = Voice::open(&second, &second.login(OPERATOR));
+    assert_eq!(waiting.speak(&opus_packets(1.0, 440.0)), None);
+    let _ = waiting
+        .s
+        .write_all(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe9 ^ 2]);
+    let _ = waiting.s.shutdown(std::net::Shutdown::Both);
+    // The first goes on, then its operator ends it.
+    assert_eq!(on_air.speak(&opus_packets(3.0, 523.0)), None);
+    let _ = on_air.s.write_all(&[
+        0x81,
+        0x84,
+        1,
+        2,
+        3,
+        4,
+        b's' ^ 1,
+        b't' ^ 2,
+        b'o' ^ 3,
+        b'p' ^ 4,
+    ]);
+    let _ = on_air.speak(&opus_packets(1.0, 523.0));
+    eventually(10, "the first voice ended", || {
+        log_json(&st)["records"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
+        })
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, err) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let log = log_json(&st);
+    let live: Vec<&serde_json::Value> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["slot"] == "live")
+        .collect();
+    assert_eq!(live.len(), 1, "the second voice never aired: {log:#}");
+    // Ended by its own operator's stop (its outcome is not the point here: this test's one
+    // thread fell silent on the first voice while it spoke for the second).
+    assert_eq!(
+        live[0]["reason"]["code"], "live_ended",
+        "{:#}\n{err}",
+        live[0]
+    );
+    let length = ended_at(live[0])
+        - chrono::DateTime::parse_from_rfc3339(live[0]["started_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0;
+    assert!(
+        length > 6.0,
+        "the first voice went on after the second gave up: {length:.2} s"
+    );
+    // Nothing in the journal keeps a feed's one-time address.
+    let actions = crate::support::web::console_actions(&st);
+    assert!(
+        actions.iter().all(|a| a.get("feed").is_none()),
+        "{actions:?}"
+    );
+}

@@ -186,7 +186,9 @@ impl Daemon<'_> {
                 if let Some(s) = &airing.state {
                     s.clear_to_start();
                 }
-                self.watch_airing(&prepared, airing, shutdown).await?
+                let live_feed = super::handover::live_feed(&p.slot);
+                self.watch_airing(&prepared, airing, shutdown, live_feed)
+                    .await?
             }
         };
         let end = self.clock.now();
@@ -379,6 +381,7 @@ impl Daemon<'_> {
         prepared: &Prepared,
         mut airing: crate::audio::actor::Airing,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+        live_feed: Option<crate::net::Url>,
     ) -> Result<(AirReport, Option<Reason>), DaemonError> {
         let current = prepared.info.priority;
         let mut stopped: Option<Reason> = None;
@@ -450,7 +453,7 @@ impl Daemon<'_> {
                             s.request_cut();
                         }
                     }
-                    if let Some(by) = self.clips.live_stop.take().filter(|_| live && stopped.is_none()) {
+                    if let Some(super::LiveStop { by, .. }) = self.clips.live_stop.take().filter(|s| live && stopped.is_none() && s.ends(live_feed.clone())) {
                         tracing::info!("{}", tr!(self.lang(), "{by} dừng phát trực tiếp", "{by} ends the live broadcast"));
                         stopped = Some(Reason::LiveEnded { by });
                         if let Some(s) = &airing.state {

@@ -376,3 +376,16 @@ fn browser_feed(feed: &str) -> Result<crate::relay::Source, String> {
     }
     Ok(crate::relay::Source::Browser(url))
 }
+
+/// The address a feed names, if it is one.
+pub(super) fn feed_url(feed: Option<&str>) -> Option<crate::net::Url> {
+    crate::net::Url::parse(feed?).ok()
+}
+
+/// The console's feed a live occurrence airs, if it is a browser's voice.
+pub(super) fn live_feed(slot: &Slot) -> Option<crate::net::Url> {
+    match &slot.relay.as_ref()?.source {
+        crate::relay::Source::Browser(url) => Some(url.clone()),
+        _ => None,
+    }
+}

@@ -187,15 +187,28 @@ impl Daemon<'_> {
                         }
                         crate::mailbox::What::LiveStop => {
                             // One still waiting its turn never airs; one on air ends at the
-                            // next look (`watch_airing`).
-                            self.clips.live_start = None;
-                            self.timeline
-                                .queue
-                                .retain(|p| !is_live(&p.slot.plan, &p.slot.id));
-                            self.clips.live_stop = Some(action.user.clone());
+                            // next look (`watch_airing`). A stop from a browser's page names
+                            // its voice and ends only that one; one without (the command
+                            // line, the station microphone's button) ends any.
+                            let stop =
+                                super::LiveStop::new(action.user.clone(), action.feed.as_deref());
+                            if self.clips.live_start.as_ref().is_some_and(|l| {
+                                stop.ends(super::handover::feed_url(l.feed.as_deref()))
+                            }) {
+                                self.clips.live_start = None;
+                            }
+                            self.timeline.queue.retain(|p| {
+                                !(is_live(&p.slot.plan, &p.slot.id)
+                                    && stop.ends(super::handover::live_feed(&p.slot)))
+                            });
+                            self.clips.live_stop = Some(stop);
                         }
                         _ => {}
                     }
+                    // The one-time feed address is the console's business while the voice
+                    // lasts, and no one's after: it is not kept.
+                    let mut action = action;
+                    action.feed = None;
                     self.record(&[Event::ConsoleAction(action)], at);
                     if let Err(e) = std::fs::remove_file(&path) {
                         tracing::error!("{}: {e}", path.display());

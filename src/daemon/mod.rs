@@ -212,8 +212,8 @@ struct Clips {
     clash_order: crate::journal::ClashOrder,
     /// A live occurrence asked for, not yet queued.
     live_start: Option<LiveStart>,
-    /// Who asked the live occurrence to end: it ends at the next look.
-    live_stop: Option<String>,
+    /// A stop asked for: the live occurrence it ends stops at the next look.
+    live_stop: Option<LiveStop>,
 }
 
 /// What the daemon publishes about itself.
@@ -261,6 +261,32 @@ struct LiveStart {
     /// The console's loopback address of a voice from a browser; none for the station's
     /// own `live_input`.
     feed: Option<String>,
+}
+
+/// A live occurrence's end asked for: who asked, and for a browser's page, which voice (a
+/// stop from one browser must not end another's, or the station microphone's).
+struct LiveStop {
+    by: String,
+    /// `None`: any live occurrence; `Some(None)`: a feed that is no address, so none.
+    feed: Option<Option<crate::net::Url>>,
+}
+
+impl LiveStop {
+    fn new(by: String, feed: Option<&str>) -> LiveStop {
+        LiveStop {
+            by,
+            feed: feed.map(|f| crate::net::Url::parse(f).ok()),
+        }
+    }
+
+    /// Whether it ends the live occurrence fed from `feed` (`None`: the station's
+    /// microphone).
+    fn ends(&self, feed: Option<crate::net::Url>) -> bool {
+        match &self.feed {
+            None => true,
+            Some(mine) => mine.is_some() && *mine == feed,
+        }
+    }
 }
 
 /// Whether an occurrence (by its plan and slot) is a live one (`loaxa live`, the console's

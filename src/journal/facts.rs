@@ -89,8 +89,9 @@ pub struct Action {
     /// actions `loaxa sync` hands over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bulletin: Option<i64>,
-    /// A live broadcast from a browser: the loopback address the console passes the voice
-    /// on at, for that one broadcast (it serves one connection and then closes).
+    /// A live broadcast from a browser (its start, and a stop from its page): the loopback
+    /// address the console passes that voice on at. Handed over, never journaled: the daemon
+    /// clears it before it records the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed: Option<String>,
 }

@@ -43,6 +43,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// A browser that sends nothing for this long is gone (a phone asleep, a network that dropped
 /// without closing): its packets come every 20 ms.
 const SILENT_BROWSER: Duration = Duration::from_secs(2);
+/// Connections to the loopback port read at once (the daemon's and strays).
+const MAX_ASKING: usize = 8;
 /// How long a write to the daemon may wait: it reads as the voice airs.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -85,50 +87,76 @@ pub(super) async fn socket(
             .into(),
         );
     };
-    let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
-        Ok(l) => l,
-        Err(e) => return closed_with(upgrade, format!("127.0.0.1: {e}")),
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    let path = format!("/{}.opus", crate::net::token());
-    let mut action = v.action(What::LiveStart);
-    action.detail = Some(priority.code().to_string());
-    action.feed = Some(format!("http://127.0.0.1:{port}{path}"));
-    if let Err(refused) = super::blocking(&app, move |a| a.record(action)).await {
-        let said = match refused {
-            Refusal::Failed(s) | Refusal::Invalid(s) | Refusal::Forbidden(s) => s,
-            _ => lang
-                .pick(
-                    "không chuyển được yêu cầu",
-                    "the request could not be handed over",
-                )
-                .into(),
-        };
-        return closed_with(upgrade, said);
-    }
+    // The request is handed over only once the socket is open: a client gone before then
+    // leaves nothing queued.
+    let live_max = app.config.live_max;
     upgrade
         .max_message_size(MESSAGE_LIMIT)
-        .on_upgrade(move |socket| async move {
-            let (end, taken) = carry(&app, socket, &listener, &path, &v).await;
+        .max_frame_size(MESSAGE_LIMIT)
+        .on_upgrade(move |mut socket| async move {
+            let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
+                Ok(l) => l,
+                Err(e) => return close_now(&mut socket, &format!("127.0.0.1: {e}")).await,
+            };
+            let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+            let path = format!("/{}.opus", crate::net::token());
+            let feed = format!("http://127.0.0.1:{port}{path}");
+            let mut action = v.action(What::LiveStart);
+            action.detail = Some(priority.code().to_string());
+            action.feed = Some(feed.clone());
+            if let Err(refused) = super::blocking(&app, move |a| a.record(action)).await {
+                let said = match refused {
+                    Refusal::Failed(s) | Refusal::Invalid(s) | Refusal::Forbidden(s) => s,
+                    _ => lang
+                        .pick(
+                            "không chuyển được yêu cầu",
+                            "the request could not be handed over",
+                        )
+                        .into(),
+                };
+                return close_now(&mut socket, &said).await;
+            }
+            let live = Live {
+                listener: &listener,
+                path: &path,
+                feed: &feed,
+                taken_within: live_max,
+            };
+            let (end, taken) = carry(&app, socket, &live, &v).await;
             if !taken && end != End::Stopped {
                 // The voice never reached the daemon: its request must not put a silent
-                // occurrence on air later.
-                let _ = super::blocking(&app, move |a| a.record(v.action(What::LiveStop))).await;
+                // occurrence on air later (this voice's only: the stop names it).
+                let mut stop = v.action(What::LiveStop);
+                stop.feed = Some(feed);
+                let _ = super::blocking(&app, move |a| a.record(stop)).await;
             }
             drop(turn);
         })
 }
 
+/// One browser's voice as the console passes it on: the loopback port the daemon takes it
+/// from, the one-time path it asks for, the whole address (which names this voice to the
+/// daemon), and how long the daemon may take to take it.
+struct Live<'a> {
+    listener: &'a TcpListener,
+    path: &'a str,
+    feed: &'a str,
+    taken_within: Duration,
+}
+
 /// Opens the socket only to close it at once with `why` (code 4000), which the page shows.
 fn closed_with(upgrade: WebSocketUpgrade, why: String) -> Response {
-    upgrade.on_upgrade(move |mut socket| async move {
-        let _ = socket
-            .send(Message::Close(Some(CloseFrame {
-                code: 4000,
-                reason: close_reason(&why).into(),
-            })))
-            .await;
-    })
+    upgrade.on_upgrade(move |mut socket| async move { close_now(&mut socket, &why).await })
+}
+
+/// Closes an open socket with `why` (code 4000): the station could not take the voice.
+async fn close_now(socket: &mut WebSocket, why: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 4000,
+            reason: close_reason(why).into(),
+        })))
+        .await;
 }
 
 /// A close frame's reason: at most 123 bytes, cut on a letter's edge.
@@ -167,6 +195,8 @@ enum End {
     BrowserGone,
     /// The console is stopping.
     Console,
+    /// The daemon never took the voice (it may have dropped the request).
+    NotTaken,
 }
 
 impl End {
@@ -179,32 +209,42 @@ impl End {
             ),
             End::BrowserGone => lang.pick("mất kết nối với trình duyệt", "the browser went"),
             End::Console => lang.pick("bảng điều khiển đang dừng", "the console is stopping"),
+            End::NotTaken => lang.pick(
+                "đài không nhận giọng nói này: hãy thử lại",
+                "the station did not take the voice: try again",
+            ),
         }
     }
 }
 
 /// Carries one browser's voice until it ends, and says why to the page. Also says whether
 /// the daemon took the voice: if it did, the daemon saw the end for itself.
-async fn carry(
-    app: &Arc<App>,
-    mut socket: WebSocket,
-    listener: &TcpListener,
-    path: &str,
-    v: &Visitor,
-) -> (End, bool) {
+async fn carry(app: &Arc<App>, mut socket: WebSocket, live: &Live<'_>, v: &Visitor) -> (End, bool) {
     let mut ogg = OggOpus::default();
     let mut waiting: VecDeque<Vec<u8>> = VecDeque::new();
     let mut to_daemon: Option<OwnedWriteHalf> = None;
     let mut from_daemon: Option<OwnedReadHalf> = None;
     let mut stop_by: Option<tokio::time::Instant> = None;
     let mut stopping = app.stopping.subscribe();
+    // Connections to the loopback port, each read on its own: one that sends nothing holds
+    // up no other (the daemon's among them).
+    let mut asking: tokio::task::JoinSet<Option<(OwnedReadHalf, OwnedWriteHalf)>> =
+        tokio::task::JoinSet::new();
+    let untaken = tokio::time::Instant::now() + live.taken_within;
     let end = loop {
         tokio::select! {
-            accepted = listener.accept(), if to_daemon.is_none() => {
+            accepted = live.listener.accept(), if to_daemon.is_none() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let Ok(Ok(Some((r, mut w)))) = tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, path)).await else {
-                    continue;
-                };
+                if asking.len() < MAX_ASKING {
+                    let path = live.path.to_string();
+                    asking.spawn(async move {
+                        tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, &path)).await.ok()?.ok()?
+                    });
+                }
+            }
+            Some(asked) = asking.join_next(), if to_daemon.is_none() && !asking.is_empty() => {
+                let Ok(Some((r, mut w))) = asked else { continue };
+                asking.abort_all();
                 let mut start = ogg.start();
                 for packet in waiting.drain(..) {
                     ogg.page(&packet, &mut start);
@@ -232,7 +272,8 @@ async fn carry(
                     }
                 },
                 Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "stop" && stop_by.is_none() => {
-                    let stop = v.action(What::LiveStop);
+                    let mut stop = v.action(What::LiveStop);
+                    stop.feed = Some(live.feed.to_string());
                     let _ = super::blocking(app, move |a| a.record(stop)).await;
                     if to_daemon.is_none() {
                         break End::Stopped;
@@ -249,12 +290,19 @@ async fn carry(
             () = tokio::time::sleep_until(stop_by.unwrap_or_else(tokio::time::Instant::now)), if stop_by.is_some() => {
                 break End::Stopped;
             }
+            // The daemon may wait for what is on air, but not for ever: a request it dropped
+            // (loaxa restarted, say) must not keep the page waiting and other browsers out.
+            () = tokio::time::sleep_until(untaken), if to_daemon.is_none() => break End::NotTaken,
             _ = stopping.changed() => break End::Console,
         }
     };
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
-            code: if end == End::BrowserGone { 1001 } else { 1000 },
+            code: match end {
+                End::BrowserGone => 1001,
+                End::NotTaken => 4000,
+                _ => 1000,
+            },
             reason: close_reason(end.said(v.lang)).into(),
         })))
         .await;
@@ -340,7 +388,13 @@ mod tests {
         let cut = close_reason(&long);
         assert!(cut.len() <= 123 && long.starts_with(cut), "{cut}");
         assert_eq!(close_reason("ngắn"), "ngắn");
-        for end in [End::Stopped, End::ByStation, End::BrowserGone, End::Console] {
+        for end in [
+            End::Stopped,
+            End::ByStation,
+            End::BrowserGone,
+            End::Console,
+            End::NotTaken,
+        ] {
             for lang in [Lang::Vi, Lang::En] {
                 assert_eq!(close_reason(end.said(lang)), end.said(lang), "said whole");
             }

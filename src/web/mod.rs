@@ -551,12 +551,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let stopping = app.stopping.clone();
     let lang = app.config.language;
-    // Checked at start by `run`: a pair that will not load does not get this far.
-    let tls = app
-        .web
-        .tls
-        .as_ref()
-        .and_then(|t| tls::acceptor(t, lang).ok());
+    // HTTPS configured and its pair not loading is an error, never plain HTTP instead (`run`
+    // says it at start).
+    let tls = match &app.web.tls {
+        Some(t) => Some(tls::acceptor(t, lang).map_err(std::io::Error::other)?),
+        None => None,
+    };
     door::serve_until(router(app), listener, tls, stopping, lang, shutdown).await
 }
 

@@ -90,7 +90,18 @@ pub fn make(config_file: &Path, names: &[String], force: bool, lang: Lang) -> Re
             "“{bad}” is not a host name or an IP address"
         ));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The folder is private to the console's account (openssl writes the key in it before
+    // loaxa gives it its mode).
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(&dir)
+            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        give_to_loaxa_group(&dir);
+    }
     let names = all_names(names);
     let alt = names
         .iter()
@@ -114,7 +125,8 @@ pub fn make(config_file: &Path, names: &[String], force: bool, lang: Lang) -> Re
             "ec_paramgen_curve:prime256v1",
         ])
         .args(["-nodes", "-sha256", "-days", &DAYS.to_string()])
-        .args(["-subj", &format!("/O=loaxa/CN={}", names[0])])
+        // The names are in the subject's alternative names, where browsers look.
+        .args(["-subj", "/O=loaxa/CN=loaxa"])
         .args(["-addext", &format!("subjectAltName={alt}")])
         .args(["-addext", "extendedKeyUsage=serverAuth"])
         .arg("-keyout")
@@ -183,7 +195,7 @@ fn is_host_name(name: &str) -> bool {
 /// `localhost` and its addresses, each once.
 fn all_names(asked: &[String]) -> Vec<String> {
     let mut names: Vec<String> = asked.iter().map(|n| n.trim().to_string()).collect();
-    names.extend(host_name());
+    names.extend(host_name().filter(|n| is_host_name(n)));
     names.push("localhost".into());
     names.extend(addresses().into_iter().map(|a| a.to_string()));
     let mut seen = std::collections::HashSet::new();
@@ -239,7 +251,7 @@ fn addresses() -> Vec<std::net::IpAddr> {
     out
 }
 
-/// Gives `file` to group `loaxa` when that group exists and this process may (root, at an
+/// Gives `file` (or a folder) to group `loaxa` when that group exists and this process may (root, at an
 /// installed station): the console's service runs under it.
 fn give_to_loaxa_group(file: &Path) {
     use std::os::unix::ffi::OsStrExt as _;

@@ -224,14 +224,24 @@
         release();
         return;
       }
-      ctx = new AudioContext({ sampleRate: 48000 });
-      await ctx.audioWorklet.addModule("/assets/live-worklet.js");
-      const tap = new AudioWorkletNode(ctx, "loaxa-tap");
-      const mute = ctx.createGain();
-      mute.gain.value = 0;
-      ctx.createMediaStreamSource(mic).connect(tap);
-      tap.connect(mute);
-      mute.connect(ctx.destination);
+      let tap;
+      try {
+        ctx = new AudioContext({ sampleRate: 48000 });
+        await ctx.audioWorklet.addModule("/assets/live-worklet.js");
+        tap = new AudioWorkletNode(ctx, "loaxa-tap");
+        const mute = ctx.createGain();
+        mute.gain.value = 0;
+        ctx.createMediaStreamSource(mic).connect(tap);
+        tap.connect(mute);
+        mute.connect(ctx.destination);
+        await ctx.resume();
+      } catch (e) {
+        // A microphone this browser cannot take at 48 kHz, say: said, and let go.
+        say(voice.dataset.nomic + " (" + e.name + ")", "bad");
+        release();
+        return;
+      }
+      let opened = false;
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
       ws = new WebSocket(scheme + "//" + location.host + "/live/browser?csrf=" + encodeURIComponent(csrf) +
         "&priority=" + encodeURIComponent(priority.value));
@@ -245,20 +255,34 @@
         },
         error: () => { if (ws) ws.close(); },
       });
-      enc.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 48000, opus: { frameDuration: 20000 } });
+      try {
+        enc.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 48000, opus: { frameDuration: 20000 } });
+      } catch (e) {
+        say(voice.dataset.nomic + " (" + e.name + ")", "bad");
+        ws.close();
+        release();
+        return;
+      }
       let at = 0;
       tap.port.onmessage = (e) => {
         const x = e.data;
         let peak = 0;
         for (const v of x) peak = Math.max(peak, Math.abs(v));
         level.value = Math.max(peak, level.value * 0.9);
-        if (!enc || !ws || ws.readyState !== WebSocket.OPEN) return;
-        enc.encode(new AudioData({ format: "f32-planar", sampleRate: 48000, numberOfFrames: x.length, numberOfChannels: 1, timestamp: at, data: x }));
+        // Nothing piles up behind a slow link: a voice late is worse than a gap.
+        if (!enc || !ws || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > 64000 || enc.encodeQueueSize > 50) return;
+        const frame = new AudioData({ format: "f32-planar", sampleRate: 48000, numberOfFrames: x.length, numberOfChannels: 1, timestamp: at, data: x });
+        enc.encode(frame);
+        frame.close();
         at += x.length * 1e6 / 48000;
       };
-      ws.onopen = () => { say(voice.dataset.waiting, "waiting"); end.disabled = false; };
+      ws.onopen = () => { opened = true; say(voice.dataset.waiting, "waiting"); end.disabled = false; };
       ws.onmessage = (e) => { if (e.data === "on-air") say(voice.dataset.onair, "on-air"); };
-      ws.onclose = (e) => { say(e.reason || voice.dataset.ended, e.code === 1000 ? "ended" : "bad"); ws = null; release(); };
+      ws.onclose = (e) => {
+        say(e.reason || (opened ? voice.dataset.ended : voice.dataset.nolink), e.code === 1000 ? "ended" : "bad");
+        ws = null;
+        release();
+      };
     });
     end.addEventListener("click", () => { if (ws && ws.readyState === WebSocket.OPEN) ws.send("stop"); end.disabled = true; });
   }
