@@ -16,6 +16,11 @@ use crate::schedule::{ClipRef, Slot};
 /// The slot of a live occurrence (`loaxa live`, the console's Live buttons), aired by hand.
 pub const LIVE_SLOT: &str = "live";
 
+/// Whether an occurrence (aired by hand or not, its slot) is a live one.
+pub fn is_live(manual: bool, slot: &str) -> bool {
+    manual && slot == LIVE_SLOT
+}
+
 /// A clip of the broadcast as planned: playable, or skipped with a reason.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -521,7 +526,7 @@ fn relay_verdict(
     // A live occurrence is judged from when its voice first came: opening the microphone, or
     // a browser's voice reaching the station, is not a gap in what it says (the dropouts
     // still show it). Ended by whoever spoke, it is judged on what aired, not its maximum.
-    let opening = if info.manual && info.slot == LIVE_SLOT {
+    let opening = if is_live(info.manual, &info.slot) {
         facts
             .gaps
             .first()

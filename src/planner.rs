@@ -20,8 +20,6 @@ use crate::recurrence;
 use crate::schedule::{ClipRef, Priority, Schedules, Slot};
 use crate::sidecar::{Mode, Window};
 
-pub use crate::broadcast::LIVE_SLOT;
-
 /// An occurrence to plan: a slot at an instant, or something aired by hand.
 #[derive(Debug, Clone)]
 pub struct Due {
@@ -343,7 +341,7 @@ impl<'a> Planner<'a> {
     /// a voice is held to the station's hours as its schedule is).
     fn guard(&self, ledger: &impl Ledger, due: &Due) -> Result<Option<Reason>, JournalError> {
         let guards = self.config.guards;
-        let live = due.manual && due.slot.id == LIVE_SLOT;
+        let live = crate::broadcast::is_live(due.manual, &due.slot.id);
         if (due.manual && !live) || due.slot.priority >= Priority::Emergency {
             return Ok(None);
         }

@@ -11,9 +11,49 @@ use crate::support::pulse::{hms, stop_daemon, unix_now, Listener, Pulse};
 use crate::support::web::{eventually, Console, OPERATOR};
 use crate::support::{TempStation, PLAN};
 
-fn ended_at(r: &serde_json::Value) -> f64 {
-    let t = chrono::DateTime::parse_from_rfc3339(r["ended_at"].as_str().unwrap()).unwrap();
+/// When a journal record's `key` (`started_at`, `ended_at`) was, in seconds since the epoch.
+fn instant(r: &serde_json::Value, key: &str) -> f64 {
+    let t = chrono::DateTime::parse_from_rfc3339(r[key].as_str().unwrap()).unwrap();
     t.timestamp_millis() as f64 / 1000.0
+}
+
+fn ended_at(r: &serde_json::Value) -> f64 {
+    instant(r, "ended_at")
+}
+
+fn started_at(r: &serde_json::Value) -> f64 {
+    instant(r, "started_at")
+}
+
+/// `loaxa run` on `st` (in English), once it publishes its status.
+fn running(st: &TempStation) -> std::process::Child {
+    let daemon = crate::support::bin::start_run(st, &["--lang", "en"]);
+    eventually(15, "the daemon running", || {
+        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
+    });
+    daemon
+}
+
+/// The station's live occurrences as its journal has them (ended, or on air).
+fn live_records(st: &TempStation) -> Vec<serde_json::Value> {
+    log_json(st)["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["slot"] == "live")
+        .cloned()
+        .collect()
+}
+
+/// Waits until `n` of the station's live occurrences have ended.
+fn until_lives_ended(st: &TempStation, n: usize) {
+    eventually(10, "the live voices ended", || {
+        live_records(st)
+            .iter()
+            .filter(|r| r["ended_at"].is_string())
+            .count()
+            >= n
+    });
 }
 
 #[test]
@@ -130,10 +170,7 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
             clip["levels"]["peak_dbfs"].is_number() || relay["levels"]["peak_dbfs"].is_number(),
             "levels: {clip}"
         );
-        let began = chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap())
-            .unwrap()
-            .timestamp_millis() as f64
-            / 1000.0;
+        let began = started_at(r);
         eprintln!(
             "{by}: on air {:.2} s after the request at the earliest; ended {:.2} s after the stop",
             began
@@ -188,10 +225,7 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
         "quiet_hours = \"00:00-23:59\"\nlive_input = \"alsa:khong-co\"",
         PLAN,
     );
-    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
-    eventually(15, "the daemon running", || {
-        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
-    });
+    let daemon = running(&st);
     let (code, out, err) = Loaxa::new(&st)
         .args(["live", "start", "--lang", "en"])
         .run();
@@ -461,28 +495,15 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
     std::thread::sleep(Duration::from_secs(3));
     let left = unix_now();
     b.go("about:blank");
-    eventually(10, "the live voice ended with its browser", || {
-        log_json(&st)["records"].as_array().is_some_and(|a| {
-            a.iter()
-                .filter(|r| r["slot"] == "live" && r["ended_at"].is_string())
-                .count()
-                == 2
-        })
-    });
+    until_lives_ended(&st, 2);
     std::thread::sleep(Duration::from_secs(1));
     let stderr = stop_daemon(daemon);
     let _ = voice.kill();
     let _ = voice.wait();
 
-    let log = log_json(&st);
-    let live: Vec<&serde_json::Value> = log["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["slot"] == "live")
-        .collect();
-    assert_eq!(live.len(), 2, "{log:#}\n{stderr}");
-    let (ended, gone) = (live[0], live[1]);
+    let live = live_records(&st);
+    assert_eq!(live.len(), 2, "{live:#?}\n{stderr}");
+    let (ended, gone) = (&live[0], &live[1]);
     assert_eq!(ended["outcome"], "completed", "{ended:#}\n{stderr}");
     assert_eq!(ended["reason"]["code"], "live_ended", "{ended:#}");
     assert_eq!(ended["reason"]["detail"]["by"], OPERATOR.0, "{ended:#}");
@@ -495,11 +516,7 @@ fn in_the_browser_a_voice_goes_live_ends_on_stop_and_a_closed_tab_is_journaled_i
     let late = ended_at(ended) - stopped;
     eprintln!(
         "browser live: on air {:.2} s after Go live at the earliest; ended {late:.2} s after Stop",
-        chrono::DateTime::parse_from_rfc3339(ended["started_at"].as_str().unwrap())
-            .unwrap()
-            .timestamp_millis() as f64
-            / 1000.0
-            - started
+        started_at(ended) - started
     );
     assert!(
         (0.0..1.0).contains(&late),
@@ -593,10 +610,7 @@ fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
     ) else {
         return;
     };
-    let daemon = crate::support::bin::start_run(&st, &[]);
-    eventually(15, "the daemon running", || {
-        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
-    });
+    let daemon = running(&st);
     let console = Console::start_on(&st, "0.0.0.0");
     let base = format!("https://loa.xa.local:{}", console.addr.port());
     b.log_in(&base, OPERATOR);
@@ -612,22 +626,10 @@ fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
     std::thread::sleep(Duration::from_secs(3));
     b.click("#live-end");
     b.wait_for("#live-browser[data-state=ended]", 10);
-    eventually(10, "the live voice journaled", || {
-        log_json(&st)["records"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
-        })
-    });
+    until_lives_ended(&st, 1);
     let (code, err) = crate::support::bin::stop(daemon);
     assert_eq!(code, 0, "{err}");
-    let log = log_json(&st);
-    let live = log["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["slot"] == "live")
-        .cloned()
-        .unwrap();
+    let live = live_records(&st).remove(0);
     assert_eq!(live["outcome"], "completed", "{live:#}\n{err}");
     assert_eq!(live["reason"]["detail"]["by"], OPERATOR.0, "{live:#}");
     let relay = &live["clips"][0]["relay"];
@@ -727,20 +729,9 @@ impl Voice {
     /// Sends `packets`, one every 20 ms, until they run out or the console closes the socket:
     /// then its close frame's payload.
     fn speak(&mut self, packets: &[Vec<u8>]) -> Option<Vec<u8>> {
-        use std::io::Write as _;
         let began = std::time::Instant::now();
         for (i, p) in packets.iter().enumerate() {
-            let mut frame = vec![0x82];
-            match u16::try_from(p.len()).unwrap() {
-                n @ 0..=125 => frame.push(0x80 | n as u8),
-                n => {
-                    frame.push(0x80 | 126);
-                    frame.extend(n.to_be_bytes());
-                }
-            }
-            frame.extend([1, 2, 3, 4]);
-            frame.extend(p.iter().enumerate().map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]));
-            if self.s.write_all(&frame).is_err() {
+            if self.send(0x2, p).is_err() {
                 return self.closed_within(1);
             }
             if let Some(close) = self.heard.try_iter().find(|(op, _)| *op == 8) {
@@ -750,6 +741,27 @@ impl Voice {
             std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
         }
         None
+    }
+
+    /// Sends one frame (`opcode`: 1 text, 2 binary, 8 close), masked as a browser's are.
+    fn send(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut frame = vec![0x80 | opcode];
+        match u16::try_from(payload.len()).unwrap() {
+            n @ 0..=125 => frame.push(0x80 | n as u8),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend(n.to_be_bytes());
+            }
+        }
+        frame.extend([1, 2, 3, 4]);
+        frame.extend(
+            payload
+                .iter()
+                .enumerate()
+                .map(|(k, b)| b ^ [1, 2, 3, 4][k % 4]),
+        );
+        self.s.write_all(&frame)
     }
 
     /// The console's close frame, if it comes within `secs`.
@@ -775,10 +787,7 @@ impl Voice {
 fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
     crate::support::light();
     let st = TempStation::new("live_max_minutes = 1", PLAN);
-    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
-    eventually(15, "the daemon running", || {
-        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
-    });
+    let daemon = running(&st);
     let console = Console::start(&st);
     let mut voice = Voice::open(&console, &console.login(OPERATOR));
     let close = voice.speak(&opus_packets(80.0, 523.0));
@@ -791,19 +800,8 @@ fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
     );
     let (code, err) = crate::support::bin::stop(daemon);
     assert_eq!(code, 0, "{err}");
-    let log = log_json(&st);
-    let live = log["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["slot"] == "live")
-        .cloned()
-        .unwrap_or_else(|| panic!("{log:#}"));
-    let started = chrono::DateTime::parse_from_rfc3339(live["started_at"].as_str().unwrap())
-        .unwrap()
-        .timestamp_millis() as f64
-        / 1000.0;
-    let length = ended_at(&live) - started;
+    let live = live_records(&st).remove(0);
+    let length = ended_at(&live) - started_at(&live);
     assert!(
         (59.5..60.6).contains(&length),
         "on air {length:.2} s: {live:#}"
@@ -818,10 +816,7 @@ fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
 fn a_browser_that_goes_silent_without_closing_ends_its_live_voice_within_seconds() {
     crate::support::light();
     let st = TempStation::new("live_max_minutes = 1", PLAN);
-    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
-    eventually(15, "the daemon running", || {
-        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
-    });
+    let daemon = running(&st);
     let console = Console::start(&st);
     let mut voice = Voice::open(&console, &console.login(OPERATOR));
     assert_eq!(voice.speak(&opus_packets(4.0, 523.0)), None);
@@ -832,22 +827,10 @@ fn a_browser_that_goes_silent_without_closing_ends_its_live_voice_within_seconds
     assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1001);
     let reason = String::from_utf8_lossy(&close[2..]);
     assert!(reason.contains("the browser went"), "{reason}");
-    eventually(10, "the live voice ended", || {
-        log_json(&st)["records"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
-        })
-    });
+    until_lives_ended(&st, 1);
     let (code, err) = crate::support::bin::stop(daemon);
     assert_eq!(code, 0, "{err}");
-    let log = log_json(&st);
-    let live = log["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["slot"] == "live")
-        .cloned()
-        .unwrap();
+    let live = live_records(&st).remove(0);
     assert_eq!(live["outcome"], "interrupted", "{live:#}");
     assert_eq!(live["reason"]["code"], "voice_lost", "{live:#}\n{err}");
     let late = ended_at(&live) - silent;
@@ -863,12 +846,8 @@ fn a_browser_that_goes_silent_without_closing_ends_its_live_voice_within_seconds
 #[test]
 fn a_browser_that_gives_up_waiting_ends_only_its_own_voice() {
     crate::support::light();
-    use std::io::Write as _;
     let st = TempStation::new("live_max_minutes = 1", PLAN);
-    let daemon = crate::support::bin::start_run(&st, &["--lang", "en"]);
-    eventually(15, "the daemon running", || {
-        loaxa::status::read(&st.journal().with_file_name("status.json")).is_some()
-    });
+    let daemon = running(&st);
     let first = Console::start(&st);
     let second = Console::start_only(&st, &[]);
     let mut on_air = Voice::open(&first, &first.login(OPERATOR));
@@ -876,42 +855,18 @@ fn a_browser_that_gives_up_waiting_ends_only_its_own_voice() {
     // A second voice asks, waits behind the first, and its browser goes.
     let mut waiting = Voice::open(&second, &second.login(OPERATOR));
     assert_eq!(waiting.speak(&opus_packets(1.0, 440.0)), None);
-    let _ = waiting
-        .s
-        .write_all(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe9 ^ 2]);
+    let _ = waiting.send(0x8, &1001u16.to_be_bytes());
     let _ = waiting.s.shutdown(std::net::Shutdown::Both);
     // The first goes on, then its operator ends it.
     assert_eq!(on_air.speak(&opus_packets(3.0, 523.0)), None);
-    let _ = on_air.s.write_all(&[
-        0x81,
-        0x84,
-        1,
-        2,
-        3,
-        4,
-        b's' ^ 1,
-        b't' ^ 2,
-        b'o' ^ 3,
-        b'p' ^ 4,
-    ]);
+    let _ = on_air.send(0x1, b"stop");
     let _ = on_air.speak(&opus_packets(1.0, 523.0));
-    eventually(10, "the first voice ended", || {
-        log_json(&st)["records"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|r| r["slot"] == "live" && r["ended_at"].is_string())
-        })
-    });
+    until_lives_ended(&st, 1);
     std::thread::sleep(Duration::from_secs(2));
     let (code, err) = crate::support::bin::stop(daemon);
     assert_eq!(code, 0, "{err}");
-    let log = log_json(&st);
-    let live: Vec<&serde_json::Value> = log["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["slot"] == "live")
-        .collect();
-    assert_eq!(live.len(), 1, "the second voice never aired: {log:#}");
+    let live = live_records(&st);
+    assert_eq!(live.len(), 1, "the second voice never aired: {live:#?}");
     // Ended by its own operator's stop (its outcome is not the point here: this test's one
     // thread fell silent on the first voice while it spoke for the second).
     assert_eq!(
@@ -919,11 +874,7 @@ fn a_browser_that_gives_up_waiting_ends_only_its_own_voice() {
         "{:#}\n{err}",
         live[0]
     );
-    let length = ended_at(live[0])
-        - chrono::DateTime::parse_from_rfc3339(live[0]["started_at"].as_str().unwrap())
-            .unwrap()
-            .timestamp_millis() as f64
-            / 1000.0;
+    let length = ended_at(&live[0]) - started_at(&live[0]);
     assert!(
         length > 6.0,
         "the first voice went on after the second gave up: {length:.2} s"
@@ -934,4 +885,30 @@ fn a_browser_that_gives_up_waiting_ends_only_its_own_voice() {
         actions.iter().all(|a| a.get("feed").is_none()),
         "{actions:?}"
     );
+}
+
+/// Hostile frames on the live socket: a text that is no command changes nothing, and a message
+/// over the socket's 16 KiB closes it; the voice it carried ends (journaled voice_lost) and
+/// nothing is left on the air.
+#[test]
+fn an_oversized_message_on_the_live_socket_closes_it_and_nothing_stays_on_air() {
+    crate::support::light();
+    let st = TempStation::new("live_max_minutes = 1", PLAN);
+    let daemon = running(&st);
+    let console = Console::start(&st);
+    let mut voice = Voice::open(&console, &console.login(OPERATOR));
+    voice.send(0x1, "phát; rm -rf /".as_bytes()).unwrap();
+    assert_eq!(
+        voice.speak(&opus_packets(2.0, 523.0)),
+        None,
+        "a stray text is ignored"
+    );
+    let _ = voice.send(0x2, &vec![0u8; 20_000]);
+    assert!(voice.closed_within(5).is_some(), "the socket closed");
+    until_lives_ended(&st, 1);
+    let (code, err) = crate::support::bin::stop(daemon);
+    assert_eq!(code, 0, "{err}");
+    let live = live_records(&st).remove(0);
+    assert_eq!(live["outcome"], "interrupted", "{live:#}\n{err}");
+    assert_eq!(live["reason"]["code"], "voice_lost", "{live:#}");
 }

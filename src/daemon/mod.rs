@@ -250,8 +250,8 @@ pub const EMERGENCY_PLAN: &str = "khan-cap";
 /// The plan and slot a clip aired by hand (`loaxa play`) is journaled under.
 pub const MANUAL_PLAN: &str = "manual";
 const MANUAL_SLOT: &str = "play";
+pub use crate::broadcast::LIVE_SLOT;
 pub use crate::catalog::PLAY_DIR;
-pub use crate::planner::LIVE_SLOT;
 
 /// A live occurrence asked for (`loaxa live`, the console's Live buttons).
 struct LiveStart {

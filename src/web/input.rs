@@ -43,6 +43,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// A WebSocket asked for (the Record page's live voice); anything else at its address is
+/// refused in the visitor's language, not with the framework's English.
+pub(crate) struct Socket(pub axum::extract::ws::WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Socket {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
+        axum::extract::ws::WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Socket)
+            .map_err(|_| {
+                Refusal::BadRequest(
+                    lang_of(&parts.extensions)
+                        .pick(
+                            "địa chỉ này chỉ dành cho trang Ghi âm khi phát trực tiếp",
+                            "this address is only for the Record page going live",
+                        )
+                        .into(),
+                )
+            })
+    }
+}
+
 /// A form's fields (`application/x-www-form-urlencoded`).
 pub(crate) struct Form<T>(pub T);
 

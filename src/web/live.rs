@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpListener;
 
+use super::input::{Query, Socket};
 use super::{App, Refusal, Visitor};
 use crate::lang::Lang;
 use crate::mailbox::What;
@@ -60,15 +61,12 @@ pub(super) async fn socket(
     State(app): State<Arc<App>>,
     Extension(v): Extension<Visitor>,
     Query(q): Query<LiveQuery>,
-    upgrade: WebSocketUpgrade,
+    Socket(upgrade): Socket,
 ) -> Response {
     let lang = v.lang;
-    let Some(priority) = crate::journal::Priority::parse(&q.priority) else {
-        return Refusal::Invalid(
-            lang.pick("mức ưu tiên không hợp lệ", "not a priority")
-                .into(),
-        )
-        .into_response();
+    let priority = match super::upload::live_priority(&q.priority, lang) {
+        Ok(p) => p,
+        Err(refused) => return refused.into_response(),
     };
     // From here a refusal is the station's state, not the request's: the socket opens and
     // closes at once with why, for the page to say (a refused upgrade tells a page nothing).

@@ -39,15 +39,7 @@ pub(super) fn set(
     let hash = super::hash_password(password)?;
     let new = with_account(&text, user, role, &hash);
     // The edit must leave a configuration loaxa reads, with this account in it.
-    let parsed = crate::config::parse(
-        file,
-        &new,
-        &crate::config::Overrides::default(),
-        &Default::default(),
-        &[super::settings::check],
-    )
-    .and_then(|c| c.section(super::settings::parse))
-    .map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed = super::settings::as_edited(file, &new)?;
     if !parsed
         .users
         .iter()

@@ -81,6 +81,20 @@ pub fn parse(path: &Path, text: &str, lang: Lang) -> Result<Web, Vec<Diagnostic>
     })
 }
 
+/// The `[web]` that `file` rewritten as `text` would give, read as loaxa will read it: an
+/// edit (`loaxa web passwd`, `loaxa web cert`) replaces the file only if it reads.
+pub(super) fn as_edited(file: &Path, text: &str) -> Result<Web, String> {
+    crate::config::parse(
+        file,
+        text,
+        &crate::config::Overrides::default(),
+        &Default::default(),
+        &[check],
+    )
+    .and_then(|c| c.section(parse))
+    .map_err(|e| format!("{}: {e}", file.display()))
+}
+
 /// The section's problems, for `config::load`.
 pub fn check(path: &Path, text: &str, lang: Lang) -> Vec<Diagnostic> {
     parse(path, text, lang).err().unwrap_or_default()

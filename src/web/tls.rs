@@ -280,15 +280,7 @@ fn configure(file: &Path, lang: Lang) -> Result<bool, String> {
         return Ok(false);
     };
     // The edit must leave a configuration loaxa reads, with HTTPS in it.
-    let parsed = crate::config::parse(
-        file,
-        &new,
-        &crate::config::Overrides::default(),
-        &Default::default(),
-        &[super::settings::check],
-    )
-    .and_then(|c| c.section(super::settings::parse))
-    .map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed = super::settings::as_edited(file, &new)?;
     if parsed.tls.is_none() {
         return Err(tr!(
             lang,

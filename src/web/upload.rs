@@ -937,6 +937,17 @@ pub(super) async fn record(
     r
 }
 
+/// The level a live broadcast is asked at (`normal`, `priority`, `emergency`): the Record
+/// page's Live buttons and its live socket.
+pub(super) fn live_priority(text: &str, lang: Lang) -> Result<crate::journal::Priority, Refusal> {
+    crate::journal::Priority::parse(text).ok_or_else(|| {
+        Refusal::Invalid(
+            lang.pick("mức ưu tiên không hợp lệ", "not a priority")
+                .into(),
+        )
+    })
+}
+
 #[derive(Deserialize)]
 pub(super) struct LiveForm {
     action: String,
@@ -964,12 +975,7 @@ pub(super) async fn live(
         }
         let (what, said) = match f.action.as_str() {
             "start" => {
-                let p = crate::journal::Priority::parse(&f.priority).ok_or_else(|| {
-                    Refusal::Invalid(
-                        lang.pick("mức ưu tiên không hợp lệ", "not a priority")
-                            .into(),
-                    )
-                })?;
+                let p = live_priority(&f.priority, lang)?;
                 let mut action = v.action(What::LiveStart);
                 action.detail = Some(p.code().to_string());
                 (

@@ -235,9 +235,9 @@
         tap.connect(mute);
         mute.connect(ctx.destination);
         await ctx.resume();
-      } catch (e) {
+      } catch (_) {
         // A microphone this browser cannot take at 48 kHz, say: said, and let go.
-        say(voice.dataset.nomic + " (" + e.name + ")", "bad");
+        say(voice.dataset.nomic, "bad");
         release();
         return;
       }
@@ -257,8 +257,8 @@
       });
       try {
         enc.configure({ codec: "opus", sampleRate: 48000, numberOfChannels: 1, bitrate: 48000, opus: { frameDuration: 20000 } });
-      } catch (e) {
-        say(voice.dataset.nomic + " (" + e.name + ")", "bad");
+      } catch (_) {
+        say(voice.dataset.nomic, "bad");
         ws.close();
         release();
         return;
