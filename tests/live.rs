@@ -270,13 +270,14 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
 
     // The day's sessions capped: once the one session aired, a live voice at normal priority
     // is journaled missed for the cap.
-    let (at, _) = crate::support::bin::in_secs(2);
+    let (at, _) = crate::support::bin::in_secs(4);
     let capped = TempStation::new(
         "max_sessions_per_day = 1\nlive_input = \"alsa:khong-co\"",
         &format!("{PLAN}[[slot]]\nid = \"s\"\nat = [\"{at}\"]\nplay = [\"a.wav\"]\n"),
     );
     capped.tone("a.wav", 0.5);
-    let daemon = crate::support::bin::start_run(&capped, &["--lang", "en"]);
+    // Its journal is made before it is read: the daemon publishes its status first.
+    let daemon = running(&capped);
     eventually(20, "the day's one session aired", || {
         log_json(&capped)["records"].as_array().is_some_and(|a| {
             a.iter()
