@@ -52,6 +52,10 @@ pub struct DeviceOutput {
     error: Arc<Mutex<Option<(String, u64)>>>,
     /// Periods the open stream has delivered (its data callbacks).
     periods: Arc<AtomicU64>,
+    /// Underruns on the open stream: each a short gap the device filled with silence before
+    /// the stream went on (ALSA recovers from them itself). Not a failure: what the program
+    /// holds still airs, whole and in order.
+    underruns: Arc<AtomicU64>,
     /// The last airing ended in a device failure (its error may already have been taken).
     failed: bool,
     /// The next opening airs a live voice: a short period, whatever `buffer_frames` says.
@@ -74,6 +78,7 @@ impl DeviceOutput {
             handover: Arc::default(),
             error: Arc::new(Mutex::new(None)),
             periods: Arc::default(),
+            underruns: Arc::default(),
             failed: false,
             short_delay: false,
         }
@@ -104,6 +109,7 @@ impl DeviceOutput {
             *e = None;
         }
         self.periods = Arc::default();
+        self.underruns = Arc::default();
         // In the program's own format when the device takes it: no resampling here.
         let (format, sample_format, frames) = match prefer.and_then(|f| native(&device, f)) {
             Some(found) => found,
@@ -151,7 +157,17 @@ impl DeviceOutput {
         };
         let error = self.error.clone();
         let periods = self.periods.clone();
+        let underruns = self.underruns.clone();
         let on_error = move |e: cpal::Error| {
+            // A PC busy for a moment (a browser, an update) lets the device run dry: a gap,
+            // after which cpal has prepared the stream and it plays on. Ending the broadcast
+            // there (an emergency, a live voice) would lose far more than the gap.
+            if is_underrun(&e) {
+                if underruns.fetch_add(1, Ordering::SeqCst) == 0 {
+                    tracing::warn!("sound device underrun: a short gap, the broadcast goes on");
+                }
+                return;
+            }
             // A dying stream repeats its error in a tight loop: say it once, but mark each.
             if let Ok(mut slot) = error.lock() {
                 let at = periods.load(Ordering::SeqCst);
@@ -520,6 +536,12 @@ impl Output for DeviceOutput {
                 std::thread::sleep(drain);
                 let error = self.take_error().map(OutputError::Device);
                 self.failed = error.is_some();
+                let gaps = self.underruns.swap(0, Ordering::SeqCst);
+                if gaps > 0 {
+                    tracing::warn!(
+                        "{gaps} sound device underrun(s) during this broadcast: the PC was too busy to keep the device fed; a larger buffer_frames avoids them"
+                    );
+                }
                 return Aired { started_at, error };
             }
             // The program fades and stops itself and says when it has ended; until then this
@@ -548,6 +570,12 @@ impl Output for DeviceOutput {
         }
         self.failed = false;
     }
+}
+
+/// Whether a stream error is an underrun (or a capture's overrun), which ALSA and cpal
+/// recover from, rather than a device that failed.
+pub(crate) fn is_underrun(e: &cpal::Error) -> bool {
+    e.kind() == cpal::ErrorKind::Xrun
 }
 
 /// Whether `d` is the device the configuration names `want`: by its id (`alsa:hw:1,0`), its

@@ -66,7 +66,18 @@ pub(super) fn relay(
         }
         pipeline.deliver_now(data, channels, rate, "line-in");
     };
+    let overran = std::sync::atomic::AtomicBool::new(false);
     let on_error = move |e: cpal::Error| {
+        // An overrun (the PC too busy for a moment to read the device) loses a few
+        // milliseconds of the voice; the capture goes on, as the output does after an underrun.
+        if crate::audio::device::is_underrun(&e) {
+            if !overran.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    "line-in overrun: a few milliseconds of input lost, the capture goes on"
+                );
+            }
+            return;
+        }
         if let Ok(mut f) = failed_cb.lock() {
             f.get_or_insert(e.to_string());
         }

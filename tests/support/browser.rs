@@ -214,16 +214,46 @@ impl Browser {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "no {css} within {secs} s on {}",
-                self.source().chars().take(2000).collect::<String>()
+                "no {css} within {secs} s; the page said: {}",
+                self.seen()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
+    /// What the page shows (its visible text, the start of it), for a failure to say: the
+    /// page's source would mostly be its head.
+    fn seen(&self) -> String {
+        let text = self.run(
+            "return document.body ? document.body.innerText : ''",
+            json!([]),
+        );
+        text.as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(3000)
+            .collect()
+    }
+
+    /// Clicks an element. A click WebDriver refuses (another element over it while the page
+    /// moves, an element replaced) is tried again for ten seconds, then fails the test: a
+    /// click lost in silence would fail it later, somewhere that says nothing of why.
     pub fn click(&self, css: &str) {
-        let e = self.wait_for(css, 10);
-        self.call("POST", &self.s(&format!("/element/{e}/click")), json!({}));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let e = self.wait_for(css, 10);
+            let v = self.call("POST", &self.s(&format!("/element/{e}/click")), json!({}));
+            let Some(error) = v.get("error") else {
+                return;
+            };
+            assert!(
+                std::time::Instant::now() < deadline,
+                "clicking {css}: {error}: {}; the page said: {}",
+                v["message"],
+                self.seen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     pub fn type_into(&self, css: &str, text: &str) {
