@@ -198,5 +198,7 @@ fn an_underrun_mid_broadcast_is_a_gap_not_the_end_of_it() {
     assert_eq!(r["outcome"], "completed", "{log:#}\n{stderr}");
     assert!(stderr.contains("underrun"), "the gap is said: {stderr}");
     let heard: f64 = listener.segments(0.01).iter().map(|s| s.length).sum();
-    assert!((heard - 3.0).abs() < 0.15, "heard {heard:.2} s of 3 s");
+    // All of it, and at most a device buffer (two periods of 8192 frames, 0.34 s) more: the
+    // PulseAudio plugin may play again what it held when the device ran dry.
+    assert!((2.85..3.4).contains(&heard), "heard {heard:.2} s of 3 s");
 }

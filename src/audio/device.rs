@@ -201,12 +201,17 @@ impl DeviceOutput {
         Ok(format)
     }
 
+    /// The stream's error, if it is one that ends a broadcast. The PulseAudio plugin's
+    /// glitch (below) is not: it comes again after each underrun, as the plugin restarts its
+    /// stream, and the stream plays on. Whether a stream is dead is then the stall watch's to
+    /// say (no samples taken for [`STALL`]), which sees a stream dead of any cause.
     fn take_error(&self) -> Option<String> {
-        self.error
-            .lock()
-            .ok()
-            .and_then(|mut e| e.take())
-            .map(|(e, _)| e)
+        let (e, _) = self.error.lock().ok()?.take()?;
+        if is_plugin_glitch(&e) {
+            tracing::debug!("the sound device reported the PulseAudio plugin's glitch: {e}");
+            return None;
+        }
+        Some(e)
     }
 
     /// Like [`Self::take_error`], for a stream not yet given a program: ALSA's PulseAudio
@@ -283,7 +288,13 @@ fn stalled() -> String {
 /// Whether a stream's error `e`, its latest at `mark` periods, is the PulseAudio plugin's
 /// start-up glitch and the stream has called back since (`periods` > `mark`).
 fn recovered(e: &str, mark: u64, periods: u64) -> bool {
-    e.contains("'snd_pcm_avail_delay'") && e.contains("(5)") && periods > mark
+    is_plugin_glitch(e) && periods > mark
+}
+
+/// ALSA's PulseAudio plugin failing `snd_pcm_avail_delay` with EIO: it has no timing reply
+/// from the server yet, on a fresh stream or one restarted after an underrun.
+fn is_plugin_glitch(e: &str) -> bool {
+    e.contains("'snd_pcm_avail_delay'") && e.contains("(5)")
 }
 
 /// The callback's side: places the pending program's first sample, then pulls the program.
