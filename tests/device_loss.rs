@@ -5,16 +5,12 @@
 use std::time::Duration;
 
 use crate::support::bin::{log_json, Loaxa};
-use crate::support::pulse::{stop_daemon, unix_now, Pulse};
+use crate::support::pulse::{hms, stop_daemon, unix_now, Pulse};
 use crate::support::{TempStation, PLAN};
 
 /// `HH:MM:SS` in the station's zone, `offset` seconds after the Unix time `base`.
 fn at(base: f64, offset: f64) -> String {
-    chrono::DateTime::from_timestamp((base + offset) as i64, 0)
-        .unwrap()
-        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string()
+    hms(base + offset)
 }
 
 fn sleep_until(unix: f64) {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::pulse::{stop_daemon, unix_now, Listener, Pulse};
+use crate::support::pulse::{hms, stop_daemon, unix_now, Listener, Pulse};
 use crate::support::{TempStation, PLAN};
 
 #[test]
@@ -17,11 +17,6 @@ fn scheduled_clips_go_on_air_within_100_ms_of_their_second_and_play_in_full() {
 
     // Two slots a few seconds apart, each one clip of a known length.
     let base = (unix_now() + 4.0).floor();
-    let tz = chrono_tz::Asia::Ho_Chi_Minh;
-    let at = |offset: f64| {
-        let t = chrono::DateTime::from_timestamp((base + offset) as i64, 0).unwrap();
-        t.with_timezone(&tz).format("%H:%M:%S").to_string()
-    };
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
@@ -34,8 +29,8 @@ id = "hai"
 at = ["{}"]
 play = ["b.wav"]
 "#,
-            at(0.0),
-            at(3.0)
+            hms(base),
+            hms(base + 3.0)
         ),
     );
     // Stereo 48 kHz, like the sink: no resampling blurs the onset.
@@ -82,7 +77,6 @@ fn sigterm_on_air_fades_to_silence_within_a_second_and_journals_the_cut() {
     };
     let listener = Listener::start(&pulse);
     let base = (unix_now() + 4.0).floor();
-    let t = chrono::DateTime::from_timestamp(base as i64, 0).unwrap();
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
@@ -91,8 +85,7 @@ id = "dai"
 at = ["{}"]
 play = ["dai.wav"]
 "#,
-            t.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-                .format("%H:%M:%S")
+            hms(base)
         ),
     );
     // The example station's format (22.05 kHz mono): the device opens in it, periods and all.
@@ -123,11 +116,7 @@ fn doctor_during_a_broadcast_reports_the_device_the_daemon_holds_without_opening
         return;
     };
     let base = (unix_now() + 3.0).floor();
-    let at = chrono::DateTime::from_timestamp(base as i64, 0)
-        .unwrap()
-        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string();
+    let at = hms(base);
     let st = TempStation::new(
         "output = \"default\"",
         &format!(
@@ -173,11 +162,7 @@ fn an_underrun_mid_broadcast_is_a_gap_not_the_end_of_it() {
     };
     let listener = Listener::start(&pulse);
     let base = (unix_now() + 3.0).floor();
-    let at = chrono::DateTime::from_timestamp(base as i64, 0)
-        .unwrap()
-        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .format("%H:%M:%S")
-        .to_string();
+    let at = hms(base);
     let st = TempStation::new(
         "output = \"default\"",
         &format!("{PLAN}[[slot]]\nid = \"dai\"\nat = [\"{at}\"]\nplay = [\"dai.wav\"]\n"),
