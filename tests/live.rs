@@ -793,8 +793,13 @@ fn a_live_voice_from_a_browser_never_runs_past_the_stations_maximum() {
     let mut voice = Voice::open(&console, &console.login(OPERATOR));
     let close = voice.speak(&opus_packets(80.0, 523.0));
     let close = close.expect("the console closed the socket");
-    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1000);
     let reason = String::from_utf8_lossy(&close[2..]);
+    assert_eq!(
+        u16::from_be_bytes([close[0], close[1]]),
+        1000,
+        "{reason}: {:#?}",
+        live_records(&st)
+    );
     assert!(
         reason.contains("the station ended the live broadcast"),
         "{reason}"
