@@ -8,11 +8,6 @@ use crate::support::bin::{log_json, Loaxa};
 use crate::support::pulse::{hms, stop_daemon, unix_now, Pulse};
 use crate::support::{TempStation, PLAN};
 
-/// `HH:MM:SS` in the station's zone, `offset` seconds after the Unix time `base`.
-fn at(base: f64, offset: f64) -> String {
-    hms(base + offset)
-}
-
 fn sleep_until(unix: f64) {
     std::thread::sleep(Duration::from_secs_f64((unix - unix_now()).max(0.0)));
 }
@@ -32,8 +27,8 @@ id = "s"
 at = ["{}", "{}"]
 play = ["a.wav"]
 "#,
-            at(base, 0.0),
-            at(base, 8.0)
+            hms(base),
+            hms(base + 8.0)
         ),
     );
     crate::support::tone_wav(&st.path().join("audio/a.wav"), 3.0, 440.0, 48_000, 2);
@@ -82,8 +77,8 @@ id = "s"
 at = ["{}", "{}"]
 play = ["a.wav"]
 "#,
-            at(base, 0.0),
-            at(base, 14.0)
+            hms(base),
+            hms(base + 14.0)
         ),
     );
     crate::support::tone_wav(&st.path().join("audio/a.wav"), 1.0, 440.0, 48_000, 2);

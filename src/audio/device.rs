@@ -17,6 +17,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::output::{Aired, Format, Output, OutputError};
 use super::program::{Program, ProgramState};
+use crate::tr;
 
 const OPEN_ATTEMPTS: u32 = 3;
 /// How often the airing thread looks at the device's health while the program plays (the
@@ -60,6 +61,8 @@ pub struct DeviceOutput {
     failed: bool,
     /// The next opening airs a live voice: a short period, whatever `buffer_frames` says.
     short_delay: bool,
+    /// The language the operator reads the log in.
+    lang: crate::lang::Lang,
 }
 
 /// The period (frames at 48 kHz) while a live voice airs: about 43 ms, which keeps the
@@ -68,7 +71,7 @@ pub struct DeviceOutput {
 const SHORT_DELAY_FRAMES: u32 = 2048;
 
 impl DeviceOutput {
-    pub fn new(name: Option<String>, buffer_frames: u32) -> Self {
+    pub fn new(name: Option<String>, buffer_frames: u32, lang: crate::lang::Lang) -> Self {
         silence_alsa_stderr();
         DeviceOutput {
             name,
@@ -81,6 +84,7 @@ impl DeviceOutput {
             underruns: Arc::default(),
             failed: false,
             short_delay: false,
+            lang,
         }
     }
 
@@ -158,13 +162,21 @@ impl DeviceOutput {
         let error = self.error.clone();
         let periods = self.periods.clone();
         let underruns = self.underruns.clone();
+        let lang = self.lang;
         let on_error = move |e: cpal::Error| {
             // A PC busy for a moment (a browser, an update) lets the device run dry: a gap,
             // after which cpal has prepared the stream and it plays on. Ending the broadcast
             // there (an emergency, a live voice) would lose far more than the gap.
             if is_underrun(&e) {
                 if underruns.fetch_add(1, Ordering::SeqCst) == 0 {
-                    tracing::warn!("sound device underrun: a short gap, the broadcast goes on");
+                    tracing::warn!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "thiết bị âm thanh cạn bộ đệm: ngắt quãng ngắn, vẫn tiếp tục phát",
+                            "sound device underrun: a short gap, the broadcast goes on"
+                        )
+                    );
                 }
                 return;
             }
@@ -550,7 +562,12 @@ impl Output for DeviceOutput {
                 let gaps = self.underruns.swap(0, Ordering::SeqCst);
                 if gaps > 0 {
                     tracing::warn!(
-                        "{gaps} sound device underrun(s) during this broadcast: the PC was too busy to keep the device fed; a larger buffer_frames avoids them"
+                        "{}",
+                        tr!(
+                            self.lang,
+                            "thiết bị âm thanh cạn bộ đệm {gaps} lần trong lần phát này: máy bận, không kịp cấp âm thanh; tăng buffer_frames để tránh",
+                            "{gaps} sound device underrun(s) during this broadcast: the PC was too busy to keep the device fed; a larger buffer_frames avoids them"
+                        )
                     );
                 }
                 return Aired { started_at, error };

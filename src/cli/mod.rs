@@ -270,10 +270,16 @@ fn print_diagnostics(err: &mut dyn Write, diags: &[Diagnostic], lang: Lang) -> R
 
 fn open_output(config: &Config) -> Box<dyn Output> {
     match &config.output {
-        OutputSpec::Default => Box::new(DeviceOutput::new(None, config.buffer_frames)),
-        OutputSpec::Device(name) => {
-            Box::new(DeviceOutput::new(Some(name.clone()), config.buffer_frames))
-        }
+        OutputSpec::Default => Box::new(DeviceOutput::new(
+            None,
+            config.buffer_frames,
+            config.language,
+        )),
+        OutputSpec::Device(name) => Box::new(DeviceOutput::new(
+            Some(name.clone()),
+            config.buffer_frames,
+            config.language,
+        )),
         OutputSpec::Wav(path) => Box::new(PacedOutput::wav(path.clone())),
         OutputSpec::Null => Box::new(PacedOutput::null()),
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use super::{Feed, Pipeline, RelayError};
+use crate::tr;
 
 fn find(device: &str) -> Result<cpal::Device, RelayError> {
     let host = cpal::default_host();
@@ -33,6 +34,7 @@ pub(super) fn relay(
     feed: &Arc<Feed>,
     loudness_target: Option<f64>,
     until: Instant,
+    lang: crate::lang::Lang,
 ) -> Result<(), RelayError> {
     let d = find(device)?;
     let err = |detail: String| RelayError::Capture {
@@ -73,7 +75,12 @@ pub(super) fn relay(
         if crate::audio::device::is_underrun(&e) {
             if !overran.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::warn!(
-                    "line-in overrun: a few milliseconds of input lost, the capture goes on"
+                    "{}",
+                    tr!(
+                        lang,
+                        "đầu vào tràn bộ đệm: mất vài mili giây âm thanh, vẫn tiếp tục thu",
+                        "line-in overrun: a few milliseconds of input lost, the capture goes on"
+                    )
                 );
             }
             return;

@@ -332,7 +332,7 @@ fn receive(
         pipeline.hls_next = hls_next.take();
         let result = match source {
             Source::Http(url) | Source::Browser(url) => relay_http(url, &mut pipeline, until, 0),
-            Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until),
+            Source::Alsa(device) => capture::relay(device, &feed, loudness_target, until, lang),
         };
         if let Source::Browser(_) = source {
             // A browser's voice is live or gone: what it did not say is not sent again.
