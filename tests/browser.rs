@@ -61,7 +61,8 @@ fn in_the_browser_a_schedule_saved_with_an_error_shows_it_located_and_the_old_ve
     let Some(b) = Browser::start(1366, 768) else {
         return;
     };
-    let (at, _) = in_secs(20);
+    // After the edit and its check (about 6 s here).
+    let (at, _) = in_secs(12);
     let st = queue_station(&at);
     st.tone("q/cu.wav", 1.0);
     let daemon = start_run(&st, &[]);
@@ -213,7 +214,7 @@ fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or
         loaxa::hex::hex(&sha2::Sha256::digest(std::fs::read(&kept).unwrap()))
     };
     assert_eq!(recorded["sha256"], sha.as_str());
-    st.write("schedules/test.toml", &plan(&in_secs(6).0));
+    st.write("schedules/test.toml", &plan(&in_secs(4).0));
     eventually(45, "the recording aired at its slot", || {
         aired(&st, |r| {
             r["slot"] == "s" && r["clips"][0]["rel"] == "q/hop-dan.wav"
@@ -229,13 +230,17 @@ fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or
     assert!((hz - 660.0).abs() < 20.0, "{hz} Hz aired");
 
     // Something long on air, and a second take handed over as an emergency: it cuts in.
-    st.tone("phat-ngay/dai.wav", 30.0);
+    // Renamed in, complete: it airs without the wait for a file still being copied.
+    let staged = st.path().join("dai.wav");
+    crate::support::tone_wav(&staged, 30.0, 440.0, 8000, 1);
+    std::fs::create_dir_all(st.path().join("audio/phat-ngay")).unwrap();
+    std::fs::rename(&staged, st.path().join("audio/phat-ngay/dai.wav")).unwrap();
     eventually(20, "the long clip on air", || {
         loaxa::status::read(&st.journal().with_file_name("status.json"))
             .and_then(|s| s.on_air)
             .is_some_and(|a| a.clips.iter().any(|c| c.contains("dai.wav")))
     });
-    let said = take("bao-lu", "Báo lũ", "emergency", 2.0, "0");
+    let said = take("bao-lu", "Báo lũ", "emergency", 1.0, "0");
     assert!(said.contains("bao-lu"), "{said}");
     eventually(30, "the recorded emergency aired", || {
         aired(&st, |r| {

@@ -76,7 +76,7 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
         .unwrap();
     let listener = Listener::start(&pulse);
     // A long clip at its slot, for the emergency to cut.
-    let slot = (unix_now() + 16.0).floor();
+    let slot = (unix_now() + 10.0).floor();
     let st = TempStation::new(
         "output = \"default\"\nlive_input = \"alsa:mic\"\nlive_max_minutes = 1\nemergency_repeat = 1",
         &format!(
@@ -102,10 +102,11 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
     let (code, out, err) = Loaxa::new(&st).args(["live", "stop", "--lang", "en"]).run();
     assert_eq!(code, 0, "{out}{err}");
 
-    // While the clip airs: from the console, as an emergency, cutting it.
-    std::thread::sleep(Duration::from_secs_f64((slot + 3.0 - unix_now()).max(0.0)));
+    // While the clip airs (a slot the first live voice held up waits for it to end): from the
+    // console, as an emergency, cutting it.
     let console = Console::start(&st);
     let op = console.login(OPERATOR);
+    std::thread::sleep(Duration::from_secs_f64((slot + 3.0 - unix_now()).max(0.0)));
     let page = op.get("/record").body;
     assert!(page.contains("id=\"live-start\""), "{page}");
     let r = op.post_form_csrf("/live", &[("action", "start"), ("priority", "emergency")]);

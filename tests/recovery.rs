@@ -22,7 +22,8 @@ fn start(st: &TempStation) -> std::process::Child {
 
 #[test]
 fn killed_at_random_points_every_occurrence_ends_up_with_exactly_one_record() {
-    crate::support::alone();
+    // Its margins are seconds (a grace of one, slots two apart), and it mostly sleeps.
+    crate::support::light();
     // A slot every two seconds, each a 0.8 s clip; a grace of one second, so what falls due
     // while loaxa is down is missed rather than aired late.
     let st = TempStation::new(
@@ -60,10 +61,20 @@ play = ["a.wav"]
         std::thread::sleep(Duration::from_millis(down));
     }
     // A last, clean run accounts for the last kill.
+    let last_start = Utc::now();
     let mut child = start(&st);
-    // Long enough for a clean run to air at least one occurrence in full, however slowly a
-    // debug build starts on a busy machine (2.5 s was seen to leave none: all missed or cut).
-    std::thread::sleep(Duration::from_millis(4500));
+    // Until the clean run has aired an occurrence in full, however slowly a debug build starts
+    // on a busy machine (a fixed 2.5 s was seen to leave none: all missed or cut).
+    crate::support::web::eventually(20, "the clean run airs an occurrence in full", || {
+        Journal::open_reader(&st.journal())
+            .and_then(|j| j.records(last_start, Utc::now() + chrono::Duration::seconds(5)))
+            .is_ok_and(|records| {
+                records.iter().any(|r| {
+                    r.outcome == Some(loaxa::journal::Outcome::Completed)
+                        && r.started_at.is_some_and(|t| t > last_start)
+                })
+            })
+    });
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }

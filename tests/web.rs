@@ -1169,9 +1169,9 @@ fn two_thousand_half_open_connections_do_not_keep_the_operator_out_and_are_close
 #[test]
 fn the_api_and_metrics_tell_what_the_pages_show_and_the_now_page_hears_a_change_within_a_second() {
     crate::support::alone();
-    let (at, when) = in_secs(8);
+    let (at, when) = in_secs(6);
     let st = queue_station(&at);
-    st.tone("q/a.wav", 6.0);
+    st.tone("q/a.wav", 4.0);
     let daemon = start_run(&st, &[]);
     let console = Console::start(&st);
     let viewer = console.login(VIEWER);
