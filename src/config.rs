@@ -221,7 +221,7 @@ struct RawConfig {
     emergency_repeat: Option<Spanned<i64>>,
     emergency_max_age_minutes: Option<Spanned<i64>>,
     live_input: Option<Spanned<String>>,
-    live_max_minutes: Option<Spanned<i64>>,
+    live_max_minutes: Option<Spanned<f64>>,
     buffer_frames: Option<Spanned<i64>>,
     latency_compensation_ms: Option<Spanned<i64>>,
     loudness_target: Option<Spanned<f64>>,
@@ -572,6 +572,32 @@ pub fn parse(
         },
     };
 
+    // In minutes, a decimal as a relay slot's `minutes` is (0.5 is half a minute), from the
+    // same least of 0.1.
+    let live_max = match &raw.live_max_minutes {
+        None => 30.0,
+        Some(v) if (0.1..=240.0).contains(v.get_ref()) => *v.get_ref(),
+        Some(v) => {
+            problems.push(
+                Setting {
+                    value: v.get_ref().to_string(),
+                    origin: Origin::File {
+                        path,
+                        text,
+                        span: v.span(),
+                    },
+                }
+                .problem(tr!(
+                    lang,
+                    "thời lượng tối đa của một lần phát trực tiếp (phút) không hợp lệ «{}»: cần số từ 0.1 đến 240",
+                    "invalid live_max_minutes “{}”: expected a number from 0.1 to 240",
+                    v.get_ref()
+                )),
+            );
+            30.0
+        }
+    };
+
     let mut number = |s: Option<Setting<'_>>,
                       default: i64,
                       range: std::ops::RangeInclusive<i64>,
@@ -643,14 +669,6 @@ pub fn parse(
         1..=1440,
         "tuổi tối đa của tin khẩn cấp (phút)",
         "emergency_max_age_minutes",
-    );
-
-    let live_max = number(
-        file_number(&raw.live_max_minutes),
-        30,
-        1..=240,
-        "thời lượng tối đa của một lần phát trực tiếp (phút)",
-        "live_max_minutes",
     );
 
     let max_session_minutes = raw.max_session_minutes.as_ref().map(|v| Setting {
@@ -818,7 +836,7 @@ pub fn parse(
         emergency_repeat,
         emergency_max_age: Duration::from_secs(emergency_max_age as u64 * 60),
         live_input,
-        live_max: Duration::from_secs(live_max as u64 * 60),
+        live_max: Duration::from_secs_f64(live_max * 60.0),
         loudness,
         file: Some(path.to_path_buf()),
         station_dir,
@@ -1025,12 +1043,17 @@ mod tests {
             ok("live_max_minutes = 5\n").live_max,
             Duration::from_secs(300)
         );
+        assert_eq!(
+            ok("live_max_minutes = 0.5\n").live_max,
+            Duration::from_secs(30)
+        );
         for (text, col) in [
             ("live_input = \"default\"\n", 14),
             ("live_input = \"alsa:\"\n", 14),
             ("live_input = \"http://x/y.mp3\"\n", 14),
             ("live_max_minutes = 0\n", 20),
             ("live_max_minutes = 600\n", 20),
+            ("live_max_minutes = 0.05\n", 20),
         ] {
             let Err(ConfigError::Invalid(d)) =
                 parse(p(), text, &Overrides::default(), &BTreeMap::new(), &[])

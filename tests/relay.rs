@@ -519,10 +519,11 @@ fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
     ]);
 }
 
-/// Runs one station per source, each with a 6 s relay 12 s from now, and checks each was
-/// relayed in full as the codec named, with the clip slot after it aired.
+/// Runs one station per source, each with a 6 s relay 9 s from now (in its 8 s lead once the
+/// daemons are up), and checks each was relayed in full as the codec named, with the clip slot
+/// after it aired.
 fn relays_are_completed_as(cases: &[(&str, String, &str)]) {
-    let at = (unix_now() + 12.0).floor();
+    let at = (unix_now() + 9.0).floor();
     let stations: Vec<_> = cases
         .iter()
         .map(|(_, source, _)| fault_station(source, at, 0.1))
