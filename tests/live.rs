@@ -128,7 +128,8 @@ fn the_station_microphone_goes_live_from_the_command_line_and_the_console_and_en
     crate::support::tone_wav(&staged, 1.0, 880.0, 48_000, 2);
     std::fs::create_dir_all(st.path().join("audio/khan-cap")).unwrap();
     std::fs::rename(&staged, st.path().join("audio/khan-cap/bao-lu.wav")).unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    // The emergency is on air within a second for a second; then two more without the voice.
+    std::thread::sleep(Duration::from_secs(4));
     let stderr = stop_daemon(daemon);
     let _ = voice.kill();
     let _ = voice.wait();

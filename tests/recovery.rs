@@ -22,8 +22,8 @@ fn start(st: &TempStation) -> std::process::Child {
 
 #[test]
 fn killed_at_random_points_every_occurrence_ends_up_with_exactly_one_record() {
-    // Its margins are seconds (a grace of one, slots two apart), and it mostly sleeps.
     crate::support::light();
+    // (Light: its margins are seconds, a grace of one and slots two apart, and it mostly sleeps.)
     // A slot every two seconds, each a 0.8 s clip; a grace of one second, so what falls due
     // while loaxa is down is missed rather than aired late.
     let st = TempStation::new(

@@ -178,8 +178,8 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
 
 #[test]
 fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
-    // Its margins are a second or more (no onset is measured), and it mostly sleeps.
     crate::support::light();
+    // (Light: its margins are a second or more, no onset is measured, and it mostly sleeps.)
     let Some(mut ice) = Icecast::start() else {
         return;
     };

@@ -203,8 +203,12 @@ impl Machine {
     }
 }
 
+/// When the first test asked for its turn.
+static RUN_BEGAN: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
 /// A test's turn: held, not read. Dropping it (when the test's thread ends) gives the machine
-/// back, and writes how long it was held to the file `LOAXA_TEST_TIMES` names (if set): where
+/// back, and writes how long it was held (and when it began) to the file `LOAXA_TEST_TIMES` names (if set): where
 /// the suite's time goes, for whoever makes it faster.
 struct Turn {
     kind: Kind,
@@ -213,6 +217,7 @@ struct Turn {
 
 impl Turn {
     fn take(kind: Kind) -> Turn {
+        std::sync::LazyLock::force(&RUN_BEGAN);
         let mut m = MACHINE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -271,11 +276,14 @@ impl Drop for Turn {
         let Some(path) = std::env::var_os("LOAXA_TEST_TIMES") else {
             return;
         };
+        // When the turn began, from the run's first: where the run's time went, in order.
+        let began = self.since.saturating_duration_since(*RUN_BEGAN);
         let line = format!(
-            "{:.1}\t{}\t{}\n",
+            "{:.1}\t{}\t{}\t{:.1}\n",
             self.since.elapsed().as_secs_f64(),
             self.kind.label(),
-            std::thread::current().name().unwrap_or("?")
+            std::thread::current().name().unwrap_or("?"),
+            began.as_secs_f64()
         );
         use std::io::Write as _;
         if let Ok(mut f) = std::fs::OpenOptions::new()

@@ -15,9 +15,11 @@ pub struct Pulse {
 
 impl Pulse {
     /// Starts the daemon, or `None` when PulseAudio is not installed (after
-    /// [`super::skip`], which fails under CI).
+    /// [`super::skip`], which fails under CI). The server is private (its own HOME and runtime
+    /// folder), so a test that only airs through it may run beside others; one that measures
+    /// onsets on it ([`Listener`]) must run alone.
     pub fn start() -> Option<Pulse> {
-        super::only_alone("it starts a PulseAudio server and measures onsets on it");
+        super::alone();
         if !super::installed(&["pulseaudio", "pactl", "parec"]) {
             return None;
         }
@@ -187,6 +189,7 @@ impl Listener {
 
     /// Records `monitor` (another sink's, such as a stand-in microphone's).
     pub fn on(pulse: &Pulse, monitor: &str) -> Listener {
+        super::only_alone("it measures onsets on a PulseAudio monitor");
         let mut child = pulse
             .command("parec")
             .args([
