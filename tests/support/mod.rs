@@ -256,7 +256,7 @@ fn yield_to_real_time() {
     // SAFETY: plain system calls on this thread's own id, with a parameter block they only read.
     let tid = unsafe { libc::gettid() };
     let param = libc::sched_param { sched_priority: 0 };
-    let idle = unsafe { libc::sched_setscheduler(tid, libc::SCHED_IDLE, &raw const param) };
+    let idle = unsafe { libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param) };
     if idle != 0 {
         let niced = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) };
         assert_eq!(niced, 0, "setpriority: {}", std::io::Error::last_os_error());
