@@ -964,7 +964,6 @@ fn the_console_will_not_listen_on_the_network_before_a_password_is_set() {
 #[test]
 fn the_console_and_the_daemon_writing_at_once_keep_one_chain() {
     crate::support::alone();
-    crate::support::heavy();
     // Broadcasts every few seconds while the console saves clip details as fast as it can:
     // every action lands in the journal, in order, and the chain verifies.
     let (a1, _) = in_secs(4);
@@ -1065,7 +1064,6 @@ fn stops_within_3_s_of_sigterm(console: &mut Console) {
 #[test]
 fn two_thousand_half_open_connections_do_not_keep_the_operator_out_and_are_closed_in_time() {
     crate::support::alone();
-    crate::support::heavy();
     let st = queue_station("06:00");
     let mut console = Console::start(&st);
     let pid = console.child.id() as i32;

@@ -85,8 +85,6 @@ impl Browser {
         extra: &[String],
         env: impl FnOnce(&mut Command),
     ) -> Option<Browser> {
-        // Chromium keeps the processors busy: nothing shared runs beside it.
-        super::heavy();
         let Some(driver) = found(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"])
         else {
             super::skip(
