@@ -178,8 +178,9 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
 
 #[test]
 fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
-    crate::support::light();
-    // (Light: its margins are a second or more, no onset is measured, and it mostly sleeps.)
+    crate::support::alone();
+    // (Alone: it kills its server and starts it again on the same port, which another test
+    // could take in between. In a light turn, beside three others, its server was once gone.)
     let Some(mut ice) = Icecast::start() else {
         return;
     };
