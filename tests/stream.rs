@@ -179,8 +179,9 @@ fn what_airs_reaches_an_icecast_listener_in_full_and_in_order_and_the_onset_is_u
 #[test]
 fn a_restarted_icecast_server_is_reconnected_to_and_the_journal_says_when_the_stream_was_down() {
     crate::support::alone();
-    // (Alone: it kills its server and starts it again on the same port, which another test
-    // could take in between. In a light turn, beside three others, its server was once gone.)
+    // (Alone: it kills its server and starts it again on the same port. In a light turn, beside
+    // two other light tests and shared ones, its server could not be reached once after the
+    // restart; why was not found.)
     let Some(mut ice) = Icecast::start() else {
         return;
     };
