@@ -296,6 +296,24 @@ struct Setting<'a> {
     origin: Origin<'a>,
 }
 
+impl<'a> Setting<'a> {
+    /// A key's value as the station's file gives it, located there.
+    fn from_file<T: ToString>(
+        v: &Option<Spanned<T>>,
+        path: &'a Path,
+        text: &'a str,
+    ) -> Option<Setting<'a>> {
+        v.as_ref().map(|s| Setting {
+            value: s.get_ref().to_string(),
+            origin: Origin::File {
+                path,
+                text,
+                span: s.span(),
+            },
+        })
+    }
+}
+
 enum Origin<'a> {
     File {
         path: &'a Path,
@@ -424,26 +442,8 @@ pub fn parse(
     let raw: RawConfig = toml::from_str(text)
         .map_err(|e| ConfigError::Invalid(vec![from_toml_error(path, text, &e, early_lang)]))?;
 
-    let file_setting = |v: &Option<Spanned<String>>| {
-        v.as_ref().map(|s| Setting {
-            value: s.get_ref().clone(),
-            origin: Origin::File {
-                path,
-                text,
-                span: s.span(),
-            },
-        })
-    };
-    let file_number = |v: &Option<Spanned<i64>>| {
-        v.as_ref().map(|s| Setting {
-            value: s.get_ref().to_string(),
-            origin: Origin::File {
-                path,
-                text,
-                span: s.span(),
-            },
-        })
-    };
+    let file_setting = |v: &Option<Spanned<String>>| Setting::from_file(v, path, text);
+    let file_number = |v: &Option<Spanned<i64>>| Setting::from_file(v, path, text);
     let layered = |file, env_name, flag| layer(file, env, env_name, flag);
 
     let mut problems = Vec::new();
@@ -545,14 +545,7 @@ pub fn parse(
     };
 
     let volume_setting = layered(
-        raw.volume.as_ref().map(|v| Setting {
-            value: v.get_ref().to_string(),
-            origin: Origin::File {
-                path,
-                text,
-                span: v.span(),
-            },
-        }),
+        Setting::from_file(&raw.volume, path, text),
         "LOAXA_VOLUME",
         None,
     );
@@ -574,28 +567,20 @@ pub fn parse(
 
     // In minutes, a decimal as a relay slot's `minutes` is (0.5 is half a minute), from the
     // same least of 0.1.
-    let live_max = match &raw.live_max_minutes {
+    let live_max = match Setting::from_file(&raw.live_max_minutes, path, text) {
         None => 30.0,
-        Some(v) if (0.1..=240.0).contains(v.get_ref()) => *v.get_ref(),
-        Some(v) => {
-            problems.push(
-                Setting {
-                    value: v.get_ref().to_string(),
-                    origin: Origin::File {
-                        path,
-                        text,
-                        span: v.span(),
-                    },
-                }
-                .problem(tr!(
+        Some(s) => match s.value.parse::<f64>() {
+            Ok(m) if (0.1..=240.0).contains(&m) => m,
+            _ => {
+                problems.push(s.problem(tr!(
                     lang,
                     "thời lượng tối đa của một lần phát trực tiếp (phút) không hợp lệ «{}»: cần số từ 0.1 đến 240",
                     "invalid live_max_minutes “{}”: expected a number from 0.1 to 240",
-                    v.get_ref()
-                )),
-            );
-            30.0
-        }
+                    s.value
+                )));
+                30.0
+            }
+        },
     };
 
     let mut number = |s: Option<Setting<'_>>,
@@ -649,14 +634,7 @@ pub fn parse(
     );
 
     let emergency_repeat = number(
-        raw.emergency_repeat.as_ref().map(|v| Setting {
-            value: v.get_ref().to_string(),
-            origin: Origin::File {
-                path,
-                text,
-                span: v.span(),
-            },
-        }),
+        Setting::from_file(&raw.emergency_repeat, path, text),
         3,
         1..=10,
         "số lần phát tin khẩn cấp",
@@ -671,22 +649,8 @@ pub fn parse(
         "emergency_max_age_minutes",
     );
 
-    let max_session_minutes = raw.max_session_minutes.as_ref().map(|v| Setting {
-        value: v.get_ref().to_string(),
-        origin: Origin::File {
-            path,
-            text,
-            span: v.span(),
-        },
-    });
-    let max_sessions_per_day = raw.max_sessions_per_day.as_ref().map(|v| Setting {
-        value: v.get_ref().to_string(),
-        origin: Origin::File {
-            path,
-            text,
-            span: v.span(),
-        },
-    });
+    let max_session_minutes = Setting::from_file(&raw.max_session_minutes, path, text);
+    let max_sessions_per_day = Setting::from_file(&raw.max_sessions_per_day, path, text);
     let guards_minutes = max_session_minutes.is_some().then(|| {
         number(
             max_session_minutes,

@@ -208,8 +208,8 @@ static RUN_BEGAN: std::sync::LazyLock<std::time::Instant> =
     std::sync::LazyLock::new(std::time::Instant::now);
 
 /// A test's turn: held, not read. Dropping it (when the test's thread ends) gives the machine
-/// back, and writes how long it was held (and when it began) to the file `LOAXA_TEST_TIMES` names (if set): where
-/// the suite's time goes, for whoever makes it faster.
+/// back, and writes how long it was held (and when it began) to the file `LOAXA_TEST_TIMES`
+/// names (if set): where the suite's time goes, for whoever makes it faster.
 struct Turn {
     kind: Kind,
     since: std::time::Instant,
