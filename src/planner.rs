@@ -377,10 +377,7 @@ impl<'a> Planner<'a> {
     ) -> Result<Vec<(Due, Planned)>, JournalError> {
         let mut ledger = Forecast::new(journal);
         let mut out = Vec::new();
-        for o in recurrence::between(schedules.slots(), self.config.timezone, after, until)
-            .into_iter()
-            .take(limit)
-        {
+        for o in recurrence::first(schedules.slots(), self.config.timezone, after, until, limit) {
             let due = Due {
                 slot: o.slot.clone(),
                 at: o.at,

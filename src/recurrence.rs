@@ -64,12 +64,41 @@ pub fn between<'a>(
     after: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<Occurrence<'a>> {
+    collect(slots, tz, after, until, usize::MAX)
+}
+
+/// The first `n` occurrences of `slots` in `(after, until]`, in airing order: what
+/// [`between`] would put first, without walking a frequent cron slot to the end of the span
+/// (the daemon asks what comes next several times a broadcast, and a slot every quarter hour
+/// is over a thousand instants a fortnight).
+pub fn first<'a>(
+    slots: impl IntoIterator<Item = &'a Slot>,
+    tz: Tz,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    n: usize,
+) -> Vec<Occurrence<'a>> {
+    let mut out = collect(slots, tz, after, until, n);
+    out.truncate(n);
+    out
+}
+
+/// Every occurrence in the span, but at most `per_slot` of each cron slot (its first ones:
+/// a pattern's instants come in order). Times of day are all kept: they are few, and a
+/// day's times need not be written in order.
+fn collect<'a>(
+    slots: impl IntoIterator<Item = &'a Slot>,
+    tz: Tz,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+    per_slot: usize,
+) -> Vec<Occurrence<'a>> {
     let mut out = Vec::new();
     if until <= after {
         return out;
     }
     for slot in slots {
-        slot_between(slot, tz, after, until, &mut out);
+        slot_between(slot, tz, after, until, per_slot, &mut out);
         if out.len() >= MAX_OCCURRENCES {
             break;
         }
@@ -92,6 +121,7 @@ fn slot_between<'a>(
     tz: Tz,
     after: DateTime<Utc>,
     until: DateTime<Utc>,
+    per_slot: usize,
     out: &mut Vec<Occurrence<'a>>,
 ) {
     match &slot.when {
@@ -130,6 +160,7 @@ fn slot_between<'a>(
         When::Cron { cron, .. } => {
             let start = after.with_timezone(&tz);
             let from_date: Option<NaiveDate> = slot.from;
+            let mut kept = 0;
             for t in cron.iter_after(start) {
                 let instant = t.with_timezone(&Utc);
                 if instant > until {
@@ -143,7 +174,8 @@ fn slot_between<'a>(
                     continue;
                 }
                 out.push(Occurrence { at: instant, slot });
-                if out.len() >= MAX_OCCURRENCES {
+                kept += 1;
+                if kept >= per_slot || out.len() >= MAX_OCCURRENCES {
                     return;
                 }
             }
@@ -162,7 +194,7 @@ pub fn next_after<'a>(
     let mut span = ChronoDuration::hours(26);
     loop {
         let span_now = span.min(horizon);
-        let found = between(slots.clone(), tz, after, after + span_now);
+        let found = first(slots.clone(), tz, after, after + span_now, 1);
         if let Some(first) = found.into_iter().next() {
             return Some(first);
         }
@@ -330,5 +362,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fmt(&[n]), ["2026-01-01 08:00:00 y"]);
+    }
+
+    #[test]
+    fn next_after_and_first_are_what_between_puts_first_whichever_slot_it_is() {
+        // Cron slots every few minutes (one only on some dates, one clashing with a time of
+        // day at a higher priority), beside times of day: `first` and next_after walk each
+        // cron slot only to its first few occurrences, and must still give what `between`
+        // puts first.
+        let s = slots(
+            "[[slot]]\nid = \"q\"\ncron = \"*/15 * * * *\"\nplay = [\"a.mp3\"]\n\
+             [[slot]]\nid = \"w\"\ncron = \"*/7 * * * *\"\nexcept = [2025-09-02]\nplay = [\"a.mp3\"]\n\
+             [[slot]]\nid = \"t\"\nat = [\"06:00\", \"17:30\"]\npriority = \"emergency\"\nplay = [\"a.mp3\"]\n",
+        );
+        let mut at = local("2025-09-01 05:50:00");
+        while at < local("2025-09-03 00:00:00") {
+            let next = next_after(&s, TZ, at, ChronoDuration::days(400)).unwrap();
+            let all = between(&s, TZ, at, at + ChronoDuration::hours(26));
+            assert_eq!(fmt(&[next]), fmt(&all[..1]), "after {at}");
+            let five = first(&s, TZ, at, at + ChronoDuration::hours(26), 5);
+            assert_eq!(fmt(&five), fmt(&all[..5]), "after {at}");
+            at += ChronoDuration::minutes(11);
+        }
     }
 }

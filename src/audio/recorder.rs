@@ -78,11 +78,23 @@ impl Output for Recorder {
         }
         let mut rec = Recording::default();
         let mut error = None;
-        for s in program.by_ref() {
-            rec.samples.push(s);
+        // A period at a time, as a device's callback takes them (not a sample at a time
+        // through the iterator: a month on a fake clock is millions of samples, and the tests
+        // run this code unoptimised). Never past `fail_after`.
+        let mut period = [0.0f32; 1024];
+        loop {
+            let want = self
+                .fail_after
+                .map_or(period.len(), |n| n.saturating_sub(rec.samples.len()))
+                .min(period.len());
+            let got = program.fill(&mut period[..want]);
+            rec.samples.extend_from_slice(&period[..got]);
             if self.fail_after.is_some_and(|n| rec.samples.len() >= n) {
                 state.request_stop();
                 error = Some(OutputError::Device("unplugged (simulated)".into()));
+                break;
+            }
+            if got < want {
                 break;
             }
         }
