@@ -365,19 +365,7 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
 }
 
 fn free_mb(dir: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::statvfs(c.as_ptr(), &raw mut st) };
-        (r == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64 / 1_000_000)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
+    crate::files::free_bytes(dir).map(|b| b / 1_000_000)
 }
 
 /// Renders the findings, one line each with its fix.

@@ -3,7 +3,8 @@
 //! under a hidden temporary name beside it (hidden names are skipped by the catalog and the
 //! schedule loader), flushed to disk, given the old file's permissions, then renamed over it.
 //! And its counterpart for a name that must not be taken from another: renamed in only where
-//! nothing is (two hand-overs of one name both land, neither over the other).
+//! nothing is (two hand-overs of one name both land, neither over the other). And how much
+//! room a file system has left.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,6 +128,25 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// Bytes free on the file system holding `dir`, for a writer without root's reserve; `None`
+/// when it cannot be asked.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs fills the struct it is given from a NUL-terminated path.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::statvfs(c.as_ptr(), &raw mut st) };
+        (r == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 #[cfg(test)]

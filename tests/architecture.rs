@@ -72,7 +72,7 @@ fn every_top_level_module_imports_only_its_own_layer_or_those_below() {
 #[test]
 fn a_deliberate_back_import_is_caught() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let write = |rel: &str, text: &str| {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

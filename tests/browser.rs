@@ -145,7 +145,7 @@ fn left_channel(path: &std::path::Path) -> Vec<i16> {
 fn in_the_browser_an_announcement_recorded_at_the_microphone_airs_at_its_slot_or_cuts_in_as_an_emergency(
 ) {
     crate::support::alone();
-    let mic = tempfile::tempdir().unwrap();
+    let mic = crate::support::scratch();
     let tone = mic.path().join("tone.wav");
     crate::support::tone_wav(&tone, 10.0, 660.0, 48_000, 1);
     let Some(b) = Browser::with_microphone(1366, 768, &tone) else {

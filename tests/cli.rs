@@ -747,7 +747,7 @@ queue = "q"
         ),
     );
     st.tone("q/tot.wav", 0.3);
-    let outside = tempfile::tempdir().unwrap();
+    let outside = crate::support::scratch();
     let target = outside.path().join("ngoai.wav");
     crate::support::tone_wav(&target, 0.3, 440.0, 8000, 1);
     std::os::unix::fs::symlink(&target, st.path().join("audio/q/lien-ket.wav")).unwrap();

@@ -46,7 +46,7 @@ fn audio_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn the_example_station_validates_and_lists_its_sessions() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     for d in ["config", "schedules", "audio"] {
         copy_dir(&repo().join(d), &dir.path().join(d));
     }

@@ -11,7 +11,7 @@ fn loaxa(args: &[&str]) -> std::process::Output {
 #[test]
 fn install_lays_out_a_station_that_validates_and_keeps_the_operators_config() {
     crate::support::shared();
-    let root = tempfile::tempdir().unwrap();
+    let root = crate::support::scratch();
     let r = root.path();
     let out = loaxa(&["install", "--root", r.to_str().unwrap(), "--lang", "en"]);
     assert!(

@@ -589,7 +589,7 @@ fn spki_hash(cert: &std::path::Path) -> String {
 #[test]
 fn in_the_browser_on_the_office_network_over_https_a_voice_goes_live() {
     crate::support::alone();
-    let mic = tempfile::tempdir().unwrap();
+    let mic = crate::support::scratch();
     let tone = mic.path().join("tone.wav");
     crate::support::tone_wav(&tone, 30.0, 660.0, 48_000, 1);
     let st = TempStation::new(

@@ -190,7 +190,7 @@ fn relay_faults_are_journaled_with_a_plain_reason_and_the_day_goes_on() {
             let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         }
     });
-    let hls_dir = tempfile::tempdir().unwrap();
+    let hls_dir = crate::support::scratch();
     let mut hls = Ffmpeg::hls_into(hls_dir.path(), 550);
     let hls_server = Server::files(hls_dir.path().to_path_buf());
 
@@ -378,7 +378,7 @@ fn relays_decode_aac_vorbis_opus_and_mp3_through_playlists_and_redirects() {
 fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
     crate::support::light();
     // Four 2-second segments in a live playlist (no end tag) that never grows.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let made = std::process::Command::new("ffmpeg")
         .args([
             "-v",
@@ -437,7 +437,7 @@ fn a_frozen_hls_playlist_is_never_aired_twice_across_reconnects() {
 #[test]
 fn a_source_that_changes_sample_rate_mid_stream_airs_both_parts_once() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let part = |name: &str, rate: &str, freq: u32| {
         let out = dir.path().join(name);
         let made = std::process::Command::new("ffmpeg")
@@ -497,10 +497,10 @@ fn a_source_that_changes_sample_rate_mid_stream_airs_both_parts_once() {
 #[test]
 fn hls_is_relayed_from_mpeg_ts_and_from_fragmented_mp4_segments() {
     crate::support::light();
-    let ts_dir = tempfile::tempdir().unwrap();
+    let ts_dir = crate::support::scratch();
     let _ts = Ffmpeg::hls_into(ts_dir.path(), 440);
     let ts_server = Server::files(ts_dir.path().to_path_buf());
-    let fmp4_dir = tempfile::tempdir().unwrap();
+    let fmp4_dir = crate::support::scratch();
     let _fmp4 = Ffmpeg::hls_fmp4_into(fmp4_dir.path(), 440);
     let fmp4_server = Server::files(fmp4_dir.path().to_path_buf());
     // The encoders need a few segments out before a player joins.
@@ -755,7 +755,7 @@ fn validate_online_and_doctor_listen_to_each_relay_source_and_say_what_they_hear
 #[test]
 fn doctor_and_validate_online_judge_a_slow_and_a_garbage_source_alike() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let file = dir.path().join("tone.mp3");
     let made = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
@@ -970,7 +970,7 @@ fn a_live_aac_stream_joined_mid_frame_is_not_taken_for_mp3() {
 #[test]
 fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let file = dir.path().join("tone.aac");
     let made = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i"])
@@ -1003,7 +1003,7 @@ fn a_stream_its_server_mislabels_is_still_relayed_as_what_it_is() {
 #[test]
 fn an_mp3_source_spliced_mid_frame_airs_no_burst_at_the_splice() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let file = dir.path().join("tone.mp3");
     let made = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-f", "lavfi", "-i"])

@@ -232,7 +232,7 @@ fn every_format_is_produced_and_csv_and_json_are_reproducible() {
         );
     }
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let xlsx = dir.path().join("bao-cao.xlsx");
     report(
         &st,

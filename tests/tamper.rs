@@ -7,7 +7,7 @@ use loaxa::journal::{chain_hash, Event, Journal, Problem, GENESIS};
 use rusqlite::Connection;
 
 fn journal_with_events(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let path = dir.path().join("loaxa.db");
     let mut j = Journal::open(&path).unwrap();
     for i in 0..n {
@@ -227,7 +227,7 @@ fn the_command_exits_1_and_names_the_event_in_the_operators_language() {
 #[test]
 fn a_large_journal_is_checked_in_halves_and_breaks_in_either_half_are_found() {
     crate::support::shared();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let path = dir.path().join("loaxa.db");
     {
         let mut j = Journal::open(&path).unwrap();

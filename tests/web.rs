@@ -11,7 +11,7 @@ use crate::support::web::{
 use crate::support::{TempStation, PLAN};
 
 fn wav(secs: f64) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let p = dir.path().join("x.wav");
     crate::support::tone_wav(&p, secs, 440.0, 8000, 1);
     std::fs::read(p).unwrap()
@@ -791,7 +791,7 @@ fn hostile_uploads_are_confined_refused_or_left_nowhere() {
         assert_eq!(r.status, 422, "{name}: {}", r.body);
     }
     // A queue folder that is a link leading outside audio/ takes nothing.
-    let outside = tempfile::tempdir().unwrap();
+    let outside = crate::support::scratch();
     std::fs::remove_dir(st.path().join("audio/q")).ok();
     let kept = st.path().join("audio/q-real");
     std::fs::rename(st.path().join("audio/q"), &kept).ok();
@@ -1613,7 +1613,7 @@ fn what_browsers_record_webm_opus_ogg_opus_and_mp4_aac_is_taken_and_aired_in_ful
     if !crate::support::installed(&["ffmpeg"]) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::scratch();
     let record = |name: &str, codec: &[&str]| -> Vec<u8> {
         let path = dir.path().join(name);
         let out = std::process::Command::new("ffmpeg")

@@ -46,7 +46,7 @@ impl Icecast {
     }
 
     fn launch(tls: bool) -> Icecast {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::support::scratch();
         let port = free_port();
         let tls_port = tls.then(free_port);
         let mut tls_conf = String::new();

@@ -67,7 +67,7 @@ impl Postgres {
         };
         let dir = tempfile::Builder::new()
             .prefix("loaxa-pg")
-            .tempdir()
+            .tempdir_in(super::scratch_base())
             .unwrap();
         let mut pg = Postgres {
             port: super::icecast::free_port(),

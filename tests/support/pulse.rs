@@ -23,7 +23,7 @@ impl Pulse {
         if !super::installed(&["pulseaudio", "pactl", "parec"]) {
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::support::scratch();
         std::fs::create_dir_all(dir.path().join("run")).unwrap();
         std::fs::write(
             dir.path().join(".asoundrc"),
