@@ -181,10 +181,12 @@ static MACHINE: std::sync::Mutex<Machine> = std::sync::Mutex::new(Machine {
 });
 static FREED: std::sync::Condvar = std::sync::Condvar::new();
 
-/// How many light tests run at once. Two, on this 2-core machine and CI's: with three, a
-/// browser's live voice timed out as gone once in three whole runs (the turn simulation gave
-/// 654 s with two, 615 s with three).
-const LIGHT_BESIDE: usize = 2;
+/// How many light tests run at once: three, on this 2-core machine and CI's. With three, a
+/// browser's live voice once timed out as gone (session 17), when the shared tests beside them
+/// took twice the processor they take now and synced every journal write to disk; since
+/// then, the light tests were the run's first stretch (the turn simulation of a whole run's
+/// measured times: 543 s with two, 468 s with three).
+const LIGHT_BESIDE: usize = 3;
 /// How many shared tests run at once: three (a simulation of the turns from a whole run's
 /// measured times gave 721 s with two and 654 s with three); they yield the processors to the
 /// light tests beside them.
