@@ -462,7 +462,8 @@ take = 1
 "#
         ),
     );
-    st.tone("q/1-tin.wav", 2.0);
+    // Long enough that the broken schedule below is seen (its settle) while it is on air.
+    st.tone("q/1-tin.wav", 6.0);
     st.tone("q/2-tin.wav", 1.0);
     st.write("audio/q/3-moi.wav.part", "copying");
     let status = || {
@@ -485,9 +486,16 @@ at = ["99:00"]
 play = ["q/2-tin.wav"]
 "#,
     );
-    std::thread::sleep(Duration::from_millis(3000));
-    let during = status();
-    std::thread::sleep(Duration::from_millis(2500));
+    // (Polled, not slept for: with fixed sleeps, a loaded machine once took the status
+    // after the clip had ended.)
+    let mut during = String::new();
+    crate::support::web::eventually(15, "the clip on air and the broken file rejected", || {
+        during = status();
+        during.contains("On air: kh/s") && during.contains("Rejected schedule")
+    });
+    crate::support::web::eventually(15, "the clip aired in full", || {
+        status().contains("On air: nothing")
+    });
     let (code, err) = stop(child);
     assert_eq!(code, 0, "{err}");
     assert!(during.contains("loaxa: running (pid"), "{during}");

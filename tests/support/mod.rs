@@ -181,12 +181,12 @@ static MACHINE: std::sync::Mutex<Machine> = std::sync::Mutex::new(Machine {
 });
 static FREED: std::sync::Condvar = std::sync::Condvar::new();
 
-/// How many light tests run at once: three, on this 2-core machine and CI's. With three, a
-/// browser's live voice once timed out as gone (session 17), when the shared tests beside them
-/// took twice the processor they take now and synced every journal write to disk; since
-/// then, the light tests were the run's first stretch (the turn simulation of a whole run's
-/// measured times: 543 s with two, 468 s with three).
-const LIGHT_BESIDE: usize = 3;
+/// How many light tests run at once: four, on this 2-core machine and CI's. In session 17,
+/// with three, a browser's live voice once timed out as gone, when the shared tests beside
+/// them took twice the processor they take now and synced every journal write to disk. Since
+/// those were fixed, the turn simulation of a whole run's measured times gives 543 s with two,
+/// 470 s with three and 445 s with four, and whole runs took 564, 480 and 452 s.
+const LIGHT_BESIDE: usize = 4;
 /// How many shared tests run at once: three (a simulation of the turns from a whole run's
 /// measured times gave 721 s with two and 654 s with three); they yield the processors to the
 /// light tests beside them.
