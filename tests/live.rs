@@ -228,6 +228,15 @@ fn quiet_hours_hold_a_live_voice_but_not_an_emergency_and_no_microphone_is_refus
         PLAN,
     );
     let daemon = running(&st);
+    // Regression: the console's folder was made by the first hand-over (here `loaxa live
+    // start`), racing the daemon's watcher: the request went unseen for half a minute, until
+    // the next rescan (once in a whole run, with the tests' folders in memory). The daemon
+    // makes it before it watches, as it does its other doors.
+    assert!(st
+        .path()
+        .join("audio")
+        .join(loaxa::mailbox::PENDING_DIR)
+        .is_dir());
     let (code, out, err) = Loaxa::new(&st)
         .args(["live", "start", "--lang", "en"])
         .run();

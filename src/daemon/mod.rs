@@ -432,8 +432,13 @@ impl<'a> Daemon<'a> {
             // The hand-over doors exist before the watcher starts. One made by whoever hands
             // the first file over races the watcher: the file can land before the new folder
             // is watched, and then goes unseen until the next rescan, half a minute on (an
-            // emergency that late was seen under load).
-            for door in [station.config.emergency_dir.as_str(), PLAY_DIR] {
+            // emergency that late was seen under load, and a request to go live, the first
+            // action handed through the console's folder).
+            for door in [
+                station.config.emergency_dir.as_str(),
+                PLAY_DIR,
+                crate::mailbox::PENDING_DIR,
+            ] {
                 let dir = station.config.audio_dir.join(door);
                 if let Err(e) = std::fs::create_dir_all(&dir) {
                     tracing::error!("{}: {e}", dir.display());
