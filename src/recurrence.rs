@@ -64,13 +64,15 @@ pub fn between<'a>(
     after: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<Occurrence<'a>> {
-    collect(slots, tz, after, until, usize::MAX)
+    first(slots, tz, after, until, usize::MAX)
 }
 
 /// The first `n` occurrences of `slots` in `(after, until]`, in airing order: what
 /// [`between`] would put first, without walking a frequent cron slot to the end of the span
 /// (the daemon asks what comes next several times a broadcast, and a slot every quarter hour
-/// is over a thousand instants a fortnight).
+/// is over a thousand instants a fortnight). Each cron slot is walked to its first `n` only
+/// (a pattern's instants come in order); times of day are all kept: they are few, and a
+/// day's times need not be written in order.
 pub fn first<'a>(
     slots: impl IntoIterator<Item = &'a Slot>,
     tz: Tz,
@@ -78,33 +80,18 @@ pub fn first<'a>(
     until: DateTime<Utc>,
     n: usize,
 ) -> Vec<Occurrence<'a>> {
-    let mut out = collect(slots, tz, after, until, n);
-    out.truncate(n);
-    out
-}
-
-/// Every occurrence in the span, but at most `per_slot` of each cron slot (its first ones:
-/// a pattern's instants come in order). Times of day are all kept: they are few, and a
-/// day's times need not be written in order.
-fn collect<'a>(
-    slots: impl IntoIterator<Item = &'a Slot>,
-    tz: Tz,
-    after: DateTime<Utc>,
-    until: DateTime<Utc>,
-    per_slot: usize,
-) -> Vec<Occurrence<'a>> {
     let mut out = Vec::new();
     if until <= after {
         return out;
     }
     for slot in slots {
-        slot_between(slot, tz, after, until, per_slot, &mut out);
+        slot_between(slot, tz, after, until, n, &mut out);
         if out.len() >= MAX_OCCURRENCES {
             break;
         }
     }
     sort(&mut out);
-    out.truncate(MAX_OCCURRENCES);
+    out.truncate(n.min(MAX_OCCURRENCES));
     out
 }
 

@@ -84,7 +84,7 @@ impl TempStation {
     pub fn new(config_extra: &str, schedule: &str) -> TempStation {
         // A test that has not said it may share the machine runs alone (see `turn`).
         alone();
-        let dir = crate::support::scratch();
+        let dir = scratch();
         let st = TempStation { dir };
         st.write(
             "config/loaxa.toml",
@@ -129,9 +129,7 @@ impl TempStation {
 pub fn example_station() -> TempStation {
     alone();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let st = TempStation {
-        dir: crate::support::scratch(),
-    };
+    let st = TempStation { dir: scratch() };
     for dir in ["config", "schedules", "audio"] {
         let status = std::process::Command::new("cp")
             .arg("-r")
